@@ -1,0 +1,77 @@
+"""Halyard: five HTTP APIs served as one HAL hypermedia graph, with RQ workers for slow work."""
+import logging
+import os
+
+from flask import Flask
+
+from app.config import defaults, finalize, from_environment
+
+
+def create_app(config=None, instance_path=None):
+    """The application factory: config → extensions → errors → auth → resources → jobs → cli."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=instance_path or os.environ.get("HALYARD_INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(from_environment())
+    if config:
+        app.config.from_mapping(config)
+    finalize(app.config, app.instance_path)
+    app.url_map.strict_slashes = False  # every path answers with and without "/" (DESIGN.md §2)
+    _init_logging(app)
+    _init_http(app)
+
+    from app import auth, cli, errors, resources  # noqa: F401  (auth registers its callbacks on import)
+    from app.extensions import db, migrate
+
+    db.init_app(app)
+    _init_sqlite(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    errors.init_app(app)
+    resources.init_app(app)
+    cli.init_app(app)
+    app.extensions["halyard.pid"] = os.getpid()
+    return app
+
+
+def _init_sqlite(app):
+    """SQLite: enforce foreign keys, and let web and worker processes write concurrently (WAL)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _init_logging(app):
+    logger = logging.getLogger("halyard")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(app.config["HALYARD_LOG_LEVEL"])
+
+
+def _init_http(app):
+    if app.config["HALYARD_PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    origins = [o.strip() for o in app.config["HALYARD_CORS_ORIGINS"].split(",") if o.strip()]
+    if origins:
+        from flask_cors import CORS
+
+        CORS(app, origins=origins, expose_headers=["Location", "ETag", "Link", "X-Request-ID"],
+             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])

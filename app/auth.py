@@ -1,0 +1,209 @@
+"""Authentication: Basic, Bearer and Token schemes on one MultiAuth (DESIGN.md §6).
+
+- ``Authorization: Basic`` with email or username + password. A successful check is
+  remembered briefly in-process, keyed by an HMAC of the credentials (never the
+  credentials themselves) and tied to the account's ``credentials_version``, so a
+  password hash is not recomputed on every request and a password change or a
+  deactivation takes effect at once.
+- ``Bearer <token>`` and ``Token <token>``: API tokens, looked up by SHA-256.
+- Failed sign-ins are counted in Redis per account and per client address; past
+  ``HALYARD_LOGIN_MAX_FAILURES`` in ``HALYARD_LOGIN_WINDOW_SECONDS`` the next attempt
+  gets 429 until the window ends.
+
+Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read the
+caller with ``current_account()``.
+"""
+import hashlib
+import hmac
+import threading
+import time
+from collections import OrderedDict
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
+from app.extensions import auth, basic_auth, bearer_auth, db, token_auth
+from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
+from app.timeutil import utcnow
+
+CHALLENGE = 'Bearer realm="Halyard", Token realm="Halyard", Basic realm="Halyard"'
+
+login_required = auth.login_required
+admin_required = auth.login_required(role="ADMIN")
+optional_auth = auth.login_required(optional=True)
+
+
+def current_account():
+    """The authenticated Account of this request, or None."""
+    return getattr(g, "account", None)
+
+
+class _VerifiedCache:
+    """A small thread-safe LRU of recently verified Basic credentials."""
+
+    def __init__(self, size=1024):
+        self.size = size
+        self.items = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is None or hit[2] < time.monotonic():
+                self.items.pop(key, None)
+                return None
+            self.items.move_to_end(key)
+            return hit
+
+    def put(self, key, account_id, version, ttl):
+        with self.lock:
+            self.items[key] = (account_id, version, time.monotonic() + ttl)
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
+
+
+verified_cache = _VerifiedCache()
+
+
+def _credential_key(login, password):
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{login}\0{password}".encode(), hashlib.sha256).hexdigest()
+
+
+class Throttle:
+    """Failed sign-in counters in Redis, shared by every web worker."""
+
+    def __init__(self, redis, max_failures, window):
+        self.redis, self.max_failures, self.window = redis, max_failures, window
+
+    @staticmethod
+    def keys(login):
+        prefix = current_app.config["HALYARD_QUEUE_PREFIX"]
+        login_key = hashlib.sha256(login.lower().encode()).hexdigest()[:32]
+        return (f"{prefix}:signin-fail:account:{login_key}", f"{prefix}:signin-fail:addr:{request.remote_addr}")
+
+    def retry_after(self, login):
+        """Seconds until sign-in is allowed again, or 0 when it is allowed now."""
+        pipe = self.redis.pipeline()
+        for key in self.keys(login):
+            pipe.get(key)
+            pipe.ttl(key)
+        values = pipe.execute()
+        waits = [ttl for count, ttl in zip(values[::2], values[1::2])
+                 if count is not None and int(count) >= self.max_failures]
+        return max([max(ttl, 1) for ttl in waits], default=0)
+
+    def record_failure(self, login):
+        pipe = self.redis.pipeline()
+        for key in self.keys(login):
+            pipe.incr(key)
+            pipe.expire(key, self.window, nx=True)
+        pipe.execute()
+
+    def reset_account(self, login):
+        self.redis.delete(self.keys(login)[0])
+
+
+def throttle():
+    from app.jobs import get_redis
+
+    config = current_app.config
+    return Throttle(get_redis(), config["HALYARD_LOGIN_MAX_FAILURES"], config["HALYARD_LOGIN_WINDOW_SECONDS"])
+
+
+@basic_auth.verify_password
+def verify_password(login, password):
+    if not login:
+        return None
+    ttl = current_app.config["HALYARD_BASIC_CACHE_SECONDS"]
+    key = _credential_key(login, password)
+    hit = verified_cache.get(key) if ttl else None
+    if hit:
+        account = db.session.get(Account, hit[0])
+        if account is not None and account.active and account.credentials_version == hit[1]:
+            g.account = account
+            return account
+    guard = throttle()
+    wait = guard.retry_after(login)
+    if wait:
+        raise TooManyRequests(
+            "Too many failed sign-ins; wait before trying again.",
+            event="TOO_MANY_FAILED_SIGN_INS",
+            headers={"Retry-After": str(wait)},
+        )
+    account = Account.find_login(login)
+    if account is None or not account.check_password(password):
+        guard.record_failure(login)
+        g.auth_event = "WRONG_CREDENTIALS_DETECTED"
+        return None
+    if not account.active:
+        g.auth_event = "ACCOUNT_DEACTIVATED"
+        return None
+    guard.reset_account(login)
+    if ttl:
+        verified_cache.put(key, account.id, account.credentials_version, ttl)
+    g.account = account
+    return account
+
+
+@bearer_auth.verify_token
+@token_auth.verify_token
+def verify_token(secret):
+    if not secret:
+        return None
+    if not secret.startswith(TOKEN_PREFIX):
+        g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
+        return None
+    row = db.session.execute(
+        select(ApiToken, Account).join(Account).where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    if row is None:
+        g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
+        return None
+    token, account = row
+    if token.revoked_at is not None:
+        g.auth_event = "AUTH_TOKEN_REVOKED"
+        return None
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        g.auth_event = "AUTH_TOKEN_EXPIRED"
+        return None
+    if not account.active:
+        g.auth_event = "ACCOUNT_DEACTIVATED"
+        return None
+    g.account, g.token = account, token
+    return account
+
+
+@basic_auth.get_user_roles
+@bearer_auth.get_user_roles
+@token_auth.get_user_roles
+def user_roles(account):
+    return [account.type]
+
+
+EVENT_DETAILS = {
+    "COULD_NOT_FIND_AUTH_TOKEN": "Credentials are missing or no such token exists.",
+    "WRONG_CREDENTIALS_DETECTED": "The login or password is wrong.",
+    "AUTH_TOKEN_WAS_BROKEN": "The token is malformed.",
+    "AUTH_TOKEN_REVOKED": "The token has been revoked.",
+    "AUTH_TOKEN_EXPIRED": "The token has expired.",
+    "ACCOUNT_DEACTIVATED": "The account is deactivated.",
+}
+
+
+@basic_auth.error_handler
+@bearer_auth.error_handler
+@token_auth.error_handler
+def auth_error(status):
+    if status == 403:
+        return problem_response(Forbidden())
+    event = getattr(g, "auth_event", "COULD_NOT_FIND_AUTH_TOKEN")
+    return problem_response(
+        Unauthorized(EVENT_DETAILS[event], event=event, headers={"WWW-Authenticate": CHALLENGE})
+    )

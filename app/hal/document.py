@@ -1,0 +1,156 @@
+"""HAL documents: properties plus ``_links``, ``_embedded`` and ``_templates``.
+
+A ``Document`` is built fluently by a resource's ``represent()`` function and
+rendered with ``to_dict``. It keeps HAL's shape rules: a relation is either a
+single object or always an array, never both; ``self`` comes first; the
+``curies`` array appears once, on the top-level document, only when a
+curied relation is used anywhere in it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .links import Link
+
+if TYPE_CHECKING:
+    from .curies import CurieRegistry
+    from .forms import Template
+
+
+def _as_link(value: str | Link, **kwargs: Any) -> Link:
+    """Coerce an href or a Link, applying keyword overrides."""
+    if isinstance(value, Link):
+        return dataclasses.replace(value, **kwargs) if kwargs else value
+    return Link(value, **kwargs)
+
+
+def _rel_group(rel: str) -> int:
+    """Ordering key: self, then registered names (no colon), then curied/URI rels."""
+    if rel == "self":
+        return 0
+    return 2 if ":" in rel else 1
+
+
+class Document:
+    """A HAL resource under construction; every mutator returns ``self``."""
+
+    def __init__(self, properties: dict[str, Any] | None = None, self_href: str | None = None) -> None:
+        """Start a document with JSON-ready ``properties`` and an optional self href."""
+        self.properties: dict[str, Any] = dict(properties or {})
+        self._links: dict[str, Link | list[Link]] = {}
+        self._embedded: dict[str, Document | list[Document]] = {}
+        self._templates: dict[str, Template] = {}
+        if self_href is not None:
+            self.link("self", self_href)
+
+    def link(self, rel: str, href: str | Link, **link_kwargs: Any) -> Document:
+        """Add a single-valued link; a rel can be set only once."""
+        if rel in self._links:
+            raise ValueError(f"link relation {rel!r} is already set")
+        self._links[rel] = _as_link(href, **link_kwargs)
+        return self
+
+    def links(self, rel: str, hrefs: Iterable[str | Link]) -> Document:
+        """Add an array-valued link rel (an array even when empty); repeated calls extend it."""
+        current = self._links.setdefault(rel, [])
+        if not isinstance(current, list):
+            raise ValueError(f"link relation {rel!r} is already a single link")
+        current.extend(_as_link(h) for h in hrefs)
+        return self
+
+    def embed(self, rel: str, doc: Document) -> Document:
+        """Embed a single resource under ``rel``; a rel can be set only once."""
+        if rel in self._embedded:
+            raise ValueError(f"embedded relation {rel!r} is already set")
+        self._embedded[rel] = doc
+        return self
+
+    def embed_many(self, rel: str, docs: Iterable[Document]) -> Document:
+        """Embed an array of resources under ``rel`` (an array even when empty)."""
+        current = self._embedded.setdefault(rel, [])
+        if not isinstance(current, list):
+            raise ValueError(f"embedded relation {rel!r} is already a single resource")
+        current.extend(docs)
+        return self
+
+    def template(self, name: str, tpl: Template) -> Document:
+        """Add a HAL-FORMS template; the main one should be called ``default``."""
+        if name in self._templates:
+            raise ValueError(f"template {name!r} is already set")
+        self._templates[name] = tpl
+        return self
+
+    @property
+    def self_href(self) -> str | None:
+        """The href of the ``self`` link, if any."""
+        link = self._links.get("self")
+        return link.href if isinstance(link, Link) else None
+
+    def rels(self) -> set[str]:
+        """Every link and embedded rel used here or in embedded documents."""
+        found = set(self._links) | set(self._embedded)
+        for child in self._children():
+            found |= child.rels()
+        return found
+
+    def _children(self) -> list[Document]:
+        """Embedded documents, flattened."""
+        out: list[Document] = []
+        for value in self._embedded.values():
+            out.extend(value if isinstance(value, list) else [value])
+        return out
+
+    def validate(self, path: str = "$") -> list[str]:
+        """List shape problems: a missing ``self`` link here or in any embedded document."""
+        problems = [] if self.self_href else [f"{path}: missing _links.self"]
+        for rel, value in self._embedded.items():
+            if isinstance(value, list):
+                for i, child in enumerate(value):
+                    problems += child.validate(f"{path}._embedded[{rel!r}][{i}]")
+            else:
+                problems += value.validate(f"{path}._embedded[{rel!r}]")
+        return problems
+
+    def to_dict(
+        self,
+        *,
+        curies: CurieRegistry | None = None,
+        base_url: str | None = None,
+        with_templates: bool = False,
+    ) -> dict[str, Any]:
+        """Render as a HAL (or HAL-FORMS, ``with_templates``) dict.
+
+        The ``curies`` link is added when ``curies`` and ``base_url`` are given
+        and a curied rel appears in this document or any embedded one.
+        """
+        out = dict(self.properties)
+        curie = None
+        if curies is not None and base_url is not None:
+            if any(curies.is_curied(r) for r in self.rels()):
+                curie = curies.curie_link(base_url)
+        links = self._render_links(curie)
+        if links:
+            out["_links"] = links
+        if self._embedded:
+            out["_embedded"] = {
+                rel: [d.to_dict() for d in value] if isinstance(value, list) else value.to_dict()
+                for rel, value in self._embedded.items()
+            }
+        if with_templates and self._templates:
+            names = sorted(self._templates, key=lambda n: n != "default")
+            out["_templates"] = {n: self._templates[n].to_dict() for n in names}
+        return out
+
+    def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
+        """``_links`` ordered self, registered rels, curies, curied rels."""
+        ordered = sorted(self._links, key=_rel_group)  # stable: keeps insertion order per group
+        out: dict[str, Any] = {}
+        for rel in ordered:
+            if curie is not None and _rel_group(rel) == 2 and "curies" not in out:
+                out["curies"] = [curie]
+            value = self._links[rel]
+            out[rel] = [l.to_dict() for l in value] if isinstance(value, list) else value.to_dict()
+        if curie is not None and "curies" not in out:
+            out["curies"] = [curie]
+        return out

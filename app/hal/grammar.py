@@ -1,0 +1,211 @@
+"""The collection query grammar (DESIGN.md §4): declared fields, parsed values, errors.
+
+``parse_query`` turns a request's query MultiDict into a ``Query`` and is
+strict: an unknown parameter, an undeclared property, a disallowed
+operator, a bad value or a repeated parameter raises ``QueryError``
+naming the parameter. Nothing is silently ignored.
+"""
+from __future__ import annotations
+
+import enum
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+
+from sqlalchemy import Uuid, or_
+from werkzeug.exceptions import BadRequest
+
+__all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort"]
+
+TYPES = ("str", "int", "float", "bool", "datetime", "uuid", "enum")
+OPS = ("eq", "any", "ne", "contains", "from", "to")
+_INT = re.compile(r"[+-]?\d+")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A literal "+" in a query string decodes to a space: "…T10:00 01:00" means "+01:00".
+_SPACE_OFFSET = re.compile(r" (\d{2}(?::?\d{2})?)$")
+
+
+class QueryError(BadRequest):
+    """A query parameter did not validate (400, ``QUERY_DID_NOT_VALIDATE``)."""
+
+    event = "QUERY_DID_NOT_VALIDATE"
+
+    def __init__(self, param: str, message: str) -> None:
+        """Name the offending ``param`` and say what is wrong with it."""
+        self.param = param
+        self.errors = {param: [message]}
+        super().__init__(description=f"Query parameter {param!r}: {message}")
+
+
+@dataclass
+class Field:
+    """A property of a collection that the grammar may filter or sort on.
+
+    ``filter``, when given, is a hook ``filter(op, values) -> SQL clause`` for
+    properties that are not plain columns; ``values`` is always a list of
+    parsed values and ``op`` one of ``OPS``.
+    """
+
+    name: str
+    column: Any = None
+    type: str = "str"
+    choices: tuple = ()
+    filterable: bool = True
+    sortable: bool = False
+    search: bool | None = None
+    range: bool | None = None
+    filter: Callable[[str, list], Any] | None = None
+
+    def __post_init__(self) -> None:
+        """Fill the type-dependent defaults and check the declaration."""
+        if self.type not in TYPES:
+            raise ValueError(f"field {self.name!r}: unknown type {self.type!r}")
+        if self.type == "enum" and not self.choices:
+            raise ValueError(f"field {self.name!r}: an enum needs choices")
+        if self.search is None:
+            self.search = self.type == "str"
+        if self.range is None:
+            self.range = self.type in ("int", "float", "datetime")
+
+    def clause(self, op: str, values: list) -> Any:
+        """The SQL condition for ``op`` over parsed ``values``."""
+        if self.filter is not None:
+            return self.filter(op, values)
+        col = self.column
+        if op == "eq":
+            return col == values[0]
+        if op == "any":
+            return col.in_(values)
+        if op == "ne":
+            # SQL's NULL != x is unknown; a missing value is still "not equal".
+            return or_(col.not_in(values), col.is_(None))
+        if op == "contains":
+            return col.ilike(f"%{escape_like(str(values[0]))}%", escape="\\")
+        if op == "from":
+            return col >= values[0]
+        if op == "to":
+            return col <= values[0]
+        raise ValueError(f"unknown operator {op!r}")
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so ``%`` and ``_`` match themselves (escape char ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class Filter:
+    """One parsed filter parameter: ``param=raw`` meaning ``field op values``."""
+
+    field: Field
+    op: str
+    values: list
+    param: str
+    raw: str
+
+
+@dataclass
+class Query:
+    """A parsed, validated collection query."""
+
+    style: str = "page"
+    page: int = 1
+    size: int = 10
+    offset: int = 0
+    sort: list[tuple[str, bool]] = field(default_factory=list)
+    filters: list[Filter] = field(default_factory=list)
+    id_lookup: bool = False
+    extras: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def limit(self) -> int:
+        """Items per page, whichever style was used."""
+        return self.size
+
+    def params(self, *, page: int | None = None, offset: int | None = None) -> list[tuple[str, str]]:
+        """Canonical query pairs (paging, sort, filters, extras), optionally moved to another page."""
+        if self.style == "offset":
+            pairs = [("limit", str(self.size)), ("offset", str(self.offset if offset is None else offset))]
+        else:
+            pairs = [("page", str(self.page if page is None else page)), ("size", str(self.size))]
+        if self.sort:
+            pairs.append(("sort", ",".join(("-" if desc else "") + name for name, desc in self.sort)))
+        pairs += [(f.param, f.raw) for f in self.filters]
+        return pairs + list(self.extras)
+
+
+def parse_sort(param: str, raw: str, fields: dict[str, Field]) -> list[tuple[str, bool]]:
+    """Parse ``[+|-]prop[,...]`` into ``(name, descending)`` pairs over sortable fields."""
+    out: list[tuple[str, bool]] = []
+    for item in raw.split(","):
+        desc = item.startswith("-")
+        name = item[1:] if item[:1] in ("-", "+", " ") else item
+        fld = fields.get(name)
+        if not name:
+            raise QueryError(param, "empty sort key")
+        if fld is None:
+            raise QueryError(param, f"unknown property {name!r}")
+        if not fld.sortable:
+            raise QueryError(param, f"property {name!r} is not sortable")
+        if any(n == name for n, _ in out):
+            raise QueryError(param, f"property {name!r} appears twice")
+        out.append((name, desc))
+    return out
+
+
+def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any:
+    """Parse one raw value by the field's type, or raise QueryError.
+
+    Datetimes become naive UTC; a date-only upper bound (``upper``) means the
+    end of that day, so ``createdTo=2026-01-31`` includes the whole day.
+    """
+    kind = fld.type
+    if kind == "str":
+        return raw
+    if kind == "int":
+        if not _INT.fullmatch(raw):
+            raise QueryError(param, f"{raw!r} is not an integer")
+        return int(raw)
+    if kind == "float":
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise QueryError(param, f"{raw!r} is not a number")
+        return value
+    if kind == "bool":
+        lowered = raw.lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise QueryError(param, f"{raw!r} is not a boolean (true, false, 1, 0)")
+        return lowered in ("true", "1")
+    if kind == "datetime":
+        return _parse_datetime(param, raw, upper)
+    if kind == "uuid":
+        try:
+            value = uuid.UUID(raw)
+        except ValueError:
+            raise QueryError(param, f"{raw!r} is not a UUID") from None
+        return value if isinstance(getattr(fld.column, "type", None), Uuid) else str(value)
+    choices = {str(c.value if isinstance(c, enum.Enum) else c): c for c in fld.choices}
+    if raw not in choices:
+        raise QueryError(param, f"{raw!r} is not one of: {', '.join(choices)}")
+    return choices[raw]
+
+
+def _parse_datetime(param: str, raw: str, upper: bool) -> datetime:
+    """Parse ISO-8601 (``Z``, offsets, date-only) into naive UTC."""
+    text = _SPACE_OFFSET.sub(r"+\1", raw)
+    try:
+        if _DATE_ONLY.fullmatch(text):
+            value = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            return value + timedelta(days=1, microseconds=-1) if upper else value
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise QueryError(param, f"{raw!r} is not an ISO-8601 date-time") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value

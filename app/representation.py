@@ -1,0 +1,95 @@
+"""Glue between views and app/hal: absolute URLs, request bodies in, HAL documents out.
+
+A view builds a ``Document`` (through its domain's ``represent()``) and returns
+``respond(doc)``; this module negotiates the media type, adds the CURIE, renders
+``_templates`` only for HAL-FORMS and HTML, and sets a strong ETag (304 on a match).
+Writes call ``check_preconditions(represent(thing))`` before changing anything.
+"""
+from flask import current_app, request, url_for
+
+from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, UnsupportedMediaType
+from app.extensions import curies
+from app.hal import (
+    HAL_FORMS,
+    HTML,
+    check_if_match,
+    etag_for,
+    make_conditional,
+    negotiate,
+    render,
+    representation_suffix,
+)
+
+
+def url(endpoint, **values):
+    """The absolute URL of an endpoint (every href Halyard emits is absolute)."""
+    return url_for(endpoint, _external=True, **values)
+
+
+def base_url():
+    return request.host_url.rstrip("/")
+
+
+def to_dict(doc, media_type=None):
+    """The document as the dict sent for ``media_type`` (HAL-FORMS and HTML carry _templates)."""
+    return doc.to_dict(curies=curies, base_url=base_url(), with_templates=media_type in (HAL_FORMS, HTML))
+
+
+def canonical_etag(doc):
+    """The representation-independent ETag of a resource, compared against If-Match."""
+    return etag_for(doc.to_dict(curies=curies, base_url=base_url()))
+
+
+def respond(doc, status=200, headers=None, *, etag=True):
+    """Render ``doc`` in the negotiated media type, with ETag and conditional GET support."""
+    media_type = negotiate(request.headers.get("Accept"))
+    response = render(to_dict(doc, media_type), media_type, status=status, headers=headers)
+    if etag and status in (200, 201):
+        response = make_conditional(response, canonical_etag(doc), suffix=representation_suffix(media_type))
+    return response
+
+
+def created(doc, location=None):
+    """201 with Location (the document's self link by default)."""
+    return respond(doc, 201, {"Location": location or doc.self_href})
+
+
+def accepted(location, doc=None):
+    """202 Accepted for work that a job carries on, with Location of what tracks it."""
+    from app.hal import Document
+
+    return respond(doc or Document({"status": "accepted"}, self_href=location), 202,
+                   {"Location": location}, etag=False)
+
+
+def no_content():
+    return current_app.response_class(status=204)
+
+
+def check_preconditions(doc):
+    """Enforce If-Match (412 when stale, 428 when required and missing) against ``doc``'s ETag."""
+    check_if_match(canonical_etag(doc), required=current_app.config["HALYARD_REQUIRE_IF_MATCH"])
+
+
+def json_body():
+    """The request's JSON body: 415 for another Content-Type, 400 BODY_JSON_DID_NOT_PARSE when broken."""
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BodyJsonDidNotParse()
+    return data
+
+
+def load_body(schema, *, data=None, **kwargs):
+    """Validate the JSON body (or ``data``) with a marshmallow schema; 400 naming every bad field."""
+    from marshmallow import ValidationError
+
+    payload = json_body() if data is None else data
+    if not isinstance(payload, (dict, list)):
+        raise BodyDidNotValidate(errors={"_schema": ["Expected a JSON object."]})
+    try:
+        return schema.load(payload, **kwargs)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise BodyDidNotValidate(errors=messages) from None

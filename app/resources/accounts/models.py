@@ -1,0 +1,112 @@
+"""Account, Group and ApiToken: the identity model shared by every domain (DESIGN.md §6)."""
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+ACCOUNT_TYPES = ("ADMIN", "RESEARCHER")
+TOKEN_PREFIX = "hy_"
+
+account_groups = Table(
+    "account_groups",
+    db.metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    username: Mapped[str | None] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    type: Mapped[str] = mapped_column(String(32), default="RESEARCHER")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped whenever credentials or standing change, so cached sign-ins are dropped at once.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    groups: Mapped[list["Group"]] = relationship(secondary=account_groups, back_populates="members")
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+    @validates("email")
+    def _normalise_email(self, key, value):
+        return value.strip().lower()
+
+    @property
+    def is_admin(self):
+        return self.type == "ADMIN"
+
+    def set_password(self, password):
+        method = current_app.config["HALYARD_PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
+        self.credentials_version = (self.credentials_version or 0) + 1
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def deactivate(self):
+        self.active = False
+        self.credentials_version = (self.credentials_version or 0) + 1
+
+    def issue_token(self, name="api", ttl_seconds=None):
+        """Create a token; return (ApiToken, secret). Only the secret's hash is stored."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = None
+        if ttl_seconds:
+            expires = utcnow() + timedelta(seconds=ttl_seconds)
+        token = ApiToken(account=self, name=name, token_hash=hash_token(secret), expires_at=expires)
+        db.session.add(token)
+        return token, secret
+
+    @classmethod
+    def find_login(cls, login):
+        """The account whose email (stored lower-case) or username is ``login``."""
+        return db.session.scalar(
+            select(cls).where((cls.email == login.lower()) | (cls.username == login))
+        )
+
+    def __repr__(self):
+        return f"<Account {self.id} {self.email}>"
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    members: Mapped[list[Account]] = relationship(secondary=account_groups, back_populates="groups")
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="api")
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    account: Mapped[Account] = relationship(back_populates="tokens")
+
+    def revoke(self):
+        self.revoked_at = self.revoked_at or utcnow()
+
+
+def hash_token(secret):
+    """Tokens are 256-bit random strings, so one SHA-256 is a safe and fast lookup key."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+

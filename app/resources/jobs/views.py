@@ -1,0 +1,110 @@
+"""GET /jobs/ and GET /jobs/{id}: RQ jobs as HAL resources, live state read from Redis."""
+from flask import request
+from rq.exceptions import NoSuchJobError
+from sqlalchemy import select
+
+from app.auth import current_account, login_required
+from app.errors import NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field
+from app.jobs import AppJob, get_redis
+from app.representation import base_url, respond, url
+from app.resources.jobs import bp
+from app.resources.jobs.models import STATUSES, TERMINAL, JobRecord
+from app.timeutil import rfc3339
+
+jobs_collection = Collection(
+    rel="ec:jobs",
+    item_rel="ec:job",
+    fields=[
+        Field("id", JobRecord.id),
+        Field("kind", JobRecord.kind, sortable=True),
+        Field("status", JobRecord.status, type="enum", choices=STATUSES, sortable=True),
+        Field("created", JobRecord.created, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("-created",),
+    tiebreak=JobRecord.id,
+)
+
+# RQ's states, in the contract's words (DESIGN.md §7).
+RQ_STATUS = {"deferred": "queued", "stopped": "canceled", "canceled": "canceled"}
+
+
+def live_state(record):
+    """Merge the job's live state from Redis into a dict; repair the row when RQ knows better."""
+    state = {"status": record.status, "progress": None, "message": None, "enqueued": None}
+    try:
+        job = AppJob.fetch(record.id, connection=get_redis())
+    except NoSuchJobError:
+        return state  # expired from Redis: the row is all we have
+    status = str(job.get_status(refresh=False) or record.status)
+    status = RQ_STATUS.get(status, status)
+    meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
+    state.update(status=status, progress=meta.get("progress"), message=meta.get("message"),
+                 enqueued=job.enqueued_at)
+    if status == "finished":
+        state["progress"] = 1.0
+    if status in TERMINAL and record.status not in TERMINAL:
+        # e.g. a work horse killed mid-job: RQ moved it to failed, the row still says started
+        record.status = status
+        if status == "failed":
+            record.error = meta.get("error") or "The worker running this job stopped before it finished."
+        db.session.commit()
+    return state
+
+
+def represent(record, state=None):
+    state = state or {"status": record.status, "progress": None, "message": None, "enqueued": None}
+    doc = Document(
+        {
+            "id": record.id,
+            "kind": record.kind,
+            "status": state["status"],
+            "progress": {"fraction": state["progress"], "message": state["message"]},
+            "created": rfc3339(record.created),
+            "enqueued": rfc3339(state["enqueued"]),
+            "started": rfc3339(record.started),
+            "ended": rfc3339(record.ended),
+            "error": record.error if state["status"] == "failed" else None,
+        },
+        self_href=url("jobs.get", job_id=record.id),
+    )
+    doc.link("collection", url("jobs.index"))
+    if record.subject:
+        doc.link("ec:job/subject", base_url() + record.subject)
+    if record.result and state["status"] == "finished":
+        doc.link("ec:job/result", base_url() + record.result)
+    return doc
+
+
+def visible_jobs(account):
+    stmt = select(JobRecord)
+    return stmt if account.is_admin else stmt.where(JobRecord.owner_id == account.id)
+
+
+def get_job_or_404(job_id):
+    account = current_account()
+    record = db.session.get(JobRecord, job_id)
+    if record is None or not (account.is_admin or record.owner_id == account.id):
+        raise NotFound("job")
+    return record
+
+
+@bp.get("/jobs/")
+@login_required
+def index():
+    """The jobs the caller started (ADMINs see all)."""
+    page = jobs_collection.page(db.session, visible_jobs(current_account()), request.args)
+    if page.single is not None:
+        return respond(represent(page.single, live_state(page.single)))
+    return respond(page.document(url("jobs.index"), [represent(record) for record in page.items]))
+
+
+@bp.get("/jobs/<job_id>")
+@login_required
+def get(job_id):
+    """One job: status, progress, timestamps, error summary and links."""
+    record = get_job_or_404(job_id)
+    return respond(represent(record, live_state(record)))
+

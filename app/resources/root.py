@@ -1,0 +1,107 @@
+"""The entry point ``GET /``, relation docs ``GET /rels/{rel}`` and error docs ``GET /problems/{event}``.
+
+Domains add their top-level links with ``register_entry(app, rel, endpoint, ...)``
+from their ``init_app``; the entry point lists whatever was registered, so no
+list here is edited by hand when a domain lands.
+"""
+import html
+
+from flask import Blueprint, current_app, request
+
+from app.errors import STATUS_EVENTS, NotFound
+from app.extensions import curies
+from app.hal import HTML, Document, Link, negotiate, query_template
+from app.representation import respond, url
+
+bp = Blueprint("root", __name__)
+
+VERSION = "0.1.0"
+
+
+def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None):
+    """Add a link to ``GET /``: ``rel`` → ``endpoint``; ``path_vars`` {arg: template name} makes it templated."""
+    app.extensions.setdefault("halyard.entry", {})[rel] = dict(
+        endpoint=endpoint, title=title, path_vars=path_vars or {}, query_vars=query_vars or (), values=values or {}
+    )
+
+
+def url_template(endpoint, path_vars, query_vars=(), **values):
+    """An RFC 6570 template for ``endpoint``: path arguments become ``{name}`` variables."""
+    sentinels = {arg: f"__tpl_{arg}__" for arg in path_vars}
+    href = url(endpoint, **values, **sentinels)
+    for arg, name in path_vars.items():
+        href = href.replace(sentinels[arg], "{" + name + "}")
+    return query_template(href, query_vars) if query_vars else href
+
+
+def entry_link(entry):
+    if entry["path_vars"] or entry["query_vars"]:
+        href = url_template(entry["endpoint"], entry["path_vars"], entry["query_vars"], **entry["values"])
+        return Link(href, templated=True, title=entry["title"])
+    return Link(url(entry["endpoint"], **entry["values"]), title=entry["title"])
+
+
+@bp.get("/")
+def index():
+    """The API's entry point: a link to every top-level collection and action."""
+    doc = Document({"title": "Halyard", "version": VERSION}, self_href=url("root.index"))
+    for rel, entry in sorted(current_app.extensions.get("halyard.entry", {}).items()):
+        doc.link(rel, entry_link(entry))
+    doc.link("ec:rels", Link(url("root.rels"), title="Documentation of every link relation"))
+    return respond(doc)
+
+
+@bp.get("/rels/")
+def rels():
+    """Every documented relation."""
+    doc = Document({"relations": curies.all()}, self_href=url("root.rels"))
+    doc.link("up", url("root.index"))
+    return respond(doc)
+
+
+@bp.get("/rels/<path:rel>")
+def rel(rel):
+    """What a relation points to, its methods, properties and templates (HTML or JSON)."""
+    info = curies.get(rel)
+    if info is None:
+        raise NotFound("relation", f"No relation named ec:{rel} is documented.")
+    if negotiate(request.headers.get("Accept")) == HTML:
+        return _rel_page(rel, info)
+    doc = Document(dict(info), self_href=url("root.rel", rel=rel))
+    doc.link("collection", url("root.rels"))
+    return respond(doc)
+
+
+def _rel_page(rel, info):
+    rows = "".join(
+        f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>" for key, value in info.items()
+    )
+    body = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>ec:{html.escape(rel)}</title></head>"
+        f"<body><h1>ec:{html.escape(rel)}</h1><table>{rows}</table>"
+        f"<p><a href='{html.escape(url('root.rels'))}'>All relations</a></p></body></html>"
+    )
+    return current_app.response_class(body, mimetype="text/html")
+
+
+@bp.get("/problems/<event>")
+def problem(event):
+    """Documentation of an error type (the ``type`` and ``describedby`` of problem bodies)."""
+    statuses = [code for code, name in STATUS_EVENTS.items() if name == event]
+    doc = Document(
+        {
+            "event": event,
+            "title": event.replace("_", " ").capitalize(),
+            "statuses": statuses,
+            "description": "Errors are application/problem+json (RFC 9457) with @event, errors and user_id; "
+            "see docs/errors.md.",
+        },
+        self_href=url("root.problem", event=event),
+    )
+    doc.link("up", url("root.index"))
+    return respond(doc)
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    curies.document("rels", title="Relation documentation", description="The list of documented relations.")

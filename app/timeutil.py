@@ -1,0 +1,21 @@
+"""Time helpers: the server stores naive UTC datetimes and renders RFC 3339 with milliseconds."""
+from datetime import datetime, timezone
+
+
+def utcnow():
+    """The current time as a naive UTC datetime (what every DateTime column stores)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def rfc3339(value):
+    """``2026-01-02T03:04:05.678Z`` for a naive-UTC or aware datetime; None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def from_timestamp(seconds):
+    """A POSIX timestamp as a naive UTC datetime."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)

