@@ -225,3 +225,22 @@ def test_entry_point_links(client):
         assert links[rel]["href"] == href
     assert links["ec:user/by-id"]["templated"] is True
     assert client.get("/rels/auth-requests").json["methods"] == ["POST"]
+
+
+def test_single_use_under_concurrent_polls(client, make_account, app):
+    """Eight clients poll the same attached request at once: exactly one gets a token."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = make_account()
+    request_uuid = start(client).json["request_uuid"]
+    assert attach(client, request_uuid, account.email).status_code == 200
+    db.session.remove()  # let the request threads use the database freely
+
+    def one_poll(_):
+        with app.app_context():
+            return poll(app.test_client(), request_uuid).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(one_poll, range(8)))
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 404, 500} and 500 not in statuses
+    assert db.session.scalar(select(func.count()).select_from(AuthRequest)) == 0
