@@ -5,6 +5,7 @@ tokens views (users.py, groups.py, tokens.py) render with ``represent_*`` here.
 """
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.errors import NotFound
 from app.extensions import db
@@ -38,12 +39,12 @@ def directory_public():
 
 
 def visible_users(viewer):
-    stmt = select(Account)
+    stmt = select(Account).options(selectinload(Account.groups))  # one extra query per page, not per user
     return stmt if viewer.is_admin or directory_public() else stmt.where(Account.id == viewer.id)
 
 
 def visible_groups(viewer):
-    stmt = select(Group)
+    stmt = select(Group).options(selectinload(Group.members))
     if viewer.is_admin or directory_public():
         return stmt
     mine = select(account_groups.c.group_id).where(account_groups.c.account_id == viewer.id)

@@ -310,3 +310,26 @@ def test_embed_account_shape(app, make_account, client):
         assert embed_account(account).to_dict() == {
             "@type": "account", "id": account.id, "email": account.email, "type": "ADMIN",
             "_links": {"self": {"href": f"http://localhost/api/v1/user/{account.id}/"}}}
+
+
+def test_list_pages_use_a_fixed_number_of_queries(client, world, make_account):
+    from sqlalchemy import event
+
+    new = [make_account() for _ in range(15)]
+    world["group"].members.extend(new)
+    db.session.commit()
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for path in ("/api/v1/user/?size=50", "/api/v1/group/"):
+            statements.clear()
+            assert client.get(path, headers=world["headers"]["admin"]).status_code == 200
+            # token lookup, COUNT, the page, the related rows in one selectin query
+            assert len(statements) <= 4, statements
+            assert sum("count(" in s.lower() for s in statements) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
