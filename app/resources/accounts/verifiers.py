@@ -13,10 +13,13 @@
 A verifier returns the Account or raises an ApiError; it writes nothing except a
 self-signed-up account, and only after every check passed.
 """
+import secrets
+
 import jwt
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth import CHALLENGE, throttle
 from app.errors import ApiError, Forbidden, ServiceUnavailable, TooManyRequests
@@ -62,11 +65,21 @@ def verify_password(email, code):
         raise TooManyRequests("Too many failed sign-ins; wait before trying again.",
                               event="TOO_MANY_FAILED_SIGN_INS", headers={"Retry-After": str(wait)})
     account = find_by_email(email)
+    if account is None:
+        _burn_a_hash(code)  # an unknown email takes as long as a wrong password: no probing by timing
     if account is None or not account.check_password(code):
         guard.record_failure(email)
         raise CodeDidNotVerify("The email or password is wrong.", event="WRONG_CREDENTIALS_DETECTED")
     guard.reset_account(email)
     return account
+
+
+def _burn_a_hash(code):
+    method = current_app.config["HALYARD_PASSWORD_HASH_METHOD"]
+    key = ("halyard.dummy-hash", method)
+    if key not in current_app.extensions:
+        current_app.extensions[key] = generate_password_hash(secrets.token_hex(16), method=method)
+    check_password_hash(current_app.extensions[key], code)
 
 
 def find_by_email(email):

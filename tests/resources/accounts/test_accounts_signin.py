@@ -104,6 +104,13 @@ def test_attach_json_and_seed_validation_messages(client, make_account):
     assert twice.status_code == 409 and twice.json["@event"] == "AUTH_REQUEST_ALREADY_ATTACHED"
 
 
+def test_attach_needs_json_or_the_form(client):
+    plain = client.post("/accounts/auth_requests/attach_account/", data="code=x", content_type="text/plain")
+    assert plain.status_code == 415
+    broken = client.post("/accounts/auth_requests/attach_account/", data="{", content_type="application/json")
+    assert broken.status_code == 400 and broken.json["@event"] == "BODY_JSON_DID_NOT_PARSE"
+
+
 @pytest.mark.parametrize("body, field", [
     ({"request_uuid": "nope"}, "request_uuid"),
     ({}, "request_uuid"),
