@@ -1,12 +1,11 @@
 """Groups (seed 003): /api/v1/group/, /api/v1/group/{id}/, …/{id}/members/ and …/members/{user_id}/."""
-from flask import request
 from sqlalchemy import select
 
 from app.auth import admin_required, current_account, login_required
 from app.errors import Conflict
 from app.extensions import db
 from app.hal import Collection, Field
-from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import Group, account_groups
 from app.resources.accounts.schemas import group_schema, member_schema
@@ -49,7 +48,7 @@ def _check_name_free(name, group_id=None):
 def list_groups():
     """Groups the caller may see, with the collection grammar."""
     viewer = current_account()
-    page = groups_collection.page(db.session, visible_groups(viewer), request.args)
+    page = paginate(groups_collection, visible_groups(viewer))
     if page.single is not None:
         return respond(represent_group(page.single, viewer))
     doc = page.document(url("accounts.list_groups"), [represent_group(g, viewer) for g in page.items])

@@ -3,14 +3,14 @@
 The owner and ADMINs may list, issue and revoke; anyone else gets 404. A token's
 secret appears only in the 201 that issues it.
 """
-from flask import g, request
+from flask import g
 from sqlalchemy import false, select, true
 
 from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
-from app.representation import check_preconditions, load_body, no_content, respond, url
+from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import ApiToken
 from app.resources.accounts.schemas import new_token_schema
@@ -60,7 +60,7 @@ def list_tokens(user_id):
     """The account's tokens (metadata only), newest first."""
     account = token_owner_or_404(user_id)
     stmt = select(ApiToken).where(ApiToken.account_id == account.id)
-    page = tokens_collection.page(db.session, stmt, request.args)
+    page = paginate(tokens_collection, stmt)
     current = getattr(g, "token", None)
     if page.single is not None:
         return respond(represent_token(page.single, current))

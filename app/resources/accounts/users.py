@@ -1,5 +1,4 @@
 """Users (seed 003): /api/v1/user/, /api/v1/user/{id}/, …/{id}/password/, /api/v1/user/token/, /accounts/me/."""
-from flask import request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -7,7 +6,7 @@ from app.auth import admin_required, current_account, login_required, throttle
 from app.errors import BodyDidNotValidate, Conflict, Forbidden, TooManyRequests
 from app.extensions import db
 from app.hal import Collection, Field
-from app.representation import check_preconditions, load_body, no_content, respond, url
+from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
 from app.resources.accounts.schemas import password_change_schema, user_token_schema, user_update_schema
@@ -49,7 +48,7 @@ class LastAdmin(Conflict):
 def list_users():
     """Users the caller may see, with the collection grammar (limit/offset or page/size)."""
     viewer = current_account()
-    page = users_collection.page(db.session, visible_users(viewer), request.args)
+    page = paginate(users_collection, visible_users(viewer))
     if page.single is not None:
         return respond(represent_user(page.single, viewer))
     return respond(page.document(url("accounts.list_users"), [represent_user(a, viewer) for a in page.items]))
