@@ -38,6 +38,10 @@ RELATIONS = {
     "group/members": ("Group members", ("GET",), "The users collection filtered to this group's members."),
     "group/member": ("Group membership", ("DELETE",), "ADMIN: DELETE removes that account from the group."),
     "account": ("Account", ("GET",), "An embedded account {@type: account, id, email, type}; self is the user."),
+    "users/options": ("Users grammar", ("GET",), "Templated link showing every paging, sort and filter variable "
+                      "of the users collection."),
+    "groups/options": ("Groups grammar", ("GET",), "Templated link showing every variable of the groups collection."),
+    "user/tokens/options": ("Tokens grammar", ("GET",), "Templated link showing every variable of a token list."),
     "me": ("Current account", ("GET",), "The caller's own user resource."),
 }
 
@@ -66,8 +70,25 @@ def init_app(app):
     register_entry(app, "ec:group/by-id", "accounts.get_group", title="A group by id", path_vars={"group_id": "id"})
     register_entry(app, "ec:me", "accounts.me", title="Your own account")
     for rel, (title, methods, description) in RELATIONS.items():
-        curies.document(rel, title=title, methods=methods, description=description)
+        curies.document(rel, title=title, methods=methods, description=description,
+                        properties=_body_properties().get(rel))
     app.cli.add_command(accounts_cli)
+
+
+def _body_properties():
+    """The request-body properties of the relations that accept one, from the validating schemas."""
+    from app.hal import properties_from_schema
+    from app.resources.accounts import schemas
+
+    return {
+        "auth-request/attach": properties_from_schema(schemas.attach_account_schema),
+        "auth-tokens": properties_from_schema(schemas.auth_token_request_schema),
+        "user": properties_from_schema(schemas.user_update_schema, partial=True),
+        "user/token": properties_from_schema(schemas.user_token_schema),
+        "user/tokens": properties_from_schema(schemas.new_token_schema),
+        "groups": properties_from_schema(schemas.group_schema),
+        "group": properties_from_schema(schemas.group_schema),
+    }
 
 
 accounts_cli = click.Group("accounts", help="Accounts maintenance.")

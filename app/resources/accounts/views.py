@@ -146,7 +146,7 @@ def represent_token(token, current=None):
         "current": current is not None and current.id == token.id,
     }, self_href=self_href)
     doc.link("collection", url("accounts.list_tokens", user_id=token.account_id))
-    doc.link("ec:user", url("accounts.get_user", user_id=token.account_id))
+    doc.link("ec:account", url("accounts.get_user", user_id=token.account_id))
     doc.template("delete", Template(method="DELETE", title="Revoke (delete) this token"))
     return doc
 

@@ -333,3 +333,25 @@ def test_list_pages_use_a_fixed_number_of_queries(client, world, make_account):
             assert sum("count(" in s.lower() for s in statements) == 1
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_every_emitted_relation_is_documented(client, world):
+    from app.extensions import curies
+
+    def rels(doc):
+        found = {r for r in doc.get("_links", {}) if r.startswith("ec:")} | set(doc.get("_embedded", {}))
+        for value in doc.get("_embedded", {}).values():
+            for child in value if isinstance(value, list) else [value]:
+                found |= rels(child)
+        return found
+
+    headers = {**world["headers"]["admin"], **HAL_FORMS}
+    token = client.post(f"/api/v1/user/{world['admin'].id}/tokens/", json={}, headers=headers).json
+    docs = [client.get(p, headers=headers).json for p in (
+        "/", "/api/v1/user/", f"/api/v1/user/{world['me'].id}/", "/api/v1/group/",
+        f"/api/v1/group/{world['group'].id}/", f"/api/v1/user/{world['admin'].id}/tokens/", "/accounts/me/")]
+    docs += [token, client.post("/accounts/auth_requests/").json]
+    used = set().union(*(rels(d) for d in docs))
+    assert {r for r in used if r.startswith("ec:") and r not in curies} == set()
+    assert "ec:user/tokens" in used and "ec:api-token" in used and "ec:account" in used
+    assert client.get("/rels/auth-request/attach").json["properties"][0]["name"] == "code"
