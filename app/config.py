@@ -40,6 +40,7 @@ SETTINGS = {
     # accounts
     "HALYARD_SIGNIN_VERIFIER": ("password", "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an ID token)."),
     "HALYARD_AUTH_REQUEST_TTL_SECONDS": (600, "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept."),
+    "HALYARD_AUTH_REQUESTS_PER_MINUTE": (30, "Auth requests one client address may create per minute (0 = unlimited); more get 429."),
     "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (0, "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS)."),
     "HALYARD_OIDC_ISSUER": ("", "OIDC: the exact `iss` an ID token must carry."),
     "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry (this deployment's client id)."),

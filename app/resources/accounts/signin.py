@@ -11,9 +11,10 @@ from flask import current_app, render_template, request
 from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 
-from app.errors import ApiError, Conflict, NotFound
+from app.errors import ApiError, Conflict, NotFound, TooManyRequests
 from app.extensions import db
 from app.hal import Document, Property, Template
+from app.jobs import get_redis
 from app.representation import created, load_body, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import AuthRequest
@@ -74,9 +75,26 @@ def get_auth_request_or_404(raw_uuid):
     return auth_request
 
 
+def limit_creation_rate():
+    """At most HALYARD_AUTH_REQUESTS_PER_MINUTE new requests per client address (a fixed one-minute window)."""
+    limit = current_app.config["HALYARD_AUTH_REQUESTS_PER_MINUTE"]
+    if not limit:
+        return
+    key = f"{current_app.config['HALYARD_QUEUE_PREFIX']}:auth-requests:addr:{request.remote_addr}"
+    pipe = get_redis().pipeline()
+    pipe.set(key, 0, ex=60, nx=True)  # the window starts with the first request (INCR keeps the TTL)
+    pipe.incr(key)
+    pipe.ttl(key)
+    _, count, ttl = pipe.execute()
+    if count > limit:
+        raise TooManyRequests("Too many sign-in requests from this address; wait a minute.",
+                              event="TOO_MANY_AUTH_REQUESTS", headers={"Retry-After": str(max(ttl, 1))})
+
+
 @bp.post("/accounts/auth_requests/")
 def create_auth_request():
     """Start a sign-in: 201 AUTH_REQUEST_CREATED (no credentials needed); sweeps expired requests."""
+    limit_creation_rate()
     AuthRequest.sweep()
     auth_request = AuthRequest(uuid=str(uuid.uuid4()))
     db.session.add(auth_request)

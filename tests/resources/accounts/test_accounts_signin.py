@@ -251,3 +251,15 @@ def test_single_use_under_concurrent_polls(client, make_account, app):
         statuses = sorted(pool.map(one_poll, range(8)))
     assert statuses.count(201) == 1 and set(statuses) <= {201, 404, 500} and 500 not in statuses
     assert db.session.scalar(select(func.count()).select_from(AuthRequest)) == 0
+
+
+def test_creation_is_rate_limited_per_address(client, app):
+    app.config["HALYARD_AUTH_REQUESTS_PER_MINUTE"] = 3
+    for _ in range(3):
+        start(client)
+    limited = client.post("/accounts/auth_requests/")
+    assert limited.status_code == 429 and limited.json["@event"] == "TOO_MANY_AUTH_REQUESTS"
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    assert db.session.scalar(select(func.count()).select_from(AuthRequest)) == 3
+    other = client.post("/accounts/auth_requests/", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 201
