@@ -3,7 +3,7 @@
 The owner and ADMINs may list, issue and revoke; anyone else gets 404. A token's
 secret appears only in the 201 that issues it.
 """
-from flask import g
+from flask import current_app, g
 from sqlalchemy import false, select, true
 
 from app.auth import current_account, login_required
@@ -78,7 +78,8 @@ def issue_token(user_id):
     """Issue a named token (201; the secret is in this response only)."""
     account = token_owner_or_404(user_id)
     data = load_body(new_token_schema)
-    token, secret = account.issue_token(name=data["name"], ttl_seconds=data.get("ttl_seconds"))
+    ttl = data.get("ttl_seconds") or current_app.config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] or None
+    token, secret = account.issue_token(name=data["name"], ttl_seconds=ttl)
     db.session.commit()
     doc = token_created(token, secret)
     return respond(doc, 201, {"Location": doc.self_href, "Cache-Control": "no-store"}, etag=False)

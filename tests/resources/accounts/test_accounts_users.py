@@ -355,3 +355,13 @@ def test_every_emitted_relation_is_documented(client, world):
     assert {r for r in used if r.startswith("ec:") and r not in curies} == set()
     assert "ec:user/tokens" in used and "ec:api-token" in used and "ec:account" in used
     assert client.get("/rels/auth-request/attach").json["properties"][0]["name"] == "code"
+
+
+def test_issued_tokens_default_to_the_configured_lifetime(client, world, app):
+    app.config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] = 3600
+    issued = client.post(f"/api/v1/user/{world['me'].id}/tokens/", json={}, headers=world["headers"]["me"]).json
+    assert issued["expires"] is not None
+    app.config["HALYARD_SIGNIN_TOKEN_TTL_SECONDS"] = 120
+    by_admin = client.post("/api/v1/user/token/", json={"email": "t@example.org"}, headers=world["headers"]["admin"])
+    token = db.session.get(ApiToken, by_admin.json["id"])
+    assert 100 < (token.expires_at - token.created).total_seconds() <= 121
