@@ -1,0 +1,45 @@
+"""Request bodies of the objects domain (marshmallow); the schema language itself is checked elsewhere."""
+from marshmallow import Schema, fields, validate
+
+from app.resources.objects.models import LEVELS
+from app.resources.objects.schemas_sampledb import ACTION_TYPES
+
+StrictInt = fields.Integer(strict=True)
+
+
+class ActionSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(ACTION_TYPES))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=10000))
+    schema = fields.Dict(required=True, metadata={"prompt": "SampleDB schema (JSON)"})
+    is_hidden = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+
+class ObjectCreateSchema(Schema):
+    action_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    data = fields.Dict(required=True, metadata={"prompt": "Data (JSON, typed values)"})
+    schema = fields.Dict(metadata={"prompt": "Schema (must equal the action's)"})
+    version_id = fields.Integer(strict=True, metadata={"prompt": "Version id (must be 0)"})
+
+
+class VersionCreateSchema(Schema):
+    data = fields.Dict(required=True, metadata={"prompt": "Data (JSON, typed values)"})
+    object_id = fields.Integer(strict=True)
+    version_id = fields.Integer(strict=True)
+    action_id = fields.Integer(strict=True)
+    schema = fields.Dict()
+
+
+class PermissionSchema(Schema):
+    permission = fields.String(required=True, validate=validate.OneOf(LEVELS))
+
+
+class PublicSchema(Schema):
+    public = fields.Boolean(required=True, truthy={True}, falsy={False})
+
+
+action_schema = ActionSchema()
+object_create_schema = ObjectCreateSchema()
+version_create_schema = VersionCreateSchema()
+permission_schema = PermissionSchema()
+public_schema = PublicSchema()
