@@ -4,7 +4,15 @@ from marshmallow import Schema, fields, validate
 from app.resources.objects.models import LEVELS
 from app.resources.objects.schemas_sampledb import ACTION_TYPES
 
-StrictInt = fields.Integer(strict=True)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only (marshmallow's Boolean also takes 1, "yes", ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class ActionSchema(Schema):
@@ -12,7 +20,7 @@ class ActionSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=10000))
     schema = fields.Dict(required=True, metadata={"prompt": "SampleDB schema (JSON)"})
-    is_hidden = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    is_hidden = StrictBoolean(load_default=False)
 
 
 class ObjectCreateSchema(Schema):
@@ -35,7 +43,7 @@ class PermissionSchema(Schema):
 
 
 class PublicSchema(Schema):
-    public = fields.Boolean(required=True, truthy={True}, falsy={False})
+    public = StrictBoolean(required=True)
 
 
 action_schema = ActionSchema()

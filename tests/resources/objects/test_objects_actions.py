@@ -35,6 +35,7 @@ def test_bad_fields_are_400_with_the_field_named(client, user_headers):
     for body, field in [({"type": "gadget", "name": "x", "schema": SCHEMA}, "type"),
                         ({"type": "sample", "name": "x", "schema": SCHEMA, "colour": 1}, "colour"),
                         ({"type": "sample", "name": "x", "schema": SCHEMA, "is_hidden": "yes"}, "is_hidden"),
+                        ({"type": "sample", "name": "x", "schema": SCHEMA, "is_hidden": 1}, "is_hidden"),
                         ({"type": "sample", "schema": SCHEMA}, "name")]:
         response = client.post("/api/v1/actions/", json=body, headers=user_headers)
         assert response.status_code == 400 and field in response.json["errors"], response.json
