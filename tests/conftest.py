@@ -242,7 +242,7 @@ def subprocess_env(app, **extra):
         SECRET_KEY=config["SECRET_KEY"],
         HALYARD_INSTANCE_PATH=app.instance_path,
         HALYARD_QUEUE_PREFIX=config["HALYARD_QUEUE_PREFIX"],
-        PYTHONPATH=ROOT,
+        PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
         **extra,
     )
     if not env["REDIS_URL"]:
