@@ -12,6 +12,12 @@ WRITERS = ("owner", "writer", "granter", "admin")
 GRANTERS = ("owner", "granter", "admin")
 
 
+@pytest.fixture
+def config_overrides():
+    # the 401 checks send one wrong Basic credential per path; keep the sign-in throttle out of their way
+    return {"HALYARD_LOGIN_MAX_FAILURES": 1000}
+
+
 def endpoints(r):
     """(method, path, body, expected status for a role that may do it, level needed) for every path of the domain."""
     o = f"/api/v1/objects/{r.object_id}"
