@@ -197,3 +197,12 @@ def test_references_must_be_readable_and_only_readable_ones_are_linked(client, m
     client.put(f"/api/v1/objects/{good.json['object_id']}/permissions/users/{other.id}", json="read", headers=ho)
     seen = client.get(good.headers["Location"], headers=hx).json
     assert seen["_links"]["ec:object/references"] == []
+
+
+def test_ids_beyond_the_columns_range_are_404_or_400_not_500(client, user_headers):
+    for path in ("/api/v1/objects/99999999999999", "/api/v1/actions/99999999999999",
+                 "/api/v1/objects/1/versions/99999999999999", "/api/v1/objects/99999999999999/permissions/"):
+        assert client.get(path, headers=user_headers).status_code == 404, path
+    for query in ("object_id=99999999999999", "offset=99999999999999999999"):
+        response = client.get(f"/api/v1/objects/?{query}", headers=user_headers)
+        assert response.status_code == 400 and query.split("=")[0] in response.json["errors"]
