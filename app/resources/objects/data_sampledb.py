@@ -15,7 +15,7 @@ import math
 import re
 from datetime import datetime
 
-from .schemas_sampledb import DATETIME_FORMAT, LANGUAGE, Violation, is_number, parse_units
+from .schemas_sampledb import DATETIME_FORMAT, LANGUAGE, Violation, is_id, is_number, parse_units
 
 VALUE_KEYS = {
     "text": {"_type", "text", "is_markdown"},
@@ -208,7 +208,7 @@ def _check_tags(data, schema, path, out, resolve):
 def _check_reference(data, schema, path, out, resolve):
     object_id = data.get("object_id")
     where = path + ("object_id",)
-    if not isinstance(object_id, int) or isinstance(object_id, bool) or object_id < 0:
+    if not is_id(object_id):
         out.append(Violation(where, "'object_id' must be an object id"))
         return
     if resolve is None:

@@ -15,6 +15,10 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(min=0, max=MAX_ID)
+
+
 class ActionSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(ACTION_TYPES))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -24,17 +28,17 @@ class ActionSchema(Schema):
 
 
 class ObjectCreateSchema(Schema):
-    action_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    action_id = fields.Integer(required=True, strict=True, validate=ID_RANGE)
     data = fields.Dict(required=True, metadata={"prompt": "Data (JSON, typed values)"})
     schema = fields.Dict(metadata={"prompt": "Schema (must equal the action's)"})
-    version_id = fields.Integer(strict=True, metadata={"prompt": "Version id (must be 0)"})
+    version_id = fields.Integer(strict=True, validate=ID_RANGE, metadata={"prompt": "Version id (must be 0)"})
 
 
 class VersionCreateSchema(Schema):
     data = fields.Dict(required=True, metadata={"prompt": "Data (JSON, typed values)"})
-    object_id = fields.Integer(strict=True)
-    version_id = fields.Integer(strict=True)
-    action_id = fields.Integer(strict=True)
+    object_id = fields.Integer(strict=True, validate=ID_RANGE)
+    version_id = fields.Integer(strict=True, validate=ID_RANGE)
+    action_id = fields.Integer(strict=True, validate=ID_RANGE)
     schema = fields.Dict()
 
 

@@ -22,6 +22,7 @@ TYPES = ("object", "array", "text", "bool", "datetime", "quantity", "tags") + RE
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+MAX_DEPTH = 64  # path length; deeper schemas (and data) are refused rather than recursed into
 
 _COMMON = {"type", "title", "note"}
 KEYWORDS = {
@@ -81,6 +82,11 @@ def is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def is_id(value):
+    """An id the database can hold (32-bit, non-negative)."""
+    return is_count(value) and value <= 2**31 - 1
+
+
 def is_title(value):
     """A title is a non-empty string or a multilingual {language: string} dict with English."""
     if isinstance(value, str):
@@ -116,6 +122,9 @@ def _check_property(schema, path, out):
     """Check one property schema (recursively) and append violations to ``out``."""
     if not isinstance(schema, dict):
         out.append(Violation(path, "a property schema must be an object"))
+        return
+    if len(path) > MAX_DEPTH:
+        out.append(Violation(path, "the schema is nested too deeply"))
         return
     kind = schema.get("type")
     if "type" not in schema:
@@ -246,7 +255,7 @@ def _check_reference(schema, path, out):
     if "action_id" in schema:
         value = schema["action_id"]
         values = value if isinstance(value, list) else [value]
-        if not values or not all(is_count(v) for v in values):
+        if not values or not all(is_id(v) for v in values):
             out.append(Violation(path + ("action_id",), "'action_id' must be an action id or a list of them"))
 
 

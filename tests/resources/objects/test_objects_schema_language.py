@@ -173,6 +173,7 @@ def with_value(key, value):
     ("ref", {"_type": "object_reference", "object_id": 99}, "object 99 does not exist or you may not read it"),
     ("ref", {"_type": "object_reference", "object_id": 2}, "object 2 is a measurement, expected: sample, custom"),
     ("ref", {"_type": "object_reference", "object_id": "1"}, "'object_id' must be an object id"),
+    ("ref", {"_type": "object_reference", "object_id": 2**40}, "'object_id' must be an object id"),
     ("sample", {"_type": "sample", "object_id": 2}, "object 2 is a measurement, expected: sample (at data -> sample -> object_id)"),
     ("meas", {"_type": "measurement", "object_id": 3}, "object 3 is a simulation, expected: measurement"),
     ("steps", [], "expected at least 1 items, got 0 (at data -> steps)"),
@@ -224,3 +225,11 @@ def test_valid_defaults_are_accepted():
     schema = root(q={"title": "q", "type": "quantity", "units": "m", "default": quantity("m", "[length]", 1)},
                   b={"title": "b", "type": "bool", "default": {"_type": "bool", "value": False}})
     assert check_schema(schema) == []
+
+
+def test_deep_nesting_is_a_violation_not_a_crash():
+    inner = {"title": "leaf", "type": "text"}
+    for _ in range(200):
+        inner = {"title": "level", "type": "array", "items": inner}
+    found = messages(check_schema(root(deep=inner)))
+    assert len(found) == 1 and found[0].startswith("the schema is nested too deeply (at schema -> properties -> deep")

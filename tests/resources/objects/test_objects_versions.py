@@ -29,6 +29,7 @@ def test_create_rejects_bad_bodies_and_writes_nothing(client, user_headers, make
         ({"action_id": action["action_id"], "data": data(), "version_id": 1}, "version_id"),
         ({"action_id": 999, "data": data()}, "action_id"),
         ({"action_id": "1", "data": data()}, "action_id"),
+        ({"action_id": 2**40, "data": data()}, "action_id"),
         ({"action_id": action["action_id"]}, "data"),
         ({"action_id": action["action_id"], "data": data(), "extra": True}, "extra"),
         ({"action_id": action["action_id"], "data": {"name": {"_type": "text", "text": ""}}}, "data"),
