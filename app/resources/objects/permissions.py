@@ -8,7 +8,7 @@ from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import current_account, login_required
+from app.auth import login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema

@@ -185,7 +185,6 @@ def test_403_only_for_objects_the_caller_may_know_exist(client, roles, make_acti
 
 
 def all_paths(r):
-    o = f"/api/v1/objects/{r.object_id}"
     return [("GET", "/api/v1/actions/"), ("POST", "/api/v1/actions/"),
             ("GET", f"/api/v1/actions/{r.action['action_id']}"), ("PUT", f"/api/v1/actions/{r.action['action_id']}"),
             ("GET", "/api/v1/objects/"), ("POST", "/api/v1/objects/")] + [(m, p) for m, p, *_ in endpoints(r)]

@@ -62,7 +62,7 @@ def test_redirect_version_read_and_links(client, user_headers, make_action, make
     redirect = client.get(f"/api/v1/objects/{oid}/", headers=user_headers)
     assert redirect.status_code == 302 and redirect.headers["Location"].endswith(f"/api/v1/objects/{oid}/versions/0")
     v1 = client.post(f"/api/v1/objects/{oid}/versions/", json={"data": data("Renamed")}, headers=user_headers)
-    assert v1.status_code == 201 and v1.headers["Location"].endswith(f"/versions/1")
+    assert v1.status_code == 201 and v1.headers["Location"].endswith("/versions/1")
     assert client.get(f"/api/v1/objects/{oid}", headers=user_headers).headers["Location"].endswith("/versions/1")
     old = client.get(f"/api/v1/objects/{oid}/versions/0", headers=user_headers).json
     assert old["data"]["mass"] == mass(5) and old["utc_datetime"][4] == "-"
