@@ -31,9 +31,9 @@ def url_template(endpoint, path_vars, query_vars=(), **values):
     try:
         href = url(endpoint, **values, **sentinels)
     except ValueError:
-        # an <int:...> converter refuses text: build with numeric sentinels instead
-        sentinels = {arg: str(987654320 + i) for i, arg in enumerate(path_vars)}
-        href = url(endpoint, **values, **{arg: int(v) for arg, v in sentinels.items()})
+        # <int:...> converters refuse text: build with unlikely numbers, then swap them for the variables
+        sentinels = {arg: str(918273645100 + i) for i, arg in enumerate(path_vars)}
+        href = url(endpoint, **values, **sentinels)
     for arg, name in path_vars.items():
         href = href.replace(sentinels[arg], "{" + name + "}")
     return query_template(href, query_vars) if query_vars else href
