@@ -71,8 +71,9 @@ def generic(size=300):
 
 
 @pytest.fixture
-def config_overrides(tmp_path):
-    return {"HALYARD_STORAGE_ROOT": str(tmp_path / "files")}
+def config_overrides(tmp_path, request):
+    """A private storage root per test (so "no orphan file" can be checked), plus any indirect params."""
+    return {"HALYARD_STORAGE_ROOT": str(tmp_path / "files"), **getattr(request, "param", {})}
 
 
 def stored_files(app):
@@ -98,3 +99,18 @@ def upload(client, href, headers, *files, status=201, **form):
 def make_asset(client, space, headers, content=None, name="pic.png"):
     r = upload(client, space["_links"]["ec:assets"]["href"], headers, (content or png(), name))
     return client.get(r.headers["Location"], headers=headers).get_json()
+
+
+def count_rows(*models):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in models)
+
+
+def grant(client, space, headers, account, rights):
+    r = client.post(space["_links"]["ec:datamanager/members"]["href"], headers=headers,
+                    json={"accountID": account.id, "rights": rights})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
