@@ -29,10 +29,21 @@ def tags_clause(op, values):
     return exists(has.where(AssetTag.tag.ilike(f"%{escape_like(values[0])}%", escape="\\")))
 
 
+_plain_title = Field("title", Asset.title)
+
+
+def title_clause(op, values):
+    """``title~=`` as SQLite's own LIKE, which already ignores ASCII case: its ``lower()`` folds ASCII only,
+    so ``ilike``'s ``lower(title) LIKE lower(?)`` matches the same rows at twice the cost (see the benchmark)."""
+    if op == "contains" and db.engine.dialect.name == "sqlite":
+        return Asset.title.like(f"%{escape_like(values[0])}%", escape="\\")
+    return _plain_title.clause(op, values)
+
+
 def asset_fields():
     return [
         Field("assetID", Asset.id, type="uuid"),
-        Field("title", Asset.title, sortable=True),
+        Field("title", Asset.title, sortable=True, filter=title_clause),
         Field("type", Asset.type, type="enum", choices=ASSET_TYPES, sortable=True),
         Field("tags", filter=tags_clause, range=False),
         Field("created", Asset.created, type="datetime", sortable=True),
