@@ -5,7 +5,7 @@ from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
-from app.representation import base_url, check_preconditions, created, load_body, respond, url
+from app.representation import check_preconditions, created, load_body, respond, url
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import (
     keep_a_manager, require, rights_by_space, space_or_404, visible_spaces)
@@ -31,9 +31,8 @@ spaces_collection = Collection(
 
 
 def customer_href(account_id):
-    """The owning account. The accounts domain serves users at /api/v1/user/{id}/ (seed 003); the
-    href is built from that documented shape so this link does not depend on that blueprint."""
-    return f"{base_url()}/api/v1/user/{account_id}/"
+    """The owning account (the accounts domain's user resource)."""
+    return url("accounts.get_user", user_id=account_id)
 
 
 def represent(dm, rights):
