@@ -40,6 +40,7 @@ SETTINGS = {
     "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": (2, "Backoff of the first retry; doubles per try, with jitter."),
     "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
     "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (65536, "Largest receiver response read per scheduled POST."),
+    "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
 }
 
 

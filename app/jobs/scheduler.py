@@ -34,7 +34,7 @@ from app.extensions import db
 from app.jobs import AppJob, get_queue, get_redis
 from app.resources.scheduler import counters
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
-from app.resources.scheduler.timing import next_slot
+from app.resources.scheduler.timing import following_slot
 from app.timeutil import from_timestamp, utcnow
 
 log = logging.getLogger("halyard.scheduler")
@@ -113,8 +113,8 @@ def _claim(sid, slot, generation):
         db.session.rollback()
         return None
     now = utcnow()
-    following = next_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at,
-                          after=max(slot, now))
+    following = following_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at,
+                               slot, now, current_app.config["HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS"])
     capped = schedule.frequency is not None and schedule.triggered + 1 >= schedule.frequency
     values = {"triggered": Schedule.triggered + 1, "last_run": now,
               "next_send_at": None if capped else following}

@@ -11,7 +11,7 @@ from app.jobs import get_queue, get_redis
 from app.jobs import scheduler as jobs
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 from app.resources.scheduler.timing import (
-    DefinitionError, cron_expression, next_cron, next_interval, next_slot, parse_interval,
+    DefinitionError, cron_expression, following_slot, next_cron, next_interval, next_slot, parse_interval,
 )
 from app.timeutil import utcnow
 
@@ -66,6 +66,18 @@ def test_missed_slots_collapse_into_one_next_slot():
     now = T0 + timedelta(seconds=100.4)
     assert next_slot(None, "1 seconds", T0, after=now) == T0 + timedelta(seconds=101)
     assert next_slot("* * * * *", None, T0, after=T0 + timedelta(minutes=30, seconds=1)) == T0 + timedelta(minutes=31)
+
+
+def test_following_slot_keeps_slots_under_normal_lag_and_collapses_after_downtime():
+    slot = T0 + timedelta(seconds=10)
+    # the fire job ran 1.5 s late: the next slot (already 0.5 s overdue) is still sent
+    assert following_slot(None, "1 seconds", T0, slot, slot + timedelta(seconds=1.5), 2) == slot + timedelta(seconds=1)
+    # the workers were down for a minute: one overdue run, then the first slot after now
+    now = slot + timedelta(seconds=60.2)
+    assert following_slot(None, "1 seconds", T0, slot, now, 2) == slot + timedelta(seconds=61)
+    assert following_slot("* * * * *", None, T0, T0, T0 + timedelta(hours=2, seconds=5), 2) == T0 + timedelta(
+        hours=2, minutes=1)
+    assert following_slot("0 0 1 1 * 2026", None, T0, T0, T0, 2) is None
 
 
 def test_parse_interval_and_cron_errors():

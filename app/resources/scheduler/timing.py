@@ -4,9 +4,12 @@ Pure functions over naive UTC datetimes (what the database stores), so they are 
 with fixed clocks. Slots are whole seconds: RQ's scheduled-job registry scores jobs by
 whole seconds, so a slot with a fraction would be enqueued early.
 
-Missed runs: ``next_slot(..., after=now)`` returns the first slot strictly after ``now``,
-so a schedule that was down for many slots sends once (the overdue run that fires when
-the workers return) and then continues on its grid; it never catches up slot by slot.
+Missed runs (``following_slot``): after a run for slot S, the next run is S's successor on
+the grid, unless that successor is already more than ``grace`` seconds overdue; then it
+is the first slot strictly after now. So normal scheduling lag (RQ's scheduler polls once
+a second) never drops a slot, while a schedule that was down for many slots sends once
+(the overdue run that fires when the workers return) and then resumes on its grid; it
+never catches up slot by slot.
 """
 import re
 from datetime import datetime, timedelta
@@ -89,3 +92,11 @@ def next_slot(cron_definition, interval_definition, anchor, after):
     if cron_definition:
         return next_cron(cron_definition, after)
     return next_interval(interval_definition, anchor, after)
+
+
+def following_slot(cron_definition, interval_definition, anchor, slot, now, grace):
+    """The slot after ``slot``; when it is more than ``grace`` overdue, the first slot after ``now``."""
+    following = next_slot(cron_definition, interval_definition, anchor, after=slot)
+    if following is not None and following < now - timedelta(seconds=grace):
+        following = next_slot(cron_definition, interval_definition, anchor, after=now)
+    return following
