@@ -34,12 +34,15 @@ SETTINGS = {
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
     "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+    # outbound
+    "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
+    "HALYARD_OUTBOUND_MAX_BYTES": (10 * 1024 * 1024, "Largest outbound HTTP response body read; larger ones fail."),
     # scheduler
     "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": (30, "Timeout of one scheduled POST."),
     "HALYARD_SCHEDULER_MAX_TRIES": (5, "Tries per scheduled run (first send included) before a failed task is stored."),
     "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": (2, "Backoff of the first retry; doubles per try, with jitter."),
     "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
-    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (65536, "Largest receiver response read per scheduled POST."),
+    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (1024 * 1024, "Largest receiver response accepted per scheduled POST; larger fails the try (too_large)."),
     "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
 }
 
