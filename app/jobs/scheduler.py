@@ -35,7 +35,7 @@ from app.jobs import AppJob, get_queue, get_redis
 from app.resources.scheduler import counters
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 from app.resources.scheduler.timing import following_slot
-from app.timeutil import from_timestamp, utcnow
+from app.timeutil import from_timestamp, rfc3339, utcnow
 
 log = logging.getLogger("halyard.scheduler")
 
@@ -223,6 +223,7 @@ def _post(run, schedule, attempt):
     body = json.dumps(schedule.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(run.id),
                "X-Halyard-Schedule": str(schedule.id), "X-Halyard-Attempt": str(attempt),
+               "X-Halyard-Scheduled-For": rfc3339(run.slot),
                "X-Halyard-Signature": sign(schedule.secret or "", body)}
     token = schedule.auth_token
     if token:
