@@ -63,12 +63,14 @@ def main():
     parser.add_argument("--schedules", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--simple", action="store_true",
+                        help="run `rq worker -w SimpleWorker` (no fork per job) instead of `halyard worker`")
     args = parser.parse_args()
 
     instance = tempfile.mkdtemp(prefix="halyard-bench-")
     os.environ.setdefault("DATABASE_URL", "sqlite:///" + os.path.join(instance, "bench.sqlite3"))
     os.environ.update(HALYARD_INSTANCE_PATH=instance, HALYARD_OUTBOUND_ALLOWLIST="127.0.0.1,::1",
-                      HALYARD_LOG_LEVEL="WARNING", HALYARD_QUEUE_PREFIX=f"bench-{os.getpid()}",
+                      HALYARD_LOG_LEVEL=os.environ.get("HALYARD_LOG_LEVEL", "WARNING"), HALYARD_QUEUE_PREFIX=f"bench-{os.getpid()}",
                       SECRET_KEY="bench-secret")
     import flask_migrate
     from sqlalchemy import update
@@ -95,8 +97,14 @@ def main():
     headers = {"Authorization": f"Bearer {token}"}
 
     env = dict(os.environ, PYTHONPATH=ROOT)
-    workers = [subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(args.workers)]
+    prefix = os.environ["HALYARD_QUEUE_PREFIX"]
+    command = [sys.executable, "-m", "app", "worker"]
+    if args.simple:
+        command = [sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "-w", "rq.worker.SimpleWorker",
+                   "-j", "app.jobs.AppJob", "-u", os.environ["REDIS_URL"], f"{prefix}-high", f"{prefix}-default"]
+    workers = [subprocess.Popen(command, cwd=ROOT, env=env,
+                                stdout=open(os.path.join(instance, f"worker{n}.log"), "w"), stderr=subprocess.STDOUT)
+               for n in range(args.workers)]
     time.sleep(3)  # let the workers (and one RQ scheduler) start before the first slot
     t_create = time.time()
     for i in range(args.schedules):
@@ -139,6 +147,7 @@ def main():
     print(f"lag due->receipt: p50 {percentile(lags, .5):.3f} s, p99 {percentile(lags, .99):.3f} s, "
           f"max {max(lags, default=float('nan')):.3f} s, mean {statistics.fmean(lags) if lags else float('nan'):.3f} s")
     print(f"duplicates: {sum(n - 1 for n in keys.values() if n > 1)}; misses: {misses}")
+    print(f"worker logs: {instance}")
 
 
 if __name__ == "__main__":

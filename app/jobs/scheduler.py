@@ -40,7 +40,7 @@ from app.timeutil import from_timestamp, rfc3339, utcnow
 log = logging.getLogger("halyard.scheduler")
 
 FIRE_QUEUE = "high"
-DELIVERY_QUEUE = "default"
+DELIVERY_QUEUE = "high"  # FIFO with the fire jobs: a busy "high" queue must not starve deliveries
 RETRY_STATUSES = (408, 429)
 EXCERPT_CHARS = 500
 
