@@ -49,6 +49,13 @@ SETTINGS = {
     "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
     "HALYARD_SELF_SIGNUP": (False, "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email."),
     "HALYARD_USER_DIRECTORY_PUBLIC": (True, "When true every account may read all users and groups (seed 003); false: only itself and its groups."),
+    # scheduler
+    "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": (30, "Timeout of one scheduled POST."),
+    "HALYARD_SCHEDULER_MAX_TRIES": (5, "Tries per scheduled run (first send included) before a failed task is stored."),
+    "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": (2, "Backoff of the first retry; doubles per try, with jitter."),
+    "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
+    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (1024 * 1024, "Largest receiver response accepted per scheduled POST; larger fails the try (too_large)."),
+    "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
 }
 
 
