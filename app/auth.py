@@ -6,12 +6,17 @@
   password hash is not recomputed on every request and a password change or a
   deactivation takes effect at once.
 - ``Bearer <token>`` and ``Token <token>``: API tokens, looked up by SHA-256.
+- Both schemes check the credential with one indexed Core query (no ORM load) that
+  also reads the account's standing, so revocation, expiry and deactivation apply to
+  the very next request. The caller is a lightweight ``Principal`` (id, type); the ORM
+  ``Account`` is loaded only when a view asks for it with ``current_account()``.
 - Failed sign-ins are counted in Redis per account and per client address; past
   ``HALYARD_LOGIN_MAX_FAILURES`` in ``HALYARD_LOGIN_WINDOW_SECONDS`` the next attempt
   gets 429 until the window ends.
 
 Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read the
-caller with ``current_account()``.
+caller with ``current_account()`` (the ORM Account, loaded on first use) or, on hot
+read paths that need only the id and type, ``current_principal()``.
 """
 import hashlib
 import hmac
@@ -20,7 +25,8 @@ import time
 from collections import OrderedDict
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
 from app.extensions import auth, basic_auth, bearer_auth, db, token_auth
@@ -34,9 +40,79 @@ admin_required = auth.login_required(role="ADMIN")
 optional_auth = auth.login_required(optional=True)
 
 
-def current_account():
-    """The authenticated Account of this request, or None."""
+class Principal:
+    """The authenticated caller as the credential check saw it: the account's id and type."""
+
+    __slots__ = ("id", "type")
+
+    def __init__(self, account_id, account_type):
+        self.id, self.type = account_id, account_type
+
+    @property
+    def is_admin(self):
+        return self.type == "ADMIN"
+
+
+def current_principal():
+    """The authenticated caller of this request (``Principal``), or None. Costs no query."""
     return getattr(g, "account", None)
+
+
+def current_account():
+    """The authenticated Account of this request, or None (loaded from the database on first use)."""
+    account = getattr(g, "account_model", None)
+    if account is None:
+        values = getattr(g, "account_row", None)
+        if values is not None:
+            account = g.account_model = _attach(values)
+    return account
+
+
+def _attach(values):
+    """The ORM Account for the row the credential check read, put into the session without a query."""
+    session = db.session
+    existing = session.identity_map.get(session.identity_key(Account, values["id"]))
+    if existing is not None:
+        return existing
+    account = Account(**values)
+    make_transient_to_detached(account)  # as if loaded by a query: clean, persistent once added
+    session.add(account)
+    return account
+
+
+def _authenticated(row, *, model=None, token_id=None):
+    """Record the caller: ``g.account`` the Principal (errors.py reads its ``id`` for ``user_id``),
+    ``g.account_model`` the ORM Account when already loaded (or ``g.account_row`` to build it from),
+    ``g.token`` the token used (its ``id``)."""
+    g.account = Principal(row.id, row.type)
+    if model is not None:
+        g.account_model = model
+    else:
+        g.account_row = {attr: row._mapping[column] for attr, column in _ACCOUNT_ATTRS}
+    if token_id is not None:
+        g.token = TokenRef(token_id)
+    return g.account
+
+
+class TokenRef:
+    """The API token that authenticated this request (only its id is needed: "current" in token lists)."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, token_id):
+        self.id = token_id
+
+
+_accounts, _tokens = Account.__table__, ApiToken.__table__.c
+_ACCOUNT_ATTRS = [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
+# Core statements built once (their compiled form is cached by SQLAlchemy); both hit unique/primary keys.
+# They read the whole account row, so current_account() can build the ORM object without another query.
+_TOKEN_CHECK = (
+    select(_tokens.id.label("token_id"), _tokens.revoked_at, _tokens.expires_at, *_accounts.c)
+    .join_from(ApiToken.__table__, _accounts, _accounts.c.id == _tokens.account_id)
+    .where(_tokens.token_hash == bindparam("token_hash"))
+)
+_ACCOUNT_BY_ID = select(*_accounts.c).where(_accounts.c.id == bindparam("account_id"))
 
 
 class _VerifiedCache:
@@ -129,10 +205,9 @@ def verify_password(login, password):
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
-        account = db.session.get(Account, hit[0])
-        if account is not None and account.active and account.credentials_version == hit[1]:
-            g.account = account
-            return account
+        row = db.session.execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
+        if row is not None and row.active and row.credentials_version == hit[1]:
+            return _authenticated(row)
     guard = throttle()
     wait = guard.retry_after(login)
     if wait:
@@ -152,8 +227,7 @@ def verify_password(login, password):
     guard.reset_account(login)
     if ttl:
         verified_cache.put(key, account.id, account.credentials_version, ttl)
-    g.account = account
-    return account
+    return _authenticated(account, model=account)
 
 
 @bearer_auth.verify_token
@@ -164,31 +238,27 @@ def verify_token(secret):
     if not secret.startswith(TOKEN_PREFIX):
         g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
         return None
-    row = db.session.execute(
-        select(ApiToken, Account).join(Account).where(ApiToken.token_hash == hash_token(secret))
-    ).first()
+    row = db.session.execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
     if row is None:
         g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None
-    token, account = row
-    if token.revoked_at is not None:
+    if row.revoked_at is not None:
         g.auth_event = "AUTH_TOKEN_REVOKED"
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if row.expires_at is not None and row.expires_at <= utcnow():
         g.auth_event = "AUTH_TOKEN_EXPIRED"
         return None
-    if not account.active:
+    if not row.active:
         g.auth_event = "ACCOUNT_DEACTIVATED"
         return None
-    g.account, g.token = account, token
-    return account
+    return _authenticated(row, token_id=row.token_id)
 
 
 @basic_auth.get_user_roles
 @bearer_auth.get_user_roles
 @token_auth.get_user_roles
-def user_roles(account):
-    return [account.type]
+def user_roles(principal):
+    return [principal.type]
 
 
 EVENT_DETAILS = {
