@@ -52,9 +52,12 @@ def canonical_etag(doc):
 def respond(doc, status=200, headers=None, *, etag=True):
     """Render ``doc`` in the negotiated media type, with ETag and conditional GET support."""
     media_type = negotiate(request.headers.get("Accept"))
-    response = render(to_dict(doc, media_type), media_type, status=status, headers=headers)
+    body = to_dict(doc, media_type)
+    response = render(body, media_type, status=status, headers=headers)
     if etag and status in (200, 201):
-        response = make_conditional(response, canonical_etag(doc), suffix=representation_suffix(media_type))
+        # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
+        state = body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
+        response = make_conditional(response, etag_for(state), suffix=representation_suffix(media_type))
     return response
 
 

@@ -168,15 +168,19 @@ class Collection:
             keys.append(self.tiebreak.asc())
         return stmt.order_by(*keys) if keys else stmt
 
-    def page(self, session: Any, stmt: Any, args: MultiDict, **limits: int | None) -> Page:
+    def page(self, session: Any, stmt: Any, args: MultiDict, *, scalars: bool = True,
+             **limits: int | None) -> Page:
         """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item.
 
         ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
+        Items are the first column of each row (ORM entities for ``select(Model)``), or with
+        ``scalars=False`` whole rows (for Core selects of several columns).
         """
         query = self.parse(args, **limits)
         filtered = self._where(stmt, query)
+        fetch = session.scalars if scalars else session.execute
         if query.id_lookup:
-            item = session.scalars(self._order(filtered, query).limit(1)).first()
+            item = fetch(self._order(filtered, query).limit(1)).first()
             if item is None:
                 raise self.not_found() if self.not_found else NotFound(
                     f"No item matches {self.id_field}={args.get(self.id_field)!r}."
@@ -184,7 +188,7 @@ class Collection:
             return Page([item], 1, query, single=item, collection=self)
         count = select(func.count()).select_from(filtered.order_by(None).subquery())
         total = session.scalar(count) or 0
-        rows = session.scalars(self._order(filtered, query).limit(query.size).offset(query.offset))
+        rows = fetch(self._order(filtered, query).limit(query.size).offset(query.offset))
         return Page(list(rows.all()), total, query, collection=self)
 
     def variables(self, style: str = "page") -> list[str]:

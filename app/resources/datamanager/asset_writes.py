@@ -13,12 +13,13 @@ from werkzeug.exceptions import HTTPException
 from app.auth import login_required
 from app.errors import BodyDidNotValidate, QueryDidNotValidate
 from app.extensions import db
-from app.representation import check_preconditions, load_body, no_content, respond, url
+from app.representation import check_preconditions, load_body, no_content, respond
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.assets import (
     asset_or_404, deleted_collection, file_href, list_assets, new_file, represent)
 from app.resources.datamanager.models import Asset
+from app.resources.datamanager.reads import asset_row_or_404, rights_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
 from app.timeutil import utcnow
@@ -142,9 +143,8 @@ def delete_asset(dm_id, asset_id):
 @login_required
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    dm, rights = space_or_404(dm_id)
-    doc = list_assets(dm, rights, deleted_collection, "datamanager.deleted_assets", "datamanager.deleted_asset",
-                      deleted=True)
+    rights = rights_or_404(dm_id)
+    doc = list_assets(dm_id, rights, deleted_collection, "datamanager.deleted_asset", deleted=True)
     return respond(doc) if not hasattr(doc, "status_code") else doc
 
 
@@ -152,8 +152,8 @@ def deleted_assets(dm_id):
 @login_required
 def deleted_asset(dm_id, asset_id):
     """One soft-deleted asset."""
-    dm, rights = space_or_404(dm_id)
-    return respond(represent(asset_or_404(dm, asset_id, deleted=True), rights))
+    rights = rights_or_404(dm_id)
+    return respond(represent(asset_row_or_404(dm_id, asset_id, deleted=True), rights))
 
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

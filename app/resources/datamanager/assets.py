@@ -12,7 +12,9 @@ from app.hal.grammar import escape_like
 from app.representation import respond, url
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
-from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile, AssetTag
+from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
+from app.resources.datamanager.reads import (
+    AssetUrls, asset_row_or_404, asset_rows, assets_select, assets_table, rights_or_404, tags_table)
 from app.resources.datamanager.schemas import asset_update_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive
 from app.resources.root import url_template
@@ -21,70 +23,75 @@ from app.timeutil import rfc3339, utcnow
 
 def tags_clause(op, values):
     """Filter on tags, which live in asset_tags: any-of, none-of, or a tag containing the text."""
-    has = select(AssetTag.asset_id).where(AssetTag.asset_id == Asset.id)
+    has = select(tags_table.c.asset_id).where(tags_table.c.asset_id == assets_table.c.id)
     if op in ("eq", "any"):
-        return exists(has.where(AssetTag.tag.in_(values)))
+        return exists(has.where(tags_table.c.tag.in_(values)))
     if op == "ne":
-        return ~exists(has.where(AssetTag.tag.in_(values)))
-    return exists(has.where(AssetTag.tag.ilike(f"%{escape_like(values[0])}%", escape="\\")))
+        return ~exists(has.where(tags_table.c.tag.in_(values)))
+    return exists(has.where(tags_table.c.tag.ilike(f"%{escape_like(values[0])}%", escape="\\")))
 
 
-_plain_title = Field("title", Asset.title)
+# Table columns (not ORM attributes), so the same grammar serves the Core list query.
+_plain_title = Field("title", assets_table.c.title)
 
 
 def title_clause(op, values):
     """``title~=`` as SQLite's own LIKE, which already ignores ASCII case: its ``lower()`` folds ASCII only,
     so ``ilike``'s ``lower(title) LIKE lower(?)`` matches the same rows at twice the cost (see the benchmark)."""
     if op == "contains" and db.engine.dialect.name == "sqlite":
-        return Asset.title.like(f"%{escape_like(values[0])}%", escape="\\")
+        return assets_table.c.title.like(f"%{escape_like(values[0])}%", escape="\\")
     return _plain_title.clause(op, values)
 
 
 def asset_fields():
     return [
-        Field("assetID", Asset.id, type="uuid"),
-        Field("title", Asset.title, sortable=True, filter=title_clause),
-        Field("type", Asset.type, type="enum", choices=ASSET_TYPES, sortable=True),
+        Field("assetID", assets_table.c.id, type="uuid"),
+        Field("title", assets_table.c.title, sortable=True, filter=title_clause),
+        Field("type", assets_table.c.type, type="enum", choices=ASSET_TYPES, sortable=True),
         Field("tags", filter=tags_clause, range=False),
-        Field("created", Asset.created, type="datetime", sortable=True),
+        Field("created", assets_table.c.created, type="datetime", sortable=True),
     ]
 
 
 assets_collection = Collection(rel="ec:assets", item_rel="ec:asset", fields=asset_fields(), id_field="assetID",
-                               default_sort=("-created",), tiebreak=Asset.id, not_found=lambda: NotFound("asset"))
+                               default_sort=("-created",), tiebreak=assets_table.c.id, not_found=lambda: NotFound("asset"))
 deleted_collection = Collection(
-    rel="ec:assets/deleted", item_rel="ec:asset/deleted", id_field="assetID", tiebreak=Asset.id,
-    fields=asset_fields() + [Field("deleted", Asset.deleted, type="datetime", sortable=True)],
+    rel="ec:assets/deleted", item_rel="ec:asset/deleted", id_field="assetID", tiebreak=assets_table.c.id,
+    fields=asset_fields() + [Field("deleted", assets_table.c.deleted, type="datetime", sortable=True)],
     default_sort=("-deleted",), not_found=lambda: NotFound("asset"))
 
 FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"),
                             Property("locale", regex=LOCALE)]
+EDIT_TEMPLATE_PROPERTIES = properties_from_schema(asset_update_schema)  # derived once, not per asset
 
 
 def file_href(asset, f):
     return url("datamanager.file", dm_id=asset.datamanager_id, asset_id=asset.id, file_id=f.id)
 
 
-def file_properties(asset, f):
+def file_properties(f, href):
     """One ``ec:asset/file`` sub-resource."""
-    return {"mimetype": f.mimetype, "url": file_href(asset, f), "size": f.size, "resolution": f.resolution,
+    return {"mimetype": f.mimetype, "url": href, "size": f.size, "resolution": f.resolution,
             "locale": f.locale, "created": rfc3339(f.created), "modified": rfc3339(f.modified)}
 
 
-def represent(asset, rights):
-    """An ``ec:asset`` (or, once deleted, an ``ec:asset/deleted``) with the templates ``rights`` allow."""
+def represent(asset, rights, urls=None):
+    """An ``ec:asset`` (or, once deleted, an ``ec:asset/deleted``) with the templates ``rights`` allow.
+
+    ``asset`` is an ``Asset`` or an ``AssetRow``; ``urls`` (``AssetUrls`` of its space) may be shared
+    by every asset of a page."""
+    urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
-    endpoint = "datamanager.deleted_asset" if deleted else "datamanager.asset"
     props = {"assetID": str(asset.id), "title": asset.title, "type": asset.type, "created": rfc3339(asset.created)}
     if deleted:
         props["deleted"] = rfc3339(asset.deleted)
-    props["tags"] = asset.tag_names
-    props["files"] = [file_properties(asset, f) for f in asset.files]
-    doc = Document(props, self_href=url(endpoint, dm_id=asset.datamanager_id, asset_id=asset.id))
-    collection = "datamanager.deleted_assets" if deleted else "datamanager.assets"
-    doc.link("collection", url(collection, dm_id=asset.datamanager_id))
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=asset.datamanager_id))
-    doc.links("ec:asset/file", [Link(file_href(asset, f), type=f.mimetype) for f in asset.files])
+    props["tags"] = list(asset.tag_names)
+    hrefs = [urls.file(asset.id, f.id) for f in asset.files]
+    props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs)]
+    doc = Document(props, self_href=urls.asset(asset.id, deleted=deleted))
+    doc.link("collection", urls.deleted if deleted else urls.assets)
+    doc.link("ec:datamanager", urls.datamanager)
+    doc.links("ec:asset/file", [Link(href, type=f.mimetype) for f, href in zip(asset.files, hrefs)])
     if "editAssets" not in rights:
         return doc
     if deleted:
@@ -93,7 +100,7 @@ def represent(asset, rights):
                                          target=doc.self_href + "?destroy=destroy"))
     else:
         doc.template("default", Template(method="PUT", title="Edit or merge this asset",
-                                         properties=properties_from_schema(asset_update_schema)))
+                                         properties=EDIT_TEMPLATE_PROPERTIES))
         doc.template("addFile", Template(method="POST", title="Add a file (another resolution or locale)",
                                          contentType="multipart/form-data", properties=FILE_TEMPLATE_PROPERTIES))
         doc.template("delete", Template(method="DELETE", title="Move this asset to the deleted assets"))
@@ -113,13 +120,16 @@ def asset_or_404(dm, asset_id, *, deleted=False):
     return asset
 
 
-def list_assets(dm, rights, collection, endpoint, by_id_endpoint, *, deleted):
-    page = collection.page(db.session, assets_stmt(dm, deleted=deleted), request.args)
+def list_assets(dm_id, rights, collection, by_id_endpoint, *, deleted):
+    """A page of a space's (live or deleted) assets in Core: COUNT, the page, its tags, its files."""
+    page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False)
+    urls = AssetUrls(dm_id)
+    items = asset_rows(page.items)
     if page.single is not None:
-        return respond(represent(page.single, rights))
-    doc = page.document(url(endpoint, dm_id=dm.id), [represent(a, rights) for a in page.items])
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
-    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm.id)
+        return respond(represent(items[0], rights, urls))
+    doc = page.document(urls.deleted if deleted else urls.assets, [represent(a, rights, urls) for a in items])
+    doc.link("ec:datamanager", urls.datamanager)
+    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
     doc.link(f"{collection.rel}/by-id", Link(by_id, templated=True))
     return doc
 
@@ -128,8 +138,8 @@ def list_assets(dm, rights, collection, endpoint, by_id_endpoint, *, deleted):
 @login_required
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
-    dm, rights = space_or_404(dm_id)
-    doc = list_assets(dm, rights, assets_collection, "datamanager.assets", "datamanager.asset", deleted=False)
+    rights = rights_or_404(dm_id)
+    doc = list_assets(dm_id, rights, assets_collection, "datamanager.asset", deleted=False)
     if not isinstance(doc, Document):
         return doc
     if "editAssets" in rights:
@@ -173,8 +183,8 @@ def new_file(upload, now, locale=None):
 @login_required
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
-    dm, rights = space_or_404(dm_id)
-    return respond(represent(asset_or_404(dm, asset_id), rights))
+    rights = rights_or_404(dm_id)
+    return respond(represent(asset_row_or_404(dm_id, asset_id), rights))
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")

@@ -1,0 +1,132 @@
+"""The hot read paths of the data manager in SQLAlchemy Core: the caller's rights in a space,
+assets with their tags and files, and their URLs, without ORM object loading.
+
+Reads (GET of an asset or a page of assets) are most of the traffic; the ORM's identity map,
+instrumentation and ``selectinload`` machinery cost more than the queries themselves there. The
+rows become ``AssetRow``/``FileRow`` objects with the same attribute names as ``Asset`` and
+``AssetFile``, so ``represent()`` renders both alike (writes keep using the ORM objects), and the
+ETag of a read equals the ETag a write compares against.
+"""
+from sqlalchemy import and_, bindparam, select
+
+from app.auth import current_principal
+from app.errors import NotFound
+from app.extensions import db
+from app.representation import url
+from app.resources.datamanager.models import RIGHTS, Asset, AssetFile, AssetTag, DataManager, Member
+
+assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
+_members = Member.__table__
+_RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
+
+_SPACE_RIGHTS = (
+    select(DataManager.__table__.c.id, _members.c.account_id, *_RIGHT_COLUMNS)
+    .select_from(DataManager.__table__)
+    .outerjoin(_members, and_(_members.c.datamanager_id == DataManager.__table__.c.id,
+                              _members.c.account_id == bindparam("account_id")))
+    .where(DataManager.__table__.c.id == bindparam("dm_id"))
+)
+_TAGS = (select(tags_table.c.asset_id, tags_table.c.tag)
+         .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True))).order_by(tags_table.c.tag))
+_FILES = (select(files_table.c.asset_id, files_table.c.id, files_table.c.mimetype, files_table.c.size,
+                 files_table.c.width, files_table.c.height, files_table.c.locale, files_table.c.created,
+                 files_table.c.modified)
+          .where(files_table.c.asset_id.in_(bindparam("ids", expanding=True)))
+          .order_by(files_table.c.created, files_table.c.id))
+ASSET_COLUMNS = (assets_table.c.id, assets_table.c.datamanager_id, assets_table.c.title, assets_table.c.type,
+                 assets_table.c.created, assets_table.c.deleted)
+# One asset with its tags (one row per tag, or one row with a NULL tag), live or deleted.
+_ONE_ASSET = {
+    deleted: select(*ASSET_COLUMNS, tags_table.c.tag)
+    .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
+    .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
+           assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
+    .order_by(tags_table.c.tag)
+    for deleted in (False, True)
+}
+_FILES_OF_ONE = (select(*_FILES.selected_columns).where(files_table.c.asset_id == bindparam("asset_id"))
+                 .order_by(files_table.c.created, files_table.c.id))
+
+
+def rights_or_404(dm_id):
+    """The caller's rights in space ``dm_id`` (a list) in one indexed query; 404 like ``space_or_404``."""
+    principal = current_principal()
+    row = db.session.execute(_SPACE_RIGHTS, {"dm_id": dm_id, "account_id": principal.id}).first()
+    if row is None or (row.account_id is None and not principal.is_admin):
+        raise NotFound("datamanager")
+    if principal.is_admin:
+        return list(RIGHTS)
+    return [right for right, column in zip(RIGHTS, _RIGHT_COLUMNS) if row._mapping[column]]
+
+
+class FileRow:
+    """An asset file as read for rendering (the attributes ``file_properties`` uses)."""
+
+    __slots__ = ("id", "mimetype", "size", "width", "height", "locale", "created", "modified")
+
+    def __init__(self, row):
+        (_, self.id, self.mimetype, self.size, self.width, self.height, self.locale, self.created,
+         self.modified) = row
+
+    @property
+    def resolution(self):
+        return {"width": self.width, "height": self.height} if self.width is not None else {}
+
+
+class AssetRow:
+    """An asset as read for rendering: ``Asset``'s columns plus ``tag_names`` and ``files``."""
+
+    __slots__ = ("id", "datamanager_id", "title", "type", "created", "deleted", "tag_names", "files")
+
+    def __init__(self, row):
+        self.id, self.datamanager_id, self.title, self.type, self.created, self.deleted = row
+        self.tag_names, self.files = [], []
+
+
+def asset_rows(rows):
+    """``AssetRow``s for asset rows (``ASSET_COLUMNS``), with tags and files in two queries."""
+    assets = [AssetRow(row) for row in rows]
+    if not assets:
+        return assets
+    by_id = {a.id: a for a in assets}
+    params = {"ids": list(by_id)}
+    for asset_id, tag in db.session.execute(_TAGS, params):
+        by_id[asset_id].tag_names.append(tag)
+    for row in db.session.execute(_FILES, params):
+        by_id[row[0]].files.append(FileRow(row))
+    return assets
+
+
+def assets_select(dm_id, *, deleted=False):
+    """SELECT of a space's assets (live or deleted) as plain rows."""
+    where = assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None)
+    return select(*ASSET_COLUMNS).where(assets_table.c.datamanager_id == dm_id, where)
+
+
+def asset_row_or_404(dm_id, asset_id, *, deleted=False):
+    """One ``AssetRow`` in two queries (the asset joined with its tags, then its files), or 404."""
+    rows = db.session.execute(_ONE_ASSET[deleted], {"dm_id": dm_id, "asset_id": asset_id}).all()
+    if not rows:
+        raise NotFound("asset")
+    asset = AssetRow(rows[0][:6])
+    asset.tag_names = [row.tag for row in rows if row.tag is not None]
+    asset.files = [FileRow(row) for row in db.session.execute(_FILES_OF_ONE, {"asset_id": asset_id})]
+    return asset
+
+
+class AssetUrls:
+    """The URLs of a space's assets, built from two ``url_for`` calls per request instead of several
+    per asset. tests/resources/datamanager checks every one against ``url_for``."""
+
+    __slots__ = ("assets", "deleted", "datamanager")
+
+    def __init__(self, dm_id):
+        self.assets = url("datamanager.assets", dm_id=dm_id)  # …/datamanager/<dm>/assets/
+        self.deleted = self.assets + "deleted/"
+        self.datamanager = url("datamanager.get", dm_id=dm_id)
+
+    def asset(self, asset_id, *, deleted=False):
+        return f"{self.deleted if deleted else self.assets}{asset_id}"
+
+    def file(self, asset_id, file_id):
+        return f"{self.assets}{asset_id}/files/{file_id}"

@@ -1,0 +1,115 @@
+"""The Core read paths (app/resources/datamanager/reads.py): same documents and ETags as the ORM
+representation the writes use, URLs equal to url_for, and a fixed number of queries per read."""
+import uuid
+
+import pytest
+from flask import url_for
+from sqlalchemy import event
+
+from app.extensions import db
+from app.resources.datamanager.models import Asset
+from datamanager_support import HAL_FORMS, config_overrides, create_space, make_asset, png, upload  # noqa: F401
+
+
+@pytest.fixture
+def space(client, user_headers):
+    return create_space(client, user_headers)
+
+
+@pytest.fixture
+def statements(app):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def rich_asset(client, space, headers):
+    """An asset with two tags and two files."""
+    asset = make_asset(client, space, headers)
+    href = asset["_links"]["self"]["href"]
+    upload(client, href, headers, (png(3, 2), "small.png"), status=200, locale="de-DE")
+    r = client.put(href, json={"title": "Tagged", "tags": ["zeta", "alpha"]}, headers=headers)
+    assert r.status_code == 200
+    return r.get_json()
+
+
+def test_core_read_equals_orm_representation_live_and_deleted(app, client, user_headers, space):
+    from app.representation import canonical_etag, to_dict
+    from app.resources.datamanager.assets import represent
+
+    written = rich_asset(client, space, user_headers)  # the PUT answer: represent() over the ORM Asset
+    href = written["_links"]["self"]["href"]
+    read = client.get(href, headers=user_headers)
+    assert read.get_json() == written and len(written["files"]) == 2 and written["tags"] == ["alpha", "zeta"]
+    listed = client.get(space["_links"]["ec:assets"]["href"], headers=user_headers).get_json()
+    item = listed["_embedded"]["ec:asset"][0]
+    assert item == {**written, "_links": {k: v for k, v in written["_links"].items() if k != "curies"}}
+    with app.test_request_context("/"):
+        orm = db.session.get(Asset, uuid.UUID(written["assetID"]))
+        rights = ["editAssets"]
+        assert read.headers["ETag"].strip('"') == canonical_etag(represent(orm, rights))
+        assert to_dict(represent(orm, rights)) == read.get_json()
+
+    assert client.delete(href, headers=user_headers).status_code == 204
+    deleted_href = space["_links"]["ec:assets/deleted"]["href"] + written["assetID"]
+    gone = client.get(deleted_href, headers={**user_headers, **HAL_FORMS})
+    assert gone.status_code == 200 and gone.get_json()["deleted"].endswith("Z")
+    assert gone.get_json()["tags"] == ["alpha", "zeta"] and len(gone.get_json()["files"]) == 2
+    # A restore is conditional on the ETag the Core read gave.
+    restored = client.delete(deleted_href, headers={**user_headers, "If-Match": gone.headers["ETag"]})
+    assert restored.status_code == 200 and restored.get_json()["files"] == written["files"]
+
+
+def test_asset_urls_equal_url_for(app, client, user_headers, space):
+    from app.resources.datamanager.reads import AssetUrls
+
+    dm_id, asset_id, file_id = uuid.UUID(space["dataManagerID"]), uuid.uuid4(), uuid.uuid4()
+    with app.test_request_context("/", base_url="https://example.org:8443"):
+        urls = AssetUrls(dm_id)
+        assert urls.assets == url_for("datamanager.assets", dm_id=dm_id, _external=True)
+        assert urls.deleted == url_for("datamanager.deleted_assets", dm_id=dm_id, _external=True)
+        assert urls.datamanager == url_for("datamanager.get", dm_id=dm_id, _external=True)
+        assert urls.asset(asset_id) == url_for("datamanager.asset", dm_id=dm_id, asset_id=asset_id, _external=True)
+        assert urls.asset(asset_id, deleted=True) == url_for("datamanager.deleted_asset", dm_id=dm_id,
+                                                             asset_id=asset_id, _external=True)
+        assert urls.file(asset_id, file_id) == url_for("datamanager.file", dm_id=dm_id, asset_id=asset_id,
+                                                       file_id=file_id, _external=True)
+
+
+def test_reads_use_a_fixed_number_of_queries(client, user_headers, space, statements):
+    for _ in range(3):
+        asset = rich_asset(client, space, user_headers)
+    statements.clear()
+    assert client.get(asset["_links"]["self"]["href"], headers=user_headers).status_code == 200
+    # token, rights in the space, the asset joined with its tags, its files
+    assert len(statements) == 4, statements
+    statements.clear()
+    r = client.get(space["_links"]["ec:assets"]["href"], headers=user_headers)
+    assert r.status_code == 200 and r.get_json()["count"] == 3
+    # token, rights, COUNT, the page, the page's tags, the page's files
+    assert len(statements) == 6, statements
+    assert sum("count(" in s.lower() for s in statements) == 1
+
+
+def test_reads_are_404_for_non_members_and_other_spaces(client, user_headers, make_account, token_for, space):
+    asset = make_asset(client, space, user_headers)
+    stranger = token_for(make_account())
+    for href in (asset["_links"]["self"]["href"], space["_links"]["ec:assets"]["href"],
+                 space["_links"]["ec:assets/deleted"]["href"]):
+        r = client.get(href, headers=stranger)
+        assert r.status_code == 404 and r.get_json()["@event"] == "COULD_NOT_FIND_DATAMANAGER"
+    other = create_space(client, user_headers, title="Other")
+    wrong = other["_links"]["ec:assets"]["href"] + asset["assetID"]
+    r = client.get(wrong, headers=user_headers)
+    assert r.status_code == 404 and r.get_json()["@event"] == "COULD_NOT_FIND_ASSET"
+
+
+def test_admin_reads_every_space_without_membership(client, user_headers, admin_headers, space):
+    asset = make_asset(client, space, user_headers)
+    r = client.get(asset["_links"]["self"]["href"], headers={**admin_headers, **HAL_FORMS})
+    assert r.status_code == 200 and "default" in r.get_json()["_templates"]
