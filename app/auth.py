@@ -62,9 +62,9 @@ def current_account():
     """The authenticated Account of this request, or None (loaded from the database on first use)."""
     account = getattr(g, "account_model", None)
     if account is None:
-        values = getattr(g, "account_row", None)
-        if values is not None:
-            account = g.account_model = _attach(values)
+        row = getattr(g, "account_row", None)
+        if row is not None:
+            account = g.account_model = _attach({attr: row._mapping[column] for attr, column in _ACCOUNT_ATTRS})
     return account
 
 
@@ -88,7 +88,7 @@ def _authenticated(row, *, model=None, token_id=None):
     if model is not None:
         g.account_model = model
     else:
-        g.account_row = {attr: row._mapping[column] for attr, column in _ACCOUNT_ATTRS}
+        g.account_row = row
     if token_id is not None:
         g.token = TokenRef(token_id)
     return g.account
@@ -205,7 +205,7 @@ def verify_password(login, password):
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
-        row = db.session.execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
+        row = db.session.connection().execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
         if row is not None and row.active and row.credentials_version == hit[1]:
             return _authenticated(row)
     guard = throttle()
@@ -238,7 +238,7 @@ def verify_token(secret):
     if not secret.startswith(TOKEN_PREFIX):
         g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
         return None
-    row = db.session.execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
+    row = db.session.connection().execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
     if row is None:
         g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None

@@ -27,7 +27,8 @@ def url(endpoint, **values):
 
 
 def base_url():
-    return request.host_url.rstrip("/")
+    """The request's scheme and host, as ``url()`` writes them in every absolute href."""
+    return f"{request.scheme}://{request.host}"
 
 
 def paginate(collection, stmt):

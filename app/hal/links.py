@@ -36,12 +36,15 @@ class Link:
     def to_dict(self) -> dict[str, Any]:
         """Render the link, leaving out ``None`` fields and ``templated: false``."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None or (f.name == "templated" and not value):
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value is None or (name == "templated" and not value):
                 continue
-            out[f.name] = value
+            out[name] = value
         return out
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Link))  # looked up once, not on every to_dict()
 
 
 def encode_varname(name: str) -> str:

@@ -152,8 +152,7 @@ def deleted_assets(dm_id):
 @login_required
 def deleted_asset(dm_id, asset_id):
     """One soft-deleted asset."""
-    rights = rights_or_404(dm_id)
-    return respond(represent(asset_row_or_404(dm_id, asset_id, deleted=True), rights))
+    return respond(represent(*asset_row_or_404(dm_id, asset_id, deleted=True)))
 
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

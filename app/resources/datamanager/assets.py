@@ -183,8 +183,7 @@ def new_file(upload, now, locale=None):
 @login_required
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
-    rights = rights_or_404(dm_id)
-    return respond(represent(asset_row_or_404(dm_id, asset_id), rights))
+    return respond(represent(*asset_row_or_404(dm_id, asset_id)))
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")

@@ -35,10 +35,14 @@ _FILES = (select(files_table.c.asset_id, files_table.c.id, files_table.c.mimetyp
           .order_by(files_table.c.created, files_table.c.id))
 ASSET_COLUMNS = (assets_table.c.id, assets_table.c.datamanager_id, assets_table.c.title, assets_table.c.type,
                  assets_table.c.created, assets_table.c.deleted)
-# One asset with its tags (one row per tag, or one row with a NULL tag), live or deleted.
+# One asset with its tags (one row per tag, or one row with a NULL tag), live or deleted, and the
+# caller's membership row in its space (NULLs when not a member).
 _ONE_ASSET = {
-    deleted: select(*ASSET_COLUMNS, tags_table.c.tag)
+    deleted: select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS)
+    .select_from(assets_table)
     .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
+    .outerjoin(_members, and_(_members.c.datamanager_id == assets_table.c.datamanager_id,
+                              _members.c.account_id == bindparam("account_id")))
     .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
            assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
     .order_by(tags_table.c.tag)
@@ -48,15 +52,24 @@ _FILES_OF_ONE = (select(*_FILES.selected_columns).where(files_table.c.asset_id =
                  .order_by(files_table.c.created, files_table.c.id))
 
 
-def rights_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list) in one indexed query; 404 like ``space_or_404``."""
-    principal = current_principal()
-    row = db.session.execute(_SPACE_RIGHTS, {"dm_id": dm_id, "account_id": principal.id}).first()
-    if row is None or (row.account_id is None and not principal.is_admin):
-        raise NotFound("datamanager")
+def _execute(stmt, params):
+    """Run a read on the session's connection (and transaction) without the ORM execution layer."""
+    return db.session.connection().execute(stmt, params)
+
+
+def _rights(row, principal):
     if principal.is_admin:
         return list(RIGHTS)
     return [right for right, column in zip(RIGHTS, _RIGHT_COLUMNS) if row._mapping[column]]
+
+
+def rights_or_404(dm_id):
+    """The caller's rights in space ``dm_id`` (a list) in one indexed query; 404 like ``space_or_404``."""
+    principal = current_principal()
+    row = _execute(_SPACE_RIGHTS, {"dm_id": dm_id, "account_id": principal.id}).first()
+    if row is None or (row.account_id is None and not principal.is_admin):
+        raise NotFound("datamanager")
+    return _rights(row, principal)
 
 
 class FileRow:
@@ -90,9 +103,9 @@ def asset_rows(rows):
         return assets
     by_id = {a.id: a for a in assets}
     params = {"ids": list(by_id)}
-    for asset_id, tag in db.session.execute(_TAGS, params):
+    for asset_id, tag in _execute(_TAGS, params):
         by_id[asset_id].tag_names.append(tag)
-    for row in db.session.execute(_FILES, params):
+    for row in _execute(_FILES, params):
         by_id[row[0]].files.append(FileRow(row))
     return assets
 
@@ -104,14 +117,21 @@ def assets_select(dm_id, *, deleted=False):
 
 
 def asset_row_or_404(dm_id, asset_id, *, deleted=False):
-    """One ``AssetRow`` in two queries (the asset joined with its tags, then its files), or 404."""
-    rows = db.session.execute(_ONE_ASSET[deleted], {"dm_id": dm_id, "asset_id": asset_id}).all()
+    """One ``AssetRow`` and the caller's rights in its space, in two queries (the asset joined with its
+    tags and the caller's membership, then its files). 404 ``datamanager`` for a space the caller may
+    not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
+    principal = current_principal()
+    rows = _execute(_ONE_ASSET[deleted], {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}).all()
     if not rows:
+        rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
-    asset = AssetRow(rows[0][:6])
+    first = rows[0]
+    if first.member_id is None and not principal.is_admin:
+        raise NotFound("datamanager")
+    asset = AssetRow(first[:6])
     asset.tag_names = [row.tag for row in rows if row.tag is not None]
-    asset.files = [FileRow(row) for row in db.session.execute(_FILES_OF_ONE, {"asset_id": asset_id})]
-    return asset
+    asset.files = [FileRow(row) for row in _execute(_FILES_OF_ONE, {"asset_id": asset_id})]
+    return asset, _rights(first, principal)
 
 
 class AssetUrls:
@@ -121,9 +141,9 @@ class AssetUrls:
     __slots__ = ("assets", "deleted", "datamanager")
 
     def __init__(self, dm_id):
-        self.assets = url("datamanager.assets", dm_id=dm_id)  # …/datamanager/<dm>/assets/
+        self.datamanager = url("datamanager.get", dm_id=dm_id)  # …/datamanager/<dm>
+        self.assets = self.datamanager + "/assets/"
         self.deleted = self.assets + "deleted/"
-        self.datamanager = url("datamanager.get", dm_id=dm_id)
 
     def asset(self, asset_id, *, deleted=False):
         return f"{self.deleted if deleted else self.assets}{asset_id}"
