@@ -75,11 +75,12 @@ def file_properties(f, href):
             "locale": f.locale, "created": rfc3339(f.created), "modified": rfc3339(f.modified)}
 
 
-def represent(asset, rights, urls=None):
+def represent(asset, rights, urls=None, *, templates=True):
     """An ``ec:asset`` (or, once deleted, an ``ec:asset/deleted``) with the templates ``rights`` allow.
 
     ``asset`` is an ``Asset`` or an ``AssetRow``; ``urls`` (``AssetUrls`` of its space) may be shared
-    by every asset of a page."""
+    by every asset of a page, whose embedded items leave out the templates (``templates=False``):
+    HAL-FORMS renders templates of the top-level document only."""
     urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
     props = {"assetID": str(asset.id), "title": asset.title, "type": asset.type, "created": rfc3339(asset.created)}
@@ -92,7 +93,7 @@ def represent(asset, rights, urls=None):
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)
     doc.links("ec:asset/file", [Link(href, type=f.mimetype) for f, href in zip(asset.files, hrefs)])
-    if "editAssets" not in rights:
+    if not templates or "editAssets" not in rights:
         return doc
     if deleted:
         doc.template("restore", Template(method="DELETE", title="Restore this asset"))
@@ -127,7 +128,7 @@ def list_assets(dm_id, rights, collection, by_id_endpoint, *, deleted):
     items = asset_rows(page.items)
     if page.single is not None:
         return respond(represent(items[0], rights, urls))
-    doc = page.document(urls.deleted if deleted else urls.assets, [represent(a, rights, urls) for a in items])
+    doc = page.document(urls.deleted if deleted else urls.assets, [represent(a, rights, urls, templates=False) for a in items])
     doc.link("ec:datamanager", urls.datamanager)
     by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
     doc.link(f"{collection.rel}/by-id", Link(by_id, templated=True))
