@@ -22,7 +22,7 @@ def create_app(config=None, instance_path=None):
     _init_logging(app)
     _init_http(app)
 
-    from app import auth, cli, errors, resources  # noqa: F401  (auth registers its callbacks on import)
+    from app import auth, browsable, cli, errors, openapi, resources  # noqa: F401  (auth registers callbacks)
     from app.extensions import db, migrate
 
     db.init_app(app)
@@ -30,6 +30,8 @@ def create_app(config=None, instance_path=None):
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     errors.init_app(app)
     resources.init_app(app)
+    browsable.init_app(app)
+    openapi.init_app(app)
     cli.init_app(app)
     app.extensions["halyard.pid"] = os.getpid()
     return app
