@@ -1,10 +1,2 @@
-"""Fixtures of the browsable-API and OpenAPI tests: the test-only widgets blueprint."""
-import pytest
-
-from browsable_widgets import install
-
-
-@pytest.fixture
-def widgets(app):
-    """The app with the test-only upload box (tests/browsable/browsable_widgets.py) registered."""
-    return install(app)
+"""Fixtures of tests/browsable/ (defined in browsable_fixtures.py so tests/e2e/ can import them too)."""
+from browsable_fixtures import live, widgets  # noqa: F401
