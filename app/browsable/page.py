@@ -182,12 +182,24 @@ def pretty_json(doc):
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
 
 
+def signed_in_account(status):
+    """Who the page is for. Public views skip authentication, so a page there verifies the credentials
+    itself (to say who is signed in); never on error pages, where a failed sign-in must not count twice."""
+    account = getattr(g, "account", None)
+    if account is None and status < 400 and request.headers.get("Authorization"):
+        from app.auth import optional_auth
+
+        optional_auth(lambda: None)()
+        account = getattr(g, "account", None)
+    return account
+
+
 def render_page(doc, status):
     """The HTML page of ``doc`` (a HAL document or a problem) answered with ``status``."""
     curies = curie_docs(doc)
     model = view_model(doc, curies)
     is_problem = doc.get("@type") == "error" and "status" in doc
-    account = getattr(g, "account", None)
+    account = signed_in_account(status)
     return render_template(
         "browsable/page.html",
         doc=model,
@@ -225,9 +237,16 @@ def _panel(response):
 
 
 def fill_response_panel(response):
-    """after_request (runs last): put the final status and headers into the page."""
+    """after_request (runs last): put the final status and headers into the page.
+
+    A page names who is signed in (and shows only their templates), so it varies on Authorization
+    too: a browser must not answer a signed-in navigation from an anonymous page in its cache.
+    """
+    if response.status_code == 304 and request.accept_mimetypes.best == "text/html":
+        response.vary.add("Authorization")
     if response.mimetype != "text/html" or response.direct_passthrough or response.status_code == 304:
         return response
+    response.vary.add("Authorization")
     body = response.get_data(as_text=True)
     if PANEL_MARKER in body:
         response.set_data(body.replace(PANEL_MARKER, _panel(response), 1))

@@ -74,7 +74,7 @@
       if (mode === 'pop') location.reload(); else location.assign(url);
       return Promise.resolve();
     }
-    return fetch(url, { headers: { Accept: 'text/html', Authorization: auth } }).then(function (resp) {
+    return fetch(url, { headers: { Accept: 'text/html', Authorization: auth }, cache: 'no-store' }).then(function (resp) {
       var type = resp.headers.get('Content-Type') || '';
       return resp.text().then(function (text) {
         if (mode === 'push') history.pushState({ halyard: 1 }, '', url);
