@@ -28,7 +28,12 @@ def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None
 def url_template(endpoint, path_vars, query_vars=(), **values):
     """An RFC 6570 template for ``endpoint``: path arguments become ``{name}`` variables."""
     sentinels = {arg: f"__tpl_{arg}__" for arg in path_vars}
-    href = url(endpoint, **values, **sentinels)
+    try:
+        href = url(endpoint, **values, **sentinels)
+    except ValueError:
+        # <int:...> converters refuse text: build with unlikely numbers, then swap them for the variables
+        sentinels = {arg: str(918273645100 + i) for i, arg in enumerate(path_vars)}
+        href = url(endpoint, **values, **sentinels)
     for arg, name in path_vars.items():
         href = href.replace(sentinels[arg], "{" + name + "}")
     return query_template(href, query_vars) if query_vars else href
