@@ -13,7 +13,7 @@ import shlex
 from urllib.parse import unquote, urlencode
 
 import uritemplate
-from flask import g, render_template, request
+from flask import g, has_request_context, render_template, request
 
 PANEL_MARKER = "<!--halyard:response-panel-->"
 PAGING_RELS = ("first", "prev", "next", "last")
@@ -195,7 +195,14 @@ def signed_in_account(status):
 
 
 def render_page(doc, status):
-    """The HTML page of ``doc`` (a HAL document or a problem) answered with ``status``."""
+    """The HTML page of ``doc`` (a HAL document or a problem) answered with ``status``.
+
+    Outside a request (app/hal used on its own) the library's default renderer answers.
+    """
+    if not has_request_context():
+        from app.hal.negotiation import default_html_renderer
+
+        return default_html_renderer(doc, status)
     curies = curie_docs(doc)
     model = view_model(doc, curies)
     is_problem = doc.get("@type") == "error" and "status" in doc

@@ -4,6 +4,7 @@ from openapi_spec_validator import validate
 
 from app.openapi import api_doc, describe
 from app.resources.jobs.models import STATUSES
+from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 
 SKIP = {"HEAD", "OPTIONS"}
 

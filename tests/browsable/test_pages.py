@@ -6,6 +6,7 @@ from bs4 import BeautifulSoup
 
 from app.jobs import enqueue
 from app.jobs.probe import probe
+from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what Chromium sends
 
@@ -162,3 +163,17 @@ def test_basic_credentials_never_appear_in_the_page(client, make_account):
     assert response.status_code == 200 and b"s3cret" not in response.data and basic.encode() not in response.data
     assert '-u "$LOGIN:$PASSWORD"' in page(response).select_one("#curl").get_text()
     assert account.email in page(response).select_one(".auth .who").get_text()
+
+
+def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widgets, client, admin_headers):
+    """Generic over the url_map, so each domain merged later is covered without a line here."""
+    paths = sorted(r.rule for r in app.url_map.iter_rules()
+                   if "GET" in r.methods and not r.arguments and not r.endpoint.endswith("static")
+                   and r.endpoint != "openapi.spec")
+    assert "/jobs/" in paths and "/" in paths
+    for path in paths:
+        response = browse(client, path, admin_headers)
+        assert response.status_code < 500 and response.mimetype == "text/html", (path, response.status_code)
+        soup = page(response)
+        assert soup.select_one("section.request p.status")["data-status"] == str(response.status_code), path
+        assert soup.select_one("#raw") is not None, path

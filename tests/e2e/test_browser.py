@@ -157,7 +157,9 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "form[data-name=upload] .result p.status")))
     assert css("form[data-name=upload] .result p.status").get_attribute("data-status") == "201"
     steps.shot("uploaded")
-    css("tr.link[data-rel=self] a").click()  # reload the box through its self link
+    before = css("main h1")
+    css("tr.link[data-rel=self] a").click()  # reload the box through its self link (same URL: wait for the swap)
+    wait.until(EC.staleness_of(before))
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "section.embedded[data-rel='ec:widget-file']")))
     listed = css("section.embedded[data-rel='ec:widget-file']").text
     assert "report.csv" in listed and "from Chromium" in listed and "8" in listed
