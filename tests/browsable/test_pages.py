@@ -173,7 +173,8 @@ def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widge
     assert "/jobs/" in paths and "/" in paths
     for path in paths:
         response = browse(client, path, admin_headers)
-        assert response.status_code < 500 and response.mimetype == "text/html", (path, response.status_code)
+        expected_5xx = path == "/api/health/" and response.status_code == 503  # no worker in this test: by design
+        assert (response.status_code < 500 or expected_5xx) and response.mimetype == "text/html", path
         soup = page(response)
         assert soup.select_one("section.request p.status")["data-status"] == str(response.status_code), path
         assert soup.select_one("#raw") is not None, path
