@@ -190,10 +190,8 @@ def problem_response(exc):
         if response is not None and request.method == "HEAD":
             response.set_data(b"")
     if response is None:
-        response = current_app.response_class(
-            "" if request.method == "HEAD" else json.dumps(problem(exc), ensure_ascii=False, separators=(",", ":")),
-            status=code,
-        )
+        body = json.dumps(problem(exc), ensure_ascii=False, separators=(",", ":"))
+        response = current_app.response_class("" if request.method == "HEAD" else body, status=code)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value

@@ -6,13 +6,19 @@ toggle) before any view parses the query, and fills each page's status/headers p
 once the response is final. Nothing here knows any domain: pages are built from the
 document alone (docs/browsable.md).
 """
+
 from flask import Blueprint
 
 from app.browsable.page import fill_response_panel, render_page
 from app.browsable.toggle import FORMATS, apply_format
 
-bp = Blueprint("browsable", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/_browsable/static")
+bp = Blueprint(
+    "browsable",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/_browsable/static",
+)
 
 __all__ = ["FORMATS", "bp", "init_app"]
 

@@ -7,6 +7,7 @@ template variables, embedded resources, HAL-FORMS templates, paging, the collect
 that ``fill_response_panel`` (an after_request hook) replaces with the final status
 and headers, which only exist once the view has returned.
 """
+
 import html
 import json
 import shlex
@@ -84,15 +85,17 @@ def link_rows(doc, curies):
                 continue
             href = str(link["href"])
             templated = bool(link.get("templated"))
-            rows.append({
-                "rel": rel,
-                "rel_doc": rel_doc_href(rel, curies),
-                "href": href,
-                "title": link.get("title") or link.get("name"),
-                "templated": templated,
-                "variables": template_variables(href) if templated else [],
-                "safe": href.startswith(("http://", "https://", "/")),
-            })
+            rows.append(
+                {
+                    "rel": rel,
+                    "rel_doc": rel_doc_href(rel, curies),
+                    "href": href,
+                    "title": link.get("title") or link.get("name"),
+                    "templated": templated,
+                    "variables": template_variables(href) if templated else [],
+                    "safe": href.startswith(("http://", "https://", "/")),
+                }
+            )
     return rows
 
 
@@ -116,12 +119,16 @@ def view_model(doc, curies, depth=0):
     if depth < MAX_EMBED_DEPTH:
         for rel, value in (doc.get("_embedded") or {}).items():
             items = value if isinstance(value, list) else [value]
-            embedded.append({
-                "rel": rel,
-                "rel_doc": rel_doc_href(rel, curies),
-                "is_array": isinstance(value, list),
-                "items": [view_model(item, curies, depth + 1) for item in items if isinstance(item, dict)],
-            })
+            embedded.append(
+                {
+                    "rel": rel,
+                    "rel_doc": rel_doc_href(rel, curies),
+                    "is_array": isinstance(value, list),
+                    "items": [
+                        view_model(item, curies, depth + 1) for item in items if isinstance(item, dict)
+                    ],
+                }
+            )
     return {
         "label": label_of(doc),
         "self": self_link.get("href") if isinstance(self_link, dict) else None,
@@ -139,21 +146,28 @@ def template_forms(doc, self_href):
         for prop in tpl.get("properties") or []:
             options = prop.get("options") or {}
             inline = options.get("inline") if isinstance(options, dict) else None
-            properties.append({**prop, "choices": [
-                (o.get("value"), o.get("prompt", o.get("value"))) if isinstance(o, dict) else (o, o)
-                for o in inline or []
-            ]})
+            properties.append(
+                {
+                    **prop,
+                    "choices": [
+                        (o.get("value"), o.get("prompt", o.get("value"))) if isinstance(o, dict) else (o, o)
+                        for o in inline or []
+                    ],
+                }
+            )
         content_type = tpl.get("contentType") or "application/json"
         if any(p.get("type") == "file" for p in properties):
             content_type = "multipart/form-data"
-        forms.append({
-            "name": name,
-            "title": tpl.get("title") or name,
-            "method": (tpl.get("method") or "GET").upper(),
-            "content_type": content_type,
-            "target": tpl.get("target") or self_href or request.base_url,
-            "properties": properties,
-        })
+        forms.append(
+            {
+                "name": name,
+                "title": tpl.get("title") or name,
+                "method": (tpl.get("method") or "GET").upper(),
+                "content_type": content_type,
+                "target": tpl.get("target") or self_href or request.base_url,
+                "properties": properties,
+            }
+        )
     return forms
 
 

@@ -6,6 +6,7 @@ It is handled here, before any view runs: the parameter is removed from
 by the chosen media type. Only GET and HEAD honour it; an unknown value is a 400
 naming ``format``. ``format`` is therefore a reserved query parameter on every path.
 """
+
 from flask import request
 from werkzeug.datastructures import ImmutableMultiDict
 

@@ -4,6 +4,7 @@ Views declare their operation with ``@api_doc(...)`` or ``describe(endpoint, ...
 (app/openapi/registry.py); everything else is documented generically. The entry
 point links the description as ``service-desc`` (RFC 8631).
 """
+
 from flask import Blueprint, current_app, jsonify, request
 
 from app.openapi.registry import api_doc, describe
@@ -33,8 +34,15 @@ def init_app(app):
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
-    describe("openapi.spec", auth="none", tags=["meta"], responses={200: {
-        "description": "This document.",
-        "content": {MEDIA_TYPE: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
-    }})
+    describe(
+        "openapi.spec",
+        auth="none",
+        tags=["meta"],
+        responses={
+            200: {
+                "description": "This document.",
+                "content": {MEDIA_TYPE: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
+            }
+        },
+    )
     register_entry(app, "service-desc", "openapi.spec", title="OpenAPI 3.1 description of this API")

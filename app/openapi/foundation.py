@@ -3,6 +3,7 @@
 Declared here with ``describe()`` so the foundation's view modules stay as they are;
 a domain annotates its own views with ``@api_doc`` or calls ``describe`` from its ``init_app``.
 """
+
 from marshmallow import Schema, fields
 
 from app.openapi.registry import describe
@@ -36,8 +37,14 @@ describe("root.index", auth="optional", tags=["meta"], responses={200: EntryPoin
 describe("root.rels", auth="none", tags=["meta"])
 describe("root.rel", auth="none", tags=["meta"])
 describe("root.problem", auth="none", tags=["meta"])
-describe("health.get", auth="optional", responses={200: HealthSchema, 503: HealthSchema},
-         description="Needs credentials unless HALYARD_HEALTH_PUBLIC; 503 (same body) when a dependency is down.")
+describe(
+    "health.get",
+    auth="optional",
+    responses={200: HealthSchema, 503: HealthSchema},
+    description="Needs credentials unless HALYARD_HEALTH_PUBLIC; 503 (same body) when a dependency is down.",
+)
 describe("health.probe", auth="admin", request=probe_schema, responses={202: JobSchema})
-describe("jobs.index", collection=jobs_collection, description="`id=<id>` returns that single job, not a page.")
+describe(
+    "jobs.index", collection=jobs_collection, description="`id=<id>` returns that single job, not a page."
+)
 describe("jobs.get", responses={200: JobSchema})

@@ -6,6 +6,7 @@ adds request bodies, success schemas and a collection's query grammar; an undecl
 operation still gets its path parameters, a generic HAL response, a generic JSON body
 (for POST/PUT/PATCH) and the problem+json errors every Halyard path can answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,13 @@ ERROR_TEXT = {
     429: "Too many failed sign-ins.",
     503: "A service this request needs is unavailable.",
 }
-SUCCESS_TEXT = {200: "OK", 201: "Created (Location names the new resource)",
-                202: "Accepted: the work goes on in a job (Location names it)", 204: "No content", 304: "Not modified"}
+SUCCESS_TEXT = {
+    200: "OK",
+    201: "Created (Location names the new resource)",
+    202: "Accepted: the work goes on in a job (Location names it)",
+    204: "No content",
+    304: "Not modified",
+}
 GRAMMAR_TYPES = {
     "int": {"type": "integer"},
     "float": {"type": "number"},
@@ -59,7 +65,12 @@ _ARGUMENT = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\(.*?\))?:)?([a-zA-Z_][a-z
 def openapi_path(rule):
     """``/jobs/<job_id>`` → ``/jobs/{job_id}``, with each argument's parameter."""
     params = [
-        {"name": name, "in": "path", "required": True, "schema": _converter_schema(rule._converters.get(name))}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _converter_schema(rule._converters.get(name)),
+        }
         for name in _ARGUMENT.findall(rule.rule)
     ]
     return _ARGUMENT.sub(lambda m: "{" + m.group(1) + "}", rule.rule), params
@@ -80,36 +91,78 @@ def collection_parameters(collection, max_size):
     """The §4 grammar of a Collection as query parameters."""
     default_size, cap = collection.limits(None, max_size)
     params = [
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
-         "description": "1-based page number."},
-        {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": cap,
-                                                   "default": default_size}, "description": "Items per page."},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": cap},
-         "description": "Offset-style paging (seed 003); not combinable with page/size."},
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "description": "1-based page number.",
+        },
+        {
+            "name": "size",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
+            "description": "Items per page.",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": cap},
+            "description": "Offset-style paging (seed 003); not combinable with page/size.",
+        },
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
     ]
     sortable = [f.name for f in collection.fields.values() if f.sortable]
     if sortable:
         one = "[+-]?(" + "|".join(sortable) + ")"
-        params.append({"name": "sort", "in": "query", "description": f"Sort keys: {', '.join(sortable)}.",
-                       "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"}})
+        params.append(
+            {
+                "name": "sort",
+                "in": "query",
+                "description": f"Sort keys: {', '.join(sortable)}.",
+                "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
+            }
+        )
     for fld in collection.fields.values():
         if not (fld.filterable or fld.name == collection.id_field):
             continue
-        base = {"type": "string", "enum": list(fld.choices)} if fld.type == "enum" else dict(GRAMMAR_TYPES[fld.type])
+        base = (
+            {"type": "string", "enum": list(fld.choices)}
+            if fld.type == "enum"
+            else dict(GRAMMAR_TYPES[fld.type])
+        )
         text = {"type": "string", "minLength": 1, "maxLength": 100}
-        params.append({"name": fld.name, "in": "query", "schema": base,
-                       "description": "Exact match; `a,b` matches any of them."
-                       + (" Returns that single item." if fld.name == collection.id_field else "")})
+        params.append(
+            {
+                "name": fld.name,
+                "in": "query",
+                "schema": base,
+                "description": "Exact match; `a,b` matches any of them."
+                + (" Returns that single item." if fld.name == collection.id_field else ""),
+            }
+        )
         if fld.filterable:
-            params.append({"name": fld.name + "!", "in": "query", "schema": base, "description": "Not equal."})
+            params.append(
+                {"name": fld.name + "!", "in": "query", "schema": base, "description": "Not equal."}
+            )
             if fld.search:
-                params.append({"name": fld.name + "~", "in": "query", "schema": text,
-                               "description": "Contains, case-insensitive."})
+                params.append(
+                    {
+                        "name": fld.name + "~",
+                        "in": "query",
+                        "schema": text,
+                        "description": "Contains, case-insensitive.",
+                    }
+                )
             if fld.range:
                 for suffix in ("From", "To"):
-                    params.append({"name": fld.name + suffix, "in": "query", "schema": base,
-                                   "description": "Inclusive range bound."})
+                    params.append(
+                        {
+                            "name": fld.name + suffix,
+                            "in": "query",
+                            "schema": base,
+                            "description": "Inclusive range bound.",
+                        }
+                    )
     return params
 
 
@@ -124,8 +177,10 @@ class Builder:
             version=_version(),
             openapi_version="3.1.0",
             plugins=[self.plugin],
-            info={"description": "Five HTTP APIs as one HAL hypermedia graph. Start at `GET /` and follow links; "
-                                 "this description is generated from the routes (docs/openapi.md)."},
+            info={
+                "description": "Five HTTP APIs as one HAL hypermedia graph. Start at `GET /` and follow "
+                "links; this description is generated from the routes (docs/openapi.md)."
+            },
             servers=[{"url": server_url}],
         )
         for name, schema in COMPONENT_SCHEMAS.items():
@@ -181,14 +236,23 @@ class Builder:
         collection = meta.get("collection")
         if method == "GET":
             if collection is not None:
-                op["parameters"] += collection_parameters(collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE"))
-            op["parameters"].append({"name": "format", "in": "query", "required": False,
-                                     "schema": {"type": "string", "enum": FORMATS},
-                                     "description": "Representation toggle; overrides Accept (docs/browsable.md)."})
+                op["parameters"] += collection_parameters(
+                    collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE")
+                )
+            op["parameters"].append(
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": FORMATS},
+                    "description": "Representation toggle; overrides Accept (docs/browsable.md).",
+                }
+            )
         has_body = self.request_body(op, method, meta)
         self.success_responses(op, method, meta)
-        self.error_responses(op, method, auth, bool(path_params), has_body, meta,
-                             has_query=collection is not None)
+        self.error_responses(
+            op, method, auth, bool(path_params), has_body, meta, has_query=collection is not None
+        )
         if not op["parameters"]:
             del op["parameters"]
         return op
@@ -206,17 +270,24 @@ class Builder:
         schema = meta.get("request")
         content_type = meta.get("content_type", "application/json")
         if schema is not None:
-            op["requestBody"] = {"required": True, "content": {content_type: {"schema": self.schema_ref(schema)}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {content_type: {"schema": self.schema_ref(schema)}},
+            }
         else:
-            op["requestBody"] = {"required": False, "description": "Undeclared body: any JSON object.",
-                                 "content": {"application/json": {"schema": {"type": "object"}}}}
+            op["requestBody"] = {
+                "required": False,
+                "description": "Undeclared body: any JSON object.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
         return True
 
     def success_responses(self, op, method, meta):
         declared = meta.get("responses")
         if declared is None:
             declared = {"GET": {200: None}, "POST": {201: None, 202: None}, "DELETE": {204: None}}.get(
-                method, {200: None})
+                method, {200: None}
+            )
             if meta.get("collection") is not None and method == "GET":
                 declared = {200: "page"}
         for status, schema in declared.items():
@@ -235,10 +306,15 @@ class Builder:
                         page = {"anyOf": [page, ref("HalResource")]}
                     response["content"] = hal_content(page)
                 else:
-                    response["content"] = hal_content(self.schema_ref(schema, response=True) if schema else None)
+                    response["content"] = hal_content(
+                        self.schema_ref(schema, response=True) if schema else None
+                    )
             headers = {}
             if status in (201, 202):
-                headers["Location"] = {"schema": {"type": "string"}, "description": "The new resource / the job."}
+                headers["Location"] = {
+                    "schema": {"type": "string"},
+                    "description": "The new resource / the job.",
+                }
             if method == "GET" and status == 200:
                 headers["ETag"] = {"schema": {"type": "string"}, "description": "Strong entity tag."}
             if headers:
@@ -263,10 +339,13 @@ class Builder:
             statuses |= {412, 428}
         statuses |= set(meta.get("errors") or ())
         for status in sorted(statuses):
-            op["responses"].setdefault(str(status), {"description": ERROR_TEXT.get(status, "Error"),
-                                                     "content": problem_content()})
-        op["responses"]["default"] = {"description": "Any other error, as problem+json.",
-                                      "content": problem_content()}
+            op["responses"].setdefault(
+                str(status), {"description": ERROR_TEXT.get(status, "Error"), "content": problem_content()}
+            )
+        op["responses"]["default"] = {
+            "description": "Any other error, as problem+json.",
+            "content": problem_content(),
+        }
 
 
 def _version():

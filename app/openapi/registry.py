@@ -16,12 +16,23 @@ Metadata keys (all optional):
     collection    an app.hal ``Collection``: documents its paging/sort/filter query and a page body
     errors        extra error statuses beyond the generic ones (e.g. (409, 503))
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 ATTRIBUTE = "_openapi"
-KEYS = {"summary", "description", "tags", "auth", "request", "content_type", "responses", "collection", "errors"}
+KEYS = {
+    "summary",
+    "description",
+    "tags",
+    "auth",
+    "request",
+    "content_type",
+    "responses",
+    "collection",
+    "errors",
+}
 AUTH = ("required", "admin", "optional", "none")
 
 _described: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -59,7 +70,11 @@ def metadata(endpoint: str, view: Any, method: str) -> dict[str, Any]:
     < decorator for any method < decorator for this method."""
     per_method = getattr(view, ATTRIBUTE, {}) if view is not None else {}
     merged: dict[str, Any] = {}
-    for source in (_described.get((endpoint, None)), _described.get((endpoint, method)),
-                   per_method.get(None), per_method.get(method)):
+    for source in (
+        _described.get((endpoint, None)),
+        _described.get((endpoint, method)),
+        per_method.get(None),
+        per_method.get(method),
+    ):
         merged.update(source or {})
     return merged

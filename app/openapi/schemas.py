@@ -1,7 +1,11 @@
 """The generic JSON Schemas every Halyard operation shares: HAL resources, collection pages, problems."""
 
-MEDIA_HAL = ("application/hal+json", "application/vnd.hal+json", "application/prs.hal-forms+json",
-             "application/json")
+MEDIA_HAL = (
+    "application/hal+json",
+    "application/vnd.hal+json",
+    "application/prs.hal-forms+json",
+    "application/json",
+)
 PROBLEM = "application/problem+json"
 HTML = "text/html"
 
@@ -30,7 +34,7 @@ LINK_OR_LINKS = {"oneOf": [ref("Link"), {"type": "array", "items": ref("Link")}]
 HAL_RESOURCE = {
     "type": "object",
     "description": "A HAL resource (draft-kelly-json-hal): properties, _links (self always), _embedded, and "
-                   "_templates (HAL-FORMS) in application/prs.hal-forms+json.",
+    "_templates (HAL-FORMS) in application/prs.hal-forms+json.",
     "required": ["_links"],
     "properties": {
         "_links": {
@@ -41,7 +45,9 @@ HAL_RESOURCE = {
         },
         "_embedded": {
             "type": "object",
-            "additionalProperties": {"oneOf": [ref("HalResource"), {"type": "array", "items": ref("HalResource")}]},
+            "additionalProperties": {
+                "oneOf": [ref("HalResource"), {"type": "array", "items": ref("HalResource")}]
+            },
         },
         "_templates": {"type": "object", "additionalProperties": ref("HalFormsTemplate")},
     },
@@ -64,13 +70,16 @@ HAL_FORMS_TEMPLATE = {
 
 PAGE = {
     "description": "One page of a collection (DESIGN.md §4): count, total, paging links, the …/options "
-                   "template, and the items under _embedded (always an array).",
+    "template, and the items under _embedded (always an array).",
     "allOf": [
         ref("HalResource"),
         {
             "type": "object",
             "required": ["count", "total", "_embedded"],
-            "properties": {"count": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0}},
+            "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "total": {"type": "integer", "minimum": 0},
+            },
         },
     ],
 }
@@ -102,13 +111,17 @@ COMPONENT_SCHEMAS = {
 
 SECURITY_SCHEMES = {
     "basic": {"type": "http", "scheme": "basic", "description": "Email or username and password."},
-    "bearer": {"type": "http", "scheme": "bearer", "description": "An API token: `Authorization: Bearer hy_…`."},
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token: `Authorization: Bearer hy_…`.",
+    },
     "token": {
         "type": "apiKey",
         "in": "header",
         "name": "Authorization",
         "description": "The same API token with the `Token` scheme: the header's whole value is `Token hy_…` "
-                       "(OpenAPI has no http scheme named Token; see docs/openapi.md).",
+        "(OpenAPI has no http scheme named Token; see docs/openapi.md).",
     },
 }
 

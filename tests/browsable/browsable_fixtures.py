@@ -1,9 +1,10 @@
 """Fixtures shared by tests/browsable/ and the e2e modules that prove the browsable API and OpenAPI.
 
 ``widgets``: the app with the test-only upload box. ``live``: that app served over real HTTP
-(browsable_live.py) with an ADMIN account and token. Test modules import them by name (a conftest.py here would shadow tests/conftest.py for
-``from conftest import ...`` in other directories).
+(browsable_live.py) with an ADMIN account and token. Test modules import them by name: a conftest.py
+here would shadow tests/conftest.py for ``from conftest import ...`` in other directories.
 """
+
 import pytest
 
 from browsable_live import Live, serve

@@ -4,6 +4,7 @@ The app is the suite's ``app`` fixture (real database, real Redis) plus the test
 blueprint, served over real HTTP on 127.0.0.1, so generic clients and Chromium talk to it like to
 ``halyard start`` while the test can still register test-only routes and read the database.
 """
+
 import threading
 import time
 from contextlib import contextmanager

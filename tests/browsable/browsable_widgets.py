@@ -5,6 +5,7 @@ GET /test-widgets/box/files/<n>. State lives in ``app.extensions`` (no table: th
 The upload and PUT are annotated with ``@api_doc``; GET/DELETE of the box stay undeclared on purpose,
 so tests see both the declared and the generic OpenAPI operation.
 """
+
 import hashlib
 
 from flask import Blueprint, current_app, request
@@ -52,11 +53,20 @@ def represent_box():
     doc = Document({"label": box["label"], "files": len(box["files"])}, self_href=url("testwidgets.get_box"))
     doc.link("up", url("root.index"))
     doc.embed_many("ec:widget-file", [represent_file(n, f) for n, f in enumerate(box["files"])])
-    doc.template("default", Template(method="PUT", title="Rename the box", properties=properties_from_schema(box_schema)))
-    doc.template("upload", Template(method="POST", title="Upload a file", target=url("testwidgets.upload"),
-                                    contentType="multipart/form-data",
-                                    properties=[Property("file", required=True, type="file"),
-                                                Property("note", maxLength=200)]))
+    doc.template(
+        "default",
+        Template(method="PUT", title="Rename the box", properties=properties_from_schema(box_schema)),
+    )
+    doc.template(
+        "upload",
+        Template(
+            method="POST",
+            title="Upload a file",
+            target=url("testwidgets.upload"),
+            contentType="multipart/form-data",
+            properties=[Property("file", required=True, type="file"), Property("note", maxLength=200)],
+        ),
+    )
     doc.template("delete", Template(method="DELETE", title="Empty the box"))
     return doc
 
@@ -100,7 +110,9 @@ def upload():
         raise BodyDidNotValidate(errors={"note": ["Longer than 200 characters."]})
     data = upload.read()
     files = state()["files"]
-    files.append({"name": upload.filename, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "note": note})
+    files.append(
+        {"name": upload.filename, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "note": note}
+    )
     return created(represent_file(len(files) - 1, files[-1]))
 
 

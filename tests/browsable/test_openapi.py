@@ -1,4 +1,5 @@
 """GET /openapi.json: a valid OpenAPI 3.1 document covering every route, declared or not."""
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -40,15 +41,25 @@ def test_every_route_and_method_is_described(app, spec):
 
 def test_security_schemes_and_per_operation_security(spec):
     schemes = spec["components"]["securitySchemes"]
-    assert schemes["basic"] == {"type": "http", "scheme": "basic", "description": schemes["basic"]["description"]}
+    assert schemes["basic"] == {
+        "type": "http",
+        "scheme": "basic",
+        "description": schemes["basic"]["description"],
+    }
     assert schemes["bearer"]["scheme"] == "bearer"
-    assert (schemes["token"]["type"], schemes["token"]["in"], schemes["token"]["name"]) == ("apiKey", "header",
-                                                                                         "Authorization")
+    assert (schemes["token"]["type"], schemes["token"]["in"], schemes["token"]["name"]) == (
+        "apiKey",
+        "header",
+        "Authorization",
+    )
     paths = spec["paths"]
     assert paths["/jobs/{job_id}"]["get"]["security"] == [{"basic": []}, {"bearer": []}, {"token": []}]
     assert {} in paths["/"]["get"]["security"]  # anonymous allowed
     assert paths["/rels/"]["get"]["security"] == []
-    assert "401" in paths["/jobs/{job_id}"]["get"]["responses"] and "401" not in paths["/rels/"]["get"]["responses"]
+    assert (
+        "401" in paths["/jobs/{job_id}"]["get"]["responses"]
+        and "401" not in paths["/rels/"]["get"]["responses"]
+    )
 
 
 def test_declared_request_body_and_responses(spec):
@@ -60,15 +71,31 @@ def test_declared_request_body_and_responses(spec):
     assert spec["components"]["schemas"]["Probe"]["additionalProperties"] is False  # unknown fields: 400
     accepted = probe["responses"]["202"]
     assert "Location" in accepted["headers"]
-    assert accepted["content"]["application/hal+json"]["schema"] == {"$ref": "#/components/schemas/JobResource"}
+    assert accepted["content"]["application/hal+json"]["schema"] == {
+        "$ref": "#/components/schemas/JobResource"
+    }
     problem = probe["responses"]["400"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}
 
 
 def test_collections_document_their_grammar(spec):
     params = {p["name"]: p for p in spec["paths"]["/jobs/"]["get"]["parameters"]}
-    assert {"page", "size", "limit", "offset", "sort", "id", "status", "status!", "kind", "kind~",
-            "created", "createdFrom", "createdTo", "format"} <= set(params)
+    assert {
+        "page",
+        "size",
+        "limit",
+        "offset",
+        "sort",
+        "id",
+        "status",
+        "status!",
+        "kind",
+        "kind~",
+        "created",
+        "createdFrom",
+        "createdTo",
+        "format",
+    } <= set(params)
     assert params["status"]["schema"]["enum"] == list(STATUSES)
     assert params["size"]["schema"]["maximum"] == 200
     assert params["sort"]["schema"]["pattern"].startswith("^[+-]?(kind|status|created)")

@@ -1,4 +1,5 @@
 """The browsable API: HTML pages of HAL documents and problems, the ?format= toggle, static assets."""
+
 import json
 
 import pytest
@@ -30,14 +31,21 @@ def test_entry_point_page_shows_properties_links_status_headers_and_curl(client)
     hrefs = {row["data-rel"]: row for row in soup.select("table.links tr.link")}
     assert {"self", "ec:jobs", "ec:health", "ec:job/by-id", "ec:rels", "service-desc"} <= set(hrefs)
     assert hrefs["ec:jobs"].find("a", href="http://localhost/jobs/")
-    assert hrefs["ec:jobs"].find("a", class_="rel")["href"] == "http://localhost/rels/jobs"  # the CURIE resolved
+    assert (
+        hrefs["ec:jobs"].find("a", class_="rel")["href"] == "http://localhost/rels/jobs"
+    )  # the CURIE resolved
     form = hrefs["ec:job/by-id"].find("form", class_="uri-template")
     assert form["data-template"] == "http://localhost/jobs/{id}" and form.find("input")["data-var"] == "id"
     status = soup.select_one("section.request p.status")
     assert status["data-status"] == "200" and "200 OK" in status.get_text()
     headers = {tr.th.get_text(): tr.td.get_text() for tr in soup.select("details.headers tr")}
-    assert headers["ETag"] == response.headers["ETag"] and headers["X-Request-ID"] == response.headers["X-Request-ID"]
-    assert soup.select_one("#curl").get_text() == "curl -i -H 'Accept: application/hal+json' http://localhost/"
+    assert (
+        headers["ETag"] == response.headers["ETag"]
+        and headers["X-Request-ID"] == response.headers["X-Request-ID"]
+    )
+    assert (
+        soup.select_one("#curl").get_text() == "curl -i -H 'Accept: application/hal+json' http://localhost/"
+    )
     raw = json.loads(soup.select_one("#raw").get_text())
     assert raw["_links"]["self"]["href"] == "http://localhost/"
     assert soup.find("link", rel="stylesheet")["href"] == "/_browsable/static/browsable.css"
@@ -50,7 +58,9 @@ def test_static_assets_are_served_by_the_app(client):
     assert css.status_code == 200 and css.mimetype == "text/css"
 
 
-def test_collection_page_has_paging_the_grammar_form_and_collapsible_items(app, client, make_account, token_for):
+def test_collection_page_has_paging_the_grammar_form_and_collapsible_items(
+    app, client, make_account, token_for
+):
     admin = make_account(type="ADMIN")
     for _ in range(7):
         enqueue(probe, 1, 0.0, False, kind="probe", owner=admin)
@@ -94,7 +104,7 @@ def test_upload_template_is_a_multipart_form_with_a_file_input(widgets, client, 
 
 
 def test_properties_are_escaped_and_only_http_links_are_clickable(widgets, client, user_headers):
-    evil = '<script>alert(1)</script>'
+    evil = "<script>alert(1)</script>"
     etag = client.get("/test-widgets/box", headers=user_headers).headers["ETag"]
     put = client.put("/test-widgets/box", json={"label": evil}, headers={**user_headers, "If-Match": etag})
     assert put.status_code == 200
@@ -123,9 +133,18 @@ def test_bad_query_on_a_collection_is_a_readable_page_naming_the_parameter(clien
     assert "colour" in soup.select_one("section.problem").get_text()
 
 
-@pytest.mark.parametrize("fmt, media_type", [("json", "application/json"), ("hal", "application/hal+json"),
-                                              ("hal-forms", "application/prs.hal-forms+json"), ("html", "text/html")])
-def test_format_toggle_overrides_accept_and_is_invisible_to_the_grammar(client, admin_headers, fmt, media_type):
+@pytest.mark.parametrize(
+    "fmt, media_type",
+    [
+        ("json", "application/json"),
+        ("hal", "application/hal+json"),
+        ("hal-forms", "application/prs.hal-forms+json"),
+        ("html", "text/html"),
+    ],
+)
+def test_format_toggle_overrides_accept_and_is_invisible_to_the_grammar(
+    client, admin_headers, fmt, media_type
+):
     response = client.get(f"/jobs/?size=2&format={fmt}", headers={**HTML, **admin_headers})
     assert response.status_code == 200 and response.mimetype == media_type
     if fmt != "html":
@@ -134,7 +153,9 @@ def test_format_toggle_overrides_accept_and_is_invisible_to_the_grammar(client, 
 
 def test_format_toggle_rejects_unknown_values_and_the_grammar_stays_strict(client, admin_headers):
     bad = client.get("/jobs/?format=xml", headers=admin_headers)
-    assert bad.status_code == 400 and bad.get_json()["errors"] == {"format": ["must be one of: json, hal, hal-forms, html"]}
+    assert bad.status_code == 400 and bad.get_json()["errors"] == {
+        "format": ["must be one of: json, hal, hal-forms, html"]
+    }
     assert client.get("/jobs/?formats=json", headers=admin_headers).status_code == 400
 
 
@@ -151,7 +172,8 @@ def test_curl_command_never_shows_credentials(client, make_account, token_for, s
     response = browse(client, "/jobs/", headers)
     curl = page(response).select_one("#curl").get_text()
     assert secret.encode() not in response.data
-    assert curl == f'curl -i -H \'Accept: application/hal+json\' -H "Authorization: {scheme} $TOKEN" http://localhost/jobs/'
+    expected = f"-H 'Accept: application/hal+json' -H \"Authorization: {scheme} $TOKEN\" http://localhost/jobs/"
+    assert curl == "curl -i " + expected
 
 
 def test_basic_credentials_never_appear_in_the_page(client, make_account):
@@ -160,21 +182,38 @@ def test_basic_credentials_never_appear_in_the_page(client, make_account):
     account = make_account(password="s3cret-pass-word")
     basic = base64.b64encode(f"{account.email}:s3cret-pass-word".encode()).decode()
     response = browse(client, "/jobs/", {"Authorization": f"Basic {basic}"})
-    assert response.status_code == 200 and b"s3cret" not in response.data and basic.encode() not in response.data
+    assert (
+        response.status_code == 200 and b"s3cret" not in response.data and basic.encode() not in response.data
+    )
     assert '-u "$LOGIN:$PASSWORD"' in page(response).select_one("#curl").get_text()
     assert account.email in page(response).select_one(".auth .who").get_text()
 
 
 def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widgets, client, admin_headers):
     """Generic over the url_map, so each domain merged later is covered without a line here."""
-    paths = sorted(r.rule for r in app.url_map.iter_rules()
-                   if "GET" in r.methods and not r.arguments and not r.endpoint.endswith("static")
-                   and r.endpoint != "openapi.spec")
+    paths = sorted(
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "GET" in r.methods
+        and not r.arguments
+        and not r.endpoint.endswith("static")
+        and r.endpoint != "openapi.spec"
+    )
     assert "/jobs/" in paths and "/" in paths
     for path in paths:
         response = browse(client, path, admin_headers)
-        expected_5xx = path == "/api/health/" and response.status_code == 503  # no worker in this test: by design
+        expected_5xx = (
+            path == "/api/health/" and response.status_code == 503
+        )  # no worker in this test: by design
         assert (response.status_code < 500 or expected_5xx) and response.mimetype == "text/html", path
         soup = page(response)
         assert soup.select_one("section.request p.status")["data-status"] == str(response.status_code), path
         assert soup.select_one("#raw") is not None, path
+
+
+def test_pages_vary_on_authorization_so_browser_caches_never_mix_visitors(client, admin_headers):
+    anonymous = browse(client, "/")
+    signed_in = browse(client, "/", admin_headers)
+    assert {"Accept", "Authorization"} <= set(anonymous.headers["Vary"].replace(" ", "").split(","))
+    assert b"Anonymous" in anonymous.data and b"Signed in as" in signed_in.data
+    assert "Authorization" not in client.get("/").headers["Vary"]  # JSON is the same for everyone at /

@@ -4,6 +4,7 @@ Each starts at ``/``, follows links by rel, expands templated links, pages the j
 ``next`` to the end and uses the collection's ``…/options`` grammar; Ketting also submits the
 HAL-FORMS ``probe`` action. The jobs are created first through that same template, by links only.
 """
+
 import json
 import os
 import shutil
@@ -30,8 +31,9 @@ def walkable(live, worker_process):
     session = requests.Session()
     session.headers.update(live.auth)
     root = session.get(live.base + "/", timeout=5).json()
-    health = session.get(root["_links"]["ec:health"]["href"],
-                         headers={"Accept": "application/prs.hal-forms+json"}, timeout=5).json()
+    health = session.get(
+        root["_links"]["ec:health"]["href"], headers={"Accept": "application/prs.hal-forms+json"}, timeout=5
+    ).json()
     template = health["_templates"]["probe"]
     for _ in range(JOBS):
         started = session.request(template["method"], template["target"], json={"steps": 1}, timeout=5)
@@ -74,10 +76,16 @@ def test_restnavigator_walks_the_graph(walkable):
 def test_ketting_walks_the_graph_and_submits_a_hal_forms_action(walkable):
     node = shutil.which("node")
     assert node, "Node.js is required (CI installs it with the machine; see docs/browsable.md)"
-    assert os.path.isdir(os.path.join(HERE, "node_modules", "ketting")), \
-        "run `npm ci` in tests/clients (.ci/run does) to install Ketting from package-lock.json"
-    done = subprocess.run([node, "ketting_walk.mjs", walkable.base, walkable.token], cwd=HERE,
-                          capture_output=True, text=True, timeout=90)
+    assert os.path.isdir(
+        os.path.join(HERE, "node_modules", "ketting")
+    ), "run `npm ci` in tests/clients (.ci/run does) to install Ketting from package-lock.json"
+    done = subprocess.run(
+        [node, "ketting_walk.mjs", walkable.base, walkable.token],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["paging"] == {"total": JOBS + 1, "pages": 3, "visited": JOBS + 1}

@@ -5,6 +5,7 @@ follows the Location it answers, filters the jobs list with the grammar form, up
 multipart HAL-FORMS form (test-only upload box) and sees it listed; reading with JavaScript off works
 too. A screenshot of every step is saved under the test's tmp directory (printed at the end).
 """
+
 import os
 import shutil
 import sys
@@ -18,9 +19,18 @@ from browsable_live import wait_until_healthy  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,1000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+]
 WAIT = 15
 
 
@@ -29,7 +39,9 @@ def chromium(tmp_path, name, javascript=True):
     from selenium.webdriver.chrome.service import Service
 
     for path in (CHROMIUM, CHROMEDRIVER):
-        assert os.path.exists(path), f"{path} is missing: apt-get install chromium chromium-driver (.ci/apt-packages)"
+        assert os.path.exists(
+            path
+        ), f"{path} is missing: apt-get install chromium chromium-driver (.ci/apt-packages)"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS + [f"--user-data-dir={tmp_path / ('profile-' + name)}"]:
@@ -120,11 +132,18 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     # 6. A failing job too, then the jobs list filtered through the grammar form.
     session = requests.Session()
     session.headers.update(live.auth)
-    forms = session.get(live.base + "/api/health/", headers={"Accept": "application/prs.hal-forms+json"}).json()
+    forms = session.get(
+        live.base + "/api/health/", headers={"Accept": "application/prs.hal-forms+json"}
+    ).json()
     probe = forms["_templates"]["probe"]
-    failing = session.request(probe["method"], probe["target"], json={"steps": 1, "fail": True}).headers["Location"]
+    failing = session.request(probe["method"], probe["target"], json={"steps": 1, "fail": True}).headers[
+        "Location"
+    ]
     for _ in range(80):
-        if session.get(failing).json()["status"] == "failed" and session.get(job_url).json()["status"] == "finished":
+        if (
+            session.get(failing).json()["status"] == "failed"
+            and session.get(job_url).json()["status"] == "finished"
+        ):
             break
         import time
 
@@ -158,9 +177,13 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     assert css("form[data-name=upload] .result p.status").get_attribute("data-status") == "201"
     steps.shot("uploaded")
     before = css("main h1")
-    css("tr.link[data-rel=self] a").click()  # reload the box through its self link (same URL: wait for the swap)
+    css(
+        "tr.link[data-rel=self] a"
+    ).click()  # reload the box through its self link (same URL: wait for the swap)
     wait.until(EC.staleness_of(before))
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "section.embedded[data-rel='ec:widget-file']")))
+    wait.until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "section.embedded[data-rel='ec:widget-file']"))
+    )
     listed = css("section.embedded[data-rel='ec:widget-file']").text
     assert "report.csv" in listed and "from Chromium" in listed and "8" in listed
     steps.shot("upload-listed")

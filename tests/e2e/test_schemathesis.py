@@ -1,6 +1,7 @@
 """Schemathesis against GET /openapi.json on a live server: no 5xx, documented statuses, media types and
 schemas, and every error body problem+json. Bounded: a fixed number of derandomized examples per operation.
 """
+
 import os
 import sys
 
@@ -55,8 +56,14 @@ def test_api_conforms_to_its_openapi_description(live, worker_process):
         operations += 1
 
         @given(operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
         def run(case):
             check_case(case, live)
 
