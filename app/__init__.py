@@ -3,6 +3,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import defaults, finalize, from_environment
 
@@ -19,6 +20,7 @@ def create_app(config=None, instance_path=None):
         app.config.from_mapping(config)
     finalize(app.config, app.instance_path)
     app.url_map.strict_slashes = False  # every path answers with and without "/" (DESIGN.md §2)
+    app.url_map.converters["int"] = Int64Converter  # before any route is added
     _init_logging(app)
     _init_http(app)
 
@@ -35,6 +37,14 @@ def create_app(config=None, instance_path=None):
     cli.init_app(app)
     app.extensions["halyard.pid"] = os.getpid()
     return app
+
+
+class Int64Converter(IntegerConverter):
+    """``<int:id>`` limited to what a database integer holds: a larger id is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_sqlite(app):

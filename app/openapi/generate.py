@@ -78,7 +78,10 @@ def openapi_path(rule):
 
 def _converter_schema(converter):
     if isinstance(converter, IntegerConverter):
-        return {"type": "integer", "minimum": 0}
+        schema = {"type": "integer", "minimum": 0}
+        if getattr(converter, "max", None) is not None:
+            schema["maximum"] = converter.max
+        return schema
     if isinstance(converter, FloatConverter):
         return {"type": "number", "minimum": 0}
     if isinstance(converter, UUIDConverter):

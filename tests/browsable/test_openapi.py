@@ -118,3 +118,22 @@ def test_the_metadata_api_refuses_unknown_keys():
         api_doc(respones={200: None})
     with pytest.raises(ValueError):
         describe("x.y", auth="sometimes")
+
+
+def test_integer_path_ids_are_bounded_so_huge_ids_are_404_not_500(app, widgets, client, admin_headers):
+    from werkzeug.routing import IntegerConverter
+
+    int_rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if any(isinstance(c, IntegerConverter) for c in r._converters.values())
+    ]
+    assert int_rules, "the test-only widgets blueprint has an <int:n> route"
+    assert all(
+        c.max is not None and c.max <= 2**63 - 1
+        for r in int_rules
+        for c in r._converters.values()
+        if isinstance(c, IntegerConverter)
+    )
+    huge = client.get("/test-widgets/box/files/7340872830876665174294528", headers=admin_headers)
+    assert huge.status_code == 404 and huge.mimetype == "application/problem+json"
