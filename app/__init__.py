@@ -20,7 +20,7 @@ def create_app(config=None, instance_path=None):
         app.config.from_mapping(config)
     finalize(app.config, app.instance_path)
     app.url_map.strict_slashes = False  # every path answers with and without "/" (DESIGN.md §2)
-    app.url_map.converters["int"] = Int64Converter  # before any route is added
+    app.url_map.converters["int"] = Int32Converter  # before any route is added
     _init_logging(app)
     _init_http(app)
 
@@ -39,11 +39,12 @@ def create_app(config=None, instance_path=None):
     return app
 
 
-class Int64Converter(IntegerConverter):
-    """``<int:id>`` limited to what a database integer holds: a larger id is a 404, not a 500."""
+class Int32Converter(IntegerConverter):
+    """``<int:id>`` limited to what an Integer column holds on PostgreSQL (int4): a larger id is a 404,
+    not a 500; a route over a BigInteger column sets its own ``<int(max=...):id>``."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 
