@@ -27,6 +27,7 @@ from app import storage
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 MAX_REPORTED_ROWS = 100
+WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 
 
@@ -92,7 +93,13 @@ def detect_encoding(sample):
             return "utf-8"  # a multi-byte character cut by the sample's end
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
+    results = from_bytes(sample)
+    candidates = [match.encoding for match in results]
+    # Short samples are ambiguous between single-byte code pages; Western ones are the likely case.
+    for preferred in WESTERN:
+        if preferred in candidates:
+            return preferred
+    best = results.best()
     if best is None:
         raise TableError("The file's text encoding could not be detected.")
     return best.encoding
