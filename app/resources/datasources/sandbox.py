@@ -28,7 +28,7 @@ LAUNCH = r"""
 work="$1"; uid="$2"; python="$3"; setpriv="$4"; mount="$5"; RUN="$6"; shift 6
 cd "$work" || exit 121
 for hidden in "$@"; do
-  if [ -d "$hidden" ]; then "$mount" -t tmpfs -o size=64k,mode=755 halyard-hidden "$hidden" || exit 122; fi
+  if [ -d "$hidden" ]; then "$mount" -n -t tmpfs -o size=64k,mode=755 halyard-hidden "$hidden" || exit 122; fi
 done
 exec "$setpriv" --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs -- "$python" -I -S -X utf8 -c "$RUN"
 """
@@ -154,7 +154,7 @@ def _kill(proc):
 def _reason(status, stderr_tail):
     if status == -signal.SIGXCPU or status == -signal.SIGKILL and "cpu" in stderr_tail.lower():
         return "cpu"
-    if status == -signal.SIGXFSZ:
+    if status == -signal.SIGXFSZ or status and "[Errno 27]" in stderr_tail:  # Python ignores SIGXFSZ: EFBIG
         return "output"
     if status == -signal.SIGKILL:
         return "killed"
