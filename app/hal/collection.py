@@ -39,8 +39,8 @@ class Collection:
         id_field: str | None = None,
         default_sort: tuple[str, ...] = (),
         tiebreak: Any = None,
-        max_size: int = 200,
-        default_size: int = 10,
+        max_size: int | None = None,
+        default_size: int | None = None,
         extra_params: tuple[str, ...] = (),
         not_found: Callable[[], Exception] | None = None,
     ) -> None:
@@ -55,7 +55,8 @@ class Collection:
             raise ValueError(f"id_field {id_field!r} is not a declared field")
         self.id_field = id_field
         self.tiebreak = tiebreak
-        self.max_size, self.default_size = max_size, min(default_size, max_size)
+        # None: the caller's limits (the app passes its configured ones) or 10/200
+        self.max_size, self.default_size = max_size, default_size
         self.extra_params = tuple(extra_params)
         self.not_found = not_found
         try:
@@ -63,9 +64,16 @@ class Collection:
         except QueryError as exc:
             raise ValueError(f"default_sort: {exc.description}") from None
 
-    def parse(self, args: MultiDict) -> Query:
+    def limits(self, default_size: int | None = None, max_size: int | None = None) -> tuple[int, int]:
+        """(default size, cap): the collection's own, else the caller's, else 10 and 200; the cap wins."""
+        caps = [x for x in (self.max_size, max_size) if x]
+        cap = min(caps) if caps else 200
+        return min(self.default_size or default_size or 10, cap), cap
+
+    def parse(self, args: MultiDict, *, default_size: int | None = None, max_size: int | None = None) -> Query:
         """Validate ``args`` strictly into a Query, or raise QueryError naming the parameter."""
-        query = Query(size=self.default_size)
+        default_size, max_size = self.limits(default_size, max_size)
+        query = Query(size=default_size)
         paging: dict[str, str] = {}
         for key, values in args.lists():
             if key in self.extra_params:
@@ -79,7 +87,7 @@ class Collection:
                 query.sort = parse_sort(key, values[0], self.fields)
             else:
                 query.filters.append(self._filter(key, values[0], query))
-        self._paging(paging, query)
+        self._paging(paging, query, max_size)
         return query
 
     def _filter(self, key: str, raw: str, query: Query) -> Filter:
@@ -111,7 +119,7 @@ class Collection:
         query.id_lookup = query.id_lookup or is_id
         return Filter(fld, op, values, key, raw)
 
-    def _paging(self, paging: dict[str, str], query: Query) -> None:
+    def _paging(self, paging: dict[str, str], query: Query, max_size: int) -> None:
         """Validate page/size or limit/offset (never both styles) into ``query``."""
         offset_style = [k for k in ("limit", "offset") if k in paging]
         if offset_style and ("page" in paging or "size" in paging):
@@ -131,12 +139,12 @@ class Collection:
 
         if offset_style:
             query.style = "offset"
-            query.size = number("limit", 1, self.max_size) or query.size
+            query.size = number("limit", 1, max_size) or query.size
             query.offset = number("offset", 0, None) or 0
             query.page = query.offset // query.size + 1
         else:
             query.page = number("page", 1, None) or 1
-            query.size = number("size", 1, self.max_size) or query.size
+            query.size = number("size", 1, max_size) or query.size
             query.offset = (query.page - 1) * query.size
 
     def apply(self, stmt: Any, query: Query) -> Any:
@@ -159,9 +167,12 @@ class Collection:
             keys.append(self.tiebreak.asc())
         return stmt.order_by(*keys) if keys else stmt
 
-    def page(self, session: Any, stmt: Any, args: MultiDict) -> Page:
-        """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item."""
-        query = self.parse(args)
+    def page(self, session: Any, stmt: Any, args: MultiDict, **limits: int | None) -> Page:
+        """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item.
+
+        ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
+        """
+        query = self.parse(args, **limits)
         filtered = self._where(stmt, query)
         if query.id_lookup:
             item = session.scalars(self._order(filtered, query).limit(1)).first()

@@ -155,3 +155,14 @@ def test_document_requires_collection(run):
 
     with pytest.raises(ValueError):
         Page([], 0, run("").query).document(BASE, [])
+
+
+def test_limits_prefer_the_collection_then_the_caller():
+    from app.hal import Collection, Field
+    from sqlalchemy import column
+
+    free = Collection(rel="ec:xs", item_rel="ec:x", fields=[Field("n", column("n"), type="int")])
+    assert free.limits() == (10, 200)
+    assert free.limits(default_size=20, max_size=50) == (20, 50)
+    capped = Collection(rel="ec:xs", item_rel="ec:x", fields=[Field("n", column("n"), type="int")], max_size=30)
+    assert capped.limits(default_size=40, max_size=500) == (30, 30)

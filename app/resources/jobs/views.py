@@ -1,5 +1,4 @@
 """GET /jobs/ and GET /jobs/{id}: RQ jobs as HAL resources, live state read from Redis."""
-from flask import request
 from rq.exceptions import NoSuchJobError
 from sqlalchemy import select
 
@@ -8,7 +7,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field
 from app.jobs import AppJob, get_redis
-from app.representation import base_url, respond, url
+from app.representation import base_url, paginate, respond, url
 from app.resources.jobs import bp
 from app.resources.jobs.models import STATUSES, TERMINAL, JobRecord
 from app.timeutil import rfc3339
@@ -39,7 +38,7 @@ def live_state(record):
     except NoSuchJobError:
         return state  # expired from Redis: the row is all we have
     status = job.get_status(refresh=False)
-    status = str(getattr(status, "value", status) or record.status)  # rq 3 returns a JobStatus enum
+    status = getattr(status, "value", status) or record.status
     status = RQ_STATUS.get(status, status)
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
     state.update(status=status, progress=meta.get("progress"), message=meta.get("message"),
@@ -96,7 +95,7 @@ def get_job_or_404(job_id):
 @login_required
 def index():
     """The jobs the caller started (ADMINs see all)."""
-    page = jobs_collection.page(db.session, visible_jobs(current_account()), request.args)
+    page = paginate(jobs_collection, visible_jobs(current_account()))
     if page.single is not None:
         return respond(represent(page.single, live_state(page.single)))
     return respond(page.document(url("jobs.index"), [represent(record) for record in page.items]))

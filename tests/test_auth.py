@@ -1,0 +1,159 @@
+"""Authentication schemes, their 401 codes, 403, throttling and the Basic verification cache."""
+import base64
+import time
+from datetime import timedelta
+
+import pytest
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+PROTECTED = "/jobs/"
+
+
+def basic(login, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
+
+
+def event_of(response):
+    return response.get_json(force=True)["@event"]
+
+
+@pytest.mark.parametrize("login_field", ["email", "username"])
+def test_basic_with_email_or_username(client, make_account, login_field):
+    account = make_account(password="s3cret-pass")
+    response = client.get(PROTECTED, headers=basic(getattr(account, login_field), "s3cret-pass"))
+    assert response.status_code == 200
+
+
+def test_basic_email_is_case_insensitive(client, make_account):
+    account = make_account(email="Mixed.Case@Example.org", password="s3cret-pass")
+    assert account.email == "mixed.case@example.org"
+    assert client.get(PROTECTED, headers=basic("MIXED.case@example.ORG", "s3cret-pass")).status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Token"])
+def test_token_schemes(client, make_account, token_for, scheme):
+    headers = token_for(make_account(), scheme=scheme)
+    assert client.get(PROTECTED, headers=headers).status_code == 200
+
+
+def test_tokens_are_stored_only_as_hashes(make_account, token_for):
+    account = make_account()
+    headers = token_for(account)
+    secret = headers["Authorization"].split()[1]
+    stored = account.tokens[0].token_hash
+    assert secret not in stored and len(stored) == 64
+
+
+@pytest.mark.parametrize(
+    "headers, event",
+    [
+        ({}, "COULD_NOT_FIND_AUTH_TOKEN"),
+        ({"Authorization": "Bearer hy_doesnotexist"}, "COULD_NOT_FIND_AUTH_TOKEN"),
+        ({"Authorization": "Token hy_doesnotexist"}, "COULD_NOT_FIND_AUTH_TOKEN"),
+        ({"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"}, "AUTH_TOKEN_WAS_BROKEN"),
+        (basic("nobody@example.org", "whatever"), "WRONG_CREDENTIALS_DETECTED"),
+    ],
+)
+def test_missing_or_unknown_credentials_are_401(client, headers, event):
+    response = client.get(PROTECTED, headers=headers)
+    assert response.status_code == 401
+    assert event_of(response) == event
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_wrong_password_is_401(client, make_account):
+    account = make_account(password="right-password")
+    response = client.get(PROTECTED, headers=basic(account.email, "wrong-password"))
+    assert response.status_code == 401 and event_of(response) == "WRONG_CREDENTIALS_DETECTED"
+
+
+def test_revoked_token_is_401(client, make_account, token_for):
+    account = make_account()
+    headers = token_for(account)
+    account.tokens[0].revoke()
+    db.session.commit()
+    response = client.get(PROTECTED, headers=headers)
+    assert response.status_code == 401 and event_of(response) == "AUTH_TOKEN_REVOKED"
+
+
+def test_expired_token_is_401(client, make_account, token_for):
+    account = make_account()
+    headers = token_for(account, ttl_seconds=60)
+    assert client.get(PROTECTED, headers=headers).status_code == 200
+    account.tokens[0].expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.get(PROTECTED, headers=headers)
+    assert response.status_code == 401 and event_of(response) == "AUTH_TOKEN_EXPIRED"
+
+
+def test_deactivated_account_stops_at_once(client, make_account, token_for):
+    account = make_account(password="s3cret-pass")
+    headers = token_for(account)
+    assert client.get(PROTECTED, headers=basic(account.email, "s3cret-pass")).status_code == 200
+    account.deactivate()
+    db.session.commit()
+    for attempt in (headers, basic(account.email, "s3cret-pass")):
+        response = client.get(PROTECTED, headers=attempt)
+        assert response.status_code == 401 and event_of(response) == "ACCOUNT_DEACTIVATED"
+
+
+def test_non_admin_is_403(client, user_headers, admin_headers):
+    response = client.post("/api/health/probe", headers=user_headers)
+    assert response.status_code == 403 and event_of(response) == "ACCESS_DENIED"
+    assert client.post("/api/health/probe", headers=admin_headers).status_code == 202
+
+
+def test_password_change_drops_cached_basic_sign_in(client, make_account):
+    account = make_account(password="old-password")
+    assert client.get(PROTECTED, headers=basic(account.email, "old-password")).status_code == 200
+    account.set_password("new-password")
+    db.session.commit()
+    assert client.get(PROTECTED, headers=basic(account.email, "old-password")).status_code == 401
+    assert client.get(PROTECTED, headers=basic(account.email, "new-password")).status_code == 200
+
+
+def test_basic_cache_skips_the_password_hash(client, make_account, monkeypatch):
+    from app.resources.accounts.models import Account
+
+    account = make_account(password="s3cret-pass")
+    calls = []
+    original = Account.check_password
+    monkeypatch.setattr(Account, "check_password", lambda self, pw: calls.append(1) or original(self, pw))
+    for _ in range(5):
+        assert client.get(PROTECTED, headers=basic(account.email, "s3cret-pass")).status_code == 200
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("config_overrides", [{"HALYARD_LOGIN_MAX_FAILURES": 3, "HALYARD_LOGIN_WINDOW_SECONDS": 2}])
+class TestThrottling:
+    def test_per_account_lock_and_release(self, client, make_account):
+        account = make_account(password="right-password")
+        for _ in range(3):
+            assert client.get(PROTECTED, headers=basic(account.email, "nope")).status_code == 401
+        locked = client.get(PROTECTED, headers=basic(account.email, "right-password"))
+        assert locked.status_code == 429 and event_of(locked) == "TOO_MANY_FAILED_SIGN_INS"
+        assert 1 <= int(locked.headers["Retry-After"]) <= 2
+        time.sleep(2.2)
+        assert client.get(PROTECTED, headers=basic(account.email, "right-password")).status_code == 200
+
+    def test_per_address_lock_across_accounts(self, client, make_account):
+        victims = [make_account(password="right-password") for _ in range(3)]
+        for victim in victims:
+            client.get(PROTECTED, headers=basic(victim.email, "guess"))
+        fresh = make_account(password="right-password")
+        response = client.get(PROTECTED, headers=basic(fresh.email, "right-password"))
+        assert response.status_code == 429
+        other_address = client.get(PROTECTED, headers=basic(fresh.email, "right-password"),
+                                   environ_base={"REMOTE_ADDR": "127.0.0.2"})
+        assert other_address.status_code == 200
+
+    def test_success_resets_the_account_counter(self, client, make_account):
+        account = make_account(password="right-password")
+        for _ in range(2):
+            client.get(PROTECTED, headers=basic(account.email, "nope"), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert client.get(PROTECTED, headers=basic(account.email, "right-password")).status_code == 200
+        client.get(PROTECTED, headers=basic(account.email, "nope"), environ_base={"REMOTE_ADDR": "10.9.9.8"})
+        assert client.get(PROTECTED, headers=basic(account.email, "right-password"),
+                          environ_base={"REMOTE_ADDR": "10.9.9.7"}).status_code == 200
