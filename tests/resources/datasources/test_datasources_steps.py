@@ -201,3 +201,24 @@ def test_sandbox_unavailable_fails_closed(app, client, run_jobs, team, source):
     job = run(client, run_jobs, team.owner.headers, source, [{"key": "builtin:fill_nulls", "exec_order": 1}])
     assert job["status"] == "failed" and "sandbox is unavailable" in job["error"]
     assert job["steps"][0]["status"] == "skipped"
+
+
+def _rels(doc):
+    found = set(doc.get("_links", {})) | set(doc.get("_embedded", {}))
+    for value in doc.get("_embedded", {}).values():
+        for child in value if isinstance(value, list) else [value]:
+            found |= _rels(child)
+    return found
+
+
+def test_every_curied_rel_is_documented(client, run_jobs, team, source):
+    job = run(client, run_jobs, team.owner.headers, source, [{"key": "builtin:fill_nulls", "exec_order": 1}])
+    urls = ["/", "/api/v1/projects/", f"/api/v1/projects/{team.project.id}", "/api/v1/datasources",
+            f"/api/v1/projects/{team.project.id}/datasources", source["_links"]["self"]["href"],
+            f"/api/v1/datasources/{source['id']}/script", f"/api/v1/datasources/{source['id']}/jobs",
+            job["_links"]["self"]["href"]]
+    rels = set()
+    for target in urls:
+        rels |= _rels(client.get(target, headers=team.owner.headers).get_json())
+    for rel in sorted(r for r in rels if r.startswith("ec:")):
+        assert client.get(f"/rels/{rel[3:]}").status_code == 200, rel
