@@ -55,9 +55,10 @@ SETTINGS = {
     "HALYARD_SANDBOX_OUTPUT_BYTES": (512 * 1024 * 1024, "Largest file a step may write (RLIMIT_FSIZE): caps its output table and logs."),
     "HALYARD_SANDBOX_OPEN_FILES": (64, "Open-file limit (RLIMIT_NOFILE) of one step."),
     "HALYARD_SANDBOX_UID": (65534, "Unprivileged uid/gid steps run as (65534 = nobody)."),
-    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = the server's own."),
+    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or /usr/local/bin/python3, else the server's own)."),
     "HALYARD_SANDBOX_UNSHARE": ("/usr/bin/unshare", "util-linux unshare (new network + mount namespace per step)."),
     "HALYARD_SANDBOX_SETPRIV": ("/usr/bin/setpriv", "util-linux setpriv (drops to HALYARD_SANDBOX_UID with no_new_privs)."),
+    "HALYARD_SANDBOX_TIMEOUT": ("/usr/bin/timeout", "coreutils timeout: a watchdog inside the sandbox that outlives a dead worker."),
     "HALYARD_SANDBOX_MOUNT": ("/usr/bin/mount", "mount, used inside the step's mount namespace to hide server directories."),
     "HALYARD_SANDBOX_HIDE": ("", "Comma-separated extra directories hidden from steps (instance, storage, /tmp, /run are always hidden)."),
 }
