@@ -160,7 +160,7 @@ def _kill(proc):
 
 
 def _reason(status, stderr_tail):
-    if status == -signal.SIGXCPU or status == -signal.SIGKILL and "cpu" in stderr_tail.lower():
+    if status == -signal.SIGXCPU:
         return "cpu"
     if status == -signal.SIGXFSZ or status and "[Errno 27]" in stderr_tail:  # Python ignores SIGXFSZ: EFBIG
         return "output"

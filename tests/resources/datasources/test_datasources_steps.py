@@ -125,9 +125,12 @@ def test_sleeping_forever_is_killed_at_the_wall_clock_limit(client, run_jobs, te
     assert 2.5 < step["duration"] < 10 and "wall-clock limit" in job["error"]
 
 
-def test_cpu_burner_is_killed_at_the_cpu_limit(client, run_jobs, team, source):
+def test_cpu_burner_is_killed_at_the_cpu_limit(app, client, run_jobs, team, source):
+    app.config.update(HALYARD_SANDBOX_CPU_SECONDS=1, HALYARD_SANDBOX_WALL_SECONDS=15)
     job = one_step(client, run_jobs, team, source, b"def transform(rows):\n    while True:\n        pass\n")
-    assert job["status"] == "failed" and job["steps"][0]["reason"] in ("cpu", "time")
+    step = job["steps"][0]
+    assert job["status"] == "failed" and step["reason"] == "cpu" and step["duration"] < 15, step
+    assert "CPU limit" in job["error"]
 
 
 def test_memory_hungry_step_is_contained(client, run_jobs, team, source):
