@@ -225,3 +225,16 @@ def test_every_curied_rel_is_documented(client, run_jobs, team, source):
         rels |= _rels(client.get(target, headers=team.owner.headers).get_json())
     for rel in sorted(r for r in rels if r.startswith("ec:")):
         assert client.get(f"/rels/{rel[3:]}").status_code == 200, rel
+
+
+def test_step_job_on_a_real_forking_worker(client, team, source, worker_process):
+    """The production path: a `halyard worker` forks a work horse, which starts the sandboxed step."""
+    r = client.post(f"/api/v1/datasources/{source['id']}/job", headers=team.owner.headers, json={"steps": [
+        {"key": "builtin:drop_columns", "exec_order": 1, "params": {"columns": ["age", "city"]}}]})
+    assert r.status_code == 202
+    proc = worker_process("--burst", "--no-scheduler")
+    assert proc.wait(60) == 0, proc.stdout.read().decode()[-2000:]
+    job = client.get(r.headers["Location"], headers=team.owner.headers).get_json()
+    assert job["status"] == "finished", job
+    assert client.get(job["result"], headers=team.owner.headers).data.decode().split() == [
+        "name", "Ann", "Bob", "Cy", "Dee"]
