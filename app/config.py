@@ -37,6 +37,18 @@ SETTINGS = {
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
     "HALYARD_OUTBOUND_MAX_BYTES": (10 * 1024 * 1024, "Largest outbound HTTP response body read; larger ones fail."),
+    # accounts
+    "HALYARD_SIGNIN_VERIFIER": ("password", "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an ID token)."),
+    "HALYARD_AUTH_REQUEST_TTL_SECONDS": (600, "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept."),
+    "HALYARD_AUTH_REQUESTS_PER_MINUTE": (30, "Auth requests one client address may create per minute (0 = unlimited); more get 429."),
+    "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (0, "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS)."),
+    "HALYARD_OIDC_ISSUER": ("", "OIDC: the exact `iss` an ID token must carry."),
+    "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry (this deployment's client id)."),
+    "HALYARD_OIDC_JWKS_URL": ("", "OIDC: URL of the issuer's JSON Web Key Set (keys are cached; unknown kids refetch)."),
+    "HALYARD_OIDC_ALGORITHMS": ("RS256", "OIDC: comma-separated JWS algorithms accepted for ID tokens."),
+    "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
+    "HALYARD_SELF_SIGNUP": (False, "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email."),
+    "HALYARD_USER_DIRECTORY_PUBLIC": (True, "When true every account may read all users and groups (seed 003); false: only itself and its groups."),
     # datasources
     "HALYARD_DATASOURCE_INLINE_BYTES": (1024 * 1024, "CSV uploads up to this size are processed in the request; larger ones by an RQ job."),
     "HALYARD_DATASOURCE_PREVIEW_ROWS": (20, "Rows in a data source's JSON preview."),
