@@ -15,7 +15,7 @@ PASSWORD = "browser-password-1"
 
 @pytest.fixture
 def widgets(app):
-    """The app with the test-only upload box (tests/browsable/browsable_widgets.py) registered."""
+    """The app with the test-only upload box registered (mark the test @pytest.mark.fresh_app)."""
     return install(app)
 
 

@@ -130,6 +130,10 @@ def install(app):
     """Register the blueprint on ``app`` and link the box from ``GET /``."""
     from app.resources.root import register_entry
 
+    from app.extensions import curies
+
     app.register_blueprint(bp)
     register_entry(app, "ec:widget-box", "testwidgets.get_box", title="Test-only upload box")
+    curies.document("widget-box", title="Upload box (tests only)", description="A test-only box of uploads.")
+    curies.document("widget-file", title="Uploaded file (tests only)", description="One upload's metadata.")
     return app

@@ -7,6 +7,7 @@ from app.openapi import api_doc, describe
 from app.resources.jobs.models import STATUSES
 from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 
+pytestmark = pytest.mark.fresh_app  # the widgets blueprint is registered on the app
 SKIP = {"HEAD", "OPTIONS"}
 
 

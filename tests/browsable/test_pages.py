@@ -94,6 +94,7 @@ def test_templates_only_for_who_may_use_them(client, user_headers):
     assert response.status_code in (200, 503) and not page(response).select("form.hal-form")
 
 
+@pytest.mark.fresh_app
 def test_upload_template_is_a_multipart_form_with_a_file_input(widgets, client, user_headers):
     soup = page(browse(client, "/test-widgets/box", user_headers))
     upload = soup.select_one("form.hal-form[data-name=upload]")
@@ -103,6 +104,7 @@ def test_upload_template_is_a_multipart_form_with_a_file_input(widgets, client, 
     assert soup.select_one("form.hal-form[data-name=delete]")["data-method"] == "DELETE"
 
 
+@pytest.mark.fresh_app
 def test_properties_are_escaped_and_only_http_links_are_clickable(widgets, client, user_headers):
     evil = "<script>alert(1)</script>"
     etag = client.get("/test-widgets/box", headers=user_headers).headers["ETag"]
@@ -189,6 +191,7 @@ def test_basic_credentials_never_appear_in_the_page(client, make_account):
     assert account.email in page(response).select_one(".auth .who").get_text()
 
 
+@pytest.mark.fresh_app
 def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widgets, client, admin_headers):
     """Generic over the url_map, so each domain merged later is covered without a line here."""
     paths = sorted(

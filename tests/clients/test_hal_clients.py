@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browsable"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
 from browsable_live import wait_until_healthy  # noqa: E402
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: widgets registers routes
 JOBS = 23  # three pages of the default size 10
 
 
