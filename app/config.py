@@ -37,6 +37,29 @@ SETTINGS = {
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
     "HALYARD_OUTBOUND_MAX_BYTES": (10 * 1024 * 1024, "Largest outbound HTTP response body read; larger ones fail."),
+    # datasources
+    "HALYARD_DATASOURCE_INLINE_BYTES": (1024 * 1024, "CSV uploads up to this size are processed in the request; larger ones by an RQ job."),
+    "HALYARD_DATASOURCE_PREVIEW_ROWS": (20, "Rows in a data source's JSON preview."),
+    "HALYARD_DATASOURCE_EXACT_DISTINCT_ROWS": (1_000_000, "Tables up to this many rows get exact distinct counts in the preview; larger ones approximate."),
+    "HALYARD_DATASOURCE_DUCKDB_MEMORY": ("256MB", "DuckDB memory limit while materialising a table (it spills to disk past it)."),
+    "HALYARD_DATASOURCE_DUCKDB_THREADS": (2, "DuckDB threads while materialising a table."),
+    "HALYARD_DATASOURCE_CONNECTIONS": ({}, "JSON object: name -> SQLAlchemy URL of databases that `database` sources may name by reference."),
+    "HALYARD_DATASOURCE_QUERY_TIMEOUT_SECONDS": (30, "Statement timeout of a `database` source's query."),
+    "HALYARD_DATASOURCE_ROW_CAP": (1_000_000, "Most rows a `database` source's query may return (more are cut, meta_data says so)."),
+    "HALYARD_DATASOURCE_API_TIMEOUT_SECONDS": (30, "Timeout of an `api` source's fetch."),
+    "HALYARD_DATASOURCE_API_MAX_BYTES": (64 * 1024 * 1024, "Largest response an `api` source may fetch."),
+    "HALYARD_DATASOURCE_SCRIPT_MAX_BYTES": (256 * 1024, "Largest uploaded step script."),
+    "HALYARD_SANDBOX_WALL_SECONDS": (120, "Wall-clock limit of one step; the step is killed past it."),
+    "HALYARD_SANDBOX_CPU_SECONDS": (60, "CPU-time limit (RLIMIT_CPU) of one step."),
+    "HALYARD_SANDBOX_MEMORY_BYTES": (1024 * 1024 * 1024, "Address-space limit (RLIMIT_AS) of one step."),
+    "HALYARD_SANDBOX_OUTPUT_BYTES": (512 * 1024 * 1024, "Largest file a step may write (RLIMIT_FSIZE): caps its output table and logs."),
+    "HALYARD_SANDBOX_OPEN_FILES": (64, "Open-file limit (RLIMIT_NOFILE) of one step."),
+    "HALYARD_SANDBOX_UID": (65534, "Unprivileged uid/gid steps run as (65534 = nobody)."),
+    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = the server's own."),
+    "HALYARD_SANDBOX_UNSHARE": ("/usr/bin/unshare", "util-linux unshare (new network + mount namespace per step)."),
+    "HALYARD_SANDBOX_SETPRIV": ("/usr/bin/setpriv", "util-linux setpriv (drops to HALYARD_SANDBOX_UID with no_new_privs)."),
+    "HALYARD_SANDBOX_MOUNT": ("/usr/bin/mount", "mount, used inside the step's mount namespace to hide server directories."),
+    "HALYARD_SANDBOX_HIDE": ("", "Comma-separated extra directories hidden from steps (instance, storage, /tmp, /run are always hidden)."),
 }
 
 

@@ -28,7 +28,11 @@ def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None
 def url_template(endpoint, path_vars, query_vars=(), **values):
     """An RFC 6570 template for ``endpoint``: path arguments become ``{name}`` variables."""
     sentinels = {arg: f"__tpl_{arg}__" for arg in path_vars}
-    href = url(endpoint, **values, **sentinels)
+    try:
+        href = url(endpoint, **values, **sentinels)
+    except ValueError:  # a typed converter (<int:...>) refuses text: use distinctive numbers instead
+        sentinels = {arg: str(9_876_543_210 + i) for i, arg in enumerate(path_vars)}
+        href = url(endpoint, **values, **{arg: int(v) for arg, v in sentinels.items()})
     for arg, name in path_vars.items():
         href = href.replace(sentinels[arg], "{" + name + "}")
     return query_template(href, query_vars) if query_vars else href
