@@ -1,0 +1,95 @@
+"""Fixtures of the catalogue and downloader tests: items, bound data sources, API helpers."""
+import itertools
+
+import duckdb
+import pytest
+
+from app import storage
+from app.extensions import db
+
+_names = itertools.count()
+
+SEED_SPEC = [
+    {"distribution": None, "is_nullable": False, "name": "location", "size": 190234, "type": "STRING"},
+    {"distribution": [{"count": 9, "value": 18.0}, {"count": 45, "value": 19.1}, {"count": 10, "value": 21.2}],
+     "is_nullable": True, "name": "value", "size": None, "type": "FLOAT"},
+]
+PRODUCT_SPEC = [
+    {"distribution": None, "is_nullable": True, "name": "product", "size": None, "type": "STRING"},
+    {"distribution": None, "is_nullable": False, "name": "price", "size": None, "type": "INTEGER"},
+]
+
+
+@pytest.fixture
+def make_item(app):
+    """``make_item(**overrides)`` → a committed CatalogueItem."""
+    from app.resources.catalogue.models import CatalogueItem
+
+    def make(**overrides):
+        sample = overrides.pop("sample", [])
+        item = CatalogueItem(**{"name": f"item_{next(_names)}", "executor_type": "DATABRICKS",
+                                "spec": PRODUCT_SPEC, **overrides})
+        item.set_sample(sample)
+        db.session.add(item)
+        db.session.commit()
+        return item
+
+    return make
+
+
+# id, category (8 values), price (0.00..99.99), available (bool), created (timestamps), note (nullable)
+PRODUCTS_SQL = """
+SELECT range AS id,
+       'cat_' || (range % 8) AS category,
+       round((range * 7919 % 10000) / 100.0, 2) AS price,
+       range % 3 = 0 AS available,
+       TIMESTAMP '2024-01-01 00:00:00' + to_seconds(range * 60) AS created,
+       CASE WHEN range % 10 = 0 THEN NULL ELSE 'note ' || range END AS note
+FROM range({rows})
+"""
+
+
+@pytest.fixture
+def make_source(app, make_account, tmp_path):
+    """``make_source(rows=...)`` → a ready DataSource whose Parquet table DuckDB generated."""
+    from app.resources.datasources.models import DataSource, Project
+
+    def make(rows=20000, sql=PRODUCTS_SQL, status="ready"):
+        path = str(tmp_path / f"t{next(_names)}.parquet")
+        con = duckdb.connect()
+        con.execute(f"COPY ({sql.format(rows=rows)}) TO '{path}' (FORMAT parquet)")
+        columns = [{"name": n, "type": t} for n, t, *_ in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+        con.close()
+        with open(path, "rb") as fh:
+            stored = storage.save(fh)
+        owner = make_account(type="ADMIN")
+        project = Project(title=f"p{next(_names)}", owner_id=owner.id)
+        source = DataSource(project=project, name=f"s{next(_names)}", type="file", status=status,
+                            table_key=stored.key, columns=columns, items=rows, fields=len(columns))
+        db.session.add_all([project, source])
+        db.session.commit()
+        return source
+
+    return make
+
+
+@pytest.fixture
+def bound_item(make_item, make_source):
+    """``bound_item(rows=...)`` → a LOCAL item bound to a fresh products table, spec computed by hand."""
+
+    def make(rows=20000, **overrides):
+        source = make_source(rows=rows)
+        spec = [
+            {"name": "id", "type": "INTEGER", "is_nullable": False, "size": rows, "distribution": None},
+            {"name": "category", "type": "STRING", "is_nullable": False, "size": rows, "is_enum": True,
+             "distribution": [{"value": f"cat_{i}", "count": rows // 8} for i in range(8)]},
+            {"name": "price", "type": "FLOAT", "is_nullable": False, "size": rows, "distribution": None},
+            {"name": "available", "type": "BOOLEAN", "is_nullable": False, "size": rows, "distribution": None},
+            {"name": "created", "type": "DATETIME", "is_nullable": False, "size": rows, "distribution": None},
+            {"name": "note", "type": "STRING", "is_nullable": True, "size": rows - rows // 10, "distribution": None},
+        ]
+        return make_item(executor_type="LOCAL", datasource_id=source.id, spec=spec, **overrides)
+
+    return make
+
