@@ -146,6 +146,7 @@ def _stage(req, status, progress, message):
 
 
 def _check_cancelled(req):
+    db.session.commit()  # keep what the stage recorded, then read the flag the web process may have set
     db.session.refresh(req)
     if req.is_cancelled:
         raise Cancelled()

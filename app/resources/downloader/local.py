@@ -4,12 +4,16 @@ The table is read through the data-sources interface only (``table_path``/``tabl
 The query selects the requested columns, applies the filters as SQL literals built from
 validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
 
-    hash(file_row_number, seed) < ratio * 2^64
+    hash(xor(hash(file_row_number), seed)) < ratio * 2^64
 
-Each row is kept independently with probability ``ratio`` (DuckDB's 64-bit ``hash`` mixes the
-row's position in the Parquet file with the request's seed), and the decision depends only on
-(row, seed) — not on threads, scan order or vector boundaries — so the same seed gives the same
-rows every time on the same table. ``USING SAMPLE p% (bernoulli) REPEATABLE(seed)`` is Bernoulli
+Each row is kept independently with probability ``ratio`` (DuckDB's 64-bit ``hash`` is a
+murmur-style mixer: the row's position in the Parquet file, mixed, XORed with the request's seed
+and mixed again), and the decision depends only on (row, seed) — not on threads, scan order or
+vector boundaries — so the same seed gives the same rows every time on the same table (and the
+same DuckDB version: ``data_version`` and the seed are recorded on the request). The two-argument
+``hash(row, seed)`` is NOT used: it combines two hashes without mixing again, so at ratio 0.5 the
+kept rows depended only on one bit of the seed (seeds were correlated; the tests check that two
+seeds overlap as independent samples do). ``USING SAMPLE p% (bernoulli) REPEATABLE(seed)`` is Bernoulli
 too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` and ``system``
 samples are not Bernoulli at all (a fixed count, whole vectors).
 """
@@ -112,7 +116,7 @@ def sample_condition(ratio, seed):
     if ratio >= 1:
         return None
     threshold = min(int(ratio * TWO_64), TWO_64 - 1)
-    return f"hash(file_row_number, {int(seed)}::BIGINT) < {threshold}::UBIGINT"
+    return f"hash(xor(hash(file_row_number), {int(seed)}::UBIGINT)) < {threshold}::UBIGINT"
 
 
 def source_sql(path):
@@ -166,9 +170,10 @@ def estimate_from_data(con, item, spec, path, fmt):
     count, width = con.execute(sql).fetchone()
     rows = count * float(spec.get("randomize_ratio", 1))
     if fmt == "parquet":
-        total, compressed = con.execute(
-            "SELECT max(num_rows), sum(total_compressed_size) FILTER (WHERE path_in_schema IN "
-            f"({', '.join(literal('STRING', c) for c in columns)})) FROM parquet_metadata(?)", [path]).fetchone()
+        (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
+        (compressed,) = con.execute(
+            "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
+            f"({', '.join(literal('STRING', c) for c in columns)})", [path]).fetchone()
         share = rows / total if total else 0
         return Estimate(int(round((compressed or 0) * share)) + 512, rows, "data")
     header = sum(len(c) for c in columns) + len(columns)
