@@ -42,7 +42,7 @@ def count_items():
 # --- seed 000: BULK_READ_CATALOGUEITEMS ---
 
 def test_bulk_read_matches_seed(client, make_item, admin):
-    from conftest import SEED_SPEC
+    from catalogue_data import SEED_SPEC
 
     make_item(name="iot_features", spec=SEED_SPEC)
     make_item(name="iot_events", spec=SEED_SPEC, executor_type="ATHENA")
@@ -218,7 +218,7 @@ def test_names_are_unique(client, admin, make_item):
 # --- seed 000: READ / UPDATE / DELETE ---
 
 def test_read_matches_seed(client, make_item, user_headers):
-    from conftest import SEED_SPEC
+    from catalogue_data import SEED_SPEC
 
     item = make_item(name="temperatures", spec=SEED_SPEC)
     body = assert_event(client.get(f"/catalogue/items/{item.id}", headers=user_headers), 200,

@@ -38,7 +38,7 @@ def count_requests():
 # --- seed 000: CREATE_DOWNLOADREQUEST ---
 
 def test_create_matches_seed(client, make_item, people):
-    from conftest import PRODUCT_SPEC
+    from catalogue_data import PRODUCT_SPEC
 
     me, headers = people[0]
     item = make_item(spec=PRODUCT_SPEC)
@@ -214,7 +214,7 @@ def test_dedupe_joins_live_requests(app, client, bound_item, people):
 
 
 def test_seed_bulk_read_and_read(client, make_item, people):
-    from conftest import PRODUCT_SPEC
+    from catalogue_data import PRODUCT_SPEC
 
     me, headers = people[1]
     item = make_item(spec=PRODUCT_SPEC, executor_type="ATHENA")
