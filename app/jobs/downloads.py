@@ -6,9 +6,12 @@ Stages (each ends with a cancellation check): estimate (filtered COUNT and width
 progress from DuckDB's own query progress) → store (into storage, ``real_size``, ``rows``).
 """
 import importlib
+import json
+import logging
 import shutil
 import tempfile
 import threading
+import time
 from datetime import timedelta
 
 import duckdb
@@ -19,6 +22,8 @@ from app import storage
 from app.extensions import db
 from app.jobs import JobError, get_redis, produced, report_progress
 from app.timeutil import utcnow
+
+log = logging.getLogger("halyard")
 
 
 class Cancelled(Exception):
@@ -143,6 +148,13 @@ def _stage(req, status, progress, message):
     req.status, req.progress = status, progress
     db.session.commit()
     report_progress(progress, message)
+    now = time.monotonic()
+    log.info(json.dumps({"event": "download_stage", "request_id": req.id, "stage": message,
+                         "since_previous_s": round(now - _last.get(req.id, now), 3)}))
+    _last[req.id] = now
+
+
+_last = {}
 
 
 def _check_cancelled(req):
