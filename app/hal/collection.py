@@ -132,8 +132,9 @@ class Collection:
             if not re.fullmatch(r"-?[0-9]+", raw):
                 raise QueryError(key, f"{raw!r} is not an integer")
             value = int(raw)
-            if value < low or (high is not None and value > high):
-                bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            high = 2**62 if high is None else high  # SQL LIMIT/OFFSET are 64-bit
+            if value < low or value > high:
+                bound = f"between {low} and {high}"
                 raise QueryError(key, f"must be {bound}")
             return value
 

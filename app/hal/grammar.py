@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import Uuid, or_
+from sqlalchemy import BigInteger, Uuid, or_
 from werkzeug.exceptions import BadRequest
 
 __all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort"]
@@ -168,7 +168,10 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     if kind == "int":
         if not _INT.fullmatch(raw):
             raise QueryError(param, f"{raw!r} is not an integer")
-        return int(raw)
+        value, limit = int(raw), _int_limit(fld)
+        if not -limit <= value <= limit:
+            raise QueryError(param, f"{raw!r} is out of range")
+        return value
     if kind == "float":
         try:
             value = float(raw)
@@ -194,6 +197,12 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     if raw not in choices:
         raise QueryError(param, f"{raw!r} is not one of: {', '.join(choices)}")
     return choices[raw]
+
+
+def _int_limit(fld: Field) -> int:
+    """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an error)."""
+    column_type = getattr(fld.column, "type", None)
+    return 2**63 - 1 if isinstance(column_type, BigInteger) else 2**31 - 1
 
 
 def _parse_datetime(param: str, raw: str, upper: bool) -> datetime:

@@ -30,9 +30,10 @@ def url_template(endpoint, path_vars, query_vars=(), **values):
     sentinels = {arg: f"__tpl_{arg}__" for arg in path_vars}
     try:
         href = url(endpoint, **values, **sentinels)
-    except ValueError:  # a typed converter (<int:...>) refuses text: use distinctive numbers instead
-        sentinels = {arg: str(9_876_543_210 + i) for i, arg in enumerate(path_vars)}
-        href = url(endpoint, **values, **{arg: int(v) for arg, v in sentinels.items()})
+    except ValueError:
+        # <int:...> converters refuse text: build with unlikely numbers, then swap them for the variables
+        sentinels = {arg: str(918273645100 + i) for i, arg in enumerate(path_vars)}
+        href = url(endpoint, **values, **sentinels)
     for arg, name in path_vars.items():
         href = href.replace(sentinels[arg], "{" + name + "}")
     return query_template(href, query_vars) if query_vars else href

@@ -116,6 +116,10 @@ def test_extra_params_pass_through(coll):
         ("titleFrom=a", "titleFrom"),
         ("publicTo=1", "publicTo"),
         ("kindFrom=image", "kindFrom"),
+        ("id=2147483648", "id"),
+        ("id=-99999999999999", "id"),
+        ("offset=99999999999999999999", "offset"),
+        ("page=99999999999999999999", "page"),
     ],
 )
 def test_bad_queries_name_the_parameter(coll, query, param):

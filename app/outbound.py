@@ -1,0 +1,249 @@
+"""Outbound HTTP: the one client for scheduled POSTs and ``api`` data sources (DESIGN.md §9).
+
+Only http(s), no user info, no proxies; hosts whose addresses are not all public are refused unless
+allowlisted (HALYARD_OUTBOUND_ALLOWLIST). The check runs in the connection itself — resolve, check
+every address, connect only to a checked one — so DNS rebinding cannot slip past it, while TLS still
+verifies the host name. Redirects only when asked, each hop re-checked. ``timeout`` bounds each
+connect and read and, by a watchdog that cuts the socket, the whole exchange; bodies stream and are
+dropped past ``max_bytes``. Logs and messages name only the host: URLs and bodies can hold tokens.
+"""
+import contextlib
+import contextvars
+import ipaddress
+import json as jsonlib
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from flask import current_app
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError as Urllib3Error, ReadTimeoutError
+
+from app.config import SETTINGS
+
+log = logging.getLogger("halyard")
+logging.getLogger("urllib3.connectionpool").setLevel(logging.WARNING)  # its DEBUG lines carry queries
+
+REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK_BYTES = 64 * 1024
+_current_guard = contextvars.ContextVar("outbound_guard")  # no default: outside request() fails closed
+
+
+class OutboundError(Exception):
+    """An outbound request failed; the message is safe to show to clients."""
+
+    kind = "connection"  # "refused" | "timeout" | "connection" | "too_large" | "invalid_url"
+
+    def __init__(self, message, kind=None):
+        super().__init__(message)
+        self.kind = kind or self.kind
+
+
+class OutboundRefused(OutboundError):
+    """The URL breaks the policy (``kind`` "refused") or is not a usable URL ("invalid_url")."""
+
+    kind = "refused"
+
+
+@dataclass
+class OutboundResponse:
+    status_code: int
+    headers: dict  # requests' CaseInsensitiveDict
+    content: bytes
+    elapsed: float  # seconds, all hops
+    url: str  # after redirects
+
+
+def check_url(url, *, config=None):
+    """Raise OutboundRefused with a readable reason unless ``url`` (e.g. user-submitted) passes now."""
+    try:
+        _resolve(*_parse(url)[1:], _allowlist(config))
+    except OutboundError as exc:  # a host that does not resolve makes an unusable URL
+        raise exc if isinstance(exc, OutboundRefused) else OutboundRefused(str(exc), "invalid_url")
+
+
+def request(method, url, *, json=None, data=None, headers=None, timeout=None, max_bytes=None,
+            follow_redirects=0, config=None):
+    """Send a request under the policy: an ``OutboundResponse`` whatever its status, else OutboundError.
+
+    ``config`` defaults to the current app's config.
+    """
+    timeout = float(timeout or _setting(config, "HALYARD_OUTBOUND_TIMEOUT_SECONDS"))
+    max_bytes = int(max_bytes or _setting(config, "HALYARD_OUTBOUND_MAX_BYTES"))
+    started, method, headers, host = time.monotonic(), method.upper(), dict(headers or {}), None
+    guard = _Guard(_allowlist(config), timeout)
+    token = _current_guard.set(guard)
+    try:
+        with requests.Session() as session:
+            session.trust_env = False  # no proxies, .netrc or CA bundle from the environment
+            session.mount("http://", _GuardedAdapter())
+            session.mount("https://", _GuardedAdapter())
+            for hop in range(max(int(follow_redirects), 0) + 1):
+                origin = (_, host) = _parse(url)[:2]
+                status, response_headers, content = _send(session, guard, host, max_bytes, method, url,
+                                                          json=json, data=data, headers=headers)
+                log.info(jsonlib.dumps({"event": "outbound_request", "method": method, "host": host,
+                                        "status": status, "bytes": len(content)}))
+                location = response_headers.get("Location")
+                if status not in REDIRECTS or not location or hop == follow_redirects:
+                    break
+                url, drop = urljoin(url, location), set()
+                if status in (301, 302, 303) and method != "HEAD":
+                    method, json, data, drop = "GET", None, None, {"content-type"}
+                if _parse(url)[:2] != origin:  # credentials stay with the origin they were meant for
+                    drop |= {"authorization", "cookie"}
+                headers = {k: v for k, v in headers.items() if k.lower() not in drop}
+    except OutboundError as exc:
+        log.info(jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host,
+                                "kind": exc.kind}))
+        raise
+    finally:
+        guard.watchdog.cancel()
+        _current_guard.reset(token)
+    return OutboundResponse(status, response_headers, content, time.monotonic() - started, url)
+
+
+def _send(session, guard, host, max_bytes, method, url, **body):
+    too_large = OutboundError(f"The response from {host} is larger than {max_bytes} bytes.", "too_large")
+    late = OutboundError(f"{host} did not answer in time.", "timeout")
+    try:
+        wait = guard.remaining()
+        with session.request(method, url, **body, timeout=(wait, wait), allow_redirects=False,
+                             stream=True) as response:
+            content = bytearray()
+            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):  # bounds inflation too
+                content += chunk
+                if len(content) > max_bytes:
+                    raise too_large
+            if guard.expired:  # the watchdog's shutdown can look like a clean end of the body
+                raise late
+            return response.status_code, response.headers, bytes(content)
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        # Never pass the exception's text on: urllib3 puts the path and query string in it.
+        if guard.expired or isinstance(exc, (requests.Timeout, ReadTimeoutError, TimeoutError)):
+            raise late from None
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+            raise OutboundRefused("The URL is not valid.", "invalid_url") from None
+        tls = "TLS " if isinstance(exc, requests.exceptions.SSLError) else ""
+        raise OutboundError(f"The {tls}connection to {host} failed.", "connection") from None
+
+
+def _setting(config, name):
+    config = current_app.config if config is None else config
+    return config.get(name, SETTINGS[name][0])
+
+
+def _parse(url):
+    try:
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    except (ValueError, TypeError, AttributeError):
+        raise OutboundRefused("The URL is not valid.", "invalid_url") from None
+    if scheme not in ("http", "https"):
+        raise OutboundRefused("Only http and https URLs are allowed.", "invalid_url")
+    if "@" in parts.netloc:
+        raise OutboundRefused("URLs may not carry a user name or password.", "invalid_url")
+    if not host:
+        raise OutboundRefused("The URL has no host.", "invalid_url")
+    return scheme, host, port or (443 if scheme == "https" else 80)
+
+
+def _allowlist(config):
+    names, networks = set(), []
+    for entry in _setting(config, "HALYARD_OUTBOUND_ALLOWLIST").lower().split(","):
+        try:
+            networks.append(ipaddress.ip_network(entry.strip().strip("[]"), strict=False))
+        except ValueError:
+            names.add(entry.strip().rstrip("."))
+    return names - {""}, networks
+
+
+def _allowed(host, address, allowlist):  # IPv4-mapped and 6to4 addresses are judged as IPv4
+    names, networks = allowlist
+    inner = address.ipv4_mapped or address.sixtofour or address if address.version == 6 else address
+    if host.rstrip(".").lower() in names or any(ip in net for ip in (address, inner) for net in networks):
+        return True
+    return inner.is_global and not (inner.is_private or inner.is_loopback or inner.is_link_local
+                                    or inner.is_multicast or inner.is_reserved or inner.is_unspecified)
+
+
+def _resolve(host, port, allowlist):
+    """Resolve ``host``: its (address, port) pairs if every address is allowed, else refuse."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise OutboundError(f"Could not resolve {host}.", "connection") from None
+    if not all(_allowed(host, ipaddress.ip_address(info[4][0].split("%")[0]), allowlist) for info in infos):
+        raise OutboundRefused(f"{host} is a private, loopback or reserved address and is not allowlisted.")
+    return [info[4][:2] for info in infos]
+
+
+class _Guard:
+    """One request's allowlist and wall-clock deadline, at which a watchdog cuts its sockets."""
+
+    def __init__(self, allowlist, timeout):
+        self.allowlist, self.deadline = allowlist, time.monotonic() + timeout
+        self.expired, self.sockets, self.lock = False, [], threading.Lock()
+        self.watchdog = threading.Timer(timeout, self.expire)
+        self.watchdog.start()
+
+    def remaining(self):
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def expire(self):
+        with self.lock:
+            self.expired = True
+        for sock in list(self.sockets):
+            self.cut(sock)
+
+    def track(self, sock):
+        with self.lock:
+            self.sockets.append(sock)
+        if self.expired:
+            self.cut(sock)
+
+    @staticmethod
+    def cut(sock):
+        with contextlib.suppress(OSError):  # the plain method leaves an SSLSocket's state to its reader
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def connect(self, connection):
+        host, kind = connection.host, "connection"
+        for address in _resolve(host, connection.port, self.allowlist):
+            try:  # numeric addresses: no second lookup
+                sock = socket.create_connection(address, self.remaining())
+            except OSError as exc:
+                kind = "timeout" if isinstance(exc, TimeoutError) else kind
+                continue
+            for option in connection.socket_options or ():
+                sock.setsockopt(*option)
+            return sock
+        raise OutboundError(f"Could not connect to {host}.", kind)
+
+
+class _GuardedConnectionMixin:
+    def _new_conn(self):
+        return _current_guard.get().connect(self)
+
+    def connect(self):
+        super().connect()  # for https, the TLS-wrapped socket is what the watchdog must cut
+        _current_guard.get().track(self.sock)
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """A requests adapter whose connections open through the current ``_Guard``."""
+
+    pools = {"http": type("_GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": type(
+                 "_GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), {})}),
+             "https": type("_GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": type(
+                 "_GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), {})})}
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self.pools

@@ -1,0 +1,76 @@
+"""Who may see what: action visibility, object lookups with the 403/404 rule, reference resolution.
+
+An object the caller may not READ is a 404 — unless the caller may know it exists (a version
+the caller can read refers to it), which makes it a 403. Every list is restricted in SQL
+through ``models.has_level``; nothing here filters a loaded list.
+"""
+from sqlalchemy import or_, select
+
+from app.auth import current_account
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+from app.representation import base_url
+from app.resources.objects.models import (READ, Action, ObjectRecord, effective_level, has_level, knows_of,
+                                          level_name)
+
+
+def visible_actions(account):
+    """Actions the account may read: every visible one, plus its own hidden ones (ADMINs: all)."""
+    stmt = select(Action)
+    if account.is_admin:
+        return stmt
+    return stmt.where(or_(Action.is_hidden.is_(False), Action.user_id == account.id))
+
+
+def can_read_action(account, action):
+    return not action.is_hidden or action.writable_by(account)
+
+
+def get_action_or_404(action_id):
+    action = db.session.get(Action, action_id)
+    if action is None or not can_read_action(current_account(), action):
+        raise NotFound("action")
+    return action
+
+
+def get_object(object_id, level):
+    """(object, caller's effective level) when the caller holds ``level``; else 403 or 404."""
+    account = current_account()
+    obj = db.session.get(ObjectRecord, object_id)
+    if obj is None:
+        raise NotFound("object")
+    have = effective_level(account, obj)
+    if have >= level:
+        return obj, have
+    if have >= READ or knows_of(account, obj.id):
+        raise Forbidden(f"You need {level_name(level).upper()} permission on object {obj.id}; "
+                        f"you have {level_name(have).upper()}.", object_id=obj.id)
+    raise NotFound("object")
+
+
+def readable_objects(account):
+    """SQL: the ids of the objects the account may READ (for IN clauses)."""
+    return select(ObjectRecord.id).where(has_level(account, READ))
+
+
+def reference_resolver(account):
+    """``resolve(object_id) -> (action_id, action_type) | None`` over objects the account may READ."""
+
+    def resolve(object_id):
+        row = db.session.execute(
+            select(ObjectRecord.action_id, Action.type).join(Action, Action.id == ObjectRecord.action_id)
+            .where(ObjectRecord.id == object_id, has_level(account, READ))
+        ).first()
+        return tuple(row) if row else None
+
+    return resolve
+
+
+def user_href(user_id):
+    """The accounts domain's user resource (its URL shape, built from the request's host)."""
+    return f"{base_url()}/api/v1/user/{user_id}/"
+
+
+def group_href(group_id):
+    """The accounts domain's group resource (its URL shape, built from the request's host)."""
+    return f"{base_url()}/api/v1/group/{group_id}/"

@@ -1,0 +1,205 @@
+"""Permissions: the endpoints, the matrix (owner, reader, writer, granter, member, public, stranger, admin), 401s."""
+import pytest
+
+from app.extensions import db
+from app.resources.accounts.models import account_groups
+from app.resources.objects.models import GroupPermission, ObjectRecord, UserPermission
+from tests.resources.objects.conftest import SCHEMA, data
+
+FORMS = {"Accept": "application/prs.hal-forms+json"}
+READERS = ("owner", "reader", "writer", "granter", "member", "admin")
+WRITERS = ("owner", "writer", "granter", "admin")
+GRANTERS = ("owner", "granter", "admin")
+
+
+@pytest.fixture
+def config_overrides():
+    # the 401 checks send one wrong Basic credential per path; keep the sign-in throttle out of their way
+    return {"HALYARD_LOGIN_MAX_FAILURES": 1000}
+
+
+def endpoints(r):
+    """(method, path, body, expected status for a role that may do it, level needed) for every path of the domain."""
+    o = f"/api/v1/objects/{r.object_id}"
+    stranger = r.accounts["stranger"].id
+    return [
+        ("GET", o, None, 302, "read"),
+        ("GET", f"{o}/", None, 302, "read"),
+        ("GET", f"{o}/versions/", None, 200, "read"),
+        ("GET", f"{o}/versions/0", None, 200, "read"),
+        ("POST", f"{o}/versions/", {"data": data("Next")}, 201, "write"),
+        ("GET", f"{o}/permissions/", None, 200, "read"),
+        ("GET", f"{o}/permissions/public", None, 200, "read"),
+        ("PUT", f"{o}/permissions/public", False, 200, "grant"),
+        ("GET", f"{o}/permissions/users/", None, 200, "read"),
+        ("GET", f"{o}/permissions/users/{stranger}", None, 200, "read"),
+        ("PUT", f"{o}/permissions/users/{stranger}", "none", 200, "grant"),
+        ("GET", f"{o}/permissions/groups/", None, 200, "read"),
+        ("GET", f"{o}/permissions/groups/{r.group_id}", None, 200, "read"),
+        ("PUT", f"{o}/permissions/groups/{r.group_id}", "read", 200, "grant"),
+    ]
+
+
+def call(client, method, path, body, headers):
+    kwargs = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = body
+    return client.open(path, method=method, **kwargs)
+
+
+@pytest.mark.parametrize("role", ["owner", "reader", "writer", "granter", "member", "public", "stranger", "admin"])
+def test_permission_matrix(client, roles, role):
+    headers = roles.headers[role]
+    readers = READERS
+    if role == "public":  # the object is readable by every signed-in user; this account has nothing else
+        db.session.get(ObjectRecord, roles.object_id).public_level = 1
+        db.session.commit()
+        readers = READERS + ("public",)
+    allowed = {"read": readers, "write": WRITERS, "grant": GRANTERS}
+    for method, path, body, ok, needed in endpoints(roles):
+        response = call(client, method, path, body, headers)
+        if role in allowed[needed]:
+            expected = ok
+        elif role in readers:
+            expected = 403  # may read, so may know it exists
+        else:
+            expected = 404
+        assert response.status_code == expected, (role, method, path, response.json)
+        if expected == 404:
+            assert response.json["@event"] == "COULD_NOT_FIND_OBJECT"
+    listing = client.get("/api/v1/objects/", headers=headers).json
+    ids = {o["object_id"] for o in listing["_embedded"]["ec:object"]}
+    assert (roles.object_id in ids) == (role in readers)
+    assert listing["total"] == len(ids) == (2 if role in readers else 1)  # the public object is always there
+    single = client.get(f"/api/v1/objects/?object_id={roles.object_id}", headers=headers)
+    assert single.status_code == (200 if role in readers else 404)
+    # everybody signed in reads the public object, but writing it needs more than the public flag
+    public = roles.public_version["object_id"]
+    assert client.get(f"/api/v1/objects/{public}/versions/0", headers=headers).status_code == 200
+    write = client.post(f"/api/v1/objects/{public}/versions/", json={"data": data("x")}, headers=headers)
+    assert write.status_code == (201 if role in ("owner", "admin") else 403)
+
+
+@pytest.mark.parametrize("role", ["reader", "writer", "granter", "owner"])
+def test_templates_only_for_what_the_caller_may_do(client, roles, role):
+    headers = {**roles.headers[role], **FORMS}
+    o = f"/api/v1/objects/{roles.object_id}"
+    version = client.get(f"{o}/versions/0", headers=headers).json
+    assert ("new-version" in version.get("_templates", {})) == (role in WRITERS)
+    history = client.get(f"{o}/versions/", headers=headers).json
+    assert ("default" in history.get("_templates", {})) == (role in WRITERS)
+    for path in ("/permissions/public", f"/permissions/groups/{roles.group_id}",
+                 f"/permissions/users/{roles.accounts['reader'].id}"):
+        doc = client.get(o + path, headers=headers).json
+        assert ("default" in doc.get("_templates", {})) == (role in GRANTERS), path
+
+
+def test_effective_level_is_the_highest_of_user_group_and_public(client, roles):
+    o = f"/api/v1/objects/{roles.object_id}"
+    member = roles.accounts["member"]
+    granter = roles.headers["granter"]
+    assert client.get(f"{o}/permissions/", headers=roles.headers["member"]).json["permission"] == "read"
+    got = client.get(f"{o}/permissions/users/{member.id}", headers=granter).json
+    assert got["permission"] == "none" and got["effective_permission"] == "read"
+    assert client.put(f"{o}/permissions/groups/{roles.group_id}", json="write", headers=granter).status_code == 200
+    assert client.get(f"{o}/permissions/users/{member.id}", headers=granter).json["effective_permission"] == "write"
+    assert client.post(f"{o}/versions/", json={"data": data("by member")},
+                       headers=roles.headers["member"]).status_code == 201
+    # leaving the group takes the access away at once
+    db.session.execute(account_groups.delete().where(account_groups.c.account_id == member.id))
+    db.session.commit()
+    assert client.get(o, headers=roles.headers["member"]).status_code == 404
+    # public read plus a user write: the user's write wins
+    client.put(f"{o}/permissions/public", json=True, headers=granter)
+    client.put(f"{o}/permissions/users/{member.id}", json={"permission": "write"}, headers=granter)
+    assert client.get(f"{o}/permissions/", headers=roles.headers["member"]).json["permission"] == "write"
+    assert client.get(f"{o}/permissions/", headers=roles.headers["stranger"]).json["permission"] == "read"
+
+
+def test_permission_endpoints_shapes_and_writes(client, roles):
+    o = f"/api/v1/objects/{roles.object_id}"
+    h = roles.headers["owner"]
+    stranger = roles.accounts["stranger"]
+    assert client.get(f"{o}/permissions/public", headers=h).json["public"] is False
+    assert client.put(f"{o}/permissions/public", json=True, headers=h).json["public"] is True
+    assert client.put(f"{o}/permissions/public", json={"public": False}, headers=h).json["public"] is False
+    assert client.put(f"{o}/permissions/users/{stranger.id}", json="write", headers=h).json["permission"] == "write"
+    users = client.get(f"{o}/permissions/users/?sort=user_id", headers=h).json
+    listed = {u["user_id"]: u["permission"] for u in users["_embedded"]["ec:object/permissions/user"]}
+    assert listed == {roles.accounts["owner"].id: "grant", roles.accounts["reader"].id: "read",
+                      roles.accounts["writer"].id: "write", roles.accounts["granter"].id: "grant", stranger.id: "write"}
+    assert client.get(f"{o}/permissions/users/?permission=grant", headers=h).json["total"] == 2
+    assert client.get(f"{o}/permissions/users/?permission!=grant", headers=h).json["total"] == 3
+    one = client.get(f"{o}/permissions/users/{stranger.id}", headers=h).json
+    assert one["_links"]["ec:user"]["href"] == f"http://localhost/api/v1/user/{stranger.id}/"
+    assert client.put(f"{o}/permissions/users/{stranger.id}", json="none", headers=h).json["permission"] == "none"
+    assert db.session.get(UserPermission, (roles.object_id, stranger.id)) is None
+    groups = client.get(f"{o}/permissions/groups/", headers=h).json
+    group = groups["_embedded"]["ec:object/permissions/group"][0]
+    assert group["group_id"] == roles.group_id and group["permission"] == "read"
+    assert group["_links"]["ec:group"]["href"] == f"http://localhost/api/v1/group/{roles.group_id}/"
+
+
+def test_bad_permission_bodies_are_400_and_change_nothing(client, roles):
+    o = f"/api/v1/objects/{roles.object_id}"
+    h = roles.headers["owner"]
+    reader = roles.accounts["reader"].id
+    for path, body, field in [(f"{o}/permissions/public", "yes", "public"),
+                              (f"{o}/permissions/public", 1, "public"),
+                              (f"{o}/permissions/users/{reader}", "admin", "permission"),
+                              (f"{o}/permissions/users/{reader}", {"permission": "read", "x": 1}, "x"),
+                              (f"{o}/permissions/groups/{roles.group_id}", 3, "permission")]:
+        response = client.put(path, json=body, headers=h)
+        assert response.status_code == 400 and field in response.json["errors"], (path, response.json)
+    assert db.session.get(ObjectRecord, roles.object_id).public_level == 0
+    assert db.session.get(UserPermission, (roles.object_id, reader)).level == 1
+    assert db.session.get(GroupPermission, (roles.object_id, roles.group_id)).level == 1
+    assert client.get(f"{o}/permissions/users/99999", headers=h).json["@event"] == "COULD_NOT_FIND_USER"
+    assert client.put(f"{o}/permissions/groups/99999", json="read", headers=h).json["@event"] == "COULD_NOT_FIND_GROUP"
+
+
+def test_if_match_on_permission_writes(client, roles):
+    url = f"/api/v1/objects/{roles.object_id}/permissions/public"
+    h = roles.headers["owner"]
+    etag = client.get(url, headers=h).headers["ETag"]
+    assert client.put(url, json=True, headers={**h, "If-Match": etag}).status_code == 200
+    assert client.put(url, json=False, headers={**h, "If-Match": etag}).status_code == 412
+    assert db.session.get(ObjectRecord, roles.object_id).public_level == 1
+
+
+def test_403_only_for_objects_the_caller_may_know_exist(client, roles, make_action):
+    """An unreadable object is a 404, unless an object the caller may read refers to it (then 403)."""
+    stranger = roles.headers["stranger"]
+    o = f"/api/v1/objects/{roles.object_id}"
+    assert client.get(o, headers=stranger).status_code == 404
+    ref_schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "of": {"title": "Of", "type": "object_reference"}}}
+    holder_action = make_action(roles.headers["owner"], schema=ref_schema)
+    holder = client.post("/api/v1/objects/", headers=roles.headers["owner"], json={
+        "action_id": holder_action["action_id"],
+        "data": data("Holder", of={"_type": "object_reference", "object_id": roles.object_id})}).json
+    client.put(f"/api/v1/objects/{holder['object_id']}/permissions/public", json=True, headers=roles.headers["owner"])
+    response = client.get(o, headers=stranger)
+    assert response.status_code == 403 and response.json["object_id"] == roles.object_id
+    assert client.get(f"{o}/versions/0", headers=stranger).status_code == 403
+    assert client.get(f"{o}/permissions/", headers=stranger).status_code == 403
+    assert client.get(f"/api/v1/objects/{holder['object_id']}/versions/0",
+                      headers=stranger).json["_links"]["ec:object/references"] == []
+    # knowing it exists does not put it in lists
+    listing = client.get("/api/v1/objects/", headers=stranger).json
+    assert roles.object_id not in {o["object_id"] for o in listing["_embedded"]["ec:object"]}
+
+
+def all_paths(r):
+    return [("GET", "/api/v1/actions/"), ("POST", "/api/v1/actions/"),
+            ("GET", f"/api/v1/actions/{r.action['action_id']}"), ("PUT", f"/api/v1/actions/{r.action['action_id']}"),
+            ("GET", "/api/v1/objects/"), ("POST", "/api/v1/objects/")] + [(m, p) for m, p, *_ in endpoints(r)]
+
+
+@pytest.mark.parametrize("auth", [None, "Bearer hy_not-a-token", "Basic Zm9vOmJhcg=="])
+def test_every_path_needs_credentials(client, roles, auth):
+    headers = {"Authorization": auth} if auth else {}
+    for method, path in all_paths(roles):
+        response = client.open(path, method=method, json={}, headers=headers)
+        assert response.status_code == 401, (method, path)
+        assert "WWW-Authenticate" in response.headers and response.json["user_id"] == "anonymous"
+    assert db.session.query(ObjectRecord).count() == 2
