@@ -67,9 +67,9 @@ def run_download(request_id):
     req = db.session.get(DownloadRequest, request_id)
     if req is None or req.is_cancelled or req.status in ("finished", "failed", "cancelled"):
         return req.status if req is not None else "missing"
+    _stage(req, "running", 0.0, "starting")  # before the work directory exists: the sweep spares running ones
     workdir = tempfile.mkdtemp(dir=storage.root(), prefix=f".download-{req.id}-")
     try:
-        _stage(req, "running", 0.0, "starting")
         if req.catalogue_item.executor_type == "LOCAL":
             out_path, rows = _run_local(req, workdir)
         else:
@@ -173,7 +173,11 @@ def _fail(req, message):
 
 
 def sweep_downloads():
-    """Delete the files of cancelled requests older than HALYARD_DOWNLOADER_RETENTION_SECONDS."""
+    """Delete the files of requests cancelled longer than HALYARD_DOWNLOADER_RETENTION_SECONDS ago,
+    and the work directories that killed work horses left behind (requests no longer running)."""
+    import os
+    import re
+
     from sqlalchemy import select
 
     from app.resources.downloader.models import DownloadRequest
@@ -186,4 +190,10 @@ def sweep_downloads():
         storage.delete(req.file_key)
         req.file_key = None
     db.session.commit()
+    for name in os.listdir(storage.root()):
+        match = re.fullmatch(r"\.download-(\d+)-\w+", name)
+        if match:
+            req = db.session.get(DownloadRequest, int(match.group(1)))
+            if req is None or req.status != "running" or req.is_cancelled:
+                shutil.rmtree(os.path.join(storage.root(), name), ignore_errors=True)
     return len(stale)

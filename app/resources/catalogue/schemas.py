@@ -29,3 +29,16 @@ class CatalogueItemSchema(Schema):
 
 
 catalogue_item_schema = CatalogueItemSchema()
+
+
+def load_seed_body(schema):
+    """``load_body`` as seed 000 answers it: a request without any body is 400 BODY_JSON_DID_NOT_PARSE
+    (seed 000's example sends no Content-Type either), not 415."""
+    from flask import request
+
+    from app.errors import BodyJsonDidNotParse
+    from app.representation import load_body
+
+    if not request.get_data(cache=True):
+        raise BodyJsonDidNotParse("The request has no body; send a JSON object.")
+    return load_body(schema)

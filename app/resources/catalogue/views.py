@@ -6,12 +6,12 @@ from app.auth import admin_required, current_account, login_required
 from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, paginate, respond, url
+from app.representation import check_preconditions, created, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, words
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
-from app.resources.catalogue.schemas import catalogue_item_schema
+from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
 
 items_collection = Collection(
     rel="ec:catalogue-items",
@@ -137,7 +137,7 @@ def index():
 @admin_required
 def create():
     """CATALOGUEITEM_CREATED (ADMIN)."""
-    data = load_body(catalogue_item_schema)
+    data = load_seed_body(catalogue_item_schema)
     item = CatalogueItem(created_by_id=current_account().id)
     apply_body(item, data)
     db.session.add(item)
@@ -158,7 +158,7 @@ def update(item_id):
     """CATALOGUEITEM_UPDATED (ADMIN): replace the item's fields."""
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
-    apply_body(item, load_body(catalogue_item_schema))
+    apply_body(item, load_seed_body(catalogue_item_schema))
     db.session.commit()
     return respond(represent(item, "CATALOGUEITEM_UPDATED"))
 

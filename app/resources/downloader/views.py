@@ -7,9 +7,10 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, paginate, respond, url
+from app.representation import check_preconditions, created, paginate, respond, url
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import CatalogueItem
+from app.resources.catalogue.schemas import load_seed_body
 from app.resources.catalogue.spec import OPERATORS
 from app.resources.catalogue.views import represent as represent_item
 from app.resources.downloader import bp, execution
@@ -94,7 +95,7 @@ def get_request_or_404(request_id):
 
 def load_request_body():
     """The validated body and its catalogue item (404 COULD_NOT_FIND_CATALOGUEITEM)."""
-    data = load_body(download_request_schema)
+    data = load_seed_body(download_request_schema)
     item = db.session.get(CatalogueItem, data["catalogue_item_id"])
     if item is None:
         raise NotFound("catalogueitem")
@@ -178,7 +179,7 @@ def estimate():
 @login_required
 def render_ui_data():
     """DOWNLOAD_REQUEST_UI_DATA_RENDERED: the operators each column of the item allows."""
-    data = load_body(render_ui_data_schema)
+    data = load_seed_body(render_ui_data_schema)
     item = db.session.get(CatalogueItem, data["catalogue_item_id"])
     if item is None:
         raise NotFound("catalogueitem")

@@ -3,6 +3,7 @@ cancellation while running, Parquet output, computed specs and the retention swe
 import csv
 import io
 import math
+import os
 import time
 from datetime import datetime, timedelta
 
@@ -217,6 +218,10 @@ def test_cancel_while_running_stops_the_job(app, client, bound_item, people, wor
     req = db.session.get(DownloadRequest, body["id"])
     assert req.is_cancelled and req.status == "cancelled" and req.file_key is None and req.real_size is None
     assert db.session.get(JobRecord, req.executor_job_id).status in ("canceled", "failed")
+    from app.jobs.downloads import sweep_downloads
+
+    sweep_downloads()  # the killed work horse could not remove its work directory; the sweep does
+    assert not [n for n in os.listdir(storage.root()) if n.startswith(f".download-{req.id}-")]
 
 
 def test_compute_spec_from_data(client, bound_item, people):
@@ -269,3 +274,51 @@ def test_retention_sweep_deletes_files_of_cancelled_requests(app, client, bound_
     assert storage.exists(key) and sweep_downloads() == 0  # kept until the retention passes
     app.config["HALYARD_DOWNLOADER_RETENTION_SECONDS"] = -1
     assert sweep_downloads() == 1 and not storage.exists(key)
+
+
+def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bound_item, people):
+    """In-process (no work horse to kill): the watcher turns the cancel flag into duckdb interrupt()."""
+    from app.jobs import JobError, get_redis
+    from app.jobs.downloads import run_download
+    from app.resources.downloader.execution import cancel_key
+
+    item = bound_item(rows=3_000_000)
+    body = create(client, item, people[0][1], ["id", "category", "price", "created", "note"], ratio=0.9)
+    get_redis().set(cancel_key(body["id"]), 1, ex=60)
+    workdirs = {n for n in os.listdir(storage.root()) if n.startswith(".download-")}
+    started = time.monotonic()
+    with pytest.raises(JobError, match="cancelled"):
+        run_download(body["id"])
+    assert time.monotonic() - started < 5
+    db.session.expire_all()
+    req = db.session.get(DownloadRequest, body["id"])
+    assert req.file_key is None and req.status == "running" and req.error is None
+    assert {n for n in os.listdir(storage.root()) if n.startswith(".download-")} == workdirs
+
+
+def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item, people, monkeypatch):
+    from app.jobs import JobError
+    from app.jobs import downloads
+    from app.resources.downloader import local
+
+    item = bound_item(rows=1000)
+    body = create(client, item, people[0][1], ["id"])
+    real_estimate = local.estimate_from_data
+
+    def estimate_then_cancel(*args):
+        result = real_estimate(*args)
+        with app.app_context():  # another session: the web process cancelling meanwhile
+            other = db.session.get(DownloadRequest, body["id"])
+            other.cancel()
+            db.session.commit()
+        return result
+
+    monkeypatch.setattr(local, "estimate_from_data", estimate_then_cancel)
+    exported = []
+    monkeypatch.setattr(local, "export", lambda *a: exported.append(a))
+    with pytest.raises(JobError, match="cancelled"):
+        downloads.run_download(body["id"])
+    assert exported == []
+    db.session.expire_all()
+    req = db.session.get(DownloadRequest, body["id"])
+    assert req.is_cancelled and req.status == "cancelled" and req.file_key is None

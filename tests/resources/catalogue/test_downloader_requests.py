@@ -74,7 +74,10 @@ def test_create_without_body_is_the_seed_400(client, people):
     response = client.post("/downloader/requests/", data="{", headers={**people[0][1],
                                                                         "Content-Type": "application/json"})
     assert_event(response, 400, "BODY_JSON_DID_NOT_PARSE", "error")
-    response = client.post("/downloader/requests/", headers=people[0][1])
+    # seed 000's example: no body, no Content-Type
+    assert_event(client.post("/downloader/requests/", headers=people[0][1]), 400, "BODY_JSON_DID_NOT_PARSE")
+    response = client.post("/downloader/requests/", data="a=b", headers={
+        **people[0][1], "Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 415
     assert count_requests() == 0
 
