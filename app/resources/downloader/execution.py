@@ -144,12 +144,23 @@ def estimate(item, spec, fmt):
 
 
 def live_progress(req):
-    """The request's progress (0–1): the job's live meta while running, else the stored value."""
-    if req.status != "running" or not req.executor_job_id:
+    """The request's progress (0–1): the job's live meta while running, else the stored value.
+
+    A request still ``queued``/``running`` whose RQ job ended without saying so (a work horse killed
+    by the OOM killer, a worker that died) is repaired here: it becomes ``failed`` with the reason.
+    """
+    if req.status not in ("queued", "running") or not req.executor_job_id:
         return 1.0 if req.status == "finished" else req.progress
     try:
         job = AppJob.fetch(req.executor_job_id, connection=get_redis())
     except NoSuchJobError:
+        return req.progress
+    status = str(getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False)))
+    if status in ("failed", "stopped", "canceled") and not req.is_cancelled:
+        db.session.refresh(req)
+        if req.status in ("queued", "running") and not req.is_cancelled:
+            req.fail("The worker running this download stopped before it finished.")
+            db.session.commit()
         return req.progress
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
     return max(req.progress or 0.0, float(meta.get("progress") or 0.0))

@@ -42,6 +42,7 @@ MIMETYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
 def represent(req, event=None):
     """The request as seed 000 shows it, with its item and creator linked and embedded."""
+    progress = execution.live_progress(req)  # first: it may repair the state of a dead job
     item_doc = represent_item(req.catalogue_item, embedded=True)
     creator = account_embed(req.created_by)
     finished = req.status == "finished" and req.file_key
@@ -53,7 +54,7 @@ def represent(req, event=None):
         "spec": req.spec,
         "format": req.format,
         "status": req.status,
-        "progress": execution.live_progress(req),
+        "progress": progress,
         "error": req.error,
         "is_cancelled": req.is_cancelled,
         "estimated_size": req.estimated_size,

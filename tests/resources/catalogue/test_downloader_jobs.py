@@ -322,3 +322,22 @@ def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item,
     db.session.expire_all()
     req = db.session.get(DownloadRequest, body["id"])
     assert req.is_cancelled and req.status == "cancelled" and req.file_key is None
+
+
+def test_a_dead_job_leaves_the_request_failed(client, bound_item, people):
+    from rq.job import JobStatus
+
+    from app.jobs import AppJob, get_redis
+
+    item = bound_item(rows=100)
+    body = create(client, item, people[0][1], ["id"])
+    req = db.session.get(DownloadRequest, body["id"])
+    req.status = "running"
+    db.session.commit()
+    job = AppJob.fetch(body["executor_job_id"], connection=get_redis())
+    job.set_status(JobStatus.FAILED)  # what RQ records when a work horse is killed mid-job
+    seen = client.get(body["_links"]["self"]["href"], headers=people[0][1]).get_json()
+    assert seen["status"] == "failed" and seen["error"] == "The worker running this download stopped before it finished."
+    again = client.post("/downloader/requests/", json={"catalogue_item_id": item.id, "spec": body["spec"]},
+                        headers=people[1][1])
+    assert again.status_code == 201  # a failed request is not live: equal requests start anew
