@@ -2,6 +2,7 @@
 from flask import request
 from sqlalchemy import func, select
 
+from app import storage
 from app.auth import admin_required, current_account, login_required
 from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
@@ -175,8 +176,12 @@ def delete(item_id):
         DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False)))
     if live:
         raise NotCancelledDownloadRequests(item_id=item.id, not_cancelled_count=live)
-    db.session.delete(item)
+    files = db.session.scalars(select(DownloadRequest.file_key).where(
+        DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None))).all()
+    db.session.delete(item)  # its (cancelled) requests go with it (ON DELETE CASCADE)
     db.session.commit()
+    for key in files:
+        storage.delete(key)
     doc = Document({"@event": "CATALOGUEITEM_DELETED", "@type": "empty"})
     doc.link("collection", url("catalogue.index", query=""))
     return respond(doc, etag=False)

@@ -276,6 +276,18 @@ def test_retention_sweep_deletes_files_of_cancelled_requests(app, client, bound_
     assert sweep_downloads() == 1 and not storage.exists(key)
 
 
+def test_deleting_an_item_deletes_its_cancelled_requests_and_files(client, bound_item, people, run_jobs):
+    item = bound_item(rows=100)
+    headers = people[0][1]
+    body = create(client, item, headers, ["id"])
+    run_jobs()
+    key = db.session.get(DownloadRequest, body["id"]).file_key
+    assert client.delete(f"/downloader/requests/{body['id']}", headers=headers).status_code == 200
+    assert client.delete(f"/catalogue/items/{item.id}", headers=people[2][1]).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(DownloadRequest, body["id"]) is None and not storage.exists(key)
+
+
 def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bound_item, people):
     """In-process (no work horse to kill): the watcher turns the cancel flag into duckdb interrupt()."""
     from app.jobs import JobError, get_redis

@@ -1,6 +1,5 @@
 """Download requests: seed 000's examples replayed, validation, dedupe and waiters, estimate, UI data."""
 import pytest
-from sqlalchemy import select
 
 from app.extensions import db
 from app.resources.downloader.models import DownloadRequest
