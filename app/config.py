@@ -37,6 +37,25 @@ SETTINGS = {
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
     "HALYARD_OUTBOUND_MAX_BYTES": (10 * 1024 * 1024, "Largest outbound HTTP response body read; larger ones fail."),
+    # accounts
+    "HALYARD_SIGNIN_VERIFIER": ("password", "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an ID token)."),
+    "HALYARD_AUTH_REQUEST_TTL_SECONDS": (600, "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept."),
+    "HALYARD_AUTH_REQUESTS_PER_MINUTE": (30, "Auth requests one client address may create per minute (0 = unlimited); more get 429."),
+    "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (0, "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS)."),
+    "HALYARD_OIDC_ISSUER": ("", "OIDC: the exact `iss` an ID token must carry."),
+    "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry (this deployment's client id)."),
+    "HALYARD_OIDC_JWKS_URL": ("", "OIDC: URL of the issuer's JSON Web Key Set (keys are cached; unknown kids refetch)."),
+    "HALYARD_OIDC_ALGORITHMS": ("RS256", "OIDC: comma-separated JWS algorithms accepted for ID tokens."),
+    "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
+    "HALYARD_SELF_SIGNUP": (False, "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email."),
+    "HALYARD_USER_DIRECTORY_PUBLIC": (True, "When true every account may read all users and groups (seed 003); false: only itself and its groups."),
+    # scheduler
+    "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": (30, "Timeout of one scheduled POST."),
+    "HALYARD_SCHEDULER_MAX_TRIES": (5, "Tries per scheduled run (first send included) before a failed task is stored."),
+    "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": (2, "Backoff of the first retry; doubles per try, with jitter."),
+    "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
+    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (1024 * 1024, "Largest receiver response accepted per scheduled POST; larger fails the try (too_large)."),
+    "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
     # datasources
     "HALYARD_DATASOURCE_INLINE_BYTES": (1024 * 1024, "CSV uploads up to this size are processed in the request; larger ones by an RQ job."),
     "HALYARD_DATASOURCE_PREVIEW_ROWS": (20, "Rows in a data source's JSON preview."),
@@ -55,9 +74,10 @@ SETTINGS = {
     "HALYARD_SANDBOX_OUTPUT_BYTES": (512 * 1024 * 1024, "Largest file a step may write (RLIMIT_FSIZE): caps its output table and logs."),
     "HALYARD_SANDBOX_OPEN_FILES": (64, "Open-file limit (RLIMIT_NOFILE) of one step."),
     "HALYARD_SANDBOX_UID": (65534, "Unprivileged uid/gid steps run as (65534 = nobody)."),
-    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = the server's own."),
+    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or /usr/local/bin/python3, else the server's own)."),
     "HALYARD_SANDBOX_UNSHARE": ("/usr/bin/unshare", "util-linux unshare (new network + mount namespace per step)."),
     "HALYARD_SANDBOX_SETPRIV": ("/usr/bin/setpriv", "util-linux setpriv (drops to HALYARD_SANDBOX_UID with no_new_privs)."),
+    "HALYARD_SANDBOX_TIMEOUT": ("/usr/bin/timeout", "coreutils timeout: a watchdog inside the sandbox that outlives a dead worker."),
     "HALYARD_SANDBOX_MOUNT": ("/usr/bin/mount", "mount, used inside the step's mount namespace to hide server directories."),
     "HALYARD_SANDBOX_HIDE": ("", "Comma-separated extra directories hidden from steps (instance, storage, /tmp, /run are always hidden)."),
     # catalogue / downloader

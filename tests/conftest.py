@@ -11,6 +11,7 @@
 """
 import contextvars
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -233,8 +234,15 @@ def worker_process(app):
 
 def subprocess_env(app, **extra):
     """The environment that makes a child process serve this test's app configuration."""
+    from app.config import SETTINGS
+
     config = app.config
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
+    # Every HALYARD_* setting of the test's app (overrides included), typed the way from_environment parses.
+    for name in SETTINGS:
+        value = config.get(name)
+        if name.startswith("HALYARD_") and value is not None:
+            env[name] = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
     env.update(
         DATABASE_URL=config["DATABASE_URL"],
         REDIS_URL=config["REDIS_URL"] or "",

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, select
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,7 +18,8 @@ account_groups = Table(
     "account_groups",
     db.metadata,
     Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
-    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    # The primary key leads with account_id; this index serves "members of group X".
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
 
@@ -29,11 +30,11 @@ class Account(db.Model):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     username: Mapped[str | None] = mapped_column(String(150), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
-    type: Mapped[str] = mapped_column(String(32), default="RESEARCHER")
+    type: Mapped[str] = mapped_column(String(32), default="RESEARCHER", index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped whenever credentials or standing change, so cached sign-ins are dropped at once.
     credentials_version: Mapped[int] = mapped_column(Integer, default=0)
-    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     groups: Mapped[list["Group"]] = relationship(secondary=account_groups, back_populates="members")
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="account", cascade="all, delete-orphan")
@@ -56,6 +57,10 @@ class Account(db.Model):
 
     def deactivate(self):
         self.active = False
+        self.credentials_version = (self.credentials_version or 0) + 1
+
+    def reactivate(self):
+        self.active = True
         self.credentials_version = (self.credentials_version or 0) + 1
 
     def issue_token(self, name="api", ttl_seconds=None):
@@ -84,7 +89,7 @@ class Group(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(150), unique=True)
-    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     members: Mapped[list[Account]] = relationship(secondary=account_groups, back_populates="groups")
 
@@ -104,6 +109,44 @@ class ApiToken(db.Model):
 
     def revoke(self):
         self.revoked_at = self.revoked_at or utcnow()
+
+
+class AuthRequest(db.Model):
+    """A device-style sign-in in progress (seed 000): created, attached to an account, consumed.
+
+    ``uuid`` is the public id: a random UUID4 (122 random bits), so knowing one request
+    does not help guess another. A request expires ``HALYARD_AUTH_REQUEST_TTL_SECONDS``
+    after ``created`` (read at check time, so shortening the setting applies at once)
+    and is deleted when its token is issued or when it is swept after expiry.
+    """
+
+    __tablename__ = "auth_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    attached_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    account: Mapped[Account | None] = relationship()
+
+    @staticmethod
+    def ttl():
+        return timedelta(seconds=current_app.config["HALYARD_AUTH_REQUEST_TTL_SECONDS"])
+
+    @property
+    def expires_at(self):
+        return self.created + self.ttl()
+
+    @property
+    def expired(self):
+        return self.expires_at <= utcnow()
+
+    @classmethod
+    def sweep(cls):
+        """Delete every expired request (one DELETE on the ``created`` index); return how many."""
+        result = db.session.execute(delete(cls).where(cls.created <= utcnow() - cls.ttl()))
+        return result.rowcount or 0
 
 
 def hash_token(secret):

@@ -32,6 +32,14 @@ RELS = {
     "datasource-job/result": ("Step job result", ("GET",), "The job's final table as CSV."),
     "datasource-job/preview": ("Step job result preview", ("GET",), "The JSON preview of the job's result."),
     "datasource-job/table": ("Step job result table", ("GET",), "The job's final table as Parquet."),
+    "projects/options": ("Projects query grammar", ("GET",), "Templated link showing every page, sort and filter "
+                         "variable of the projects collection."),
+    "datasources/options": ("Data sources query grammar", ("GET",), "Templated link with every variable of a "
+                            "data-source collection."),
+    "datasource/scripts/options": ("Scripts query grammar", ("GET",), "Templated link with every variable of the "
+                                   "scripts collection."),
+    "datasource/jobs/options": ("Step jobs query grammar", ("GET",), "Templated link with every variable of the "
+                                "step jobs collection."),
     "project/by-id/datasources": ("A project's data sources by project id", ("GET",),
                                   "Templated link to the data sources of one project."),
 }

@@ -8,7 +8,8 @@ drops to an unprivileged user with no supplementary groups and ``no_new_privs`` 
 execs ``python -I -S harness.py`` (stdlib only, no site-packages). Before that, the
 parent sets rlimits (CPU, address space, file size = output cap, open files, processes,
 no core) and a new session, and passes an empty environment. A wall-clock timeout
-kills the whole session. When namespaces are unavailable, steps fail closed.
+kills the whole session; coreutils ``timeout`` inside the sandbox is a second watchdog that
+still fires if the worker running the job dies. When namespaces are unavailable, steps fail closed.
 """
 import os
 import resource
@@ -25,12 +26,13 @@ from flask import current_app
 HERE = os.path.dirname(os.path.abspath(__file__))
 TAIL = 2000
 LAUNCH = r"""
-work="$1"; uid="$2"; python="$3"; setpriv="$4"; mount="$5"; RUN="$6"; shift 6
+work="$1"; uid="$2"; python="$3"; setpriv="$4"; mount="$5"; RUN="$6"; timeout="$7"; wall="$8"; shift 8
 cd "$work" || exit 121
 for hidden in "$@"; do
-  if [ -d "$hidden" ]; then "$mount" -t tmpfs -o size=64k,mode=755 halyard-hidden "$hidden" || exit 122; fi
+  if [ -d "$hidden" ]; then "$mount" -n -t tmpfs -o size=64k,mode=755 halyard-hidden "$hidden" || exit 122; fi
 done
-exec "$setpriv" --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs -- "$python" -I -S -X utf8 -c "$RUN"
+exec "$setpriv" --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs -- \
+  "$timeout" --signal=KILL "$wall" "$python" -I -S -X utf8 -c "$RUN"
 """
 # The working directory sits under a hidden path, so files are opened relative to the cwd only.
 RUN = "exec(compile(open('harness.py', encoding='utf-8').read(), 'harness.py', 'exec'))"
@@ -59,7 +61,13 @@ def _setting(name):
 
 
 def _python():
-    return _setting("PYTHON") or os.path.realpath(sys.executable)
+    """The step interpreter: the setting, else a system Python 3 the sandbox user can run, else ours."""
+    if _setting("PYTHON"):
+        return _setting("PYTHON")
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.isfile(candidate):
+            return candidate
+    return os.path.realpath(sys.executable)
 
 
 def hidden_paths():
@@ -122,7 +130,7 @@ def run(script_body, input_csv, params_json):
     os.chmod(work, 0o700)
     command = [_setting("UNSHARE"), "--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", LAUNCH,
                "halyard-step", work, str(uid), _python(), _setting("SETPRIV"), _setting("MOUNT"), RUN,
-               *hidden_paths()]
+               _setting("TIMEOUT"), str(_setting("WALL_SECONDS") + 2), *hidden_paths()]
     wall = _setting("WALL_SECONDS")
     started = time.monotonic()
     with open(os.path.join(base, "stdout"), "w+b") as out, open(os.path.join(base, "stderr"), "w+b") as err:
@@ -152,11 +160,11 @@ def _kill(proc):
 
 
 def _reason(status, stderr_tail):
-    if status == -signal.SIGXCPU or status == -signal.SIGKILL and "cpu" in stderr_tail.lower():
+    if status == -signal.SIGXCPU:
         return "cpu"
-    if status == -signal.SIGXFSZ:
+    if status == -signal.SIGXFSZ or status and "[Errno 27]" in stderr_tail:  # Python ignores SIGXFSZ: EFBIG
         return "output"
-    if status == -signal.SIGKILL:
+    if status in (-signal.SIGKILL, 137):
         return "killed"
     if status and "MemoryError" in stderr_tail:
         return "memory"

@@ -38,7 +38,7 @@ def live_state(record):
     except NoSuchJobError:
         return state  # expired from Redis: the row is all we have
     status = job.get_status(refresh=False)
-    status = str(getattr(status, "value", status) or record.status)  # rq 3 returns a JobStatus enum
+    status = getattr(status, "value", status) or record.status
     status = RQ_STATUS.get(status, status)
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
     state.update(status=status, progress=meta.get("progress"), message=meta.get("message"),

@@ -46,11 +46,6 @@ RELS = {
     "object/permissions/group/by-id": ("Group permission by group id", ("GET", "PUT"), "Templated link to one "
                                        "group's permission on the object."),
 }
-# Served by the accounts domain; documented here only when it has not documented them itself.
-SHARED_RELS = {
-    "user": ("User", "A user account (/api/v1/user/{id}/)."),
-    "group": ("Group", "A group of users (/api/v1/group/{id}/)."),
-}
 
 
 def init_app(app):
@@ -67,6 +62,3 @@ def init_app(app):
                    path_vars={"object_id": "object_id"})
     for rel, (title, methods, description) in RELS.items():
         curies.document(rel, title=title, methods=methods, description=description)
-    for rel, (title, description) in SHARED_RELS.items():
-        if rel not in curies:
-            curies.document(rel, title=title, description=description)

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from app.auth import current_account
 from app.errors import Forbidden, NotFound
 from app.extensions import db
-from app.representation import base_url
+from app.representation import url
 from app.resources.objects.models import (READ, Action, ObjectRecord, effective_level, has_level, knows_of,
                                           level_name)
 
@@ -67,10 +67,10 @@ def reference_resolver(account):
 
 
 def user_href(user_id):
-    """The accounts domain's user resource (its URL shape, built from the request's host)."""
-    return f"{base_url()}/api/v1/user/{user_id}/"
+    """The accounts domain's user resource."""
+    return url("accounts.get_user", user_id=user_id)
 
 
 def group_href(group_id):
-    """The accounts domain's group resource (its URL shape, built from the request's host)."""
-    return f"{base_url()}/api/v1/group/{group_id}/"
+    """The accounts domain's group resource."""
+    return url("accounts.get_group", group_id=group_id)

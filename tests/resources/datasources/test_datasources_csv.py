@@ -163,3 +163,23 @@ def test_table_path_contract(client, team, upload):
     assert rows == [("a", 1), ("b", 2)]
     parquet = client.get(doc["_links"]["ec:datasource/table"]["href"], headers=team.viewer.headers)
     assert parquet.status_code == 200 and parquet.data[:4] == b"PAR1"
+
+
+def test_conditional_requests_on_a_source(client, team, upload):
+    doc = upload(team.owner.headers, team.project.id, b"a\n1\n").get_json()
+    got = client.get(doc["_links"]["self"]["href"], headers=team.owner.headers)
+    etag = got.headers["ETag"]
+    assert client.get(doc["_links"]["self"]["href"], headers={**team.owner.headers, "If-None-Match": etag}
+                      ).status_code == 304
+    stale = client.delete(doc["_links"]["self"]["href"], headers={**team.owner.headers, "If-Match": '"stale"'})
+    assert stale.status_code == 412
+    assert client.delete(doc["_links"]["self"]["href"], headers={**team.owner.headers, "If-Match": etag}
+                         ).status_code == 204
+
+
+def test_json_body_for_non_file_types_and_415(client, team):
+    r = client.post("/api/v1/datasources", json={"name": "j", "project": team.project.id, "type": "database",
+                                                 "query": "DELETE FROM x"}, headers=team.owner.headers)
+    assert r.status_code == 400 and set(r.get_json()["errors"]) == {"query", "connection"}
+    r = client.post("/api/v1/datasources", data="x", content_type="text/plain", headers=team.owner.headers)
+    assert r.status_code == 415

@@ -1,0 +1,133 @@
+"""Groups (seed 003): /api/v1/group/, /api/v1/group/{id}/, …/{id}/members/ and …/members/{user_id}/."""
+from sqlalchemy import select
+
+from app.auth import admin_required, current_account, login_required
+from app.errors import Conflict
+from app.extensions import db
+from app.hal import Collection, Field
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
+from app.resources.accounts import bp
+from app.resources.accounts.models import Group, account_groups
+from app.resources.accounts.schemas import group_schema, member_schema
+from app.resources.accounts.views import get_group_or_404, get_user_or_404, group_form, represent_group, visible_groups
+
+
+def _with_member(op, values):
+    groups = select(account_groups.c.group_id).where(account_groups.c.account_id.in_(values))
+    return Group.id.not_in(groups) if op == "ne" else Group.id.in_(groups)
+
+
+groups_collection = Collection(
+    rel="ec:groups",
+    item_rel="ec:group",
+    fields=[
+        Field("id", Group.id, type="int", sortable=True),
+        Field("name", Group.name, sortable=True),
+        Field("member", type="int", range=False, filter=_with_member),
+        Field("created", Group.created, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("name",),
+    tiebreak=Group.id,
+)
+
+
+class GroupNameTaken(Conflict):
+    event = "GROUP_NAME_TAKEN"
+    description = "A group with this name exists already."
+
+
+def _check_name_free(name, group_id=None):
+    existing = db.session.scalar(select(Group.id).where(Group.name == name))
+    if existing is not None and existing != group_id:
+        raise GroupNameTaken(errors={"name": ["A group with this name exists already."]})
+
+
+@bp.get("/api/v1/group/")
+@login_required
+def list_groups():
+    """Groups the caller may see, with the collection grammar."""
+    viewer = current_account()
+    page = paginate(groups_collection, visible_groups(viewer))
+    if page.single is not None:
+        return respond(represent_group(page.single, viewer))
+    doc = page.document(url("accounts.list_groups"), [represent_group(g, viewer) for g in page.items])
+    if viewer.is_admin:
+        doc.template("default", group_form())
+    return respond(doc)
+
+
+@bp.post("/api/v1/group/")
+@admin_required
+def create_group():
+    """ADMIN: create a group (201)."""
+    data = load_body(group_schema)
+    _check_name_free(data["name"])
+    group = Group(name=data["name"])
+    db.session.add(group)
+    db.session.commit()
+    return created(represent_group(group, current_account()))
+
+
+@bp.get("/api/v1/group/<int:group_id>/")
+@login_required
+def get_group(group_id):
+    """One group, its members as links."""
+    viewer = current_account()
+    return respond(represent_group(get_group_or_404(group_id, viewer), viewer))
+
+
+@bp.put("/api/v1/group/<int:group_id>/")
+@admin_required
+def rename_group(group_id):
+    """ADMIN: rename a group."""
+    viewer = current_account()
+    group = get_group_or_404(group_id, viewer)
+    data = load_body(group_schema)
+    check_preconditions(represent_group(group, viewer))
+    _check_name_free(data["name"], group.id)
+    group.name = data["name"]
+    db.session.commit()
+    return respond(represent_group(group, viewer))
+
+
+@bp.delete("/api/v1/group/<int:group_id>/")
+@admin_required
+def delete_group(group_id):
+    """ADMIN: delete a group (its memberships go with it)."""
+    viewer = current_account()
+    group = get_group_or_404(group_id, viewer)
+    check_preconditions(represent_group(group, viewer))
+    db.session.delete(group)
+    db.session.commit()
+    return no_content()
+
+
+@bp.post("/api/v1/group/<int:group_id>/members/")
+@admin_required
+def add_member(group_id):
+    """ADMIN: add an account to a group (idempotent); answers with the group."""
+    viewer = current_account()
+    group = get_group_or_404(group_id, viewer)
+    data = load_body(member_schema)
+    account = get_user_or_404(data["user_id"], viewer)
+    if account not in group.members:
+        group.members.append(account)
+    db.session.commit()
+    return respond(represent_group(group, viewer))
+
+
+@bp.delete("/api/v1/group/<int:group_id>/members/<int:user_id>/")
+@admin_required
+def remove_member(group_id, user_id):
+    """ADMIN: remove an account from a group (204; 404 when it is not a member)."""
+    viewer = current_account()
+    group = get_group_or_404(group_id, viewer)
+    account = get_user_or_404(user_id, viewer)
+    if account not in group.members:
+        from app.errors import NotFound
+
+        raise NotFound("membership")
+    group.members.remove(account)
+    db.session.commit()
+    return no_content()

@@ -1,0 +1,176 @@
+"""Asset writes (PUT edit/merge, POST another file, DELETE) and /assets/deleted/ (list, restore, destroy).
+
+Each write is one transaction. Stored bytes are removed only after the commit that drops
+their rows, and new bytes are removed when the transaction fails, so a failed request
+changes nothing on disk or in the database.
+"""
+import re
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from werkzeug.exceptions import HTTPException
+
+from app.auth import login_required
+from app.errors import BodyDidNotValidate, QueryDidNotValidate
+from app.extensions import db
+from app.representation import check_preconditions, load_body, no_content, respond, url
+from app.resources.datamanager import bp
+from app.resources.datamanager.access import require, space_or_404
+from app.resources.datamanager.assets import (
+    asset_or_404, deleted_collection, file_href, list_assets, new_file, represent)
+from app.resources.datamanager.models import Asset
+from app.resources.datamanager.schemas import asset_update_schema, link_schema
+from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
+from app.timeutil import utcnow
+
+
+def editable_asset(dm_id, asset_id, *, deleted=False):
+    """The space, the asset and the caller's rights, after the editAssets and If-Match checks."""
+    dm, rights = space_or_404(dm_id)
+    asset = asset_or_404(dm, asset_id, deleted=deleted)
+    require(rights, "editAssets")
+    check_preconditions(represent(asset, rights))
+    return dm, asset, rights
+
+
+def _files_plan(asset, refs):
+    """[(file, locale-or-missing)] for the sent files, and the files to drop; 400 on unknown urls."""
+    by_url = {file_href(asset, f): f for f in asset.files}
+    keep, errors = [], {}
+    for i, ref in enumerate(refs):
+        f = by_url.get(ref["url"])
+        if f is None:
+            errors[i] = {"url": ["Not a file of this asset."]}
+        elif any(f is k for k, _ in keep):
+            errors[i] = {"url": ["Listed twice."]}
+        else:
+            keep.append((f, ref.get("locale", ...)))
+    if errors:
+        raise BodyDidNotValidate(errors={"files": errors})
+    return keep, [f for f in asset.files if all(f is not k for k, _ in keep)]
+
+
+def _merge_targets(dm, asset, links):
+    """The assets an ``ec:asset`` link list names: same space, not deleted, same type, not itself."""
+    raw = links["asset"]
+    items = raw if isinstance(raw, list) else [raw]
+    adapter = current_app.url_map.bind(request.host)
+    targets, errors = [], {}
+    for i, item in enumerate(items):
+        problems = link_schema.validate(item) if isinstance(item, dict) else {"href": ["Send a link object."]}
+        target = None
+        if not problems:
+            try:
+                endpoint, args = adapter.match(urlsplit(item["href"]).path, method="GET")
+            except HTTPException:
+                endpoint, args = None, {}
+            if endpoint == "datamanager.asset" and args["dm_id"] == dm.id and args["asset_id"] != asset.id:
+                target = db.session.get(Asset, args["asset_id"])
+            if target is None or target.deleted is not None or target.datamanager_id != dm.id:
+                problems = {"href": ["Not another asset of this space."]}
+            elif target.type != asset.type:
+                problems = {"href": [f"A {target.type} asset cannot be merged into a {asset.type} asset."]}
+        if problems:
+            errors[i] = problems
+        elif target not in targets:
+            targets.append(target)
+    if errors:
+        raise BodyDidNotValidate(errors={"_links": {"ec:asset": errors}})
+    return targets
+
+
+@bp.put("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
+@login_required
+def update_asset(dm_id, asset_id):
+    """Edit title, tags and files' locales; drop omitted files; merge linked assets into this one."""
+    dm, asset, rights = editable_asset(dm_id, asset_id)
+    data = load_body(asset_update_schema)
+    keep, drop = _files_plan(asset, data["files"]) if "files" in data else ([], [])
+    targets = _merge_targets(dm, asset, data["links"]) if "links" in data else []
+    now = utcnow()
+    if "title" in data:
+        asset.title = data["title"]
+    for f, locale in keep:
+        if locale is not ... and locale != f.locale:
+            f.locale, f.modified = locale, now
+    for f in drop:
+        asset.files.remove(f)
+    tags = data.get("tags", asset.tag_names)
+    for target in targets:
+        tags = tags + target.tag_names
+        for f in list(target.files):
+            f.asset = asset
+        db.session.delete(target)
+    asset.set_tags(tags)
+    db.session.commit()
+    remove_keys([f.storage_key for f in drop])
+    return respond(represent(asset, rights))
+
+
+@bp.post("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
+@login_required
+def add_file(dm_id, asset_id):
+    """Add another representation (a ``file`` part, optional ``locale``) to an asset → 200."""
+    dm, asset, rights = editable_asset(dm_id, asset_id)
+    uploads, form = receive(allowed=("file", "locale"), single=True)
+    try:
+        locale = form.get("locale") or None
+        if locale is not None and not re.match(LOCALE, locale):
+            raise BodyDidNotValidate(errors={"locale": ["Not an RFC 5646 language tag (e.g. en-US)."]})
+        if uploads[0].type != asset.type:
+            raise BodyDidNotValidate(errors={"file": [f"This {asset.type} asset cannot take a {uploads[0].type} file."]})
+        asset.files.append(new_file(uploads[0], utcnow(), locale))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        discard(uploads)
+        raise
+    return respond(represent(asset, rights))
+
+
+@bp.delete("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
+@login_required
+def delete_asset(dm_id, asset_id):
+    """Move an asset to the deleted assets → 204."""
+    _, asset, _ = editable_asset(dm_id, asset_id)
+    asset.deleted = utcnow()
+    db.session.commit()
+    return no_content()
+
+
+@bp.get("/datamanager/<uuid:dm_id>/assets/deleted/")
+@login_required
+def deleted_assets(dm_id):
+    """The soft-deleted assets of a space, with the query grammar."""
+    dm, rights = space_or_404(dm_id)
+    doc = list_assets(dm, rights, deleted_collection, "datamanager.deleted_assets", "datamanager.deleted_asset",
+                      deleted=True)
+    return respond(doc) if not hasattr(doc, "status_code") else doc
+
+
+@bp.get("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")
+@login_required
+def deleted_asset(dm_id, asset_id):
+    """One soft-deleted asset."""
+    dm, rights = space_or_404(dm_id)
+    return respond(represent(asset_or_404(dm, asset_id, deleted=True), rights))
+
+
+@bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")
+@login_required
+def restore_or_destroy(dm_id, asset_id):
+    """Restore a deleted asset (200 with the ``ec:asset``), or with ``?destroy=destroy`` purge it (204)."""
+    for key, value in request.args.items(multi=True):
+        if key != "destroy" or value != "destroy":
+            raise QueryDidNotValidate(f"Only ?destroy=destroy is understood here, not {key}={value}.",
+                                      errors={key: ["Use destroy=destroy to purge, or no parameter to restore."]})
+    _, asset, rights = editable_asset(dm_id, asset_id, deleted=True)
+    if "destroy" in request.args:
+        keys = [f.storage_key for f in asset.files]
+        db.session.delete(asset)
+        db.session.commit()
+        remove_keys(keys)
+        return no_content()
+    asset.deleted = None
+    db.session.commit()
+    return respond(represent(asset, rights))

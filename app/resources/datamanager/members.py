@@ -1,0 +1,128 @@
+"""/datamanager/{id}/members/ and /datamanager/{id}/members/{accountID}: who holds which rights.
+
+Any member may read the list; granting, changing and revoking need manageRights. A space
+always keeps at least one member holding manageRights (409 otherwise).
+"""
+from flask import request
+from sqlalchemy import select
+
+from app.auth import login_required
+from app.errors import BodyDidNotValidate, Conflict, NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.resources.accounts.models import Account
+from app.resources.datamanager import bp
+from app.resources.datamanager.access import keep_a_manager, require, space_or_404
+from app.resources.datamanager.models import Member, member_of
+from app.resources.datamanager.schemas import member_create_schema, member_update_schema
+from app.resources.datamanager.spaces import customer_href
+from app.timeutil import rfc3339
+
+members_collection = Collection(
+    rel="ec:datamanager/members",
+    item_rel="ec:datamanager/member",
+    fields=[
+        Field("accountID", Member.account_id, type="int", sortable=True),
+        Field("created", Member.created, type="datetime", sortable=True),
+    ],
+    id_field="accountID",
+    default_sort=("created",),
+    tiebreak=Member.account_id,
+    not_found=lambda: NotFound("member"),
+)
+
+
+def represent(member, can_manage):
+    doc = Document(
+        {"accountID": member.account_id, "rights": member.rights, "created": rfc3339(member.created)},
+        self_href=url("datamanager.member", dm_id=member.datamanager_id, account_id=member.account_id),
+    )
+    doc.link("collection", url("datamanager.members", dm_id=member.datamanager_id))
+    doc.link("ec:datamanager", url("datamanager.get", dm_id=member.datamanager_id))
+    doc.link("ec:datamanager/member/account", customer_href(member.account_id))
+    if can_manage:
+        doc.template("default", Template(method="PUT", title="Replace this member's rights",
+                                         properties=properties_from_schema(member_update_schema)))
+        doc.template("delete", Template(method="DELETE", title="Revoke this membership"))
+    return doc
+
+
+def member_or_404(dm_id, account_id):
+    member = member_of(dm_id, account_id)
+    if member is None:
+        raise NotFound("member")
+    return member
+
+
+@bp.get("/datamanager/<uuid:dm_id>/members/")
+@login_required
+def members(dm_id):
+    """The members of a space and their rights."""
+    dm, rights = space_or_404(dm_id)
+    can_manage = "manageRights" in rights
+    page = members_collection.page(db.session, select(Member).where(Member.datamanager_id == dm.id), request.args)
+    if page.single is not None:
+        return respond(represent(page.single, can_manage))
+    doc = page.document(url("datamanager.members", dm_id=dm.id), [represent(m, can_manage) for m in page.items])
+    doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
+    if can_manage:
+        doc.template("default", Template(method="POST", title="Grant rights to another account",
+                                         properties=properties_from_schema(member_create_schema)))
+    return respond(doc)
+
+
+@bp.post("/datamanager/<uuid:dm_id>/members/")
+@login_required
+def add_member(dm_id):
+    """Make another account a member with the given rights (needs manageRights)."""
+    dm, rights = space_or_404(dm_id)
+    require(rights, "manageRights")
+    data = load_body(member_create_schema)
+    if db.session.get(Account, data["accountID"]) is None:
+        raise BodyDidNotValidate(errors={"accountID": ["No such account."]})
+    if member_of(dm.id, data["accountID"]) is not None:
+        raise Conflict("That account is already a member; PUT its member resource instead.",
+                       event="MEMBER_ALREADY_EXISTS")
+    member = Member(datamanager_id=dm.id, account_id=data["accountID"])
+    member.rights = data["rights"]
+    db.session.add(member)
+    db.session.commit()
+    return created(represent(member, True))
+
+
+@bp.get("/datamanager/<uuid:dm_id>/members/<int:account_id>")
+@login_required
+def member(dm_id, account_id):
+    """One member's rights."""
+    dm, rights = space_or_404(dm_id)
+    return respond(represent(member_or_404(dm.id, account_id), "manageRights" in rights))
+
+
+@bp.put("/datamanager/<uuid:dm_id>/members/<int:account_id>")
+@login_required
+def update_member(dm_id, account_id):
+    """Replace a member's rights (needs manageRights)."""
+    dm, rights = space_or_404(dm_id)
+    require(rights, "manageRights")
+    member = member_or_404(dm.id, account_id)
+    check_preconditions(represent(member, True))
+    data = load_body(member_update_schema)
+    keep_a_manager(dm.id, member, data["rights"])
+    member.rights = data["rights"]
+    db.session.commit()
+    return respond(represent(member, True))
+
+
+@bp.delete("/datamanager/<uuid:dm_id>/members/<int:account_id>")
+@login_required
+def delete_member(dm_id, account_id):
+    """Revoke a membership (needs manageRights)."""
+    dm, rights = space_or_404(dm_id)
+    require(rights, "manageRights")
+    member = member_or_404(dm.id, account_id)
+    check_preconditions(represent(member, True))
+    keep_a_manager(dm.id, member, [])
+    db.session.delete(member)
+    db.session.commit()
+    return no_content()

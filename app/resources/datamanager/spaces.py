@@ -1,0 +1,123 @@
+"""GET/POST /datamanager/ and GET/PUT /datamanager/{dataManagerID}: Data Manager spaces."""
+from flask import request
+
+from app.auth import current_account, login_required
+from app.errors import NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
+from app.representation import check_preconditions, created, load_body, respond, url
+from app.resources.datamanager import bp
+from app.resources.datamanager.access import (
+    keep_a_manager, require, rights_by_space, space_or_404, visible_spaces)
+from app.resources.datamanager.models import RIGHTS, DataManager, Member, member_of
+from app.resources.datamanager.schemas import datamanager_create_schema, datamanager_update_schema
+from app.resources.root import url_template
+from app.timeutil import rfc3339
+
+spaces_collection = Collection(
+    rel="ec:datamanagers",
+    item_rel="ec:datamanager",
+    fields=[
+        Field("dataManagerID", DataManager.id, type="uuid"),
+        Field("title", DataManager.title, sortable=True),
+        Field("description", DataManager.description),
+        Field("created", DataManager.created, type="datetime", sortable=True),
+    ],
+    id_field="dataManagerID",
+    default_sort=("created",),
+    tiebreak=DataManager.id,
+    not_found=lambda: NotFound("datamanager"),
+)
+
+
+def customer_href(account_id):
+    """The owning account (the accounts domain's user resource)."""
+    return url("accounts.get_user", user_id=account_id)
+
+
+def represent(dm, rights):
+    """An ``ec:datamanager`` with the caller's ``rights`` and the templates those rights allow."""
+    doc = Document(
+        {
+            "dataManagerID": str(dm.id),
+            "title": dm.title,
+            "description": dm.description,
+            "rights": rights,
+            "created": rfc3339(dm.created),
+        },
+        self_href=url("datamanager.get", dm_id=dm.id),
+    )
+    doc.link("collection", url("datamanager.index"))
+    doc.link("ec:assets", url("datamanager.assets", dm_id=dm.id))
+    doc.link("ec:assets/deleted", url("datamanager.deleted_assets", dm_id=dm.id))
+    doc.link("ec:datamanager/members", url("datamanager.members", dm_id=dm.id))
+    if dm.owner_id is not None:
+        doc.link("ec:customer", customer_href(dm.owner_id))
+    if "manageRights" in rights:
+        doc.template("default", Template(method="PUT", title="Edit this space and your rights in it",
+                                         properties=properties_from_schema(datamanager_update_schema)))
+    return doc
+
+
+@bp.get("/datamanager/")
+@login_required
+def index():
+    """The spaces the caller is a member of (ADMINs: all)."""
+    account = current_account()
+    page = spaces_collection.page(db.session, visible_spaces(account), request.args)
+    rights = rights_by_space(account, page.items)
+    if page.single is not None:
+        return respond(represent(page.single, rights[page.single.id]))
+    doc = page.document(url("datamanager.index"), [represent(dm, rights[dm.id]) for dm in page.items])
+    doc.link("ec:datamanager/by-id", Link(url_template("datamanager.get", {"dm_id": "dataManagerID"}),
+                                          templated=True))
+    doc.template("default", Template(method="POST", title="Create a space",
+                                     properties=properties_from_schema(datamanager_create_schema)))
+    return respond(doc)
+
+
+@bp.post("/datamanager/")
+@login_required
+def create():
+    """Create a space; the creator owns it and holds every right."""
+    data = load_body(datamanager_create_schema)
+    account = current_account()
+    dm = DataManager(title=data["title"], description=data["description"], owner_id=account.id)
+    member = Member(account_id=account.id)
+    member.rights = RIGHTS
+    dm.members.append(member)
+    db.session.add(dm)
+    db.session.commit()
+    return created(represent(dm, member.rights))
+
+
+@bp.get("/datamanager/<uuid:dm_id>")
+@login_required
+def get(dm_id):
+    """One space with the caller's rights."""
+    dm, rights = space_or_404(dm_id)
+    return respond(represent(dm, rights))
+
+
+@bp.put("/datamanager/<uuid:dm_id>")
+@login_required
+def update(dm_id):
+    """Change title, description and the caller's own rights (needs manageRights)."""
+    dm, rights = space_or_404(dm_id)
+    require(rights, "manageRights")
+    check_preconditions(represent(dm, rights))
+    data = load_body(datamanager_update_schema)
+    if "rights" in data:
+        account = current_account()
+        member = member_of(dm.id, account.id)
+        keep_a_manager(dm.id, member, data["rights"])
+        if member is None:  # an ADMIN without a membership row
+            member = Member(datamanager_id=dm.id, account_id=account.id)
+            db.session.add(member)
+        member.rights = data["rights"]
+        rights = data["rights"] if not account.is_admin else rights
+    for key in ("title", "description"):
+        if key in data:
+            setattr(dm, key, data[key])
+    db.session.commit()
+    return respond(represent(dm, rights))

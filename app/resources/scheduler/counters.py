@@ -1,0 +1,44 @@
+"""Scheduler metrics: monotonically increasing counters in one Redis hash.
+
+The hash is keyed with HALYARD_QUEUE_PREFIX, so deployments (and test runs) sharing a
+Redis never mix their counters. Names follow the original service's
+(``scheduler.deliver_task.http_error.<code>.sum``, ...).
+"""
+from flask import current_app
+
+from app.jobs import get_redis
+
+BASE_METRICS = (
+    "schedules.created.sum",
+    "schedules.deleted.sum",
+    "scheduler.fire.sum",
+    "scheduler.deliver_task.success.sum",
+    "scheduler.deliver_task.connection_error.sum",
+    "scheduler.deliver_task.timeout.sum",
+    "scheduler.deliver_task.refused.sum",
+    "scheduler.deliver_task.too_large.sum",
+    "scheduler.deliver_task.canceled.sum",
+    "scheduler.deliver_task.retried.sum",
+    "scheduler.deliver_task.failed.sum",
+    "scheduler.failed_tasks.requeued.sum",
+)
+
+
+def counters_key():
+    return f"{current_app.config['HALYARD_QUEUE_PREFIX']}:scheduler:metrics"
+
+
+def snapshot_key():
+    return f"{current_app.config['HALYARD_QUEUE_PREFIX']}:scheduler:metrics:snapshot"
+
+
+def incr(name, amount=1):
+    get_redis().hincrby(counters_key(), name, amount)
+
+
+def read():
+    """Every counter (the base ones at 0 when never incremented), sorted by name."""
+    stored = {key.decode(): int(value) for key, value in get_redis().hgetall(counters_key()).items()}
+    values = {name: 0 for name in BASE_METRICS}
+    values.update(stored)
+    return dict(sorted(values.items()))

@@ -1,0 +1,120 @@
+"""GET/POST /api/metrics/ (seed 003's helpers) and GET /metrics (Prometheus text format).
+
+Both serve the same Redis counters (``counters``); /metrics adds schedule, failed-task,
+queue-length and per-state job gauges. The exposition uses prometheus_client's own
+metric families and ``generate_latest`` (escaping, HELP/TYPE lines and the ``_total``
+suffix handled by the reference implementation) with a collector that reads Redis at
+scrape time, so every web and worker process reports the same numbers.
+"""
+import re
+
+from flask import current_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from app.auth import admin_required, current_account
+from app.extensions import db
+from app.hal import Document, Template
+from app.jobs import all_queues, enqueue, get_redis
+from app.jobs import scheduler as jobs
+from app.representation import respond, url
+from app.resources.scheduler import bp, counters
+from app.resources.scheduler.models import FailedTask, Schedule
+
+JOB_STATES = ("scheduled", "started", "deferred", "finished", "failed", "canceled")
+_HTTP_ERROR = re.compile(r"^scheduler\.deliver_task\.http_error\.(\d{3})\.sum$")
+
+
+def gauges():
+    """Schedules by enabled flag, failed tasks, and per queue: length and jobs per state."""
+    rows = dict(db.session.execute(select(Schedule.enabled, func.count()).group_by(Schedule.enabled)).all())
+    values = {"schedules.enabled": rows.get(True, 0), "schedules.disabled": rows.get(False, 0),
+              "failed_tasks": db.session.scalar(select(func.count()).select_from(FailedTask)) or 0}
+    for queue in all_queues():
+        values[f"queue.{queue.name}.queued"] = queue.count
+        for state in JOB_STATES:
+            values[f"queue.{queue.name}.{state}"] = getattr(queue, f"{state}_job_registry").count
+    return values
+
+
+def current_metrics():
+    return {**counters.read(), **gauges()}
+
+
+class RedisCollector:
+    """prometheus_client collector reading the counters and gauges at scrape time."""
+
+    def __init__(self, counter_values, gauge_values):
+        self.counter_values, self.gauge_values = counter_values, gauge_values
+
+    def collect(self):
+        http = CounterMetricFamily("halyard_scheduler_deliver_task_http_error",
+                                   "Delivery attempts answered with a non-2xx status, by code.", labels=["code"])
+        for name, value in self.counter_values.items():
+            match = _HTTP_ERROR.match(name)
+            if match:
+                http.add_metric([match.group(1)], value)
+                continue
+            metric = "halyard_" + re.sub(r"[^a-zA-Z0-9_]", "_", name.removesuffix(".sum"))
+            yield CounterMetricFamily(metric, f"Counter {name}.", value=value)
+        yield http
+        schedules = GaugeMetricFamily("halyard_schedules", "Schedules by enabled flag.", labels=["enabled"])
+        schedules.add_metric(["true"], self.gauge_values["schedules.enabled"])
+        schedules.add_metric(["false"], self.gauge_values["schedules.disabled"])
+        yield schedules
+        yield GaugeMetricFamily("halyard_scheduler_failed_tasks", "Failed tasks waiting for a requeue.",
+                                value=self.gauge_values["failed_tasks"])
+        length = GaugeMetricFamily("halyard_rq_queue_length", "Jobs waiting in an RQ queue.", labels=["queue"])
+        states = GaugeMetricFamily("halyard_rq_jobs", "RQ jobs per queue and state.", labels=["queue", "state"])
+        for queue in all_queues():
+            length.add_metric([queue.name], self.gauge_values[f"queue.{queue.name}.queued"])
+            states.add_metric([queue.name, "queued"], self.gauge_values[f"queue.{queue.name}.queued"])
+            for state in JOB_STATES:
+                states.add_metric([queue.name, state], self.gauge_values[f"queue.{queue.name}.{state}"])
+        yield length
+        yield states
+
+
+def snapshot():
+    raw = get_redis().hgetall(counters.snapshot_key())
+    if not raw:
+        return None
+    data = {key.decode(): value.decode() for key, value in raw.items()}
+    taken = data.pop("taken_at", None)
+    return {"taken_at": taken, "values": {key: int(value) for key, value in sorted(data.items())}}
+
+
+@bp.get("/api/metrics/")
+@admin_required
+def metrics():
+    """The available metric keys, their current values and the last stored snapshot."""
+    values = counters.read()
+    doc = Document({"metrics_available": list(values), "metrics": values, "snapshot": snapshot()},
+                   self_href=url("scheduler.metrics"))
+    doc.link("up", url("root.index"))
+    doc.link("ec:metrics/prometheus", url("scheduler.prometheus"))
+    doc.template("default", Template(method="POST", title="Compute and store a snapshot of every metric"))
+    return respond(doc, etag=False)
+
+
+@bp.post("/api/metrics/")
+@admin_required
+def fire_metrics():
+    """Start a job that computes and stores a snapshot of every metric; 201."""
+    record = enqueue(jobs.snapshot_metrics, kind="scheduler.metrics", owner=current_account(),
+                     subject="/api/metrics/")
+    location = url("jobs.get", job_id=record.id)
+    doc = Document({"scheduled_metrics_initiated": True}, self_href=url("scheduler.metrics"))
+    doc.link("ec:job", location)
+    return respond(doc, 201, {"Location": location}, etag=False)
+
+
+@bp.get("/metrics")
+@admin_required
+def prometheus():
+    """The counters, queue lengths and job counts per state in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector(counters.read(), gauges()))
+    return current_app.response_class(generate_latest(registry), mimetype=None,
+                                      headers={"Content-Type": CONTENT_TYPE_LATEST})

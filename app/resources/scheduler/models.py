@@ -1,0 +1,128 @@
+"""Schedule, ScheduleRun, DeliveryAttempt and FailedTask: the scheduler's persistent state.
+
+- ``Schedule``: what to POST where and when. ``generation`` changes whenever the timing or
+  the enabled flag changes, so a fire or delivery job armed for an older generation does
+  nothing. ``auth_token`` and the signing secret are stored encrypted (Fernet keyed from
+  SECRET_KEY) because they must be sent later; neither is ever returned after creation.
+- ``ScheduleRun``: one due run (schedule, slot), unique per pair — the database half of
+  exactly-once. Its id is the ``Idempotency-Key`` sent with every attempt of that run.
+- ``DeliveryAttempt``: every attempt to POST a run (status code, duration, excerpt, error).
+- ``FailedTask``: a run whose last attempt failed; requeueing removes the record.
+"""
+import base64
+import hashlib
+import uuid
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+OUTCOMES = ("success", "retry", "failed", "canceled")
+RUN_STATUSES = ("pending", "sending", "retrying", "sent", "failed", "canceled")
+
+
+def _fernet():
+    digest = hashlib.sha256(b"halyard-scheduler:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def encrypt(value):
+    return None if value is None else _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(value):
+    if value is None:
+        return None
+    try:
+        return _fernet().decrypt(value.encode()).decode()
+    except InvalidToken:
+        return None  # SECRET_KEY rotated: the stored secret can no longer be used
+
+
+class Schedule(db.Model):
+    __tablename__ = "schedules"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    frequency: Mapped[int | None] = mapped_column(Integer)
+    endpoint: Mapped[str] = mapped_column(String(2000))
+    cron_definition: Mapped[str | None] = mapped_column(String(200))
+    interval_definition: Mapped[str | None] = mapped_column(String(100))
+    auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    payload: Mapped[object] = mapped_column(JSON, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    anchor_at: Mapped[datetime] = mapped_column(DateTime)
+    next_send_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_run: Mapped[datetime | None] = mapped_column(DateTime)
+    triggered: Mapped[int] = mapped_column(Integer, default=0)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    created_by = relationship("Account", foreign_keys=[created_by_id])
+
+    @property
+    def auth_token(self):
+        return decrypt(self.auth_token_encrypted)
+
+    @auth_token.setter
+    def auth_token(self, value):
+        self.auth_token_encrypted = encrypt(value) if value else None
+
+    @property
+    def secret(self):
+        return decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value):
+        self.secret_encrypted = encrypt(value)
+
+
+class ScheduleRun(db.Model):
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("schedule_id", "slot"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[datetime] = mapped_column(DateTime)
+    generation: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DeliveryAttempt(db.Model):
+    __tablename__ = "schedule_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedule_runs.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    status_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(String(500))
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+
+
+class FailedTask(db.Model):
+    __tablename__ = "schedule_failed_tasks"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedule_runs.id", ondelete="CASCADE"), unique=True)
+    task_name: Mapped[str] = mapped_column(String(100), default="app.jobs.scheduler.deliver")
+    attempts: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    schedule = relationship("Schedule")

@@ -1,0 +1,175 @@
+"""/api/v1/schedule/ and /api/v1/schedule/{uuid}/: schedules that POST a payload on cron or interval."""
+import secrets
+
+from flask import request
+from sqlalchemy import select
+
+from app.auth import current_account, login_required
+from app.errors import BodyDidNotValidate, NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.jobs import scheduler as jobs
+from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.resources.scheduler import bp, counters
+from app.resources.scheduler.models import Schedule
+from app.resources.scheduler.schemas import schedule_schema
+from app.resources.scheduler.timing import ceil_second, next_slot
+from app.timeutil import rfc3339, utcnow
+
+DEFINITIONS = ("cron_definition", "interval_definition")
+TIMING = ("cron_definition", "interval_definition", "enabled")
+
+schedules_collection = Collection(
+    rel="ec:schedules",
+    item_rel="ec:schedule",
+    fields=[
+        Field("id", Schedule.id, type="uuid"),
+        Field("endpoint", Schedule.endpoint, sortable=True),
+        Field("enabled", Schedule.enabled, type="bool"),
+        Field("frequency", Schedule.frequency, type="int", sortable=True),
+        Field("triggered", Schedule.triggered, type="int", sortable=True),
+        Field("next_send_at", Schedule.next_send_at, type="datetime", sortable=True),
+        Field("last_run", Schedule.last_run, type="datetime", sortable=True),
+        Field("created_at", Schedule.created_at, type="datetime", sortable=True),
+        Field("updated_at", Schedule.updated_at, type="datetime", sortable=True),
+        Field("created_by", Schedule.created_by_id, type="int"),
+    ],
+    id_field="id",
+    default_sort=("-created_at",),
+    tiebreak=Schedule.id,
+    not_found=lambda: NotFound("schedule"),
+)
+
+
+def represent(schedule):
+    doc = Document(
+        {
+            "id": str(schedule.id),
+            "frequency": schedule.frequency,
+            "endpoint": schedule.endpoint,
+            "cron_definition": schedule.cron_definition,
+            "interval_definition": schedule.interval_definition,
+            "has_auth_token": schedule.auth_token_encrypted is not None,
+            "payload": schedule.payload,
+            "enabled": schedule.enabled,
+            "next_send_at": rfc3339(schedule.next_send_at),
+            "last_run": rfc3339(schedule.last_run),
+            "triggered": schedule.triggered,
+            "created_at": rfc3339(schedule.created_at),
+            "updated_at": rfc3339(schedule.updated_at),
+            "created_by": schedule.created_by_id,
+            "updated_by": schedule.updated_by_id,
+        },
+        self_href=url("scheduler.get", schedule_id=schedule.id),
+    )
+    doc.link("collection", url("scheduler.index"))
+    doc.link("ec:schedule/deliveries", url("scheduler.deliveries", schedule_id=schedule.id))
+    doc.link("ec:failed-tasks", url("scheduler.failed_tasks", schedule=str(schedule.id)))
+    doc.template("default", Template(method="PUT", title="Edit the schedule",
+                                     properties=properties_from_schema(schedule_schema)))
+    doc.template("delete", Template(method="DELETE", title="Delete the schedule"))
+    return doc
+
+
+def visible_schedules(account):
+    stmt = select(Schedule)
+    return stmt if account.is_admin else stmt.where(Schedule.created_by_id == account.id)
+
+
+def get_schedule_or_404(schedule_id):
+    account = current_account()
+    schedule = db.session.get(Schedule, schedule_id)
+    if schedule is None or not (account.is_admin or schedule.created_by_id == account.id):
+        raise NotFound("schedule")
+    return schedule
+
+
+def apply_timing(schedule, now):
+    """Check exactly one definition is set; restart the grid and compute next_send_at."""
+    if bool(schedule.cron_definition) == bool(schedule.interval_definition):
+        message = "Set exactly one of cron_definition and interval_definition."
+        raise BodyDidNotValidate(errors={name: [message] for name in DEFINITIONS})
+    schedule.anchor_at = ceil_second(now)
+    schedule.next_send_at = next_slot(schedule.cron_definition, schedule.interval_definition,
+                                      schedule.anchor_at, after=now) if schedule.enabled else None
+
+
+@bp.get("/api/v1/schedule/")
+@login_required
+def index():
+    """The schedules the caller owns (ADMINs: all), with the query grammar and limit/offset."""
+    page = schedules_collection.page(db.session, visible_schedules(current_account()), request.args)
+    if page.single is not None:
+        return respond(represent(page.single))
+    doc = page.document(url("scheduler.index"), [represent(s) for s in page.items])
+    doc.template("default", Template(method="POST", title="Create a schedule",
+                                     properties=properties_from_schema(schedule_schema)))
+    return respond(doc)
+
+
+@bp.post("/api/v1/schedule/")
+@login_required
+def create():
+    """Create a schedule; 201 with Location and its signing secret (shown this once)."""
+    data = load_body(schedule_schema)
+    account, now = current_account(), utcnow()
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    schedule = Schedule(created_by_id=account.id, updated_by_id=account.id, created_at=now, updated_at=now,
+                        enabled=data.pop("enabled", True), secret=secret, triggered=0, generation=0)
+    for name, value in data.items():
+        setattr(schedule, name, value)
+    apply_timing(schedule, now)
+    db.session.add(schedule)
+    db.session.commit()
+    jobs.arm(schedule)
+    counters.incr("schedules.created.sum")
+    doc = represent(schedule)
+    doc.properties["signing_secret"] = secret
+    return created(doc)
+
+
+@bp.get("/api/v1/schedule/<uuid:schedule_id>/")
+@login_required
+def get(schedule_id):
+    """One schedule (auth_token is never returned, only has_auth_token)."""
+    return respond(represent(get_schedule_or_404(schedule_id)))
+
+
+@bp.put("/api/v1/schedule/<uuid:schedule_id>/")
+@login_required
+def update(schedule_id):
+    """Change a schedule; a new definition or enabled flag reschedules at once."""
+    schedule = get_schedule_or_404(schedule_id)
+    check_preconditions(represent(schedule))
+    data = load_body(schedule_schema, partial=True)
+    old = (schedule.next_send_at, schedule.generation)
+    sent = [name for name in DEFINITIONS if data.get(name)]
+    if len(sent) == 1:  # one definition replaces the other kind
+        data.setdefault(DEFINITIONS[1 - DEFINITIONS.index(sent[0])], None)
+    timing_changed = any(name in data and data[name] != getattr(schedule, name) for name in TIMING)
+    for name, value in data.items():
+        setattr(schedule, name, value)
+    now = utcnow()
+    schedule.updated_at, schedule.updated_by_id = now, current_account().id
+    if timing_changed:
+        apply_timing(schedule, now)
+        schedule.generation += 1
+    db.session.commit()
+    if timing_changed:
+        jobs.disarm(schedule.id, *old)
+        jobs.arm(schedule)
+    return respond(represent(schedule))
+
+
+@bp.delete("/api/v1/schedule/<uuid:schedule_id>/")
+@login_required
+def delete(schedule_id):
+    """Delete a schedule: its pending run is cancelled at once."""
+    schedule = get_schedule_or_404(schedule_id)
+    check_preconditions(represent(schedule))
+    old = (schedule.id, schedule.next_send_at, schedule.generation)
+    db.session.delete(schedule)
+    db.session.commit()
+    jobs.disarm(*old)
+    counters.incr("schedules.deleted.sum")
+    return no_content()

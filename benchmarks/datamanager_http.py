@@ -1,0 +1,216 @@
+"""HTTP benchmark of the data manager: Halyard vs a hand-written sqlite3 baseline (run by hand, not in CI).
+
+    python benchmarks/datamanager_http.py [--seconds 5] [--connections 4]
+
+Seeds one space with 100,000 assets (seeded RNG, bulk inserts), starts Halyard and the baseline
+(benchmarks/datamanager_baseline.py) each with gunicorn (2 sync workers, SQLite) on loopback, drives
+both with ``wrk`` (Debian package ``wrk``) and prints req/s, p50/p99 latency, body bytes, the ratio
+Halyard/baseline and each server's peak worker memory (VmHWM):
+
+    R1  one asset by id                      R2  first page of 20, default order
+    R3  title~=ab, sort=-created, page 2/20  R4  page 4000 of 20 (offset 79,980)
+    R1b R1 with Basic auth instead of a token
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+N_ASSETS = 100_000
+TYPES = ("image", "video", "audio", "generic", "document", "spreadsheet")
+# 64 words, exactly 8 of which contain "ab".
+WORDS = ("cabin", "fable", "tablet", "label", "habit", "rabbit", "stable", "abbey",
+         "apple", "river", "stone", "cloud", "maple", "otter", "piano", "quartz", "meadow", "ember", "falcon",
+         "garnet", "harbor", "island", "jasper", "kettle", "lantern", "marble", "nectar", "orchid", "pepper",
+         "quill", "raven", "saddle", "thistle", "umber", "velvet", "willow", "yonder", "zephyr", "acorn",
+         "bramble", "cedar", "dune", "elm", "fern", "glacier", "hazel", "iris", "juniper", "kelp", "lichen",
+         "moss", "nutmeg", "olive", "pine", "quince", "reed", "sage", "tundra", "upland", "violet", "walnut",
+         "yarrow", "zinnia", "birch")
+TAGS = tuple(f"tag{i:02d}" for i in range(20))
+TARGETS = {"R1": 0.5, "R2": 0.4, "R3": 0.8, "R4": 0.8, "R1b": 0.4}
+PASSWORD = "bench-password-not-secret"
+assert len(WORDS) == 64 and sum("ab" in w for w in WORDS) == 8 and len(set(WORDS)) == 64
+
+
+def seed(instance, db_path):
+    """Migrate, then bulk-insert the account, token, space and 100,000 assets with their tags."""
+    os.environ.update(HALYARD_INSTANCE_PATH=instance, DATABASE_URL="sqlite:///" + db_path)
+    import flask_migrate
+    from sqlalchemy import insert
+
+    from app import create_app
+    from app.extensions import db
+    from app.resources.accounts.models import Account
+    from app.resources.datamanager.models import RIGHTS, Asset, AssetTag, DataManager, Member
+
+    app = create_app()
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+        account = Account(email="bench@example.org", username="bench")
+        account.set_password(PASSWORD)
+        db.session.add(account)
+        _, token = account.issue_token(name="bench")
+        dm = DataManager(title="Benchmark", description="100,000 assets", owner_id=None)
+        db.session.add(dm)
+        db.session.flush()
+        dm.owner_id = account.id
+        member = Member(datamanager_id=dm.id, account_id=account.id)
+        member.rights = RIGHTS
+        db.session.add(member)
+        rng = random.Random(4)
+        start = datetime(2024, 1, 1)
+        seconds = rng.sample(range(366 * 86400), N_ASSETS)
+        assets, tags = [], []
+        for i in range(N_ASSETS):
+            asset_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            assets.append({"id": asset_id, "datamanager_id": dm.id, "type": rng.choice(TYPES),
+                           "title": "asset-%06d %s" % (i, rng.choice(WORDS)),
+                           "created": start + timedelta(seconds=seconds[i]), "deleted": None})
+            tags += [{"asset_id": asset_id, "tag": t} for t in rng.sample(TAGS, rng.randint(0, 3))]
+        db.session.execute(insert(Asset), assets)
+        db.session.execute(insert(AssetTag), tags)
+        db.session.commit()
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+        return str(dm.id), dm.id.hex, token, assets[N_ASSETS // 2]["id"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(module, port, env):
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", module], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/health-probe", timeout=10)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.terminate()
+    proc.wait(10)
+    raise SystemExit(f"{module} did not start on port {port}")
+
+
+def worker_peak_mb(master):
+    """Largest peak RSS (VmHWM) among the gunicorn master's worker processes, in MB."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True).stdout
+    peaks = []
+    for pid in out.split():
+        with open(f"/proc/{pid}/status") as fh:
+            peaks += [int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:")]
+    return max(peaks, default=0.0)
+
+
+def wrk(url, seconds, connections, headers):
+    args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise SystemExit(f"non-2xx responses from {url}:\n{out}")
+
+    def pct(p):
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return rps, pct(50), pct(99)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per request (default 5)")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again.")
+    work = tempfile.mkdtemp(prefix="halyard-bench-")
+    db_path = os.path.join(work, "bench.sqlite3")
+    t0 = time.time()
+    dm, dm_hex, token, some_id = seed(os.path.join(work, "instance"), db_path)
+    print(f"seeded {N_ASSETS:,} assets in {time.time() - t0:.1f}s ({db_path})")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(HALYARD_INSTANCE_PATH=os.path.join(work, "instance"), DATABASE_URL="sqlite:///" + db_path,
+               BASELINE_DB=db_path, PYTHONPATH=ROOT, HALYARD_LOG_LEVEL="WARNING")
+    hy_port, base_port = free_port(), free_port()
+    servers = [start("wsgi:app", hy_port, env)]
+    halyard = servers[0]
+    hy = f"http://127.0.0.1:{hy_port}/datamanager/{dm}/assets/"
+    base = f"http://127.0.0.1:{base_port}/dm/{dm_hex}/assets/"
+    requests_ = {
+        "R1": (f"{hy}{some_id}", f"{base}{some_id}"),
+        "R2": (f"{hy}?page=1&size=20", f"{base}?page=1&size=20"),
+        "R3": (f"{hy}?page=2&size=20&sort=-created&title~=ab", f"{base}?page=2&size=20&title~=ab"),
+        "R4": (f"{hy}?page=4000&size=20", f"{base}?page=4000&size=20"),
+    }
+    bearer = {"Authorization": f"Bearer {token}"}
+    basic = requests.auth._basic_auth_str("bench", PASSWORD)
+    rows = []
+    try:
+        baseline = start("benchmarks.datamanager_baseline:app", base_port, env)
+        servers.append(baseline)
+        for name, (hy_url, base_url) in requests_.items():
+            check(name, requests.get(hy_url, headers=bearer), requests.get(base_url))
+        for name, (hy_url, base_url) in list(requests_.items()) + [("R1b", requests_["R1"])]:
+            headers = {"Authorization": basic} if name == "R1b" else bearer
+            hy_body = len(requests.get(hy_url, headers=headers).content)
+            base_body = len(requests.get(base_url).content)
+            h = wrk(hy_url, options.seconds, options.connections, headers)
+            b = wrk(base_url, options.seconds, options.connections, {})
+            rows.append((name, h, b, hy_body, base_body))
+        memory = worker_peak_mb(halyard), worker_peak_mb(baseline)
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(10)
+    report(rows, memory, options)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def check(name, hy, base):
+    """Both servers must give the same answer: same total and the same assets in the same order."""
+    hy.raise_for_status(), base.raise_for_status()
+    h, b = hy.json(), base.json()
+    if "total" in h:
+        assert h["total"] == b["total"], (name, h["total"], b["total"])
+        h_ids = [a["assetID"] for a in h["_embedded"]["ec:asset"]]
+        assert h_ids == [a["assetID"] for a in b["items"]], name
+    else:
+        assert (h["assetID"], h["tags"]) == (b["assetID"], b["tags"]), name
+
+
+def report(rows, memory, options):
+    print(f"\nwrk -t2 -c{options.connections} -d{options.seconds}s; gunicorn 2 sync workers each; SQLite\n")
+    print("| request | Halyard req/s | p50 ms | p99 ms | body B | baseline req/s | p50 ms | p99 ms | body B "
+          "| ratio | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, (h_rps, h50, h99), (b_rps, b50, b99), h_body, b_body in rows:
+        ratio = h_rps / b_rps
+        verdict = "met" if ratio >= TARGETS[name] else "MISSED"
+        print(f"| {name} | {h_rps:.0f} | {h50:.2f} | {h99:.2f} | {h_body} | {b_rps:.0f} | {b50:.2f} | {b99:.2f} "
+              f"| {b_body} | {ratio:.2f} | ≥ {TARGETS[name]} {verdict} |")
+    print(f"\npeak worker memory (VmHWM): Halyard {memory[0]:.0f} MB, baseline {memory[1]:.0f} MB "
+          f"(target < 150 MB: {'met' if memory[0] < 150 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

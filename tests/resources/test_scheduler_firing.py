@@ -1,0 +1,192 @@
+"""Scheduler end to end: real `halyard worker` subprocesses (RQ's scheduler included) POST into a real
+receiver on 127.0.0.1. Bounded polling, no long sleeps."""
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.extensions import db
+from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule
+
+SCHEDULES = "/api/v1/schedule/"
+
+
+@pytest.fixture
+def config_overrides():
+    return {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1", "HALYARD_SCHEDULER_MAX_TRIES": 2,
+            "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": 1, "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": 5,
+            "HALYARD_LOG_LEVEL": "WARNING",
+            # a shared, loaded CI machine can run workers seconds late: do not let the missed-run policy
+            # (tested with fixed clocks in test_scheduler.py) collapse slots here
+            "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": 60}
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST and answers from a per-schedule script."""
+
+    def __init__(self):
+        self.received, self.scripts, self.lock = [], {}, threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                schedule = self.headers.get("X-Halyard-Schedule")
+                with receiver.lock:
+                    receiver.received.append({"at": time.time(), "headers": dict(self.headers), "body": body,
+                                              "schedule": schedule})
+                    script = receiver.scripts.get(schedule) or []
+                    status = script.pop(0) if script else 200
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(f"answered {status}".encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def of(self, schedule_id):
+        with self.lock:
+            return [r for r in self.received if r["schedule"] == schedule_id]
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+
+
+def slot_of(hit):
+    return datetime.strptime(hit["headers"]["X-Halyard-Scheduled-For"], "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def create(client, headers, receiver, **body):
+    response = client.post(SCHEDULES, json={"endpoint": receiver.url, "interval_definition": "1 seconds", **body},
+                           headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_headers, admin_headers, receiver,
+                                                                 worker_process):
+    worker_process()
+    a = create(client, user_headers, receiver, auth_token="tok-123", payload={"hello": "wörld", "n": [1, 2]})
+    b = create(client, user_headers, receiver, payload=None)
+    wait_for(lambda: len(receiver.of(a["id"])) >= 2 and len(receiver.of(b["id"])) >= 1)
+
+    first, second = receiver.of(a["id"])[:2]
+    for hit in (first, second):
+        assert hit["headers"]["Content-Type"] == "application/json"
+        assert hit["headers"]["Authorization"] == "Token tok-123"
+        assert json.loads(hit["body"]) == {"hello": "wörld", "n": [1, 2]}
+        expected = hmac.new(a["signing_secret"].encode(), hit["body"], hashlib.sha256).hexdigest()
+        assert hit["headers"]["X-Halyard-Signature"] == "sha256=" + expected
+    assert first["headers"]["Idempotency-Key"] != second["headers"]["Idempotency-Key"]
+    assert "Authorization" not in receiver.of(b["id"])[0]["headers"]
+    assert json.loads(receiver.of(b["id"])[0]["body"]) is None
+    assert slot_of(second) - slot_of(first) == timedelta(seconds=1)  # one per second
+
+    deliveries = client.get(a["_links"]["ec:schedule/deliveries"]["href"], headers=user_headers).get_json()
+    assert deliveries["total"] >= 2
+    latest = deliveries["_embedded"]["ec:delivery"][0]
+    assert latest["status_code"] == 200 and latest["outcome"] == "success"
+    assert latest["response_excerpt"] == "answered 200" and latest["duration_ms"] >= 0
+    item = client.get(a["_links"]["self"]["href"], headers=user_headers).get_json()
+    assert item["triggered"] >= 2 and item["last_run"] is not None
+    metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
+    assert metrics["scheduler.deliver_task.success.sum"] >= 3 and metrics["scheduler.fire.sum"] >= 3
+
+    assert client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code == 200
+    assert client.delete(b["_links"]["self"]["href"], headers=user_headers).status_code == 204
+    time.sleep(0.3)  # a POST already on the wire when the change committed may still land
+    counts = len(receiver.of(a["id"])), len(receiver.of(b["id"]))
+    time.sleep(2.5)
+    assert (len(receiver.of(a["id"])), len(receiver.of(b["id"]))) == counts
+
+
+def test_retry_then_success_with_the_same_idempotency_key(client, user_headers, receiver, worker_process):
+    worker_process()
+    s = create(client, user_headers, receiver, frequency=1, payload={"x": 1})
+    receiver.scripts[s["id"]] = [503]
+    hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]))
+    assert hits[0]["headers"]["Idempotency-Key"] == hits[1]["headers"]["Idempotency-Key"]
+    assert [h["headers"]["X-Halyard-Attempt"] for h in hits[:2]] == ["1", "2"]
+    assert 0.4 < hits[1]["at"] - hits[0]["at"] < 3.5  # backoff with jitter, base 1 s
+    listing = wait_for(lambda: client.get(s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt",
+                                          headers=user_headers).get_json()["total"] == 2 and client.get(
+        s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt", headers=user_headers).get_json())
+    outcomes = [(d["attempt"], d["status_code"], d["outcome"]) for d in listing["_embedded"]["ec:delivery"]]
+    assert outcomes == [(1, 503, "retry"), (2, 200, "success")]
+    # frequency=1: the schedule disabled itself after its one run
+    item = client.get(s["_links"]["self"]["href"], headers=user_headers).get_json()
+    assert item["enabled"] is False and item["triggered"] == 1 and item["next_send_at"] is None
+    time.sleep(1.2)
+    assert len(receiver.of(s["id"])) == 2
+    assert db.session.query(FailedTask).count() == 0
+
+
+def test_retry_then_failure_record_then_requeue(client, user_headers, admin_headers, receiver, worker_process):
+    worker_process()
+    s = create(client, user_headers, receiver, frequency=1)
+    receiver.scripts[s["id"]] = [500, 502]
+    tasks = wait_for(lambda: client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()["total"] == 1
+                     and client.get("/api/v1/failed-tasks/", headers=user_headers).get_json())
+    task = tasks["_embedded"]["ec:failed-task"][0]
+    assert task["schedule"] == s["id"] and task["attempts"] == 2 and task["reason"] == "HTTP 502"
+    metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
+    assert metrics["scheduler.deliver_task.http_error.500.sum"] == 1
+    assert metrics["scheduler.deliver_task.http_error.502.sum"] == 1
+    assert metrics["scheduler.deliver_task.failed.sum"] == 1
+
+    response = client.post("/api/v1/failed-tasks/", json={}, headers=user_headers)
+    assert response.status_code == 201 and response.get_json()["count"] == 1
+    assert response.headers["Location"].endswith("/api/v1/failed-tasks/")
+    hits = wait_for(lambda: len(receiver.of(s["id"])) == 3 and receiver.of(s["id"]))
+    assert len({h["headers"]["Idempotency-Key"] for h in hits}) == 1
+    assert hits[2]["headers"]["X-Halyard-Attempt"] == "3"
+    wait_for(lambda: db.session.query(DeliveryAttempt).filter_by(outcome="success").count() == 1
+             or db.session.expire_all())
+    assert client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()["total"] == 0
+    assert client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"][
+        "scheduler.failed_tasks.requeued.sum"] == 1
+
+
+def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_process):
+    worker_process()
+    worker_process()
+    capped = create(client, user_headers, receiver, frequency=3)
+    free = [create(client, user_headers, receiver, payload={"i": i}) for i in range(2)]
+    started = time.monotonic()
+    wait_for(lambda: len(receiver.of(capped["id"])) >= 3 and all(len(receiver.of(s["id"])) >= 3 for s in free))
+    time.sleep(1.5)
+    keys = Counter(h["headers"]["Idempotency-Key"] for h in receiver.received)
+    assert max(keys.values()) == 1, "a run was delivered twice"
+    assert len(receiver.of(capped["id"])) == 3  # frequency cap
+    for s in free:
+        slots = sorted(slot_of(h) for h in receiver.of(s["id"]))
+        gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:])}
+        assert gaps == {1.0}, slots  # every slot sent once: none lost, none doubled
+    db.session.expire_all()
+    assert db.session.get(Schedule, __import__("uuid").UUID(capped["id"])).enabled is False
