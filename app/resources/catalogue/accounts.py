@@ -1,19 +1,13 @@
-"""Seed 000's embedded account: ``{"@type": "account", "id", "email", "type"}`` plus ``_links.self``.
+"""Seed 000's embedded account as a property value: the accounts domain's ``embed_account`` rendered.
 
-TEMPORARY: the accounts issue (branch ``accounts``) exposes the shared renderer of an embedded
-account; at integration this module is replaced by it (same shape, self at ``/api/v1/user/{id}/``).
+``{"@type": "account", "id", "email", "type", "_links": {"self": /api/v1/user/{id}/}}``, or None.
 """
-from flask import request
 
 
 def account_embed(account):
-    """The account as seed 000 embeds it, or None."""
+    """The account as seed 000 embeds it (the shared renderer of the accounts domain), or None."""
     if account is None:
         return None
-    return {
-        "@type": "account",
-        "id": account.id,
-        "email": account.email,
-        "type": account.type,
-        "_links": {"self": {"href": f"{request.host_url.rstrip('/')}/api/v1/user/{account.id}/"}},
-    }
+    from app.resources.accounts.views import embed_account
+
+    return embed_account(account).to_dict()
