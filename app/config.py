@@ -80,6 +80,14 @@ SETTINGS = {
     "HALYARD_SANDBOX_TIMEOUT": ("/usr/bin/timeout", "coreutils timeout: a watchdog inside the sandbox that outlives a dead worker."),
     "HALYARD_SANDBOX_MOUNT": ("/usr/bin/mount", "mount, used inside the step's mount namespace to hide server directories."),
     "HALYARD_SANDBOX_HIDE": ("", "Comma-separated extra directories hidden from steps (instance, storage, /tmp, /run are always hidden)."),
+    # catalogue / downloader
+    "HALYARD_CATALOGUE_DISTRIBUTION_MAX": (20, "Computed specs give a distribution (and is_enum) to columns with at most this many distinct values."),
+    "HALYARD_CATALOGUE_SAMPLE_ROWS": (5, "Rows in a computed catalogue item sample."),
+    "HALYARD_DOWNLOADER_DUCKDB_MEMORY": ("512MB", "DuckDB memory limit of a download job and of estimates (it spills to disk past it)."),
+    "HALYARD_DOWNLOADER_DUCKDB_THREADS": (2, "DuckDB threads of a download job and of estimates."),
+    "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
+    "HALYARD_DOWNLOADER_ADAPTERS": ({}, "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once."),
+    "HALYARD_DOWNLOADER_RETENTION_SECONDS": (7 * 24 * 3600, "Files of cancelled download requests are deleted by the sweep after this long."),
 }
 
 
