@@ -18,7 +18,11 @@ def test_every_branch_is_applied(app):
 
     migrate = app.extensions["migrate"]
     config = migrate.migrate.get_config(migrate.directory)
-    heads = set(ScriptDirectory.from_config(config).get_heads())
+    script = ScriptDirectory.from_config(config)
+    heads = set(script.get_heads())
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    assert heads and current == heads
+    # A branch whose revision another branch ``depends_on`` is applied without being a stored head
+    # (Alembic keeps only the dependant in alembic_version), so compare with everything applied.
+    applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")}
+    assert heads and current <= heads and heads <= applied

@@ -35,7 +35,7 @@ def poll(fn, timeout=60.0, interval=0.25):
             last = fn()
             if last:
                 return last
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a server still booting may accept but not answer yet
             pass
         time.sleep(interval)
     raise AssertionError(f"timed out; last value {last!r}")

@@ -1,0 +1,203 @@
+"""/catalogue/items/ (GET, POST), /catalogue/items/{id} (GET, PUT, DELETE), .../compute_spec/ (POST)."""
+from flask import request
+from sqlalchemy import func, select
+
+from app import storage
+from app.auth import admin_required, current_account, login_required
+from app.errors import ApiError, BodyDidNotValidate, NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.representation import check_preconditions, created, paginate, respond, url
+from app.resources.accounts.models import Account
+from app.resources.catalogue import bp, words
+from app.resources.catalogue.accounts import account_embed
+from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
+from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
+
+items_collection = Collection(
+    rel="ec:catalogue-items",
+    item_rel="ec:catalogue-item",
+    fields=[
+        Field("id", CatalogueItem.id, type="int", sortable=True),
+        Field("name", CatalogueItem.name, sortable=True),
+        Field("executor_type", CatalogueItem.executor_type, type="enum", choices=EXECUTOR_TYPES, sortable=True),
+        Field("has_samples", CatalogueItem.has_samples, type="bool"),
+        Field("maintained_by_id", CatalogueItem.maintained_by_id, type="int"),
+        Field("datasource_id", CatalogueItem.datasource_id, type="int"),
+        Field("created", CatalogueItem.created, type="datetime", sortable=True),
+        Field("updated", CatalogueItem.updated, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("name",),
+    tiebreak=CatalogueItem.id,
+    extra_params=("query",),
+    not_found=lambda: NotFound("catalogueitem"),
+)
+
+
+class NotCancelledDownloadRequests(ApiError):
+    event = "NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED"
+    description = "The item has download requests that are not cancelled."
+
+
+def item_properties(item):
+    """Seed 000's catalogue_item properties (embedded as-is in download requests)."""
+    return {
+        "@type": "catalogue_item",
+        "id": item.id,
+        "name": item.name,
+        "executor_type": item.executor_type,
+        "spec": item.spec,
+        "sample": item.sample,
+        "has_samples": item.has_samples,
+        "datasource_id": item.datasource_id,
+        "created_by": account_embed(item.created_by),
+        "updated_by": account_embed(item.updated_by),
+        "maintained_by": account_embed(item.maintained_by),
+    }
+
+
+def represent(item, event=None, *, embedded=False):
+    """The item as a HAL document; ``embedded`` leaves out templates and the caller-specific links."""
+    properties = item_properties(item)
+    if event:
+        properties = {"@event": event, **properties}
+    doc = Document(properties, self_href=url("catalogue.get", item_id=item.id))
+    doc.link("collection", url("catalogue.index", query=""))
+    for rel in ("created_by", "updated_by", "maintained_by"):
+        account = properties[rel]
+        if account:
+            doc.link("ec:catalogue-item/" + rel.replace("_", "-"), account["_links"]["self"]["href"])
+    if embedded:
+        return doc
+    account = current_account()
+    if item.datasource is not None and (account.is_admin or item.datasource.project.role_of(account)):
+        doc.link("ec:catalogue-item/datasource", url("datasources.get_source", source_id=item.datasource_id))
+    doc.link("ec:download-requests", url("downloader.index"))
+    if account.is_admin:
+        doc.template("default", Template(method="PUT", title="Replace the item",
+                                         properties=properties_from_schema(catalogue_item_schema)))
+        doc.template("delete", Template(method="DELETE", title="Delete the item", properties=[]))
+        if item.datasource_id:
+            target = url("catalogue.compute_spec", item_id=item.id)
+            doc.link("ec:catalogue-item/compute-spec", target)
+            doc.template("compute-spec", Template(method="POST", target=target, properties=[],
+                                                  title="Compute spec and sample from the data"))
+    return doc
+
+
+def get_item_or_404(item_id):
+    item = db.session.get(CatalogueItem, item_id)
+    if item is None:
+        raise NotFound("catalogueitem")
+    return item
+
+
+def apply_body(item, data):
+    """Copy a validated body onto ``item``; 400 for unknown accounts, data sources or a taken name."""
+    from app.resources.datasources.models import DataSource
+
+    maintainer_id = data["maintained_by_id"]
+    if maintainer_id is not None and db.session.get(Account, maintainer_id) is None:
+        # seed 000 answers this case with BODY_JSON_DID_NOT_PARSE and this message
+        raise ApiError("The maintainer does not exist.", event="BODY_JSON_DID_NOT_PARSE", errors={
+            "maintained_by": [f"account instance with id {maintainer_id} does not exist."]})
+    source_id = data["datasource_id"]
+    if source_id is not None and db.session.get(DataSource, source_id) is None:
+        raise BodyDidNotValidate(errors={"datasource_id": [f"data source with id {source_id} does not exist."]})
+    taken = select(CatalogueItem.id).where(CatalogueItem.name == data["name"], CatalogueItem.id != item.id)
+    if db.session.scalar(taken) is not None:
+        raise BodyDidNotValidate(errors={"name": ["catalogue item with this name already exists."]})
+    item.name, item.executor_type, item.spec = data["name"], data["executor_type"], data["spec"]
+    item.set_sample(data["sample"])
+    item.maintained_by_id, item.datasource_id = maintainer_id, source_id
+    item.updated_by_id = current_account().id
+
+
+@bp.get("/catalogue/items/")
+@login_required
+def index():
+    """CATALOGUEITEMS_BULK_READ: the items whose names match ``query``."""
+    queries = request.args.getlist("query")
+    if len(queries) != 1:
+        message = "This field is required." if not queries else "must not be repeated"
+        raise words.QueryDidNotValidate(errors={"query": [message]})
+    stmt = select(CatalogueItem).where(words.clause(CatalogueItem.name, queries[0]))
+    page = paginate(items_collection, stmt)
+    if page.single is not None:
+        return respond(represent(page.single, "CATALOGUEITEM_READ"))
+    doc = page.document(request.url, [represent(item, embedded=True) for item in page.items])
+    doc.properties = {"@event": "CATALOGUEITEMS_BULK_READ", "@type": "catalogue_items_list", **doc.properties}
+    if current_account().is_admin:
+        doc.template("default", Template(method="POST", title="Create a catalogue item",
+                                         properties=properties_from_schema(catalogue_item_schema)))
+    return respond(doc)
+
+
+@bp.post("/catalogue/items/")
+@admin_required
+def create():
+    """CATALOGUEITEM_CREATED (ADMIN)."""
+    data = load_seed_body(catalogue_item_schema)
+    item = CatalogueItem(created_by_id=current_account().id)
+    apply_body(item, data)
+    db.session.add(item)
+    db.session.commit()
+    return created(represent(item, "CATALOGUEITEM_CREATED"))
+
+
+@bp.get("/catalogue/items/<int:item_id>")
+@login_required
+def get(item_id):
+    """CATALOGUEITEM_READ."""
+    return respond(represent(get_item_or_404(item_id), "CATALOGUEITEM_READ"))
+
+
+@bp.put("/catalogue/items/<int:item_id>")
+@admin_required
+def update(item_id):
+    """CATALOGUEITEM_UPDATED (ADMIN): replace the item's fields."""
+    item = get_item_or_404(item_id)
+    check_preconditions(represent(item, "CATALOGUEITEM_READ"))
+    apply_body(item, load_seed_body(catalogue_item_schema))
+    db.session.commit()
+    return respond(represent(item, "CATALOGUEITEM_UPDATED"))
+
+
+@bp.delete("/catalogue/items/<int:item_id>")
+@admin_required
+def delete(item_id):
+    """CATALOGUEITEM_DELETED (ADMIN), unless a download request of the item is not cancelled."""
+    from app.resources.downloader.models import DownloadRequest
+
+    item = get_item_or_404(item_id)
+    check_preconditions(represent(item, "CATALOGUEITEM_READ"))
+    live = db.session.scalar(select(func.count()).select_from(DownloadRequest).where(
+        DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False)))
+    if live:
+        raise NotCancelledDownloadRequests(item_id=item.id, not_cancelled_count=live)
+    files = db.session.scalars(select(DownloadRequest.file_key).where(
+        DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None))).all()
+    db.session.delete(item)  # its (cancelled) requests go with it (ON DELETE CASCADE)
+    db.session.commit()
+    for key in files:
+        storage.delete(key)
+    doc = Document({"@event": "CATALOGUEITEM_DELETED", "@type": "empty"})
+    doc.link("collection", url("catalogue.index", query=""))
+    return respond(doc, etag=False)
+
+
+@bp.post("/catalogue/items/<int:item_id>/compute_spec/")
+@admin_required
+def compute_spec(item_id):
+    """CATALOGUEITEM_SPEC_COMPUTED (ADMIN): spec and sample from the bound data source's table."""
+    from app.resources.catalogue.profile import profile_item
+
+    item = get_item_or_404(item_id)
+    check_preconditions(represent(item, "CATALOGUEITEM_READ"))
+    spec, sample = profile_item(item)
+    item.spec = spec
+    item.set_sample(sample)
+    item.updated_by_id = current_account().id
+    db.session.commit()
+    return respond(represent(item, "CATALOGUEITEM_SPEC_COMPUTED"))

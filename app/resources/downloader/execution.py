@@ -1,0 +1,166 @@
+"""Starting, joining, leaving and stopping download requests; estimates; live progress.
+
+- ``create_or_join``: an equal live request (same normalised item/spec/format, not cancelled, not
+  failed) gains the caller as a waiter; otherwise a new request starts. The unique ``live_key``
+  makes two concurrent equal POSTs end up in one request.
+- ``start``: LOCAL items run ``app.jobs.downloads.run_download`` on RQ. DATABRICKS/ATHENA items run
+  the adapter that ``HALYARD_DOWNLOADER_ADAPTERS`` names for them; with none configured (or an
+  unbound LOCAL item) the request and its job record fail at once with the reason.
+- ``leave``: the caller stops waiting; without waiters the request is cancelled and its RQ job
+  cancelled (queued) or stopped (running) — the job also checks a cancel flag between stages and
+  interrupts DuckDB when it is set.
+"""
+import logging
+import secrets
+import uuid
+
+from flask import current_app
+from rq.command import send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.jobs import AppJob, enqueue, get_redis
+from app.resources.downloader import local
+from app.resources.downloader.models import DownloadRequest
+from app.resources.downloader.schemas import dedupe_key
+from app.resources.jobs.models import JobRecord
+from app.timeutil import utcnow
+
+log = logging.getLogger("halyard")
+
+
+def create_or_join(item, spec, fmt, account):
+    """``(request, is_new)``: join an equal live request, or create and start a new one."""
+    key = dedupe_key(item, spec, fmt)
+    for _ in range(3):
+        existing = db.session.scalar(select(DownloadRequest).where(DownloadRequest.live_key == key))
+        if existing is not None:
+            if account not in existing.waiting:
+                existing.waiting.append(account)
+                db.session.commit()
+            return existing, False
+        req = DownloadRequest(catalogue_item=item, created_by=account, spec=spec, format=fmt, dedupe_key=key,
+                              live_key=key, seed=secrets.randbelow(2 ** 31), status="queued")
+        req.waiting.append(account)
+        db.session.add(req)
+        try:
+            db.session.commit()
+        except IntegrityError:  # an equal request was created concurrently: join it
+            db.session.rollback()
+            continue
+        start(req, account)
+        return req, True
+    raise RuntimeError("could not create or join a download request")
+
+
+def adapter_for(executor_type):
+    """The configured ``module:function`` adapter of an executor type, or None."""
+    return (current_app.config["HALYARD_DOWNLOADER_ADAPTERS"] or {}).get(executor_type)
+
+
+def start(req, account):
+    """Enqueue the request's job, or fail request and job at once when nothing can run it."""
+    from app.jobs.downloads import run_download
+
+    item = req.catalogue_item
+    reason = None
+    if item.executor_type == "LOCAL":
+        try:
+            local.table_of(item)
+        except local.SourceUnavailable as exc:
+            reason = str(exc)
+    elif not adapter_for(item.executor_type):
+        reason = (f"No executor adapter is configured for {item.executor_type} items "
+                  "(HALYARD_DOWNLOADER_ADAPTERS); nothing can run this download.")
+    subject = f"/downloader/requests/{req.id}"
+    if reason:
+        record = JobRecord(id=str(uuid.uuid4()), kind="download", owner=account, subject=subject,
+                           status="failed", error=reason, ended=utcnow())
+        db.session.add(record)
+        db.session.flush()
+        req.executor_job_id = record.id
+        req.fail(reason)
+        db.session.commit()
+        return
+    record = enqueue(run_download, req.id, kind="download", owner=account, subject=subject,
+                     job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"])
+    req.executor_job_id = record.id
+    db.session.commit()
+
+
+def cancel_key(request_id):
+    return f"{current_app.config['HALYARD_QUEUE_PREFIX']}:download-cancel:{request_id}"
+
+
+def leave(req, account):
+    """Remove ``account`` from the waiters; the last one out cancels the request and stops its job."""
+    req.waiting.remove(account)
+    if req.waiting:
+        db.session.commit()
+        return
+    was_live = req.status in ("queued", "running")
+    req.cancel()
+    db.session.commit()
+    if was_live and req.executor_job_id:
+        stop_job(req)
+
+
+def stop_job(req):
+    """Flag the cancellation for the job, then cancel (queued) or stop (running) its RQ job."""
+    redis = get_redis()
+    redis.set(cancel_key(req.id), 1, ex=24 * 3600)
+    try:
+        job = AppJob.fetch(req.executor_job_id, connection=redis)
+    except NoSuchJobError:
+        return
+    status = str(getattr(job.get_status(), "value", job.get_status()))
+    try:
+        if status == "started":
+            send_stop_job_command(redis, job.id)
+        elif status in ("queued", "deferred", "scheduled"):
+            job.cancel()
+    except InvalidJobOperation:
+        pass  # it ended meanwhile
+    record = db.session.get(JobRecord, req.executor_job_id)
+    if record is not None and record.status in ("queued", "started"):
+        record.status, record.error, record.ended = "canceled", "The download request was cancelled.", utcnow()
+        db.session.commit()
+
+
+def estimate(item, spec, fmt):
+    """An Estimate from the bound table when it is readable, else from the item's spec."""
+    try:
+        path, types, _ = local.table_of(item)
+        local.check_columns(spec, types)
+    except local.SourceUnavailable:
+        return local.estimate_from_spec(item, spec)
+    con = local.connect()
+    try:
+        return local.estimate_from_data(con, item, spec, path, fmt)
+    finally:
+        con.close()
+
+
+def live_progress(req):
+    """The request's progress (0–1): the job's live meta while running, else the stored value.
+
+    A request still ``queued``/``running`` whose RQ job ended without saying so (a work horse killed
+    by the OOM killer, a worker that died) is repaired here: it becomes ``failed`` with the reason.
+    """
+    if req.status not in ("queued", "running") or not req.executor_job_id:
+        return 1.0 if req.status == "finished" else req.progress
+    try:
+        job = AppJob.fetch(req.executor_job_id, connection=get_redis())
+    except NoSuchJobError:
+        return req.progress
+    status = str(getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False)))
+    if status in ("failed", "stopped", "canceled") and not req.is_cancelled:
+        db.session.refresh(req)
+        if req.status in ("queued", "running") and not req.is_cancelled:
+            req.fail("The worker running this download stopped before it finished.")
+            db.session.commit()
+        return req.progress
+    meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
+    return max(req.progress or 0.0, float(meta.get("progress") or 0.0))

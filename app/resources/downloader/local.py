@@ -1,0 +1,254 @@
+"""The LOCAL executor: a download request as one DuckDB query over the item's data-source table.
+
+The table is read through the data-sources interface only (``table_path``/``table_columns``).
+The query selects the requested columns, applies the filters as SQL literals built from
+validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
+
+    hash(xor(hash(file_row_number), seed)) < ratio * 2^64
+
+Each row is kept independently with probability ``ratio`` (DuckDB's 64-bit ``hash`` is a
+murmur-style mixer: the row's position in the Parquet file, mixed, XORed with the request's seed
+and mixed again), and the decision depends only on (row, seed) — not on threads, scan order or
+vector boundaries — so the same seed gives the same rows every time on the same table (and the
+same DuckDB version: ``data_version`` and the seed are recorded on the request). The two-argument
+``hash(row, seed)`` is NOT used: it combines two hashes without mixing again, so at ratio 0.5 the
+kept rows depended only on one bit of the seed (seeds were correlated; the tests check that two
+seeds overlap as independent samples do). ``USING SAMPLE p% (bernoulli) REPEATABLE(seed)`` is Bernoulli
+too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` and ``system``
+samples are not Bernoulli at all (a fixed count, whole vectors).
+"""
+import json
+import os
+from dataclasses import dataclass
+
+import duckdb
+from flask import current_app
+
+from app.resources.catalogue.spec import normalise_value
+
+TWO_64 = 2 ** 64
+SPEC_TYPES = {
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "INTEGER", "SMALLINT": "INTEGER", "INTEGER": "INTEGER", "BIGINT": "INTEGER", "HUGEINT": "INTEGER",
+    "UTINYINT": "INTEGER", "USMALLINT": "INTEGER", "UINTEGER": "INTEGER", "UBIGINT": "INTEGER",
+    "FLOAT": "FLOAT", "DOUBLE": "FLOAT", "REAL": "FLOAT",
+    "DATE": "DATETIME", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "DATETIME",
+    "TIMESTAMP_S": "DATETIME", "TIMESTAMP_MS": "DATETIME", "TIMESTAMP_NS": "DATETIME",
+}
+
+
+class SourceUnavailable(Exception):
+    """The item has no readable table; the message is safe to show."""
+
+
+def spec_type(duckdb_type):
+    """The catalogue column type of a DuckDB type (DECIMAL is FLOAT; anything unknown is STRING)."""
+    if duckdb_type.upper().startswith("DECIMAL"):
+        return "FLOAT"
+    return SPEC_TYPES.get(duckdb_type.upper(), "STRING")
+
+
+def table_of(item):
+    """``(path, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable."""
+    from app.resources.datasources.tables import table_columns, table_path
+
+    source = item.datasource
+    if source is None:
+        raise SourceUnavailable(f"The catalogue item {item.name!r} is not bound to a data source.")
+    if source.status != "ready":
+        raise SourceUnavailable(f"The item's data source is not ready (its status is {source.status!r}).")
+    try:
+        path = table_path(source)
+    except LookupError:
+        raise SourceUnavailable("The item's data source has no table.") from None
+    if not os.path.exists(path):
+        raise SourceUnavailable("The item's data source table is missing from storage.")
+    return path, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+
+
+def connect(workdir=None):
+    """A DuckDB connection with the downloader's memory and thread limits, spilling to ``workdir``."""
+    config = current_app.config
+    settings = {"memory_limit": config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"],
+                "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"]}
+    if workdir:
+        settings["temp_directory"] = os.path.join(workdir, "spill")
+    return duckdb.connect(config=settings)
+
+
+def ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(kind, value):
+    """A SQL literal of a validated filter value."""
+    value = normalise_value(kind, value)
+    if kind == "BOOLEAN":
+        return "TRUE" if value else "FALSE"
+    if kind == "INTEGER":
+        return str(int(value))
+    if kind == "FLOAT":
+        return repr(float(value))
+    if kind == "DATETIME":
+        return "TIMESTAMP '" + value + "'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def where(item, spec):
+    """The WHERE conditions of the request's filters (a list of SQL strings)."""
+    types = {c["name"]: c["type"] for c in item.spec or []}
+    out = []
+    for flt in spec.get("filters") or []:
+        column, operator, value = ident(flt["name"]), flt["operator"], flt["value"]
+        if value is None:
+            out.append(f"{column} IS {'NOT ' if operator == '!=' else ''}NULL")
+        elif operator == "!=":
+            # a missing value is "not equal" too (as in the collection grammar)
+            out.append(f"({column} IS NULL OR {column} <> {literal(types[flt['name']], value)})")
+        else:
+            out.append(f"{column} {operator} {literal(types[flt['name']], value)}")
+    return out
+
+
+def sample_condition(ratio, seed):
+    """The Bernoulli sample condition for ``ratio`` (None when every row is kept)."""
+    ratio = float(ratio)
+    if ratio >= 1:
+        return None
+    threshold = min(int(ratio * TWO_64), TWO_64 - 1)
+    return f"hash(xor(hash(file_row_number), {int(seed)}::UBIGINT)) < {threshold}::UBIGINT"
+
+
+def source_sql(path):
+    return f"read_parquet('{path.replace(chr(39), chr(39) * 2)}', file_row_number = true)"
+
+
+def query(item, spec, seed, path):
+    """The SELECT of a download request."""
+    conditions = where(item, spec)
+    sample = sample_condition(spec.get("randomize_ratio", 1), seed)
+    if sample:
+        conditions.append(sample)
+    sql = f"SELECT {', '.join(ident(c) for c in spec['columns'])} FROM {source_sql(path)}"
+    return sql + (" WHERE " + " AND ".join(conditions) if conditions else "")
+
+
+def check_columns(spec, table_types):
+    missing = [c for c in spec["columns"] + [f["name"] for f in spec.get("filters") or []] if c not in table_types]
+    if missing:
+        raise SourceUnavailable(f"The data source's table has no column {missing[0]!r}; recompute the item's spec.")
+
+
+def export(con, item, spec, seed, path, fmt, out_path):
+    """Write the request's rows to ``out_path`` (CSV with header, or Parquet); return the row count."""
+    options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    target = out_path.replace("'", "''")
+    result = con.execute(f"COPY ({query(item, spec, seed, path)}) TO '{target}' ({options})").fetchone()
+    return int(result[0]) if result else None
+
+
+@dataclass
+class Estimate:
+    size: int | None
+    rows: float | None
+    basis: str
+
+
+def estimate_from_data(con, item, spec, path, fmt):
+    """Bytes of the file: an exact filtered COUNT × ratio × the average width of the selected columns.
+
+    CSV: header + rows × (Σ average text width of the columns + one separator or newline per
+    column). Parquet: the selected columns' compressed bytes in the source, scaled by the share of
+    rows kept.
+    """
+    columns = spec["columns"]
+    conditions = where(item, spec)
+    widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
+    sql = f"SELECT count(*), avg({widths}) FROM {source_sql(path)}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    count, width = con.execute(sql).fetchone()
+    rows = count * float(spec.get("randomize_ratio", 1))
+    if fmt == "parquet":
+        (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
+        (compressed,) = con.execute(
+            "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
+            f"({', '.join(literal('STRING', c) for c in columns)})", [path]).fetchone()
+        share = rows / total if total else 0
+        return Estimate(int(round((compressed or 0) * share)) + 512, rows, "data")
+    header = sum(len(c) for c in columns) + len(columns)
+    return Estimate(int(round(header + rows * ((width or 0) + len(columns)))), rows, "data")
+
+
+# Defaults where the spec is silent: average text width per type, and the selectivity of a
+# filter on a column without a distribution (System R's classic guesses).
+DEFAULT_WIDTH = {"INTEGER": 6, "FLOAT": 8, "BOOLEAN": 5, "DATETIME": 19, "STRING": 12}
+DEFAULT_SELECTIVITY = {"=": 0.1, "!=": 0.9, ">": 1 / 3, ">=": 1 / 3, "<": 1 / 3, "<=": 1 / 3}
+COMPARE = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+}
+
+
+def _text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def estimate_from_spec(item, spec):
+    """Bytes from the spec alone: rows = the largest column ``size`` (else the distribution counts),
+    times each filter's selectivity (from the column's distribution, else the defaults above),
+    times ``randomize_ratio``, times the average CSV row width (distribution-weighted value widths,
+    else per-type defaults). Unknown when no column has a size or a distribution."""
+    columns = {c["name"]: c for c in item.spec or []}
+    sizes = [c.get("size") for c in columns.values() if c.get("size") is not None]
+    sizes += [sum(d["count"] for d in c["distribution"]) for c in columns.values() if c.get("distribution")]
+    if not sizes:
+        return Estimate(None, None, "unknown")
+    rows = float(max(sizes))
+    for flt in spec.get("filters") or []:
+        rows *= _selectivity(columns[flt["name"]], flt)
+    rows *= float(spec.get("randomize_ratio", 1))
+    width = 0.0
+    for name in spec["columns"]:
+        column = columns[name]
+        dist = column.get("distribution") or []
+        total = sum(d["count"] for d in dist)
+        if total:
+            width += sum(len(_text(d["value"])) * d["count"] for d in dist) / total
+        else:
+            width += DEFAULT_WIDTH[column["type"]]
+    header = sum(len(c) for c in spec["columns"]) + len(spec["columns"])
+    return Estimate(int(round(header + rows * (width + len(spec["columns"])))), rows, "spec")
+
+
+def _selectivity(column, flt):
+    dist = column.get("distribution") or []
+    total = sum(d["count"] for d in dist)
+    if not total or flt["value"] is None:
+        return DEFAULT_SELECTIVITY[flt["operator"]]
+    kind, test = column["type"], COMPARE[flt["operator"]]
+    target = normalise_value(kind, flt["value"])
+    try:
+        kept = sum(d["count"] for d in dist if test(normalise_value(kind, d["value"]), target))
+    except TypeError:
+        return DEFAULT_SELECTIVITY[flt["operator"]]
+    return kept / total
+
+
+def to_json(value):
+    """A DuckDB value as JSON (datetimes ISO-8601, decimals as floats, non-finite floats as null)."""
+    import datetime
+    import decimal
+    import math
+
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,195 @@
+"""/downloader/requests/ (GET, POST), /downloader/requests/{id} (GET, DELETE) and .../file,
+/downloader/requests/estimate/ and /downloader/requests/render_ui_data/ (POST)."""
+from sqlalchemy import select
+
+from app import storage
+from app.auth import current_account, login_required
+from app.errors import BodyDidNotValidate, NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.representation import check_preconditions, created, paginate, respond, url
+from app.resources.catalogue.accounts import account_embed
+from app.resources.catalogue.models import CatalogueItem
+from app.resources.catalogue.schemas import load_seed_body
+from app.resources.catalogue.spec import OPERATORS
+from app.resources.catalogue.views import represent as represent_item
+from app.resources.downloader import bp, execution
+from app.resources.downloader.models import FORMATS, STATUSES, DownloadRequest, waiters
+from app.resources.downloader.schemas import (
+    check_against_item,
+    download_request_schema,
+    render_ui_data_schema,
+)
+
+requests_collection = Collection(
+    rel="ec:download-requests",
+    item_rel="ec:download-request",
+    fields=[
+        Field("id", DownloadRequest.id, type="int", sortable=True),
+        Field("catalogue_item_id", DownloadRequest.catalogue_item_id, type="int"),
+        Field("status", DownloadRequest.status, type="enum", choices=STATUSES, sortable=True),
+        Field("is_cancelled", DownloadRequest.is_cancelled, type="bool"),
+        Field("format", DownloadRequest.format, type="enum", choices=FORMATS),
+        Field("created", DownloadRequest.created, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("-created",),
+    tiebreak=DownloadRequest.id,
+    not_found=lambda: NotFound("downloadrequest"),
+)
+MIMETYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+def represent(req, event=None):
+    """The request as seed 000 shows it, with its item and creator linked and embedded."""
+    progress = execution.live_progress(req)  # first: it may repair the state of a dead job
+    item_doc = represent_item(req.catalogue_item, embedded=True)
+    creator = account_embed(req.created_by)
+    finished = req.status == "finished" and req.file_key
+    properties = {
+        "@type": "download_request",
+        "id": req.id,
+        "catalogue_item": item_doc.to_dict(),
+        "created_by": creator,
+        "spec": req.spec,
+        "format": req.format,
+        "status": req.status,
+        "progress": progress,
+        "error": req.error,
+        "is_cancelled": req.is_cancelled,
+        "estimated_size": req.estimated_size,
+        "real_size": req.real_size,
+        "rows": req.rows,
+        "uri": url("downloader.file", request_id=req.id) if finished else None,
+        "seed": req.seed,
+        "data_version": req.data_version,
+        "executor_job_id": req.executor_job_id,
+    }
+    if event:
+        properties = {"@event": event, **properties}
+    doc = Document(properties, self_href=url("downloader.get", request_id=req.id))
+    doc.link("collection", url("downloader.index"))
+    doc.link("ec:catalogue-item", item_doc.self_href)
+    doc.embed("ec:catalogue-item", item_doc)
+    if creator:
+        doc.link("ec:download-request/creator", creator["_links"]["self"]["href"])
+    if req.executor_job_id and (current_account().is_admin or req.created_by_id == current_account().id):
+        doc.link("ec:download-request/job", url("jobs.get", job_id=req.executor_job_id))
+    if finished:
+        doc.link("ec:download-request/file", properties["uri"], type=MIMETYPES[req.format])
+    doc.template("delete", Template(method="DELETE", title="Stop waiting for this download", properties=[]))
+    return doc
+
+
+def waited_by(account):
+    """The requests ``account`` waits for."""
+    mine = select(waiters.c.request_id).where(waiters.c.account_id == account.id)
+    return select(DownloadRequest).where(DownloadRequest.id.in_(mine))
+
+
+def get_request_or_404(request_id):
+    req = db.session.scalar(waited_by(current_account()).where(DownloadRequest.id == request_id))
+    if req is None:
+        raise NotFound("downloadrequest")
+    return req
+
+
+def load_request_body():
+    """The validated body and its catalogue item (404 COULD_NOT_FIND_CATALOGUEITEM)."""
+    data = load_seed_body(download_request_schema)
+    item = db.session.get(CatalogueItem, data["catalogue_item_id"])
+    if item is None:
+        raise NotFound("catalogueitem")
+    errors = check_against_item(data["spec"], item)
+    if errors:
+        raise BodyDidNotValidate(errors=errors)
+    return data, item
+
+
+@bp.get("/downloader/requests/")
+@login_required
+def index():
+    """DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for."""
+    page = paginate(requests_collection, waited_by(current_account()))
+    if page.single is not None:
+        return respond(represent(page.single, "DOWNLOADREQUEST_READ"))
+    doc = page.document(url("downloader.index"), [represent(req) for req in page.items])
+    doc.properties = {"@event": "DOWNLOADREQUESTS_BULK_READ", "@type": "download_requests_list", **doc.properties}
+    doc.template("default", Template(method="POST", title="Request a download",
+                                     properties=properties_from_schema(download_request_schema)))
+    return respond(doc)
+
+
+@bp.post("/downloader/requests/")
+@login_required
+def create():
+    """DOWNLOADREQUEST_CREATED and a job, or DOWNLOADREQUEST_READ after joining an equal live request."""
+    data, item = load_request_body()
+    req, is_new = execution.create_or_join(item, data["spec"], data["format"], current_account())
+    if not is_new:
+        return respond(represent(req, "DOWNLOADREQUEST_READ"), headers={"Content-Location": url(
+            "downloader.get", request_id=req.id)})
+    return created(represent(req, "DOWNLOADREQUEST_CREATED"))
+
+
+@bp.get("/downloader/requests/<int:request_id>")
+@login_required
+def get(request_id):
+    """DOWNLOADREQUEST_READ (waiters only)."""
+    return respond(represent(get_request_or_404(request_id), "DOWNLOADREQUEST_READ"))
+
+
+@bp.delete("/downloader/requests/<int:request_id>")
+@login_required
+def delete(request_id):
+    """DOWNLOADREQUEST_DELETED: leave the waiters; the last one cancels the request and stops its job."""
+    req = get_request_or_404(request_id)
+    check_preconditions(represent(req, "DOWNLOADREQUEST_READ"))
+    execution.leave(req, current_account())
+    doc = Document({"@event": "DOWNLOADREQUEST_DELETED", "@type": "empty"})
+    doc.link("collection", url("downloader.index"))
+    return respond(doc, etag=False)
+
+
+@bp.get("/downloader/requests/<int:request_id>/file")
+@login_required
+def file(request_id):
+    """The produced file (waiters only)."""
+    req = get_request_or_404(request_id)
+    if req.status != "finished" or not req.file_key or not storage.exists(req.file_key):
+        raise NotFound("downloadfile", "The download has no file (yet).")
+    return storage.send(req.file_key, mimetype=MIMETYPES[req.format],
+                        download_name=f"{req.catalogue_item.name}-{req.id}.{req.format}")
+
+
+@bp.post("/downloader/requests/estimate/")
+@login_required
+def estimate():
+    """SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED: bytes of the file, from the data when bound, else the spec."""
+    data, item = load_request_body()
+    result = execution.estimate(item, data["spec"], data["format"])
+    doc = Document({"@event": "SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED", "@type": "download_request_estimated_size",
+                    "estimated_size": result.size,
+                    "estimated_rows": None if result.rows is None else round(result.rows),
+                    "basis": result.basis}, self_href=url("downloader.estimate"))
+    doc.link("ec:catalogue-item", url("catalogue.get", item_id=item.id))
+    return respond(doc, etag=False)
+
+
+@bp.post("/downloader/requests/render_ui_data/")
+@login_required
+def render_ui_data():
+    """DOWNLOAD_REQUEST_UI_DATA_RENDERED: the operators each column of the item allows."""
+    data = load_seed_body(render_ui_data_schema)
+    item = db.session.get(CatalogueItem, data["catalogue_item_id"])
+    if item is None:
+        raise NotFound("catalogueitem")
+    columns = [{"@type": "column_operators", "name": c["name"], "type": c["type"],
+                "is_nullable": c.get("is_nullable", False), "operators": list(OPERATORS[c["type"]])}
+               for c in item.spec or []]
+    doc = Document({"@event": "DOWNLOAD_REQUEST_UI_DATA_RENDERED", "@type": "download_request_render",
+                    "columns_operators": columns}, self_href=url("downloader.render_ui_data"))
+    doc.link("ec:catalogue-item", url("catalogue.get", item_id=item.id))
+    doc.link("ec:download-requests", url("downloader.index"))
+    return respond(doc, etag=False)
+
