@@ -41,7 +41,12 @@ optional_auth = auth.login_required(optional=True)
 
 
 class Principal:
-    """The authenticated caller as the credential check saw it: the account's id and type."""
+    """The authenticated caller as the credential check saw it: the account's id and type.
+
+    Any other attribute (``email``, ``groups``, ...) is read from the ORM Account, which is then
+    built on first use (``current_account()``), so code that treats ``g.account`` as the account
+    keeps working while the hot paths never pay for it.
+    """
 
     __slots__ = ("id", "type")
 
@@ -51,6 +56,12 @@ class Principal:
     @property
     def is_admin(self):
         return self.type == "ADMIN"
+
+    def __getattr__(self, name):  # only for attributes a Principal does not have itself
+        account = current_account() if not name.startswith("__") else None
+        if account is None or account.id != self.id:
+            raise AttributeError(name)
+        return getattr(account, name)
 
 
 def current_principal():

@@ -105,3 +105,20 @@ def test_cached_basic_sign_in_ends_when_the_account_is_deleted_or_promoted(clien
     db.session.commit()
     response = client.get(PROTECTED, headers=basic(account.email, "s3cret-pass"))
     assert response.status_code == 401 and response.get_json()["@event"] == "WRONG_CREDENTIALS_DETECTED"
+
+
+def test_the_principal_reads_other_account_attributes_from_the_account(app, make_account, token_for, statements):
+    from flask import g
+
+    from app.auth import verify_token
+
+    account = make_account(username="dora")
+    secret = token_for(account)["Authorization"].split()[1]
+    email = account.email
+    with app.app_context(), app.test_request_context("/"):
+        verify_token(secret)
+        statements.clear()
+        assert (g.account.email, g.account.username, g.account.is_admin) == (email, "dora", False)
+        assert statements == []  # built from the row the token check read
+        with pytest.raises(AttributeError):
+            g.account.no_such_attribute
