@@ -12,6 +12,7 @@ import contextvars
 import ipaddress
 import json as jsonlib
 import logging
+import os
 import socket
 import threading
 import time
@@ -400,8 +401,21 @@ class Batch:
 
         if len(items) <= 1 or self.concurrency == 1:
             return [one(item) for item in items]
-        with ThreadPoolExecutor(min(self.concurrency, len(items)), thread_name_prefix="outbound") as pool:
-            return list(pool.map(one, items))
+        return list(_executor(self.concurrency).map(one, items))
+
+
+_executors = {}
+_executors_lock = threading.Lock()
+
+
+def _executor(size):
+    """A thread pool per process and size, kept between batches (starting threads per batch is costly)."""
+    key = (os.getpid(), size)
+    with _executors_lock:
+        pool = _executors.get(key)
+        if pool is None:
+            pool = _executors[key] = ThreadPoolExecutor(size, thread_name_prefix="outbound")
+        return pool
 
 
 def send_many(items, *, timeout=None, max_bytes=None, concurrency=16, config=None):

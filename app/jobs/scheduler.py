@@ -33,7 +33,8 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from rq import Queue
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import and_, case, func, insert, null, select, update
+from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.jobs import get_queue, get_redis
@@ -141,35 +142,55 @@ def claim_due(now, limit):
                                    row.next_send_at, now, grace)
         groups[(row.next_send_at, following)].append(row.id)
     capped = and_(Schedule.frequency.is_not(None), Schedule.triggered + 1 >= Schedule.frequency)
-    claimed = []
+    recorded = []
     for (slot, following), ids in groups.items():
-        rows = db.session.execute(
-            update(Schedule)
-            .where(Schedule.id.in_(ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
-            .values(triggered=Schedule.triggered + 1, last_run=now,
-                    next_send_at=case((capped, null()), else_=following) if following else null(),
-                    enabled=case((capped, False), else_=True))
-            .returning(Schedule.id, Schedule.generation)
-            .execution_options(synchronize_session=False)
-        ).all()
-        claimed += [{"id": uuid.uuid4(), "schedule_id": sid, "slot": slot, "generation": generation,
-                     "status": "pending", "attempts": 0, "created_at": now} for sid, generation in rows]
-    recorded = _insert_runs(claimed)
+        claim = (update(Schedule)
+                 .where(_in(Schedule.id, ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
+                 .values(triggered=Schedule.triggered + 1, last_run=now,
+                         next_send_at=case((capped, null()), else_=following) if following else null(),
+                         enabled=case((capped, False), else_=True))
+                 .returning(Schedule.id, Schedule.generation))
+        recorded += _record_runs(claim, slot, now)
     db.session.commit()
     if recorded:
         counters.incr("scheduler.fire.sum", len(recorded))
     return recorded, len(due) >= limit
 
 
-def _insert_runs(rows):
-    """Insert runs, skipping any (schedule, slot) recorded already; the ids inserted."""
+def _pg():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _in(column, values):
+    """``column IN values``; on PostgreSQL ``= ANY(:array)``, one parameter however many values."""
+    values = list(values)
+    if _pg():
+        return column == any_(literal(values, postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _record_runs(claim, slot, now):
+    """Run the claiming UPDATE and record a run per claimed schedule; the new run ids.
+
+    PostgreSQL: one statement (the UPDATE as a CTE feeding ``INSERT … SELECT``). Elsewhere: the
+    UPDATE, then one INSERT of the returned rows. A (schedule, slot) recorded already is skipped.
+    """
+    table = ScheduleRun.__table__
+    if _pg():
+        claimed = claim.cte("claimed")
+        stmt = postgresql.insert(table).from_select(
+            ["id", "schedule_id", "slot", "generation", "status", "attempts", "created_at"],
+            select(func.gen_random_uuid(), claimed.c.id, literal(slot, DateTime), claimed.c.generation,
+                   literal("pending"), literal(0), literal(now, DateTime)))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["schedule_id", "slot"]).returning(table.c.id)
+        return list(db.session.execute(stmt).scalars())
+    rows = [{"id": uuid.uuid4(), "schedule_id": sid, "slot": slot, "generation": generation, "status": "pending",
+             "attempts": 0, "created_at": now}
+            for sid, generation in db.session.execute(claim.execution_options(synchronize_session=False))]
     if not rows:
         return []
-    table = ScheduleRun.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        stmt = module.insert(table).on_conflict_do_nothing(index_elements=["schedule_id", "slot"])
+    if db.session.get_bind().dialect.name == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["schedule_id", "slot"])
         return list(db.session.execute(stmt.returning(table.c.id), rows).scalars())
     db.session.execute(insert(table), rows)
     return [row["id"] for row in rows]
@@ -240,7 +261,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     outcome = {str(r): "duplicate" for r in ids}
     claimed = db.session.execute(
         update(ScheduleRun)
-        .where(ScheduleRun.id.in_(ids), ScheduleRun.attempts == attempt - 1,
+        .where(_in(ScheduleRun.id, ids), ScheduleRun.attempts == attempt - 1,
                ScheduleRun.status.in_(("pending", "retrying")))
         .values(attempts=attempt, status="sending")
         .returning(ScheduleRun.id)
@@ -250,7 +271,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     if not claimed:
         return outcome
     pairs = db.session.execute(select(ScheduleRun, Schedule).join(Schedule, Schedule.id == ScheduleRun.schedule_id)
-                               .where(ScheduleRun.id.in_(claimed))).all()
+                               .where(_in(ScheduleRun.id, claimed))).all()
     for rid in set(claimed) - {run.id for run, _ in pairs}:
         outcome[str(rid)] = "canceled"  # the schedule (and with it the run) was deleted meanwhile
     records, statuses, metrics = [], {}, Counter()
@@ -284,7 +305,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
         by_status[status].append(rid)
         outcome[str(rid)] = status
     for status, rids in by_status.items():
-        db.session.execute(update(ScheduleRun).where(ScheduleRun.id.in_(rids)).values(status=status)
+        db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
                            .execution_options(synchronize_session=False))
     if records:
         db.session.execute(insert(DeliveryAttempt), records)
