@@ -1,0 +1,57 @@
+"""Step harness: runs inside the sandbox (stdlib only, ``python -I -S``), never in the server.
+
+Protocol (docs/datasources.md, "Step protocol"): the working directory holds ``input.csv``
+(UTF-8, comma, header row), ``params.json`` and ``step.py``. ``step.py`` defines
+``transform(rows)`` or ``transform(rows, params)``: ``rows`` is an iterator of dicts
+(column name -> string, None for an empty cell); it returns an iterable of dicts. The
+output columns are the keys of the first row returned (the input columns when no row
+is returned); later rows may omit keys (empty cells) but must not add new ones.
+"""
+import csv
+import inspect
+import json
+import sys
+import types
+
+
+def rows(reader):
+    for row in reader:
+        yield {key: (value if value != "" else None) for key, value in row.items() if key is not None}
+
+
+def main():
+    with open("params.json", encoding="utf-8") as fh:
+        params = json.load(fh)
+    module = types.ModuleType("step")  # loaded by relative path: the cwd's absolute path is hidden
+    with open("step.py", encoding="utf-8") as fh:
+        exec(compile(fh.read(), "step.py", "exec"), module.__dict__)  # noqa: S102 — this IS the sandbox
+    transform = getattr(module, "transform", None)
+    if not callable(transform):
+        print("step.py does not define transform(rows)", file=sys.stderr)
+        return 2
+    wants_params = len(inspect.signature(transform).parameters) >= 2
+    with open("input.csv", encoding="utf-8", newline="") as src, \
+            open("output.csv", "w", encoding="utf-8", newline="") as dst:
+        reader = csv.DictReader(src)
+        output = transform(rows(reader), params) if wants_params else transform(rows(reader))
+        writer = None
+        for number, row in enumerate(output or (), start=1):
+            if not isinstance(row, dict):
+                print(f"transform returned a {type(row).__name__} as row {number}; rows must be dicts",
+                      file=sys.stderr)
+                return 3
+            if writer is None:
+                writer = csv.DictWriter(dst, fieldnames=list(row), restval="", extrasaction="raise")
+                writer.writeheader()
+            try:
+                writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+            except ValueError as error:
+                print(f"row {number}: {error}", file=sys.stderr)
+                return 3
+        if writer is None:
+            csv.writer(dst).writerow(reader.fieldnames or [])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

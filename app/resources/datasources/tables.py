@@ -1,0 +1,253 @@
+"""Tables: a CSV (upload, API response, query result or step output) becomes a Parquet table.
+
+Every data source that is ``ready`` has one Parquet file in storage (``table_key``),
+its column list with DuckDB types (``columns``) and a JSON preview (``preview_key``).
+The rest of the server reads a source's table only through ``table_path(source)`` and
+``table_columns(source)`` (docs/datasources.md, "Reading a source's table").
+
+CSV handling streams: the encoding is detected on a sample (BOM, UTF-8, else
+charset-normalizer) and non-UTF-8 input is transcoded chunk by chunk; the delimiter and
+quote character come from ``csv.Sniffer`` on the sample; DuckDB reads the file with a
+memory limit, writes Parquet and keeps the rows it rejects (with their line numbers).
+"""
+import codecs
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+
+import duckdb
+from flask import current_app
+
+from app import storage
+
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+MAX_REPORTED_ROWS = 100
+WESTERN = ("cp1252", "latin_1", "iso8859_15")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
+
+
+class TableError(Exception):
+    """The input cannot become a table; the message is safe to show to clients."""
+
+
+@dataclass
+class Table:
+    """A materialised table: stored Parquet + preview, and its shape."""
+
+    table_key: str
+    preview_key: str
+    items: int
+    fields: int
+    columns: list
+    problems: dict = field(default_factory=dict)
+
+    def keys(self):
+        return [self.table_key, self.preview_key]
+
+
+def table_path(source):
+    """The filesystem path of ``source``'s Parquet table (a DataSource or StepRun that is ready).
+
+    Read it with DuckDB (``read_parquet(path)``) or any Parquet reader; never write to it.
+    """
+    if not getattr(source, "table_key", None):
+        raise LookupError("this source has no table (it is not ready)")
+    return storage.path_of(source.table_key)
+
+
+def table_columns(source):
+    """``[{"name": ..., "type": <DuckDB type>}]`` of ``source``'s table, in table order."""
+    return [{"name": c["name"], "type": c["type"]} for c in (source.columns or [])]
+
+
+def connect(workdir):
+    """A DuckDB connection with bounded memory, spilling to ``workdir``."""
+    config = current_app.config
+    return duckdb.connect(config={
+        "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
+        "threads": config["HALYARD_DATASOURCE_DUCKDB_THREADS"],
+        "temp_directory": os.path.join(workdir, "spill"),
+    })
+
+
+def _literal(text):
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def detect_encoding(sample):
+    """The encoding of a byte sample: BOMs, then strict UTF-8, then charset-normalizer's best guess."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) >= SAMPLE_BYTES:
+            return "utf-8"  # a multi-byte character cut by the sample's end
+    from charset_normalizer import from_bytes
+
+    results = from_bytes(sample)
+    candidates = [match.encoding for match in results]
+    # Short samples are ambiguous between single-byte code pages; Western ones are the likely case.
+    for preferred in WESTERN:
+        if preferred in candidates:
+            return preferred
+    best = results.best()
+    if best is None:
+        raise TableError("The file's text encoding could not be detected.")
+    return best.encoding
+
+
+def _transcode(path, encoding, workdir):
+    """A UTF-8 copy of ``path`` (streamed), or ``path`` itself when it already is plain UTF-8."""
+    if encoding == "utf-8":
+        return path
+    out = os.path.join(workdir, "utf8.csv")
+    try:
+        with open(path, encoding=encoding, newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(1024 * 1024):
+                dst.write(chunk)
+    except (UnicodeDecodeError, LookupError):
+        raise TableError(f"The file is not valid {encoding} text.") from None
+    return out
+
+
+def sniff(text):
+    """``(delimiter, quotechar)`` of a CSV sample; ``,`` and ``"`` when the sniffer cannot tell."""
+    lines = text[: text.rfind("\n")] if text.count("\n") > 1 else text
+    try:
+        dialect = csv.Sniffer().sniff(lines, delimiters=DELIMITERS)
+        return dialect.delimiter, dialect.quotechar or '"'
+    except csv.Error:
+        return ",", '"'
+
+
+def check_header(text, delimiter, quotechar):
+    """Raise TableError unless the first row is a usable header; return the column names."""
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quotechar))
+    except StopIteration:
+        raise TableError("The file is empty.") from None
+    if not any(name.strip() for name in header):
+        raise TableError("The file is empty.")
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise TableError(f"A header row is required: column {blank[0]} has no name.")
+    if all(_NUMBER.match(name) for name in header):
+        raise TableError("A header row is required: the first row looks like data (all numbers).")
+    return header
+
+
+def materialise_csv(path, *, known_dialect=False):
+    """Turn the CSV at ``path`` into a stored Parquet table and preview; return a Table.
+
+    ``known_dialect``: the file was written by the server (UTF-8, ``,``, ``"``), so nothing is sniffed.
+    """
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise TableError("The file is empty.")
+    encoding = "utf-8" if known_dialect else detect_encoding(sample)
+    text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")
+    delimiter, quotechar = (",", '"') if known_dialect else sniff(text)
+    check_header(text, delimiter, quotechar)
+    with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".table-") as workdir:
+        utf8 = _transcode(path, encoding, workdir)
+        con = connect(workdir)
+        try:
+            return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
+        except duckdb.Error as exc:
+            raise TableError("The file could not be read as CSV: " + _first_line(exc)) from None
+        finally:
+            con.close()
+
+
+def _first_line(exc):
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+def _to_parquet(con, csv_path, delimiter, quotechar, workdir, encoding):
+    out = os.path.join(workdir, "table.parquet")
+    source = (f"read_csv({_literal(csv_path)}, delim={_literal(delimiter)}, quote={_literal(quotechar)}, "
+              f"escape={_literal(quotechar)}, header=true, store_rejects=true, sample_size=-1)")
+    con.execute(f"COPY (SELECT * FROM {source}) TO {_literal(out)} (FORMAT parquet)")
+    rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
+    rows = con.execute(
+        f"SELECT line, error_type, error_message FROM reject_errors ORDER BY line LIMIT {MAX_REPORTED_ROWS}"
+    ).fetchall()
+    problems = {"encoding": encoding.replace("-sig", ""), "delimiter": delimiter, "malformed_rows": rejected,
+                "malformed": [{"line": line, "error": f"{kind.lower()}: {message}"} for line, kind, message in rows]}
+    return finish(con, out, problems)
+
+
+def finish(con, parquet, problems=None):
+    """Store ``parquet`` and its preview; return the Table."""
+    relation = f"read_parquet({_literal(parquet)})"
+    described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    columns = [{"name": name, "type": kind} for name, kind, *_ in described]
+    items = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    preview = build_preview(con, relation, columns, items)
+    with open(parquet, "rb") as fh:
+        table = storage.save(fh)
+    try:
+        preview_file = storage.save(io.BytesIO(json.dumps(preview, default=str).encode()))
+    except BaseException:
+        storage.delete(table.key)
+        raise
+    return Table(table.key, preview_file.key, items, len(columns), columns, problems or {})
+
+
+def build_preview(con, relation, columns, items):
+    """Column names and types, per-column null/min/max/distinct counts and the first rows."""
+    limit = current_app.config["HALYARD_DATASOURCE_PREVIEW_ROWS"]
+    exact = items <= current_app.config["HALYARD_DATASOURCE_EXACT_DISTINCT_ROWS"]
+    stats = []
+    if columns:
+        parts = []
+        for col in columns:
+            q = '"' + col["name"].replace('"', '""') + '"'
+            distinct = f"count(DISTINCT {q})" if exact else f"approx_count_distinct({q})"
+            parts += [f"count(*) - count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR", distinct]
+        values = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
+        for i, col in enumerate(columns):
+            nulls, low, high, distinct = values[4 * i: 4 * i + 4]
+            stats.append({**col, "nulls": nulls, "min": low, "max": high, "distinct": distinct})
+    cursor = con.execute(f"SELECT * FROM {relation} LIMIT {int(limit)}")
+    rows = [dict(zip([c["name"] for c in columns], row)) for row in cursor.fetchall()]
+    return {"items": items, "fields": len(columns), "distinct": "exact" if exact else "approximate",
+            "columns": stats, "rows": rows}
+
+
+def export_csv(source_or_path, destination):
+    """Write a table (a ready source/run, or a Parquet path) to ``destination`` as UTF-8 CSV with header."""
+    path = source_or_path if isinstance(source_or_path, str) else table_path(source_or_path)
+    with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".export-") as workdir:
+        con = connect(workdir)
+        try:
+            con.execute(f"COPY (SELECT * FROM read_parquet({_literal(path)})) TO {_literal(destination)} "
+                        "(FORMAT csv, HEADER true, DELIMITER ',')")
+        finally:
+            con.close()
+
+
+def rows_to_csv(header, rows, destination):
+    """Write Python rows (from a query or a JSON array) as a CSV file; values None become empty."""
+    with open(destination, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+
+
+def discard(keys):
+    """Delete stored files (after the database no longer points at them)."""
+    for key in keys:
+        if key:
+            storage.delete(key)

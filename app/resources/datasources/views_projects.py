@@ -1,0 +1,140 @@
+"""/api/v1/projects/ and /api/v1/projects/{id}: projects with their members."""
+from flask import request
+from sqlalchemy import select
+
+from app.auth import current_account, login_required
+from app.errors import BodyDidNotValidate
+from app.extensions import db
+from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.resources.accounts.models import Account
+from app.resources.datasources import bp
+from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
+from app.resources.datasources.models import Project, ProjectMember
+from app.resources.datasources.schemas import project_schema
+from app.resources.datasources.tables import discard
+from app.timeutil import rfc3339
+
+projects_collection = Collection(
+    rel="ec:projects",
+    item_rel="ec:project",
+    fields=[
+        Field("id", Project.id, type="int", sortable=True),
+        Field("title", Project.title, sortable=True),
+        Field("owner", Project.owner_id, type="int"),
+        Field("created", Project.created, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("-created",),
+    tiebreak=Project.id,
+)
+
+
+def represent(project):
+    role = project.role_of(current_account())
+    doc = Document(
+        {
+            "id": project.id,
+            "title": project.title,
+            "description": project.description,
+            "owner": project.owner_id,
+            "members": [{"account": m.account_id, "role": m.role} for m in project.members],
+            "role": role,
+            "created": rfc3339(project.created),
+            "updated": rfc3339(project.updated),
+        },
+        self_href=url("datasources.get_project", project_id=project.id),
+    )
+    doc.link("collection", url("datasources.projects"))
+    doc.link("ec:project/datasources", url("datasources.project_sources", project_id=project.id))
+    if role == "owner":
+        doc.template("default", Template(method="PUT", properties=properties_from_schema(project_schema)))
+        doc.template("delete", Template(method="DELETE", properties=[]))
+    if role in ("owner", "editor"):
+        doc.template("create-datasource", Template(
+            method="POST", target=url("datasources.sources"), contentType="multipart/form-data",
+            properties=_source_properties()))
+    return doc
+
+
+def _source_properties():
+    from app.hal import Property
+    from app.resources.datasources.schemas import datasource_schema
+
+    return properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
+
+
+def _apply(project, data):
+    """Copy validated data onto the project; members replace the old list (400 for unknown accounts)."""
+    ids = [m["account"] for m in data["members"]]
+    known = set(db.session.scalars(select(Account.id).where(Account.id.in_(ids)))) if ids else set()
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise BodyDidNotValidate(errors={"members": [f"No account with id {missing[0]}."]})
+    project.title, project.description = data["title"], data["description"]
+    project.members = [ProjectMember(account_id=m["account"], role=m["role"]) for m in data["members"]
+                       if m["account"] != project.owner_id]
+
+
+@bp.get("/api/v1/projects/")
+@login_required
+def projects():
+    """The projects the caller owns or is a member of (ADMINs: all)."""
+    page = projects_collection.page(db.session, visible_projects(current_account()), request.args)
+    if page.single is not None:
+        return respond(represent(page.single))
+    doc = page.document(url("datasources.projects"), [represent(p) for p in page.items])
+    doc.template("default", Template(method="POST", properties=properties_from_schema(project_schema)))
+    return respond(doc)
+
+
+@bp.post("/api/v1/projects/")
+@login_required
+def create_project():
+    """Create a project owned by the caller."""
+    data = load_body(project_schema)
+    project = Project(owner_id=current_account().id)
+    _apply(project, data)
+    db.session.add(project)
+    db.session.commit()
+    return created(represent(project))
+
+
+@bp.get("/api/v1/projects/<int:project_id>")
+@login_required
+def get_project(project_id):
+    """One project."""
+    return respond(represent(get_project_or_404(project_id)))
+
+
+@bp.put("/api/v1/projects/<int:project_id>")
+@login_required
+def update_project(project_id):
+    """Replace title, description and members (owner and ADMINs)."""
+    project = get_project_or_404(project_id)
+    require_owner(project)
+    data = load_body(project_schema)
+    check_preconditions(represent(project))
+    _apply(project, data)
+    db.session.commit()
+    return respond(represent(project))
+
+
+@bp.delete("/api/v1/projects/<int:project_id>")
+@login_required
+def delete_project(project_id):
+    """Delete the project, its data sources and every stored file of them."""
+    project = get_project_or_404(project_id)
+    require_owner(project)
+    check_preconditions(represent(project))
+    keys = [k for s in project.datasources for k in s.stored_keys() + _script_and_run_keys(s)]
+    for source in list(project.datasources):
+        db.session.delete(source)
+    db.session.delete(project)
+    db.session.commit()
+    discard(keys)
+    return no_content()
+
+
+def _script_and_run_keys(source):
+    return [s.body_key for s in source.scripts] + [k for r in source.runs for k in r.stored_keys()]

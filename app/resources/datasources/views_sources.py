@@ -1,0 +1,293 @@
+"""/api/v1/datasources (the caller's), /api/v1/projects/{id}/datasources and /api/v1/datasources/{id}
+with its stored files: /file, /preview, /table."""
+import os
+
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import storage
+from app.auth import current_account, login_required
+from app.errors import BodyDidNotValidate, NotFound
+from app.extensions import db
+from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
+from app.jobs import enqueue
+from app.representation import check_preconditions, created, no_content, respond, url
+from app.resources.datasources import bp, forms
+from app.resources.datasources.access import (
+    get_project_or_404, get_source_or_404, require_editor, visible_sources)
+from app.resources.datasources.models import STATUSES, TYPES, DataSource, Project
+from app.resources.datasources.processing import BUILTINS, process_source
+from app.resources.datasources.schemas import datasource_schema, datasource_update_schema
+from app.resources.datasources.tables import TableError, discard, materialise_csv
+from app.timeutil import rfc3339
+
+PARQUET = "application/vnd.apache.parquet"
+
+sources_collection = Collection(
+    rel="ec:datasources",
+    item_rel="ec:datasource",
+    fields=[
+        Field("id", DataSource.id, type="int", sortable=True),
+        Field("name", DataSource.name, sortable=True),
+        Field("type", DataSource.type, type="enum", choices=TYPES, sortable=True),
+        Field("project", DataSource.project_id, type="int", sortable=True),
+        Field("status", DataSource.status, type="enum", choices=STATUSES, sortable=True),
+        Field("created", DataSource.created, type="datetime", sortable=True),
+    ],
+    id_field="id",
+    default_sort=("-created",),
+    tiebreak=DataSource.id,
+)
+
+
+def represent(source):
+    ready = source.status == "ready"
+    sid = source.id
+    doc = Document(
+        {
+            "id": sid,
+            "name": source.name,
+            "project": source.project_id,
+            "type": source.type,
+            "status": source.status,
+            "error": source.error,
+            "file": url("datasources.source_file", source_id=sid) if source.file_key else None,
+            "meta_data": {
+                "items": source.items,
+                "fields": source.fields,
+                "preview": url("datasources.source_preview", source_id=sid) if ready else None,
+            },
+            "columns": source.columns or [],
+            "problems": source.problems or {},
+            "connection": source.connection_ref if source.type == "database" else None,
+            "connection_stored": "reference" if source.connection_ref else (
+                "encrypted" if source.connection_secret else None),
+            "query": source.query,
+            "url": source.url,
+            "created": rfc3339(source.created),
+            "updated": rfc3339(source.updated),
+        },
+        self_href=url("datasources.get_source", source_id=sid),
+    )
+    doc.link("collection", url("datasources.sources"))
+    doc.link("up", url("datasources.get_project", project_id=source.project_id))
+    doc.link("ec:project", url("datasources.get_project", project_id=source.project_id))
+    if source.file_key:
+        doc.link("ec:datasource/file", url("datasources.source_file", source_id=sid))
+    if ready:
+        doc.link("ec:datasource/preview", url("datasources.source_preview", source_id=sid))
+        doc.link("ec:datasource/table", url("datasources.source_table", source_id=sid), type=PARQUET)
+    doc.link("ec:datasource/scripts", url("datasources.scripts", source_id=sid))
+    doc.link("ec:datasource/jobs", url("datasources.runs", source_id=sid))
+    if source.job_id:
+        doc.link("ec:job", url("jobs.get", job_id=source.job_id))
+    if source.project.can_edit_sources(current_account()):
+        _templates(doc, source)
+    return doc
+
+
+def _templates(doc, source):
+    props = properties_from_schema(datasource_update_schema) + [Property(name="file", type="file")]
+    doc.template("default", Template(method="PUT", contentType="multipart/form-data", properties=props))
+    doc.template("delete", Template(method="DELETE", properties=[]))
+    doc.template("script-upload", Template(
+        method="POST", contentType="multipart/form-data", target=url("datasources.script_upload", source_id=source.id),
+        properties=[Property(name="script", type="file", required=True)]))
+    keys = [f"builtin:{name}" for name in BUILTINS] + [s.key for s in source.scripts]
+    doc.template("job", Template(
+        method="POST", target=url("datasources.start_run", source_id=source.id),
+        properties=[Property(name="steps", required=True, type="textarea", multiple=True,
+                             prompt="[{key, exec_order, params}] with key one of: " + ", ".join(keys))]))
+
+
+def _page(stmt, self_url, project=None):
+    page = sources_collection.page(db.session, stmt, request.args)
+    if page.single is not None:
+        return respond(represent(page.single))
+    doc = page.document(self_url, [represent(s) for s in page.items])
+    if project is None or project.can_edit_sources(current_account()):
+        props = properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
+        doc.template("default", Template(method="POST", target=url("datasources.sources"),
+                                         contentType="multipart/form-data", properties=props))
+    return respond(doc)
+
+
+@bp.get("/api/v1/datasources")
+@login_required
+def sources():
+    """Every data source of every project the caller may read."""
+    return _page(visible_sources(current_account()), url("datasources.sources"))
+
+
+@bp.get("/api/v1/projects/<int:project_id>/datasources")
+@login_required
+def project_sources(project_id):
+    """The data sources of one project."""
+    project = get_project_or_404(project_id)
+    stmt = select(DataSource).where(DataSource.project_id == project.id)
+    return _page(stmt, url("datasources.project_sources", project_id=project.id), project)
+
+
+def _check_name(project_id, name, exclude_id=None):
+    stmt = select(DataSource.id).where(DataSource.project_id == project_id, DataSource.name == name)
+    if exclude_id is not None:
+        stmt = stmt.where(DataSource.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise BodyDidNotValidate(errors={"name": ["A data source with this name exists in the project."]})
+
+
+def _store_upload(upload):
+    """Store the upload; small ones are read at once (400 naming ``file`` when they are no CSV table)."""
+    stored = storage.save(upload.stream)
+    if stored.size > forms.inline_limit():
+        return stored, None
+    try:
+        return stored, materialise_csv(storage.path_of(stored.key))
+    except TableError as error:
+        storage.delete(stored.key)
+        raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
+
+
+def _apply(source, data, stored, table):
+    source.name, source.type = data["name"], data["type"]
+    source.query = data.get("query") if source.type == "database" else None
+    source.url = data.get("url") if source.type == "api" else None
+    if source.type == "database":
+        forms.set_connection(source, data)
+    else:
+        source.connection_ref = source.connection_secret = None
+    if stored is not None:
+        source.file_key, source.file_type = stored.key, "text/csv"
+    elif source.type != "file":
+        source.file_key = source.file_type = None
+    source.table_key = source.preview_key = source.items = source.fields = source.columns = None
+    source.problems, source.error, source.status, source.job_id = None, None, "processing", None
+    if table is not None:
+        source.table_key, source.preview_key = table.table_key, table.preview_key
+        source.items, source.fields, source.columns = table.items, table.fields, table.columns
+        source.problems, source.status = table.problems, "ready"
+
+
+def _commit(new_keys):
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        discard(new_keys)
+        raise BodyDidNotValidate(errors={"name": ["A data source with this name exists in the project."]}) from None
+
+
+def _queue_if_needed(source):
+    if source.status == "processing":
+        record = enqueue(process_source, source.id, source.version, kind="datasource-process",
+                         owner=current_account(), subject=f"/api/v1/datasources/{source.id}")
+        source.job_id = record.id
+        db.session.commit()
+
+
+@bp.post("/api/v1/datasources")
+@login_required
+def create_source():
+    """Create a data source (multipart: name, project, type, file | connection+query | url)."""
+    data, upload = forms.read_body(datasource_schema)
+    project = db.session.get(Project, data["project"])
+    if project is None or project.role_of(current_account()) is None:
+        raise BodyDidNotValidate(errors={"project": ["No such project."]})
+    require_editor(project)
+    _check_name(project.id, data["name"])
+    forms.check_type_fields(data, upload)
+    stored, table = _store_upload(upload) if upload is not None else (None, None)
+    source = DataSource(project_id=project.id, creator_id=current_account().id, version=1)
+    _apply(source, data, stored, table)
+    db.session.add(source)
+    _commit([stored and stored.key] + (table.keys() if table else []))
+    _queue_if_needed(source)
+    return created(represent(source))
+
+
+@bp.get("/api/v1/datasources/<int:source_id>")
+@login_required
+def get_source(source_id):
+    """One data source."""
+    return respond(represent(get_source_or_404(source_id)))
+
+
+@bp.put("/api/v1/datasources/<int:source_id>")
+@login_required
+def update_source(source_id):
+    """Replace name, type and file (or connection/query, url); the metadata is recomputed."""
+    source = get_source_or_404(source_id)
+    require_editor(source.project)
+    data, upload = forms.read_body(datasource_update_schema)
+    _check_name(source.project_id, data["name"], exclude_id=source.id)
+    forms.check_type_fields(data, upload, existing=source)
+    check_preconditions(represent(source))
+    old = [source.table_key, source.preview_key]
+    if upload is not None or data["type"] != "file":
+        old.append(source.file_key)
+    stored, table = _store_upload(upload) if upload is not None else (None, None)
+    if stored is None and data["type"] == "file":
+        size = os.path.getsize(storage.path_of(source.file_key))
+        table = _table_of_kept_file(source) if size <= forms.inline_limit() else None
+    source.version += 1
+    _apply(source, data, stored, table)
+    _commit([stored and stored.key] + (table.keys() if table else []))
+    discard(k for k in old if k)
+    _queue_if_needed(source)
+    return respond(represent(source))
+
+
+def _table_of_kept_file(source):
+    try:
+        return materialise_csv(storage.path_of(source.file_key))
+    except TableError as error:
+        raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
+
+
+@bp.delete("/api/v1/datasources/<int:source_id>")
+@login_required
+def delete_source(source_id):
+    """Delete the data source, its scripts, its jobs' results and every stored file."""
+    source = get_source_or_404(source_id)
+    require_editor(source.project)
+    check_preconditions(represent(source))
+    keys = source.stored_keys() + [s.body_key for s in source.scripts] + [k for r in source.runs
+                                                                          for k in r.stored_keys()]
+    db.session.delete(source)
+    db.session.commit()
+    discard(keys)
+    return no_content()
+
+
+def _send(key, mimetype, what):
+    if not key or not storage.exists(key):
+        raise NotFound(what)
+    return storage.send(key, mimetype=mimetype)
+
+
+@bp.get("/api/v1/datasources/<int:source_id>/file")
+@login_required
+def source_file(source_id):
+    """The source's data as a file: the upload, the fetched response or the query's rows (CSV)."""
+    source = get_source_or_404(source_id)
+    return _send(source.file_key, source.file_type or "text/csv", "file")
+
+
+@bp.get("/api/v1/datasources/<int:source_id>/preview")
+@login_required
+def source_preview(source_id):
+    """The JSON preview: columns with types and statistics, and the first rows."""
+    source = get_source_or_404(source_id)
+    return _send(source.preview_key if source.status == "ready" else None, "application/json", "preview")
+
+
+@bp.get("/api/v1/datasources/<int:source_id>/table")
+@login_required
+def source_table(source_id):
+    """The materialised table as Parquet."""
+    source = get_source_or_404(source_id)
+    return _send(source.table_key if source.status == "ready" else None, PARQUET, "table")
+
+
+
