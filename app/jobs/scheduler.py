@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from rq import Queue
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, update
+from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -308,7 +308,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
         db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
                            .execution_options(synchronize_session=False))
     if records:
-        db.session.execute(insert(DeliveryAttempt), records)
+        _insert_attempts(records)
     if failures:
         db.session.execute(insert(FailedTask), failures)
     db.session.commit()
@@ -327,6 +327,22 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
                                  "status_code": record["status_code"], "outcome": record["outcome"],
                                  "duration_ms": record["duration_ms"]}))
     return outcome
+
+
+ATTEMPT_COLUMNS = (("schedule_id", "uuid"), ("run_id", "uuid"), ("attempt", "integer"), ("due_at", "timestamp"),
+                   ("sent_at", "timestamp"), ("status_code", "integer"), ("duration_ms", "integer"),
+                   ("response_excerpt", "text"), ("error", "text"), ("outcome", "text"))
+
+
+def _insert_attempts(records):
+    """Record attempts: on PostgreSQL one ``INSERT … SELECT FROM unnest(<one array per column>)``."""
+    if not _pg():
+        db.session.execute(insert(DeliveryAttempt), records)
+        return
+    names = ", ".join(name for name, _ in ATTEMPT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in ATTEMPT_COLUMNS)
+    db.session.execute(text(f"INSERT INTO {DeliveryAttempt.__tablename__} ({names}) SELECT * FROM unnest({arrays})"),
+                       {name: [record[name] for record in records] for name, _ in ATTEMPT_COLUMNS})
 
 
 def _request(run, schedule, attempt):
