@@ -3,6 +3,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import defaults, finalize, from_environment
 
@@ -19,10 +20,11 @@ def create_app(config=None, instance_path=None):
         app.config.from_mapping(config)
     finalize(app.config, app.instance_path)
     app.url_map.strict_slashes = False  # every path answers with and without "/" (DESIGN.md §2)
+    app.url_map.converters["int"] = Int32Converter  # before any route is added
     _init_logging(app)
     _init_http(app)
 
-    from app import auth, cli, errors, resources  # noqa: F401  (auth registers its callbacks on import)
+    from app import auth, browsable, cli, errors, openapi, resources  # noqa: F401  (auth registers callbacks)
     from app.extensions import db, migrate
 
     db.init_app(app)
@@ -30,9 +32,20 @@ def create_app(config=None, instance_path=None):
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     errors.init_app(app)
     resources.init_app(app)
+    browsable.init_app(app)
+    openapi.init_app(app)
     cli.init_app(app)
     app.extensions["halyard.pid"] = os.getpid()
     return app
+
+
+class Int32Converter(IntegerConverter):
+    """``<int:id>`` limited to what an Integer column holds on PostgreSQL (int4): a larger id is a 404,
+    not a 500; a route over a BigInteger column sets its own ``<int(max=...):id>``."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_sqlite(app):
@@ -49,9 +62,10 @@ def _init_sqlite(app):
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")  # first, so the statements below wait for locks too
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

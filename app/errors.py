@@ -17,7 +17,7 @@ from flask import current_app, g, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.hal import PROBLEM_JSON
+from app.hal import HTML, PROBLEM_JSON, NotAcceptable, negotiate, render
 
 log = logging.getLogger("halyard")
 
@@ -165,16 +165,38 @@ def problem(exc):
     return body
 
 
+def wants_html():
+    """True when the request prefers text/html (a browser): problems then render as a readable page."""
+    try:
+        return negotiate(request.headers.get("Accept")) == HTML
+    except NotAcceptable:
+        return False
+
+
 def problem_response(exc):
-    """A Flask response carrying ``problem(exc)`` with the exception's own headers (Allow, Retry-After, ...)."""
-    response = current_app.response_class(
-        "" if request.method == "HEAD" else json.dumps(problem(exc), ensure_ascii=False, separators=(",", ":")),
-        status=exc.code or 500,
-    )
+    """A Flask response carrying ``problem(exc)`` with the exception's own headers (Allow, Retry-After, ...).
+
+    A browser (Accept prefers text/html) gets the same problem as an HTML page.
+    """
+    code = exc.code or 500
+    html = wants_html()
+    response = None
+    if html:
+        try:
+            response = render(problem(exc), HTML, status=code)
+        except Exception as page_error:  # noqa: BLE001 — a broken page must not hide the error itself
+            log.error(json.dumps({"event": "problem_page_failed", "exception": type(page_error).__name__}))
+            html = False
+        if response is not None and request.method == "HEAD":
+            response.set_data(b"")
+    if response is None:
+        body = json.dumps(problem(exc), ensure_ascii=False, separators=(",", ":"))
+        response = current_app.response_class("" if request.method == "HEAD" else body, status=code)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
-    response.headers["Content-Type"] = PROBLEM_JSON
+    if not html:
+        response.headers["Content-Type"] = PROBLEM_JSON
     return response
 
 

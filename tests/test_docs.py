@@ -21,4 +21,7 @@ def test_every_setting_is_in_the_readme_table():
 def test_ci_runs_the_readme_test_command():
     readme, ci = read("README.md"), read(".ci/run")
     assert "<!-- test-command" in readme and "<!-- test-command" in ci
-    assert "pip install -e '.[dev]'" in readme.split("<!-- test-command")[1].split("```")[1]
+    command = readme.split("<!-- test-command")[1].split("```sh\n")[1].split("\n")[0]
+    assert command == "scripts/test"
+    script = read("scripts/test")
+    assert "pip install -q -e '.[dev]'" in script and "npm ci" in script and ".ci/apt-packages" in script

@@ -10,6 +10,7 @@ from app.hal import Document
 from app.representation import check_preconditions, load_body, respond, url
 
 PROBLEM = "application/problem+json"
+pytestmark = pytest.mark.fresh_app  # tclient registers a test blueprint
 
 
 class ThingSchema(Schema):

@@ -1,0 +1,244 @@
+/* Halyard's browsable API: template expansion, HAL-FORMS submission, sign-in, navigation.
+ * Vanilla JS, no build step. Credentials live only in this tab's sessionStorage. */
+(function () {
+  'use strict';
+  var KEY = 'halyard.auth';
+
+  function getAuth() { try { return sessionStorage.getItem(KEY); } catch (e) { return null; } }
+  function setAuth(value) { sessionStorage.setItem(KEY, value); }
+  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+
+  /* ---------- RFC 6570 (levels 1-4) ---------- */
+  function pct(value, allowReserved) {
+    var out = encodeURIComponent(value).replace(/[!'()*]/g, function (c) {
+      return '%' + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+    if (allowReserved) {
+      out = out.replace(/%(3A|2F|3F|23|5B|5D|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/gi, function (m) {
+        return decodeURIComponent(m);
+      });
+    }
+    return out;
+  }
+  var OPS = { '': ['', ',', false, false], '+': ['', ',', false, true], '#': ['#', ',', false, true],
+    '.': ['.', '.', false, false], '/': ['/', '/', false, false], ';': [';', ';', true, false],
+    '?': ['?', '&', true, false], '&': ['&', '&', true, false] };
+  function expand(template, values) {
+    return template.replace(/\{([^}]+)\}/g, function (_, expr) {
+      var op = '';
+      if ('+#./;?&'.indexOf(expr[0]) >= 0) { op = expr[0]; expr = expr.slice(1); }
+      var cfg = OPS[op], parts = [];
+      expr.split(',').forEach(function (spec) {
+        var explode = spec.slice(-1) === '*', prefix = null, m;
+        if (explode) spec = spec.slice(0, -1);
+        if ((m = spec.match(/^(.*):(\d+)$/))) { spec = m[1]; prefix = +m[2]; }
+        var v = values[spec];
+        if (v === undefined || v === null || v === '' || (Array.isArray(v) && !v.length)) return;
+        if (Array.isArray(v)) {
+          var items = v.map(function (x) { return pct(String(x), cfg[3]); });
+          if (explode) items.forEach(function (x) { parts.push(cfg[2] ? spec + '=' + x : x); });
+          else parts.push((cfg[2] ? spec + '=' : '') + items.join(','));
+          return;
+        }
+        v = String(v);
+        if (prefix) v = v.slice(0, prefix);
+        var enc = pct(v, cfg[3]);
+        parts.push(cfg[2] ? spec + (enc === '' && op === ';' ? '' : '=' + enc) : enc);
+      });
+      return parts.length ? cfg[0] + parts.join(cfg[1]) : '';
+    });
+  }
+  window.halyardExpand = expand;
+
+  /* ---------- navigation that carries the stored credentials ---------- */
+  function sameOrigin(url) { try { return new URL(url, location.href).origin === location.origin; } catch (e) { return false; } }
+
+  function swap(html) {
+    var doc = new DOMParser().parseFromString(html, 'text/html');
+    document.title = doc.title;
+    document.body.replaceWith(document.importNode(doc.body, true));
+    init();
+  }
+
+  function showRaw(text, type, status) {
+    var main = document.querySelector('main') || document.body;
+    var body = text;
+    try { body = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: as is */ }
+    main.innerHTML = '<section class="request"><p class="status" data-status="' + status + '">' + esc(status) +
+      ' · ' + esc(type) + '</p></section><pre id="raw">' + linkify(body) + '</pre>';
+  }
+
+  function navigate(url, mode) {
+    var auth = getAuth();
+    if (!auth || !sameOrigin(url)) {
+      if (mode === 'pop') location.reload(); else location.assign(url);
+      return Promise.resolve();
+    }
+    return fetch(url, { headers: { Accept: 'text/html', Authorization: auth }, cache: 'no-store' }).then(function (resp) {
+      var type = resp.headers.get('Content-Type') || '';
+      return resp.text().then(function (text) {
+        if (mode === 'push') history.pushState({ halyard: 1 }, '', url);
+        else if (mode === 'replace') history.replaceState({ halyard: 1 }, '', url);
+        if (type.indexOf('text/html') === 0) swap(text); else showRaw(text, type, resp.status);
+        window.scrollTo(0, 0);
+      });
+    });
+  }
+
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest && ev.target.closest('a[href]');
+    if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    if (a.target || a.hasAttribute('download') || !getAuth() || !sameOrigin(a.href)) return;
+    if (a.getAttribute('href').charAt(0) === '#' || a.pathname.indexOf('/_browsable/') === 0) return;
+    ev.preventDefault();
+    navigate(a.href, 'push');
+  });
+  window.addEventListener('popstate', function () { if (getAuth()) navigate(location.href, 'pop'); });
+
+  /* ---------- templated links and the filter/sort form ---------- */
+  function submitUriTemplate(form) {
+    var values = {};
+    form.querySelectorAll('input[data-var]').forEach(function (input) {
+      if (input.value.trim() !== '') values[input.dataset['var']] = input.value.trim();
+    });
+    return navigate(expand(form.dataset.template, values), 'push');
+  }
+
+  /* ---------- HAL-FORMS ---------- */
+  function coerce(el) {
+    var type = el.dataset.type || el.type, raw = el.value;
+    if (el.type === 'checkbox') return el.checked;
+    if (el.tagName === 'SELECT' && el.multiple) {
+      return Array.prototype.map.call(el.selectedOptions, function (o) { return o.value; });
+    }
+    if (el.dataset.multiple) {
+      return raw.split('\n').map(function (s) { return s.trim(); }).filter(Boolean).map(function (s) {
+        return (type === 'number' || type === 'range') ? Number(s) : s;
+      });
+    }
+    if (raw === '') return el.required ? '' : undefined;
+    if (type === 'number' || type === 'range') return Number(raw);
+    if (type === 'textarea' && /^\s*[\[{]/.test(raw)) { try { return JSON.parse(raw); } catch (e) { return raw; } }
+    return raw;
+  }
+
+  function sameResource(target) {
+    try { return new URL(target, location.href).pathname.replace(/\/$/, '') === location.pathname.replace(/\/$/, ''); }
+    catch (e) { return false; }
+  }
+
+  function linkify(text) {
+    return esc(text).replace(/&#34;(https?:\/\/[^\s]*?)&#34;/g, function (m, url) {
+      return url.indexOf('{') >= 0 ? m : '&#34;<a href="' + url + '">' + url + '</a>&#34;';
+    });
+  }
+
+  function curlFor(method, target, headers, bodyText, multipart) {
+    var q = function (s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; };
+    var parts = ['curl -i -X ' + method];
+    Object.keys(headers).forEach(function (h) {
+      if (h === 'Authorization') parts.push('-H "Authorization: ' + headers[h].split(' ')[0] + ' $TOKEN"');
+      else parts.push('-H ' + q(h + ': ' + headers[h]));
+    });
+    if (multipart) multipart.forEach(function (pair) { parts.push('-F ' + q(pair)); });
+    else if (bodyText !== undefined) parts.push('--data ' + q(bodyText));
+    parts.push(q(target));
+    return parts.join(' ');
+  }
+
+  function submitHalForm(form) {
+    var method = form.dataset.method, target = form.dataset.target, ct = form.dataset.contentType;
+    var headers = { Accept: 'application/hal+json, application/problem+json;q=0.9, */*;q=0.1' };
+    var auth = getAuth();
+    if (auth) headers.Authorization = auth;
+    var meta = document.querySelector('meta[name="halyard-etag"]');
+    if (['PUT', 'PATCH', 'DELETE'].indexOf(method) >= 0 && meta && meta.content && sameResource(target)) {
+      headers['If-Match'] = meta.content;
+    }
+    var fields = Array.prototype.filter.call(form.elements, function (el) { return el.name && !el.disabled; });
+    var body, bodyText, multipart = null, url = target;
+    if (method === 'GET' || method === 'HEAD') {
+      var params = new URLSearchParams();
+      fields.forEach(function (el) { var v = coerce(el); if (v !== undefined && v !== '') params.append(el.name, v); });
+      if (params.toString()) url += (url.indexOf('?') >= 0 ? '&' : '?') + params.toString();
+    } else if (fields.length && ct.indexOf('multipart/') === 0) {
+      body = new FormData(); multipart = [];
+      fields.forEach(function (el) {
+        if (el.type === 'file') {
+          Array.prototype.forEach.call(el.files, function (f) { body.append(el.name, f, f.name); multipart.push(el.name + '=@' + f.name); });
+          return;
+        }
+        var v = coerce(el);
+        if (v === undefined) return;
+        (Array.isArray(v) ? v : [v]).forEach(function (x) { body.append(el.name, String(x)); multipart.push(el.name + '=' + x); });
+      });
+    } else if (fields.length) {
+      var obj = {};
+      fields.forEach(function (el) { var v = coerce(el); if (v !== undefined) obj[el.name] = v; });
+      body = bodyText = JSON.stringify(obj);
+      headers['Content-Type'] = ct || 'application/json';
+    }
+    var result = form.querySelector('.result');
+    result.innerHTML = '<p class="hint">Sending…</p>';
+    return fetch(url, { method: method, headers: headers, body: body }).then(function (resp) {
+      return resp.text().then(function (text) {
+        var pretty = text;
+        try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* keep text */ }
+        var rows = '';
+        resp.headers.forEach(function (value, name) { rows += '<tr><th>' + esc(name) + '</th><td>' + esc(value) + '</td></tr>'; });
+        var location_ = resp.headers.get('Location');
+        result.innerHTML =
+          '<p class="status status-' + String(resp.status)[0] + 'xx" data-status="' + resp.status + '">' + esc(method) +
+          ' → <strong>' + resp.status + ' ' + esc(resp.statusText) + '</strong>' +
+          (location_ ? ' · <a class="location" href="' + esc(location_) + '">' + esc(location_) + '</a>' : '') + '</p>' +
+          '<details class="headers"><summary>Response headers</summary><table>' + rows + '</table></details>' +
+          '<div class="curl"><code>' + esc(curlFor(method, url, headers, bodyText, multipart)) + '</code></div>' +
+          (pretty ? '<pre class="response-body">' + linkify(pretty) + '</pre>' : '');
+      });
+    }).catch(function (err) {
+      result.innerHTML = '<p class="status status-5xx">Request failed: ' + esc(err.message) + '</p>';
+    });
+  }
+
+  document.addEventListener('submit', function (ev) {
+    var form = ev.target;
+    if (form.matches('form.uri-template')) { ev.preventDefault(); submitUriTemplate(form); }
+    else if (form.matches('form.hal-form')) { ev.preventDefault(); submitHalForm(form); }
+    else if (form.id === 'signin-token') {
+      ev.preventDefault();
+      var token = form.elements.token.value.trim();
+      if (!token) return;
+      setAuth(/^(Bearer|Token) /.test(token) ? token : 'Bearer ' + token);
+      navigate(location.href, 'replace');
+    } else if (form.id === 'signin-basic') {
+      ev.preventDefault();
+      var login = form.elements.login.value, password = form.elements.password.value;
+      setAuth('Basic ' + btoa(unescape(encodeURIComponent(login + ':' + password))));
+      navigate(location.href, 'replace');
+    }
+  });
+
+  /* ---------- page set-up (also after every swap) ---------- */
+  function init() {
+    var out = document.getElementById('signout');
+    if (out) {
+      out.hidden = !getAuth();
+      out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
+    }
+    var raw = document.getElementById('raw');
+    if (raw && !raw.dataset.linked) { raw.innerHTML = linkify(raw.textContent); raw.dataset.linked = '1'; }
+    document.querySelectorAll('button.copy').forEach(function (btn) {
+      btn.onclick = function () {
+        var text = document.getElementById(btn.dataset.copy).textContent;
+        if (navigator.clipboard) navigator.clipboard.writeText(text).catch(function () {});
+        btn.textContent = 'Copied';
+      };
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    init();
+    // A page rendered for an anonymous visitor while this tab holds credentials: fetch it again with them.
+    if (getAuth() && !document.body.dataset.user) navigate(location.href, 'replace');
+  });
+})();

@@ -1,0 +1,362 @@
+"""Build the OpenAPI 3.1 document from the app's url_map, the declared metadata and marshmallow schemas.
+
+Every rule of every blueprint becomes a path (Flask's ``<conv:name>`` → ``{name}``);
+every method but HEAD/OPTIONS an operation. Declared metadata (app/openapi/registry.py)
+adds request bodies, success schemas and a collection's query grammar; an undeclared
+operation still gets its path parameters, a generic HAL response, a generic JSON body
+(for POST/PUT/PATCH) and the problem+json errors every Halyard path can answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
+
+from app.openapi.registry import metadata
+from app.openapi.schemas import (
+    COMPONENT_SCHEMAS,
+    SECURITY_SCHEMES,
+    hal_content,
+    problem_content,
+    ref,
+)
+
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
+FORMATS = ["json", "hal", "hal-forms", "html"]
+ERROR_TEXT = {
+    400: "The query or body did not validate (`errors` names each field).",
+    401: "Credentials are missing or invalid.",
+    403: "Authenticated but not allowed.",
+    404: "No such resource, or not one the caller may see.",
+    406: "None of the Accept header's media types is offered.",
+    412: "If-Match is stale.",
+    413: "The body is larger than HALYARD_MAX_UPLOAD_BYTES.",
+    415: "The body's Content-Type is not accepted here.",
+    428: "If-Match is required on writes (HALYARD_REQUIRE_IF_MATCH).",
+    429: "Too many failed sign-ins.",
+    503: "A service this request needs is unavailable.",
+}
+SUCCESS_TEXT = {
+    200: "OK",
+    201: "Created (Location names the new resource)",
+    202: "Accepted: the work goes on in a job (Location names it)",
+    204: "No content",
+    304: "Not modified",
+}
+GRAMMAR_TYPES = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "str": {"type": "string"},
+}
+
+
+_ARGUMENT = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\(.*?\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def openapi_path(rule):
+    """``/jobs/<job_id>`` → ``/jobs/{job_id}``, with each argument's parameter."""
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _converter_schema(rule._converters.get(name)),
+        }
+        for name in _ARGUMENT.findall(rule.rule)
+    ]
+    return _ARGUMENT.sub(lambda m: "{" + m.group(1) + "}", rule.rule), params
+
+
+def _converter_schema(converter):
+    if isinstance(converter, IntegerConverter):
+        schema = {"type": "integer", "minimum": 0}
+        if getattr(converter, "max", None) is not None:
+            schema["maximum"] = converter.max
+        return schema
+    if isinstance(converter, FloatConverter):
+        return {"type": "number", "minimum": 0}
+    if isinstance(converter, UUIDConverter):
+        return {"type": "string", "format": "uuid"}
+    # string/path: anything but "/" (string) — keep the generated values printable and non-empty
+    return {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_.~-]+$"}
+
+
+def collection_parameters(collection, max_size):
+    """The §4 grammar of a Collection as query parameters."""
+    default_size, cap = collection.limits(None, max_size)
+    params = [
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "description": "1-based page number.",
+        },
+        {
+            "name": "size",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
+            "description": "Items per page.",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": cap},
+            "description": "Offset-style paging (seed 003); not combinable with page/size.",
+        },
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
+    ]
+    sortable = [f.name for f in collection.fields.values() if f.sortable]
+    if sortable:
+        one = "[+-]?(" + "|".join(sortable) + ")"
+        params.append(
+            {
+                "name": "sort",
+                "in": "query",
+                "description": f"Sort keys: {', '.join(sortable)}.",
+                "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
+            }
+        )
+    for fld in collection.fields.values():
+        if not (fld.filterable or fld.name == collection.id_field):
+            continue
+        base = (
+            {"type": "string", "enum": list(fld.choices)}
+            if fld.type == "enum"
+            else dict(GRAMMAR_TYPES[fld.type])
+        )
+        text = {"type": "string", "minLength": 1, "maxLength": 100}
+        params.append(
+            {
+                "name": fld.name,
+                "in": "query",
+                "schema": base,
+                "description": "Exact match; `a,b` matches any of them."
+                + (" Returns that single item." if fld.name == collection.id_field else ""),
+            }
+        )
+        if fld.filterable:
+            params.append(
+                {"name": fld.name + "!", "in": "query", "schema": base, "description": "Not equal."}
+            )
+            if fld.search:
+                params.append(
+                    {
+                        "name": fld.name + "~",
+                        "in": "query",
+                        "schema": text,
+                        "description": "Contains, case-insensitive.",
+                    }
+                )
+            if fld.range:
+                for suffix in ("From", "To"):
+                    params.append(
+                        {
+                            "name": fld.name + suffix,
+                            "in": "query",
+                            "schema": base,
+                            "description": "Inclusive range bound.",
+                        }
+                    )
+    return params
+
+
+class Builder:
+    """One generation run over an app."""
+
+    def __init__(self, app, server_url):
+        self.app = app
+        self.plugin = MarshmallowPlugin()
+        self.spec = APISpec(
+            title="Halyard",
+            version=_version(),
+            openapi_version="3.1.0",
+            plugins=[self.plugin],
+            info={
+                "description": "Five HTTP APIs as one HAL hypermedia graph. Start at `GET /` and follow "
+                "links; this description is generated from the routes (docs/openapi.md)."
+            },
+            servers=[{"url": server_url}],
+        )
+        for name, schema in COMPONENT_SCHEMAS.items():
+            self.spec.components.schema(name, schema)
+        for name, scheme in SECURITY_SCHEMES.items():
+            self.spec.components.security_scheme(name, scheme)
+        self._resource_schemas = {}
+
+    def schema_ref(self, schema, *, response=False):
+        """A $ref to the component for a marshmallow schema (a response variant allows HAL members)."""
+        cls = schema if isinstance(schema, type) else type(schema)
+        name = cls.__name__.removesuffix("Schema") or cls.__name__
+        if not response:
+            if name not in self.spec.components.schemas:
+                self.spec.components.schema(name, schema=cls)
+            return ref(name)
+        name += "Resource"
+        if name not in self.spec.components.schemas:
+            instance = schema if isinstance(schema, Schema) else cls()
+            converted = self.plugin.converter.schema2jsonschema(instance)
+            converted.pop("additionalProperties", None)
+            self.spec.components.schema(name, {"allOf": [ref("HalResource"), converted]})
+        return ref(name)
+
+    def build(self):
+        paths = {}
+        for rule in sorted(self.app.url_map.iter_rules(), key=lambda r: r.rule):
+            if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+                continue
+            path, path_params = openapi_path(rule)
+            view = self.app.view_functions.get(rule.endpoint)
+            for method in sorted((rule.methods or set()) - SKIP_METHODS):
+                op = self.operation(rule.endpoint, view, method, path_params)
+                paths.setdefault(path, {})[method.lower()] = op
+        for path, operations in paths.items():
+            self.spec.path(path=path, operations=operations)
+        return self.spec.to_dict()
+
+    def operation(self, endpoint, view, method, path_params):
+        meta = metadata(endpoint, view, method)
+        auth = meta.get("auth", "required")
+        doc = (view.__doc__ or "").strip().splitlines() if view is not None else []
+        op = {
+            "operationId": f"{endpoint.replace('.', '_')}_{method.lower()}",
+            "summary": meta.get("summary") or (doc[0] if doc else endpoint),
+            "tags": list(meta.get("tags") or [endpoint.split(".", 1)[0]]),
+            "parameters": list(path_params),
+            "responses": {},
+        }
+        if meta.get("description"):
+            op["description"] = meta["description"]
+        op["security"] = self.security(auth)
+        collection = meta.get("collection")
+        if method == "GET":
+            if collection is not None:
+                op["parameters"] += collection_parameters(
+                    collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE")
+                )
+            op["parameters"].append(
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": FORMATS},
+                    "description": "Representation toggle; overrides Accept (docs/browsable.md).",
+                }
+            )
+        has_body = self.request_body(op, method, meta)
+        self.success_responses(op, method, meta)
+        self.error_responses(
+            op, method, auth, bool(path_params), has_body, meta, has_query=collection is not None
+        )
+        if not op["parameters"]:
+            del op["parameters"]
+        return op
+
+    @staticmethod
+    def security(auth):
+        schemes = [{"basic": []}, {"bearer": []}, {"token": []}]
+        if auth == "none":
+            return []
+        return schemes + [{}] if auth == "optional" else schemes
+
+    def request_body(self, op, method, meta):
+        if method not in BODY_METHODS:
+            return False
+        schema = meta.get("request")
+        content_type = meta.get("content_type", "application/json")
+        if schema is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {content_type: {"schema": self.schema_ref(schema)}},
+            }
+        else:
+            op["requestBody"] = {
+                "required": False,
+                "description": "Undeclared body: any JSON object.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        return True
+
+    def success_responses(self, op, method, meta):
+        declared = meta.get("responses")
+        if declared is None:
+            declared = {"GET": {200: None}, "POST": {201: None, 202: None}, "DELETE": {204: None}}.get(
+                method, {200: None}
+            )
+            if meta.get("collection") is not None and method == "GET":
+                declared = {200: "page"}
+        for status, schema in declared.items():
+            status = int(status)
+            if isinstance(schema, dict):  # a complete OpenAPI response object
+                op["responses"][str(status)] = schema
+                continue
+            response = {"description": SUCCESS_TEXT.get(status, "Success")}
+            if isinstance(schema, str) and schema != "page":
+                response["description"] = schema
+                schema = None
+            if status not in (204, 304):
+                if schema == "page":
+                    page = ref("CollectionPage")
+                    if meta["collection"].id_field:  # `<id>=x` answers the single item instead
+                        page = {"anyOf": [page, ref("HalResource")]}
+                    response["content"] = hal_content(page)
+                else:
+                    response["content"] = hal_content(
+                        self.schema_ref(schema, response=True) if schema else None
+                    )
+            headers = {}
+            if status in (201, 202):
+                headers["Location"] = {
+                    "schema": {"type": "string"},
+                    "description": "The new resource / the job.",
+                }
+            if method == "GET" and status == 200:
+                headers["ETag"] = {"schema": {"type": "string"}, "description": "Strong entity tag."}
+            if headers:
+                response["headers"] = headers
+            op["responses"][str(status)] = response
+        if method == "GET":
+            op["responses"]["304"] = {"description": SUCCESS_TEXT[304]}
+
+    def error_responses(self, op, method, auth, has_path_params, has_body, meta, has_query):
+        statuses = {406}
+        if auth != "none":
+            statuses |= {401, 429}
+        if auth in ("required", "admin"):
+            statuses.add(403)
+        if has_path_params or auth != "none":
+            statuses.add(404)
+        if has_body or has_query or method == "GET":  # GET: ?format= is validated
+            statuses.add(400)
+        if has_body:
+            statuses |= {413, 415}
+        if method in WRITE_METHODS:
+            statuses |= {412, 428}
+        statuses |= set(meta.get("errors") or ())
+        for status in sorted(statuses):
+            op["responses"].setdefault(
+                str(status), {"description": ERROR_TEXT.get(status, "Error"), "content": problem_content()}
+            )
+        op["responses"]["default"] = {
+            "description": "Any other error, as problem+json.",
+            "content": problem_content(),
+        }
+
+
+def _version():
+    from app.resources.root import VERSION
+
+    return VERSION
+
+
+def build_spec(app, server_url):
+    """The OpenAPI document (a dict) of ``app`` served at ``server_url``."""
+    return Builder(app, server_url).build()

@@ -1,0 +1,80 @@
+"""How a view declares its OpenAPI operation: the ``@api_doc`` decorator and ``describe()``.
+
+Both store the same keyword metadata; ``describe`` does it by endpoint name (for
+views one cannot or need not edit, e.g. from a domain's ``init_app``), the decorator
+on the view function itself (it survives ``login_required``'s ``functools.wraps``).
+Anything not declared falls back to a generic operation (app/openapi/generate.py).
+
+Metadata keys (all optional):
+    summary, description, tags   text; tags default to the blueprint's name
+    auth          "required" (default) | "admin" | "optional" | "none"
+    request       marshmallow Schema (class or instance) of the request body
+    content_type  the body's media type: "application/json" (default) or "multipart/form-data"
+    responses     {status: Schema | None | "description"}: the documented success statuses;
+                  a Schema describes the HAL resource's own properties; a dict is a complete
+                  OpenAPI response object (for what is not HAL)
+    collection    an app.hal ``Collection``: documents its paging/sort/filter query and a page body
+    errors        extra error statuses beyond the generic ones (e.g. (409, 503))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ATTRIBUTE = "_openapi"
+KEYS = {
+    "summary",
+    "description",
+    "tags",
+    "auth",
+    "request",
+    "content_type",
+    "responses",
+    "collection",
+    "errors",
+}
+AUTH = ("required", "admin", "optional", "none")
+
+_described: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+
+def _check(meta: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(meta) - KEYS
+    if unknown:
+        raise TypeError(f"unknown OpenAPI metadata: {sorted(unknown)}")
+    if meta.get("auth", "required") not in AUTH:
+        raise ValueError(f"auth must be one of {AUTH}")
+    return meta
+
+
+def api_doc(method: str | None = None, **meta: Any):
+    """Decorate a view with its OpenAPI metadata; ``method`` limits it to one HTTP method of the view."""
+    _check(meta)
+
+    def decorate(view):
+        per_method = dict(getattr(view, ATTRIBUTE, {}))
+        per_method[method.upper() if method else None] = meta
+        setattr(view, ATTRIBUTE, per_method)
+        return view
+
+    return decorate
+
+
+def describe(endpoint: str, method: str | None = None, **meta: Any) -> None:
+    """Declare the metadata of ``endpoint`` (e.g. ``"jobs.index"``) without touching its view."""
+    _described[(endpoint, method.upper() if method else None)] = _check(meta)
+
+
+def metadata(endpoint: str, view: Any, method: str) -> dict[str, Any]:
+    """The merged metadata of one operation: describe() for any method < describe() for this method
+    < decorator for any method < decorator for this method."""
+    per_method = getattr(view, ATTRIBUTE, {}) if view is not None else {}
+    merged: dict[str, Any] = {}
+    for source in (
+        _described.get((endpoint, None)),
+        _described.get((endpoint, method)),
+        per_method.get(None),
+        per_method.get(method),
+    ):
+        merged.update(source or {})
+    return merged

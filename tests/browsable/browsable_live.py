@@ -1,0 +1,49 @@
+"""A live server for the client, schemathesis and browser tests: the test's app on a werkzeug thread.
+
+The app is the suite's ``app`` fixture (real database, real Redis) plus the test-only widgets
+blueprint, served over real HTTP on 127.0.0.1, so generic clients and Chromium talk to it like to
+``halyard start`` while the test can still register test-only routes and read the database.
+"""
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+from werkzeug.serving import make_server
+
+
+@dataclass
+class Live:
+    base: str
+    token: str
+    email: str
+    password: str
+
+    @property
+    def auth(self):
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def serve(app):
+    """Serve ``app`` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def wait_until_healthy(live, timeout=30.0):
+    """Poll /api/health/ until a worker is seen (the worker subprocess needs a moment to register)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if requests.get(live.base + "/api/health/", headers=live.auth, timeout=5).status_code == 200:
+            return
+        time.sleep(0.25)
+    raise AssertionError("no worker registered in time")
