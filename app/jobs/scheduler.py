@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -230,9 +231,9 @@ def _enqueue_delivery(run_id, attempt, *, first, delay=None, force=False):
     options = dict(job_id=delivery_job_id(run_id, attempt), unique=True, result_ttl=3600,
                    failure_ttl=7 * 24 * 3600, job_timeout=_batch_timeout())
     try:
-        if delay:
-            queue.enqueue_in(timedelta(seconds=delay), deliver_batch, [str(run_id)], attempt, first, force,
-                             **options)
+        if delay:  # RQ scores scheduled jobs in whole seconds: round up so the backoff is never cut short
+            due = datetime.fromtimestamp(math.ceil(time.time() + delay), timezone.utc)
+            queue.enqueue_at(due, deliver_batch, [str(run_id)], attempt, first, force, **options)
         else:
             queue.enqueue(deliver_batch, [str(run_id)], attempt, first, force, **options)
     except DuplicateJobError:
