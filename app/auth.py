@@ -18,6 +18,7 @@ Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read t
 caller with ``current_account()`` (the ORM Account, loaded on first use) or, on hot
 read paths that need only the id and type, ``current_principal()``.
 """
+import functools
 import hashlib
 import hmac
 import threading
@@ -75,7 +76,7 @@ def current_account():
     if account is None:
         row = getattr(g, "account_row", None)
         if row is not None:
-            account = g.account_model = _attach({attr: row._mapping[column] for attr, column in _ACCOUNT_ATTRS})
+            account = g.account_model = _attach({attr: row._mapping[column] for attr, column in _account_attrs()})
     return account
 
 
@@ -115,7 +116,14 @@ class TokenRef:
 
 
 _accounts, _tokens = Account.__table__, ApiToken.__table__.c
-_ACCOUNT_ATTRS = [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
+
+
+@functools.cache
+def _account_attrs():
+    """(attribute, column) pairs of Account; computed on first use, since reading them configures every
+    mapper and the other domains' models are not imported yet when this module is."""
+    return [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
+
 # Core statements built once (their compiled form is cached by SQLAlchemy); both hit unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.
 _TOKEN_CHECK = (

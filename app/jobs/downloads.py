@@ -14,7 +14,6 @@ import threading
 import time
 from datetime import timedelta
 
-import duckdb
 from flask import current_app
 from rq import get_current_job
 
@@ -117,9 +116,9 @@ def _run_local(req, workdir):
         with Watcher(con, get_redis(), cancel_key(req.id), get_current_job(), 0.1, 0.9) as watcher:
             try:
                 rows = local.export(con, item, req.spec, req.seed, path, req.format, out_path)
-            except duckdb.InterruptException:
+            except _duckdb().InterruptException:
                 raise Cancelled() from None
-            except duckdb.Error as exc:
+            except _duckdb().Error as exc:
                 raise JobError(f"DuckDB could not run the download: {type(exc).__name__}.") from None
         if watcher.cancelled:
             raise Cancelled()
@@ -197,3 +196,10 @@ def sweep_downloads():
             if req is None or req.status != "running" or req.is_cancelled:
                 shutil.rmtree(os.path.join(storage.root(), name), ignore_errors=True)
     return len(stale)
+
+
+def _duckdb():
+    """The duckdb module, imported on first use (web workers never need it)."""
+    import duckdb
+
+    return duckdb

@@ -19,7 +19,6 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 
-import duckdb
 from flask import current_app
 
 from app import storage
@@ -67,6 +66,8 @@ def table_columns(source):
 
 def connect(workdir):
     """A DuckDB connection with bounded memory, spilling to ``workdir``."""
+    import duckdb  # imported on use: web workers never need it
+
     config = current_app.config
     return duckdb.connect(config={
         "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
@@ -163,7 +164,7 @@ def materialise_csv(path, *, known_dialect=False):
         con = connect(workdir)
         try:
             return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
-        except duckdb.Error as exc:
+        except _duckdb_error() as exc:
             raise TableError("The file could not be read as CSV: " + _first_line(exc)) from None
         finally:
             con.close()
@@ -251,3 +252,10 @@ def discard(keys):
     for key in keys:
         if key:
             storage.delete(key)
+
+
+def _duckdb_error():
+    """duckdb.Error, imported on use like connect() does."""
+    import duckdb
+
+    return duckdb.Error

@@ -21,7 +21,6 @@ import json
 import os
 from dataclasses import dataclass
 
-import duckdb
 from flask import current_app
 
 from app.resources.catalogue.spec import normalise_value
@@ -73,6 +72,8 @@ def connect(workdir=None):
                 "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"]}
     if workdir:
         settings["temp_directory"] = os.path.join(workdir, "spill")
+    import duckdb  # imported on use: web workers never need it
+
     return duckdb.connect(config=settings)
 
 
