@@ -106,6 +106,13 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
         assert {"401", "404", "406"} <= set(op["responses"]), where
     required = {p["name"]: p for p in spec["paths"]["/catalogue/items/"]["get"]["parameters"]}["query"]
     assert required["required"] is True and required["in"] == "query"
+    page = spec["paths"]["/api/v1/projects/"]["get"]["responses"]["200"]["content"]["application/hal+json"]
+    assert page["schema"] == {"anyOf": [{"$ref": "#/components/schemas/ProjectsPageResource"},
+                                        {"$ref": "#/components/schemas/ProjectViewResource"}]}
+    downloads = [(p["name"], p["in"]) for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]]
+    assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads  # the toggle wins
+    upload = spec["paths"]["/api/v1/datasources/{source_id}/file"]["get"]
+    assert {"name": "Range", "in": "header"}.items() <= upload["parameters"][-1].items()
 
 
 class Conformance:
@@ -322,3 +329,38 @@ def created_id(value):
     import uuid
 
     return uuid.UUID(value)
+
+
+HUGE = 2**70  # schemathesis found: past the database integer, these ids were a 500 (OverflowError / DataError)
+HUGE_BODIES = [
+    ("/api/v1/projects/", {"title": "x", "members": [{"account": HUGE, "role": "editor"}]}, "members"),
+    ("/catalogue/items/", {"name": "i", "executor_type": "LOCAL", "maintained_by_id": HUGE,
+                           "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}]}, "maintained_by_id"),
+    ("/catalogue/items/", {"name": "i", "executor_type": "LOCAL", "datasource_id": HUGE,
+                           "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}]}, "datasource_id"),
+    ("/downloader/requests/", {"catalogue_item_id": HUGE, "spec": {"columns": ["a"]}}, "catalogue_item_id"),
+    ("/downloader/requests/estimate/", {"catalogue_item_id": HUGE, "spec": {"columns": ["a"]}}, "catalogue_item_id"),
+    ("/downloader/requests/render_ui_data/", {"catalogue_item_id": HUGE}, "catalogue_item_id"),
+    ("/api/v1/schedule/", {"endpoint": ENDPOINT, "interval_definition": "1 hours", "frequency": HUGE}, "frequency"),
+    ("/api/v1/datasources", None, "project"),
+]
+
+
+@pytest.mark.parametrize("path, body, field", HUGE_BODIES, ids=[f"{p}:{f}" for p, _, f in HUGE_BODIES])
+def test_ids_past_the_database_integer_are_400_naming_the_field(client, conform, admin_headers, path, body, field):
+    from app.resources.catalogue.models import CatalogueItem
+    from app.resources.datasources.models import DataSource, Project
+    from app.resources.downloader.models import DownloadRequest
+    from app.resources.scheduler.models import Schedule
+
+    def rows():
+        return [db.session.query(m).count() for m in (Project, DataSource, CatalogueItem, DownloadRequest, Schedule)]
+
+    if body is None:
+        data = {"name": "n", "project": str(HUGE), "type": "file", "file": (io.BytesIO(CSV), "a.csv")}
+        response = client.post(path, data=data, headers=admin_headers, content_type="multipart/form-data")
+    else:
+        response = client.post(path, json=body, headers=admin_headers)
+    conform(response, path)
+    assert response.status_code == 400 and field in response.get_json()["errors"], response.get_json()
+    assert rows() == [0, 0, 0, 0, 0]

@@ -74,7 +74,9 @@ class DownloadUiDataSchema(HalSchema):
 describe("downloader.index", tags=TAGS, collection=requests_collection,
          responses={200: (DownloadRequestsPage, DownloadRequestRead)},
          description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
-                     "request itself (DOWNLOADREQUEST_READ).")
+                     "request itself (DOWNLOADREQUEST_READ). The `format` exact filter is shadowed by the "
+                     "`?format=` representation toggle (json|hal|hal-forms|html; any other value is 400): filter "
+                     "with `format!=` instead.")
 describe("downloader.create", tags=TAGS, request=DownloadRequestSchema,
          responses={201: DownloadRequestCreated, 200: DownloadRequestRead},
          description="201 DOWNLOADREQUEST_CREATED and a job; 200 DOWNLOADREQUEST_READ (Content-Location names it) "
