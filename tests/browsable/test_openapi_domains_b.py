@@ -24,7 +24,7 @@ MULTIPART = {
     "datasources.update_source": "file",
     "datasources.script_upload": "script",
 }
-# statuses beyond the generic ones (GET 200/304, 401/403/404/406/429, 400/413/415 with a body, 412/428 on writes)
+# statuses beyond the generic ones (GET 200/304, 401/403/404/406/429, 400/413/415 with a body, 412/428 writes)
 EXTRA = {
     ("datasources.start_run", "POST"): {"202", "409"},
     ("datasources.create_source", "POST"): {"201", "403", "413", "415"},
@@ -42,7 +42,12 @@ EXTRA = {
 GENERIC = [
     {"$ref": "#/components/schemas/HalResource"},
     {"$ref": "#/components/schemas/CollectionPage"},
-    {"anyOf": [{"$ref": "#/components/schemas/CollectionPage"}, {"$ref": "#/components/schemas/HalResource"}]},
+    {
+        "anyOf": [
+            {"$ref": "#/components/schemas/CollectionPage"},
+            {"$ref": "#/components/schemas/HalResource"},
+        ]
+    },
     {"type": "object"},
 ]
 JSON_MEDIA = ("application/hal+json", "application/json", "application/problem+json")
@@ -87,11 +92,15 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
             if endpoint in NO_BODY:
                 assert "requestBody" not in op and "415" not in op["responses"], where
             else:
-                (media, content), = op["requestBody"]["content"].items()
+                ((media, content),) = op["requestBody"]["content"].items()
                 assert op["requestBody"]["required"] and content["schema"] not in GENERIC, where
-                assert media == ("multipart/form-data" if endpoint in MULTIPART else "application/json"), where
+                assert media == (
+                    "multipart/form-data" if endpoint in MULTIPART else "application/json"
+                ), where
                 if endpoint in MULTIPART:
-                    part = schemas[content["schema"]["$ref"].rsplit("/", 1)[1]]["properties"][MULTIPART[endpoint]]
+                    part = schemas[content["schema"]["$ref"].rsplit("/", 1)[1]]["properties"][
+                        MULTIPART[endpoint]
+                    ]
                     assert (part["type"], part["format"]) == ("string", "binary"), where
         successes = [s for s in op["responses"] if s.startswith("2")]
         assert successes, where
@@ -107,8 +116,12 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
     required = {p["name"]: p for p in spec["paths"]["/catalogue/items/"]["get"]["parameters"]}["query"]
     assert required["required"] is True and required["in"] == "query"
     page = spec["paths"]["/api/v1/projects/"]["get"]["responses"]["200"]["content"]["application/hal+json"]
-    assert page["schema"] == {"anyOf": [{"$ref": "#/components/schemas/ProjectsPageResource"},
-                                        {"$ref": "#/components/schemas/ProjectViewResource"}]}
+    assert page["schema"] == {
+        "anyOf": [
+            {"$ref": "#/components/schemas/ProjectsPageResource"},
+            {"$ref": "#/components/schemas/ProjectViewResource"},
+        ]
+    }
     downloads = [(p["name"], p["in"]) for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]]
     assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads  # the toggle wins
     upload = spec["paths"]["/api/v1/datasources/{source_id}/file"]["get"]
@@ -134,9 +147,16 @@ class Conformance:
         assert response.mimetype in content, (method, path, status, response.mimetype)
         if response.mimetype in JSON_MEDIA:
             schema = {"components": self.spec["components"], **content[response.mimetype]["schema"]}
-            errors = sorted(Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(
-                response.get_json()), key=str)
-            assert not errors, (method, path, status, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]])
+            errors = sorted(
+                Draft202012Validator(schema, format_checker=FormatChecker()).iter_errors(response.get_json()),
+                key=str,
+            )
+            assert not errors, (
+                method,
+                path,
+                status,
+                [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]],
+            )
         return response
 
 
@@ -148,12 +168,21 @@ def conform(spec):
 @pytest.fixture
 def people(make_account, token_for):
     admin, owner, viewer = make_account(type="ADMIN"), make_account(), make_account()
-    return {"admin": token_for(admin), "owner": token_for(owner), "viewer": token_for(viewer),
-            "viewer_id": viewer.id}
+    return {
+        "admin": token_for(admin),
+        "owner": token_for(owner),
+        "viewer": token_for(viewer),
+        "viewer_id": viewer.id,
+    }
 
 
 def upload(client, headers, project_id, content=CSV, name="people"):
-    data = {"name": name, "project": str(project_id), "type": "file", "file": (io.BytesIO(content), "people.csv")}
+    data = {
+        "name": name,
+        "project": str(project_id),
+        "type": "file",
+        "file": (io.BytesIO(content), "people.csv"),
+    }
     return client.post("/api/v1/datasources", data=data, headers=headers, content_type="multipart/form-data")
 
 
@@ -161,8 +190,10 @@ def test_datasources_answers_match_the_description(client, conform, people, run_
     owner, viewer = people["owner"], people["viewer"]
     members = [{"account": people["viewer_id"], "role": "viewer"}]
     P, S = "/api/v1/projects/{project_id}", "/api/v1/datasources/{source_id}"
-    project = conform(client.post("/api/v1/projects/", json={"title": "P", "members": members}, headers=owner),
-                      "/api/v1/projects/").get_json()
+    project = conform(
+        client.post("/api/v1/projects/", json={"title": "P", "members": members}, headers=owner),
+        "/api/v1/projects/",
+    ).get_json()
     pid = project["id"]
     conform(client.post("/api/v1/projects/", json={"title": ""}, headers=owner), "/api/v1/projects/")
     conform(client.post("/api/v1/projects/", data="x", headers=owner), "/api/v1/projects/")
@@ -172,38 +203,66 @@ def test_datasources_answers_match_the_description(client, conform, people, run_
     conform(client.get(f"/api/v1/projects/{pid}", headers=viewer), P)
     conform(client.put(f"/api/v1/projects/{pid}", json={"title": "Q", "members": members}, headers=owner), P)
     conform(client.put(f"/api/v1/projects/{pid}", json={"title": "Q"}, headers=viewer), P)
-    conform(client.put(f"/api/v1/projects/{pid}", json={"title": "Q"}, headers={**owner, "If-Match": '"x"'}), P)
+    conform(
+        client.put(f"/api/v1/projects/{pid}", json={"title": "Q"}, headers={**owner, "If-Match": '"x"'}), P
+    )
 
     source = conform(upload(client, owner, pid), "/api/v1/datasources").get_json()
     sid = source["id"]
     assert source["status"] == "ready"
     conform(upload(client, viewer, pid, name="other"), "/api/v1/datasources")  # viewer: 403
     conform(upload(client, owner, pid, content=b""), "/api/v1/datasources")  # no CSV: 400 naming file
-    conform(client.post("/api/v1/datasources", data=b"x", headers={**owner, "Content-Type": "text/plain"}),
-            "/api/v1/datasources")
+    conform(
+        client.post("/api/v1/datasources", data=b"x", headers={**owner, "Content-Type": "text/plain"}),
+        "/api/v1/datasources",
+    )
     conform(client.get("/api/v1/datasources", headers=viewer), "/api/v1/datasources")
     conform(client.get(f"/api/v1/datasources?id={sid}", headers=viewer), "/api/v1/datasources")
     conform(client.get(f"/api/v1/projects/{pid}/datasources", headers=viewer), P + "/datasources")
     conform(client.get(f"/api/v1/datasources/{sid}", headers=viewer), S)
-    replaced = client.put(f"/api/v1/datasources/{sid}", data={"name": "people", "type": "file",
-                                                             "file": (io.BytesIO(CSV + b"Eve,50,Bern\n"), "p.csv")},
-                          headers=owner, content_type="multipart/form-data")
+    replaced = client.put(
+        f"/api/v1/datasources/{sid}",
+        data={"name": "people", "type": "file", "file": (io.BytesIO(CSV + b"Eve,50,Bern\n"), "p.csv")},
+        headers=owner,
+        content_type="multipart/form-data",
+    )
     assert conform(replaced, S).get_json()["meta_data"]["items"] == 5
     conform(client.get(f"/api/v1/datasources/{sid}/file", headers=viewer), S + "/file")
-    conform(client.get(f"/api/v1/datasources/{sid}/file", headers={**viewer, "Range": "bytes=0-3"}), S + "/file")
-    conform(client.get(f"/api/v1/datasources/{sid}/file", headers={**viewer, "Range": "bytes=9000-9100"}),
-            S + "/file")
+    conform(
+        client.get(f"/api/v1/datasources/{sid}/file", headers={**viewer, "Range": "bytes=0-3"}), S + "/file"
+    )
+    conform(
+        client.get(f"/api/v1/datasources/{sid}/file", headers={**viewer, "Range": "bytes=9000-9100"}),
+        S + "/file",
+    )
     conform(client.get(f"/api/v1/datasources/{sid}/preview", headers=viewer), S + "/preview")
     conform(client.get(f"/api/v1/datasources/{sid}/table", headers=viewer), S + "/table")
 
     conform(client.get(f"/api/v1/datasources/{sid}/script", headers=viewer), S + "/script")
-    conform(client.get(f"/api/v1/datasources/{sid}/script?key=builtin:drop_columns", headers=viewer), S + "/script")
-    conform(client.get(f"/api/v1/datasources/{sid}/script/builtin:fill_nulls", headers=viewer), S + "/script/{key}")
+    conform(
+        client.get(f"/api/v1/datasources/{sid}/script?key=builtin:drop_columns", headers=viewer),
+        S + "/script",
+    )
+    conform(
+        client.get(f"/api/v1/datasources/{sid}/script/builtin:fill_nulls", headers=viewer),
+        S + "/script/{key}",
+    )
     script = {"script": (io.BytesIO(b"def transform(rows, params):\n    return rows\n"), "noop.py")}
-    conform(client.post(f"/api/v1/datasources/{sid}/script-upload", data=script, headers=owner,
-                        content_type="multipart/form-data"), S + "/script-upload")
-    conform(client.post(f"/api/v1/datasources/{sid}/script-upload", json={}, headers=owner), S + "/script-upload")
-    conform(client.delete(f"/api/v1/datasources/{sid}/script/upload:noop", headers=owner), S + "/script/{key}")
+    conform(
+        client.post(
+            f"/api/v1/datasources/{sid}/script-upload",
+            data=script,
+            headers=owner,
+            content_type="multipart/form-data",
+        ),
+        S + "/script-upload",
+    )
+    conform(
+        client.post(f"/api/v1/datasources/{sid}/script-upload", json={}, headers=owner), S + "/script-upload"
+    )
+    conform(
+        client.delete(f"/api/v1/datasources/{sid}/script/upload:noop", headers=owner), S + "/script/{key}"
+    )
 
     steps = {"steps": [{"key": "builtin:drop_columns", "exec_order": 1, "params": {"columns": ["city"]}}]}
     conform(client.post(f"/api/v1/datasources/{sid}/job", json={"steps": []}, headers=owner), S + "/job")
@@ -223,16 +282,23 @@ def test_datasources_answers_match_the_description(client, conform, people, run_
     conform(client.delete(f"/api/v1/datasources/{sid}", headers=owner), S)
     conform(client.get(f"/api/v1/datasources/{sid}/preview", headers=owner), S + "/preview")
     conform(client.delete(f"/api/v1/projects/{pid}", headers=owner), P)
-    assert {("POST", S + "/job", "202"), ("GET", S + "/file", "206"), ("GET", S + "/file", "416"),
-            ("POST", "/api/v1/datasources", "403"), ("POST", "/api/v1/datasources", "415")} <= conform.seen
+    assert {
+        ("POST", S + "/job", "202"),
+        ("GET", S + "/file", "206"),
+        ("GET", S + "/file", "416"),
+        ("POST", "/api/v1/datasources", "403"),
+        ("POST", "/api/v1/datasources", "415"),
+    } <= conform.seen
 
 
 def test_catalogue_and_downloader_answers_match_the_description(client, conform, people, run_jobs):
     admin, user = people["admin"], people["owner"]
     pid = client.post("/api/v1/projects/", json={"title": "data"}, headers=admin).get_json()["id"]
     sid = upload(client, admin, pid).get_json()["id"]
-    spec = [{"name": "name", "type": "STRING", "is_nullable": False},
-            {"name": "age", "type": "INTEGER", "is_nullable": True}]
+    spec = [
+        {"name": "name", "type": "STRING", "is_nullable": False},
+        {"name": "age", "type": "INTEGER", "is_nullable": True},
+    ]
     body = {"name": "People", "executor_type": "LOCAL", "spec": spec, "datasource_id": sid}
     C, I = "/catalogue/items/", "/catalogue/items/{item_id}"
     item = conform(client.post(C, json=body, headers=admin), C).get_json()
@@ -247,16 +313,24 @@ def test_catalogue_and_downloader_answers_match_the_description(client, conform,
     conform(client.put(f"{C}{iid}", json={**body, "name": "People 2"}, headers=admin), I)
     computed = conform(client.post(f"{C}{iid}/compute_spec/", headers=admin), I + "/compute_spec/").get_json()
     assert computed["@event"] == "CATALOGUEITEM_SPEC_COMPUTED" and len(computed["sample"]) == 4
-    unbound = conform(client.post(C, json={**body, "name": "Unbound", "datasource_id": None}, headers=admin),
-                      C).get_json()
+    unbound = conform(
+        client.post(C, json={**body, "name": "Unbound", "datasource_id": None}, headers=admin), C
+    ).get_json()
     conform(client.post(f"{C}{unbound['id']}/compute_spec/", headers=admin), I + "/compute_spec/")  # 409
 
     D = "/downloader/requests/"
-    request = {"catalogue_item_id": iid, "spec": {"columns": ["name", "age"],
-                                                  "filters": [{"name": "age", "operator": ">", "value": 20}]}}
-    conform(client.post(D + "render_ui_data/", json={"catalogue_item_id": iid}, headers=user), D + "render_ui_data/")
-    conform(client.post(D + "render_ui_data/", json={"catalogue_item_id": 999999}, headers=user),
-            D + "render_ui_data/")
+    request = {
+        "catalogue_item_id": iid,
+        "spec": {"columns": ["name", "age"], "filters": [{"name": "age", "operator": ">", "value": 20}]},
+    }
+    conform(
+        client.post(D + "render_ui_data/", json={"catalogue_item_id": iid}, headers=user),
+        D + "render_ui_data/",
+    )
+    conform(
+        client.post(D + "render_ui_data/", json={"catalogue_item_id": 999999}, headers=user),
+        D + "render_ui_data/",
+    )
     conform(client.post(D + "estimate/", json=request, headers=user), D + "estimate/")
     bad = {**request, "spec": {"columns": ["nope"]}}
     conform(client.post(D + "estimate/", json=bad, headers=user), D + "estimate/")
@@ -277,8 +351,14 @@ def test_catalogue_and_downloader_answers_match_the_description(client, conform,
     conform(client.delete(f"{D}{rid}", headers=user), D + "{request_id}")
     conform(client.delete(f"{D}{rid}", headers=admin), D + "{request_id}")
     conform(client.delete(f"{C}{iid}", headers=admin), I)
-    assert {("POST", D, "200"), ("POST", D, "201"), ("DELETE", I, "400"), ("DELETE", I, "200"),
-            ("GET", D + "{request_id}/file", "206"), ("POST", I + "/compute_spec/", "409")} <= conform.seen
+    assert {
+        ("POST", D, "200"),
+        ("POST", D, "201"),
+        ("DELETE", I, "400"),
+        ("DELETE", I, "200"),
+        ("GET", D + "{request_id}/file", "206"),
+        ("POST", I + "/compute_spec/", "409"),
+    } <= conform.seen
 
 
 def test_scheduler_answers_match_the_description(client, conform, people):
@@ -302,8 +382,17 @@ def test_scheduler_answers_match_the_description(client, conform, people):
     run = ScheduleRun(schedule_id=created_id(sch), slot=now, generation=0, status="failed", attempts=2)
     db.session.add(run)
     db.session.flush()
-    attempt = DeliveryAttempt(schedule_id=run.schedule_id, run_id=run.id, attempt=1, due_at=now - timedelta(1),
-                              sent_at=now, status_code=500, duration_ms=12, response_excerpt="oops", outcome="failed")
+    attempt = DeliveryAttempt(
+        schedule_id=run.schedule_id,
+        run_id=run.id,
+        attempt=1,
+        due_at=now - timedelta(1),
+        sent_at=now,
+        status_code=500,
+        duration_ms=12,
+        response_excerpt="oops",
+        outcome="failed",
+    )
     task = FailedTask(schedule_id=run.schedule_id, run_id=run.id, attempts=2, reason="HTTP 500")
     db.session.add_all([attempt, task])
     db.session.commit()
@@ -331,30 +420,61 @@ def created_id(value):
     return uuid.UUID(value)
 
 
-HUGE = 2**70  # schemathesis found: past the database integer, these ids were a 500 (OverflowError / DataError)
+HUGE = (
+    2**70
+)  # schemathesis found: past the database integer, these ids were a 500 (OverflowError / DataError)
 HUGE_BODIES = [
     ("/api/v1/projects/", {"title": "x", "members": [{"account": HUGE, "role": "editor"}]}, "members"),
-    ("/catalogue/items/", {"name": "i", "executor_type": "LOCAL", "maintained_by_id": HUGE,
-                           "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}]}, "maintained_by_id"),
-    ("/catalogue/items/", {"name": "i", "executor_type": "LOCAL", "datasource_id": HUGE,
-                           "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}]}, "datasource_id"),
+    (
+        "/catalogue/items/",
+        {
+            "name": "i",
+            "executor_type": "LOCAL",
+            "maintained_by_id": HUGE,
+            "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}],
+        },
+        "maintained_by_id",
+    ),
+    (
+        "/catalogue/items/",
+        {
+            "name": "i",
+            "executor_type": "LOCAL",
+            "datasource_id": HUGE,
+            "spec": [{"name": "a", "type": "INTEGER", "is_nullable": False}],
+        },
+        "datasource_id",
+    ),
     ("/downloader/requests/", {"catalogue_item_id": HUGE, "spec": {"columns": ["a"]}}, "catalogue_item_id"),
-    ("/downloader/requests/estimate/", {"catalogue_item_id": HUGE, "spec": {"columns": ["a"]}}, "catalogue_item_id"),
+    (
+        "/downloader/requests/estimate/",
+        {"catalogue_item_id": HUGE, "spec": {"columns": ["a"]}},
+        "catalogue_item_id",
+    ),
     ("/downloader/requests/render_ui_data/", {"catalogue_item_id": HUGE}, "catalogue_item_id"),
-    ("/api/v1/schedule/", {"endpoint": ENDPOINT, "interval_definition": "1 hours", "frequency": HUGE}, "frequency"),
+    (
+        "/api/v1/schedule/",
+        {"endpoint": ENDPOINT, "interval_definition": "1 hours", "frequency": HUGE},
+        "frequency",
+    ),
     ("/api/v1/datasources", None, "project"),
 ]
 
 
 @pytest.mark.parametrize("path, body, field", HUGE_BODIES, ids=[f"{p}:{f}" for p, _, f in HUGE_BODIES])
-def test_ids_past_the_database_integer_are_400_naming_the_field(client, conform, admin_headers, path, body, field):
+def test_ids_past_the_database_integer_are_400_naming_the_field(
+    client, conform, admin_headers, path, body, field
+):
     from app.resources.catalogue.models import CatalogueItem
     from app.resources.datasources.models import DataSource, Project
     from app.resources.downloader.models import DownloadRequest
     from app.resources.scheduler.models import Schedule
 
     def rows():
-        return [db.session.query(m).count() for m in (Project, DataSource, CatalogueItem, DownloadRequest, Schedule)]
+        return [
+            db.session.query(m).count()
+            for m in (Project, DataSource, CatalogueItem, DownloadRequest, Schedule)
+        ]
 
     if body is None:
         data = {"name": "n", "project": str(HUGE), "type": "file", "file": (io.BytesIO(CSV), "a.csv")}

@@ -1,5 +1,6 @@
 """OpenAPI description of the scheduler (seed 003): schedules, deliveries, failed tasks and metrics —
 request bodies, response bodies and the statuses of every operation (docs/openapi.md)."""
+
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
@@ -15,12 +16,15 @@ PROMETHEUS = "text/plain"
 
 # --- request bodies -------------------------------------------------------------------------------
 
+
 class ScheduleCreateSchema(ScheduleSchema):
     """POST /api/v1/schedule/: ScheduleSchema, with the seed's alias documented."""
 
-    inteval_definition = fields.String(allow_none=True, validate=validate.Length(max=100),
-                                       metadata={"description": "Seed 003's misspelling, accepted as "
-                                                                "interval_definition (not both)."})
+    inteval_definition = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "Seed 003's misspelling, accepted as " "interval_definition (not both)."},
+    )
 
 
 class ScheduleChangeSchema(ScheduleCreateSchema):
@@ -31,14 +35,19 @@ class ScheduleChangeSchema(ScheduleCreateSchema):
 
 # --- response bodies ------------------------------------------------------------------------------
 
+
 class ScheduleViewSchema(HalSchema):
     id = fields.UUID(required=True)
     frequency = fields.Integer(required=True, allow_none=True, metadata={"description": "Cap on sends."})
     endpoint = fields.String(required=True)
     cron_definition = fields.String(required=True, allow_none=True)
     interval_definition = fields.String(required=True, allow_none=True)
-    has_auth_token = fields.Boolean(required=True, metadata={"description": "auth_token itself is write-only."})
-    payload = fields.Raw(required=True, allow_none=True, metadata={"description": "The JSON POSTed each run."})
+    has_auth_token = fields.Boolean(
+        required=True, metadata={"description": "auth_token itself is write-only."}
+    )
+    payload = fields.Raw(
+        required=True, allow_none=True, metadata={"description": "The JSON POSTed each run."}
+    )
     enabled = fields.Boolean(required=True)
     next_send_at = fields.DateTime(required=True, allow_none=True)
     last_run = fields.DateTime(required=True, allow_none=True)
@@ -50,8 +59,12 @@ class ScheduleViewSchema(HalSchema):
 
 
 class ScheduleCreatedSchema(ScheduleViewSchema):
-    signing_secret = fields.String(required=True, metadata={
-        "description": "whsec_…: signs every delivery (Halyard-Signature); shown only in this response."})
+    signing_secret = fields.String(
+        required=True,
+        metadata={
+            "description": "whsec_…: signs every delivery (Halyard-Signature); shown only in this response."
+        },
+    )
 
 
 class DeliveryViewSchema(HalSchema):
@@ -90,8 +103,12 @@ class MetricsSnapshotSchema(Schema):
 class MetricsViewSchema(Schema):
     metrics_available = fields.List(fields.String(), required=True)
     metrics = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    snapshot = fields.Nested(MetricsSnapshotSchema, required=True, allow_none=True,
-                             metadata={"description": "The last snapshot stored by POST (null: none yet)."})
+    snapshot = fields.Nested(
+        MetricsSnapshotSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The last snapshot stored by POST (null: none yet)."},
+    )
 
 
 class MetricsInitiatedSchema(Schema):
@@ -104,37 +121,89 @@ FailedTasksPage = page_schema("FailedTasksPage", failed_tasks_collection.item_re
 
 # --- operations -----------------------------------------------------------------------------------
 
-DEFINITIONS = ("Exactly one of cron_definition and interval_definition; an invalid one, an endpoint the outbound "
-               "policy refuses or an unknown field is 400 naming it.")
-describe("scheduler.index", tags=TAGS, collection=schedules_collection,
-         responses={200: (SchedulesPage, ScheduleViewSchema)},
-         description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.")
-describe("scheduler.create", tags=TAGS, request=ScheduleCreateSchema, responses={201: ScheduleCreatedSchema},
-         description=DEFINITIONS)
-describe("scheduler.get", tags=TAGS, responses={200: ScheduleViewSchema},
-         description="Owner and ADMINs; 404 COULD_NOT_FIND_SCHEDULE for anyone else.")
-describe("scheduler.update", tags=TAGS, request=ScheduleChangeSchema, responses={200: ScheduleViewSchema},
-         description="Any subset of the fields; one definition replaces the other kind. " + DEFINITIONS)
-describe("scheduler.delete", tags=TAGS, responses={204: None}, description="The pending run is cancelled at once.")
-describe("scheduler.deliveries", tags=TAGS, collection=deliveries_collection,
-         responses={200: (DeliveriesPage, DeliveryViewSchema)},
-         description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.")
+DEFINITIONS = (
+    "Exactly one of cron_definition and interval_definition; an invalid one, an endpoint the outbound "
+    "policy refuses or an unknown field is 400 naming it."
+)
+describe(
+    "scheduler.index",
+    tags=TAGS,
+    collection=schedules_collection,
+    responses={200: (SchedulesPage, ScheduleViewSchema)},
+    description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.",
+)
+describe(
+    "scheduler.create",
+    tags=TAGS,
+    request=ScheduleCreateSchema,
+    responses={201: ScheduleCreatedSchema},
+    description=DEFINITIONS,
+)
+describe(
+    "scheduler.get",
+    tags=TAGS,
+    responses={200: ScheduleViewSchema},
+    description="Owner and ADMINs; 404 COULD_NOT_FIND_SCHEDULE for anyone else.",
+)
+describe(
+    "scheduler.update",
+    tags=TAGS,
+    request=ScheduleChangeSchema,
+    responses={200: ScheduleViewSchema},
+    description="Any subset of the fields; one definition replaces the other kind. " + DEFINITIONS,
+)
+describe(
+    "scheduler.delete", tags=TAGS, responses={204: None}, description="The pending run is cancelled at once."
+)
+describe(
+    "scheduler.deliveries",
+    tags=TAGS,
+    collection=deliveries_collection,
+    responses={200: (DeliveriesPage, DeliveryViewSchema)},
+    description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.",
+)
 describe("scheduler.delivery", tags=TAGS, responses={200: DeliveryViewSchema})
-describe("scheduler.failed_tasks", tags=TAGS, collection=failed_tasks_collection,
-         responses={200: (FailedTasksPage, FailedTaskViewSchema)},
-         description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.")
+describe(
+    "scheduler.failed_tasks",
+    tags=TAGS,
+    collection=failed_tasks_collection,
+    responses={200: (FailedTasksPage, FailedTaskViewSchema)},
+    description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.",
+)
 describe("scheduler.failed_task", tags=TAGS, responses={200: FailedTaskViewSchema})
-describe("scheduler.requeue", tags=TAGS, request=RequeueSchema, responses={201: RequeuedSchema},
-         description="The body may also be left out (no Content-Length): every failed task the caller may see "
-                     "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.")
-describe("scheduler.metrics", tags=TAGS, auth="admin", responses={200: MetricsViewSchema},
-         description="ADMIN: counter names, their values, and the last stored snapshot.")
-describe("scheduler.fire_metrics", tags=TAGS, auth="admin", request=None, responses={201: MetricsInitiatedSchema},
-         description="ADMIN; no body. Starts a job storing a snapshot of every metric; Location names the job.")
-describe("scheduler.prometheus", tags=TAGS, auth="admin",
-         responses={200: {
-             "description": "The Prometheus text exposition format (version 0.0.4 or 1.0.0): counters, schedules, "
-                            "failed tasks, queue lengths and RQ jobs per state.",
-             "content": {PROMETHEUS: {"schema": {"type": "string"}}},
-         }},
-         description="ADMIN.")
+describe(
+    "scheduler.requeue",
+    tags=TAGS,
+    request=RequeueSchema,
+    responses={201: RequeuedSchema},
+    description="The body may also be left out (no Content-Length): every failed task the caller may see "
+    "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.",
+)
+describe(
+    "scheduler.metrics",
+    tags=TAGS,
+    auth="admin",
+    responses={200: MetricsViewSchema},
+    description="ADMIN: counter names, their values, and the last stored snapshot.",
+)
+describe(
+    "scheduler.fire_metrics",
+    tags=TAGS,
+    auth="admin",
+    request=None,
+    responses={201: MetricsInitiatedSchema},
+    description="ADMIN; no body. Starts a job storing a snapshot of every metric; Location names the job.",
+)
+describe(
+    "scheduler.prometheus",
+    tags=TAGS,
+    auth="admin",
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format: counters, schedules, failed tasks, "
+            "queue lengths and RQ jobs per state.",
+            "content": {PROMETHEUS: {"schema": {"type": "string"}}},
+        }
+    },
+    description="ADMIN.",
+)
