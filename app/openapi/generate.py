@@ -35,9 +35,11 @@ ERROR_TEXT = {
     403: "Authenticated but not allowed.",
     404: "No such resource, or not one the caller may see.",
     406: "None of the Accept header's media types is offered.",
+    409: "The resource's state does not allow this now (`@event` says why).",
     412: "If-Match is stale.",
     413: "The body is larger than HALYARD_MAX_UPLOAD_BYTES.",
     415: "The body's Content-Type is not accepted here.",
+    416: "The Range lies outside the file.",
     428: "If-Match is required on writes (HALYARD_REQUIRE_IF_MATCH).",
     429: "Too many failed sign-ins.",
     503: "A service this request needs is unavailable.",
@@ -239,9 +241,11 @@ class Builder:
         collection = meta.get("collection")
         if method == "GET":
             if collection is not None:
-                op["parameters"] += collection_parameters(
-                    collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE")
-                )
+                op["parameters"] += [  # the ?format= toggle is consumed before any view sees the query
+                    p
+                    for p in collection_parameters(collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE"))
+                    if p["name"] != "format"
+                ]
             op["parameters"].append(
                 {
                     "name": "format",
@@ -251,6 +255,7 @@ class Builder:
                     "description": "Representation toggle; overrides Accept (docs/browsable.md).",
                 }
             )
+        op["parameters"] += list(meta.get("parameters") or ())
         has_body = self.request_body(op, method, meta)
         self.success_responses(op, method, meta)
         self.error_responses(
@@ -268,7 +273,7 @@ class Builder:
         return schemes + [{}] if auth == "optional" else schemes
 
     def request_body(self, op, method, meta):
-        if method not in BODY_METHODS:
+        if method not in BODY_METHODS or ("request" in meta and meta["request"] is None):
             return False
         schema = meta.get("request")
         content_type = meta.get("content_type", "application/json")
@@ -308,6 +313,10 @@ class Builder:
                     if meta["collection"].id_field:  # `<id>=x` answers the single item instead
                         page = {"anyOf": [page, ref("HalResource")]}
                     response["content"] = hal_content(page)
+                elif isinstance(schema, (tuple, list)):  # any one of these resources
+                    response["content"] = hal_content(
+                        {"anyOf": [self.schema_ref(s, response=True) for s in schema]}
+                    )
                 else:
                     response["content"] = hal_content(
                         self.schema_ref(schema, response=True) if schema else None

@@ -8,11 +8,14 @@ Anything not declared falls back to a generic operation (app/openapi/generate.py
 Metadata keys (all optional):
     summary, description, tags   text; tags default to the blueprint's name
     auth          "required" (default) | "admin" | "optional" | "none"
-    request       marshmallow Schema (class or instance) of the request body
+    request       marshmallow Schema (class or instance) of the request body; ``None`` given
+                  explicitly: the operation takes no body (no requestBody, no 413/415)
     content_type  the body's media type: "application/json" (default) or "multipart/form-data"
     responses     {status: Schema | None | "description"}: the documented success statuses;
-                  a Schema describes the HAL resource's own properties; a dict is a complete
-                  OpenAPI response object (for what is not HAL)
+                  a Schema describes the HAL resource's own properties; a tuple of Schemas is
+                  any one of them (e.g. a page, or the single item an id lookup answers); a dict
+                  is a complete OpenAPI response object (for what is not HAL)
+    parameters    extra OpenAPI parameter objects (e.g. a required query parameter, a header)
     collection    an app.hal ``Collection``: documents its paging/sort/filter query and a page body
     errors        extra error statuses beyond the generic ones (e.g. (409, 503))
 """
@@ -32,6 +35,7 @@ KEYS = {
     "responses",
     "collection",
     "errors",
+    "parameters",
 }
 AUTH = ("required", "admin", "optional", "none")
 

@@ -95,7 +95,11 @@ PROBLEM_SCHEMA = {
         "detail": {"type": "string"},
         "@event": {"type": "string", "pattern": "^[A-Z0-9_]+$"},
         "@type": {"const": "error"},
-        "errors": {"type": "object", "additionalProperties": {"type": "array"}},
+        "errors": {
+            "type": "object",
+            "description": "Messages per field: a list, or an object per nested field or item index.",
+            "additionalProperties": {"type": ["array", "object"]},
+        },
         "user_id": {"type": ["integer", "string"]},
         "_links": {"type": "object", "additionalProperties": LINK_OR_LINKS},
     },

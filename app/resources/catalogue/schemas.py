@@ -4,6 +4,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.spec import validate_sample, validate_spec
 
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
+
 
 class CatalogueItemSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -11,8 +13,8 @@ class CatalogueItemSchema(Schema):
     spec = fields.Raw(required=True, metadata={"title": "Columns: [{name, type, is_nullable, is_enum, size, "
                                                          "distribution, description}]"})
     sample = fields.Raw(load_default=list, metadata={"title": "Example rows: [{column: value}]"})
-    maintained_by_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    datasource_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+    maintained_by_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=INT32)
+    datasource_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=INT32,
                                    metadata={"title": "The data source whose table this item describes"})
 
     @validates("spec")

@@ -48,6 +48,7 @@ RELS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.datasources import views_projects, views_sources, views_steps  # noqa: F401
+    from app.resources.datasources import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)

@@ -4,10 +4,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.resources.datasources.models import ROLES, TYPES
 
 name_field = fields.String(required=True, validate=validate.Length(min=1, max=200))
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 
 
 class MemberSchema(Schema):
-    account = fields.Integer(required=True, strict=True)
+    account = fields.Integer(required=True, strict=True, validate=INT32)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
@@ -27,7 +28,7 @@ class DataSourceSchema(Schema):
     """The non-file fields of POST/PUT /api/v1/datasources (multipart form or JSON)."""
 
     name = name_field
-    project = fields.Integer(required=True)
+    project = fields.Integer(required=True, validate=INT32)
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
     connection = fields.String(validate=validate.Length(min=1, max=2000),
                                metadata={"prompt": "database: SQLAlchemy URL or configured connection name"})

@@ -7,6 +7,7 @@ bp = Blueprint("downloader", __name__)
 def init_app(app):
     from app.extensions import curies
     from app.resources.downloader import views  # noqa: F401  (registers the routes on bp)
+    from app.resources.downloader import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)

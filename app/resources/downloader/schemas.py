@@ -13,6 +13,7 @@ from app.resources.catalogue.spec import OPERATORS, normalise_value, value_match
 from app.resources.downloader.models import FORMATS
 
 ALL_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
+INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 ITEM_ID_ERRORS = {"invalid": "A valid integer is required.", "required": "This field is required."}
 
 
@@ -31,13 +32,13 @@ class SpecSchema(Schema):
 
 
 class DownloadRequestSchema(Schema):
-    catalogue_item_id = fields.Integer(required=True, error_messages=ITEM_ID_ERRORS)
+    catalogue_item_id = fields.Integer(required=True, error_messages=ITEM_ID_ERRORS, validate=INT32)
     spec = fields.Nested(SpecSchema, required=True)
     format = fields.String(load_default="csv", validate=validate.OneOf(FORMATS))
 
 
 class RenderUiDataSchema(Schema):
-    catalogue_item_id = fields.Integer(required=True, error_messages=ITEM_ID_ERRORS)
+    catalogue_item_id = fields.Integer(required=True, error_messages=ITEM_ID_ERRORS, validate=INT32)
 
 
 download_request_schema = DownloadRequestSchema()

@@ -38,6 +38,7 @@ def init_app(app):
     from app.extensions import curies
     from app.resources.root import register_entry
     from app.resources.scheduler import deliveries, metrics, views  # noqa: F401  (routes attach to bp)
+    from app.resources.scheduler import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
 
     app.register_blueprint(bp)
     register_entry(app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval")

@@ -22,7 +22,7 @@ def check_endpoint(value):
 class ScheduleSchema(Schema):
     """The writable properties of a schedule (POST; PUT loads it with ``partial=True``)."""
 
-    frequency = fields.Integer(allow_none=True, validate=validate.Range(min=1),
+    frequency = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
                                metadata={"prompt": "Total number of sends (optional cap)"})
     endpoint = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                              metadata={"prompt": "URL to POST to"})

@@ -1,0 +1,209 @@
+"""OpenAPI description of the scheduler (seed 003): schedules, deliveries, failed tasks and metrics —
+request bodies, response bodies and the statuses of every operation (docs/openapi.md)."""
+
+from marshmallow import Schema, fields, validate
+
+from app.openapi import describe
+from app.openapi.helpers import HalSchema, page_schema
+from app.resources.scheduler.deliveries import deliveries_collection, failed_tasks_collection
+from app.resources.scheduler.models import OUTCOMES
+from app.resources.scheduler.schemas import RequeueSchema, ScheduleSchema
+from app.resources.scheduler.views import schedules_collection
+
+TAGS = ["scheduler"]
+PROMETHEUS = "text/plain"
+
+
+# --- request bodies -------------------------------------------------------------------------------
+
+
+class ScheduleCreateSchema(ScheduleSchema):
+    """POST /api/v1/schedule/: ScheduleSchema, with the seed's alias documented."""
+
+    inteval_definition = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "Seed 003's misspelling, accepted as " "interval_definition (not both)."},
+    )
+
+
+class ScheduleChangeSchema(ScheduleCreateSchema):
+    """PUT /api/v1/schedule/{id}/: any subset of the fields (``partial``); endpoint too is optional."""
+
+    endpoint = fields.String(validate=validate.Length(min=1, max=2000), metadata={"prompt": "URL to POST to"})
+
+
+# --- response bodies ------------------------------------------------------------------------------
+
+
+class ScheduleViewSchema(HalSchema):
+    id = fields.UUID(required=True)
+    frequency = fields.Integer(required=True, allow_none=True, metadata={"description": "Cap on sends."})
+    endpoint = fields.String(required=True)
+    cron_definition = fields.String(required=True, allow_none=True)
+    interval_definition = fields.String(required=True, allow_none=True)
+    has_auth_token = fields.Boolean(
+        required=True, metadata={"description": "auth_token itself is write-only."}
+    )
+    payload = fields.Raw(
+        required=True, allow_none=True, metadata={"description": "The JSON POSTed each run."}
+    )
+    enabled = fields.Boolean(required=True)
+    next_send_at = fields.DateTime(required=True, allow_none=True)
+    last_run = fields.DateTime(required=True, allow_none=True)
+    triggered = fields.Integer(required=True, validate=validate.Range(min=0))
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    created_by = fields.Integer(required=True, allow_none=True)
+    updated_by = fields.Integer(required=True, allow_none=True)
+
+
+class ScheduleCreatedSchema(ScheduleViewSchema):
+    signing_secret = fields.String(
+        required=True,
+        metadata={
+            "description": "whsec_…: signs every delivery (Halyard-Signature); shown only in this response."
+        },
+    )
+
+
+class DeliveryViewSchema(HalSchema):
+    id = fields.Integer(required=True)
+    run_id = fields.UUID(required=True)
+    attempt = fields.Integer(required=True)
+    due_at = fields.DateTime(required=True)
+    sent_at = fields.DateTime(required=True)
+    status_code = fields.Integer(required=True, allow_none=True)
+    duration_ms = fields.Integer(required=True, allow_none=True)
+    response_excerpt = fields.String(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+
+
+class FailedTaskViewSchema(HalSchema):
+    id = fields.UUID(required=True)
+    schedule = fields.UUID(required=True)
+    run_id = fields.UUID(required=True)
+    task_name = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    reason = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class RequeuedSchema(Schema):
+    requeued_failed_tasks = fields.Boolean(required=True, validate=validate.Equal(True))
+    count = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class MetricsSnapshotSchema(Schema):
+    taken_at = fields.String(required=True, allow_none=True)
+    values = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class MetricsViewSchema(Schema):
+    metrics_available = fields.List(fields.String(), required=True)
+    metrics = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    snapshot = fields.Nested(
+        MetricsSnapshotSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The last snapshot stored by POST (null: none yet)."},
+    )
+
+
+class MetricsInitiatedSchema(Schema):
+    scheduled_metrics_initiated = fields.Boolean(required=True, validate=validate.Equal(True))
+
+
+SchedulesPage = page_schema("SchedulesPage", schedules_collection.item_rel, ScheduleViewSchema)
+DeliveriesPage = page_schema("DeliveriesPage", deliveries_collection.item_rel, DeliveryViewSchema)
+FailedTasksPage = page_schema("FailedTasksPage", failed_tasks_collection.item_rel, FailedTaskViewSchema)
+
+# --- operations -----------------------------------------------------------------------------------
+
+DEFINITIONS = (
+    "Exactly one of cron_definition and interval_definition; an invalid one, an endpoint the outbound "
+    "policy refuses or an unknown field is 400 naming it."
+)
+describe(
+    "scheduler.index",
+    tags=TAGS,
+    collection=schedules_collection,
+    responses={200: (SchedulesPage, ScheduleViewSchema)},
+    description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.",
+)
+describe(
+    "scheduler.create",
+    tags=TAGS,
+    request=ScheduleCreateSchema,
+    responses={201: ScheduleCreatedSchema},
+    description=DEFINITIONS,
+)
+describe(
+    "scheduler.get",
+    tags=TAGS,
+    responses={200: ScheduleViewSchema},
+    description="Owner and ADMINs; 404 COULD_NOT_FIND_SCHEDULE for anyone else.",
+)
+describe(
+    "scheduler.update",
+    tags=TAGS,
+    request=ScheduleChangeSchema,
+    responses={200: ScheduleViewSchema},
+    description="Any subset of the fields; one definition replaces the other kind. " + DEFINITIONS,
+)
+describe(
+    "scheduler.delete", tags=TAGS, responses={204: None}, description="The pending run is cancelled at once."
+)
+describe(
+    "scheduler.deliveries",
+    tags=TAGS,
+    collection=deliveries_collection,
+    responses={200: (DeliveriesPage, DeliveryViewSchema)},
+    description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.",
+)
+describe("scheduler.delivery", tags=TAGS, responses={200: DeliveryViewSchema})
+describe(
+    "scheduler.failed_tasks",
+    tags=TAGS,
+    collection=failed_tasks_collection,
+    responses={200: (FailedTasksPage, FailedTaskViewSchema)},
+    description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.",
+)
+describe("scheduler.failed_task", tags=TAGS, responses={200: FailedTaskViewSchema})
+describe(
+    "scheduler.requeue",
+    tags=TAGS,
+    request=RequeueSchema,
+    responses={201: RequeuedSchema},
+    description="The body may also be left out (no Content-Length): every failed task the caller may see "
+    "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.",
+)
+describe(
+    "scheduler.metrics",
+    tags=TAGS,
+    auth="admin",
+    responses={200: MetricsViewSchema},
+    description="ADMIN: counter names, their values, and the last stored snapshot.",
+)
+describe(
+    "scheduler.fire_metrics",
+    tags=TAGS,
+    auth="admin",
+    request=None,
+    responses={201: MetricsInitiatedSchema},
+    description="ADMIN; no body. Starts a job storing a snapshot of every metric; Location names the job.",
+)
+describe(
+    "scheduler.prometheus",
+    tags=TAGS,
+    auth="admin",
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format: counters, schedules, failed tasks, "
+            "queue lengths and RQ jobs per state.",
+            "content": {PROMETHEUS: {"schema": {"type": "string"}}},
+        }
+    },
+    description="ADMIN.",
+)
