@@ -36,8 +36,8 @@ def page_response(collection, item_schema, description="One page of the collecti
     }
     schema = {"anyOf": [page, item]} if collection.id_field else page
     return {
-        "description": description + (f"; `{collection.id_field}=x` answers that one item." if collection.id_field
-                                      else "."),
+        "description": description
+        + (f"; `{collection.id_field}=x` answers that one item." if collection.id_field else "."),
         "headers": {"ETag": {"schema": {"type": "string"}, "description": "Strong entity tag."}},
         "content": hal_content(schema),
     }
@@ -45,7 +45,10 @@ def page_response(collection, item_schema, description="One page of the collecti
 
 def binary_response(description, headers=None):
     """A response carrying stored bytes in their own media type."""
-    response = {"description": description, "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+    response = {
+        "description": description,
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    }
     if headers:
         response["headers"] = headers
     return response

@@ -68,7 +68,7 @@ def test_every_domain_operation_is_declared_completely(spec):
         if method.lower() in BODY_METHODS and op["operationId"] not in NO_BODY:
             body = op["requestBody"]
             assert body["required"] is True and "description" not in body, where  # not the generic body
-            (media, content), = body["content"].items()
+            ((media, content),) = body["content"].items()
             assert content["schema"]["$ref"].startswith("#/components/schemas/"), where
         successes = {s: r for s, r in op["responses"].items() if s.startswith(("2", "3")) and s != "304"}
         assert successes, where
@@ -79,8 +79,9 @@ def test_every_domain_operation_is_declared_completely(spec):
             if list(response["content"]) == ["text/html"]:  # the sign-in page: HTML only, by design
                 continue
             schemas = [c["schema"] for c in response["content"].values() if c["schema"] != {"type": "string"}]
-            assert schemas and all(s != GENERIC and s != {"$ref": "#/components/schemas/CollectionPage"}
-                                   for s in schemas), (where, status)
+            assert schemas and all(
+                s != GENERIC and s != {"$ref": "#/components/schemas/CollectionPage"} for s in schemas
+            ), (where, status)
         if "CollectionPage" in str(successes):  # a collection: its whole grammar is documented
             names = {p["name"] for p in op["parameters"]}
             assert {"page", "size", "limit", "offset", "format"} <= names, where
@@ -110,7 +111,15 @@ def test_seed_statuses_are_listed_where_they_occur(spec):
     paths = spec["paths"]
     expect = {
         ("/accounts/auth_requests/", "post"): {"201", "429"},
-        ("/accounts/auth_requests/attach_account/", "post"): {"200", "400", "401", "404", "409", "415", "429"},
+        ("/accounts/auth_requests/attach_account/", "post"): {
+            "200",
+            "400",
+            "401",
+            "404",
+            "409",
+            "415",
+            "429",
+        },
         ("/accounts/auth_tokens/", "post"): {"201", "400", "401", "404"},
         ("/api/v1/group/", "post"): {"201", "409", "403"},
         ("/api/v1/group/{group_id}/", "delete"): {"204", "412", "428"},
@@ -129,8 +138,9 @@ def test_seed_statuses_are_listed_where_they_occur(spec):
     for (path, method), statuses in expect.items():
         assert statuses <= set(paths[path][method]["responses"]), (path, method)
     assert "Location" in paths["/api/v1/objects/{object_id}"]["get"]["responses"]["302"]["headers"]
-    assert list(paths["/accounts/auth_requests/{request_uuid}/authenticate/ui/"]["get"]["responses"]["200"][
-        "content"]) == ["text/html"]
+    assert list(
+        paths["/accounts/auth_requests/{request_uuid}/authenticate/ui/"]["get"]["responses"]["200"]["content"]
+    ) == ["text/html"]
 
 
 class Walk:
@@ -145,8 +155,10 @@ class Walk:
         """The described path template a concrete path matches (literal segments win over parameters)."""
         parts = path.split("/")
         candidates = [
-            template for m, template in self.templates
-            if m == method and len(template.split("/")) == len(parts)
+            template
+            for m, template in self.templates
+            if m == method
+            and len(template.split("/")) == len(parts)
             and all(t == p or (t.startswith("{") and p) for t, p in zip(template.split("/"), parts))
         ]
         assert candidates, f"{method} {path} is not described"
@@ -156,11 +168,22 @@ class Walk:
         path, _, query = url.replace("http://localhost", "").partition("?")
         template = self.template_of(method, path)
         response = contextvars.Context().run(self.client.open, url, method=method, **kwargs)
-        assert response.status_code == status, (method, url, response.status_code, response.get_data(True)[:500])
+        assert response.status_code == status, (
+            method,
+            url,
+            response.status_code,
+            response.get_data(True)[:500],
+        )
         operation = self.schema.find_operation_by_label(f"{method} {template}")
         params = {t[1:-1]: p for t, p in zip(template.split("/"), path.split("/")) if t.startswith("{")}
-        case = self.schema.make_case(operation=operation, method=method, path=template, path_parameters=params,
-                                     headers=kwargs.get("headers"), media_type=response.mimetype)
+        case = self.schema.make_case(
+            operation=operation,
+            method=method,
+            path=template,
+            path_parameters=params,
+            headers=kwargs.get("headers"),
+            media_type=response.mimetype,
+        )
         case.validate_response(response, checks=CHECKS)
         if status >= 400:
             assert response.mimetype == "application/problem+json" and response.json["status"] == status
@@ -188,12 +211,24 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     assert ui.status_code == 200 and ui.mimetype == "text/html"
     walk.seen[("GET", "/accounts/auth_requests/{request_uuid}/authenticate/ui/")] = {200}
     walk("POST", "/accounts/auth_tokens/", 400, json={"request_uuid": uuid_})  # not yet attached
-    walk("POST", "/accounts/auth_requests/attach_account/", 401,
-         json={"request_uuid": uuid_, "email": researcher.email, "code": "wrong-password"})
-    walk("POST", "/accounts/auth_requests/attach_account/", 200,
-         json={"request_uuid": uuid_, "email": researcher.email, "code": "researcher-password-1"})
-    walk("POST", "/accounts/auth_requests/attach_account/", 409,
-         json={"request_uuid": uuid_, "email": researcher.email, "code": "researcher-password-1"})
+    walk(
+        "POST",
+        "/accounts/auth_requests/attach_account/",
+        401,
+        json={"request_uuid": uuid_, "email": researcher.email, "code": "wrong-password"},
+    )
+    walk(
+        "POST",
+        "/accounts/auth_requests/attach_account/",
+        200,
+        json={"request_uuid": uuid_, "email": researcher.email, "code": "researcher-password-1"},
+    )
+    walk(
+        "POST",
+        "/accounts/auth_requests/attach_account/",
+        409,
+        json={"request_uuid": uuid_, "email": researcher.email, "code": "researcher-password-1"},
+    )
     token = walk("POST", "/accounts/auth_tokens/", 201, json={"request_uuid": uuid_}).json
     assert token["token"].startswith("hy_") and token["_embedded"]["ec:account"]["id"] == researcher.id
     walk("POST", "/accounts/auth_tokens/", 404, json={"request_uuid": uuid_})
@@ -209,8 +244,13 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     walk("POST", f"/api/v1/user/{admin.id}/password/", 403, headers=R, json={"new_password": "whatever-123"})
     walk("POST", "/api/v1/user/token/", 201, headers=A, json={"email": "new@example.org"})
     walk("POST", "/api/v1/user/token/", 403, headers=R, json={"email": "new@example.org"})
-    issued = walk("POST", f"/api/v1/user/{researcher.id}/tokens/", 201, headers=R,
-                  json={"name": "ci", "ttl_seconds": 3600}).json
+    issued = walk(
+        "POST",
+        f"/api/v1/user/{researcher.id}/tokens/",
+        201,
+        headers=R,
+        json={"name": "ci", "ttl_seconds": 3600},
+    ).json
     walk("GET", f"/api/v1/user/{researcher.id}/tokens/", 200, headers=R)
     walk("GET", f"/api/v1/user/{researcher.id}/tokens/?revoked=false&sort=name", 200, headers=R)
     walk("GET", f"/api/v1/user/{researcher.id}/tokens/{issued['id']}/", 200, headers=R)
@@ -227,13 +267,23 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     walk("GET", f"/api/v1/group/?member={researcher.id}", 200, headers=R)
 
     # --- objects ---
-    action = walk("POST", "/api/v1/actions/", 201, headers=R,
-                  json={"type": "sample", "name": "Sample", "schema": SCHEMA}).json
+    action = walk(
+        "POST",
+        "/api/v1/actions/",
+        201,
+        headers=R,
+        json={"type": "sample", "name": "Sample", "schema": SCHEMA},
+    ).json
     aid = action["action_id"]
     walk("GET", "/api/v1/actions/?type=sample", 200, headers=R)
     walk("GET", f"/api/v1/actions/{aid}", 200, headers=R)
-    walk("PUT", f"/api/v1/actions/{aid}", 200, headers=R,
-         json={"type": "sample", "name": "Sample 2", "schema": SCHEMA, "description": "x"})
+    walk(
+        "PUT",
+        f"/api/v1/actions/{aid}",
+        200,
+        headers=R,
+        json={"type": "sample", "name": "Sample 2", "schema": SCHEMA, "description": "x"},
+    )
     data = {"name": {"_type": "text", "text": "one"}}
     version = walk("POST", "/api/v1/objects/", 201, headers=R, json={"action_id": aid, "data": data}).json
     oid = version["object_id"]
@@ -241,20 +291,39 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     walk("GET", "/api/v1/objects/?name~=on", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}", 302, headers=R)
     walk("GET", f"/api/v1/objects/{oid}", 404, headers=token_for(make_account()))  # may not READ: unseen
-    walk("POST", f"/api/v1/objects/{oid}/versions/", 201, headers=R,
-         json={"data": {"name": {"_type": "text", "text": "two"}}})
+    walk(
+        "POST",
+        f"/api/v1/objects/{oid}/versions/",
+        201,
+        headers=R,
+        json={"data": {"name": {"_type": "text", "text": "two"}}},
+    )
     walk("POST", f"/api/v1/objects/{oid}/versions/", 409, headers=R, json={"version_id": 0, "data": data})
-    walk("POST", f"/api/v1/objects/{oid}/versions/", 412, headers={**R, "If-Match": '"stale"'}, json={"data": data})
+    walk(
+        "POST",
+        f"/api/v1/objects/{oid}/versions/",
+        412,
+        headers={**R, "If-Match": '"stale"'},
+        json={"data": data},
+    )
     walk("GET", f"/api/v1/objects/{oid}/versions/", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/versions/?version_id=0", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/versions/1", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/permissions/", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/permissions/public", 200, headers=R)
     walk("PUT", f"/api/v1/objects/{oid}/permissions/public", 200, headers=R, json={"public": True})
-    walk("PUT", f"/api/v1/objects/{oid}/permissions/users/{admin.id}", 200, headers=R, json={"permission": "write"})
+    walk(
+        "PUT",
+        f"/api/v1/objects/{oid}/permissions/users/{admin.id}",
+        200,
+        headers=R,
+        json={"permission": "write"},
+    )
     walk("GET", f"/api/v1/objects/{oid}/permissions/users/", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/permissions/users/{admin.id}", 200, headers=R)
-    walk("PUT", f"/api/v1/objects/{oid}/permissions/groups/{gid}", 200, headers=R, json={"permission": "read"})
+    walk(
+        "PUT", f"/api/v1/objects/{oid}/permissions/groups/{gid}", 200, headers=R, json={"permission": "read"}
+    )
     walk("GET", f"/api/v1/objects/{oid}/permissions/groups/?permission=read", 200, headers=R)
     walk("GET", f"/api/v1/objects/{oid}/permissions/groups/{gid}", 200, headers=R)
 
@@ -272,24 +341,50 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     walk("PUT", f"/datamanager/{dm}/members/{admin.id}", 200, headers=R, json={"rights": ["editAssets"]})
     walk("DELETE", f"/datamanager/{dm}/members/{researcher.id}", 409, headers=R)
     walk("DELETE", f"/datamanager/{dm}/members/{admin.id}", 204, headers=R)
-    uploaded = walk("POST", f"/datamanager/{dm}/assets/", 201, headers=R,
-                    data={"file": [(io.BytesIO(png()), "red.png"), (io.BytesIO(png(3, 3, "blue")), "blue.png")]},
-                    content_type="multipart/form-data").json
+    uploaded = walk(
+        "POST",
+        f"/datamanager/{dm}/assets/",
+        201,
+        headers=R,
+        data={"file": [(io.BytesIO(png()), "red.png"), (io.BytesIO(png(3, 3, "blue")), "blue.png")]},
+        content_type="multipart/form-data",
+    ).json
     assert uploaded["count"] == 2
     walk("POST", f"/datamanager/{dm}/assets/", 415, headers=R, json={"file": "x"})
-    walk("POST", f"/datamanager/{dm}/assets/", 400, headers=R, data={"file": (io.BytesIO(b""), "empty.png")},
-         content_type="multipart/form-data")
+    walk(
+        "POST",
+        f"/datamanager/{dm}/assets/",
+        400,
+        headers=R,
+        data={"file": (io.BytesIO(b""), "empty.png")},
+        content_type="multipart/form-data",
+    )
     first, second = (link["href"].rsplit("/", 1)[1] for link in uploaded["_links"]["ec:asset"])
     walk("GET", f"/datamanager/{dm}/assets/?type=image&title~=red", 200, headers=R)
     asset = walk("GET", f"/datamanager/{dm}/assets/{first}", 200, headers={**R, **F}).json
     assert asset["files"][0]["resolution"] == {"width": 7, "height": 5}
-    walk("POST", f"/datamanager/{dm}/assets/{first}", 200, headers=R,
-         data={"file": (io.BytesIO(png(14, 10)), "red@2x.png"), "locale": "en-GB"},
-         content_type="multipart/form-data")
-    walk("PUT", f"/datamanager/{dm}/assets/{first}", 200, headers=R,
-         json={"title": "Red", "tags": ["colour"],
-               "_links": {"ec:asset": {"href": f"http://localhost/datamanager/{dm}/assets/{second}"}}})
-    file_url = walk("GET", f"/datamanager/{dm}/assets/{first}", 200, headers={**R, **J}).json["files"][0]["url"]
+    walk(
+        "POST",
+        f"/datamanager/{dm}/assets/{first}",
+        200,
+        headers=R,
+        data={"file": (io.BytesIO(png(14, 10)), "red@2x.png"), "locale": "en-GB"},
+        content_type="multipart/form-data",
+    )
+    walk(
+        "PUT",
+        f"/datamanager/{dm}/assets/{first}",
+        200,
+        headers=R,
+        json={
+            "title": "Red",
+            "tags": ["colour"],
+            "_links": {"ec:asset": {"href": f"http://localhost/datamanager/{dm}/assets/{second}"}},
+        },
+    )
+    file_url = walk("GET", f"/datamanager/{dm}/assets/{first}", 200, headers={**R, **J}).json["files"][0][
+        "url"
+    ]
     walk("GET", file_url, 200, headers=R)
     walk("GET", file_url, 206, headers={**R, "Range": "bytes=0-3"})
     walk("GET", file_url, 416, headers={**R, "Range": "bytes=100000-"})
@@ -305,11 +400,20 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     walk("DELETE", f"/api/v1/group/{gid}/members/{researcher.id}/", 204, headers=A)
     walk("DELETE", f"/api/v1/group/{gid}/members/{researcher.id}/", 404, headers=A)
     walk("DELETE", f"/api/v1/group/{gid}/", 204, headers=A)
-    walk("POST", f"/api/v1/user/{researcher.id}/password/", 400, headers=R,
-         json={"current_password": "wrong-password", "new_password": "researcher-password-2"})
-    walk("POST", f"/api/v1/user/{researcher.id}/password/", 204, headers=R,
-         json={"current_password": "researcher-password-1", "new_password": "researcher-password-2"})
+    walk(
+        "POST",
+        f"/api/v1/user/{researcher.id}/password/",
+        400,
+        headers=R,
+        json={"current_password": "wrong-password", "new_password": "researcher-password-2"},
+    )
+    walk(
+        "POST",
+        f"/api/v1/user/{researcher.id}/password/",
+        204,
+        headers=R,
+        json={"current_password": "researcher-password-1", "new_password": "researcher-password-2"},
+    )
 
-    missing = {op for op in domain_operations(spec)
-               if not any(s < 400 for s in walk.seen.get(op, ()))}
+    missing = {op for op in domain_operations(spec) if not any(s < 400 for s in walk.seen.get(op, ()))}
     assert not missing, sorted(missing)

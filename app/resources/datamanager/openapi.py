@@ -5,6 +5,7 @@ have no marshmallow schema in the domain (uploads.receive reads the parts), so t
 here with binary ``file`` parts. The response schemas describe what ``spaces.represent``,
 ``members.represent`` and ``assets.represent`` really send (``_links`` come from ``HalResource``).
 """
+
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
@@ -24,23 +25,32 @@ BINARY = {"type": "string", "format": "binary"}
 class AssetUploadSchema(Schema):
     """POST …/assets/: one asset per ``file`` part."""
 
-    file = fields.List(fields.Raw(metadata=BINARY), required=True, validate=validate.Length(min=1),
-                       metadata={"description": "One or more file parts; the type is sniffed from the bytes."})
+    file = fields.List(
+        fields.Raw(metadata=BINARY),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "One or more file parts; the type is sniffed from the bytes."},
+    )
 
 
 class AssetFileUploadSchema(Schema):
     """POST …/assets/{assetID}: another representation of the asset (same asset type)."""
 
     file = fields.Raw(required=True, metadata=BINARY)
-    locale = fields.String(validate=validate.Regexp(LOCALE), metadata={"description": "RFC 5646 tag, e.g. en-US."})
+    locale = fields.String(
+        validate=validate.Regexp(LOCALE), metadata={"description": "RFC 5646 tag, e.g. en-US."}
+    )
 
 
 class DataManagerSpaceSchema(Schema):
     dataManagerID = fields.UUID(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
-    rights = fields.List(fields.String(validate=validate.OneOf(RIGHTS)), required=True,
-                         metadata={"description": "The caller's rights in this space."})
+    rights = fields.List(
+        fields.String(validate=validate.OneOf(RIGHTS)),
+        required=True,
+        metadata={"description": "The caller's rights in this space."},
+    )
     created = fields.DateTime(required=True)
 
 
@@ -95,57 +105,143 @@ ETAG = {"schema": {"type": "string"}, "description": "The file's SHA-256."}
 BYTES_HEADERS = {"ETag": ETAG, "Accept-Ranges": {"schema": {"type": "string"}}}
 
 # --- spaces ---------------------------------------------------------------------------------------
-describe("datamanager.index", tags=TAGS, collection=spaces_collection,
-         responses={200: page_response(spaces_collection, DataManagerSpaceSchema,
-                                       "The spaces the caller is a member of (ADMINs: all)")})
-describe("datamanager.create", tags=TAGS, request=schemas.datamanager_create_schema,
-         responses={201: DataManagerSpaceSchema}, description="The creator owns the space and holds every right.")
-describe("datamanager.get", tags=TAGS, responses=SPACE,
-         description="404 COULD_NOT_FIND_DATAMANAGER for a space the caller is not a member of.")
-describe("datamanager.update", tags=TAGS, request=schemas.datamanager_update_schema, responses=SPACE,
-         errors=(409,), description="Needs manageRights (403 DATAMANAGER_RIGHT_MISSING); 409 LAST_RIGHTS_MANAGER "
-                                    "when giving up manageRights would leave nobody holding it.")
+describe(
+    "datamanager.index",
+    tags=TAGS,
+    collection=spaces_collection,
+    responses={
+        200: page_response(
+            spaces_collection, DataManagerSpaceSchema, "The spaces the caller is a member of (ADMINs: all)"
+        )
+    },
+)
+describe(
+    "datamanager.create",
+    tags=TAGS,
+    request=schemas.datamanager_create_schema,
+    responses={201: DataManagerSpaceSchema},
+    description="The creator owns the space and holds every right.",
+)
+describe(
+    "datamanager.get",
+    tags=TAGS,
+    responses=SPACE,
+    description="404 COULD_NOT_FIND_DATAMANAGER for a space the caller is not a member of.",
+)
+describe(
+    "datamanager.update",
+    tags=TAGS,
+    request=schemas.datamanager_update_schema,
+    responses=SPACE,
+    errors=(409,),
+    description="Needs manageRights (403 DATAMANAGER_RIGHT_MISSING); 409 LAST_RIGHTS_MANAGER "
+    "when giving up manageRights would leave nobody holding it.",
+)
 
 # --- members --------------------------------------------------------------------------------------
-describe("datamanager.members", tags=TAGS, collection=members_collection,
-         responses={200: page_response(members_collection, DataManagerMemberSchema,
-                                       "The members of the space and their rights")})
-describe("datamanager.add_member", tags=TAGS, request=schemas.member_create_schema,
-         responses={201: DataManagerMemberSchema}, errors=(409,),
-         description="Needs manageRights; 400 for an unknown account; 409 MEMBER_ALREADY_EXISTS.")
+describe(
+    "datamanager.members",
+    tags=TAGS,
+    collection=members_collection,
+    responses={
+        200: page_response(
+            members_collection, DataManagerMemberSchema, "The members of the space and their rights"
+        )
+    },
+)
+describe(
+    "datamanager.add_member",
+    tags=TAGS,
+    request=schemas.member_create_schema,
+    responses={201: DataManagerMemberSchema},
+    errors=(409,),
+    description="Needs manageRights; 400 for an unknown account; 409 MEMBER_ALREADY_EXISTS.",
+)
 describe("datamanager.member", tags=TAGS, responses=MEMBER)
-describe("datamanager.update_member", tags=TAGS, request=schemas.member_update_schema, responses=MEMBER,
-         errors=(409,), description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.")
-describe("datamanager.delete_member", tags=TAGS, responses={204: None}, errors=(409,),
-         description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.")
+describe(
+    "datamanager.update_member",
+    tags=TAGS,
+    request=schemas.member_update_schema,
+    responses=MEMBER,
+    errors=(409,),
+    description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.",
+)
+describe(
+    "datamanager.delete_member",
+    tags=TAGS,
+    responses={204: None},
+    errors=(409,),
+    description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.",
+)
 
 # --- assets ---------------------------------------------------------------------------------------
-describe("datamanager.assets", tags=TAGS, collection=assets_collection,
-         responses={200: page_response(assets_collection, DataManagerAssetSchema, "The assets of the space")})
-describe("datamanager.upload", tags=TAGS, request=AssetUploadSchema, content_type="multipart/form-data",
-         responses={201: AssetsUploadedSchema},
-         description="Needs editAssets. One asset per `file` part (Location: the first); 400 for an empty or "
-                     "missing file or an unknown field, 413 past HALYARD_MAX_UPLOAD_BYTES, 415 when not "
-                     "multipart/form-data.")
+describe(
+    "datamanager.assets",
+    tags=TAGS,
+    collection=assets_collection,
+    responses={200: page_response(assets_collection, DataManagerAssetSchema, "The assets of the space")},
+)
+describe(
+    "datamanager.upload",
+    tags=TAGS,
+    request=AssetUploadSchema,
+    content_type="multipart/form-data",
+    responses={201: AssetsUploadedSchema},
+    description="Needs editAssets. One asset per `file` part (Location: the first); 400 for an empty or "
+    "missing file or an unknown field, 413 past HALYARD_MAX_UPLOAD_BYTES, 415 when not "
+    "multipart/form-data.",
+)
 describe("datamanager.asset", tags=TAGS, responses=ASSET)
-describe("datamanager.update_asset", tags=TAGS, request=schemas.asset_update_schema, responses=ASSET,
-         description="Needs editAssets. Edits title and tags; `files` keeps (and re-localises) the listed files "
-                     "and drops the others; `_links.ec:asset` merges those assets (same space and type) into "
-                     "this one.")
-describe("datamanager.add_file", tags=TAGS, request=AssetFileUploadSchema, content_type="multipart/form-data",
-         responses=ASSET, errors=(412, 428),
-         description="Needs editAssets; the file must have the asset's type. If-Match is honoured.")
-describe("datamanager.delete_asset", tags=TAGS, responses={204: None},
-         description="Needs editAssets; moves the asset to ec:assets/deleted.")
-describe("datamanager.file", tags=TAGS, errors=(416,),
-         responses={200: binary_response("The bytes, in the stored (sniffed) media type.", BYTES_HEADERS),
-                    206: binary_response("The requested range (Range).", BYTES_HEADERS)},
-         description="Conditional (ETag, If-None-Match, If-Range) and ranged; 416 for an unsatisfiable Range.")
-describe("datamanager.deleted_assets", tags=TAGS, collection=deleted_collection,
-         responses={200: page_response(deleted_collection, DataManagerDeletedAssetSchema,
-                                       "The soft-deleted assets of the space")})
+describe(
+    "datamanager.update_asset",
+    tags=TAGS,
+    request=schemas.asset_update_schema,
+    responses=ASSET,
+    description="Needs editAssets. Edits title and tags; `files` keeps (and re-localises) the listed files "
+    "and drops the others; `_links.ec:asset` merges those assets (same space and type) into "
+    "this one.",
+)
+describe(
+    "datamanager.add_file",
+    tags=TAGS,
+    request=AssetFileUploadSchema,
+    content_type="multipart/form-data",
+    responses=ASSET,
+    errors=(412, 428),
+    description="Needs editAssets; the file must have the asset's type. If-Match is honoured.",
+)
+describe(
+    "datamanager.delete_asset",
+    tags=TAGS,
+    responses={204: None},
+    description="Needs editAssets; moves the asset to ec:assets/deleted.",
+)
+describe(
+    "datamanager.file",
+    tags=TAGS,
+    errors=(416,),
+    responses={
+        200: binary_response("The bytes, in the stored (sniffed) media type.", BYTES_HEADERS),
+        206: binary_response("The requested range (Range).", BYTES_HEADERS),
+    },
+    description="Conditional (ETag, If-None-Match, If-Range) and ranged; 416 for an unsatisfiable Range.",
+)
+describe(
+    "datamanager.deleted_assets",
+    tags=TAGS,
+    collection=deleted_collection,
+    responses={
+        200: page_response(
+            deleted_collection, DataManagerDeletedAssetSchema, "The soft-deleted assets of the space"
+        )
+    },
+)
 describe("datamanager.deleted_asset", tags=TAGS, responses={200: DataManagerDeletedAssetSchema})
-describe("datamanager.restore_or_destroy", tags=TAGS, responses={200: DataManagerAssetSchema, 204: None},
-         errors=(400,),
-         description="Needs editAssets. Without a query: restores the asset (200, the ec:asset). With "
-                     "`?destroy=destroy`: purges it and its files (204). Any other query parameter is a 400.")
+describe(
+    "datamanager.restore_or_destroy",
+    tags=TAGS,
+    responses={200: DataManagerAssetSchema, 204: None},
+    errors=(400,),
+    description="Needs editAssets. Without a query: restores the asset (200, the ec:asset). With "
+    "`?destroy=destroy`: purges it and its files (204). Any other query parameter is a 400.",
+)
