@@ -111,8 +111,13 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
     steps.shot("assets-filtered")
 
     # 7. Open the asset: its file is linked and its resolution was read from the PNG.
-    items()[0].find_element(By.CSS_SELECTOR, "summary a").click()
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "a[rel='ec:asset/file']")))
+    opener = items()[0].find_element(By.CSS_SELECTOR, "summary a")
+    asset_url, before = opener.get_attribute("href"), css("main h1")
+    opener.click()
+    wait.until(EC.url_to_be(asset_url))
+    wait.until(EC.staleness_of(before))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr.link[data-rel='ec:asset/file']")))
+    assert not browser.find_elements(By.CSS_SELECTOR, "section.grammar")  # the asset, not the list
     assert "12" in css("section.resource table.props").text  # resolution width
     steps.shot("asset")
     print(f"screenshots: {steps.directory}")

@@ -219,12 +219,13 @@ describe(
 describe(
     "datamanager.file",
     tags=TAGS,
-    errors=(416,),
+    errors=(412, 416),
     responses={
         200: binary_response("The bytes, in the stored (sniffed) media type.", BYTES_HEADERS),
         206: binary_response("The requested range (Range).", BYTES_HEADERS),
     },
-    description="Conditional (ETag, If-None-Match, If-Range) and ranged; 416 for an unsatisfiable Range.",
+    description="Conditional (ETag: 304 for If-None-Match, 412 when If-Match does not match; If-Range) and "
+    "ranged; 416 for an unsatisfiable Range.",
 )
 describe(
     "datamanager.deleted_assets",
