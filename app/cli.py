@@ -43,19 +43,88 @@ def create_admin(email, username, password, with_token):
         click.echo(f"token: {secret}")
 
 
+WORKER_CLASSES = ("fork", "simple")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--scheduler/--no-scheduler", default=True, help="Also run RQ's scheduler (enqueue_at/in).")
+@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="fork", show_default=True,
+              envvar="HALYARD_WORKER_CLASS",
+              help="fork: a work horse process per job (isolation); simple: jobs run in the worker process "
+                   "(no fork, kept database connections; what high scheduler throughput needs).")
 @with_appcontext
-def worker(burst, scheduler):
+def worker(burst, scheduler, worker_class):
     """Run an RQ worker (with RQ's scheduler) on Halyard's queues."""
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     from app.jobs import AppJob, all_queues, get_redis
 
-    Worker(all_queues(), connection=get_redis(), job_class=AppJob).work(
-        burst=burst, with_scheduler=scheduler, logging_level=current_app.config["HALYARD_LOG_LEVEL"]
+    app = current_app._get_current_object()
+    base = SimpleWorker if worker_class == "simple" else Worker
+    cls = _polling(base, float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]))
+    if scheduler and not burst:
+        _reconcile_scheduler(app)
+    cls(all_queues(), connection=get_redis(), job_class=AppJob).work(
+        burst=burst, with_scheduler=scheduler, logging_level=app.config["HALYARD_LOG_LEVEL"]
     )
+
+
+def _reconcile_scheduler(app):
+    """Re-arm the scheduler's next tick (idempotent): recovers ticks lost with a Redis restart."""
+    if "scheduler" not in app.blueprints:
+        return
+    from app.jobs.scheduler import reconcile
+
+    try:
+        reconcile()
+    except Exception:  # a worker must start even when the scheduler tables are not migrated yet
+        db.session.rollback()
+        app.logger.warning("scheduler reconcile failed at worker start", exc_info=True)
+
+
+def _polling(base, interval):
+    """``base`` whose built-in RQ scheduler polls every ``interval`` seconds instead of RQ's fixed 1 s.
+
+    Scheduled jobs (ticks, retries) wait at most this long past their due second.
+    """
+    from rq.scheduler import RQScheduler
+
+    class PollingScheduler(RQScheduler):
+        def work(self):  # RQScheduler.work with our sleep (its `interval` also sets whole-second lock TTLs)
+            self._install_signal_handlers()
+            self.register_birth()
+            while True:
+                if self._stop_requested:
+                    self.stop()
+                    break
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+                time.sleep(interval)
+
+    class PollingWorker(base):
+        def _start_scheduler(self, burst=False, logging_level=None, date_format=None, log_format=None):
+            self.scheduler = PollingScheduler(self.queues, connection=self.connection,
+                                         logging_level=logging_level if logging_level is not None else self.log.level,
+                                         serializer=self.serializer,
+                                         **{k: v for k, v in (("date_format", date_format),
+                                                              ("log_format", log_format)) if v})
+            self.scheduler.acquire_locks()
+            if self.scheduler.acquired_locks:
+                if burst:
+                    try:
+                        self.scheduler.register_birth()
+                        self.scheduler.enqueue_scheduled_jobs()
+                    finally:
+                        self.scheduler.release_locks()
+                        self.scheduler.register_death()
+                else:
+                    self.scheduler.start()
+
+    PollingWorker.__name__ = PollingWorker.__qualname__ = base.__name__
+    return PollingWorker
 
 
 @click.command("start")
@@ -63,8 +132,10 @@ def worker(burst, scheduler):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--rq-workers", default=1, show_default=True, type=int, help="RQ worker processes.")
+@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="fork", show_default=True,
+              envvar="HALYARD_WORKER_CLASS", help="Passed to every `halyard worker` (see its --help).")
 @with_appcontext
-def start(host, port, web_workers, rq_workers):
+def start(host, port, web_workers, rq_workers, worker_class):
     """Apply migrations, then run web (gunicorn), RQ worker(s) and scheduler until Ctrl-C."""
     import flask_migrate
 
@@ -79,7 +150,7 @@ def start(host, port, web_workers, rq_workers):
     commands = [
         [sys.executable, "-m", "gunicorn", "--pythonpath", root, "-w", str(web_workers),
          "-b", f"{host}:{port}", "--graceful-timeout", "10", "wsgi:app"],
-        *[[sys.executable, "-m", "app", "worker"] for _ in range(rq_workers)],
+        *[[sys.executable, "-m", "app", "worker", "--worker-class", worker_class] for _ in range(rq_workers)],
     ]
     children = [subprocess.Popen(command, env=env) for command in commands]
     click.echo(f"Halyard is up on http://{host}:{port}/ (web pid {children[0].pid}); Ctrl-C stops everything.")

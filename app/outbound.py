@@ -12,18 +12,22 @@ import contextvars
 import ipaddress
 import json as jsonlib
 import logging
+import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests import certs
 from flask import current_app
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError as Urllib3Error, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError as Urllib3Error, ReadTimeoutError, SSLError
+from urllib3.util import Timeout as Urllib3Timeout
 
 from app.config import SETTINGS
 
@@ -185,22 +189,34 @@ def _resolve(host, port, allowlist):
 
 
 class _Guard:
-    """One request's allowlist and wall-clock deadline, at which a watchdog cuts its sockets."""
+    """One request's allowlist and wall-clock deadline, at which a watchdog cuts its sockets.
 
-    def __init__(self, allowlist, timeout):
+    ``watchdog=False``: a ``Batch``'s reaper thread calls ``expire`` instead of a timer per request.
+    """
+
+    def __init__(self, allowlist, timeout, watchdog=True):
         self.allowlist, self.deadline = allowlist, time.monotonic() + timeout
-        self.expired, self.sockets, self.lock = False, [], threading.Lock()
-        self.watchdog = threading.Timer(timeout, self.expire)
-        self.watchdog.start()
+        self.expired, self.done, self.sockets, self.lock = False, False, [], threading.Lock()
+        self.watchdog = threading.Timer(timeout, self.expire) if watchdog else None
+        if self.watchdog:
+            self.watchdog.start()
 
     def remaining(self):
         return max(self.deadline - time.monotonic(), 0.001)
 
     def expire(self):
         with self.lock:
+            if self.done:  # finished: its pooled connection may already serve another request
+                return
             self.expired = True
         for sock in list(self.sockets):
             self.cut(sock)
+
+    def finish(self):
+        """Stop guarding; True unless the deadline cut the request first."""
+        with self.lock:
+            self.done = True
+            return not self.expired
 
     def track(self, sock):
         with self.lock:
@@ -236,14 +252,173 @@ class _GuardedConnectionMixin:
         _current_guard.get().track(self.sock)
 
 
+class _GuardedPoolMixin:
+    def _make_request(self, conn, *args, **kwargs):
+        if conn.sock is not None:  # a kept-alive connection: the current request's watchdog must cut it
+            _current_guard.get().track(conn.sock)
+        return super()._make_request(conn, *args, **kwargs)
+
+
 class _GuardedAdapter(HTTPAdapter):
     """A requests adapter whose connections open through the current ``_Guard``."""
 
-    pools = {"http": type("_GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": type(
+    pools = {"http": type("_GuardedHTTPPool", (_GuardedPoolMixin, HTTPConnectionPool), {"ConnectionCls": type(
                  "_GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), {})}),
-             "https": type("_GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": type(
+             "https": type("_GuardedHTTPSPool", (_GuardedPoolMixin, HTTPSConnectionPool), {"ConnectionCls": type(
                  "_GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), {})})}
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = self.pools
+
+
+class Batch:
+    """Many requests under the policy, sent concurrently with kept-alive connections (scheduled POSTs).
+
+    ``send_many`` is the entry point. Per batch: each (host, port) is resolved and checked once before
+    anything is sent (a refused host fails all its requests without a connection); every new
+    connection is still resolved and checked again at connect time, exactly as in ``request``; each
+    host gets one urllib3 pool of up to ``concurrency`` kept-alive connections; one reaper thread
+    enforces every request's whole-exchange deadline (instead of a timer thread per request).
+    Redirects are never followed: a 3xx is returned like any other status.
+    """
+
+    def __init__(self, *, timeout=None, max_bytes=None, concurrency=16, config=None):
+        self.timeout = float(timeout or _setting(config, "HALYARD_OUTBOUND_TIMEOUT_SECONDS"))
+        self.max_bytes = int(max_bytes or _setting(config, "HALYARD_OUTBOUND_MAX_BYTES"))
+        self.concurrency, self.allowlist = max(1, int(concurrency)), _allowlist(config)
+        self.pools, self.checked, self.active, self.lock = {}, {}, set(), threading.Lock()
+        self.stopped = threading.Event()
+        self.reaper = threading.Thread(target=self._reap, name="outbound-reaper", daemon=True)
+        self.reaper.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.stopped.set()
+        for pool in self.pools.values():
+            pool.close()
+
+    def _reap(self):
+        while not self.stopped.wait(0.05):
+            now = time.monotonic()
+            with self.lock:
+                late = [guard for guard in self.active if guard.deadline <= now]
+            for guard in late:
+                guard.expire()
+
+    def _pool(self, scheme, host, port):
+        with self.lock:
+            pool = self.pools.get((scheme, host, port))
+            if pool is None:
+                cls = _GuardedAdapter.pools[scheme]
+                extra = {"cert_reqs": "CERT_REQUIRED", "ca_certs": certs.where()} if scheme == "https" else {}
+                pool = self.pools[(scheme, host, port)] = cls(host, port, maxsize=self.concurrency, block=False,
+                                                              retries=False, **extra)
+            return pool
+
+    def _check(self, host, port):
+        """Resolve and check a host once per batch; re-raise its refusal for every later request."""
+        with self.lock:
+            if (host, port) in self.checked:
+                error = self.checked[(host, port)]
+                if error:
+                    raise error
+                return
+        try:
+            _resolve(host, port, self.allowlist)
+            error = None
+        except OutboundError as exc:
+            error = exc
+        with self.lock:
+            self.checked[(host, port)] = error
+        if error:
+            raise error
+
+    def send(self, method, url, *, data=None, headers=None):
+        """One request: an ``OutboundResponse`` whatever its status, else OutboundError."""
+        started, method, host = time.monotonic(), method.upper(), None
+        try:
+            scheme, host, port = _parse(url)
+            self._check(host, port)
+            parts = urlsplit(url)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            status, response_headers, content = self._exchange(self._pool(scheme, host, port), method, path,
+                                                               data, dict(headers or {}), host)
+        except OutboundError as exc:
+            log.info(jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host, "kind": exc.kind}))
+            raise
+        return OutboundResponse(status, response_headers, content, time.monotonic() - started, url)
+
+    def _exchange(self, pool, method, path, data, headers, host):
+        guard = _Guard(self.allowlist, self.timeout, watchdog=False)
+        with self.lock:
+            self.active.add(guard)
+        token, response, reusable = _current_guard.set(guard), None, False
+        late = OutboundError(f"{host} did not answer in time.", "timeout")
+        try:
+            wait = guard.remaining()
+            response = pool.urlopen(method, path, body=data, headers=headers, retries=False, redirect=False,
+                                    assert_same_host=False, preload_content=False, release_conn=False,
+                                    timeout=Urllib3Timeout(connect=wait, read=wait))
+            content = bytearray()
+            for chunk in response.stream(CHUNK_BYTES, decode_content=True):  # bounds inflation too
+                content += chunk
+                if len(content) > self.max_bytes:
+                    raise OutboundError(f"The response from {host} is larger than {self.max_bytes} bytes.",
+                                        "too_large")
+            reusable = True
+            return response.status, response.headers, bytes(content)
+        except (Urllib3Error, OSError) as exc:
+            if guard.expired or isinstance(exc, (ReadTimeoutError, TimeoutError, ConnectTimeoutError)):
+                raise late from None
+            raise OutboundError(f"The {'TLS ' if isinstance(exc, SSLError) else ''}connection to {host} "
+                                "failed.", "connection") from None
+        finally:
+            in_time = guard.finish()
+            with self.lock:
+                self.active.discard(guard)
+            _current_guard.reset(token)
+            if response is not None:
+                if not (reusable and in_time):
+                    response.close()  # a cut or half-read connection never goes back to the pool
+                response.release_conn()
+            if reusable and not in_time:
+                raise late  # the watchdog's shutdown can look like a clean end of the body
+
+    def send_many(self, items):
+        """``items``: (method, url, data, headers) tuples; results in order, each a response or an error."""
+        def one(item):
+            method, url, data, headers = item
+            try:
+                return self.send(method, url, data=data, headers=headers)
+            except OutboundError as exc:
+                return exc
+
+        if len(items) <= 1 or self.concurrency == 1:
+            return [one(item) for item in items]
+        return list(_executor(self.concurrency).map(one, items))
+
+
+_executors = {}
+_executors_lock = threading.Lock()
+
+
+def _executor(size):
+    """A thread pool per process and size, kept between batches (starting threads per batch is costly)."""
+    key = (os.getpid(), size)
+    with _executors_lock:
+        pool = _executors.get(key)
+        if pool is None:
+            pool = _executors[key] = ThreadPoolExecutor(size, thread_name_prefix="outbound")
+        return pool
+
+
+def send_many(items, *, timeout=None, max_bytes=None, concurrency=16, config=None):
+    """Send (method, url, data, headers) requests concurrently under the policy (see ``Batch``)."""
+    with Batch(timeout=timeout, max_bytes=max_bytes, concurrency=concurrency, config=config) as batch:
+        return batch.send_many(items)

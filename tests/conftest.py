@@ -155,6 +155,7 @@ def app(database_url, redis_url, run_dir, config_overrides, request):
             db.session.rollback()
             _empty_tables()
             db.session.remove()
+            db.engine.dispose()  # cached apps must not each keep a pool of idle connections
     finally:
         app.config.clear()
         app.config.update(saved)

@@ -1,48 +1,57 @@
-"""Scheduler jobs: arming a schedule's next slot, firing a due run, delivering it, metrics.
+"""Scheduler jobs: one tick per due second claims every due run; batch jobs deliver them.
 
-Exactly-once, in two layers (docs/scheduler.md "Exactly once"):
+Firing (docs/scheduler.md "Design" and "Exactly once"):
 
-1. RQ: a schedule's next run is ONE scheduled RQ job (``Queue.enqueue_at``, served by the
-   workers' built-in RQ scheduler) whose id is deterministic per (schedule, slot,
-   generation) and created with ``unique=True``, so arming twice creates one job.
-2. Database: ``fire`` claims the slot with a compare-and-set UPDATE (next_send_at == slot,
-   same generation, enabled) and inserts the run under a unique (schedule, slot) key;
-   ``deliver`` claims each attempt with a compare-and-set on the run's attempt counter.
-   A job that RQ hands out twice (two schedulers racing, a retried job) finds the claim
-   taken and does nothing.
+1. RQ: the next due second is ONE scheduled RQ job, ``tick``, created with
+   ``Queue.enqueue_at(..., job_id="<prefix>-tick-<epoch>", unique=True)`` and moved to its queue by
+   the workers' built-in RQ scheduler. Arming a second twice (two API processes, two ticks) makes one
+   job. A tick arms the tick of the next due second; creating or editing a schedule arms its own.
+2. Database: a tick claims every due schedule of that moment in set-based statements — one
+   ``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows (index on ``next_send_at``), then per distinct
+   (slot, following slot) one compare-and-set ``UPDATE … WHERE id IN (…) AND next_send_at = slot AND
+   enabled RETURNING id, generation`` and one ``INSERT`` of the runs under the unique (schedule, slot)
+   key. A row another tick (or an edit) changed in between fails the compare-and-set and is not run.
+3. Delivery: the claimed runs go out in batch jobs of HALYARD_SCHEDULER_BATCH_SIZE; a batch claims
+   its attempts with one compare-and-set ``UPDATE … WHERE attempts = n-1 … RETURNING id``, POSTs
+   concurrently through ``app.outbound.Batch`` (kept-alive connections, the SSRF policy re-checked
+   at connect) and records every attempt in bulk. Retries are single-run jobs (``enqueue_in``).
 
-``fire`` enqueues one delivery and arms the following slot. Disabling, editing or deleting
-a schedule removes its pending RQ job at once (``disarm``) and changes its generation, so a
-fire or delivery job that was already due re-checks and does not send.
+Disabling, editing or deleting a schedule changes it in the database only: a later tick does not
+claim it, and a run claimed under an older generation is recorded as ``canceled`` instead of sent.
 """
 import hashlib
 import hmac
 import json
 import logging
+import math
 import random
 import re
 import time
 import uuid
-from datetime import timedelta, timezone
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from rq.exceptions import DuplicateJobError, NoSuchJobError
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.jobs import AppJob, get_queue, get_redis
+from app.jobs import get_queue, get_redis
 from app.resources.scheduler import counters
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 from app.resources.scheduler.timing import following_slot
-from app.timeutil import from_timestamp, rfc3339, utcnow
+from app.timeutil import rfc3339, utcnow
 
 log = logging.getLogger("halyard.scheduler")
 
 FIRE_QUEUE = "high"
-DELIVERY_QUEUE = "high"  # FIFO with the fire jobs: a busy "high" queue must not starve deliveries
+DELIVERY_QUEUE = "high"  # FIFO with the ticks: a busy "high" queue must not starve deliveries
 RETRY_STATUSES = (408, 429)
 EXCERPT_CHARS = 500
+TICK_RESULT_TTL = 600
+ORPHAN_AFTER = timedelta(seconds=60)
 
 
 def _prefix():
@@ -53,105 +62,180 @@ def _epoch(moment):
     return int(moment.replace(tzinfo=timezone.utc).timestamp())
 
 
-def fire_job_id(schedule_id, slot, generation):
-    return f"{_prefix()}-fire-{uuid.UUID(str(schedule_id)).hex}-{_epoch(slot)}-{generation}"
+def tick_job_id(slot, round_=0):
+    epoch = slot if isinstance(slot, int) else _epoch(slot)
+    return f"{_prefix()}-tick-{epoch}" + (f"-{round_}" if round_ else "")
 
 
 def delivery_job_id(run_id, attempt):
     return f"{_prefix()}-deliver-{uuid.UUID(str(run_id)).hex}-{attempt}"
 
 
-def arm(schedule):
-    """Ensure the RQ job for the schedule's next slot exists (idempotent)."""
-    if not schedule.enabled or schedule.next_send_at is None:
-        return None
-    slot = schedule.next_send_at
-    job_id = fire_job_id(schedule.id, slot, schedule.generation)
+def _tick_options(job_id):
+    return dict(job_id=job_id, unique=True, result_ttl=TICK_RESULT_TTL, failure_ttl=7 * 24 * 3600, job_timeout=300)
+
+
+def arm_tick(slot):
+    """Ensure the tick for the whole second ``slot`` exists (idempotent across processes)."""
+    epoch = slot if isinstance(slot, int) else _epoch(slot)
+    job_id = tick_job_id(epoch)
     try:
-        get_queue(FIRE_QUEUE).enqueue_at(
-            slot.replace(tzinfo=timezone.utc), fire, str(schedule.id), _epoch(slot), schedule.generation,
-            job_id=job_id, unique=True, result_ttl=3600, failure_ttl=7 * 24 * 3600, job_timeout=60,
-        )
+        get_queue(FIRE_QUEUE).enqueue_at(datetime.fromtimestamp(epoch, timezone.utc), tick, epoch,
+                                         **_tick_options(job_id))
     except DuplicateJobError:
         pass
     return job_id
 
 
-def disarm(schedule_id, slot, generation):
-    """Remove the pending (scheduled or queued, not started) fire job of a slot, if any."""
-    if slot is None:
+def arm(schedule):
+    """Ensure the tick of the schedule's next slot exists; its id, or None when nothing is due."""
+    if not schedule.enabled or schedule.next_send_at is None:
+        return None
+    return arm_tick(schedule.next_send_at)
+
+
+def tick(epoch=None, round_=0, now=None):
+    """Claim every run due now, enqueue their delivery batches, arm the next due second."""
+    now = now or utcnow()
+    config = current_app.config
+    runs, more = claim_due(now, config["HALYARD_SCHEDULER_TICK_LIMIT"])
+    enqueue_batches(runs)
+    if more:  # more due than one tick takes: continue at once rather than at the next second
+        try:
+            get_queue(FIRE_QUEUE).enqueue(tick, epoch, round_ + 1, **_tick_options(
+                tick_job_id(epoch if epoch is not None else _epoch(now), round_ + 1)))
+        except DuplicateJobError:
+            pass
+    if epoch is not None and epoch % 60 == 0:
+        recover_orphans(now)
+    arm_next(now)
+    return {"claimed": len(runs), "more": more}
+
+
+def arm_next(now):
+    """Arm the tick of the earliest due schedule (at least the next second)."""
+    due = db.session.scalar(select(func.min(Schedule.next_send_at)).where(Schedule.enabled.is_(True)))
+    db.session.rollback()
+    if due is not None:
+        arm_tick(max(_epoch(due), _epoch(now.replace(microsecond=0)) + 1))
+
+
+def claim_due(now, limit):
+    """Claim the runs due at ``now``: [(run id, schedule id)] newly recorded, and whether more are due.
+
+    Exactly once: the compare-and-set on (next_send_at, enabled) lets one claimer move a schedule
+    past a slot; the unique (schedule, slot) key of the runs is the second guard.
+    """
+    grace = current_app.config["HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS"]
+    due = db.session.execute(
+        select(Schedule.id, Schedule.next_send_at, Schedule.cron_definition, Schedule.interval_definition,
+               Schedule.anchor_at)
+        .where(Schedule.enabled.is_(True), Schedule.next_send_at <= now)
+        .order_by(Schedule.next_send_at).limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: concurrent ticks split the rows, edits wait
+    ).all()
+    if not due:
+        db.session.rollback()
+        return [], False
+    groups = defaultdict(list)
+    for row in due:
+        following = following_slot(row.cron_definition, row.interval_definition, row.anchor_at,
+                                   row.next_send_at, now, grace)
+        groups[(row.next_send_at, following)].append(row.id)
+    capped = and_(Schedule.frequency.is_not(None), Schedule.triggered + 1 >= Schedule.frequency)
+    recorded = []
+    for (slot, following), ids in groups.items():
+        claim = (update(Schedule)
+                 .where(_in(Schedule.id, ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
+                 .values(triggered=Schedule.triggered + 1, last_run=now,
+                         next_send_at=case((capped, null()), else_=following) if following else null(),
+                         enabled=case((capped, False), else_=True))
+                 .returning(Schedule.id, Schedule.generation))
+        recorded += _record_runs(claim, slot, now)
+    db.session.commit()
+    if recorded:
+        counters.incr("scheduler.fire.sum", len(recorded))
+    return recorded, len(due) >= limit
+
+
+def _pg():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _in(column, values):
+    """``column IN values``; on PostgreSQL ``= ANY(:array)``, one parameter however many values."""
+    values = list(values)
+    if _pg():
+        return column == any_(literal(values, postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _record_runs(claim, slot, now):
+    """Run the claiming UPDATE and record a run per claimed schedule; the new run ids.
+
+    PostgreSQL: one statement (the UPDATE as a CTE feeding ``INSERT … SELECT``). Elsewhere: the
+    UPDATE, then one INSERT of the returned rows. A (schedule, slot) recorded already is skipped.
+    """
+    table = ScheduleRun.__table__
+    if _pg():
+        claimed = claim.cte("claimed")
+        stmt = postgresql.insert(table).from_select(
+            ["id", "schedule_id", "slot", "generation", "status", "attempts", "created_at"],
+            select(func.gen_random_uuid(), claimed.c.id, literal(slot, DateTime), claimed.c.generation,
+                   literal("pending"), literal(0), literal(now, DateTime)))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["schedule_id", "slot"]).returning(table.c.id)
+        return list(db.session.execute(stmt).scalars())
+    rows = [{"id": uuid.uuid4(), "schedule_id": sid, "slot": slot, "generation": generation, "status": "pending",
+             "attempts": 0, "created_at": now}
+            for sid, generation in db.session.execute(claim.execution_options(synchronize_session=False))]
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["schedule_id", "slot"])
+        return list(db.session.execute(stmt.returning(table.c.id), rows).scalars())
+    db.session.execute(insert(table), rows)
+    return [row["id"] for row in rows]
+
+
+def enqueue_batches(run_ids, attempt=1):
+    """Enqueue delivery jobs of HALYARD_SCHEDULER_BATCH_SIZE runs each, in one Redis round trip."""
+    if not run_ids:
         return
-    try:
-        job = AppJob.fetch(fire_job_id(schedule_id, slot, generation), connection=get_redis())
-    except NoSuchJobError:
-        return
-    if job.get_status() in ("scheduled", "queued", "deferred"):
-        job.delete()
+    size = max(1, current_app.config["HALYARD_SCHEDULER_BATCH_SIZE"])
+    queue = get_queue(DELIVERY_QUEUE)
+    timeout = _batch_timeout()
+    datas = [Queue.prepare_data(deliver_batch, args=([str(r) for r in run_ids[i:i + size]], attempt, attempt),
+                                job_id=delivery_job_id(run_ids[i], attempt), timeout=timeout, result_ttl=600,
+                                failure_ttl=7 * 24 * 3600)
+             for i in range(0, len(run_ids), size)]
+    queue.enqueue_many(datas)
 
 
-def fire(schedule_id, slot_epoch, generation):
-    """A due run: claim the slot once, enqueue its delivery, arm the next slot."""
-    sid, slot = uuid.UUID(schedule_id), from_timestamp(slot_epoch)
-    run = db.session.scalar(select(ScheduleRun).where(ScheduleRun.schedule_id == sid, ScheduleRun.slot == slot))
-    if run is None:
-        run = _claim(sid, slot, generation)
-        if run is None:
-            return "stale"
-    if run.status == "pending" and run.attempts == 0:
-        _enqueue_delivery(run.id, 1, first=1)
-    schedule = db.session.get(Schedule, sid)
-    if schedule is not None and schedule.generation == generation:
-        arm(schedule)
-    return "fired"
+def _batch_timeout():
+    return current_app.config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] * 2 + 60
 
 
-def _claim(sid, slot, generation):
-    """Move the schedule from ``slot`` to its next slot and record the run, or None if taken/stale."""
-    schedule = db.session.get(Schedule, sid)
-    if (schedule is None or not schedule.enabled or schedule.generation != generation
-            or schedule.next_send_at != slot):
-        db.session.rollback()
-        return None
-    now = utcnow()
-    following = following_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at,
-                               slot, now, current_app.config["HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS"])
-    capped = schedule.frequency is not None and schedule.triggered + 1 >= schedule.frequency
-    values = {"triggered": Schedule.triggered + 1, "last_run": now,
-              "next_send_at": None if capped else following}
-    if capped:
-        values["enabled"] = False
-    claimed = db.session.execute(
-        update(Schedule)
-        .where(Schedule.id == sid, Schedule.generation == generation, Schedule.next_send_at == slot,
-               Schedule.enabled.is_(True))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        return None
-    run = ScheduleRun(id=uuid.uuid4(), schedule_id=sid, slot=slot, generation=generation, status="pending")
-    db.session.add(run)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return None
-    db.session.expire_all()
-    counters.incr("scheduler.fire.sum")
-    return run
+def recover_orphans(now):
+    """Re-enqueue first attempts whose batch job was lost (a crash between claim and enqueue)."""
+    ids = list(db.session.scalars(select(ScheduleRun.id).where(
+        ScheduleRun.status == "pending", ScheduleRun.attempts == 0, ScheduleRun.created_at < now - ORPHAN_AFTER)
+        .limit(10000)))
+    db.session.rollback()
+    enqueue_batches(ids)  # a run already queued elsewhere loses the attempt claim there: never sent twice
+    return len(ids)
 
 
 def _enqueue_delivery(run_id, attempt, *, first, delay=None, force=False):
-    job_id = delivery_job_id(run_id, attempt)
+    """One run's next attempt (a retry or a requeue) as its own job."""
     queue = get_queue(DELIVERY_QUEUE)
-    options = dict(job_id=job_id, unique=True, result_ttl=3600, failure_ttl=7 * 24 * 3600,
-                   job_timeout=current_app.config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] + 30)
+    options = dict(job_id=delivery_job_id(run_id, attempt), unique=True, result_ttl=3600,
+                   failure_ttl=7 * 24 * 3600, job_timeout=_batch_timeout())
     try:
-        if delay:
-            queue.enqueue_in(timedelta(seconds=delay), deliver, str(run_id), attempt, first, force, **options)
+        if delay:  # RQ scores scheduled jobs in whole seconds: round up so the backoff is never cut short
+            due = datetime.fromtimestamp(math.ceil(time.time() + delay), timezone.utc)
+            queue.enqueue_at(due, deliver_batch, [str(run_id)], attempt, first, force, **options)
         else:
-            queue.enqueue(deliver, str(run_id), attempt, first, force, **options)
+            queue.enqueue(deliver_batch, [str(run_id)], attempt, first, force, **options)
     except DuplicateJobError:
         pass
 
@@ -167,59 +251,102 @@ def sign(secret, body):
 
 
 def deliver(run_id, attempt, first=1, force=False):
-    """One attempt to POST a run's payload; retry, record success or store a failure."""
-    rid = uuid.UUID(run_id)
+    """One attempt of one run (see ``deliver_batch``); its outcome."""
+    return deliver_batch([run_id], attempt, first, force)[str(run_id)]
+
+
+def deliver_batch(run_ids, attempt=1, first=1, force=False):
+    """Attempt ``attempt`` of each run: claim, POST concurrently, record; {run id: outcome}."""
+    config = current_app.config
+    ids = [uuid.UUID(str(r)) for r in run_ids]
+    outcome = {str(r): "duplicate" for r in ids}
     claimed = db.session.execute(
         update(ScheduleRun)
-        .where(ScheduleRun.id == rid, ScheduleRun.attempts == attempt - 1,
+        .where(_in(ScheduleRun.id, ids), ScheduleRun.attempts == attempt - 1,
                ScheduleRun.status.in_(("pending", "retrying")))
         .values(attempts=attempt, status="sending")
+        .returning(ScheduleRun.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).scalars().all()
     db.session.commit()
-    if claimed != 1:
-        return "duplicate"
-    run = db.session.get(ScheduleRun, rid)
-    schedule = db.session.get(Schedule, run.schedule_id) if run else None
-    if run is None or schedule is None:
-        return "canceled"
-    if not force and schedule.generation != run.generation:
-        _record(run, schedule, attempt, outcome="canceled", error="The schedule was disabled, edited or "
-                "deleted before this run was sent.")
-        run.status = "canceled"
-        db.session.commit()
-        counters.incr("scheduler.deliver_task.canceled.sum")
-        return "canceled"
-    outcome, retry_after = _post(run, schedule, attempt)
-    config = current_app.config
+    if not claimed:
+        return outcome
+    pairs = db.session.execute(select(ScheduleRun, Schedule).join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+                               .where(_in(ScheduleRun.id, claimed))).all()
+    for rid in set(claimed) - {run.id for run, _ in pairs}:
+        outcome[str(rid)] = "canceled"  # the schedule (and with it the run) was deleted meanwhile
+    records, statuses, metrics = [], {}, Counter()
+    sends = []
+    for run, schedule in pairs:
+        if not force and schedule.generation != run.generation:
+            records.append(_attempt_row(run, attempt, outcome="canceled", error="The schedule was disabled, "
+                                        "edited or deleted before this run was sent."))
+            statuses[run.id] = "canceled"
+            metrics["scheduler.deliver_task.canceled.sum"] += 1
+        else:
+            sends.append((run, schedule))
+    results = _post_all(sends, attempt)
+    retries, failures = [], []
     tries = attempt - first + 1
-    if outcome == "success":
-        run.status = "sent"
-    elif outcome == "retry" and tries < config["HALYARD_SCHEDULER_MAX_TRIES"]:
-        run.status = "retrying"
-    else:
-        run.status = "failed"
-        last = db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.run_id == run.id)
-                                  .order_by(DeliveryAttempt.attempt.desc()).limit(1)).first()
-        db.session.add(FailedTask(schedule_id=schedule.id, run_id=run.id, attempts=tries,
-                                  reason=last.error if last else None))
+    for (run, schedule), (result, record, retry_after) in zip(sends, results):
+        records.append(record)
+        metrics.update(record.pop("_metrics"))
+        if result == "success":
+            statuses[run.id] = "sent"
+        elif result == "retry" and tries < config["HALYARD_SCHEDULER_MAX_TRIES"]:
+            statuses[run.id] = "retrying"
+            retries.append((run.id, retry_after))
+        else:
+            statuses[run.id] = "failed"
+            failures.append({"id": uuid.uuid4(), "schedule_id": schedule.id, "run_id": run.id, "attempts": tries,
+                             "reason": record["error"], "task_name": "app.jobs.scheduler.deliver",
+                             "created_at": utcnow()})
+    by_status = defaultdict(list)
+    for rid, status in statuses.items():
+        by_status[status].append(rid)
+        outcome[str(rid)] = status
+    for status, rids in by_status.items():
+        db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
+                           .execution_options(synchronize_session=False))
+    if records:
+        _insert_attempts(records)
+    if failures:
+        db.session.execute(insert(FailedTask), failures)
     db.session.commit()
-    if run.status == "retrying":
+    metrics["scheduler.deliver_task.retried.sum"] += len(retries)
+    metrics["scheduler.deliver_task.failed.sum"] += len(failures)
+    counters.incr_many(metrics)
+    for rid, retry_after in retries:
         delay = backoff(tries, config["HALYARD_SCHEDULER_RETRY_BASE_SECONDS"],
                         config["HALYARD_SCHEDULER_RETRY_MAX_SECONDS"])
         delay = max(delay, min(retry_after or 0, config["HALYARD_SCHEDULER_RETRY_MAX_SECONDS"]))
-        counters.incr("scheduler.deliver_task.retried.sum")
-        _enqueue_delivery(run.id, attempt + 1, first=first, delay=delay, force=force)
-    elif run.status == "failed":
-        counters.incr("scheduler.deliver_task.failed.sum")
-    return run.status
+        _enqueue_delivery(rid, attempt + 1, first=first, delay=delay, force=force)
+    if log.isEnabledFor(logging.INFO):
+        for record in records:
+            log.info(json.dumps({"event": "schedule_delivery", "schedule": str(record["schedule_id"]),
+                                 "run": str(record["run_id"]), "attempt": attempt,
+                                 "status_code": record["status_code"], "outcome": record["outcome"],
+                                 "duration_ms": record["duration_ms"]}))
+    return outcome
 
 
-def _post(run, schedule, attempt):
-    """POST through the outbound client; record the attempt; return (outcome, Retry-After seconds)."""
-    from app.outbound import OutboundError, request
+ATTEMPT_COLUMNS = (("schedule_id", "uuid"), ("run_id", "uuid"), ("attempt", "integer"), ("due_at", "timestamp"),
+                   ("sent_at", "timestamp"), ("status_code", "integer"), ("duration_ms", "integer"),
+                   ("response_excerpt", "text"), ("error", "text"), ("outcome", "text"))
 
-    config = current_app.config
+
+def _insert_attempts(records):
+    """Record attempts: on PostgreSQL one ``INSERT … SELECT FROM unnest(<one array per column>)``."""
+    if not _pg():
+        db.session.execute(insert(DeliveryAttempt), records)
+        return
+    names = ", ".join(name for name, _ in ATTEMPT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in ATTEMPT_COLUMNS)
+    db.session.execute(text(f"INSERT INTO {DeliveryAttempt.__tablename__} ({names}) SELECT * FROM unnest({arrays})"),
+                       {name: [record[name] for record in records] for name, _ in ATTEMPT_COLUMNS})
+
+
+def _request(run, schedule, attempt):
     body = json.dumps(schedule.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(run.id),
                "X-Halyard-Schedule": str(schedule.id), "X-Halyard-Attempt": str(attempt),
@@ -228,39 +355,51 @@ def _post(run, schedule, attempt):
     token = schedule.auth_token
     if token:
         headers["Authorization"] = f"Token {token}"
-    started = time.monotonic()
-    try:
-        response = request("POST", schedule.endpoint, data=body, headers=headers,
-                           timeout=config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"],
-                           max_bytes=config["HALYARD_SCHEDULER_RESPONSE_MAX_BYTES"], follow_redirects=0)
-    except OutboundError as exc:
-        kind = getattr(exc, "kind", "connection")
-        counters.incr(f"scheduler.deliver_task.{'connection_error' if kind == 'connection' else kind}.sum")
-        outcome = "retry" if kind in ("timeout", "connection") else "failed"
-        _record(run, schedule, attempt, outcome=outcome, started=started, error=f"{kind}: {str(exc)[:400]}")
-        return outcome, None
-    code = response.status_code
-    if 200 <= code < 300:
-        outcome = "success"
-        counters.incr("scheduler.deliver_task.success.sum")
-    else:
-        outcome = "retry" if code >= 500 or code in RETRY_STATUSES else "failed"
-        counters.incr(f"scheduler.deliver_task.http_error.{code}.sum")
-    excerpt = response.content[:EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
-    _record(run, schedule, attempt, outcome=outcome, started=started, status_code=code, excerpt=excerpt,
-            error=None if outcome == "success" else f"HTTP {code}")
-    retry_after = response.headers.get("Retry-After", "")
-    return outcome, int(retry_after) if retry_after.isdigit() else None
+    return ("POST", schedule.endpoint, body, headers)
 
 
-def _record(run, schedule, attempt, *, outcome, started=None, status_code=None, excerpt=None, error=None):
-    duration = int((time.monotonic() - started) * 1000) if started is not None else None
-    db.session.add(DeliveryAttempt(schedule_id=schedule.id, run_id=run.id, attempt=attempt, due_at=run.slot,
-                                   sent_at=utcnow(), status_code=status_code, duration_ms=duration,
-                                   response_excerpt=excerpt, error=error, outcome=outcome))
-    log.info(json.dumps({"event": "schedule_delivery", "schedule": str(schedule.id), "run": str(run.id),
-                         "attempt": attempt, "status_code": status_code, "outcome": outcome,
-                         "duration_ms": duration}))
+def _post_all(sends, attempt):
+    """POST every (run, schedule) concurrently; per send (outcome, attempt row, Retry-After seconds)."""
+    from app.outbound import Batch, OutboundError
+
+    if not sends:
+        return []
+    config = current_app.config
+    items = [_request(run, schedule, attempt) for run, schedule in sends]
+    with Batch(timeout=config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"],
+               max_bytes=config["HALYARD_SCHEDULER_RESPONSE_MAX_BYTES"],
+               concurrency=config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"], config=config) as batch:
+        responses = batch.send_many(items)
+    results = []
+    for (run, _), response in zip(sends, responses):
+        if isinstance(response, OutboundError):
+            kind = getattr(response, "kind", "connection")
+            result = "retry" if kind in ("timeout", "connection") else "failed"
+            record = _attempt_row(run, attempt, outcome=result, error=f"{kind}: {str(response)[:400]}")
+            record["_metrics"] = {f"scheduler.deliver_task.{'connection_error' if kind == 'connection' else kind}"
+                                  ".sum": 1}
+            results.append((result, record, None))
+            continue
+        code = response.status_code
+        if 200 <= code < 300:
+            result, name = "success", "scheduler.deliver_task.success.sum"
+        else:
+            result = "retry" if code >= 500 or code in RETRY_STATUSES else "failed"
+            name = f"scheduler.deliver_task.http_error.{code}.sum"
+        excerpt = response.content[:EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        record = _attempt_row(run, attempt, outcome=result, status_code=code, excerpt=excerpt,
+                              duration_ms=int(response.elapsed * 1000),
+                              error=None if result == "success" else f"HTTP {code}")
+        record["_metrics"] = {name: 1}
+        retry_after = response.headers.get("Retry-After", "")
+        results.append((result, record, int(retry_after) if retry_after.isdigit() else None))
+    return results
+
+
+def _attempt_row(run, attempt, *, outcome, status_code=None, excerpt=None, error=None, duration_ms=None):
+    return {"schedule_id": run.schedule_id, "run_id": run.id, "attempt": attempt, "due_at": run.slot,
+            "sent_at": utcnow(), "status_code": status_code, "duration_ms": duration_ms,
+            "response_excerpt": excerpt, "error": error, "outcome": outcome, "_metrics": {}}
 
 
 def requeue(task):
@@ -288,10 +427,16 @@ def snapshot_metrics():
 
 
 def reconcile():
-    """Re-arm every enabled schedule (idempotent): recovers a fire job lost to a crash."""
-    armed = 0
-    for schedule in db.session.scalars(select(Schedule).where(Schedule.enabled.is_(True),
-                                                              Schedule.next_send_at.is_not(None))):
-        arm(schedule)
-        armed += 1
-    return {"armed": armed}
+    """Arm the tick of the earliest due schedule and re-enqueue orphaned runs (idempotent).
+
+    Recovers from a lost tick or batch job (a Redis loss, a crash between claim and enqueue).
+    """
+    now = utcnow()
+    due = db.session.scalar(select(func.min(Schedule.next_send_at)).where(Schedule.enabled.is_(True)))
+    enabled = db.session.scalar(select(func.count()).select_from(Schedule).where(
+        Schedule.enabled.is_(True), Schedule.next_send_at.is_not(None)))
+    db.session.rollback()
+    if due is not None:
+        arm_tick(max(due, now.replace(microsecond=0)))
+    return {"armed": enabled, "orphans": recover_orphans(now)}
+

@@ -139,8 +139,8 @@ def test_create_get_and_secrets_never_returned(app, client, user_headers, caplog
     assert "signing_secret" not in again and "auth_token" not in again
     assert again["_links"]["ec:schedule/deliveries"]["href"].endswith(f"/api/v1/schedule/{body['id']}/deliveries/")
     assert "s3cr3t-token" not in caplog.text and body["signing_secret"] not in caplog.text
-    # armed: exactly one scheduled RQ job for the next slot
-    assert scheduled_ids(app) == [jobs.fire_job_id(row.id, row.next_send_at, row.generation)]
+    # armed: exactly one scheduled RQ tick, for the second of the next slot
+    assert scheduled_ids(app) == [jobs.tick_job_id(row.next_send_at)]
 
 
 def test_seed_alias_inteval_definition(client, user_headers):
@@ -167,8 +167,8 @@ def test_put_reschedules_at_once_and_disable_cancels(app, client, user_headers):
     created = create(client, user_headers).get_json()
     href = created["_links"]["self"]["href"]
     row = db.session.get(Schedule, uuid.UUID(created["id"]))
-    old_job = jobs.fire_job_id(row.id, row.next_send_at, row.generation)
-    assert scheduled_ids(app) == [old_job]
+    old_slot = row.next_send_at
+    assert scheduled_ids(app) == [jobs.tick_job_id(old_slot)]
 
     response = client.put(href, json={"cron_definition": "*/5 * * * *"}, headers=user_headers)
     assert response.status_code == 200, response.get_json()
@@ -177,15 +177,26 @@ def test_put_reschedules_at_once_and_disable_cancels(app, client, user_headers):
     db.session.expire_all()
     row = db.session.get(Schedule, row.id)
     assert row.next_send_at.minute % 5 == 0 and row.next_send_at.second == 0
-    assert scheduled_ids(app) == [jobs.fire_job_id(row.id, row.next_send_at, row.generation)] != [old_job]
+    assert jobs.tick_job_id(row.next_send_at) in scheduled_ids(app)
+    new_slot = row.next_send_at
+    assert new_slot < old_slot
+    assert jobs.tick(now=new_slot - timedelta(seconds=1))["claimed"] == 0  # not due before its new slot
+    # by the old slot's time the schedule has run on its new grid only: one run, for the new slot
+    assert jobs.tick(now=old_slot + timedelta(seconds=1))["claimed"] == 1
+    assert [r.slot for r in db.session.query(ScheduleRun)] == [new_slot]
+    db.session.query(ScheduleRun).delete()
+    db.session.commit()
 
     response = client.put(href, json={"enabled": False}, headers=user_headers)
     assert response.status_code == 200 and response.get_json()["next_send_at"] is None
-    assert scheduled_ids(app) == []
+    db.session.expire_all()
+    assert jobs.tick(now=old_slot + timedelta(days=1))["claimed"] == 0  # disabled: never claimed
 
     response = client.put(href, json={"payload": [1, 2], "auth_token": "t"}, headers=user_headers)
     assert response.get_json()["payload"] == [1, 2] and response.get_json()["has_auth_token"] is True
-    assert scheduled_ids(app) == []  # still disabled
+    assert response.get_json()["next_send_at"] is None  # still disabled
+    assert jobs.tick(now=old_slot + timedelta(days=1))["claimed"] == 0
+    assert db.session.query(ScheduleRun).count() == 0
 
     bad = client.put(href, json={"cron_definition": "* * * * *", "interval_definition": "1 seconds"},
                      headers=user_headers)
@@ -197,9 +208,11 @@ def test_put_reschedules_at_once_and_disable_cancels(app, client, user_headers):
 def test_delete_cancels_pending_job(app, client, user_headers):
     created = create(client, user_headers).get_json()
     assert len(scheduled_ids(app)) == 1
+    due = db.session.get(Schedule, uuid.UUID(created["id"])).next_send_at
     response = client.delete(created["_links"]["self"]["href"], headers=user_headers)
     assert response.status_code == 204
-    assert scheduled_ids(app) == []
+    assert jobs.tick(now=due + timedelta(seconds=1))["claimed"] == 0  # the armed tick sends nothing
+    assert db.session.query(ScheduleRun).count() == 0
     assert client.get(created["_links"]["self"]["href"], headers=user_headers).status_code == 404
 
 
@@ -298,41 +311,69 @@ def _epoch(moment):
 
 def test_arming_twice_creates_one_job(app, make_account):
     schedule = _make_schedule(make_account(), next_send_at=utcnow().replace(microsecond=0) + timedelta(hours=1))
-    first, second = jobs.arm(schedule), jobs.arm(schedule)
-    assert first == second and scheduled_ids(app) == [first]
+    other = _make_schedule(make_account(), next_send_at=schedule.next_send_at)
+    first, second, third = jobs.arm(schedule), jobs.arm(schedule), jobs.arm(other)
+    assert first == second == third and scheduled_ids(app) == [first]  # one tick per due second
 
 
-def test_fire_claims_a_slot_once_and_collapses_missed_runs(app, make_account):
+def test_tick_claims_a_slot_once_and_collapses_missed_runs(app, make_account):
     past = utcnow().replace(microsecond=0) - timedelta(seconds=100)
     schedule = _make_schedule(make_account(), anchor_at=past - timedelta(seconds=1), next_send_at=past)
-    sid = str(schedule.id)
-    assert jobs.fire(sid, _epoch(past), 0) == "fired"
-    assert jobs.fire(sid, _epoch(past), 0) == "fired"  # RQ handing the job out twice: no second run
-    assert jobs.fire(sid, _epoch(past), 1) == "fired"
+    now = utcnow()  # one fixed clock: the machine may cross a second between the calls
+    assert jobs.tick(_epoch(past), now=now)["claimed"] == 1
+    assert jobs.tick(_epoch(past), now=now)["claimed"] == 0  # RQ handing the tick out twice: no second run
+    assert jobs.tick(_epoch(past) + 1, now=now)["claimed"] == 0  # the collapsed slot is not due yet
     db.session.expire_all()
     assert db.session.query(ScheduleRun).count() == 1
     row = db.session.get(Schedule, schedule.id)
     assert row.triggered == 1 and row.next_send_at > utcnow() - timedelta(seconds=1)
-    # one delivery job for the run, and the next slot armed
+    # one delivery batch holding the run, and the tick of the next slot armed
     run = db.session.query(ScheduleRun).one()
-    assert get_queue(jobs.DELIVERY_QUEUE, app).job_ids == [jobs.delivery_job_id(run.id, 1)]
-    assert scheduled_ids(app) == [jobs.fire_job_id(row.id, row.next_send_at, 0)]
+    queued = get_queue(jobs.DELIVERY_QUEUE, app).jobs
+    assert [job.id for job in queued] == [jobs.delivery_job_id(run.id, 1)]
+    assert queued[0].args[0] == [str(run.id)]
+    assert jobs.tick_job_id(row.next_send_at) in scheduled_ids(app)
 
 
-def test_fire_for_a_stale_generation_or_disabled_schedule_does_nothing(app, make_account):
+def test_concurrent_claims_of_the_same_slot_record_one_run(app, make_account):
+    """Two ticks that read the same due rows (no row locks on SQLite): the compare-and-set lets one win."""
     now = utcnow().replace(microsecond=0)
-    schedule = _make_schedule(make_account(), generation=2)
-    assert jobs.fire(str(schedule.id), _epoch(now), 1) == "stale"
-    schedule.enabled = False
-    db.session.commit()
-    assert jobs.fire(str(schedule.id), _epoch(now), 2) == "stale"
-    assert db.session.query(ScheduleRun).count() == 0
-    assert get_queue(jobs.DELIVERY_QUEUE, app).count == 0
+    schedules = [_make_schedule(make_account(), next_send_at=now - timedelta(seconds=1)) for _ in range(3)]
+    real_execute, raced = db.session.execute, []
+
+    def racing_execute(statement, *args, **kwargs):
+        # the claim: an UPDATE (SQLite) or the INSERT fed by the UPDATE CTE (PostgreSQL)
+        if not raced and (getattr(statement, "is_update", False) or getattr(statement, "is_insert", False)):
+            raced.append(True)
+            assert len(jobs.claim_due(now, 100)[0]) == 3  # the other tick wins the race in between
+        return real_execute(statement, *args, **kwargs)
+
+    db.session.execute = racing_execute
+    try:
+        second, _ = jobs.claim_due(now, 100)
+    finally:
+        del db.session.execute
+    assert raced and second == []
+    assert db.session.query(ScheduleRun).count() == 3
+    db.session.expire_all()
+    assert all(db.session.get(Schedule, s.id).triggered == 1 for s in schedules)
+
+
+def test_tick_skips_disabled_and_caps_frequency(app, make_account):
+    now = utcnow().replace(microsecond=0)
+    off = _make_schedule(make_account(), enabled=False, next_send_at=now - timedelta(seconds=1))
+    capped = _make_schedule(make_account(), frequency=2, triggered=1, next_send_at=now - timedelta(seconds=1))
+    assert jobs.tick(now=now)["claimed"] == 1
+    db.session.expire_all()
+    assert db.session.query(ScheduleRun).one().schedule_id == capped.id
+    row = db.session.get(Schedule, capped.id)
+    assert (row.enabled, row.next_send_at, row.triggered) == (False, None, 2)
+    assert db.session.get(Schedule, off.id).triggered == 0
 
 
 def test_a_due_delivery_of_a_disabled_schedule_is_not_sent(app, make_account):
     schedule = _make_schedule(make_account())
-    jobs.fire(str(schedule.id), _epoch(schedule.next_send_at), 0)
+    jobs.tick(now=schedule.next_send_at)
     run = db.session.query(ScheduleRun).one()
     schedule = db.session.get(Schedule, schedule.id)
     schedule.enabled, schedule.generation = False, 1  # what PUT enabled=false does
@@ -346,7 +387,7 @@ def test_a_due_delivery_of_a_disabled_schedule_is_not_sent(app, make_account):
 def test_delivery_to_a_private_address_is_refused(app, client, make_account, admin_headers):
     """DNS may change after validation: the outbound client refuses again at send time."""
     schedule = _make_schedule(make_account(), endpoint="http://10.255.255.1/hook", frequency=1)
-    jobs.fire(str(schedule.id), _epoch(schedule.next_send_at), 0)
+    jobs.tick(now=schedule.next_send_at)
     run = db.session.query(ScheduleRun).one()
     assert jobs.deliver(str(run.id), 1) == "failed"  # refused is not retried
     attempt = db.session.query(DeliveryAttempt).one()
@@ -365,7 +406,7 @@ def test_metrics_counters_snapshot_and_prometheus(app, client, admin_headers, us
                 "scheduler.deliver_task.timeout.sum"):
         assert key in listing["metrics_available"] and listing["metrics"][key] == 0
     assert create(client, user_headers).status_code == 201
-    assert create(client, user_headers).status_code == 201
+    assert create(client, user_headers, interval_definition="2 hours").status_code == 201  # a second tick
     from app.resources.scheduler import counters
 
     counters.incr("scheduler.deliver_task.http_error.503.sum")

@@ -36,6 +36,16 @@ def incr(name, amount=1):
     get_redis().hincrby(counters_key(), name, amount)
 
 
+def incr_many(amounts):
+    """Add several counters in one round trip (``{name: amount}``; zeros skipped)."""
+    amounts = {name: n for name, n in amounts.items() if n}
+    if amounts:
+        pipe = get_redis().pipeline(transaction=False)
+        for name, n in amounts.items():
+            pipe.hincrby(counters_key(), name, n)
+        pipe.execute()
+
+
 def read():
     """Every counter (the base ones at 0 when never incremented), sorted by name."""
     stored = {key.decode(): int(value) for key, value in get_redis().hgetall(counters_key()).items()}

@@ -10,6 +10,7 @@
 - ``FailedTask``: a run whose last attempt failed; requeueing removes the record.
 """
 import base64
+import functools
 import hashlib
 import uuid
 from datetime import datetime
@@ -26,9 +27,14 @@ OUTCOMES = ("success", "retry", "failed", "canceled")
 RUN_STATUSES = ("pending", "sending", "retrying", "sent", "failed", "canceled")
 
 
-def _fernet():
-    digest = hashlib.sha256(b"halyard-scheduler:" + current_app.config["SECRET_KEY"].encode()).digest()
+@functools.lru_cache(maxsize=8)
+def _fernet_for(secret_key):
+    digest = hashlib.sha256(b"halyard-scheduler:" + secret_key.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _fernet():
+    return _fernet_for(current_app.config["SECRET_KEY"])
 
 
 def encrypt(value):
@@ -38,8 +44,14 @@ def encrypt(value):
 def decrypt(value):
     if value is None:
         return None
+    return _decrypt(current_app.config["SECRET_KEY"], value)
+
+
+@functools.lru_cache(maxsize=20000)
+def _decrypt(secret_key, value):
+    """Cached per process: a delivery batch decrypts each schedule's token and secret every run."""
     try:
-        return _fernet().decrypt(value.encode()).decode()
+        return _fernet_for(secret_key).decrypt(value.encode()).decode()
     except InvalidToken:
         return None  # SECRET_KEY rotated: the stored secret can no longer be used
 
@@ -93,7 +105,7 @@ class ScheduleRun(db.Model):
     schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
     slot: Mapped[datetime] = mapped_column(DateTime)
     generation: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -142,7 +142,6 @@ def update(schedule_id):
     schedule = get_schedule_or_404(schedule_id)
     check_preconditions(represent(schedule))
     data = load_body(schedule_schema, partial=True)
-    old = (schedule.next_send_at, schedule.generation)
     sent = [name for name in DEFINITIONS if data.get(name)]
     if len(sent) == 1:  # one definition replaces the other kind
         data.setdefault(DEFINITIONS[1 - DEFINITIONS.index(sent[0])], None)
@@ -155,8 +154,7 @@ def update(schedule_id):
         apply_timing(schedule, now)
         schedule.generation += 1
     db.session.commit()
-    if timing_changed:
-        jobs.disarm(schedule.id, *old)
+    if timing_changed:  # the new generation makes a claimed-but-unsent run of the old one cancel itself
         jobs.arm(schedule)
     return respond(represent(schedule))
 
@@ -167,9 +165,7 @@ def delete(schedule_id):
     """Delete a schedule: its pending run is cancelled at once."""
     schedule = get_schedule_or_404(schedule_id)
     check_preconditions(represent(schedule))
-    old = (schedule.id, schedule.next_send_at, schedule.generation)
-    db.session.delete(schedule)
+    db.session.delete(schedule)  # its runs go with it: a queued batch finds nothing to send for it
     db.session.commit()
-    jobs.disarm(*old)
     counters.incr("schedules.deleted.sum")
     return no_content()
