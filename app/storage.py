@@ -13,7 +13,9 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app, send_file
+from flask import current_app, request, send_file
+
+from app.hal.conditional import PreconditionFailed
 
 CHUNK = 1024 * 1024
 
@@ -84,9 +86,15 @@ def exists(key):
 
 
 def send(key, *, mimetype, download_name=None, etag=None, as_attachment=False):
-    """A response serving the file: Content-Type, ETag, Range/If-Range, Content-Disposition."""
+    """A response serving the file: Content-Type, ETag, Range/If-Range, If-Match, Content-Disposition."""
+    tag = etag or key
+    if "If-Match" in request.headers:  # strong comparison; ``*`` matches (the file exists)
+        if not (request.if_match.star_tag or request.if_match.is_strong(tag)):
+            raise PreconditionFailed("The file has changed: If-Match does not match its ETag.")
     response = send_file(path_of(key), mimetype=mimetype, download_name=download_name,
-                         as_attachment=as_attachment, conditional=True, etag=etag or key)
+                         as_attachment=as_attachment, conditional=True, etag=tag)
+    if response.status_code == 412:  # werkzeug's own If-Match reading refuses ``*``; the check above passed
+        response.status_code = 200
     if download_name is None:
         response.headers.pop("Content-Disposition", None)
     return response

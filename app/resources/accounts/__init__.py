@@ -49,6 +49,7 @@ RELATIONS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.accounts import groups, signin, tokens, users  # noqa: F401  (routes attach to bp)
+    from app.resources.accounts import openapi  # noqa: F401  (describes every operation for /openapi.json)
     from app.resources.accounts.verifiers import VERIFIERS
     from app.resources.root import register_entry
 

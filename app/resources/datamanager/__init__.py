@@ -41,6 +41,7 @@ RELATIONS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.datamanager import assets, members, spaces  # noqa: F401  (routes attach to bp)
+    from app.resources.datamanager import openapi  # noqa: F401  (describes every operation for /openapi.json)
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)

@@ -51,6 +51,7 @@ RELS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.objects import actions, objects, permissions, versions  # noqa: F401  (routes attach to bp)
+    from app.resources.objects import openapi  # noqa: F401  (describes every operation for /openapi.json)
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
