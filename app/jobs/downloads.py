@@ -40,10 +40,12 @@ class Watcher(threading.Thread):
 
     def run(self):
         while not self.done.wait(self.interval):
-            if self.redis.exists(self.key):
+            if self.cancelled or self.redis.exists(self.key):
+                # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
+                # started the statement is lost.
                 self.cancelled = True
                 self.con.interrupt()
-                return
+                continue
             percent = self.con.query_progress()
             if self.job is not None and percent is not None and percent >= 0:
                 self.job.meta["progress"] = self.low + (self.high - self.low) * min(percent, 100) / 100
