@@ -52,6 +52,27 @@ def test_entry_point_page_shows_properties_links_status_headers_and_curl(client)
     assert soup.find("link", rel="stylesheet")["href"] == "/_browsable/static/browsable.css"
 
 
+def test_relation_pages_are_browsable_pages_like_every_resource(client):
+    index = page(browse(client, "/rels/"))
+    items = {row.find("a", rel="item")["href"] for row in index.select('table.links tr.link[data-rel="item"]')}
+    assert "http://localhost/rels/job/by-id" in items and len(items) > 20  # one link per relation
+
+    response = browse(client, "/rels/job/by-id")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert re.fullmatch(r'"[0-9a-f]{32}-h[0-9a-f]{8}"', response.headers["ETag"])
+    soup = page(response)
+    assert soup.find("link", rel="stylesheet")["href"] == "/_browsable/static/browsable.css"
+    assert soup.select_one("section.request p.status")["data-status"] == "200"
+    props = {tr.th.get_text(): tr.td for tr in soup.select("section.resource > table.props > tr, "
+                                                           "section.resource > table.props > tbody > tr")}
+    assert props["curie"].get_text() == "ec:job/by-id" and props["methods"].get_text(" ").split() == ["GET"]
+    links = {row["data-rel"]: row for row in soup.select("table.links tr.link")}
+    assert links["collection"].find("a", href="http://localhost/rels/")
+    assert json.loads(soup.select_one("#raw").get_text())["rel"] == "job/by-id"
+    missing = browse(client, "/rels/no-such-rel")
+    assert missing.status_code == 404 and page(missing).select_one("section.request p.status") is not None
+
+
 def test_static_assets_are_served_by_the_app(client):
     js = client.get("/_browsable/static/browsable.js")
     css = client.get("/_browsable/static/browsable.css")
