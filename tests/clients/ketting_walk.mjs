@@ -35,11 +35,13 @@ function variables(href) {
   return names;
 }
 
+const serverErrors = []; // any 5xx met while discovering fails the test
 async function fetchState(resource) {
   try {
     return await resource.refresh(); // never an embedded (partial) copy from Ketting's cache
   } catch (error) {
-    return null; // 4xx/5xx: not something to walk (POST-only endpoints answer 405)
+    if (!(error.status < 500)) serverErrors.push(`${resource.uri}: ${error.status || error.message}`);
+    return null; // 4xx: not something to walk (POST-only endpoints answer 405)
   }
 }
 
@@ -192,6 +194,7 @@ console.log(JSON.stringify({
   walked,
   submitted,
   fetched,
+  serverErrors,
   relations: Object.keys(rels.data.relations || {}).length,
   openapi: openapi.data.openapi,
 }));

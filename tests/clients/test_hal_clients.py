@@ -52,16 +52,37 @@ def config_overrides():
     return {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1"}  # schedules POST to 127.0.0.1 (never fired here)
 
 
+def wait_until_jobs_settle(live, timeout=60.0):
+    """Poll /jobs/ until no job is queued or started, so nothing changes under the walk."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = sum(requests.get(f"{live.base}/jobs/", params={"status": status, "size": 1}, headers=live.auth,
+                                timeout=5).json()["total"] for status in ("queued", "started"))
+        if not busy:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the seeded jobs did not finish in time")
+
+
 @pytest.fixture
-def walkable(live, make_account):
-    """The live server with at least PER items in every collection; returns (live, seed info)."""
-    return live, seed(live, make_account)
+def walkable(live, make_account, worker_process):
+    """The live server, a worker, at least PER items in every collection, and no job still running.
+
+    The worker makes health 200 (a walker treats any 5xx as a failure; the probe template is read from
+    health) and runs the seeded jobs before the walk, so nothing changes under it.
+    """
+    info = seed(live, make_account)
+    worker_process()
+    wait_until_healthy(live)
+    wait_until_jobs_settle(live)
+    return live, info
 
 
 def check_walk(summary):
     """The assertions both clients' summaries must pass (the table is printed for ``pytest -s``)."""
     for rel, r in summary["walked"].items():
         print(f"{rel:32} total={r['total']:<3} pages={r['pages']} filter={r['filter']} sort={r['sort']}")
+    assert not summary.get("serverErrors"), summary["serverErrors"]
     discovered, walked = set(summary["discovered"]), summary["walked"]
     missing = EXPECTED - discovered
     assert not missing, f"collections not discovered from GET /: {sorted(missing)}"
@@ -82,23 +103,8 @@ def test_restnavigator_walks_every_collection(walkable):
     check_walk(summary)
 
 
-def wait_until_jobs_settle(live, timeout=60.0):
-    """Poll /jobs/ until no job is queued or started, so nothing changes under the walk."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = sum(requests.get(f"{live.base}/jobs/", params={"status": status, "size": 1}, headers=live.auth,
-                                timeout=5).json()["total"] for status in ("queued", "started"))
-        if not busy:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the seeded jobs did not finish in time")
-
-
-def test_ketting_walks_every_collection_and_submits_hal_forms_actions(walkable, worker_process):
+def test_ketting_walks_every_collection_and_submits_hal_forms_actions(walkable):
     live, info = walkable
-    worker_process()  # health is up (the probe template is read from a 200) and the probe job runs
-    wait_until_healthy(live)
-    wait_until_jobs_settle(live)
     node = shutil.which("node")
     assert node, "Node.js is required (CI installs it with the machine; see docs/browsable.md)"
     assert os.path.isdir(

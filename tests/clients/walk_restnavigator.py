@@ -52,10 +52,10 @@ def _items(nav):
 
 
 def discover(base, headers, template_values, max_docs=250):
-    """{rel: first-page HALNavigator} for every collection reachable from ``base``/."""
+    """(root, {rel: first-page HALNavigator} for every collection reachable from ``base``/, 5xx met)."""
     root = Navigator.hal(base + "/", headers=headers)
     root()
-    queue, seen, collections, fetched = deque([root]), {root.uri}, {}, 0
+    queue, seen, collections, fetched, errors = deque([root]), {root.uri}, {}, 0, []
     while queue and fetched < max_docs:
         nav = queue.popleft()
         for rel, link in _links(nav):
@@ -75,8 +75,12 @@ def discover(base, headers, template_values, max_docs=250):
             fetched += 1
             try:
                 state = link.fetch(raise_exc=False)
-            except (HALNavigatorError, UnexpectedlyNotJSON):
+            except (HALNavigatorError, UnexpectedlyNotJSON) as error:  # problem+json, a file, HTML
+                if (getattr(error, "status", None) or 0) >= 500:
+                    errors.append(f"{link.uri}: {error.status}")
                 continue
+            if link.status is not None and link.status[0] >= 500:
+                errors.append(f"{link.uri}: {link.status[0]}")
             if link.status is None or link.status[0] != 200:
                 continue
             if _is_collection(state, link):
@@ -92,7 +96,7 @@ def discover(base, headers, template_values, max_docs=250):
                                 queue.append(first)
             else:
                 queue.append(link)
-    return root, collections
+    return root, collections, errors
 
 
 def _options(nav):
@@ -165,7 +169,8 @@ def walk_collection(nav, page_size):
 
 
 def walk(base, headers, template_values, page_size):
-    """{"discovered": [...], "walked": {rel: result}, "rootRels": [...]}."""
-    root, collections = discover(base, headers, template_values)
+    """{"discovered": [...], "walked": {rel: result}, "rootRels": [...], "serverErrors": [...]}."""
+    root, collections, errors = discover(base, headers, template_values)
     walked = {rel: walk_collection(nav, page_size) for rel, nav in sorted(collections.items())}
-    return {"rootRels": sorted(root.links()), "discovered": sorted(collections), "walked": walked}
+    return {"rootRels": sorted(root.links()), "discovered": sorted(collections), "walked": walked,
+            "serverErrors": errors}
