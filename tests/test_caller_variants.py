@@ -5,6 +5,7 @@ of what differs by caller (the templates they are offered; for HTML also who is 
 cache revalidating with another caller's tag therefore gets the full body, never a 304 that would confirm
 forms the caller may not use; writes still accept a tag from any representation (decision 6).
 """
+
 import re
 
 from app.extensions import db
@@ -23,8 +24,12 @@ def tag(response):
     return response.headers["ETag"].strip('"')
 
 
-def test_hal_forms_and_html_etags_differ_between_callers_with_different_rights(client, make_account, token_for):
-    admin, other_admin, researcher = (token_for(make_account(type=t)) for t in ("ADMIN", "ADMIN", "RESEARCHER"))
+def test_hal_forms_and_html_etags_differ_between_callers_with_different_rights(
+    client, make_account, token_for
+):
+    admin, other_admin, researcher = (
+        token_for(make_account(type=t)) for t in ("ADMIN", "ADMIN", "RESEARCHER")
+    )
     item = CatalogueItem(name="variants", executor_type="DATABRICKS", spec=SPEC)
     item.set_sample([])
     db.session.add(item)
@@ -32,13 +37,17 @@ def test_hal_forms_and_html_etags_differ_between_callers_with_different_rights(c
     path = f"/catalogue/items/{item.id}"
 
     # plain HAL: the same body for both, so the same tag; it still varies on Authorization (a reader's view)
-    hal = {who: client.get(path, headers=headers) for who, headers in (("admin", admin), ("user", researcher))}
+    hal = {
+        who: client.get(path, headers=headers) for who, headers in (("admin", admin), ("user", researcher))
+    }
     assert tag(hal["admin"]) == tag(hal["user"]) and re.fullmatch(r"[0-9a-f]{32}", tag(hal["admin"]))
     assert {"Accept", "Authorization"} <= vary(hal["admin"])
     state = tag(hal["admin"])
 
-    forms = {who: client.get(path, headers={**headers, **HAL_FORMS})
-             for who, headers in (("admin", admin), ("admin2", other_admin), ("user", researcher))}
+    forms = {
+        who: client.get(path, headers={**headers, **HAL_FORMS})
+        for who, headers in (("admin", admin), ("admin2", other_admin), ("user", researcher))
+    }
     assert set(forms["admin"].get_json()["_templates"]) >= {"default", "delete"}
     assert "_templates" not in forms["user"].get_json()
     assert tag(forms["admin"]) != tag(forms["user"])
@@ -48,14 +57,18 @@ def test_hal_forms_and_html_etags_differ_between_callers_with_different_rights(c
         assert {"Accept", "Authorization"} <= vary(response)
 
     # revalidating with another caller's tag is a full 200 with the caller's own body; their own tag a 304
-    crossed = client.get(path, headers={**researcher, **HAL_FORMS, "If-None-Match": f'"{tag(forms["admin"])}"'})
+    crossed = client.get(
+        path, headers={**researcher, **HAL_FORMS, "If-None-Match": f'"{tag(forms["admin"])}"'}
+    )
     assert crossed.status_code == 200 and "_templates" not in crossed.get_json()
     own = client.get(path, headers={**researcher, **HAL_FORMS, "If-None-Match": f'"{tag(forms["user"])}"'})
     assert own.status_code == 304
 
     # HTML names who is signed in: two admins get different tags
     pages = [client.get(path, headers={**headers, **HTML}) for headers in (admin, other_admin)]
-    assert tag(pages[0]) != tag(pages[1]) and all(re.fullmatch(state + r"-h[0-9a-f]{8}", tag(p)) for p in pages)
+    assert tag(pages[0]) != tag(pages[1]) and all(
+        re.fullmatch(state + r"-h[0-9a-f]{8}", tag(p)) for p in pages
+    )
 
     # a write accepts the tag of any representation, the caller's variant included
     body = {"name": "renamed", "executor_type": "DATABRICKS", "spec": SPEC}

@@ -175,7 +175,7 @@ TOGGLE = "Representation toggle; overrides Accept (docs/browsable.md)."
 
 
 def with_toggle(params, declared):
-    """Add the ``?format=`` toggle, then ``declared``, to a GET's parameters; merge it with a ``format`` of its own.
+    """Add the ``?format=`` toggle, then ``declared``, to a GET's parameters (merged with its own ``format``).
 
     The toggle consumes ``format`` only when the value names a representation (json, hal, hal-forms,
     html); any other value reaches the view, so a resource's own ``format`` (the downloader's filter)
@@ -184,7 +184,9 @@ def with_toggle(params, declared):
     toggle = {"type": "string", "enum": FORMATS}
     own = next((p for p in params + declared if p["name"] == "format" and p.get("in") == "query"), None)
     if own is None:
-        params.append({"name": "format", "in": "query", "required": False, "schema": toggle, "description": TOGGLE})
+        params.append(
+            {"name": "format", "in": "query", "required": False, "schema": toggle, "description": TOGGLE}
+        )
     params += declared  # after the toggle: the declared ones (headers such as Range) stay last
     if own is None:
         return
@@ -264,7 +266,9 @@ class Builder:
         op["security"] = self.security(auth)
         collection = meta.get("collection")
         if method == "GET" and collection is not None:
-            op["parameters"] += collection_parameters(collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE"))
+            op["parameters"] += collection_parameters(
+                collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE")
+            )
         if method == "GET":
             with_toggle(op["parameters"], [dict(p) for p in meta.get("parameters") or ()])
         else:

@@ -24,7 +24,8 @@ def browse(client, path, headers=None):
 
 def test_entry_point_page_shows_properties_links_status_headers_and_curl(client):
     response = browse(client, "/")
-    assert response.status_code == 200 and re.fullmatch(r'"[0-9a-f]{32}-h[0-9a-f]{8}"', response.headers["ETag"])
+    assert response.status_code == 200
+    assert re.fullmatch(r'"[0-9a-f]{32}-h[0-9a-f]{8}"', response.headers["ETag"])  # state, page, caller
     soup = page(response)
     assert soup.title.string.startswith("Halyard")
     props = {tr.th.get_text(): tr.td.get_text() for tr in soup.select("section.resource > table.props tr")}
@@ -54,7 +55,8 @@ def test_entry_point_page_shows_properties_links_status_headers_and_curl(client)
 
 def test_relation_pages_are_browsable_pages_like_every_resource(client):
     index = page(browse(client, "/rels/"))
-    items = {row.find("a", rel="item")["href"] for row in index.select('table.links tr.link[data-rel="item"]')}
+    rows = index.select('table.links tr.link[data-rel="item"]')
+    items = {row.find("a", rel="item")["href"] for row in rows}
     assert "http://localhost/rels/job/by-id" in items and len(items) > 20  # one link per relation
 
     response = browse(client, "/rels/job/by-id")

@@ -32,17 +32,35 @@ pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: widgets regi
 # Every collection of every domain, top-level and nested (the rel that first reaches it).
 EXPECTED = {
     # accounts
-    "ec:users", "ec:user/tokens", "ec:groups", "ec:group/members",
+    "ec:users",
+    "ec:user/tokens",
+    "ec:groups",
+    "ec:group/members",
     # objects
-    "ec:actions", "ec:objects", "version-history", "ec:object/permissions/users", "ec:object/permissions/groups",
+    "ec:actions",
+    "ec:objects",
+    "version-history",
+    "ec:object/permissions/users",
+    "ec:object/permissions/groups",
     # datamanager
-    "ec:datamanagers", "ec:datamanager/members", "ec:assets", "ec:assets/deleted",
+    "ec:datamanagers",
+    "ec:datamanager/members",
+    "ec:assets",
+    "ec:assets/deleted",
     # datasources
-    "ec:projects", "ec:project/datasources", "ec:datasources", "ec:datasource/scripts", "ec:datasource/jobs",
+    "ec:projects",
+    "ec:project/datasources",
+    "ec:datasources",
+    "ec:datasource/scripts",
+    "ec:datasource/jobs",
     # scheduler
-    "ec:schedules", "ec:schedule/deliveries", "ec:failed-tasks",
+    "ec:schedules",
+    "ec:schedule/deliveries",
+    "ec:failed-tasks",
     # catalogue, downloader, jobs
-    "ec:catalogue-items", "ec:download-requests", "ec:jobs",
+    "ec:catalogue-items",
+    "ec:download-requests",
+    "ec:jobs",
 }
 ENDPOINT = "http://127.0.0.1:9/ketting"
 
@@ -56,8 +74,12 @@ def wait_until_jobs_settle(live, timeout=60.0):
     """Poll /jobs/ until no job is queued or started, so nothing changes under the walk."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = sum(requests.get(f"{live.base}/jobs/", params={"status": status, "size": 1}, headers=live.auth,
-                                timeout=5).json()["total"] for status in ("queued", "started"))
+        busy = sum(
+            requests.get(
+                f"{live.base}/jobs/", params={"status": status, "size": 1}, headers=live.auth, timeout=5
+            ).json()["total"]
+            for status in ("queued", "started")
+        )
         if not busy:
             return
         time.sleep(0.2)
@@ -113,19 +135,37 @@ def test_ketting_walks_every_collection_and_submits_hal_forms_actions(walkable):
     # One create per domain where the admin may write, each through its collection's HAL-FORMS template.
     actions = [
         {"collection": "ec:groups", "template": "default", "body": {"name": "ketting-group"}},
-        {"collection": "ec:actions", "template": "default",
-         "body": {"type": "sample", "name": "ketting", "schema": SCHEMA}},
-        {"collection": "ec:objects", "template": "default",
-         "body": {"action_id": info["action"], "data": {"name": {"_type": "text", "text": "ketting"}}}},
+        {
+            "collection": "ec:actions",
+            "template": "default",
+            "body": {"type": "sample", "name": "ketting", "schema": SCHEMA},
+        },
+        {
+            "collection": "ec:objects",
+            "template": "default",
+            "body": {"action_id": info["action"], "data": {"name": {"_type": "text", "text": "ketting"}}},
+        },
         {"collection": "ec:datamanagers", "template": "default", "body": {"title": "ketting"}},
         {"collection": "ec:projects", "template": "default", "body": {"title": "ketting"}},
-        {"collection": "ec:schedules", "template": "default",
-         "body": {"endpoint": ENDPOINT, "interval_definition": "5 hours"}},
-        {"collection": "ec:catalogue-items", "template": "default",
-         "body": {"name": "walk_ketting", "executor_type": "DATABRICKS", "spec": SPEC}},
-        {"collection": "ec:download-requests", "template": "default",
-         "body": {"catalogue_item_id": info["catalogue_item"], "format": "parquet",
-                  "spec": {"columns": ["product"], "filters": [], "randomize_ratio": 0.5}}},
+        {
+            "collection": "ec:schedules",
+            "template": "default",
+            "body": {"endpoint": ENDPOINT, "interval_definition": "5 hours"},
+        },
+        {
+            "collection": "ec:catalogue-items",
+            "template": "default",
+            "body": {"name": "walk_ketting", "executor_type": "DATABRICKS", "spec": SPEC},
+        },
+        {
+            "collection": "ec:download-requests",
+            "template": "default",
+            "body": {
+                "catalogue_item_id": info["catalogue_item"],
+                "format": "parquet",
+                "spec": {"columns": ["product"], "filters": [], "randomize_ratio": 0.5},
+            },
+        },
     ]
     probe = {"root": "ec:health", "template": "probe", "body": {"steps": 1, "delay": 0}}  # jobs: a probe job
     config = {"templateValues": TEMPLATE_VALUES, "pageSize": PAGE_SIZE, "actions": actions + [probe]}
@@ -152,13 +192,23 @@ def test_ketting_walks_every_collection_and_submits_hal_forms_actions(walkable):
 
 def test_the_checks_fail_when_a_collection_is_missed_or_not_walked():
     """check_walk itself: a discovery that misses a collection, or a walk that skips one, fails."""
-    result = {"total": 3, "pages": 2, "visited": 3, "unique": 3, "filter": {"total": 1, "all_match": True},
-              "sort": {"descending": True, "count": 3}}
+    result = {
+        "total": 3,
+        "pages": 2,
+        "visited": 3,
+        "unique": 3,
+        "filter": {"total": 1, "all_match": True},
+        "sort": {"descending": True, "count": 3},
+    }
     complete = {"discovered": sorted(EXPECTED), "walked": {rel: result for rel in EXPECTED}}
     check_walk(complete)
     with pytest.raises(AssertionError, match="not discovered"):
-        check_walk({"discovered": sorted(EXPECTED - {"ec:jobs"}),
-                    "walked": {rel: result for rel in EXPECTED - {"ec:jobs"}}})
+        check_walk(
+            {
+                "discovered": sorted(EXPECTED - {"ec:jobs"}),
+                "walked": {rel: result for rel in EXPECTED - {"ec:jobs"}},
+            }
+        )
     with pytest.raises(AssertionError, match="every discovered collection is walked"):
         check_walk({**complete, "walked": {rel: result for rel in EXPECTED - {"ec:assets"}}})
     with pytest.raises(AssertionError):

@@ -21,8 +21,21 @@ import uritemplate
 from restnavigator import Navigator
 from restnavigator.exc import HALNavigatorError, UnexpectedlyNotJSON
 
-SKIP = {"self", "up", "collection", "curies", "next", "prev", "first", "last", "service-desc", "describedby",
-        "profile", "edit-form", "ec:rels"}
+SKIP = {
+    "self",
+    "up",
+    "collection",
+    "curies",
+    "next",
+    "prev",
+    "first",
+    "last",
+    "service-desc",
+    "describedby",
+    "profile",
+    "edit-form",
+    "ec:rels",
+}
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 JSONISH = ("application/hal+json", "application/json", "application/prs.hal-forms+json")
 
@@ -110,13 +123,16 @@ def walk_collection(nav, page_size):
     """Page the collection with ``next``; then one exact filter and one descending sort from its template."""
     options = _options(nav)
     # the collection's own query (e.g. a required search term) is kept when the template is expanded
-    keep = {k: v for k, v in parse_qsl(urlsplit(nav.uri).query)
-            if options is not None and k in options.variables}
+    keep = {
+        k: v for k, v in parse_qsl(urlsplit(nav.uri).query) if options is not None and k in options.variables
+    }
     if options is not None and "size" in options.variables:
         page = options(**keep, size=page_size)
     else:
-        page = Navigator.hal(nav.uri + ("&" if "?" in nav.uri else "?") + urlencode({"size": page_size}),
-                             headers=dict(nav.headers))
+        page = Navigator.hal(
+            nav.uri + ("&" if "?" in nav.uri else "?") + urlencode({"size": page_size}),
+            headers=dict(nav.headers),
+        )
     state = page()
     total, seen, pages = state["total"], [], 0
     while True:
@@ -126,17 +142,26 @@ def walk_collection(nav, page_size):
             break
         page = page.links()["next"]
         page.fetch()
-    result = {"total": total, "pages": pages, "visited": len(seen), "unique": len(set(seen)),
-              "filter": None, "sort": None}
+    result = {
+        "total": total,
+        "pages": pages,
+        "visited": len(seen),
+        "unique": len(set(seen)),
+        "filter": None,
+        "sort": None,
+    }
     first = _items(nav)
     if options is None or not first:
         return result
     item = first[0]
     item.fetch()
     candidates = [
-        (name, value) for name, value in item.state.items()
-        if name in options.variables and name not in ("size", "page", "sort", "limit", "offset")
-        and isinstance(value, (str, int, bool)) and value is not None
+        (name, value)
+        for name, value in item.state.items()
+        if name in options.variables
+        and name not in ("size", "page", "sort", "limit", "offset")
+        and isinstance(value, (str, int, bool))
+        and value is not None
     ]
     # a datetime's representation is rounded to the second: prefer values that compare exactly
     candidates.sort(key=lambda pair: isinstance(pair[1], str) and bool(DATETIME.match(pair[1])))
@@ -150,7 +175,12 @@ def walk_collection(nav, page_size):
         if filtered.status[0] != 200 or "total" not in got:  # an id lookup answers with the item
             continue
         matches = [i.state.get(name) == value for i in _items(filtered)]
-        result["filter"] = {"name": name, "total": got["total"], "all_match": all(matches), "count": len(matches)}
+        result["filter"] = {
+            "name": name,
+            "total": got["total"],
+            "all_match": all(matches),
+            "count": len(matches),
+        }
         break
     for name, value in candidates:
         if isinstance(value, bool):
@@ -163,7 +193,11 @@ def walk_collection(nav, page_size):
         if ordered.status[0] != 200:
             continue
         values = [i.state.get(name) for i in _items(ordered) if i.state.get(name) is not None]
-        result["sort"] = {"name": name, "descending": values == sorted(values, reverse=True), "count": len(values)}
+        result["sort"] = {
+            "name": name,
+            "descending": values == sorted(values, reverse=True),
+            "count": len(values),
+        }
         break
     return result
 
@@ -172,5 +206,9 @@ def walk(base, headers, template_values, page_size):
     """{"discovered": [...], "walked": {rel: result}, "rootRels": [...], "serverErrors": [...]}."""
     root, collections, errors = discover(base, headers, template_values)
     walked = {rel: walk_collection(nav, page_size) for rel, nav in sorted(collections.items())}
-    return {"rootRels": sorted(root.links()), "discovered": sorted(collections), "walked": walked,
-            "serverErrors": errors}
+    return {
+        "rootRels": sorted(root.links()),
+        "discovered": sorted(collections),
+        "walked": walked,
+        "serverErrors": errors,
+    }

@@ -16,8 +16,12 @@ from app.extensions import db
 PAGE_SIZE = 2
 PER = 3  # > PAGE_SIZE: every collection has at least two pages
 
-SCHEMA = {"title": "Walk", "type": "object", "properties": {"name": {"title": "Name", "type": "text"}},
-          "required": ["name"]}
+SCHEMA = {
+    "title": "Walk",
+    "type": "object",
+    "properties": {"name": {"title": "Name", "type": "text"}},
+    "required": ["name"],
+}
 SPEC = [
     {"distribution": None, "is_nullable": True, "name": "product", "size": None, "type": "STRING"},
     {"distribution": None, "is_nullable": False, "name": "price", "size": None, "type": "INTEGER"},
@@ -34,7 +38,11 @@ class Seeder:
 
     def post(self, path, status=(201, 202), **kwargs):
         r = self.s.post(self.live.base + path, timeout=10, **kwargs)
-        assert r.status_code in ((status,) if isinstance(status, int) else status), (path, r.status_code, r.text[:500])
+        assert r.status_code in ((status,) if isinstance(status, int) else status), (
+            path,
+            r.status_code,
+            r.text[:500],
+        )
         return r.json() if r.content else {}
 
     def put(self, path, **kwargs):
@@ -71,15 +79,26 @@ def seed(live, make_account):
         api.post(f"/api/v1/group/{group['id']}/members/", json={"user_id": person.id}, status=(200, 201, 204))
 
     # objects: actions, objects, versions of the first object, its user and group permissions
-    actions = [api.post("/api/v1/actions/", json={"type": "sample", "name": f"walk-{n}", "schema": SCHEMA})
-               for n in range(PER)]
-    objects = [api.post("/api/v1/objects/", json={"action_id": actions[0]["action_id"],
-                                                  "data": {"name": {"_type": "text", "text": f"walk {n}"}}})
-               for n in range(PER)]
+    actions = [
+        api.post("/api/v1/actions/", json={"type": "sample", "name": f"walk-{n}", "schema": SCHEMA})
+        for n in range(PER)
+    ]
+    objects = [
+        api.post(
+            "/api/v1/objects/",
+            json={
+                "action_id": actions[0]["action_id"],
+                "data": {"name": {"_type": "text", "text": f"walk {n}"}},
+            },
+        )
+        for n in range(PER)
+    ]
     first = api.first("/api/v1/objects/")["object_id"]
     for n in range(PER):
-        api.post(f"/api/v1/objects/{first}/versions/",
-                 json={"data": {"name": {"_type": "text", "text": f"walk v{n + 1}"}}})
+        api.post(
+            f"/api/v1/objects/{first}/versions/",
+            json={"data": {"name": {"_type": "text", "text": f"walk v{n + 1}"}}},
+        )
     for person in people:
         api.put(f"/api/v1/objects/{first}/permissions/users/{person.id}", json="read")
     for group in groups:
@@ -100,41 +119,78 @@ def seed(live, make_account):
     projects = [api.post("/api/v1/projects/", json={"title": f"walk-{n}"}) for n in range(PER)]
     sources = []
     for n in range(PER):
-        r = api.s.post(f"{live.base}/api/v1/datasources", timeout=20,
-                       data={"name": f"walk-{n}", "project": str(api.first("/api/v1/projects/")["id"]),
-                             "type": "file"},
-                       files={"file": (f"walk{n}.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")})
+        r = api.s.post(
+            f"{live.base}/api/v1/datasources",
+            timeout=20,
+            data={"name": f"walk-{n}", "project": str(api.first("/api/v1/projects/")["id"]), "type": "file"},
+            files={"file": (f"walk{n}.csv", io.BytesIO(b"a,b\n1,2\n"), "text/csv")},
+        )
         assert r.status_code in (201, 202), r.text[:500]
         sources.append(r.json())
     source_id = api.first("/api/v1/datasources")["id"]
     for n in range(PER):
-        api.s.post(f"{live.base}/api/v1/datasources/{source_id}/script-upload", timeout=10,
-                   files={"script": (f"step_{n}.py", io.BytesIO(b"def run(df):\n    return df\n"), "text/x-python")}
-                   ).raise_for_status()
-    db.session.add_all(StepRun(datasource_id=source_id, creator_id=admin.id, status="finished",
-                               steps=[{"key": "step_0", "exec_order": 0, "status": "done"}]) for _ in range(PER))
+        api.s.post(
+            f"{live.base}/api/v1/datasources/{source_id}/script-upload",
+            timeout=10,
+            files={"script": (f"step_{n}.py", io.BytesIO(b"def run(df):\n    return df\n"), "text/x-python")},
+        ).raise_for_status()
+    db.session.add_all(
+        StepRun(
+            datasource_id=source_id,
+            creator_id=admin.id,
+            status="finished",
+            steps=[{"key": "step_0", "exec_order": 0, "status": "done"}],
+        )
+        for _ in range(PER)
+    )
 
     # scheduler: schedules, deliveries of the first, failed tasks
-    schedules = [api.post("/api/v1/schedule/", json={"endpoint": "http://127.0.0.1:9/walk",
-                                                     "interval_definition": f"{n + 1} hours"}) for n in range(PER)]
+    schedules = [
+        api.post(
+            "/api/v1/schedule/",
+            json={"endpoint": "http://127.0.0.1:9/walk", "interval_definition": f"{n + 1} hours"},
+        )
+        for n in range(PER)
+    ]
     sid = uuid.UUID(api.first("/api/v1/schedule/")["id"])
     for n in range(PER):
-        run = ScheduleRun(schedule_id=sid, slot=datetime(2026, 1, 1) + timedelta(hours=n), generation=0,
-                          status="failed", attempts=1)
+        run = ScheduleRun(
+            schedule_id=sid,
+            slot=datetime(2026, 1, 1) + timedelta(hours=n),
+            generation=0,
+            status="failed",
+            attempts=1,
+        )
         db.session.add(run)
         db.session.flush()
-        db.session.add(DeliveryAttempt(schedule_id=sid, run_id=run.id, attempt=1, due_at=run.slot,
-                                       status_code=500, outcome="failed"))
+        db.session.add(
+            DeliveryAttempt(
+                schedule_id=sid, run_id=run.id, attempt=1, due_at=run.slot, status_code=500, outcome="failed"
+            )
+        )
         db.session.add(FailedTask(schedule_id=sid, run_id=run.id, attempts=1, reason="HTTP 500"))
     db.session.commit()
 
     # catalogue and downloader: items matching TEMPLATE_VALUES["query"], requests for the first
-    items = [api.post("/catalogue/items/", json={"name": f"walk_item_{n}", "executor_type": "DATABRICKS",
-                                                 "spec": SPEC}) for n in range(PER)]
+    items = [
+        api.post(
+            "/catalogue/items/", json={"name": f"walk_item_{n}", "executor_type": "DATABRICKS", "spec": SPEC}
+        )
+        for n in range(PER)
+    ]
     for n in range(PER):
-        api.post("/downloader/requests/", json={"catalogue_item_id": api.first("/catalogue/items/?query=walk")["id"], "format": "csv",
-                                                "spec": {"columns": ["product", "price"][: 1 + n % 2],
-                                                         "filters": [], "randomize_ratio": 0.1 * (n + 1)}})
+        api.post(
+            "/downloader/requests/",
+            json={
+                "catalogue_item_id": api.first("/catalogue/items/?query=walk")["id"],
+                "format": "csv",
+                "spec": {
+                    "columns": ["product", "price"][: 1 + n % 2],
+                    "filters": [],
+                    "randomize_ratio": 0.1 * (n + 1),
+                },
+            },
+        )
 
     # jobs: probes (the uploads and downloads above enqueued some too)
     for _ in range(PER):

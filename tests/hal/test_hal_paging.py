@@ -120,7 +120,7 @@ def test_options_link_holds_the_whole_grammar_and_expands(run):
     options = out["ec:assets/options"]
     assert options["templated"] is True
     href = options["href"]
-    # extra parameters (here the search ``query``) follow sort, so a client expanding the template can send them
+    # extra parameters (the search ``query``) follow sort: a client expanding the template can send them
     assert href.startswith(BASE + "{?page,size,sort,query,id,id%21,idFrom,idTo,title,title%21,title%7E,")
     for var in ("kind", "kind%21", "bytesFrom", "bytesTo", "created", "createdFrom", "createdTo",
                 "uid", "uid%21", "public", "score", "scoreFrom", "note", "note%21", "tag", "tag%21"):
