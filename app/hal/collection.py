@@ -205,6 +205,7 @@ class Collection:
         names = ["limit", "offset"] if style == "offset" else ["page", "size"]
         if any(f.sortable for f in self.fields.values()):
             names.append("sort")
+        names += [p for p in self.extra_params if p not in names]  # e.g. the catalogue's required ``query``
         for f in self.fields.values():
             if f.filterable or f.name == self.id_field:
                 names.append(f.name)
