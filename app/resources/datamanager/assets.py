@@ -126,7 +126,7 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
     rights, generation = access
     page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False,
-                           totals=totals_scope(dm_id, deleted, generation))
+                           totals=totals_scope(dm_id, deleted, generation), key=assets_table.c.id)
     urls = AssetUrls(dm_id)
     items = asset_rows(page.items)
     if page.single is not None:
