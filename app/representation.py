@@ -62,7 +62,10 @@ def respond(doc, status=200, headers=None, *, etag=True):
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
-        response.vary.add("Authorization")
+        if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
+            response.headers["Vary"] = "Accept, Authorization"
+        else:
+            response.vary.add("Authorization")
     if etag and status in (200, 201):
         # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
         state = body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
