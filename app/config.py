@@ -92,6 +92,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_ADAPTERS": ({}, "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once."),
     "HALYARD_DOWNLOADER_RETENTION_SECONDS": (7 * 24 * 3600, "Files of cancelled download requests are deleted by the sweep after this long."),
+    # scheduler (continued)
+    "HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS": (1, "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot itself (0: claim at the slot)."),
 }
 
 

@@ -5,6 +5,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.extensions import db
-from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule
+from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 
 SCHEDULES = "/api/v1/schedule/"
 
@@ -108,8 +109,9 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
     assert json.loads(receiver.of(b["id"])[0]["body"]) is None
     assert slot_of(second) - slot_of(first) == timedelta(seconds=1)  # one per second
 
-    deliveries = client.get(a["_links"]["ec:schedule/deliveries"]["href"], headers=user_headers).get_json()
-    assert deliveries["total"] >= 2
+    # the receiver can see a POST before the worker has recorded its attempt
+    deliveries = wait_for(lambda: (d := client.get(a["_links"]["ec:schedule/deliveries"]["href"],
+                                                   headers=user_headers).get_json())["total"] >= 2 and d)
     latest = deliveries["_embedded"]["ec:delivery"][0]
     assert latest["status_code"] == 200 and latest["outcome"] == "success"
     assert latest["response_excerpt"] == "answered 200" and latest["duration_ms"] >= 0
@@ -120,10 +122,21 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
 
     assert client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code == 200
     assert client.delete(b["_links"]["self"]["href"], headers=user_headers).status_code == 204
-    time.sleep(0.3)  # a POST already on the wire when the change committed may still land
+    # Runs claimed before the change (a tick claims a slot's runs a second early) are settled by their
+    # batch: canceled, or sent if the batch had read the schedule just before the change. Once none is
+    # left unsettled, nothing more may arrive.
+    def unsettled():
+        db.session.expire_all()
+        return db.session.query(ScheduleRun).filter(ScheduleRun.status.in_(("pending", "sending", "retrying")),
+                                                    ScheduleRun.schedule_id.in_(ids)).count()
+
+    ids = [uuid.UUID(s["id"]) for s in (a, b)]
+    wait_for(lambda: unsettled() == 0)
+    time.sleep(0.3)  # a POST already on the wire when its run was recorded may still be read by the receiver
     counts = len(receiver.of(a["id"])), len(receiver.of(b["id"]))
     time.sleep(2.5)
     assert (len(receiver.of(a["id"])), len(receiver.of(b["id"]))) == counts
+    assert unsettled() == 0
 
 
 def test_retry_then_success_with_the_same_idempotency_key(client, user_headers, receiver, worker_process):
@@ -189,4 +202,4 @@ def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_p
         gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:])}
         assert gaps == {1.0}, slots  # every slot sent once: none lost, none doubled
     db.session.expire_all()
-    assert db.session.get(Schedule, __import__("uuid").UUID(capped["id"])).enabled is False
+    assert db.session.get(Schedule, uuid.UUID(capped["id"])).enabled is False
