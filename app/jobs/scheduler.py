@@ -36,6 +36,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.jobs import get_queue, get_redis
@@ -427,16 +428,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     for rid, status in statuses.items():
         by_status[status].append(rid)
         outcome[str(rid)] = status
-    if _pg():  # the record may wait for the WAL writer (≤ 0.2 s): a crash before then re-sends with the same key
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    for status, rids in by_status.items():
-        db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
-                           .execution_options(synchronize_session=False))
-    if records:
-        _insert_attempts(records)
-    if failures:
-        db.session.execute(insert(FailedTask), failures)
-    db.session.commit()
+    _record(by_status, records, failures)
     metrics["scheduler.deliver_task.retried.sum"] += len(retries)
     metrics["scheduler.deliver_task.failed.sum"] += len(failures)
     counters.incr_many(metrics)
@@ -452,6 +444,37 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
                                  "status_code": record["status_code"], "outcome": record["outcome"],
                                  "duration_ms": record["duration_ms"]}))
     return outcome
+
+
+def _record(by_status, records, failures):
+    """Store a batch's outcome in one transaction. A schedule deleted while its run was being sent takes
+    the run with it (cascade), and the attempt row would then break its foreign key: such runs are
+    dropped from the record and it is written again, so the batch's other runs are never left
+    ``sending``."""
+    for _ in range(5):
+        if _pg():  # the record may wait for the WAL writer (≤ 0.2 s): a crash before then re-sends, same key
+            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        try:
+            for status, rids in by_status.items():
+                db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
+                                   .execution_options(synchronize_session=False))
+            if records:
+                _insert_attempts(records)
+            if failures:
+                db.session.execute(insert(FailedTask), failures)
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            ids = {rid for rids in by_status.values() for rid in rids}
+            alive = set(db.session.scalars(select(ScheduleRun.id).where(_in(ScheduleRun.id, ids)))) if ids else set()
+            db.session.rollback()
+            if alive == ids:
+                raise
+            by_status = {status: [r for r in rids if r in alive] for status, rids in by_status.items()}
+            records = [record for record in records if record["run_id"] in alive]
+            failures = [failure for failure in failures if failure["run_id"] in alive]
+    raise RuntimeError("the delivery record kept conflicting with deletions")
 
 
 ATTEMPT_COLUMNS = (("schedule_id", "uuid"), ("run_id", "uuid"), ("attempt", "integer"), ("due_at", "timestamp"),

@@ -472,3 +472,24 @@ def test_lost_attempts_are_sent_once_more_then_recorded_as_failed(app, make_acco
     assert [(a.attempt, a.outcome) for a in db.session.query(DeliveryAttempt).order_by(DeliveryAttempt.attempt)] \
         == [(1, "retry"), (2, "failed")]
     assert len(get_queue(jobs.DELIVERY_QUEUE, app).jobs) == 1  # no third send
+
+
+def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs(app, make_account, monkeypatch):
+    account = make_account()
+    kept, gone = _make_schedule(account), _make_schedule(account)
+    jobs.tick(now=kept.next_send_at)
+    runs = {run.schedule_id: run.id for run in db.session.query(ScheduleRun)}
+
+    def send_while_deleted(sends, attempt):  # the DELETE commits while the POSTs are on the wire
+        db.session.delete(db.session.get(Schedule, gone.id))
+        db.session.commit()
+        return [("success", {**jobs._attempt_row(run, attempt, outcome="success", status_code=200)}, None)
+                for run, _ in sends]
+
+    monkeypatch.setattr(jobs, "_post_all", send_while_deleted)
+    outcome = jobs.deliver_batch([str(runs[kept.id]), str(runs[gone.id])], 1)
+    assert outcome[str(runs[kept.id])] == "sent"
+    db.session.expire_all()
+    assert db.session.get(ScheduleRun, runs[kept.id]).status == "sent"
+    assert db.session.get(ScheduleRun, runs[gone.id]) is None
+    assert [a.run_id for a in db.session.query(DeliveryAttempt)] == [runs[kept.id]]
