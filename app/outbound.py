@@ -29,8 +29,7 @@ from flask import current_app
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, HTTPError as Urllib3Error, ReadTimeoutError, SSLError
-from urllib3.util import Timeout as Urllib3Timeout
+from urllib3.exceptions import HTTPError as Urllib3Error, ReadTimeoutError
 
 from app.config import SETTINGS
 

@@ -3,9 +3,11 @@
 Firing (docs/scheduler.md "Design" and "Exactly once"):
 
 1. RQ: the next due second is ONE scheduled RQ job, ``tick``, created with
-   ``Queue.enqueue_at(..., job_id="<prefix>-tick-<epoch>", unique=True)`` and moved to its queue by
-   the workers' built-in RQ scheduler. Arming a second twice (two API processes, two ticks) makes one
-   job. A tick arms the tick of the next due second; creating or editing a schedule arms its own.
+   ``Queue.enqueue_at(<second - CLAIM_LEAD>, ..., job_id="<prefix>-tick-<epoch>", unique=True)`` and
+   moved to its queue by the workers' built-in RQ scheduler. Arming a second twice (two API
+   processes, two ticks) makes one job. A tick arms the tick of the next due second; creating or
+   editing a schedule arms its own. The tick claims its second's runs ahead of time and schedules
+   their batches for the second itself, so at the due time only the sending is left.
 2. Database: a tick claims every due schedule of that moment in set-based statements — one
    ``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows (index on ``next_send_at``), then per distinct
    (slot, following slot) one compare-and-set ``UPDATE … WHERE id IN (…) AND next_send_at = slot AND
@@ -15,6 +17,9 @@ Firing (docs/scheduler.md "Design" and "Exactly once"):
    its attempts with one compare-and-set ``UPDATE … WHERE attempts = n-1 … RETURNING id``, POSTs
    concurrently through ``app.outbound.Batch`` (kept-alive connections, the SSRF policy re-checked
    at connect) and records every attempt in bulk. Retries are single-run jobs (``enqueue_in``).
+
+A worker dying mid-batch leaves runs ``sending``; ``recover_lost`` settles them once it is certain no
+live job holds them (docs/scheduler.md "Lost attempts").
 
 Disabling, editing or deleting a schedule changes it in the database only: a later tick does not
 claim it, and a run claimed under an older generation is recorded as ``canceled`` instead of sent.
