@@ -3,6 +3,7 @@ import logging
 import os
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter
 
 from app.config import defaults, finalize, from_environment
@@ -10,7 +11,7 @@ from app.config import defaults, finalize, from_environment
 
 def create_app(config=None, instance_path=None):
     """The application factory: config → extensions → errors → auth → resources → jobs → cli."""
-    app = Flask(__name__, instance_relative_config=True,
+    app = Halyard(__name__, instance_relative_config=True,
                 instance_path=instance_path or os.environ.get("HALYARD_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(defaults(app.instance_path))
@@ -37,6 +38,39 @@ def create_app(config=None, instance_path=None):
     cli.init_app(app)
     app.extensions["halyard.pid"] = os.getpid()
     return app
+
+
+class NoCookieSessions(SessionInterface):
+    """Halyard keeps no server-side or cookie session state (DESIGN.md §7: every request carries its
+    credentials), so Flask's signed-cookie session is never opened: ``flask.session`` is a
+    ``NullSession`` that refuses writes. Saves building an itsdangerous serializer per request."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
+class Halyard(Flask):
+    """Flask with two per-request costs removed: the cookie session (``NoCookieSessions``) and the
+    ``inspect.iscoroutinefunction`` check Flask repeats on every view and hook of every request
+    (Halyard has no async views; the answer per function never changes, so it is cached)."""
+
+    session_interface = NoCookieSessions()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync[func]
+        except KeyError:
+            wrapped = self._sync[func] = super().ensure_sync(func)
+            return wrapped
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
 
 
 class Int32Converter(IntegerConverter):

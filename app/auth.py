@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
-from app.extensions import auth, basic_auth, bearer_auth, db, token_auth
+from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
 from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
 from app.timeutil import utcnow
 
@@ -224,7 +224,7 @@ def verify_password(login, password):
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
-        row = db.session.connection().execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
+        row = core_connection().execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
         if row is not None and row.active and row.credentials_version == hit[1]:
             return _authenticated(row)
     guard = throttle()
@@ -257,7 +257,7 @@ def verify_token(secret):
     if not secret.startswith(TOKEN_PREFIX):
         g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
         return None
-    row = db.session.connection().execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
+    row = core_connection().execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
     if row is None:
         g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None

@@ -10,8 +10,8 @@ text; it is logged with the request id that the response also carries.
 import json
 import logging
 import re
+import secrets
 import traceback
-import uuid
 
 from flask import current_app, g, request, url_for
 from marshmallow import ValidationError
@@ -235,11 +235,11 @@ def handle_unexpected(exc):
 
 def assign_request_id():
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if incoming and REQUEST_ID.match(incoming) else secrets.token_hex(16)
 
 
 def add_request_id(response):
-    response.headers["X-Request-ID"] = getattr(g, "request_id", None) or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = getattr(g, "request_id", None) or secrets.token_hex(16)
     return response
 
 

@@ -29,3 +29,20 @@ auth = MultiAuth(basic_auth, bearer_auth, token_auth)
 
 # The one CURIE ("ec") and the documentation of every relation served under /rels/{rel}.
 curies = CurieRegistry("ec")
+
+
+def core_connection():
+    """The ORM session's connection, for Core statements inside the session's transaction.
+
+    ``Session.connection()`` walks the session's transaction state machine on every call, which costs
+    more than a short indexed SELECT; the hot read paths (token check, asset reads) call this instead,
+    which looks the connection up once per session transaction and reuses it until that transaction
+    ends (commit, rollback and close start a new one, which misses the cache)."""
+    session = db.session()
+    cached = session.info.get("halyard.connection")
+    transaction = session._transaction
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1]
+    connection = session.connection()
+    session.info["halyard.connection"] = (session._transaction, connection)
+    return connection

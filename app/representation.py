@@ -5,7 +5,7 @@ A view builds a ``Document`` (through its domain's ``represent()``) and returns
 ``_templates`` only for HAL-FORMS and HTML, and sets a strong ETag (304 on a match).
 Writes call ``check_preconditions(represent(thing))`` before changing anything.
 """
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 
 from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, UnsupportedMediaType
 from app.extensions import curies
@@ -51,15 +51,41 @@ def canonical_etag(doc):
 
 
 def respond(doc, status=200, headers=None, *, etag=True):
-    """Render ``doc`` in the negotiated media type, with ETag and conditional GET support."""
+    """Render ``doc`` in the negotiated media type, with ETag and conditional GET support.
+
+    Every response varies on ``Accept`` (negotiation). It also varies on ``Authorization`` when its body
+    depends on the caller: the view checked credentials (``login_required``/``admin_required``/
+    ``optional_auth``: what the caller may read), or the body carries the caller's ``_templates``
+    (HAL-FORMS) or names them (HTML). The JSON of a public view (``/``, ``/rels/``) is the same for all.
+    """
     media_type = negotiate(request.headers.get("Accept"))
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
+    if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
+        response.vary.add("Authorization")
     if etag and status in (200, 201):
         # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
         state = body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
-        response = make_conditional(response, etag_for(state), suffix=representation_suffix(media_type))
+        suffix = representation_suffix(media_type) + caller_variant(body, media_type)
+        response = make_conditional(response, etag_for(state), suffix=suffix)
     return response
+
+
+def caller_variant(body, media_type):
+    """The part of a HAL-FORMS or HTML ETag that depends on the caller (empty for plain HAL/JSON).
+
+    The state tag hashes the document without ``_templates``; the templates a caller is offered
+    depend on their rights, and an HTML page also names who is signed in. So ``-f``/``-h`` are followed
+    by 8 hex digits of those: two callers offered different actions never share a tag (a 304 from one
+    caller's tag would otherwise confirm the other's forms). If-Match ignores the suffix (decision 6).
+    """
+    if media_type not in (HAL_FORMS, HTML):
+        return ""
+    varies = {"templates": body.get("_templates")}
+    if media_type == HTML:
+        account = getattr(g, "account", None)  # set while the page was rendered (app/browsable/page.py)
+        varies["account"] = getattr(account, "id", None)
+    return etag_for(varies)[:8]
 
 
 def created(doc, location=None):

@@ -1,6 +1,6 @@
 """HTTP benchmark of the data manager: Halyard vs a hand-written sqlite3 baseline (run by hand, not in CI).
 
-    python benchmarks/datamanager_http.py [--seconds 5] [--connections 4] [--repeats 5] [--warmup 2]
+    python benchmarks/datamanager_http.py [--seconds 5] [--connections 4] [--repeats 5] [--warmup 2] [--only R1,R1b]
 
 Seeds one space with 100,000 assets (seeded RNG, bulk inserts), starts Halyard and the baseline
 (benchmarks/datamanager_baseline.py) each with gunicorn (2 sync workers, SQLite) on loopback, drives
@@ -148,6 +148,7 @@ def main():
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     parser.add_argument("--repeats", type=int, default=5, help="measured rounds per request (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk seconds per server first (default 2)")
+    parser.add_argument("--only", default="R1,R2,R3,R4,R1b", help="comma-separated requests to run (default all)")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again.")
@@ -179,6 +180,8 @@ def main():
         for name, (hy_url, base_url) in requests_.items():
             check(name, requests.get(hy_url, headers=bearer), requests.get(base_url))
         for name, (hy_url, base_url) in list(requests_.items()) + [("R1b", requests_["R1"])]:
+            if name not in options.only.split(","):
+                continue
             headers = {"Authorization": basic} if name == "R1b" else bearer
             hy_body = len(requests.get(hy_url, headers=headers).content)
             base_body = len(requests.get(base_url).content)

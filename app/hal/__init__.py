@@ -6,7 +6,7 @@ the §4 query grammar (``collection``, ``grammar``), content negotiation and
 rendering (``negotiation``) and conditional requests (``conditional``).
 It imports nothing from the rest of the application.
 """
-from .collection import Collection, Page
+from .collection import Collection, Page, TotalsCache
 from .conditional import (
     PreconditionFailed,
     PreconditionRequired,
@@ -36,6 +36,7 @@ from .negotiation import (
 
 __all__ = [
     "Collection",
+    "TotalsCache",
     "CurieRegistry",
     "Document",
     "Field",

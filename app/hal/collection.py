@@ -3,14 +3,17 @@
 A resource declares a ``Collection`` once (its fields, sort order and
 limits); a view calls ``collection.page(session, stmt, request.args)`` and
 turns the resulting ``Page`` into a HAL document. Every filter and sort runs
-in SQL and ``total`` is one COUNT query.
+in SQL and ``total`` is one COUNT query — or none, when the caller passes a
+``TotalsCache`` scope that names the data's current generation (see there).
 """
 from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import func, select
@@ -21,7 +24,7 @@ from .document import Document
 from .grammar import Field, Filter, Query, QueryError, parse_sort, parse_value
 from .links import Link, query_template
 
-__all__ = ["Collection", "Page", "Field", "QueryError"]
+__all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 
 _PAGING = ("page", "size", "limit", "offset")
 _SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
@@ -169,12 +172,13 @@ class Collection:
         return stmt.order_by(*keys) if keys else stmt
 
     def page(self, session: Any, stmt: Any, args: MultiDict, *, scalars: bool = True,
-             **limits: int | None) -> Page:
+             totals: TotalsScope | None = None, **limits: int | None) -> Page:
         """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item.
 
         ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
         Items are the first column of each row (ORM entities for ``select(Model)``), or with
-        ``scalars=False`` whole rows (for Core selects of several columns).
+        ``scalars=False`` whole rows (for Core selects of several columns). ``totals`` (a
+        ``TotalsCache.scope(...)``) reuses the COUNT of an earlier request with the same filters.
         """
         query = self.parse(args, **limits)
         filtered = self._where(stmt, query)
@@ -186,8 +190,13 @@ class Collection:
                     f"No item matches {self.id_field}={args.get(self.id_field)!r}."
                 )
             return Page([item], 1, query, single=item, collection=self)
-        count = select(func.count()).select_from(filtered.order_by(None).subquery())
-        total = session.scalar(count) or 0
+        key = tuple(sorted((f.param, f.raw) for f in query.filters)) if totals is not None else None
+        total = totals.get(key) if totals is not None else None
+        if total is None:
+            count = select(func.count()).select_from(filtered.order_by(None).subquery())
+            total = session.scalar(count) or 0
+            if totals is not None:
+                totals.put(key, total)
         rows = fetch(self._order(filtered, query).limit(query.size).offset(query.offset))
         return Page(list(rows.all()), total, query, collection=self)
 
@@ -196,6 +205,7 @@ class Collection:
         names = ["limit", "offset"] if style == "offset" else ["page", "size"]
         if any(f.sortable for f in self.fields.values()):
             names.append("sort")
+        names += [p for p in self.extra_params if p not in names]  # e.g. the catalogue's required ``query``
         for f in self.fields.values():
             if f.filterable or f.name == self.id_field:
                 names.append(f.name)
@@ -208,6 +218,59 @@ class Collection:
     def options_link(self, base_url: str, style: str = "page") -> Link:
         """The templated ``<rel>/options`` link showing the whole grammar."""
         return Link(query_template(base_url, self.variables(style)), templated=True)
+
+
+class TotalsCache:
+    """A bounded per-process cache of collection totals (the COUNT of a filter), for data that
+    carries a generation: a number its writers change in the same transaction as the rows.
+
+    The caller scopes every lookup with that generation (``cache.scope(space_id, generation)``), so
+    a write anywhere makes every cached total of the old generation unreachable at once, in every
+    process, with no invalidation messages: the next request reads the new generation (which it
+    reads anyway, e.g. with its access check) and counts again. Paging through a filter then costs
+    one COUNT per change of the data instead of one per page. Least recently used entries go
+    first once ``max_entries`` are held; safe for threaded servers.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def scope(self, *generation: Hashable) -> TotalsScope:
+        """The cache as seen by one collection at one generation of its data."""
+        return TotalsScope(self, generation)
+
+    def get(self, key: Hashable) -> int | None:
+        with self._lock:
+            total = self._entries.get(key)
+            if total is not None:
+                self._entries.move_to_end(key)
+            return total
+
+    def put(self, key: Hashable, total: int) -> None:
+        with self._lock:
+            self._entries[key] = total
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class TotalsScope:
+    """``TotalsCache`` entries of one collection generation, keyed by the query's filters."""
+
+    cache: TotalsCache
+    generation: tuple
+
+    def get(self, filters: Hashable) -> int | None:
+        return self.cache.get((self.generation, filters))
+
+    def put(self, filters: Hashable, total: int) -> None:
+        self.cache.put((self.generation, filters), total)
 
 
 def _url(base: str, pairs: Iterable[tuple[str, str]]) -> str:

@@ -2,7 +2,8 @@
 
 Each representation of a resource gets its own strong ETag: the entity tag
 of the resource's state plus a media-type suffix (``-f`` for HAL-FORMS,
-``-h`` for HTML). ``If-None-Match`` uses weak comparison and yields 304 on
+``-h`` for HTML), which callers of app/hal may extend with hex digits naming a
+variant (Halyard: the caller's templates). ``If-None-Match`` uses weak comparison and yields 304 on
 GET/HEAD; ``If-Match`` uses strong comparison against the state tag with any
 representation suffix, so a client may echo whichever ETag it received.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from flask import Response, request
 from werkzeug.exceptions import PreconditionFailed as _PreconditionFailed
@@ -78,9 +80,16 @@ def make_conditional(response: Response, etag: str, *, suffix: str = "") -> Resp
     return response
 
 
+_VARIANT = re.compile(r"-[fh][0-9a-f]{0,16}")
+
+
 def _matches(tag: str, current: str) -> bool:
-    """Strong comparison of a client tag with the state tag, ignoring a representation suffix."""
-    return any(tag == current + suffix for suffix in SUFFIXES)
+    """Strong comparison of a client tag with the state tag, ignoring a representation suffix.
+
+    The suffix is ``-f`` or ``-h``, optionally followed by hex digits naming the caller's variant
+    (their HAL-FORMS templates; app/representation.caller_variant).
+    """
+    return tag == current or (tag.startswith(current) and bool(_VARIANT.fullmatch(tag[len(current):])))
 
 
 def check_if_match(current_etag: str | None, *, required: bool = False) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import BigInteger, Uuid, or_
+from sqlalchemy import BigInteger, Uuid, and_, not_, or_
 from werkzeug.exceptions import BadRequest
 
 __all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort"]
@@ -75,6 +75,14 @@ class Field:
         if self.filter is not None:
             return self.filter(op, values)
         col = self.column
+        if self.type == "datetime" and op in ("eq", "any", "ne", "to") and all(map(_whole_ms, values)):
+            # Datetimes are represented to the millisecond (rfc3339) but stored to the microsecond: a value
+            # written to the millisecond (or coarser) means that whole millisecond, so the value an item
+            # shows always finds it again (eq/any/ne), and ``propTo`` includes the millisecond it names.
+            within = [and_(col >= v, col < v + _MS) for v in values]
+            if op == "to":
+                return col < values[0] + _MS
+            return or_(*within) if op != "ne" else or_(not_(or_(*within)), col.is_(None))
         if op == "eq":
             return col == values[0]
         if op == "any":
@@ -89,6 +97,13 @@ class Field:
         if op == "to":
             return col <= values[0]
         raise ValueError(f"unknown operator {op!r}")
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def _whole_ms(value: Any) -> bool:
+    return isinstance(value, datetime) and value.microsecond % 1000 == 0
 
 
 def escape_like(text: str) -> str:

@@ -128,5 +128,8 @@ def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -
         text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default)
         body, content_type = text.encode("utf-8"), media_type
     response = Response(body, status=status, headers=headers, content_type=content_type)
-    response.vary.add("Accept")
+    if "Vary" in response.headers:
+        response.vary.add("Accept")
+    else:  # the usual case: set the header without parsing it into a HeaderSet first
+        response.headers["Vary"] = "Accept"
     return response

@@ -171,6 +171,32 @@ def collection_parameters(collection, max_size):
     return params
 
 
+TOGGLE = "Representation toggle; overrides Accept (docs/browsable.md)."
+
+
+def with_toggle(params, declared):
+    """Add the ``?format=`` toggle, then ``declared``, to a GET's parameters (merged with its own ``format``).
+
+    The toggle consumes ``format`` only when the value names a representation (json, hal, hal-forms,
+    html); any other value reaches the view, so a resource's own ``format`` (the downloader's filter)
+    keeps working and is described as one parameter accepting either.
+    """
+    toggle = {"type": "string", "enum": FORMATS}
+    own = next((p for p in params + declared if p["name"] == "format" and p.get("in") == "query"), None)
+    if own is None:
+        params.append(
+            {"name": "format", "in": "query", "required": False, "schema": toggle, "description": TOGGLE}
+        )
+    params += declared  # after the toggle: the declared ones (headers such as Range) stay last
+    if own is None:
+        return
+    own["schema"] = {"anyOf": [own["schema"], toggle]}
+    own["description"] = (
+        f"{own.get('description', '').strip()} A representation name ({', '.join(FORMATS)}) is instead the "
+        f"{TOGGLE[0].lower()}{TOGGLE[1:]}"
+    ).strip()
+
+
 class Builder:
     """One generation run over an app."""
 
@@ -239,23 +265,14 @@ class Builder:
             op["description"] = meta["description"]
         op["security"] = self.security(auth)
         collection = meta.get("collection")
-        if method == "GET":
-            if collection is not None:
-                op["parameters"] += [  # the ?format= toggle is consumed before any view sees the query
-                    p
-                    for p in collection_parameters(collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE"))
-                    if p["name"] != "format"
-                ]
-            op["parameters"].append(
-                {
-                    "name": "format",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string", "enum": FORMATS},
-                    "description": "Representation toggle; overrides Accept (docs/browsable.md).",
-                }
+        if method == "GET" and collection is not None:
+            op["parameters"] += collection_parameters(
+                collection, self.app.config.get("HALYARD_PAGE_MAX_SIZE")
             )
-        op["parameters"] += list(meta.get("parameters") or ())
+        if method == "GET":
+            with_toggle(op["parameters"], [dict(p) for p in meta.get("parameters") or ()])
+        else:
+            op["parameters"] += list(meta.get("parameters") or ())
         has_body = self.request_body(op, method, meta)
         self.success_responses(op, method, meta)
         self.error_responses(

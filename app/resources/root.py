@@ -4,13 +4,11 @@ Domains add their top-level links with ``register_entry(app, rel, endpoint, ...)
 from their ``init_app``; the entry point lists whatever was registered, so no
 list here is edited by hand when a domain lands.
 """
-import html
-
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 
 from app.errors import STATUS_EVENTS, NotFound
 from app.extensions import curies
-from app.hal import HTML, Document, Link, negotiate, query_template
+from app.hal import Document, Link, query_template
 from app.representation import respond, url
 
 bp = Blueprint("root", __name__)
@@ -58,35 +56,24 @@ def index():
 
 @bp.get("/rels/")
 def rels():
-    """Every documented relation."""
-    doc = Document({"relations": curies.all()}, self_href=url("root.rels"))
+    """Every documented relation, each also linked as an ``item`` (its page)."""
+    relations = curies.all()
+    doc = Document({"relations": relations}, self_href=url("root.rels"))
     doc.link("up", url("root.index"))
+    doc.links("item", [Link(url("root.rel", rel=r["rel"]), title=r["curie"]) for r in relations])
     return respond(doc)
 
 
 @bp.get("/rels/<path:rel>")
 def rel(rel):
-    """What a relation points to, its methods, properties and templates (HTML or JSON)."""
+    """What a relation points to, its methods, properties and templates (a browsable page in HTML)."""
     info = curies.get(rel)
     if info is None:
         raise NotFound("relation", f"No relation named ec:{rel} is documented.")
-    if negotiate(request.headers.get("Accept")) == HTML:
-        return _rel_page(rel, info)
     doc = Document(dict(info), self_href=url("root.rel", rel=rel))
     doc.link("collection", url("root.rels"))
+    doc.link("up", url("root.index"))
     return respond(doc)
-
-
-def _rel_page(rel, info):
-    rows = "".join(
-        f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>" for key, value in info.items()
-    )
-    body = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>ec:{html.escape(rel)}</title></head>"
-        f"<body><h1>ec:{html.escape(rel)}</h1><table>{rows}</table>"
-        f"<p><a href='{html.escape(url('root.rels'))}'>All relations</a></p></body></html>"
-    )
-    return current_app.response_class(body, mimetype="text/html")
 
 
 @bp.get("/problems/<event>")

@@ -123,7 +123,14 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
         ]
     }
     downloads = [(p["name"], p["in"]) for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]]
-    assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads  # the toggle wins
+    assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads
+    # one `format`: the file-format filter or the representation toggle, by value
+    own = {p["name"]: p for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]}["format"]
+    assert own["schema"] == {"anyOf": [{"type": "string", "enum": ["csv", "parquet"]},
+                                       {"type": "string", "enum": ["json", "hal", "hal-forms", "html"]}]}
+    assert "toggle" in own["description"]
+    jobs = {p["name"]: p for p in spec["paths"]["/jobs/"]["get"]["parameters"]}["format"]
+    assert jobs["schema"] == {"type": "string", "enum": ["json", "hal", "hal-forms", "html"]}
     upload = spec["paths"]["/api/v1/datasources/{source_id}/file"]["get"]
     assert {"name": "Range", "in": "header"}.items() <= upload["parameters"][-1].items()
 

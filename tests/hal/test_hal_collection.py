@@ -119,3 +119,25 @@ def test_id_lookup_custom_not_found(run, models):
 
     with pytest.raises(Missing):
         run("id=999", models.make_collection(not_found=Missing))
+
+
+def test_datetime_written_to_the_millisecond_means_that_millisecond(coll, empty_session, models):
+    # Stored to the microsecond, represented to the millisecond (rfc3339): the shown value finds the item.
+    from datetime import timedelta
+
+    for i, micro in ((1, 123456), (2, 123999), (3, 124000), (4, 0)):
+        asset = models.make_asset(i)
+        asset.created = models.START + timedelta(microseconds=micro)
+        empty_session.add(asset)
+    empty_session.commit()
+
+    def run(query):
+        return sorted(ids(coll.page(empty_session, select(models.Asset), args(query))))
+
+    assert run("created=2026-01-01T00:00:00.123Z") == [1, 2]
+    assert run("created=2026-01-01T00:00:00.123Z,2026-01-01T00:00:00.124Z") == [1, 2, 3]
+    assert run("created!=2026-01-01T00:00:00.123Z") == [3, 4]
+    assert run("createdTo=2026-01-01T00:00:00.123Z") == [1, 2, 4]
+    assert run("createdFrom=2026-01-01T00:00:00.123Z") == [1, 2, 3]
+    assert run("created=2026-01-01T00:00:00.123456Z") == [1]  # finer than a millisecond: exact
+    assert run("created=2026-01-01T00:00:00Z") == [4]

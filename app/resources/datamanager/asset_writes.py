@@ -19,7 +19,7 @@ from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.assets import (
     asset_or_404, deleted_collection, file_href, list_assets, new_file, represent)
 from app.resources.datamanager.models import Asset
-from app.resources.datamanager.reads import asset_row_or_404, rights_or_404
+from app.resources.datamanager.reads import access_or_404, asset_row_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
 from app.timeutil import utcnow
@@ -143,8 +143,7 @@ def delete_asset(dm_id, asset_id):
 @login_required
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    rights = rights_or_404(dm_id)
-    doc = list_assets(dm_id, rights, deleted_collection, "datamanager.deleted_asset", deleted=True)
+    doc = list_assets(dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True)
     return respond(doc) if not hasattr(doc, "status_code") else doc
 
 

@@ -14,7 +14,7 @@ from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.reads import (
-    AssetUrls, asset_row_or_404, asset_rows, assets_select, assets_table, rights_or_404, tags_table)
+    TOTALS, AssetUrls, access_or_404, asset_row_or_404, asset_rows, assets_select, assets_table, tags_table)
 from app.resources.datamanager.schemas import asset_update_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive
 from app.resources.root import url_template
@@ -121,9 +121,12 @@ def asset_or_404(dm, asset_id, *, deleted=False):
     return asset
 
 
-def list_assets(dm_id, rights, collection, by_id_endpoint, *, deleted):
-    """A page of a space's (live or deleted) assets in Core: COUNT, the page, its tags, its files."""
-    page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False)
+def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
+    """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
+    of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
+    rights, generation = access
+    page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False,
+                           totals=TOTALS.scope(dm_id, deleted, generation))
     urls = AssetUrls(dm_id)
     items = asset_rows(page.items)
     if page.single is not None:
@@ -139,8 +142,9 @@ def list_assets(dm_id, rights, collection, by_id_endpoint, *, deleted):
 @login_required
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
-    rights = rights_or_404(dm_id)
-    doc = list_assets(dm_id, rights, assets_collection, "datamanager.asset", deleted=False)
+    access = access_or_404(dm_id)
+    rights = access[0]
+    doc = list_assets(dm_id, access, assets_collection, "datamanager.asset", deleted=False)
     if not isinstance(doc, Document):
         return doc
     if "editAssets" in rights:

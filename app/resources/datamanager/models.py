@@ -2,8 +2,8 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, Uuid, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, Uuid, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
 from app.timeutil import utcnow
@@ -20,6 +20,9 @@ class DataManager(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Bumped in the same transaction as any change to the space's assets or their tags (see
+    # bump_assets_generation below), so cached collection totals of an older generation are never used.
+    assets_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     members: Mapped[list["Member"]] = relationship(back_populates="datamanager", cascade="all, delete-orphan",
                                                    passive_deletes=True)
@@ -129,3 +132,26 @@ class AssetFile(db.Model):
 def member_of(datamanager_id, account_id):
     return db.session.scalar(select(Member).where(Member.datamanager_id == datamanager_id,
                                                   Member.account_id == account_id))
+
+
+@event.listens_for(Session, "before_flush")
+def bump_assets_generation(session, flush_context, instances):
+    """Advance ``assets_generation`` of every space whose assets or asset tags this flush changes.
+
+    Every write to assets goes through the ORM (tests/resources/datamanager/test_totals_cache.py
+    checks each write path), so this one hook keeps the totals cache of the asset collections
+    (reads.py) exact across processes: the UPDATE commits or rolls back with the change itself."""
+    spaces, tagged = set(), set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Asset) and obj.datamanager_id is not None:
+            spaces.add(obj.datamanager_id)
+        elif isinstance(obj, AssetTag) and obj.asset_id is not None:
+            tagged.add(obj.asset_id)
+    if not spaces and not tagged:
+        return
+    table = DataManager.__table__
+    where = table.c.id.in_(spaces)
+    if tagged:
+        where = where | table.c.id.in_(select(Asset.__table__.c.datamanager_id)
+                                       .where(Asset.__table__.c.id.in_(tagged)))
+    session.execute(update(table).where(where).values(assets_generation=table.c.assets_generation + 1))

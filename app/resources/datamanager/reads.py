@@ -11,7 +11,8 @@ from sqlalchemy import and_, bindparam, select
 
 from app.auth import current_principal
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import core_connection
+from app.hal import TotalsCache
 from app.representation import url
 from app.resources.datamanager.models import RIGHTS, Asset, AssetFile, AssetTag, DataManager, Member
 
@@ -20,7 +21,8 @@ _members = Member.__table__
 _RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
 
 _SPACE_RIGHTS = (
-    select(DataManager.__table__.c.id, _members.c.account_id, *_RIGHT_COLUMNS)
+    select(DataManager.__table__.c.id, _members.c.account_id, DataManager.__table__.c.assets_generation,
+           *_RIGHT_COLUMNS)
     .select_from(DataManager.__table__)
     .outerjoin(_members, and_(_members.c.datamanager_id == DataManager.__table__.c.id,
                               _members.c.account_id == bindparam("account_id")))
@@ -54,7 +56,7 @@ _FILES_OF_ONE = (select(*_FILES.selected_columns).where(files_table.c.asset_id =
 
 def _execute(stmt, params):
     """Run a read on the session's connection (and transaction) without the ORM execution layer."""
-    return db.session.connection().execute(stmt, params)
+    return core_connection().execute(stmt, params)
 
 
 def _rights(row, principal):
@@ -63,13 +65,23 @@ def _rights(row, principal):
     return [right for right, column in zip(RIGHTS, _RIGHT_COLUMNS) if row._mapping[column]]
 
 
-def rights_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list) in one indexed query; 404 like ``space_or_404``."""
+def access_or_404(dm_id):
+    """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
+    indexed query; 404 like ``space_or_404``."""
     principal = current_principal()
     row = _execute(_SPACE_RIGHTS, {"dm_id": dm_id, "account_id": principal.id}).first()
     if row is None or (row.account_id is None and not principal.is_admin):
         raise NotFound("datamanager")
-    return _rights(row, principal)
+    return _rights(row, principal), row.assets_generation
+
+
+def rights_or_404(dm_id):
+    """The caller's rights in space ``dm_id`` (a list); 404 like ``space_or_404``."""
+    return access_or_404(dm_id)[0]
+
+
+# Totals of the asset collections, per space, live/deleted, generation and filters (app/hal TotalsCache).
+TOTALS = TotalsCache()
 
 
 class FileRow:

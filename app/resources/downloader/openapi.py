@@ -93,9 +93,8 @@ describe(
     collection=requests_collection,
     responses={200: (DownloadRequestsPage, DownloadRequestRead)},
     description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
-    "request itself (DOWNLOADREQUEST_READ). The `format` exact filter is shadowed by the "
-    "`?format=` representation toggle (json|hal|hal-forms|html; any other value is 400): filter "
-    "with `format!=` instead.",
+    "request itself (DOWNLOADREQUEST_READ). `format=csv|parquet` filters by file format; "
+    "`format=json|hal|hal-forms|html` is the representation toggle (docs/browsable.md).",
 )
 describe(
     "downloader.create",

@@ -303,3 +303,32 @@ def test_non_waiters_get_404_even_admins(client, make_item, people, method, path
         response = getattr(client, method)(path.format(id=request_id), headers=headers)
         assert_event(response, 404, "COULD_NOT_FIND_DOWNLOADREQUEST")
     assert db.session.get(DownloadRequest, request_id).waiting[0].id == people[1][0].id
+
+
+def test_format_filter_and_the_representation_toggle_share_the_parameter(client, make_item, people):
+    """`format=csv|parquet` is the downloader's filter; `format=json|hal|hal-forms|html` the toggle."""
+    item = make_item()
+    headers = people[0][1]
+    ids = {}
+    for fmt in ("csv", "parquet"):
+        created = client.post("/downloader/requests/", json=body_for(item, format=fmt), headers=headers)
+        ids[fmt] = assert_event(created, 201, "DOWNLOADREQUEST_CREATED")["id"]
+
+    def listed(query, **extra):
+        response = client.get(f"/downloader/requests/?{query}", headers={**headers, **extra})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response, [r["id"] for r in response.get_json()["_embedded"]["ec:download-request"]]
+
+    assert listed("format=parquet")[1] == [ids["parquet"]]
+    assert listed("format=csv")[1] == [ids["csv"]]
+    assert listed("format!=csv")[1] == [ids["parquet"]]
+    assert sorted(listed("format=csv,parquet")[1]) == sorted(ids.values())
+    # the toggle still works here, and combines with the filter
+    response, found = listed("format=json")
+    assert response.mimetype == "application/json" and sorted(found) == sorted(ids.values())
+    response, found = listed("format=parquet&format=hal-forms", Accept="text/html")
+    assert response.mimetype == "application/prs.hal-forms+json" and found == [ids["parquet"]]
+    assert "_templates" in response.get_json()
+    bad = client.get("/downloader/requests/?format=xml", headers=headers)
+    assert_event(bad, 400, "QUERY_DID_NOT_VALIDATE")
+    assert list(bad.get_json()["errors"]) == ["format"]

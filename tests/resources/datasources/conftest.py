@@ -49,10 +49,14 @@ def upload(client):
     return post
 
 
+@pytest.fixture
 def stored_files(app):
+    """``stored_files()``: the names of the files under the storage root now (a set)."""
     import os
 
-    root = app.config["HALYARD_STORAGE_ROOT"]
-    if not os.path.isdir(root):
-        return set()
-    return {name for _, _, names in os.walk(root) for name in names if not name.startswith(".")}
+    def names():
+        root = app.config["HALYARD_STORAGE_ROOT"]
+        if not os.path.isdir(root):
+            return set()
+        return {name for _, _, names in os.walk(root) for name in names if not name.startswith(".")}
+    return names

@@ -6,7 +6,6 @@ from app.extensions import db
 from app.resources.datasources.models import DataSource
 from app.resources.datasources.tables import table_columns, table_path
 
-from conftest import stored_files
 
 
 def preview_of(client, headers, doc):
@@ -78,12 +77,12 @@ def test_header_only_is_an_empty_table(client, team, upload):
     (b"1,2,3\n4,5,6\n", "header"),
     (b"a,,c\n1,2,3\n", "column 2 has no name"),
 ])
-def test_unusable_csv_is_400_and_writes_nothing(app, client, team, upload, content, message):
-    before = stored_files(app)
+def test_unusable_csv_is_400_and_writes_nothing(app, stored_files, client, team, upload, content, message):
+    before = stored_files()
     r = upload(team.owner.headers, team.project.id, content)
     assert r.status_code == 400 and message in r.get_json()["errors"]["file"][0]
     assert db.session.scalar(db.select(db.func.count(DataSource.id))) == 0
-    assert stored_files(app) == before
+    assert stored_files() == before
 
 
 @pytest.mark.parametrize("fields, bad", [
@@ -94,12 +93,12 @@ def test_unusable_csv_is_400_and_writes_nothing(app, client, team, upload, conte
     ({"query": "SELECT 1"}, "query"),
     ({"url": "http://127.0.0.1/x.csv"}, "url"),
 ])
-def test_bad_fields_are_named(app, client, team, upload, fields, bad):
-    before = stored_files(app)
+def test_bad_fields_are_named(app, stored_files, client, team, upload, fields, bad):
+    before = stored_files()
     data = {"name": "n", "project": team.project.id, **fields}
     r = upload(team.owner.headers, **{"project_id": data.pop("project"), **data})
     assert r.status_code == 400 and bad in r.get_json()["errors"], r.get_json()
-    assert stored_files(app) == before and db.session.scalar(db.select(db.func.count(DataSource.id))) == 0
+    assert stored_files() == before and db.session.scalar(db.select(db.func.count(DataSource.id))) == 0
 
 
 def test_file_required_and_project_checked(client, team, actor, upload):
@@ -119,10 +118,10 @@ def test_names_unique_per_project(client, team, upload):
     assert upload(team.owner.headers, other["id"], name="Same").status_code == 201
 
 
-def test_put_replaces_and_recomputes_delete_removes_files(app, client, team, upload):
-    before = stored_files(app)
+def test_put_replaces_and_recomputes_delete_removes_files(app, stored_files, client, team, upload):
+    before = stored_files()
     doc = upload(team.owner.headers, team.project.id, b"a,b\n1,2\n").get_json()
-    first_files = stored_files(app) - before
+    first_files = stored_files() - before
     assert len(first_files) == 3  # upload, Parquet table, preview
     r = client.put(doc["_links"]["self"]["href"], headers=team.editor.headers, content_type="multipart/form-data",
                    data={"name": "renamed", "type": "file", "file": (__import__("io").BytesIO(b"x;y;z\n1;2;3\n4;5;6\n"),
@@ -130,12 +129,12 @@ def test_put_replaces_and_recomputes_delete_removes_files(app, client, team, upl
     assert r.status_code == 200, r.get_json()
     new = r.get_json()
     assert new["name"] == "renamed" and new["meta_data"]["items"] == 2 and new["meta_data"]["fields"] == 3
-    assert not (first_files & stored_files(app)), "the replaced files are deleted"
+    assert not (first_files & stored_files()), "the replaced files are deleted"
     renamed = client.put(doc["_links"]["self"]["href"], headers=team.editor.headers,
                          data={"name": "kept file", "type": "file"}, content_type="multipart/form-data")
     assert renamed.status_code == 200 and renamed.get_json()["meta_data"]["items"] == 2
     assert client.delete(doc["_links"]["self"]["href"], headers=team.editor.headers).status_code == 204
-    assert stored_files(app) == before
+    assert stored_files() == before
     assert client.get(doc["_links"]["self"]["href"], headers=team.owner.headers).status_code == 404
 
 

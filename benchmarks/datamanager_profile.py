@@ -1,0 +1,116 @@
+"""In-process CPU profile of the data manager benchmark's requests (run by hand, not in CI).
+
+    python benchmarks/datamanager_profile.py [--n 2000] [--cprofile R1] [--keep DIR]
+
+Seeds the benchmark's 100,000 assets (benchmarks/datamanager_http.py, or reuses ``--keep DIR``), then
+calls Halyard's WSGI callable and the baseline's directly, without a server or sockets, and prints the
+median CPU time (``time.process_time``, so other processes' load does not count) per request of R1–R4
+and R1b for both, and their ratio. ``--cprofile R1`` prints the top functions of one request kind.
+This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
+"""
+import argparse
+import cProfile
+import functools
+import io
+import os
+import pstats
+import sys
+import time
+from statistics import median
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import datamanager_http as bench  # noqa: E402
+
+
+def call(app, path, headers):
+    """One WSGI call with a minimal environ; returns (status, body bytes)."""
+    path, _, query = path.partition("?")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.multithread": False,
+               "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+               "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1"}
+    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    status = []
+    body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
+    return status[0], body
+
+
+def cpu_per_call(app, path, headers, n):
+    samples = []
+    for _ in range(n // 50):
+        t0 = time.process_time()
+        for _ in range(50):
+            call(app, path, headers)
+        samples.append((time.process_time() - t0) / 50)
+    return median(samples) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="calls per request kind (default 2000)")
+    parser.add_argument("--cprofile", help="print a cProfile of this request kind (R1, R2, R3, R4, R1b)")
+    parser.add_argument("--only", help="run --n calls of this request kind on one server (halyard or baseline: "
+                        "R1:halyard) and nothing else, for an instruction count under valgrind")
+    parser.add_argument("--keep", help="seed into this directory once and reuse it on later runs")
+    options = parser.parse_args()
+    work = options.keep or "/tmp/halyard-profile"
+    db_path = os.path.join(work, "bench.sqlite3")
+    marker = os.path.join(work, "seeded.txt")
+    if not (options.keep and os.path.exists(marker)):
+        os.makedirs(work, exist_ok=True)
+        if os.path.exists(db_path):
+            os.remove(db_path)
+        with open(marker, "w") as fh:
+            fh.write(" ".join(map(str, bench.seed(os.path.join(work, "instance"), db_path))))
+    dm, dm_hex, token, some_id = open(marker).read().split()
+    os.environ.update(HALYARD_INSTANCE_PATH=os.path.join(work, "instance"), DATABASE_URL="sqlite:///" + db_path,
+                      BASELINE_DB=db_path, HALYARD_LOG_LEVEL="WARNING")
+    from app import create_app
+    from benchmarks.datamanager_baseline import app as baseline
+
+    halyard = create_app()
+    hy, base = f"/datamanager/{dm}/assets/", f"/dm/{dm_hex}/assets/"
+    bearer = {"Authorization": f"Bearer {token}"}
+    basic = {"Authorization": bench.requests.auth._basic_auth_str("bench", bench.PASSWORD)}
+    kinds = {
+        "R1": (f"{hy}{some_id}", f"{base}{some_id}", bearer),
+        "R2": (f"{hy}?page=1&size=20", f"{base}?page=1&size=20", bearer),
+        "R3": (f"{hy}?page=2&size=20&sort=-created&title~=ab", f"{base}?page=2&size=20&title~=ab", bearer),
+        "R4": (f"{hy}?page=4000&size=20", f"{base}?page=4000&size=20", bearer),
+        "R1b": (f"{hy}{some_id}", f"{base}{some_id}", basic),
+    }
+    for name, (h, b, headers) in kinds.items():
+        if options.only and not options.only.startswith(name + ":"):
+            continue
+        for _ in range(20):  # warm: statement caches, the one password hash
+            assert call(halyard, h, headers)[0].startswith("200"), call(halyard, h, headers)
+            call(baseline, b, {})
+    if options.only:
+        name, server = options.only.split(":")
+        h, b, headers = kinds[name]
+        app, path, headers = (halyard, h, headers) if server == "halyard" else (baseline, b, {})
+        # Inside functools.reduce (C: functools_reduce), which no request calls, so that
+        # `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce` counts
+        # the instructions of exactly these calls.
+        t0 = time.process_time()
+        functools.reduce(lambda _, __: call(app, path, headers), range(options.n), None)
+        print(f"{options.only}: {(time.process_time() - t0) / max(options.n, 1) * 1000:.3f} ms CPU per call")
+        return
+    if options.cprofile:
+        h, _, headers = kinds[options.cprofile]
+        profile = cProfile.Profile(time.process_time)
+        profile.runcall(lambda: [call(halyard, h, headers) for _ in range(options.n)])
+        profile.dump_stats("/tmp/halyard.prof")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+        return
+    print("| request | Halyard ms CPU | baseline ms CPU | ratio (baseline/Halyard) |\n|---|---|---|---|")
+    for name, (h, b, headers) in kinds.items():
+        n = options.n if name in ("R1", "R1b") else max(options.n // 20, 100)
+        hy_ms, base_ms = cpu_per_call(halyard, h, headers, n), cpu_per_call(baseline, b, {}, n)
+        print(f"| {name} | {hy_ms:.3f} | {base_ms:.3f} | {base_ms / hy_ms:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
