@@ -57,7 +57,7 @@ SETTINGS = {
     "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
     "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (1024 * 1024, "Largest receiver response accepted per scheduled POST; larger fails the try (too_large)."),
     "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
-    "HALYARD_SCHEDULER_BATCH_SIZE": (100, "Due runs per delivery job (one tick claims every due run, then enqueues batches of this size)."),
+    "HALYARD_SCHEDULER_BATCH_SIZE": (250, "Due runs per delivery job (one tick claims every due run, then enqueues batches of this size)."),
     "HALYARD_SCHEDULER_BATCH_CONCURRENCY": (16, "Concurrent POSTs (threads) inside one delivery batch job."),
     "HALYARD_SCHEDULER_TICK_LIMIT": (5000, "Most runs one tick claims; the rest go to an immediate follow-up tick."),
     "HALYARD_SCHEDULER_POLL_SECONDS": (0.1, "How often `halyard worker`'s RQ scheduler moves due jobs (ticks, retries) to their queue."),
@@ -93,6 +93,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_ADAPTERS": ({}, "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once."),
     "HALYARD_DOWNLOADER_RETENTION_SECONDS": (7 * 24 * 3600, "Files of cancelled download requests are deleted by the sweep after this long."),
+    # scheduler (continued)
+    "HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS": (1, "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot itself (0: claim at the slot)."),
 }
 
 

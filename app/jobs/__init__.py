@@ -138,6 +138,10 @@ class AppJob(Job):
     def _mirror(self, **values):
         from app.resources.jobs.models import JobRecord
 
+        try:  # records have UUID ids (enqueue()); ids like the scheduler's "<prefix>-tick-<epoch>" have none
+            uuid.UUID(self.id)
+        except ValueError:
+            return
         JobRecord.mirror(self, **values)
 
 

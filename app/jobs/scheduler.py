@@ -3,9 +3,11 @@
 Firing (docs/scheduler.md "Design" and "Exactly once"):
 
 1. RQ: the next due second is ONE scheduled RQ job, ``tick``, created with
-   ``Queue.enqueue_at(..., job_id="<prefix>-tick-<epoch>", unique=True)`` and moved to its queue by
-   the workers' built-in RQ scheduler. Arming a second twice (two API processes, two ticks) makes one
-   job. A tick arms the tick of the next due second; creating or editing a schedule arms its own.
+   ``Queue.enqueue_at(<second - CLAIM_LEAD>, ..., job_id="<prefix>-tick-<epoch>", unique=True)`` and
+   moved to its queue by the workers' built-in RQ scheduler. Arming a second twice (two API
+   processes, two ticks) makes one job. A tick arms the tick of the next due second; creating or
+   editing a schedule arms its own. The tick claims its second's runs ahead of time and schedules
+   their batches for the second itself, so at the due time only the sending is left.
 2. Database: a tick claims every due schedule of that moment in set-based statements — one
    ``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows (index on ``next_send_at``), then per distinct
    (slot, following slot) one compare-and-set ``UPDATE … WHERE id IN (…) AND next_send_at = slot AND
@@ -15,6 +17,9 @@ Firing (docs/scheduler.md "Design" and "Exactly once"):
    its attempts with one compare-and-set ``UPDATE … WHERE attempts = n-1 … RETURNING id``, POSTs
    concurrently through ``app.outbound.Batch`` (kept-alive connections, the SSRF policy re-checked
    at connect) and records every attempt in bulk. Retries are single-run jobs (``enqueue_in``).
+
+A worker dying mid-batch leaves runs ``sending``; ``recover_lost`` settles them once it is certain no
+live job holds them (docs/scheduler.md "Lost attempts").
 
 Disabling, editing or deleting a schedule changes it in the database only: a later tick does not
 claim it, and a run claimed under an older generation is recorded as ``canceled`` instead of sent.
@@ -36,11 +41,12 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.jobs import get_queue, get_redis
 from app.resources.scheduler import counters
-from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
+from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun, decrypt
 from app.resources.scheduler.timing import following_slot
 from app.timeutil import rfc3339, utcnow
 
@@ -52,6 +58,7 @@ RETRY_STATUSES = (408, 429)
 EXCERPT_CHARS = 500
 TICK_RESULT_TTL = 600
 ORPHAN_AFTER = timedelta(seconds=60)
+LOST_MARGIN_SECONDS = 60  # clock differences between worker hosts, stops that take a moment
 
 
 def _prefix():
@@ -75,13 +82,27 @@ def _tick_options(job_id):
     return dict(job_id=job_id, unique=True, result_ttl=TICK_RESULT_TTL, failure_ttl=7 * 24 * 3600, job_timeout=300)
 
 
-def arm_tick(slot):
-    """Ensure the tick for the whole second ``slot`` exists (idempotent across processes)."""
+def _lead():
+    return max(0, int(current_app.config["HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS"]))
+
+
+def arm_tick(slot, catch_up=False):
+    """Ensure the tick for the whole second ``slot`` exists (idempotent across processes).
+
+    The tick runs HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS before the slot. ``catch_up`` (a schedule just
+    created or edited, ``reconcile``): when that moment has passed already, the tick of the slot may
+    have run before the schedule was due, so an extra tick for the slot is enqueued at once.
+    """
     epoch = slot if isinstance(slot, int) else _epoch(slot)
     job_id = tick_job_id(epoch)
+    at = epoch - _lead()
+    queue = get_queue(FIRE_QUEUE)
+    if catch_up and at <= time.time():
+        job_id = f"{job_id}-now-{uuid.uuid4().hex[:12]}"  # any tick claims only what is due: harmless
+        queue.enqueue(tick, epoch, **_tick_options(job_id))
+        return job_id
     try:
-        get_queue(FIRE_QUEUE).enqueue_at(datetime.fromtimestamp(epoch, timezone.utc), tick, epoch,
-                                         **_tick_options(job_id))
+        queue.enqueue_at(datetime.fromtimestamp(at, timezone.utc), tick, epoch, **_tick_options(job_id))
     except DuplicateJobError:
         pass
     return job_id
@@ -91,15 +112,22 @@ def arm(schedule):
     """Ensure the tick of the schedule's next slot exists; its id, or None when nothing is due."""
     if not schedule.enabled or schedule.next_send_at is None:
         return None
-    return arm_tick(schedule.next_send_at)
+    return arm_tick(schedule.next_send_at, catch_up=True)
 
 
 def tick(epoch=None, round_=0, now=None):
-    """Claim every run due now, enqueue their delivery batches, arm the next due second."""
+    """Claim every run due by the tick's slot (or now, if later), enqueue their batches, arm the next tick.
+
+    A tick runs HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS before its slot (``epoch``): the runs it claims for
+    the slot go out in batches scheduled with ``enqueue_at(slot)``, so claiming and enqueueing are done
+    before the slot comes and the batches are in the queue as soon as RQ's scheduler moves them.
+    """
     now = now or utcnow()
+    horizon = max(now, datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None)) if epoch is not None else now
     config = current_app.config
-    runs, more = claim_due(now, config["HALYARD_SCHEDULER_TICK_LIMIT"])
-    enqueue_batches(runs)
+    groups, more = _claim_due(now, config["HALYARD_SCHEDULER_TICK_LIMIT"], horizon)
+    for slot, runs in sorted(groups.items()):
+        enqueue_batches(runs, due=slot if slot > utcnow() else None)
     if more:  # more due than one tick takes: continue at once rather than at the next second
         try:
             get_queue(FIRE_QUEUE).enqueue(tick, epoch, round_ + 1, **_tick_options(
@@ -108,54 +136,64 @@ def tick(epoch=None, round_=0, now=None):
             pass
     if epoch is not None and epoch % 60 == 0:
         recover_orphans(now)
-    arm_next(now)
-    return {"claimed": len(runs), "more": more}
+        recover_lost(now)
+    arm_next(horizon)
+    return {"claimed": sum(map(len, groups.values())), "more": more}
 
 
-def arm_next(now):
-    """Arm the tick of the earliest due schedule (at least the next second)."""
+def arm_next(horizon):
+    """Arm the tick of the earliest due schedule (at least the second after ``horizon``)."""
     due = db.session.scalar(select(func.min(Schedule.next_send_at)).where(Schedule.enabled.is_(True)))
     db.session.rollback()
     if due is not None:
-        arm_tick(max(_epoch(due), _epoch(now.replace(microsecond=0)) + 1))
+        arm_tick(max(_epoch(due), _epoch(horizon.replace(microsecond=0)) + 1))
 
 
-def claim_due(now, limit):
-    """Claim the runs due at ``now``: [(run id, schedule id)] newly recorded, and whether more are due.
+def claim_due(now, limit, horizon=None):
+    """Claim the runs due by ``horizon`` (default ``now``): the new run ids, and whether more are due."""
+    groups, more = _claim_due(now, limit, horizon)
+    return [run for runs in groups.values() for run in runs], more
+
+
+def _claim_due(now, limit, horizon=None):
+    """Claim the runs due by ``horizon``: {slot: [new run ids]}, and whether more are due.
 
     Exactly once: the compare-and-set on (next_send_at, enabled) lets one claimer move a schedule
-    past a slot; the unique (schedule, slot) key of the runs is the second guard.
+    past a slot; the unique (schedule, slot) key of the runs is the second guard. ``now`` (not the
+    horizon) is what the missed-run policy compares the following slot with.
     """
     grace = current_app.config["HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS"]
+    horizon = horizon or now
     due = db.session.execute(
         select(Schedule.id, Schedule.next_send_at, Schedule.cron_definition, Schedule.interval_definition,
                Schedule.anchor_at)
-        .where(Schedule.enabled.is_(True), Schedule.next_send_at <= now)
+        .where(Schedule.enabled.is_(True), Schedule.next_send_at <= horizon)
         .order_by(Schedule.next_send_at).limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: concurrent ticks split the rows, edits wait
     ).all()
     if not due:
         db.session.rollback()
-        return [], False
+        return {}, False
     groups = defaultdict(list)
     for row in due:
         following = following_slot(row.cron_definition, row.interval_definition, row.anchor_at,
                                    row.next_send_at, now, grace)
         groups[(row.next_send_at, following)].append(row.id)
     capped = and_(Schedule.frequency.is_not(None), Schedule.triggered + 1 >= Schedule.frequency)
-    recorded = []
+    recorded = defaultdict(list)
     for (slot, following), ids in groups.items():
         claim = (update(Schedule)
                  .where(_in(Schedule.id, ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
-                 .values(triggered=Schedule.triggered + 1, last_run=now,
+                 .values(triggered=Schedule.triggered + 1, last_run=max(now, slot),
                          next_send_at=case((capped, null()), else_=following) if following else null(),
                          enabled=case((capped, False), else_=True))
                  .returning(Schedule.id, Schedule.generation))
-        recorded += _record_runs(claim, slot, now)
+        recorded[slot] += _record_runs(claim, slot, now)
     db.session.commit()
-    if recorded:
-        counters.incr("scheduler.fire.sum", len(recorded))
-    return recorded, len(due) >= limit
+    total = sum(map(len, recorded.values()))
+    if total:
+        counters.incr("scheduler.fire.sum", total)
+    return {slot: runs for slot, runs in recorded.items() if runs}, len(due) >= limit
 
 
 def _pg():
@@ -197,22 +235,45 @@ def _record_runs(claim, slot, now):
     return [row["id"] for row in rows]
 
 
-def enqueue_batches(run_ids, attempt=1):
-    """Enqueue delivery jobs of HALYARD_SCHEDULER_BATCH_SIZE runs each, in one Redis round trip."""
+def enqueue_batches(run_ids, attempt=1, due=None):
+    """Enqueue delivery jobs of HALYARD_SCHEDULER_BATCH_SIZE runs each, in one Redis round trip.
+
+    ``due`` (a future slot): the jobs are scheduled for it (``enqueue_at``) instead of queued now.
+    """
     if not run_ids:
         return
     size = max(1, current_app.config["HALYARD_SCHEDULER_BATCH_SIZE"])
     queue = get_queue(DELIVERY_QUEUE)
-    timeout = _batch_timeout()
-    datas = [Queue.prepare_data(deliver_batch, args=([str(r) for r in run_ids[i:i + size]], attempt, attempt),
-                                job_id=delivery_job_id(run_ids[i], attempt), timeout=timeout, result_ttl=600,
-                                failure_ttl=7 * 24 * 3600)
-             for i in range(0, len(run_ids), size)]
-    queue.enqueue_many(datas)
+    timeout = _batch_timeout(size)
+    chunks = [[str(r) for r in run_ids[i:i + size]] for i in range(0, len(run_ids), size)]
+    options = dict(job_timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
+    if due is None:
+        queue.enqueue_many([Queue.prepare_data(deliver_batch, args=(chunk, attempt, attempt),
+                                               job_id=delivery_job_id(chunk[0], attempt), timeout=timeout,
+                                               result_ttl=600, failure_ttl=7 * 24 * 3600) for chunk in chunks])
+        return
+    at = due.replace(tzinfo=timezone.utc) if due.tzinfo is None else due
+    with queue.connection.pipeline() as pipe:
+        for chunk in chunks:
+            queue.enqueue_at(at, deliver_batch, chunk, attempt, attempt, job_id=delivery_job_id(chunk[0], attempt),
+                             pipeline=pipe, **options)
+        pipe.execute()
 
 
-def _batch_timeout():
-    return current_app.config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] * 2 + 60
+def _batch_timeout(runs=1):
+    """RQ's time limit of a delivery job of ``runs`` runs: every round of concurrent POSTs may take the
+    whole delivery timeout, plus a minute for the database and Redis work."""
+    config = current_app.config
+    rounds = math.ceil(max(1, runs) / max(1, config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"]))
+    return config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] * rounds + 60
+
+
+def lost_after():
+    """How long after its claim an attempt still ``sending`` can no longer be in a live job: RQ stops a
+    batch at its time limit, a POST it had started ends within the delivery timeout, plus a margin."""
+    config = current_app.config
+    return timedelta(seconds=_batch_timeout(config["HALYARD_SCHEDULER_BATCH_SIZE"])
+                     + config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] + LOST_MARGIN_SECONDS)
 
 
 def recover_orphans(now):
@@ -223,6 +284,68 @@ def recover_orphans(now):
     db.session.rollback()
     enqueue_batches(ids)  # a run already queued elsewhere loses the attempt claim there: never sent twice
     return len(ids)
+
+
+LOST_ERROR = ("lost: the worker stopped while this attempt was being sent (killed, out of memory, or past its "
+              "time limit); whether the receiver got it is unknown")
+
+
+def recover_lost(now=None):
+    """Settle attempts still ``sending`` longer than ``lost_after()``: their batch is no longer running.
+
+    Policy (docs/scheduler.md "Lost attempts"): the attempt is recorded with outcome ``retry`` and a
+    ``lost:`` error, and the run is sent once more under the same Idempotency-Key (the receiver can
+    dedupe), as a new attempt whose series counts the lost one as its first try. A run that has
+    lost an attempt before, or that may be tried only once, becomes a failed task instead, so a
+    run that kills its worker is not retried forever. Each step is a compare-and-set on
+    (status, attempts): two processes recovering at once settle each run once. Returns the count.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    stuck = db.session.execute(
+        select(ScheduleRun.id, ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.attempts)
+        .where(ScheduleRun.status == "sending", ScheduleRun.sending_at < now - lost_after()).limit(10000)).all()
+    if not stuck:
+        db.session.rollback()
+        return 0
+    lost_before = set(db.session.scalars(select(DeliveryAttempt.run_id).where(
+        _in(DeliveryAttempt.run_id, [row.id for row in stuck]), DeliveryAttempt.error.like("lost:%"))))
+    once_more = config["HALYARD_SCHEDULER_MAX_TRIES"] > 1
+    settled, records, failures, resend = 0, [], [], []
+    for row in stuck:
+        again = once_more and row.id not in lost_before
+        claimed = db.session.execute(
+            update(ScheduleRun)
+            .where(ScheduleRun.id == row.id, ScheduleRun.status == "sending", ScheduleRun.attempts == row.attempts)
+            .values(status="retrying" if again else "failed")
+            .returning(ScheduleRun.id).execution_options(synchronize_session=False)).scalar()
+        if claimed is None:
+            continue  # settled meanwhile (its batch finished late, or another recoverer)
+        settled += 1
+        record = _attempt_row(row, row.attempts, outcome="retry" if again else "failed", error=LOST_ERROR)
+        records.append(record)
+        if again:
+            resend.append(row)
+        else:
+            failures.append({"id": uuid.uuid4(), "schedule_id": row.schedule_id, "run_id": row.id, "attempts": 1,
+                             "reason": LOST_ERROR[:500], "task_name": "app.jobs.scheduler.deliver",
+                             "created_at": now})
+    for record in records:
+        record.pop("_metrics")
+    if records:
+        _insert_attempts(records)
+    if failures:
+        db.session.execute(insert(FailedTask), failures)
+    db.session.commit()
+    counters.incr_many({"scheduler.deliver_task.lost.sum": settled,
+                        "scheduler.deliver_task.retried.sum": len(resend),
+                        "scheduler.deliver_task.failed.sum": len(failures)})
+    for row in resend:
+        _enqueue_delivery(row.id, row.attempts + 1, first=row.attempts)
+    if settled:
+        log.warning(json.dumps({"event": "schedule_lost_attempts", "settled": settled, "resent": len(resend),
+                                "failed": len(failures)}))
+    return settled
 
 
 def _enqueue_delivery(run_id, attempt, *, first, delay=None, force=False):
@@ -264,15 +387,20 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
         update(ScheduleRun)
         .where(_in(ScheduleRun.id, ids), ScheduleRun.attempts == attempt - 1,
                ScheduleRun.status.in_(("pending", "retrying")))
-        .values(attempts=attempt, status="sending")
+        .values(attempts=attempt, status="sending", sending_at=utcnow())
         .returning(ScheduleRun.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
     db.session.commit()
     if not claimed:
         return outcome
-    pairs = db.session.execute(select(ScheduleRun, Schedule).join(Schedule, Schedule.id == ScheduleRun.schedule_id)
-                               .where(_in(ScheduleRun.id, claimed))).all()
+    # Core rows, not ORM objects: loading 100 runs and schedules as objects costs more than sending them
+    pairs = [(_Run(row.id, row.schedule_id, row.slot, row.run_generation), row) for row in db.session.execute(
+        select(ScheduleRun.id, ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.generation.label("run_generation"),
+               Schedule.generation, Schedule.endpoint, Schedule.payload, Schedule.secret_encrypted,
+               Schedule.auth_token_encrypted)
+        .join(Schedule, Schedule.id == ScheduleRun.schedule_id).where(_in(ScheduleRun.id, claimed)))]
+    db.session.rollback()
     for rid in set(claimed) - {run.id for run, _ in pairs}:
         outcome[str(rid)] = "canceled"  # the schedule (and with it the run) was deleted meanwhile
     records, statuses, metrics = [], {}, Counter()
@@ -298,21 +426,14 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
             retries.append((run.id, retry_after))
         else:
             statuses[run.id] = "failed"
-            failures.append({"id": uuid.uuid4(), "schedule_id": schedule.id, "run_id": run.id, "attempts": tries,
+            failures.append({"id": uuid.uuid4(), "schedule_id": run.schedule_id, "run_id": run.id, "attempts": tries,
                              "reason": record["error"], "task_name": "app.jobs.scheduler.deliver",
                              "created_at": utcnow()})
     by_status = defaultdict(list)
     for rid, status in statuses.items():
         by_status[status].append(rid)
         outcome[str(rid)] = status
-    for status, rids in by_status.items():
-        db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
-                           .execution_options(synchronize_session=False))
-    if records:
-        _insert_attempts(records)
-    if failures:
-        db.session.execute(insert(FailedTask), failures)
-    db.session.commit()
+    _record(by_status, records, failures)
     metrics["scheduler.deliver_task.retried.sum"] += len(retries)
     metrics["scheduler.deliver_task.failed.sum"] += len(failures)
     counters.incr_many(metrics)
@@ -328,6 +449,37 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
                                  "status_code": record["status_code"], "outcome": record["outcome"],
                                  "duration_ms": record["duration_ms"]}))
     return outcome
+
+
+def _record(by_status, records, failures):
+    """Store a batch's outcome in one transaction. A schedule deleted while its run was being sent takes
+    the run with it (cascade), and the attempt row would then break its foreign key: such runs are
+    dropped from the record and it is written again, so the batch's other runs are never left
+    ``sending``."""
+    for _ in range(5):
+        if _pg():  # the record may wait for the WAL writer (≤ 0.2 s): a crash before then re-sends, same key
+            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        try:
+            for status, rids in by_status.items():
+                db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
+                                   .execution_options(synchronize_session=False))
+            if records:
+                _insert_attempts(records)
+            if failures:
+                db.session.execute(insert(FailedTask), failures)
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+            ids = {rid for rids in by_status.values() for rid in rids}
+            alive = set(db.session.scalars(select(ScheduleRun.id).where(_in(ScheduleRun.id, ids)))) if ids else set()
+            db.session.rollback()
+            if alive == ids:
+                raise
+            by_status = {status: [r for r in rids if r in alive] for status, rids in by_status.items()}
+            records = [record for record in records if record["run_id"] in alive]
+            failures = [failure for failure in failures if failure["run_id"] in alive]
+    raise RuntimeError("the delivery record kept conflicting with deletions")
 
 
 ATTEMPT_COLUMNS = (("schedule_id", "uuid"), ("run_id", "uuid"), ("attempt", "integer"), ("due_at", "timestamp"),
@@ -346,13 +498,21 @@ def _insert_attempts(records):
                        {name: [record[name] for record in records] for name, _ in ATTEMPT_COLUMNS})
 
 
+class _Run:
+    __slots__ = ("id", "schedule_id", "slot", "generation")
+
+    def __init__(self, id, schedule_id, slot, generation):
+        self.id, self.schedule_id, self.slot, self.generation = id, schedule_id, slot, generation
+
+
 def _request(run, schedule, attempt):
+    """The POST of one run; ``schedule`` is a row with endpoint, payload and the encrypted secrets."""
     body = json.dumps(schedule.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(run.id),
-               "X-Halyard-Schedule": str(schedule.id), "X-Halyard-Attempt": str(attempt),
+               "X-Halyard-Schedule": str(run.schedule_id), "X-Halyard-Attempt": str(attempt),
                "X-Halyard-Scheduled-For": rfc3339(run.slot),
-               "X-Halyard-Signature": sign(schedule.secret or "", body)}
-    token = schedule.auth_token
+               "X-Halyard-Signature": sign(decrypt(schedule.secret_encrypted) or "", body)}
+    token = decrypt(schedule.auth_token_encrypted)
     if token:
         headers["Authorization"] = f"Token {token}"
     return ("POST", schedule.endpoint, body, headers)
@@ -368,7 +528,7 @@ def _post_all(sends, attempt):
     items = [_request(run, schedule, attempt) for run, schedule in sends]
     with Batch(timeout=config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"],
                max_bytes=config["HALYARD_SCHEDULER_RESPONSE_MAX_BYTES"],
-               concurrency=config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"], config=config) as batch:
+               concurrency=config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"], config=config, keep_pools=True) as batch:
         responses = batch.send_many(items)
     results = []
     for (run, _), response in zip(sends, responses):
@@ -437,6 +597,6 @@ def reconcile():
         Schedule.enabled.is_(True), Schedule.next_send_at.is_not(None)))
     db.session.rollback()
     if due is not None:
-        arm_tick(max(due, now.replace(microsecond=0)))
-    return {"armed": enabled, "orphans": recover_orphans(now)}
+        arm_tick(max(due, now.replace(microsecond=0)), catch_up=True)
+    return {"armed": enabled, "orphans": recover_orphans(now), "lost": recover_lost(now)}
 

@@ -442,3 +442,54 @@ def test_entry_point_links_and_rel_docs(client):
     for rel in ("schedules", "schedule", "schedule/by-id", "schedule/deliveries", "delivery", "failed-tasks",
                 "failed-task", "metrics", "metrics/prometheus", "schedules/options"):
         assert client.get(f"/rels/{rel}").status_code == 200, rel
+
+
+def test_lost_attempts_are_sent_once_more_then_recorded_as_failed(app, make_account):
+    """Runs left ``sending`` by a dead worker: the first loss re-sends (same run, next attempt), a second
+    loss of the same run stores a failed task. test_scheduler_firing kills a real worker for the first."""
+    schedule = _make_schedule(make_account(), frequency=1)
+    jobs.tick(now=schedule.next_send_at)
+    get_queue(jobs.DELIVERY_QUEUE, app).empty()  # its batch was taken by the worker that then died
+    run = db.session.query(ScheduleRun).one()
+    run.status, run.attempts, run.sending_at = "sending", 1, utcnow()
+    db.session.commit()
+    assert jobs.recover_lost() == 0  # within the bound a live batch may still be sending it
+    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
+    assert jobs.recover_lost(now=later) == 1
+    db.session.expire_all()
+    assert db.session.get(ScheduleRun, run.id).status == "retrying"
+    queued = get_queue(jobs.DELIVERY_QUEUE, app).jobs
+    assert [job.id for job in queued] == [jobs.delivery_job_id(run.id, 2)]
+
+    run = db.session.get(ScheduleRun, run.id)  # attempt 2 is lost as well
+    run.status, run.attempts, run.sending_at = "sending", 2, utcnow()
+    db.session.commit()
+    assert jobs.recover_lost(now=utcnow() + jobs.lost_after() + timedelta(seconds=1)) == 1
+    db.session.expire_all()
+    assert db.session.get(ScheduleRun, run.id).status == "failed"
+    task = db.session.query(FailedTask).one()
+    assert task.run_id == run.id and task.reason.startswith("lost:")
+    assert [(a.attempt, a.outcome) for a in db.session.query(DeliveryAttempt).order_by(DeliveryAttempt.attempt)] \
+        == [(1, "retry"), (2, "failed")]
+    assert len(get_queue(jobs.DELIVERY_QUEUE, app).jobs) == 1  # no third send
+
+
+def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs(app, make_account, monkeypatch):
+    account = make_account()
+    kept, gone = _make_schedule(account), _make_schedule(account)
+    jobs.tick(now=kept.next_send_at)
+    runs = {run.schedule_id: run.id for run in db.session.query(ScheduleRun)}
+
+    def send_while_deleted(sends, attempt):  # the DELETE commits while the POSTs are on the wire
+        db.session.delete(db.session.get(Schedule, gone.id))
+        db.session.commit()
+        return [("success", {**jobs._attempt_row(run, attempt, outcome="success", status_code=200)}, None)
+                for run, _ in sends]
+
+    monkeypatch.setattr(jobs, "_post_all", send_while_deleted)
+    outcome = jobs.deliver_batch([str(runs[kept.id]), str(runs[gone.id])], 1)
+    assert outcome[str(runs[kept.id])] == "sent"
+    db.session.expire_all()
+    assert db.session.get(ScheduleRun, runs[kept.id]).status == "sent"
+    assert db.session.get(ScheduleRun, runs[gone.id]) is None
+    assert [a.run_id for a in db.session.query(DeliveryAttempt)] == [runs[kept.id]]

@@ -3,8 +3,11 @@ receiver on 127.0.0.1. Bounded polling, no long sleeps."""
 import hashlib
 import hmac
 import json
+import os
+import signal
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.extensions import db
-from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule
+from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 
 SCHEDULES = "/api/v1/schedule/"
 
@@ -32,6 +35,7 @@ class Receiver:
 
     def __init__(self):
         self.received, self.scripts, self.lock = [], {}, threading.Lock()
+        self.holds = {}  # schedule id -> Event: its POSTs get no answer until the event is set (bounded)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +47,9 @@ class Receiver:
                                               "schedule": schedule})
                     script = receiver.scripts.get(schedule) or []
                     status = script.pop(0) if script else 200
+                    hold = receiver.holds.get(schedule)
+                if hold is not None:
+                    hold.wait(30)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -64,6 +71,8 @@ class Receiver:
 def receiver():
     r = Receiver()
     yield r
+    for hold in r.holds.values():
+        hold.set()
     r.server.shutdown()
     r.server.server_close()
 
@@ -108,8 +117,9 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
     assert json.loads(receiver.of(b["id"])[0]["body"]) is None
     assert slot_of(second) - slot_of(first) == timedelta(seconds=1)  # one per second
 
-    deliveries = client.get(a["_links"]["ec:schedule/deliveries"]["href"], headers=user_headers).get_json()
-    assert deliveries["total"] >= 2
+    # the receiver can see a POST before the worker has recorded its attempt
+    deliveries = wait_for(lambda: (d := client.get(a["_links"]["ec:schedule/deliveries"]["href"],
+                                                   headers=user_headers).get_json())["total"] >= 2 and d)
     latest = deliveries["_embedded"]["ec:delivery"][0]
     assert latest["status_code"] == 200 and latest["outcome"] == "success"
     assert latest["response_excerpt"] == "answered 200" and latest["duration_ms"] >= 0
@@ -120,10 +130,21 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
 
     assert client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code == 200
     assert client.delete(b["_links"]["self"]["href"], headers=user_headers).status_code == 204
-    time.sleep(0.3)  # a POST already on the wire when the change committed may still land
+    # Runs claimed before the change (a tick claims a slot's runs a second early) are settled by their
+    # batch: canceled, or sent if the batch had read the schedule just before the change. Once none is
+    # left unsettled, nothing more may arrive.
+    def unsettled():
+        db.session.expire_all()
+        return db.session.query(ScheduleRun).filter(ScheduleRun.status.in_(("pending", "sending", "retrying")),
+                                                    ScheduleRun.schedule_id.in_(ids)).count()
+
+    ids = [uuid.UUID(s["id"]) for s in (a, b)]
+    wait_for(lambda: unsettled() == 0)
+    time.sleep(0.3)  # a POST already on the wire when its run was recorded may still be read by the receiver
     counts = len(receiver.of(a["id"])), len(receiver.of(b["id"]))
     time.sleep(2.5)
     assert (len(receiver.of(a["id"])), len(receiver.of(b["id"]))) == counts
+    assert unsettled() == 0
 
 
 def test_retry_then_success_with_the_same_idempotency_key(client, user_headers, receiver, worker_process):
@@ -189,4 +210,64 @@ def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_p
         gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:])}
         assert gaps == {1.0}, slots  # every slot sent once: none lost, none doubled
     db.session.expire_all()
-    assert db.session.get(Schedule, __import__("uuid").UUID(capped["id"])).enabled is False
+    assert db.session.get(Schedule, uuid.UUID(capped["id"])).enabled is False
+
+
+def _descendants(pid):
+    """Ids of the processes below ``pid`` (Linux /proc), e.g. the RQ scheduler a worker forked."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same_key(
+        client, user_headers, admin_headers, receiver, worker_process):
+    from app.jobs import scheduler as jobs
+    from app.timeutil import utcnow
+
+    s = create(client, user_headers, receiver, frequency=1)
+    receiver.holds[s["id"]] = threading.Event()  # the POST stays open: the worker is mid-batch
+    worker = worker_process("--worker-class", "simple")
+    wait_for(lambda: receiver.of(s["id"]), timeout=30)
+    for pid in [worker.pid, *_descendants(worker.pid)]:  # the worker and its RQ scheduler die at once
+        os.kill(pid, signal.SIGKILL)
+    worker.wait(10)
+    db.session.expire_all()
+    run = db.session.query(ScheduleRun).one()
+    assert (run.status, run.attempts) == ("sending", 1) and run.sending_at is not None
+
+    # Not lost yet: a live batch could still be sending it until its time limit has passed.
+    assert jobs.recover_lost() == 0
+    # Past that bound (a fixed clock instead of minutes of waiting), the attempt is recorded as lost
+    # and the run is enqueued once more.
+    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
+    assert jobs.recover_lost(now=later) == 1
+    assert jobs.recover_lost(now=later) == 0  # settled once
+    receiver.holds[s["id"]].set()
+    worker_process("--worker-class", "simple")
+    hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]), timeout=30)
+    assert hits[0]["headers"]["Idempotency-Key"] == hits[1]["headers"]["Idempotency-Key"] == str(run.id)
+    assert [h["headers"]["X-Halyard-Attempt"] for h in hits] == ["1", "2"]
+    listing = wait_for(lambda: (d := client.get(s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt",
+                                                headers=user_headers).get_json())["total"] == 2 and d)
+    first, second = listing["_embedded"]["ec:delivery"]
+    assert (first["attempt"], first["outcome"], first["status_code"]) == (1, "retry", None)
+    assert first["error"].startswith("lost:")
+    assert (second["attempt"], second["outcome"], second["status_code"]) == (2, "success", 200)
+    metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
+    assert metrics["scheduler.deliver_task.lost.sum"] == 1
+    time.sleep(1.0)
+    assert len(receiver.of(s["id"])) == 2
+    assert db.session.query(FailedTask).count() == 0

@@ -20,6 +20,7 @@ BASE_METRICS = (
     "scheduler.deliver_task.canceled.sum",
     "scheduler.deliver_task.retried.sum",
     "scheduler.deliver_task.failed.sum",
+    "scheduler.deliver_task.lost.sum",
     "scheduler.failed_tasks.requeued.sum",
 )
 

@@ -108,6 +108,7 @@ class ScheduleRun(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sending_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the current attempt was claimed
 
 
 class DeliveryAttempt(db.Model):
