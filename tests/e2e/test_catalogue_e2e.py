@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_publish_a_csv_and_download_a_filtered_sample(server):  # noqa: F811
-    base, _, headers = server
+    base, _, headers, _ = server
     s = requests.Session()
     s.headers.update(headers)
     root = s.get(base + "/", timeout=TIMEOUT).json()["_links"]
