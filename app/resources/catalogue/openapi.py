@@ -79,6 +79,9 @@ CatalogueItemSpecComputed = with_event(
     CatalogueItemViewSchema, "CatalogueItemSpecComputedSchema", "CATALOGUEITEM_SPEC_COMPUTED"
 )
 
+# the page's own seed 000 members (its items have none)
+PAGE_MEMBERS = {"event": event("CATALOGUEITEMS_BULK_READ"), "type_": type_const("catalogue_items_list")}
+
 
 def empty_response(event, description):
     """Seed 000's ``{"@event": event, "@type": "empty"}`` (a collection link, no self): not a resource."""
@@ -116,14 +119,7 @@ describe(
     tags=TAGS,
     collection=items_collection,
     parameters=[QUERY],
-    responses={
-        200: page(
-            CatalogueItemViewSchema,
-            single=CatalogueItemRead,
-            event=event("CATALOGUEITEMS_BULK_READ"),
-            type_=type_const("catalogue_items_list"),
-        )
-    },
+    responses={200: page(CatalogueItemViewSchema, single=CatalogueItemRead, **PAGE_MEMBERS)},
     description="CATALOGUEITEMS_BULK_READ: a page of items (embedded without @event); `id=<id>` answers "
     "that item itself (CATALOGUEITEM_READ; 404 COULD_NOT_FIND_CATALOGUEITEM).",
 )

@@ -54,6 +54,8 @@ DownloadRequestRead = with_event(
 DownloadRequestCreated = with_event(
     DownloadRequestViewSchema, "DownloadRequestCreatedSchema", "DOWNLOADREQUEST_CREATED"
 )
+# the page's own seed 000 members (its items have none)
+PAGE_MEMBERS = {"event": event("DOWNLOADREQUESTS_BULK_READ"), "type_": type_const("download_requests_list")}
 
 
 class DownloadEstimateSchema(HalSchema):
@@ -84,14 +86,7 @@ describe(
     "downloader.index",
     tags=TAGS,
     collection=requests_collection,
-    responses={
-        200: page(
-            DownloadRequestViewSchema,
-            single=DownloadRequestRead,
-            event=event("DOWNLOADREQUESTS_BULK_READ"),
-            type_=type_const("download_requests_list"),
-        )
-    },
+    responses={200: page(DownloadRequestViewSchema, single=DownloadRequestRead, **PAGE_MEMBERS)},
     description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
     "request itself (DOWNLOADREQUEST_READ). `format=csv|parquet` filters by file format; "
     "`format=json|hal|hal-forms|html` is the representation toggle (docs/browsable.md).",
