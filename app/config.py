@@ -20,6 +20,7 @@ SETTINGS = {
     "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body; larger requests get 413."),
     "HALYARD_PAGE_DEFAULT_SIZE": (10, "Default `size` of a collection page."),
     "HALYARD_PAGE_MAX_SIZE": (200, "Largest allowed `size`/`limit`; larger values get 400."),
+    "HALYARD_TOTALS_CACHE_ENTRIES": (4096, "Collection totals each web process keeps per data generation (0: COUNT on every page)."),
     "HALYARD_REQUIRE_IF_MATCH": (False, "When true, PUT/PATCH/DELETE without If-Match get 428."),
     "HALYARD_PROXY_FIX": (False, "Honour X-Forwarded-For/-Proto/-Host/-Port from one trusted proxy."),
     "HALYARD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS."),

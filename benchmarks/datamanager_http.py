@@ -1,6 +1,7 @@
 """HTTP benchmark of the data manager: Halyard vs a hand-written sqlite3 baseline (run by hand, not in CI).
 
     python benchmarks/datamanager_http.py [--seconds 5] [--connections 4] [--repeats 5] [--warmup 2] [--only R1,R1b]
+                                          [--no-totals-cache]
 
 Seeds one space with 100,000 assets (seeded RNG, bulk inserts), starts Halyard and the baseline
 (benchmarks/datamanager_baseline.py) each with gunicorn (2 sync workers, SQLite) on loopback, drives
@@ -148,6 +149,8 @@ def main():
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     parser.add_argument("--repeats", type=int, default=5, help="measured rounds per request (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk seconds per server first (default 2)")
+    parser.add_argument("--no-totals-cache", action="store_true",
+                        help="run Halyard with HALYARD_TOTALS_CACHE_ENTRIES=0 (a COUNT on every page, as the baseline)")
     parser.add_argument("--only", default="R1,R2,R3,R4,R1b", help="comma-separated requests to run (default all)")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -160,6 +163,8 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
     env.update(HALYARD_INSTANCE_PATH=os.path.join(work, "instance"), DATABASE_URL="sqlite:///" + db_path,
                BASELINE_DB=db_path, PYTHONPATH=ROOT, HALYARD_LOG_LEVEL="WARNING")
+    if options.no_totals_cache:
+        env["HALYARD_TOTALS_CACHE_ENTRIES"] = "0"
     hy_port, base_port = free_port(), free_port()
     servers = [start("wsgi:app", hy_port, env)]
     halyard = servers[0]
@@ -217,7 +222,8 @@ def check(name, hy, base):
 
 def report(rows, memory, options):
     print(f"\nwrk -t2 -c{options.connections} -d{options.seconds}s, median of {options.repeats} interleaved runs; "
-          "gunicorn 2 sync workers each; SQLite\n")
+          "gunicorn 2 sync workers each; SQLite" + ("; Halyard's totals cache OFF" if options.no_totals_cache else "")
+          + f"; load average {os.getloadavg()[0]:.1f}\n")
     print("| request | Halyard req/s | p50 ms | p99 ms | body B | baseline req/s | p50 ms | p99 ms | body B "
           "| ratio | target |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

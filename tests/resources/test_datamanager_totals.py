@@ -88,3 +88,24 @@ def test_a_failed_write_leaves_the_generation_and_totals(client, user_headers, s
     assert r.status_code == 400
     after = db.session.get(DataManager, uuid.UUID(space["dataManagerID"])).assets_generation
     assert after == before and totals(client, space, user_headers) == (1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("config_overrides", [{"HALYARD_TOTALS_CACHE_ENTRIES": 0}], indirect=True)
+def test_the_cache_can_be_switched_off(client, user_headers, space, statements):
+    make_asset(client, space, user_headers)
+    href = space["_links"]["ec:assets"]["href"]
+    for _ in range(2):
+        statements.clear()
+        assert client.get(href, headers=user_headers).get_json()["total"] == 1
+        assert sum("count(" in s.lower() for s in statements) == 1
+
+
+def test_the_cache_holds_at_most_its_entries():
+    from app.hal import TotalsCache
+
+    cache = TotalsCache(max_entries=2)
+    scope = cache.scope("space", 1)
+    for n in range(3):
+        scope.put((("title~", str(n)),), n)
+    assert len(cache) == 2 and scope.get((("title~", "0"),)) is None and scope.get((("title~", "2"),)) == 2
+    assert cache.scope("space", 2).get((("title~", "2"),)) is None  # another generation sees nothing

@@ -14,7 +14,7 @@ from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.reads import (
-    TOTALS, AssetUrls, access_or_404, asset_row_or_404, asset_rows, assets_select, assets_table, tags_table)
+    AssetUrls, access_or_404, asset_row_or_404, asset_rows, assets_select, assets_table, tags_table, totals_scope)
 from app.resources.datamanager.schemas import asset_update_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive
 from app.resources.root import url_template
@@ -126,7 +126,7 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
     rights, generation = access
     page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False,
-                           totals=TOTALS.scope(dm_id, deleted, generation))
+                           totals=totals_scope(dm_id, deleted, generation), key=assets_table.c.id)
     urls = AssetUrls(dm_id)
     items = asset_rows(page.items)
     if page.single is not None:

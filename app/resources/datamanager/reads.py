@@ -7,6 +7,7 @@ rows become ``AssetRow``/``FileRow`` objects with the same attribute names as ``
 ``AssetFile``, so ``represent()`` renders both alike (writes keep using the ORM objects), and the
 ETag of a read equals the ETag a write compares against.
 """
+from flask import current_app
 from sqlalchemy import and_, bindparam, select
 
 from app.auth import current_principal
@@ -80,8 +81,14 @@ def rights_or_404(dm_id):
     return access_or_404(dm_id)[0]
 
 
-# Totals of the asset collections, per space, live/deleted, generation and filters (app/hal TotalsCache).
-TOTALS = TotalsCache()
+def totals_scope(dm_id, deleted, generation):
+    """The app's cache of asset-collection totals for one space, live or deleted, at ``generation``
+    (docs/decisions.md 18), or None when HALYARD_TOTALS_CACHE_ENTRIES is 0."""
+    cache = current_app.extensions.get("halyard.asset_totals")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "halyard.asset_totals", TotalsCache(current_app.config["HALYARD_TOTALS_CACHE_ENTRIES"]))
+    return cache.scope(dm_id, deleted, generation) if cache.max_entries else None
 
 
 class FileRow:
