@@ -372,7 +372,7 @@ class Builder:
                 schema = None
             if status not in (204, 304):
                 if schema == "page" or isinstance(schema, Page):
-                    response.update(self.page_response(schema, meta["collection"]))
+                    response.update(self.page_response(schema, meta.get("collection")))
                 else:
                     response["content"] = hal_content(
                         self.schema_ref(schema, response=True) if schema else None

@@ -174,4 +174,4 @@ def test_generation_warns_of_nothing_and_refuses_name_clashes(app, widgets):
     with pytest.raises(ValueError, match="ThingsPage"):
         builder.page_response(page(named("OtherSchema")), things)
     with pytest.raises(ValueError, match="collection="):
-        builder.page_ref(page(named("OneSchema")), None)
+        builder.page_response(page(named("OneSchema")), None)
