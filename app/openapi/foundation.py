@@ -6,6 +6,7 @@ a domain annotates its own views with ``@api_doc`` or calls ``describe`` from it
 
 from marshmallow import Schema, fields
 
+from app.openapi.helpers import page
 from app.openapi.registry import describe
 from app.resources.health.views import probe_schema
 from app.resources.jobs.views import jobs_collection
@@ -45,6 +46,9 @@ describe(
 )
 describe("health.probe", auth="admin", request=probe_schema, responses={202: JobSchema})
 describe(
-    "jobs.index", collection=jobs_collection, description="`id=<id>` returns that single job, not a page."
+    "jobs.index",
+    collection=jobs_collection,
+    responses={200: page(JobSchema, "The caller's jobs (ADMINs: all)")},
+    description="`id=<id>` returns that single job, not a page.",
 )
 describe("jobs.get", responses={200: JobSchema})

@@ -13,9 +13,11 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import make_schema_key
 from marshmallow import Schema
 from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 
+from app.openapi.helpers import Page
 from app.openapi.registry import metadata
 from app.openapi.schemas import (
     COMPONENT_SCHEMAS,
@@ -171,6 +173,13 @@ def collection_parameters(collection, max_size):
     return params
 
 
+def page_component(collection):
+    """The component name of a collection's typed page: its rel in CamelCase, ``ec:object/versions`` →
+    ``ObjectVersionsPage`` (rels are unique, so are the names)."""
+    words = re.split(r"[^A-Za-z0-9]+", collection.rel.split(":", 1)[-1])
+    return "".join(w[:1].upper() + w[1:] for w in words) + "Page"
+
+
 TOGGLE = "Representation toggle; overrides Accept (docs/browsable.md)."
 
 
@@ -221,19 +230,56 @@ class Builder:
         self._resource_schemas = {}
 
     def schema_ref(self, schema, *, response=False):
-        """A $ref to the component for a marshmallow schema (a response variant allows HAL members)."""
-        cls = schema if isinstance(schema, type) else type(schema)
-        name = cls.__name__.removesuffix("Schema") or cls.__name__
+        """A $ref to the component for a marshmallow schema (class or instance).
+
+        The request variant is the plugin's own component (``Name`` for ``NameSchema``, shared with
+        any nesting of that schema); the response variant ``NameResource`` is ``allOf [HalResource,
+        the schema]`` without ``additionalProperties`` (HAL members). Two different schemas of one
+        name are a ValueError: one would silently describe the other's body.
+        """
         if not response:
-            if name not in self.spec.components.schemas:
-                self.spec.components.schema(name, schema=cls)
-            return ref(name)
-        name += "Resource"
+            return self.plugin.converter.resolve_nested_schema(schema)
+        cls = schema if isinstance(schema, type) else type(schema)
+        instance = schema if isinstance(schema, Schema) else cls()
+        name = (cls.__name__.removesuffix("Schema") or cls.__name__) + "Resource"
+        key = make_schema_key(instance)
+        known = self._resource_schemas.setdefault(name, key)
+        if known != key:
+            raise ValueError(f"two response schemas are named {name}: {known} and {key}")
         if name not in self.spec.components.schemas:
-            instance = schema if isinstance(schema, Schema) else cls()
             converted = self.plugin.converter.schema2jsonschema(instance)
             converted.pop("additionalProperties", None)
             self.spec.components.schema(name, {"allOf": [ref("HalResource"), converted]})
+        return ref(name)
+
+    def page_ref(self, page, collection):
+        """A $ref to the component of a ``helpers.page()`` over ``collection`` (``page_component``)."""
+        if collection is None:
+            raise ValueError("page() describes the page of the operation's collection=; none is declared")
+        item = self.schema_ref(page.item, response=True)
+        name = page_component(collection)
+        own = {
+            "type": "object",
+            "properties": {
+                "_embedded": {
+                    "type": "object",
+                    "required": [collection.item_rel],
+                    "properties": {collection.item_rel: {"type": "array", "items": item}},
+                }
+            },
+        }
+        if page.members:
+            # a copy: marshmallow's SchemaMeta takes the fields out of the dict it is given
+            members = type(name + "Schema", (Schema,), dict(page.members))
+            members = self.plugin.converter.schema2jsonschema(members())
+            own["properties"].update(members["properties"])
+            if members.get("required"):
+                own["required"] = members["required"]
+        schema = {"allOf": [ref("CollectionPage"), own]}
+        if name not in self.spec.components.schemas:
+            self.spec.components.schema(name, schema)
+        elif self.spec.components.schemas[name] != schema:
+            raise ValueError(f"{collection.rel} has two different pages ({name}): one per collection")
         return ref(name)
 
     def build(self):
@@ -325,15 +371,8 @@ class Builder:
                 response["description"] = schema
                 schema = None
             if status not in (204, 304):
-                if schema == "page":
-                    page = ref("CollectionPage")
-                    if meta["collection"].id_field:  # `<id>=x` answers the single item instead
-                        page = {"anyOf": [page, ref("HalResource")]}
-                    response["content"] = hal_content(page)
-                elif isinstance(schema, (tuple, list)):  # any one of these resources
-                    response["content"] = hal_content(
-                        {"anyOf": [self.schema_ref(s, response=True) for s in schema]}
-                    )
+                if schema == "page" or isinstance(schema, Page):
+                    response.update(self.page_response(schema, meta.get("collection")))
                 else:
                     response["content"] = hal_content(
                         self.schema_ref(schema, response=True) if schema else None
@@ -351,6 +390,22 @@ class Builder:
             op["responses"][str(status)] = response
         if method == "GET":
             op["responses"]["304"] = {"description": SUCCESS_TEXT[304]}
+
+    def page_response(self, page, collection):
+        """Description and content of a page of ``collection``: typed by a ``helpers.page()``, or the
+        generic ``CollectionPage``; or the single item ``<id_field>=x`` answers, when there is an id field."""
+        if page == "page":
+            body, single, description = ref("CollectionPage"), ref("HalResource"), None
+        else:
+            body, description = self.page_ref(page, collection), page.description
+            single = self.schema_ref(page.single or page.item, response=True)
+        description = description or "One page of the collection"
+        if collection.id_field:
+            body = {"anyOf": [body, single]}
+            description += f"; `{collection.id_field}=x` answers that one item."
+        else:
+            description += "."
+        return {"description": description, "content": hal_content(body)}
 
     def error_responses(self, op, method, auth, has_path_params, has_body, meta, has_query):
         statuses = {406}

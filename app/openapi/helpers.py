@@ -1,11 +1,21 @@
-"""Building blocks for a domain's response schemas (docs/openapi.md, "Declaring an operation").
+"""Building blocks of a domain's OpenAPI declarations (docs/openapi.md, "Declaring an operation").
 
-``HalSchema`` is the base of a response schema whose instances also appear embedded (it
-declares ``_links`` and lets undeclared members through); ``event``/``type_const`` are seed
-000's ``@event``/``@type`` members; ``with_event`` derives the variant of a resource that one
-operation answers with; ``page_schema`` describes one page of a Collection with its items
-under ``_embedded``; ``file_response`` documents a stored file served with ETag and Range.
+Response schemas: ``HalSchema`` is the base of a response schema whose instances also appear
+embedded (it declares ``_links`` and lets undeclared members through); ``event``/``type_const``
+are seed 000's ``@event``/``@type`` members; ``with_event`` derives the variant of a resource
+that one operation answers with.
+
+Bodies that are not a single resource, one helper each:
+    ``page(ItemSchema, ...)``         a collection's page: ``_embedded`` items typed as the item's
+                                      component, or the one item an ``<id>=x`` lookup answers
+    ``stored_file(description, ...)`` a stored file served with ETag, Range and If-Match (200/206)
+    ``html_response(description)``    a domain's own HTML page
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -43,39 +53,62 @@ def with_event(schema, name, *names):
     return type(name, (schema,), {"event": event(*names)})
 
 
-def page_schema(name, item_rel, item_schema, **members):
-    """One page of a collection: ``count``, ``total``, ``_embedded[item_rel]`` (an array of
-    ``item_schema``) and ``members`` (extra marshmallow fields of the page, e.g. ``@event``)."""
-    embedded = type(
-        name + "EmbeddedSchema",
-        (Schema,),
-        {
-            "Meta": type("Meta", (), {"unknown": INCLUDE}),
-            "items": fields.List(fields.Nested(item_schema), data_key=item_rel, required=True),
-        },
-    )
-    return type(
-        name + "Schema",
-        (HalSchema,),
-        {
-            "count": fields.Integer(required=True, validate=validate.Range(min=0)),
-            "total": fields.Integer(required=True, validate=validate.Range(min=0)),
-            "embedded": fields.Nested(embedded, data_key="_embedded", required=True),
-            **members,
-        },
-    )
+@dataclass(frozen=True)
+class Page:
+    """One page of the operation's ``collection=`` (see ``page``); resolved by app/openapi/generate.py."""
+
+    item: Any
+    description: str | None = None
+    single: Any = None
+    members: dict[str, fields.Field] = field(default_factory=dict)
 
 
-def file_response(description, content, *, attachment=False):
-    """A stored file (200): ``content`` maps each media type to its JSON Schema; ETag, Accept-Ranges."""
+def page(item_schema, description=None, *, single=None, **members):
+    """A collection GET's success body: ``responses={200: page(ItemSchema)}`` next to ``collection=``.
+
+    The body is the component ``<Rel>Page`` (``ec:object/versions`` → ``ObjectVersionsPage``):
+    ``CollectionPage`` whose ``_embedded[<item_rel>]`` is an
+    array of ``<Item>Resource`` (the item schema's response component, made if no other operation made
+    it), plus ``members`` (marshmallow fields of the page itself, e.g. ``event(...)``). When the
+    collection has an ``id_field``, the body is that page or the single item ``<id>=x`` answers:
+    ``single`` (a schema; default ``item_schema``, e.g. a ``with_event`` variant).
+    """
+    return Page(item_schema, description, single, members)
+
+
+def stored_file(description, *media_types, json_schema=None, filename=False):
+    """``describe()`` keywords of a GET serving a stored file through ``app.storage.send``.
+
+    ``describe("x.file", **stored_file("The table.", "text/csv"))``: the ``Range`` header; 200 (the
+    whole file in each of ``media_types``, default ``*/*``; ``json_schema`` describes an
+    application/json one, anything else is binary) and 206 (the byte range), both with ETag and
+    Accept-Ranges (and ``Content-Disposition: inline; filename=…`` when ``filename``); 412 (If-Match
+    does not match the ETag) and 416 (the Range lies outside the file).
+    """
+    media_types = media_types or ("*/*",)
+    whole = {m: json_schema if m == "application/json" and json_schema else BINARY for m in media_types}
+    part = _file_response(
+        "The requested byte range (Content-Range names it).",
+        {m: {} if m == "application/json" else BINARY for m in media_types},
+        filename,
+    )
+    part["headers"]["Content-Range"] = {"schema": {"type": "string"}, "description": "`bytes a-b/size`."}
+    return {
+        "parameters": [RANGE],
+        "errors": (412, 416),
+        "responses": {200: _file_response(description, whole, filename), 206: part},
+    }
+
+
+def _file_response(description, content, filename):
     headers = {
         "ETag": {"schema": {"type": "string"}, "description": "Entity tag of the stored file."},
         "Accept-Ranges": {"schema": {"type": "string"}, "description": "`bytes`: Range is honoured."},
     }
-    if attachment:
+    if filename:
         headers["Content-Disposition"] = {
             "schema": {"type": "string"},
-            "description": "`attachment; filename=…`.",
+            "description": "`inline; filename=…`: the file's name.",
         }
     return {
         "description": description,
@@ -84,13 +117,6 @@ def file_response(description, content, *, attachment=False):
     }
 
 
-def file_responses(description, *media_types, json_schema=None, attachment=False):
-    """``responses`` of a stored file: 200 (the whole file; ``json_schema`` describes an
-    application/json one, anything else is binary) and 206 (the byte range asked for)."""
-    whole = {m: json_schema if m == "application/json" and json_schema else BINARY for m in media_types}
-    part = file_response(
-        "The requested byte range (Content-Range names it).",
-        {m: {} if m == "application/json" else BINARY for m in media_types},
-    )
-    part["headers"]["Content-Range"] = {"schema": {"type": "string"}, "description": "`bytes a-b/size`."}
-    return {200: file_response(description, whole, attachment=attachment), 206: part}
+def html_response(description):
+    """A response that is only an HTML page (a domain's own page, not a rendered HAL document)."""
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}

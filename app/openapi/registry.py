@@ -11,12 +11,14 @@ Metadata keys (all optional):
     request       marshmallow Schema (class or instance) of the request body; ``None`` given
                   explicitly: the operation takes no body (no requestBody, no 413/415)
     content_type  the body's media type: "application/json" (default) or "multipart/form-data"
-    responses     {status: Schema | None | "description"}: the documented success statuses;
-                  a Schema describes the HAL resource's own properties; a tuple of Schemas is
-                  any one of them (e.g. a page, or the single item an id lookup answers); a dict
-                  is a complete OpenAPI response object (for what is not HAL)
+    responses     {status: Schema | None | "description" | page(...) | dict}: the documented
+                  success statuses; a Schema describes the HAL resource's own properties;
+                  ``helpers.page(ItemSchema)`` a typed page of ``collection``; a dict is a
+                  complete OpenAPI response object (for what is not HAL: ``helpers.stored_file``,
+                  ``helpers.html_response``)
     parameters    extra OpenAPI parameter objects (e.g. a required query parameter, a header)
-    collection    an app.hal ``Collection``: documents its paging/sort/filter query and a page body
+    collection    an app.hal ``Collection``: documents its paging/sort/filter query (and, without
+                  ``responses``, a generic page body)
     errors        extra error statuses beyond the generic ones (e.g. (409, 503))
 """
 

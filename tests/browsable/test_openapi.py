@@ -138,3 +138,40 @@ def test_integer_path_ids_are_bounded_so_huge_ids_are_404_not_500(app, widgets, 
     )
     huge = client.get("/test-widgets/box/files/6328411720", headers=admin_headers)
     assert huge.status_code == 404 and huge.mimetype == "application/problem+json"
+
+
+def test_generation_warns_of_nothing_and_refuses_name_clashes(app, widgets):
+    """apispec renames a second schema of a taken name ("Member1") with a UserWarning; every schema
+    has its own name, and a clash the generator would resolve silently is an error."""
+    import warnings
+
+    from marshmallow import Schema, fields
+
+    from app.hal import Collection, Field
+    from app.openapi.generate import Builder, build_spec
+    from app.openapi.helpers import page
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = build_spec(app, "http://localhost")
+    assert [str(w.message) for w in caught if w.category is UserWarning] == []
+    names = spec["components"]["schemas"]
+    assert {"GroupMember", "ProjectMember"} <= set(names) and "Member1" not in names
+    assert build_spec(app, "http://localhost") == spec  # the declarations are not used up by a build
+
+    def named(name, **members):
+        return type(name, (Schema,), members)
+
+    builder = Builder(app, "http://localhost")
+    builder.schema_ref(named("ThingSchema", a=fields.String()), response=True)
+    with pytest.raises(ValueError, match="ThingResource"):
+        builder.schema_ref(named("ThingSchema", b=fields.String()), response=True)
+    things = Collection(rel="ec:things", item_rel="ec:thing", fields=[Field("id", type="int")], id_field="id")
+    described = builder.page_response(page(named("OneSchema")), things)
+    assert described["content"]["application/json"]["schema"] == {
+        "anyOf": [{"$ref": "#/components/schemas/ThingsPage"}, {"$ref": "#/components/schemas/OneResource"}]
+    }
+    with pytest.raises(ValueError, match="ThingsPage"):
+        builder.page_response(page(named("OtherSchema")), things)
+    with pytest.raises(ValueError, match="collection="):
+        builder.page_response(page(named("OneSchema")), None)

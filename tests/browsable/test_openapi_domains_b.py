@@ -118,10 +118,18 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
     page = spec["paths"]["/api/v1/projects/"]["get"]["responses"]["200"]["content"]["application/hal+json"]
     assert page["schema"] == {
         "anyOf": [
-            {"$ref": "#/components/schemas/ProjectsPageResource"},
+            {"$ref": "#/components/schemas/ProjectsPage"},
             {"$ref": "#/components/schemas/ProjectViewResource"},
         ]
     }
+    # the page's items are the item's own component; a seed 000 page has its @event/@type too
+    own = schemas["ProjectsPage"]["allOf"][1]["properties"]["_embedded"]["properties"]["ec:project"]
+    assert own == {"type": "array", "items": {"$ref": "#/components/schemas/ProjectViewResource"}}
+    catalogue = schemas["CatalogueItemsPage"]["allOf"][1]
+    assert catalogue["required"] == ["@event", "@type"]
+    assert catalogue["properties"]["@event"]["enum"] == ["CATALOGUEITEMS_BULK_READ"]
+    single = spec["paths"]["/catalogue/items/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert single["schema"]["anyOf"][1] == {"$ref": "#/components/schemas/CatalogueItemReadResource"}
     downloads = [(p["name"], p["in"]) for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]]
     assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads
     # one `format`: the file-format filter or the representation toggle, by value

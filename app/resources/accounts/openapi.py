@@ -8,7 +8,7 @@ describe the properties ``views.represent_*`` and ``signin.represent`` really se
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from app.openapi import describe
-from app.openapi.typed import html_response, page_response
+from app.openapi.helpers import html_response, page
 from app.resources.accounts import schemas
 from app.resources.accounts.groups import groups_collection
 from app.resources.accounts.models import ACCOUNT_TYPES
@@ -173,7 +173,7 @@ describe(
     "accounts.list_users",
     tags=TAGS,
     collection=users_collection,
-    responses={200: page_response(users_collection, AccountUserSchema, "The users the caller may see")},
+    responses={200: page(AccountUserSchema, "The users the caller may see")},
 )
 describe("accounts.get_user", tags=TAGS, responses=USER)
 describe("accounts.me", tags=TAGS, responses=USER, description="Content-Location names the user resource.")
@@ -208,7 +208,7 @@ describe(
     "accounts.list_tokens",
     tags=TAGS,
     collection=tokens_collection,
-    responses={200: page_response(tokens_collection, ApiTokenSchema, "The account's tokens, newest first")},
+    responses={200: page(ApiTokenSchema, "The account's tokens, newest first")},
     description="The owner and ADMINs only (404 for anyone else).",
 )
 describe(
@@ -225,7 +225,7 @@ describe(
     "accounts.list_groups",
     tags=TAGS,
     collection=groups_collection,
-    responses={200: page_response(groups_collection, AccountGroupSchema, "The groups the caller may see")},
+    responses={200: page(AccountGroupSchema, "The groups the caller may see")},
 )
 describe(
     "accounts.create_group",

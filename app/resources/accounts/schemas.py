@@ -58,7 +58,7 @@ class GroupSchema(Schema):
                                              validate.Regexp(r"^\S(.*\S)?$", error="No leading or trailing spaces.")])
 
 
-class MemberSchema(Schema):
+class GroupMemberSchema(Schema):
     user_id = required(fields.Integer, strict=True, validate=validate.Range(min=1))
 
 
@@ -75,5 +75,5 @@ user_token_schema = UserTokenSchema()
 user_update_schema = UserUpdateSchema()
 password_change_schema = PasswordChangeSchema()
 group_schema = GroupSchema()
-member_schema = MemberSchema()
+member_schema = GroupMemberSchema()
 new_token_schema = NewTokenSchema()

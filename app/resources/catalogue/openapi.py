@@ -4,8 +4,8 @@ members and the statuses of every operation (docs/openapi.md). Imported by ``ini
 from marshmallow import fields, validate
 
 from app.openapi import describe
+from app.openapi.helpers import HalSchema, event, page, type_const, with_event
 from app.openapi.schemas import HTML, MEDIA_HAL
-from app.openapi.helpers import HalSchema, event, page_schema, type_const, with_event
 from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.schemas import CatalogueItemSchema
 from app.resources.catalogue.spec import SPEC_SCHEMA
@@ -78,13 +78,9 @@ CatalogueItemUpdated = with_event(
 CatalogueItemSpecComputed = with_event(
     CatalogueItemViewSchema, "CatalogueItemSpecComputedSchema", "CATALOGUEITEM_SPEC_COMPUTED"
 )
-CatalogueItemsPage = page_schema(
-    "CatalogueItemsPage",
-    items_collection.item_rel,
-    CatalogueItemViewSchema,
-    event=event("CATALOGUEITEMS_BULK_READ"),
-    type_=type_const("catalogue_items_list"),
-)
+
+# the page's own seed 000 members (its items have none)
+PAGE_MEMBERS = {"event": event("CATALOGUEITEMS_BULK_READ"), "type_": type_const("catalogue_items_list")}
 
 
 def empty_response(event, description):
@@ -123,7 +119,7 @@ describe(
     tags=TAGS,
     collection=items_collection,
     parameters=[QUERY],
-    responses={200: (CatalogueItemsPage, CatalogueItemRead)},
+    responses={200: page(CatalogueItemViewSchema, single=CatalogueItemRead, **PAGE_MEMBERS)},
     description="CATALOGUEITEMS_BULK_READ: a page of items (embedded without @event); `id=<id>` answers "
     "that item itself (CATALOGUEITEM_READ; 404 COULD_NOT_FIND_CATALOGUEITEM).",
 )

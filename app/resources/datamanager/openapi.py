@@ -9,7 +9,7 @@ here with binary ``file`` parts. The response schemas describe what ``spaces.rep
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
-from app.openapi.typed import binary_response, page_response
+from app.openapi.helpers import BINARY, page, stored_file
 from app.resources.datamanager import schemas
 from app.resources.datamanager.asset_writes import deleted_collection
 from app.resources.datamanager.assets import assets_collection
@@ -19,7 +19,6 @@ from app.resources.datamanager.spaces import spaces_collection
 from app.resources.datamanager.uploads import LOCALE
 
 TAGS = ["datamanager"]
-BINARY = {"type": "string", "format": "binary"}
 
 
 class AssetUploadSchema(Schema):
@@ -101,19 +100,13 @@ class AssetsUploadedSchema(Schema):
 SPACE = {200: DataManagerSpaceSchema}
 ASSET = {200: DataManagerAssetSchema}
 MEMBER = {200: DataManagerMemberSchema}
-ETAG = {"schema": {"type": "string"}, "description": "The file's SHA-256."}
-BYTES_HEADERS = {"ETag": ETAG, "Accept-Ranges": {"schema": {"type": "string"}}}
 
 # --- spaces ---------------------------------------------------------------------------------------
 describe(
     "datamanager.index",
     tags=TAGS,
     collection=spaces_collection,
-    responses={
-        200: page_response(
-            spaces_collection, DataManagerSpaceSchema, "The spaces the caller is a member of (ADMINs: all)"
-        )
-    },
+    responses={200: page(DataManagerSpaceSchema, "The spaces the caller is a member of (ADMINs: all)")},
 )
 describe(
     "datamanager.create",
@@ -143,11 +136,7 @@ describe(
     "datamanager.members",
     tags=TAGS,
     collection=members_collection,
-    responses={
-        200: page_response(
-            members_collection, DataManagerMemberSchema, "The members of the space and their rights"
-        )
-    },
+    responses={200: page(DataManagerMemberSchema, "The members of the space and their rights")},
 )
 describe(
     "datamanager.add_member",
@@ -179,7 +168,7 @@ describe(
     "datamanager.assets",
     tags=TAGS,
     collection=assets_collection,
-    responses={200: page_response(assets_collection, DataManagerAssetSchema, "The assets of the space")},
+    responses={200: page(DataManagerAssetSchema, "The assets of the space")},
 )
 describe(
     "datamanager.upload",
@@ -219,11 +208,7 @@ describe(
 describe(
     "datamanager.file",
     tags=TAGS,
-    errors=(412, 416),
-    responses={
-        200: binary_response("The bytes, in the stored (sniffed) media type.", BYTES_HEADERS),
-        206: binary_response("The requested range (Range).", BYTES_HEADERS),
-    },
+    **stored_file("The bytes, in the stored (sniffed) media type.", filename=True),
     description="Conditional (ETag: 304 for If-None-Match, 412 when If-Match does not match; If-Range) and "
     "ranged; 416 for an unsatisfiable Range.",
 )
@@ -231,11 +216,7 @@ describe(
     "datamanager.deleted_assets",
     tags=TAGS,
     collection=deleted_collection,
-    responses={
-        200: page_response(
-            deleted_collection, DataManagerDeletedAssetSchema, "The soft-deleted assets of the space"
-        )
-    },
+    responses={200: page(DataManagerDeletedAssetSchema, "The soft-deleted assets of the space")},
 )
 describe("datamanager.deleted_asset", tags=TAGS, responses={200: DataManagerDeletedAssetSchema})
 describe(

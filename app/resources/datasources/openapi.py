@@ -4,7 +4,7 @@ the statuses of every operation (docs/openapi.md). Imported by ``init_app``; vie
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from app.openapi import describe
-from app.openapi.helpers import RANGE, HalSchema, file_responses, page_schema
+from app.openapi.helpers import HalSchema, page, stored_file
 from app.resources.datasources.models import ROLES, STATUSES, TYPES
 from app.resources.datasources.schemas import DataSourceSchema, ProjectSchema, StartJobSchema
 from app.resources.datasources.views_projects import projects_collection
@@ -163,11 +163,6 @@ class StepJobViewSchema(HalSchema):
     columns = fields.List(fields.Nested(ColumnSchema), required=True)
 
 
-ProjectsPage = page_schema("ProjectsPage", projects_collection.item_rel, ProjectViewSchema)
-DataSourcesPage = page_schema("DataSourcesPage", sources_collection.item_rel, DataSourceViewSchema)
-StepScriptsPage = page_schema("StepScriptsPage", "ec:datasource/script", StepScriptViewSchema)
-StepJobsPage = page_schema("StepJobsPage", runs_collection.item_rel, StepJobViewSchema)
-
 PREVIEW = {
     "type": "object",
     "required": ["items", "fields", "distinct", "columns", "rows"],
@@ -200,7 +195,7 @@ describe(
     "datasources.projects",
     tags=TAGS,
     collection=projects_collection,
-    responses={200: (ProjectsPage, ProjectViewSchema)},
+    responses={200: page(ProjectViewSchema)},
     description="`id=<id>` answers that project itself instead of a page (404 when not visible).",
 )
 describe(
@@ -234,14 +229,14 @@ describe(
     "datasources.sources",
     tags=TAGS,
     collection=sources_collection,
-    responses={200: (DataSourcesPage, DataSourceViewSchema)},
+    responses={200: page(DataSourceViewSchema)},
     description="`id=<id>` answers that data source itself instead of a page.",
 )
 describe(
     "datasources.project_sources",
     tags=TAGS,
     collection=sources_collection,
-    responses={200: (DataSourcesPage, DataSourceViewSchema)},
+    responses={200: page(DataSourceViewSchema)},
 )
 describe(
     "datasources.create_source",
@@ -263,21 +258,16 @@ describe(
 )
 describe("datasources.delete_source", tags=TAGS, responses={204: None})
 
-FILE_ERRORS = (416,)
 describe(
     "datasources.source_file",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses("The upload, the fetched response or the query's rows.", "text/csv"),
+    **stored_file("The upload, the fetched response or the query's rows.", "text/csv"),
     description="404 `COULD_NOT_FIND_FILE` while there is none.",
 )
 describe(
     "datasources.source_preview",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses(
+    **stored_file(
         "Columns with statistics and the first rows.", "application/json", json_schema=PREVIEW
     ),
     description="404 `COULD_NOT_FIND_PREVIEW` until the source is ready.",
@@ -285,9 +275,7 @@ describe(
 describe(
     "datasources.source_table",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses("The table as Parquet.", PARQUET),
+    **stored_file("The table as Parquet.", PARQUET),
     description="404 `COULD_NOT_FIND_TABLE` until the source is ready.",
 )
 
@@ -295,7 +283,7 @@ describe(
     "datasources.scripts",
     tags=TAGS,
     collection=scripts_collection(_script_keys(0)),
-    responses={200: (StepScriptsPage, StepScriptViewSchema)},
+    responses={200: page(StepScriptViewSchema)},
     description="`key=<key>` answers that script itself instead of a page.",
 )
 describe("datasources.get_script", tags=TAGS, responses={200: StepScriptViewSchema})
@@ -326,29 +314,23 @@ describe(
     "datasources.runs",
     tags=TAGS,
     collection=runs_collection,
-    responses={200: (StepJobsPage, StepJobViewSchema)},
+    responses={200: page(StepJobViewSchema)},
     description="`id=<id>` answers that step job itself instead of a page.",
 )
 describe("datasources.get_run", tags=TAGS, responses={200: StepJobViewSchema})
 describe(
     "datasources.run_result",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses("The final table as CSV.", "text/csv"),
+    **stored_file("The final table as CSV.", "text/csv"),
     description="404 `COULD_NOT_FIND_RESULT` until the job has finished.",
 )
 describe(
     "datasources.run_preview",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses("The preview of the result.", "application/json", json_schema=PREVIEW),
+    **stored_file("The preview of the result.", "application/json", json_schema=PREVIEW),
 )
 describe(
     "datasources.run_table",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=FILE_ERRORS,
-    responses=file_responses("The final table as Parquet.", PARQUET),
+    **stored_file("The final table as Parquet.", PARQUET),
 )

@@ -7,7 +7,7 @@ name_field = fields.String(required=True, validate=validate.Length(min=1, max=20
 INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 
 
-class MemberSchema(Schema):
+class ProjectMemberSchema(Schema):
     account = fields.Integer(required=True, strict=True, validate=INT32)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
@@ -15,7 +15,7 @@ class MemberSchema(Schema):
 class ProjectSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
-    members = fields.List(fields.Nested(MemberSchema), load_default=list)
+    members = fields.List(fields.Nested(ProjectMemberSchema), load_default=list)
 
     @validates_schema
     def _unique_members(self, data, **kwargs):

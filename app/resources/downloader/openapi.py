@@ -4,7 +4,7 @@ members and the statuses of every operation (docs/openapi.md). Imported by ``ini
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
-from app.openapi.helpers import RANGE, HalSchema, event, file_responses, page_schema, type_const, with_event
+from app.openapi.helpers import HalSchema, event, page, stored_file, type_const, with_event
 from app.resources.catalogue.openapi import CatalogueAccountSchema, CatalogueItemViewSchema, empty_response
 from app.resources.catalogue.spec import COLUMN_TYPES
 from app.resources.downloader.models import FORMATS, STATUSES
@@ -54,13 +54,8 @@ DownloadRequestRead = with_event(
 DownloadRequestCreated = with_event(
     DownloadRequestViewSchema, "DownloadRequestCreatedSchema", "DOWNLOADREQUEST_CREATED"
 )
-DownloadRequestsPage = page_schema(
-    "DownloadRequestsPage",
-    requests_collection.item_rel,
-    DownloadRequestViewSchema,
-    event=event("DOWNLOADREQUESTS_BULK_READ"),
-    type_=type_const("download_requests_list"),
-)
+# the page's own seed 000 members (its items have none)
+PAGE_MEMBERS = {"event": event("DOWNLOADREQUESTS_BULK_READ"), "type_": type_const("download_requests_list")}
 
 
 class DownloadEstimateSchema(HalSchema):
@@ -91,7 +86,7 @@ describe(
     "downloader.index",
     tags=TAGS,
     collection=requests_collection,
-    responses={200: (DownloadRequestsPage, DownloadRequestRead)},
+    responses={200: page(DownloadRequestViewSchema, single=DownloadRequestRead, **PAGE_MEMBERS)},
     description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
     "request itself (DOWNLOADREQUEST_READ). `format=csv|parquet` filters by file format; "
     "`format=json|hal|hal-forms|html` is the representation toggle (docs/browsable.md).",
@@ -123,9 +118,7 @@ describe(
 describe(
     "downloader.file",
     tags=TAGS,
-    parameters=[RANGE],
-    errors=(416,),
-    responses=file_responses("The produced file.", *MIMETYPES.values(), attachment=True),
+    **stored_file("The produced file.", *MIMETYPES.values(), filename=True),
     description="Waiters only; 404 COULD_NOT_FIND_DOWNLOADFILE until the request has finished.",
 )
 describe(

@@ -8,8 +8,8 @@ really send (``_links``/``_embedded`` come from ``HalResource``).
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
+from app.openapi.helpers import page
 from app.openapi.schemas import hal_content, ref
-from app.openapi.typed import page_response
 from app.resources.objects import schemas
 from app.resources.objects.actions import actions_collection
 from app.resources.objects.models import LEVELS
@@ -112,7 +112,7 @@ describe(
     "objects.actions_index",
     tags=TAGS,
     collection=actions_collection,
-    responses={200: page_response(actions_collection, ObjectActionSchema, "The actions the caller may read")},
+    responses={200: page(ObjectActionSchema, "The actions the caller may read")},
 )
 describe(
     "objects.actions_create",
@@ -140,11 +140,7 @@ describe(
     "objects.objects_index",
     tags=TAGS,
     collection=objects_collection,
-    responses={
-        200: page_response(
-            objects_collection, ObjectVersionSchema, "The current version of every object the caller may READ"
-        )
-    },
+    responses={200: page(ObjectVersionSchema, "The current version of every object the caller may READ")},
 )
 describe(
     "objects.objects_create",
@@ -164,7 +160,7 @@ describe(
     "objects.versions_index",
     tags=TAGS,
     collection=versions_collection,
-    responses={200: page_response(versions_collection, ObjectVersionSchema, "Every version of the object")},
+    responses={200: page(ObjectVersionSchema, "Every version of the object")},
 )
 describe(
     "objects.versions_create",
@@ -192,11 +188,7 @@ describe(
     "objects.users_index",
     tags=TAGS,
     collection=users_collection,
-    responses={
-        200: page_response(
-            users_collection, ObjectUserPermissionSchema, "Users holding a permission on the object"
-        )
-    },
+    responses={200: page(ObjectUserPermissionSchema, "Users holding a permission on the object")},
 )
 describe("objects.user_get", tags=TAGS, responses=USER_PERMISSION, description="404 for an unknown user.")
 describe(
@@ -212,11 +204,7 @@ describe(
     "objects.groups_index",
     tags=TAGS,
     collection=groups_collection,
-    responses={
-        200: page_response(
-            groups_collection, ObjectGroupPermissionSchema, "Groups holding a permission on the object"
-        )
-    },
+    responses={200: page(ObjectGroupPermissionSchema, "Groups holding a permission on the object")},
 )
 describe("objects.group_get", tags=TAGS, responses=GROUP_PERMISSION, description="404 for an unknown group.")
 describe(

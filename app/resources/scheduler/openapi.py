@@ -4,7 +4,7 @@ request bodies, response bodies and the statuses of every operation (docs/openap
 from marshmallow import Schema, fields, validate
 
 from app.openapi import describe
-from app.openapi.helpers import HalSchema, page_schema
+from app.openapi.helpers import HalSchema, page
 from app.resources.scheduler.deliveries import deliveries_collection, failed_tasks_collection
 from app.resources.scheduler.models import OUTCOMES
 from app.resources.scheduler.schemas import RequeueSchema, ScheduleSchema
@@ -115,10 +115,6 @@ class MetricsInitiatedSchema(Schema):
     scheduled_metrics_initiated = fields.Boolean(required=True, validate=validate.Equal(True))
 
 
-SchedulesPage = page_schema("SchedulesPage", schedules_collection.item_rel, ScheduleViewSchema)
-DeliveriesPage = page_schema("DeliveriesPage", deliveries_collection.item_rel, DeliveryViewSchema)
-FailedTasksPage = page_schema("FailedTasksPage", failed_tasks_collection.item_rel, FailedTaskViewSchema)
-
 # --- operations -----------------------------------------------------------------------------------
 
 DEFINITIONS = (
@@ -129,7 +125,7 @@ describe(
     "scheduler.index",
     tags=TAGS,
     collection=schedules_collection,
-    responses={200: (SchedulesPage, ScheduleViewSchema)},
+    responses={200: page(ScheduleViewSchema)},
     description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.",
 )
 describe(
@@ -159,7 +155,7 @@ describe(
     "scheduler.deliveries",
     tags=TAGS,
     collection=deliveries_collection,
-    responses={200: (DeliveriesPage, DeliveryViewSchema)},
+    responses={200: page(DeliveryViewSchema)},
     description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.",
 )
 describe("scheduler.delivery", tags=TAGS, responses={200: DeliveryViewSchema})
@@ -167,7 +163,7 @@ describe(
     "scheduler.failed_tasks",
     tags=TAGS,
     collection=failed_tasks_collection,
-    responses={200: (FailedTasksPage, FailedTaskViewSchema)},
+    responses={200: page(FailedTaskViewSchema)},
     description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.",
 )
 describe("scheduler.failed_task", tags=TAGS, responses={200: FailedTaskViewSchema})
