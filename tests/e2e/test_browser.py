@@ -7,7 +7,6 @@ too. A screenshot of every step is saved under the test's tmp directory (printed
 """
 
 import os
-import shutil
 import sys
 
 import pytest

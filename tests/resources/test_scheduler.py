@@ -7,7 +7,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 
 from app.extensions import db
-from app.jobs import get_queue, get_redis
+from app.jobs import get_queue
 from app.jobs import scheduler as jobs
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 from app.resources.scheduler.timing import (

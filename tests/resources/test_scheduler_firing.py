@@ -199,7 +199,6 @@ def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_p
     worker_process()
     capped = create(client, user_headers, receiver, frequency=3)
     free = [create(client, user_headers, receiver, payload={"i": i}) for i in range(2)]
-    started = time.monotonic()
     wait_for(lambda: len(receiver.of(capped["id"])) >= 3 and all(len(receiver.of(s["id"])) >= 3 for s in free))
     time.sleep(1.5)
     keys = Counter(h["headers"]["Idempotency-Key"] for h in receiver.received)
