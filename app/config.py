@@ -126,7 +126,10 @@ def finalize(config, instance_path):
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # Pre-ping finds connections a network database dropped; a SQLite file connection cannot go stale,
+    # and the ping is one more statement on every request.
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                      {"pool_pre_ping": not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")})
     config["MAX_CONTENT_LENGTH"] = config["HALYARD_MAX_UPLOAD_BYTES"]
     config["JSON_SORT_KEYS"] = False
 
