@@ -32,3 +32,16 @@ def test_forwarded_headers_are_honoured_when_configured(client):
     links = client.get("/", headers=FORWARDED).get_json()["_links"]
     assert links["self"]["href"] == "https://api.example.org/"
     assert links["ec:jobs"]["href"] == "https://api.example.org/jobs/"
+
+
+def test_no_cookie_session_is_opened_or_sent(app, client, user_headers):
+    """Halyard keeps no session state (docs/decisions.md 19): flask.session refuses writes, no cookie."""
+    from flask import session
+    from flask.sessions import NullSession
+
+    r = client.get("/", headers=user_headers)
+    assert r.status_code == 200 and "Set-Cookie" not in r.headers
+    with app.test_request_context("/"):
+        assert isinstance(session, NullSession)
+        with pytest.raises(RuntimeError):
+            session["k"] = "v"
