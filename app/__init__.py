@@ -26,9 +26,10 @@ def create_app(config=None, instance_path=None):
     _init_http(app)
 
     from app import auth, browsable, cli, errors, openapi, resources  # noqa: F401  (auth registers callbacks)
-    from app.extensions import db, migrate
+    from app.extensions import close_core_connection, db, migrate
 
     db.init_app(app)
+    app.teardown_appcontext(close_core_connection)
     _init_sqlite(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     errors.init_app(app)

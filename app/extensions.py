@@ -1,4 +1,5 @@
 """Extension objects, created unbound and bound to the app in create_app()."""
+from flask import g
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,17 +33,36 @@ curies = CurieRegistry("ec")
 
 
 def core_connection():
-    """The ORM session's connection, for Core statements inside the session's transaction.
+    """A connection for the Core reads on the hot paths (credential checks, asset reads).
 
-    ``Session.connection()`` walks the session's transaction state machine on every call, which costs
-    more than a short indexed SELECT; the hot read paths (token check, asset reads) call this instead,
-    which looks the connection up once per session transaction and reuses it until that transaction
-    ends (commit, rollback and close start a new one, which misses the cache)."""
-    session = db.session()
-    cached = session.info.get("halyard.connection")
-    transaction = session._transaction
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1]
-    connection = session.connection()
-    session.info["halyard.connection"] = (session._transaction, connection)
+    Inside an ORM transaction that already holds a connection this is that connection, so a Core read
+    sees the request's own uncommitted writes. Otherwise it is one plain engine connection per
+    application context (``flask.g``), closed by ``close_core_connection`` at teardown: a read-only
+    request then never builds an ORM Session, whose transaction bookkeeping, connection lookup and
+    teardown cost more than the short indexed SELECTs themselves (docs/decisions.md 20). A request that
+    reads here first and writes through the Session afterwards uses two pooled connections; reads here
+    hold no locks that a write waits for (SQLite runs a SELECT outside a transaction; PostgreSQL's
+    READ COMMITTED SELECT takes no row locks), and a Core read after the first ORM statement goes to the
+    Session's connection again."""
+    registry = db.session.registry
+    if registry.has():
+        session = registry()
+        cached = session.info.get("halyard.connection")
+        if cached is not None and cached[0] is session._transaction:
+            return cached[1]  # Session.connection() walks its state machine on every call: once per transaction
+        root = session.get_transaction()
+        if root is not None and root.connections:
+            connection = session.connection()
+            session.info["halyard.connection"] = (session._transaction, connection)
+            return connection
+    connection = g.get("_halyard_core_connection")
+    if connection is None:
+        connection = g._halyard_core_connection = db.engine.connect()
     return connection
+
+
+def close_core_connection(exc=None):
+    """teardown_appcontext: return the context's Core connection (if one was opened) to the pool."""
+    connection = g.pop("_halyard_core_connection", None)
+    if connection is not None:
+        connection.close()
