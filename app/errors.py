@@ -234,7 +234,7 @@ def handle_unexpected(exc):
 
 
 def assign_request_id():
-    incoming = request.headers.get("X-Request-ID", "")
+    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
     g.request_id = incoming if incoming and REQUEST_ID.match(incoming) else secrets.token_hex(16)
 
 

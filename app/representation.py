@@ -58,7 +58,7 @@ def respond(doc, status=200, headers=None, *, etag=True):
     ``optional_auth``: what the caller may read), or the body carries the caller's ``_templates``
     (HAL-FORMS) or names them (HTML). The JSON of a public view (``/``, ``/rels/``) is the same for all.
     """
-    media_type = negotiate(request.headers.get("Accept"))
+    media_type = negotiate(request.environ.get("HTTP_ACCEPT"))
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator

@@ -13,7 +13,7 @@ def rfc3339(value):
         return None
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.isoformat(timespec="milliseconds") + "Z"  # milliseconds truncated, as the filters read them
 
 
 def from_timestamp(seconds):

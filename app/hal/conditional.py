@@ -72,7 +72,7 @@ def make_conditional(response: Response, etag: str, *, suffix: str = "") -> Resp
     response.set_etag(tag)
     if request.method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:
         return response
-    if "If-None-Match" in request.headers and request.if_none_match.contains_weak(tag):
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
         response.status_code = 304
         response.set_data(b"")
         for header in _DROP_ON_304:

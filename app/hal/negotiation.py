@@ -128,7 +128,7 @@ def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -
         text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default)
         body, content_type = text.encode("utf-8"), media_type
     response = Response(body, status=status, headers=headers, content_type=content_type)
-    if "Vary" in response.headers:
+    if headers and "Vary" in response.headers:  # (a missing header costs Headers an exception: ask only when it may be there)
         response.vary.add("Accept")
     else:  # the usual case: set the header without parsing it into a HeaderSet first
         response.headers["Vary"] = "Accept"

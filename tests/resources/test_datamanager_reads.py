@@ -69,16 +69,24 @@ def test_asset_urls_equal_url_for(app, client, user_headers, space):
     from app.resources.datamanager.reads import AssetUrls
 
     dm_id, asset_id, file_id = uuid.UUID(space["dataManagerID"]), uuid.uuid4(), uuid.uuid4()
-    with app.test_request_context("/", base_url="https://example.org:8443"):
-        urls = AssetUrls(dm_id)
-        assert urls.assets == url_for("datamanager.assets", dm_id=dm_id, _external=True)
-        assert urls.deleted == url_for("datamanager.deleted_assets", dm_id=dm_id, _external=True)
-        assert urls.datamanager == url_for("datamanager.get", dm_id=dm_id, _external=True)
-        assert urls.asset(asset_id) == url_for("datamanager.asset", dm_id=dm_id, asset_id=asset_id, _external=True)
-        assert urls.asset(asset_id, deleted=True) == url_for("datamanager.deleted_asset", dm_id=dm_id,
-                                                             asset_id=asset_id, _external=True)
-        assert urls.file(asset_id, file_id) == url_for("datamanager.file", dm_id=dm_id, asset_id=asset_id,
-                                                       file_id=file_id, _external=True)
+    # The prefix is cached per scheme, host and script root: each of them changes the URLs.
+    for base_url in ("https://example.org:8443", "http://example.org:8443", "https://other.example",
+                     "https://example.org:8443/mounted/here", "https://example.org:8443"):
+        with app.test_request_context("/", base_url=base_url):
+            assert AssetUrls(dm_id).datamanager.startswith(base_url + "/")
+            check_asset_urls(AssetUrls, dm_id, asset_id, file_id)
+
+
+def check_asset_urls(AssetUrls, dm_id, asset_id, file_id):
+    urls = AssetUrls(dm_id)
+    assert urls.assets == url_for("datamanager.assets", dm_id=dm_id, _external=True)
+    assert urls.deleted == url_for("datamanager.deleted_assets", dm_id=dm_id, _external=True)
+    assert urls.datamanager == url_for("datamanager.get", dm_id=dm_id, _external=True)
+    assert urls.asset(asset_id) == url_for("datamanager.asset", dm_id=dm_id, asset_id=asset_id, _external=True)
+    assert urls.asset(asset_id, deleted=True) == url_for("datamanager.deleted_asset", dm_id=dm_id,
+                                                         asset_id=asset_id, _external=True)
+    assert urls.file(asset_id, file_id) == url_for("datamanager.file", dm_id=dm_id, asset_id=asset_id,
+                                                   file_id=file_id, _external=True)
 
 
 def test_reads_use_a_fixed_number_of_queries(client, user_headers, space, statements):
