@@ -1,5 +1,7 @@
 """Extension objects, created unbound and bound to the app in create_app()."""
-from flask import g
+import functools
+
+from flask import g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,7 +28,31 @@ migrate = Migrate()
 basic_auth = HTTPBasicAuth(realm="Halyard")
 bearer_auth = HTTPTokenAuth(scheme="Bearer", realm="Halyard")
 token_auth = HTTPTokenAuth(scheme="Token", realm="Halyard")
-auth = MultiAuth(basic_auth, bearer_auth, token_auth)
+
+
+class PrebuiltMultiAuth(MultiAuth):
+    """flask-httpauth's ``MultiAuth`` with the same choice of scheme (the first auth whose scheme the
+    ``Authorization`` header names, else the first auth), but each scheme's wrapper of a view is built
+    once, when the view is decorated: ``MultiAuth`` builds it (two ``functools.wraps``) on every request."""
+
+    def login_required(self, f=None, role=None, optional=None):
+        def login_required_internal(f):
+            auths = (self.main_auth, *self.additional_auths)
+            views = [(a, a.login_required(role=role, optional=optional)(f)) for a in auths]
+
+            @functools.wraps(f)
+            def decorated(*args, **kwargs):
+                headers = request.headers
+                for a, view in views:
+                    if a.is_compatible_auth(headers):
+                        return view(*args, **kwargs)
+                return views[0][1](*args, **kwargs)
+            return decorated
+
+        return login_required_internal(f) if f else login_required_internal
+
+
+auth = PrebuiltMultiAuth(basic_auth, bearer_auth, token_auth)
 
 # The one CURIE ("ec") and the documentation of every relation served under /rels/{rel}.
 curies = CurieRegistry("ec")
