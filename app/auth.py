@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
+from app.fastread import FastRead
 from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
 from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
 from app.timeutil import utcnow
@@ -76,7 +77,7 @@ def current_account():
     if account is None:
         row = getattr(g, "account_row", None)
         if row is not None:
-            account = g.account_model = _attach({attr: row._mapping[column] for attr, column in _account_attrs()})
+            account = g.account_model = _attach({attr: getattr(row, column.key) for attr, column in _account_attrs()})
     return account
 
 
@@ -126,12 +127,12 @@ def _account_attrs():
 
 # Core statements built once (their compiled form is cached by SQLAlchemy); both hit unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.
-_TOKEN_CHECK = (
+_TOKEN_CHECK = FastRead(
     select(_tokens.id.label("token_id"), _tokens.revoked_at, _tokens.expires_at, *_accounts.c)
     .join_from(ApiToken.__table__, _accounts, _accounts.c.id == _tokens.account_id)
     .where(_tokens.token_hash == bindparam("token_hash"))
 )
-_ACCOUNT_BY_ID = select(*_accounts.c).where(_accounts.c.id == bindparam("account_id"))
+_ACCOUNT_BY_ID = FastRead(select(*_accounts.c).where(_accounts.c.id == bindparam("account_id")))
 
 
 class _VerifiedCache:
@@ -224,7 +225,8 @@ def verify_password(login, password):
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
-        row = core_connection().execute(_ACCOUNT_BY_ID, {"account_id": hit[0]}).first()
+        rows = _ACCOUNT_BY_ID.rows(core_connection(), {"account_id": hit[0]})
+        row = rows[0] if rows else None
         if row is not None and row.active and row.credentials_version == hit[1]:
             return _authenticated(row)
     guard = throttle()
@@ -257,10 +259,11 @@ def verify_token(secret):
     if not secret.startswith(TOKEN_PREFIX):
         g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
         return None
-    row = core_connection().execute(_TOKEN_CHECK, {"token_hash": hash_token(secret)}).first()
-    if row is None:
+    rows = _TOKEN_CHECK.rows(core_connection(), {"token_hash": hash_token(secret)})
+    if not rows:
         g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None
+    row = rows[0]
     if row.revoked_at is not None:
         g.auth_event = "AUTH_TOKEN_REVOKED"
         return None

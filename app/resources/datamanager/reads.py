@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, select
 from app.auth import current_principal
 from app.errors import NotFound
 from app.extensions import core_connection
+from app.fastread import FastRead
 from app.hal import TotalsCache
 from app.representation import url
 from app.resources.datamanager.models import RIGHTS, Asset, AssetFile, AssetTag, DataManager, Member
@@ -24,7 +25,7 @@ assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, Ass
 _members = Member.__table__
 _RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
 
-_SPACE_RIGHTS = (
+_SPACE_RIGHTS = FastRead(
     select(DataManager.__table__.c.id, _members.c.account_id, DataManager.__table__.c.assets_generation,
            *_RIGHT_COLUMNS)
     .select_from(DataManager.__table__)
@@ -47,7 +48,7 @@ _FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.select
 # asset without tags or files. Assets carry a few tags and files, so the product stays small, and it
 # saves a statement on the most frequent request (docs/datamanager.md, "Profiles").
 _ONE_ASSET = {
-    deleted: select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS,
+    deleted: FastRead(select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS,
                     *_FILE_COLUMNS)
     .select_from(assets_table)
     .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
@@ -56,10 +57,11 @@ _ONE_ASSET = {
                               _members.c.account_id == bindparam("account_id")))
     .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
            assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
-    .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id)
+    .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id))
     for deleted in (False, True)
 }
-_FIRST_FILE_COLUMN = len(ASSET_COLUMNS) + 2 + len(_RIGHT_COLUMNS)
+_FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
+_FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(_RIGHT_COLUMNS)
 
 
 def _execute(stmt, params):
@@ -67,20 +69,22 @@ def _execute(stmt, params):
     return core_connection().execute(stmt, params)
 
 
-def _rights(row, principal):
+def _rights(values, principal):
+    """The rights the caller holds, from the member row's right columns (in ``RIGHTS`` order)."""
     if principal.is_admin:
         return list(RIGHTS)
-    return [right for right, column in zip(RIGHTS, _RIGHT_COLUMNS) if row._mapping[column]]
+    return [right for right, held in zip(RIGHTS, values) if held]
 
 
 def access_or_404(dm_id):
     """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
     indexed query; 404 like ``space_or_404``."""
     principal = current_principal()
-    row = _execute(_SPACE_RIGHTS, {"dm_id": dm_id, "account_id": principal.id}).first()
+    rows = _SPACE_RIGHTS.rows(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
+    row = rows[0] if rows else None
     if row is None or (row.account_id is None and not principal.is_admin):
         raise NotFound("datamanager")
-    return _rights(row, principal), row.assets_generation
+    return _rights(row[3:], principal), row.assets_generation
 
 
 def rights_or_404(dm_id):
@@ -147,7 +151,7 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
     not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
     principal = current_principal()
-    rows = _execute(_ONE_ASSET[deleted], {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}).all()
+    rows = _ONE_ASSET[deleted].rows(core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id})
     if not rows:
         rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
@@ -164,7 +168,7 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
         if values[0] is not None and values[0] not in files:
             files[values[0]] = FileRow(values)
     asset.files = list(files.values())
-    return asset, _rights(first, principal)
+    return asset, _rights(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
 
 
 _ANY_SPACE = uuid.UUID(int=0)
