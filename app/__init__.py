@@ -9,8 +9,12 @@ from werkzeug.routing import IntegerConverter
 from app.config import defaults, finalize, from_environment
 
 
-def create_app(config=None, instance_path=None):
-    """The application factory: config → extensions → errors → auth → resources → jobs → cli."""
+def create_app(config=None, instance_path=None, *, migrations=True):
+    """The application factory: config → extensions → errors → auth → resources → jobs → cli.
+
+    ``migrations=False`` (the web entry point, wsgi.py) leaves out Flask-Migrate, and with it Alembic:
+    a web worker never migrates (``halyard start``/``halyard db upgrade`` do, before it starts), and
+    10 MB less per worker keeps it inside the benchmark's memory budget."""
     app = Halyard(__name__, instance_relative_config=True,
                 instance_path=instance_path or os.environ.get("HALYARD_INSTANCE_PATH") or None)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -26,12 +30,15 @@ def create_app(config=None, instance_path=None):
     _init_http(app)
 
     from app import auth, browsable, cli, errors, openapi, resources  # noqa: F401  (auth registers callbacks)
-    from app.extensions import close_core_connection, db, migrate
+    from app.extensions import close_core_connection, db
 
     db.init_app(app)
     app.teardown_appcontext(close_core_connection)
     _init_sqlite(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    if migrations:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     errors.init_app(app)
     resources.init_app(app)
     browsable.init_app(app)

@@ -3,7 +3,6 @@ import functools
 
 from flask import g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -23,7 +22,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 
 basic_auth = HTTPBasicAuth(realm="Halyard")
 bearer_auth = HTTPTokenAuth(scheme="Bearer", realm="Halyard")

@@ -26,3 +26,18 @@ def test_every_branch_is_applied(app):
     # (Alembic keeps only the dependant in alembic_version), so compare with everything applied.
     applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")}
     assert heads and current <= heads and heads <= applied
+
+
+def test_the_web_entry_point_loads_no_migration_tooling(app):
+    """wsgi.py builds the app without Flask-Migrate: Alembic (and sqlglot, imported only by the data
+    source query check) stay out of every web worker's memory."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, subprocess_env
+
+    code = ("import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in sys.modules]; "
+            "print(loaded, 'migrate' in wsgi.app.extensions)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(app), capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.strip() == "[] False", out.stderr[-2000:]

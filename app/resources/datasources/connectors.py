@@ -13,7 +13,6 @@ import base64
 import json
 import time
 
-import sqlglot
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -21,15 +20,12 @@ from flask import current_app
 from sqlalchemy import create_engine, exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-from sqlglot import exp
 
 from app.resources.datasources.tables import TableError, rows_to_csv
 
 NETWORK_DRIVERS = ("postgresql", "postgresql+psycopg")
-_WRITES = tuple(getattr(exp, name) for name in (
-    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Copy",
-    "TruncateTable", "Pragma", "Set", "Transaction", "Commit", "Rollback", "Use", "LoadData",
-) if hasattr(exp, name))
+_WRITE_NODES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Copy",
+                "TruncateTable", "Pragma", "Set", "Transaction", "Commit", "Rollback", "Use", "LoadData")
 
 
 def _fernet():
@@ -90,6 +86,10 @@ def resolve(source):
 
 def check_query(sql):
     """An error message unless ``sql`` is exactly one read-only SELECT, else None."""
+    import sqlglot  # here, not at module level: 7 MB that a web worker needs only for this check
+    from sqlglot import exp
+
+    writes = tuple(getattr(exp, name) for name in _WRITE_NODES if hasattr(exp, name))
     try:
         statements = [s for s in sqlglot.parse(sql) if s is not None]
     except sqlglot.errors.SqlglotError:
@@ -99,7 +99,7 @@ def check_query(sql):
     statement = statements[0]
     if not isinstance(statement, exp.Query):
         return "Only a SELECT query is allowed."
-    if any(isinstance(node, _WRITES) for node in statement.walk()):
+    if any(isinstance(node, writes) for node in statement.walk()):
         return "The query must only read (no INTO, locking or data-changing clauses)."
     return None
 
