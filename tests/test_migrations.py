@@ -34,7 +34,7 @@ def test_the_web_entry_point_loads_no_migration_tooling(app):
     import subprocess
     import sys
 
-    from conftest import ROOT, subprocess_env
+    from tests.conftest import ROOT, subprocess_env
 
     code = ("import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in sys.modules]; "
             "print(loaded, 'migrate' in wsgi.app.extensions)")
