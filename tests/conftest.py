@@ -63,6 +63,19 @@ def _drop_databases():
 
 
 @pytest.fixture(scope="session")
+def fresh_database():
+    """``fresh_database(tmp_dir, name)``: ``fresh_database_url`` as a fixture, for test modules in other
+    directories (``from conftest import`` there finds whichever conftest.py pytest loaded last)."""
+    return fresh_database_url
+
+
+@pytest.fixture(scope="session")
+def run_id():
+    """This run's id (in database names and queue prefixes)."""
+    return RUN_ID
+
+
+@pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
     yield tmp_path_factory.mktemp("halyard")
     if _created_databases:

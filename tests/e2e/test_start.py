@@ -15,10 +15,9 @@ import pytest
 import requests
 import uritemplate
 
-from conftest import ROOT, RUN_ID, fresh_database_url
-
 pytestmark = pytest.mark.e2e
 TIMEOUT = 5
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_port():
@@ -42,13 +41,13 @@ def poll(fn, timeout=60.0, interval=0.25):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, fresh_database, run_id):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL"))}
     env.update(
         HALYARD_INSTANCE_PATH=str(tmp_path / "instance"),
-        DATABASE_URL=fresh_database_url(str(tmp_path), "e2e"),
-        HALYARD_QUEUE_PREFIX=f"hye2e-{RUN_ID}",
+        DATABASE_URL=fresh_database(str(tmp_path), "e2e"),
+        HALYARD_QUEUE_PREFIX=f"hye2e-{run_id}",
         PYTHONPATH=ROOT,
     )
     proc = subprocess.Popen([sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1"],
