@@ -30,8 +30,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
-from app.fastread import FastRead
 from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
+from app.fastread import FastRead
 from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
 from app.timeutil import utcnow
 
@@ -125,7 +125,7 @@ def _account_attrs():
     mapper and the other domains' models are not imported yet when this module is."""
     return [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
 
-# Core statements built once (their compiled form is cached by SQLAlchemy); both hit unique/primary keys.
+# Statements built once and compiled once per dialect (FastRead, docs/decisions.md 21); both hit unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.
 _TOKEN_CHECK = FastRead(
     select(_tokens.id.label("token_id"), _tokens.revoked_at, _tokens.expires_at, *_accounts.c)
@@ -225,8 +225,7 @@ def verify_password(login, password):
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
-        rows = _ACCOUNT_BY_ID.rows(core_connection(), {"account_id": hit[0]})
-        row = rows[0] if rows else None
+        row = _ACCOUNT_BY_ID.first(core_connection(), {"account_id": hit[0]})
         if row is not None and row.active and row.credentials_version == hit[1]:
             return _authenticated(row)
     guard = throttle()
@@ -259,11 +258,10 @@ def verify_token(secret):
     if not secret.startswith(TOKEN_PREFIX):
         g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
         return None
-    rows = _TOKEN_CHECK.rows(core_connection(), {"token_hash": hash_token(secret)})
-    if not rows:
+    row = _TOKEN_CHECK.first(core_connection(), {"token_hash": hash_token(secret)})
+    if row is None:
         g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None
-    row = rows[0]
     if row.revoked_at is not None:
         g.auth_event = "AUTH_TOKEN_REVOKED"
         return None

@@ -73,3 +73,8 @@ class FastRead:
             return [make(row) for row in fetched]
         return [make([value if process is None else process(value) for process, value in zip(results, row)])
                 for row in fetched]
+
+    def first(self, connection, params):
+        """The first row of ``rows()``, or None."""
+        rows = self.rows(connection, params)
+        return rows[0] if rows else None

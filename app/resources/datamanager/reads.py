@@ -1,5 +1,6 @@
 """The hot read paths of the data manager in SQLAlchemy Core: the caller's rights in a space,
-assets with their tags and files, and their URLs, without ORM object loading.
+assets with their tags and files, and their URLs, without ORM object loading. The per-request
+constant statements (a space's rights, one asset) run through ``FastRead`` (app/fastread.py).
 
 Reads (GET of an asset or a page of assets) are most of the traffic; the ORM's identity map,
 instrumentation and ``selectinload`` machinery cost more than the queries themselves there. The
@@ -48,16 +49,17 @@ _FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.select
 # asset without tags or files. Assets carry a few tags and files, so the product stays small, and it
 # saves a statement on the most frequent request (docs/datamanager.md, "Profiles").
 _ONE_ASSET = {
-    deleted: FastRead(select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS,
-                    *_FILE_COLUMNS)
-    .select_from(assets_table)
-    .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
-    .outerjoin(files_table, files_table.c.asset_id == assets_table.c.id)
-    .outerjoin(_members, and_(_members.c.datamanager_id == assets_table.c.datamanager_id,
-                              _members.c.account_id == bindparam("account_id")))
-    .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
-           assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
-    .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id))
+    deleted: FastRead(
+        select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS,
+               *_FILE_COLUMNS)
+        .select_from(assets_table)
+        .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
+        .outerjoin(files_table, files_table.c.asset_id == assets_table.c.id)
+        .outerjoin(_members, and_(_members.c.datamanager_id == assets_table.c.datamanager_id,
+                                  _members.c.account_id == bindparam("account_id")))
+        .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
+               assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
+        .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id))
     for deleted in (False, True)
 }
 _FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
@@ -80,11 +82,10 @@ def access_or_404(dm_id):
     """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
     indexed query; 404 like ``space_or_404``."""
     principal = current_principal()
-    rows = _SPACE_RIGHTS.rows(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
-    row = rows[0] if rows else None
+    row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
     if row is None or (row.account_id is None and not principal.is_admin):
         raise NotFound("datamanager")
-    return _rights(row[3:], principal), row.assets_generation
+    return _rights(row[-len(_RIGHT_COLUMNS):], principal), row.assets_generation
 
 
 def rights_or_404(dm_id):
@@ -151,14 +152,15 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
     not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
     principal = current_principal()
-    rows = _ONE_ASSET[deleted].rows(core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id})
+    rows = _ONE_ASSET[deleted].rows(core_connection(),
+                                    {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id})
     if not rows:
         rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
     if first.member_id is None and not principal.is_admin:
         raise NotFound("datamanager")
-    asset = AssetRow(first[:6])
+    asset = AssetRow(first[:len(ASSET_COLUMNS)])
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
     asset.tag_names = list(dict.fromkeys(row.tag for row in rows if row.tag is not None))
