@@ -15,7 +15,7 @@ when a job raises, the job and download views when they see a dead job, and ``re
 5. storage is swept (app/jobs/sweep.py).
 
 Each step is a compare-and-set or idempotent, so any number of workers may run it at once. It runs as
-an RQ job: the first job of every worker (``at_worker_start``) and every HALYARD_RECONCILE_SECONDS one
+an RQ job: queued by every worker at its start (``at_worker_start``) and every HALYARD_RECONCILE_SECONDS one
 scheduled job per period (``arm``: a unique job id per period, re-armed by every pass and every
 ``enqueue``).
 """
@@ -237,11 +237,11 @@ _armed = {}  # per process: the reconcile job this process knows exists
 
 
 def at_worker_start(app):
-    """Queue a full pass (stored files included) as the worker's first job, and arm the timer; the worker
-    starts at once (the pass runs in a job), and even when Redis is not there yet."""
+    """Queue a full pass (stored files included) on the low queue, and arm the timer: the worker starts at
+    once and serves waiting work first (the pass runs as a job), even when Redis is not there yet."""
     try:
         job_id = f"{current_app.config['HALYARD_QUEUE_PREFIX']}-reconcile-start-{os.getpid()}"
-        get_queue("high").enqueue(reconcile_job, True, job_id=job_id, result_ttl=600, failure_ttl=24 * 3600,
+        get_queue("low").enqueue(reconcile_job, True, job_id=job_id, result_ttl=600, failure_ttl=24 * 3600,
                                   job_timeout=600)
         arm()
     except Exception:
