@@ -17,7 +17,7 @@ when a job raises, the job and download views when they see a dead job, and ``re
 Each step is a compare-and-set or idempotent, so any number of workers may run it at once. It runs as
 an RQ job: queued by every worker at its start (``at_worker_start``) and every HALYARD_RECONCILE_SECONDS one
 scheduled job per period (``arm``: a unique job id per period, re-armed by every pass and every
-``enqueue``).
+``enqueue``). Both go to the low queue: waiting work runs first.
 """
 import importlib
 import logging
@@ -225,7 +225,7 @@ def arm(connection=None):
     if _armed.get(os.getpid()) == job_id:
         return job_id
     try:
-        get_queue("high").enqueue_at(datetime.fromtimestamp(due, timezone.utc), reconcile_job, job_id=job_id,
+        get_queue("low").enqueue_at(datetime.fromtimestamp(due, timezone.utc), reconcile_job, job_id=job_id,
                                      unique=True, result_ttl=period, failure_ttl=24 * 3600, job_timeout=600)
     except DuplicateJobError:
         pass
