@@ -65,6 +65,10 @@ def worker(burst, scheduler, worker_class):
     cls = _polling(base, float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]))
     if scheduler and not burst:
         _reconcile_scheduler(app)
+    if not burst:  # rows left by dead jobs, stray files, and the reconciler's timer (docs/jobs.md)
+        from app.jobs.reconcile import at_worker_start
+
+        at_worker_start(app)
     cls(all_queues(), connection=get_redis(), job_class=AppJob).work(
         burst=burst, with_scheduler=scheduler, logging_level=app.config["HALYARD_LOG_LEVEL"]
     )

@@ -33,6 +33,10 @@ SETTINGS = {
     "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
     "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
+    "HALYARD_RECONCILE_SECONDS": (60, "Period of the reconciler that fails rows whose job died or was lost "
+                                      "(0: only at worker start)."),
+    "HALYARD_RECONCILE_FILE_AGE_SECONDS": (3600, "Unreferenced stored files and idle temporary work folders "
+                                                 "older than this are swept."),
     "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
     # outbound

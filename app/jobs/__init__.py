@@ -5,8 +5,10 @@
   file attach to the same server).
 - ``AppJob``: runs every job inside a Flask app context (the current app in the
   web process and tests, one app per worker process otherwise) and mirrors the
-  job's state into its ``JobRecord`` row, so every job is also a resource.
-- ``enqueue(func, ...)``: records a ``JobRecord`` (owner, subject) and enqueues.
+  job's state into its ``JobRecord`` row, so every job is also a resource; a job
+  whose record was settled before it ran does nothing.
+- ``enqueue(func, ...)``: commits a ``JobRecord`` (owner, subject) with the caller's
+  rows, then enqueues; nothing is committed when Redis is down (``QueueUnavailable``).
 - Job functions are importable and take ids, never live objects; they call
   ``report_progress()`` and ``produced()``, and raise ``JobError`` for a failure
   whose message is safe to show.
@@ -14,9 +16,12 @@
 import os
 import uuid
 
+import redis.exceptions
 from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
+
+from app.errors import ApiError
 
 QUEUE_NAMES = ("high", "default", "low")
 _worker_app = None
@@ -62,28 +67,68 @@ def all_queues(app=None):
     return [get_queue(name, app) for name in QUEUE_NAMES]
 
 
-def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", **options):
+RETRY_AFTER_SECONDS = 5
+
+
+class QueueUnavailable(ApiError, redis.exceptions.ConnectionError):
+    """503: Redis failed while work was being queued. ``committed`` False: nothing was committed (the
+    session was rolled back); True: the work's rows were committed and are now failed.
+
+    Also a Redis ``ConnectionError``, so code that handles a lost Redis handles this too.
+    """
+
+    code = 503
+    event = "QUEUE_UNAVAILABLE"
+    description = "The job queue is unavailable; nothing was changed. Try again shortly."
+
+    def __init__(self, committed=False):
+        super().__init__("The job queue failed while the work was being queued; it is recorded as failed. "
+                         "Try again shortly." if committed else None,
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        self.committed = committed
+
+
+def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", tracker=None, **options):
     """Record and enqueue ``func(*args)``; return the committed JobRecord.
 
-    ``owner`` is the Account that may read the job, ``subject`` the path of the
-    resource it works on; ``options`` go to RQ (``retry``, ``job_timeout``, ...).
+    ``owner`` is the Account that may read the job, ``subject`` the path of the resource it works on,
+    ``tracker`` the domain row (a ``TracksJob``) whose state follows the job; ``options`` go to RQ
+    (``job_timeout``, ...). The caller's pending changes, the record and the tracker's job id are
+    committed together, after Redis answered: when it does not, the session is rolled back and
+    ``QueueUnavailable`` raised, so nothing is half-created. When Redis fails between the commit and
+    the push, the record and its tracker are failed (``reconcile.fail``) before the error is raised.
     """
     from app.extensions import db
     from app.resources.jobs.models import JobRecord
 
+    target = get_queue(queue)
+    try:
+        target.connection.ping()
+    except redis.exceptions.RedisError:
+        db.session.rollback()
+        raise QueueUnavailable() from None
     job_id = str(uuid.uuid4())
     record = JobRecord(id=job_id, kind=kind or func.__name__, owner=owner, subject=subject,
                        queue=queue, status="queued")
     db.session.add(record)
+    db.session.flush()  # the record before the tracker's foreign key to it
+    if tracker is not None:
+        tracker.attach_job(job_id)
     db.session.commit()
     options.setdefault("result_ttl", current_app.config["HALYARD_JOB_RESULT_TTL_SECONDS"])
     options.setdefault("failure_ttl", current_app.config["HALYARD_JOB_RESULT_TTL_SECONDS"])
     try:
-        get_queue(queue).enqueue(func, *args, job_id=job_id, **options)
-    except Exception:
-        record.status, record.error = "failed", "The job could not be queued."
-        db.session.commit()
+        target.enqueue(func, *args, job_id=job_id, **options)
+    except Exception as exc:
+        from app.jobs import reconcile
+
+        reconcile.fail(job_id, "The job could not be queued.", cancel=False)
+        if isinstance(exc, redis.exceptions.RedisError):
+            raise QueueUnavailable(committed=True) from exc
         raise
+    from app.jobs import reconcile
+
+    reconcile.arm()  # the reconciler's timer comes back after a Redis that lost it (a no-op when armed)
     return record
 
 
@@ -115,34 +160,41 @@ def worker_app():
 
 
 class AppJob(Job):
-    """A Job that runs in a fresh app context and keeps its JobRecord in step."""
+    """A Job that runs in a fresh app context and keeps its JobRecord (and tracking row) in step."""
 
     def perform(self):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():
             from app.extensions import db
+            from app.jobs import reconcile
+            from app.resources.jobs.models import JobRecord
 
             if app.extensions.get("halyard.pid") != os.getpid():
                 db.engine.dispose(close=False)  # a forked work horse must not share pooled connections
-            self._mirror(status="started")
+            recorded = _has_record(self.id)
+            if recorded and not JobRecord.begin(self.id):
+                return None  # failed or cancelled before it ran (e.g. by the reconciler): nothing to do
             try:
                 result = super().perform()
             except BaseException as exc:
                 self.meta["error"] = safe_summary(exc)
                 self.save_meta()
-                self._mirror(status="failed", error=self.meta["error"])
+                if recorded:
+                    reconcile.fail(self.id, self.meta["error"], cancel=False)
                 raise
-            self._mirror(status="finished")
+            if recorded:
+                JobRecord.settle(self.id, "finished", result=self.meta.get("result_path"))
+                db.session.commit()
             return result
 
-    def _mirror(self, **values):
-        from app.resources.jobs.models import JobRecord
 
-        try:  # records have UUID ids (enqueue()); ids like the scheduler's "<prefix>-tick-<epoch>" have none
-            uuid.UUID(self.id)
-        except ValueError:
-            return
-        JobRecord.mirror(self, **values)
+def _has_record(job_id):
+    """Records have UUID ids (enqueue()); ids like the scheduler's "<prefix>-tick-<epoch>" have none."""
+    try:
+        uuid.UUID(job_id)
+    except ValueError:
+        return False
+    return True
 
 
 def safe_summary(exc):

@@ -38,13 +38,14 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from rq import Queue
+from rq.registry import FailedJobRegistry
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, select, text, update
+from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.jobs import get_queue, get_redis
+from app.jobs import AppJob, get_queue, get_redis, queue_name
 from app.resources.scheduler import counters
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun, decrypt
 from app.resources.scheduler.timing import following_slot
@@ -290,7 +291,29 @@ LOST_ERROR = ("lost: the worker stopped while this attempt was being sent (kille
               "time limit); whether the receiver got it is unknown")
 
 
-def recover_lost(now=None):
+def reconcile_pass():
+    """The scheduler's part of every reconcile (app/jobs/reconcile.py): runs lost with a killed delivery
+    job at once, then those past ``lost_after()``; the number settled."""
+    return settle_killed_deliveries() + recover_lost()
+
+
+def settle_killed_deliveries(newest=500):
+    """Settle (``recover_lost``) the runs still ``sending`` whose delivery job RQ reports failed: its work
+    horse was killed, its worker died (RQ's abandoned-job handling) or it raised. RQ knows the job is
+    over, so they need not wait for ``lost_after()``. Reads the ``newest`` failed delivery jobs."""
+    registry = FailedJobRegistry(queue_name(DELIVERY_QUEUE), connection=get_redis(), job_class=AppJob)
+    ids = [i for i in registry.get_job_ids(0, newest - 1, desc=True) if i.startswith(f"{_prefix()}-deliver-")]
+    by_attempt = defaultdict(set)
+    for job in AppJob.fetch_many(ids, connection=get_redis()):
+        if job is not None and job.func_name.endswith(".deliver_batch") and len(job.args) >= 2:
+            by_attempt[job.args[1]].update(uuid.UUID(str(r)) for r in job.args[0])
+    if not by_attempt:
+        return 0
+    return recover_lost(where=or_(*[and_(_in(ScheduleRun.id, runs), ScheduleRun.attempts == attempt)
+                                    for attempt, runs in by_attempt.items()]))
+
+
+def recover_lost(now=None, where=None):
     """Settle attempts still ``sending`` longer than ``lost_after()``: their batch is no longer running.
 
     Policy (docs/scheduler.md "Lost attempts"): the attempt is recorded with outcome ``retry`` and a
@@ -298,13 +321,15 @@ def recover_lost(now=None):
     dedupe), as a new attempt whose series counts the lost one as its first try. A run that has
     lost an attempt before, or that may be tried only once, becomes a failed task instead, so a
     run that kills its worker is not retried forever. Each step is a compare-and-set on
-    (status, attempts): two processes recovering at once settle each run once. Returns the count.
+    (status, attempts): two processes recovering at once settle each run once. ``where`` picks other
+    runs known to be lost (``settle_killed_deliveries``). Returns the count.
     """
     now = now or utcnow()
     config = current_app.config
+    which = where if where is not None else ScheduleRun.sending_at < now - lost_after()
     stuck = db.session.execute(
         select(ScheduleRun.id, ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.attempts)
-        .where(ScheduleRun.status == "sending", ScheduleRun.sending_at < now - lost_after()).limit(10000)).all()
+        .where(ScheduleRun.status == "sending", which).limit(10000)).all()
     if not stuck:
         db.session.rollback()
         return 0

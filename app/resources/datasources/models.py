@@ -5,6 +5,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.resources.jobs.models import TracksJob
 from app.timeutil import utcnow
 
 ROLES = ("editor", "viewer")
@@ -60,9 +61,11 @@ class ProjectMember(db.Model):
     account = relationship("Account")
 
 
-class DataSource(db.Model):
+class DataSource(db.Model, TracksJob):
     __tablename__ = "datasources"
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),)
+    job_kinds = ("datasource-process",)
+    since_attr = "updated"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -98,6 +101,14 @@ class DataSource(db.Model):
     def stored_keys(self):
         return [k for k in (self.file_key, self.table_key, self.preview_key) if k]
 
+    @classmethod
+    def unfinished(cls):
+        return cls.status == "processing"
+
+    @classmethod
+    def failed_values(cls, message):
+        return {"status": "error", "error": message}
+
 
 class Script(db.Model):
     __tablename__ = "datasource_scripts"
@@ -118,10 +129,11 @@ class Script(db.Model):
         return f"upload:{self.name}"
 
 
-class StepRun(db.Model):
+class StepRun(db.Model, TracksJob):
     """One ``POST /datasources/{id}/job``: its steps, their outcome and the result table."""
 
     __tablename__ = "datasource_jobs"
+    job_kinds = ("datasource-steps",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"), index=True)
@@ -143,3 +155,27 @@ class StepRun(db.Model):
 
     def stored_keys(self):
         return [k for k in (self.result_key, self.table_key, self.preview_key) if k]
+
+    @classmethod
+    def unfinished(cls):
+        return cls.status.in_(("queued", "running"))
+
+    @classmethod
+    def failed_values(cls, message):
+        return {"status": "failed", "error": message}
+
+    @classmethod
+    def after_failed(cls, ids):
+        for run in db.session.scalars(select(cls).where(cls.id.in_(ids))):
+            run.steps = close_steps(run.steps)
+
+
+def close_steps(steps):
+    """The steps of a run that failed: the running one failed, those never started skipped (a new list)."""
+    closed = []
+    for step in steps:
+        status = step.get("status")
+        if status in (None, "pending", "running"):
+            step = dict(step, status="failed" if status == "running" else "skipped")
+        closed.append(step)
+    return closed

@@ -13,7 +13,7 @@ from app import storage
 from app.extensions import db
 from app.jobs import JobError, produced, report_progress
 from app.resources.datasources import connectors, sandbox, tables
-from app.resources.datasources.models import DataSource, Script, StepRun
+from app.resources.datasources.models import DataSource, Script, StepRun, close_steps
 from app.resources.datasources.tables import TableError
 
 BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "builtin_scripts")
@@ -106,7 +106,7 @@ def _save_steps(run, steps):
 def run_steps(run_id):
     """RQ job: run a StepRun's steps in ascending exec_order, each in the sandbox; store the result."""
     run = db.session.get(StepRun, run_id)
-    if run is None:
+    if run is None or run.status != "queued":  # deleted, or failed by the reconciler before it ran
         return {"skipped": True}
     source, steps = run.datasource, sorted(run.steps, key=lambda s: s["exec_order"])
     run.status = "running"
@@ -183,8 +183,5 @@ def _store_result(run, csv_path):
 
 def _fail(run, steps, message):
     db.session.rollback()
-    for step in steps:
-        if step.get("status") in (None, "pending", "running"):
-            step["status"] = "skipped" if step.get("status") != "running" else "failed"
     run.status, run.error = "failed", message
-    _save_steps(run, steps)
+    _save_steps(run, close_steps(steps))

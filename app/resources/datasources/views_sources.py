@@ -11,7 +11,7 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
-from app.jobs import enqueue
+from app.jobs import QueueUnavailable, enqueue
 from app.representation import check_preconditions, created, no_content, respond, url
 from app.resources.datasources import bp, forms
 from app.resources.datasources.access import (
@@ -169,21 +169,24 @@ def _apply(source, data, stored, table):
         source.problems, source.status = table.problems, "ready"
 
 
-def _commit(new_keys):
+def _commit(source, new_keys):
+    """Commit the source, with its processing job when it needs one: nothing is committed when the
+    name is taken (400) or the queue is down (503), and the files stored for it are discarded then."""
     try:
-        db.session.commit()
+        db.session.flush()
+        if source.status == "processing":
+            enqueue(process_source, source.id, source.version, kind="datasource-process", tracker=source,
+                    owner=current_account(), subject=f"/api/v1/datasources/{source.id}")
+        else:
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
         discard(new_keys)
         raise BodyDidNotValidate(errors={"name": ["A data source with this name exists in the project."]}) from None
-
-
-def _queue_if_needed(source):
-    if source.status == "processing":
-        record = enqueue(process_source, source.id, source.version, kind="datasource-process",
-                         owner=current_account(), subject=f"/api/v1/datasources/{source.id}")
-        source.job_id = record.id
-        db.session.commit()
+    except QueueUnavailable as exc:
+        if not exc.committed:  # else the failed source still points at them
+            discard(new_keys)
+        raise
 
 
 @bp.post("/api/v1/datasources")
@@ -201,8 +204,7 @@ def create_source():
     source = DataSource(project_id=project.id, creator_id=current_account().id, version=1)
     _apply(source, data, stored, table)
     db.session.add(source)
-    _commit([stored and stored.key] + (table.keys() if table else []))
-    _queue_if_needed(source)
+    _commit(source, [stored and stored.key] + (table.keys() if table else []))
     return created(represent(source))
 
 
@@ -232,9 +234,8 @@ def update_source(source_id):
         table = _table_of_kept_file(source) if size <= forms.inline_limit() else None
     source.version += 1
     _apply(source, data, stored, table)
-    _commit([stored and stored.key] + (table.keys() if table else []))
+    _commit(source, [stored and stored.key] + (table.keys() if table else []))
     discard(k for k in old if k)
-    _queue_if_needed(source)
     return respond(represent(source))
 
 

@@ -213,12 +213,9 @@ def start_run(source_id):
     steps = [dict(step, status="pending") for step in sorted(data["steps"], key=lambda s: s["exec_order"])]
     run = StepRun(datasource_id=source.id, creator_id=current_account().id, steps=steps, status="queued")
     db.session.add(run)
-    db.session.commit()
-    record = enqueue(run_steps, run.id, kind="datasource-steps", owner=current_account(),
-                     subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}",
-                     job_timeout=_job_timeout(len(steps)))
-    run.job_id = record.id
-    db.session.commit()
+    db.session.flush()  # its id; committed with its job record by enqueue (nothing when Redis is down)
+    enqueue(run_steps, run.id, kind="datasource-steps", owner=current_account(), tracker=run,
+            subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}", job_timeout=_job_timeout(len(steps)))
     return accepted(url("datasources.get_run", source_id=source.id, run_id=run.id), represent_run(run))
 
 

@@ -6,11 +6,13 @@ bp = Blueprint("downloader", __name__)
 
 def init_app(app):
     from app.extensions import curies
+    from app.jobs.reconcile import add_pass
     from app.resources.downloader import views  # noqa: F401  (registers the routes on bp)
     from app.resources.downloader import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
+    add_pass(app, "app.jobs.downloads:sweep_downloads")  # retention and dead work folders, every reconcile
     register_entry(app, "ec:download-requests", "downloader.index", title="Download requests you wait for")
     register_entry(app, "ec:download-request/by-id", "downloader.get", title="A download request by id",
                    path_vars={"request_id": "id"})
@@ -37,7 +39,8 @@ def init_app(app):
                     description="The produced file (text/csv or application/vnd.apache.parquet), waiters only; "
                                 "ETag and Range supported.")
     curies.document("download-request/creator", title="Creator of the request",
-                    description="The account that first asked for the download.")
+                    description="The caller: every waiter sees itself as the creator "
+                                "(equal requests share one row; another user's identity is never shown).")
     curies.document("download-request/job", title="Job of the request",
                     description="The RQ job (/jobs/{id}) executing the download: live status and progress.")
     curies.document("download-requests/estimate", title="Estimate a download", methods=("POST",),

@@ -2,7 +2,9 @@
 
 - ``create_or_join``: an equal live request (same normalised item/spec/format, not cancelled, not
   failed) gains the caller as a waiter; otherwise a new request starts. The unique ``live_key``
-  makes two concurrent equal POSTs end up in one request.
+  makes two concurrent equal POSTs end up in one request. A request is committed only with its job
+  record, and a failed one (its job failed, was killed, lost or never queued) leaves ``live_key``, so
+  an equal request never joins dead work.
 - ``start``: LOCAL items run ``app.jobs.downloads.run_download`` on RQ. DATABRICKS/ATHENA items run
   the adapter that ``HALYARD_DOWNLOADER_ADAPTERS`` names for them; with none configured (or an
   unbound LOCAL item) the request and its job record fail at once with the reason.
@@ -36,6 +38,8 @@ def create_or_join(item, spec, fmt, account):
     key = dedupe_key(item, spec, fmt)
     for _ in range(3):
         existing = db.session.scalar(select(DownloadRequest).where(DownloadRequest.live_key == key))
+        if existing is not None and not _alive(existing):
+            continue  # its job failed or was lost: it no longer holds the key, start afresh
         if existing is not None:
             if account not in existing.waiting:
                 existing.waiting.append(account)
@@ -46,13 +50,22 @@ def create_or_join(item, spec, fmt, account):
         req.waiting.append(account)
         db.session.add(req)
         try:
-            db.session.commit()
+            db.session.flush()  # committed with its job record by start(): nothing when Redis is down
         except IntegrityError:  # an equal request was created concurrently: join it
             db.session.rollback()
             continue
         start(req, account)
         return req, True
     raise RuntimeError("could not create or join a download request")
+
+
+def _alive(req):
+    """Whether an equal request's job can still finish; a dead one is failed (and leaves the key) here."""
+    from app.jobs import reconcile
+
+    if req.executor_job_id is not None and not reconcile.confirm_alive(req.executor_job_id):
+        db.session.refresh(req)
+    return req.live_key is not None
 
 
 def adapter_for(executor_type):
@@ -84,10 +97,8 @@ def start(req, account):
         req.fail(reason)
         db.session.commit()
         return
-    record = enqueue(run_download, req.id, kind="download", owner=account, subject=subject,
-                     job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"])
-    req.executor_job_id = record.id
-    db.session.commit()
+    enqueue(run_download, req.id, kind="download", owner=account, subject=subject, tracker=req,
+            job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"])
 
 
 def cancel_key(request_id):
@@ -157,10 +168,11 @@ def live_progress(req):
         return req.progress
     status = str(getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False)))
     if status in ("failed", "stopped", "canceled") and not req.is_cancelled:
+        from app.jobs import reconcile
+
+        reconcile.fail(req.executor_job_id, job.meta.get("error") or
+                       "The worker running this download stopped before it finished.")
         db.session.refresh(req)
-        if req.status in ("queued", "running") and not req.is_cancelled:
-            req.fail("The worker running this download stopped before it finished.")
-            db.session.commit()
         return req.progress
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
     return max(req.progress or 0.0, float(meta.get("progress") or 0.0))

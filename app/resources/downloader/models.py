@@ -5,6 +5,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, Forei
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.resources.jobs.models import TracksJob
 from app.timeutil import utcnow
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled")
@@ -18,8 +19,10 @@ waiters = Table(
 )
 
 
-class DownloadRequest(db.Model):
+class DownloadRequest(db.Model, TracksJob):
     __tablename__ = "download_requests"
+    job_kinds = ("download",)
+    job_attr = "executor_job_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     catalogue_item_id: Mapped[int] = mapped_column(ForeignKey("catalogue_items.id", ondelete="CASCADE"), index=True)
@@ -50,7 +53,17 @@ class DownloadRequest(db.Model):
     waiting = relationship("Account", secondary=waiters)
 
     def fail(self, message):
-        self.status, self.error, self.live_key = "failed", message, None
+        for name, value in self.failed_values(message).items():
+            setattr(self, name, value)
+
+    @classmethod
+    def failed_values(cls, message):
+        """A failed request leaves deduplication (``live_key``): an equal request starts afresh."""
+        return {"status": "failed", "error": message, "live_key": None}
+
+    @classmethod
+    def unfinished(cls):
+        return cls.status.in_(("queued", "running")) & cls.is_cancelled.is_(False)
 
     def cancel(self):
         self.is_cancelled, self.live_key = True, None

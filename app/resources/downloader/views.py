@@ -44,7 +44,9 @@ def represent(req, event=None):
     """The request as seed 000 shows it, with its item and creator linked and embedded."""
     progress = execution.live_progress(req)  # first: it may repair the state of a dead job
     item_doc = represent_item(req.catalogue_item, embedded=True)
-    creator = account_embed(req.created_by)
+    # Equal requests share one row; each waiter asked for it, so each sees itself as its creator and
+    # never another user's identity (only waiters reach a request).
+    creator = account_embed(current_account())
     finished = req.status == "finished" and req.file_key
     properties = {
         "@type": "download_request",

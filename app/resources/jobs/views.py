@@ -6,7 +6,7 @@ from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field
-from app.jobs import AppJob, get_redis
+from app.jobs import AppJob, get_redis, reconcile
 from app.representation import base_url, paginate, respond, url
 from app.resources.jobs import bp
 from app.resources.jobs.models import STATUSES, TERMINAL, JobRecord
@@ -41,16 +41,15 @@ def live_state(record):
     status = getattr(status, "value", status) or record.status
     status = RQ_STATUS.get(status, status)
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
+    if status in ("failed", "canceled") and record.status not in TERMINAL:
+        # e.g. a work horse killed mid-job: RQ moved it to failed, the row still says started
+        reconcile.fail(record.id, meta.get("error") or reconcile.DEAD, status=status, cancel=False)
+    if record.status in TERMINAL:
+        status = record.status  # the row is final: e.g. settled by the reconciler while RQ still held it
     state.update(status=status, progress=meta.get("progress"), message=meta.get("message"),
                  enqueued=job.enqueued_at)
     if status == "finished":
         state["progress"] = 1.0
-    if status in TERMINAL and record.status not in TERMINAL:
-        # e.g. a work horse killed mid-job: RQ moved it to failed, the row still says started
-        record.status = status
-        if status == "failed":
-            record.error = meta.get("error") or "The worker running this job stopped before it finished."
-        db.session.commit()
     return state
 
 

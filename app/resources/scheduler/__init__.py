@@ -36,11 +36,13 @@ RELS = {
 
 def init_app(app):
     from app.extensions import curies
+    from app.jobs.reconcile import add_pass
     from app.resources.root import register_entry
     from app.resources.scheduler import deliveries, metrics, views  # noqa: F401  (routes attach to bp)
     from app.resources.scheduler import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
 
     app.register_blueprint(bp)
+    add_pass(app, "app.jobs.scheduler:reconcile_pass")  # lost deliveries and ticks, every reconcile
     register_entry(app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval")
     register_entry(app, "ec:schedule/by-id", "scheduler.get", title="A schedule by id",
                    path_vars={"schedule_id": "id"})
