@@ -60,7 +60,8 @@ def libpq_params(value):
         if isinstance(given, (tuple, list)):
             raise DatabaseRefused(f"The parameter {name!r} is given more than once.", name)
         if name in ONLY_VALUES and given not in ONLY_VALUES[name]:
-            raise DatabaseRefused(f"The parameter {name!r} may only be {' or '.join(ONLY_VALUES[name])}.", name)
+            allowed = " or ".join(ONLY_VALUES[name])
+            raise DatabaseRefused(f"The parameter {name!r} may only be {allowed}.", name)
     try:
         from psycopg.conninfo import conninfo_to_dict, make_conninfo  # the postgres extra
     except ImportError:
@@ -69,7 +70,8 @@ def libpq_params(value):
     try:
         return conninfo_to_dict(make_conninfo("", **kwargs))
     except Exception:  # noqa: BLE001 — libpq's parser refused it
-        raise DatabaseRefused("The connection parameters could not be parsed.", "url", "invalid_url") from None
+        raise DatabaseRefused("The connection parameters could not be parsed.", "url",
+                              "invalid_url") from None
 
 
 def pinned(value, *, timeout=None, config=None):

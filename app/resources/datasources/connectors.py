@@ -131,7 +131,8 @@ def _engine(url, timeout):
         try:
             params = outbound_database.pinned(url, timeout=timeout)
         except outbound_database.DatabaseRefused as error:
-            raise TableError(f"The connection is not allowed by the outbound policy ({error.param}).") from None
+            reason = f"The connection is not allowed by the outbound policy ({error.param})."
+            raise TableError(reason) from None
         return create_engine("postgresql+psycopg://", poolclass=NullPool, connect_args=params)
     parsed, connect_args = make_url(url), {}
     if parsed.drivername.startswith("postgresql"):
