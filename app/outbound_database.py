@@ -20,6 +20,7 @@ import logging
 import os
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.outbound import OutboundError, OutboundRefused, checked_addresses
 
@@ -45,16 +46,25 @@ def libpq_params(value):
     """The parameters libpq would connect with for the SQLAlchemy URL ``value`` (DatabaseRefused if none)."""
     try:
         url = make_url(value)
-        url = url.set(drivername="postgresql+psycopg") if url.drivername in DRIVERS else None
-        kwargs = url.get_dialect()().create_connect_args(url)[1] if url else None
     except Exception:  # noqa: BLE001 — every parse failure is the same client error
         raise DatabaseRefused("Not a configured connection name or a valid SQLAlchemy URL.", "url",
                               "invalid_url") from None
-    if kwargs is None:
+    if url.drivername not in DRIVERS:
         raise DatabaseRefused("Only PostgreSQL URLs, or the name of a configured connection, are accepted.",
                               "driver", "invalid_url")
+    url = url.set(drivername="postgresql+psycopg")
+    try:
+        kwargs = url.get_dialect()().create_connect_args(url)[1]
+    except ArgumentError as error:  # its texts name only ports and formats, never credentials
+        raise DatabaseRefused(f"The database host and port lists do not fit: {error}.", "port",
+                              "invalid_url") from None
+    try:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo  # the postgres extra
+    except ImportError:
+        raise DatabaseRefused("PostgreSQL URLs need the postgres extra (psycopg) on this server.", "driver",
+                              "invalid_url") from None
     for name, given in kwargs.items():
-        if name not in ALLOWED:
+        if name not in ALLOWED or (name == "sslrootcert" and _libpq_version() < 160000):  # old: a file
             raise DatabaseRefused(f"The parameter {name!r} is not allowed (allowed: {', '.join(ALLOWED)}).",
                                   name)
         if isinstance(given, (tuple, list)):
@@ -62,11 +72,6 @@ def libpq_params(value):
         if name in ONLY_VALUES and given not in ONLY_VALUES[name]:
             allowed = " or ".join(ONLY_VALUES[name])
             raise DatabaseRefused(f"The parameter {name!r} may only be {allowed}.", name)
-    try:
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo  # the postgres extra
-    except ImportError:
-        raise DatabaseRefused("PostgreSQL URLs need the postgres extra (psycopg) on this server.", "driver",
-                              "invalid_url") from None
     try:
         return conninfo_to_dict(make_conninfo("", **kwargs))
     except Exception:  # noqa: BLE001 — libpq's parser refused it
@@ -84,16 +89,16 @@ def pinned(value, *, timeout=None, config=None):
     ports = params.get("port", "").split(",")
     given = params["hostaddr"].split(",") if params.get("hostaddr") else [""] * len(hosts)
     if len(ports) not in (1, len(hosts)):
-        raise DatabaseRefused(f"{len(ports)} ports do not match {len(hosts)} hosts.", "port")
+        raise DatabaseRefused(f"The database port list ({len(ports)}) does not match the {len(hosts)} hosts.",
+                              "port")
     if len(given) != len(hosts):
-        raise DatabaseRefused(f"{len(given)} hostaddr values do not match {len(hosts)} hosts.", "hostaddr")
+        raise DatabaseRefused(f"The database hostaddr list ({len(given)}) does not match the "
+                              f"{len(hosts)} hosts.", "hostaddr")
     ports = [_port(port) for port in (ports * len(hosts) if len(ports) == 1 else ports)]
     addresses = [_check(host, port, address, config) for host, port, address in zip(hosts, ports, given)]
     result = dict(params, host=",".join(hosts), hostaddr=",".join(addresses), port=",".join(map(str, ports)),
                   passfile=os.devnull, gssencmode="disable")
-    from psycopg import pq
-
-    if pq.version() >= 160000:  # older libpq has no sslcertmode (and no sslrootcert=system either)
+    if _libpq_version() >= 160000:  # older libpq has no sslcertmode
         result["sslcertmode"] = "disable"
     if timeout is not None:  # the URL may ask for less time, never for more (libpq's 0 means forever)
         limit = max(1, int(timeout))
@@ -106,9 +111,11 @@ def pinned(value, *, timeout=None, config=None):
 def _check(host, port, address, config):
     """The checked address to connect to for one host (a given ``hostaddr`` is checked as itself)."""
     if not host:
-        raise DatabaseRefused("The URL needs a host: without one the driver uses a local socket.", "host")
+        raise DatabaseRefused("The database host is missing: without one the driver uses a local socket.",
+                              "host")
     if host.startswith(("/", "@")):
-        raise DatabaseRefused(f"{host!r} is a Unix socket; only network hosts are allowed.", "host")
+        raise DatabaseRefused(f"The database host {host!r} is a Unix socket; only network hosts are allowed.",
+                              "host")
     param, target = ("hostaddr", address) if address else ("host", host)
     try:
         return checked_addresses(target, port, literal=bool(address), config=config)[0][0]
@@ -122,7 +129,7 @@ def _check(host, port, address, config):
 def _port(text):
     port = _int(text or str(DEFAULT_PORT), 0)
     if not 0 < port < 65536:
-        raise DatabaseRefused(f"{text!r} is not a port number.", "port")
+        raise DatabaseRefused(f"The database port {text!r} is not a port number.", "port")
     return port
 
 
@@ -131,3 +138,9 @@ def _int(text, default):
         return int(text) if text is not None else default
     except ValueError:
         return default
+
+
+def _libpq_version():
+    from psycopg import pq
+
+    return pq.version()
