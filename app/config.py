@@ -33,7 +33,8 @@ SETTINGS = {
     "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
     "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
-    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
+    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs that outbound HTTP and database "
+                                       "sources may reach despite being private."),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
