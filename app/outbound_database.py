@@ -32,6 +32,7 @@ HARMLESS = ("application_name", "channel_binding", "connect_timeout", "sslmode",
 ONLY_VALUES = {"sslrootcert": ("system",)}  # the system CA store: no file of this server is named
 ALLOWED = TARGET + HARMLESS + tuple(ONLY_VALUES)
 DEFAULT_PORT = 5432
+NO_FILE = os.path.join(os.devnull, "none")  # can never exist; libpq skips a missing passfile silently
 
 
 class DatabaseRefused(OutboundRefused):
@@ -97,7 +98,7 @@ def pinned(value, *, timeout=None, config=None):
     ports = [_port(port) for port in (ports * len(hosts) if len(ports) == 1 else ports)]
     addresses = [_check(host, port, address, config) for host, port, address in zip(hosts, ports, given)]
     result = dict(params, host=",".join(hosts), hostaddr=",".join(addresses), port=",".join(map(str, ports)),
-                  passfile=os.devnull, gssencmode="disable")
+                  passfile=NO_FILE, gssencmode="disable")
     if _libpq_version() >= 160000:  # older libpq has no sslcertmode
         result["sslcertmode"] = "disable"
     if timeout is not None:  # the URL may ask for less time, never for more (libpq's 0 means forever)
