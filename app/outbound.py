@@ -1,5 +1,7 @@
 """Outbound HTTP: the one client for scheduled POSTs and ``api`` data sources (DESIGN.md §9).
 
+``checked_addresses`` is the address check of every outbound connection, database ones included.
+
 Only http(s), no user info, no proxies; hosts whose addresses are not all public are refused unless
 allowlisted (HALYARD_OUTBOUND_ALLOWLIST). The check runs in the connection itself — resolve, check
 every address, connect only to a checked one — so DNS rebinding cannot slip past it, while TLS still
@@ -179,13 +181,27 @@ def _allowed(host, address, allowlist):  # IPv4-mapped and 6to4 addresses are ju
                                     or inner.is_multicast or inner.is_reserved or inner.is_unspecified)
 
 
-def _resolve(host, port, allowlist):
+def checked_addresses(host, port, *, literal=False, config=None):
+    """The (address, port) pairs ``host`` resolves to, if the policy allows every one; else OutboundRefused.
+
+    The one address check of every outbound connection: the HTTP clients run it at connect time and
+    connect only to an address it returned; database connections (app.outbound_database) are pinned
+    to one. ``literal``: ``host`` must be a numeric address (any spelling the C resolver accepts, as
+    libpq's ``hostaddr``), judged by its value alone: an allowlisted name never vouches for it.
+    A host that does not resolve raises OutboundError ("connection").
+    """
+    return _resolve(host, port, _allowlist(config), literal)
+
+
+def _resolve(host, port, allowlist, literal=False):
     """Resolve ``host``: its (address, port) pairs if every address is allowed, else refuse."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_NUMERICHOST if literal else 0)
     except (OSError, UnicodeError):
         raise OutboundError(f"Could not resolve {host}.", "connection") from None
-    if not all(_allowed(host, ipaddress.ip_address(info[4][0].split("%")[0]), allowlist) for info in infos):
+    name = "" if literal else host
+    if not all(_allowed(name, ipaddress.ip_address(info[4][0].split("%")[0]), allowlist) for info in infos):
         raise OutboundRefused(f"{host} is a private, loopback or reserved address and is not allowlisted.")
     return [info[4][:2] for info in infos]
 

@@ -2,8 +2,8 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import admin_required, current_account, login_required, throttle
-from app.errors import BodyDidNotValidate, Conflict, Forbidden, TooManyRequests
+from app.auth import admin_required, current_account, login_required
+from app.errors import BodyDidNotValidate, Conflict, Forbidden
 from app.extensions import db
 from app.hal import Collection, Field
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
@@ -11,6 +11,7 @@ from app.resources.accounts import bp
 from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
 from app.resources.accounts.schemas import password_change_schema, user_token_schema, user_update_schema
 from app.resources.accounts.verifiers import find_by_email
+from app.throttle import password_sign_in
 from app.resources.accounts.views import get_user_or_404, represent_user, signin_token_ttl, token_created, \
     visible_users
 
@@ -109,13 +110,7 @@ def change_password(user_id):
         raise Forbidden("You may change only your own password.")
     data = load_body(password_change_schema)
     if account.id == viewer.id and account.password_hash:
-        guard = throttle()
-        wait = guard.retry_after(account.email)
-        if wait:
-            raise TooManyRequests("Too many wrong passwords; wait before trying again.",
-                                  event="TOO_MANY_FAILED_SIGN_INS", headers={"Retry-After": str(wait)})
-        if not account.check_password(data.get("current_password") or ""):
-            guard.record_failure(account.email)
+        if not password_sign_in(account.email, account, data.get("current_password") or ""):
             raise BodyDidNotValidate(errors={"current_password": ["Wrong password."]})
     account.set_password(data["new_password"])
     db.session.commit()

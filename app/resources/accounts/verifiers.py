@@ -2,8 +2,8 @@
 
 ``HALYARD_SIGNIN_VERIFIER`` selects one:
 
-- ``password``: ``code`` is the account's password. Failures share app/auth.py's
-  throttle (per account and per client address), so this form is no easier to
+- ``password``: ``code`` is the account's password, checked through app/throttle.py's
+  ``password_sign_in`` (per account and per client address), so this form is no easier to
   brute-force than Basic auth.
 - ``oidc``: ``code`` is an OpenID Connect ID token. PyJWT checks its signature against
   the issuer's JWKS (fetched from ``HALYARD_OIDC_JWKS_URL`` and cached), ``iss``, ``aud``,
@@ -13,18 +13,16 @@
 A verifier returns the Account or raises an ApiError; it writes nothing except a
 self-signed-up account, and only after every check passed.
 """
-import secrets
-
 import jwt
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth import CHALLENGE, throttle
-from app.errors import ApiError, Forbidden, ServiceUnavailable, TooManyRequests
+from app.auth import CHALLENGE
+from app.errors import ApiError, Forbidden, ServiceUnavailable
 from app.extensions import db
 from app.resources.accounts.models import Account
+from app.throttle import password_sign_in
 
 VERIFIERS = ("password", "oidc")
 
@@ -59,27 +57,10 @@ def verify(email, code):
 
 
 def verify_password(email, code):
-    guard = throttle()
-    wait = guard.retry_after(email)
-    if wait:
-        raise TooManyRequests("Too many failed sign-ins; wait before trying again.",
-                              event="TOO_MANY_FAILED_SIGN_INS", headers={"Retry-After": str(wait)})
     account = find_by_email(email)
-    if account is None:
-        _burn_a_hash(code)  # an unknown email takes as long as a wrong password: no probing by timing
-    if account is None or not account.check_password(code):
-        guard.record_failure(email)
+    if not password_sign_in(email, account, code):
         raise CodeDidNotVerify("The email or password is wrong.", event="WRONG_CREDENTIALS_DETECTED")
-    guard.reset_account(email)
     return account
-
-
-def _burn_a_hash(code):
-    method = current_app.config["HALYARD_PASSWORD_HASH_METHOD"]
-    key = ("halyard.dummy-hash", method)
-    if key not in current_app.extensions:
-        current_app.extensions[key] = generate_password_hash(secrets.token_hex(16), method=method)
-    check_password_hash(current_app.extensions[key], code)
 
 
 def find_by_email(email):

@@ -2,10 +2,11 @@
 
 - ``database``: the connection URL is stored encrypted (Fernet, key derived from SECRET_KEY
   with HKDF) or named by reference to ``HALYARD_DATASOURCE_CONNECTIONS``; it is never
-  returned. The query is checked on input with sqlglot (exactly one statement, a SELECT,
-  nothing that writes or locks) and then run in a read-only transaction with a statement
-  timeout (PostgreSQL) or ``PRAGMA query_only`` and a progress-handler deadline (SQLite),
-  fetching at most ``HALYARD_DATASOURCE_ROW_CAP`` rows.
+  returned. A literal URL is checked by app.outbound_database when it is sent and again when
+  the job connects, which is pinned to the checked addresses. The query is checked on input
+  with sqlglot (exactly one statement, a SELECT, nothing that writes or locks) and then run in
+  a read-only transaction with a statement timeout (PostgreSQL) or ``PRAGMA query_only`` and a
+  progress-handler deadline (SQLite), fetching at most ``HALYARD_DATASOURCE_ROW_CAP`` rows.
 - ``api``: a URL answering CSV or a JSON array of objects, fetched through app.outbound
   (SSRF-safe, timeout, size cap).
 """
@@ -23,7 +24,6 @@ from sqlalchemy.pool import NullPool
 
 from app.resources.datasources.tables import TableError, rows_to_csv
 
-NETWORK_DRIVERS = ("postgresql", "postgresql+psycopg")
 _WRITE_NODES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Copy",
                 "TruncateTable", "Pragma", "Set", "Transaction", "Commit", "Rollback", "Use", "LoadData")
 
@@ -52,25 +52,17 @@ def configured_connections():
 def check_connection(value):
     """An error message for a connection the caller may not use, or None.
 
-    A configured name is always allowed; a literal URL must be a network database
-    (PostgreSQL) whose host the outbound policy allows — never a file on this server.
+    A configured name is always allowed; a literal URL must be a network database (PostgreSQL)
+    that every host it could reach passes the outbound policy (app.outbound_database).
     """
+    from app import outbound_database  # here: psycopg and the HTTP client load only when needed
+
     if value in configured_connections():
         return None
     try:
-        url = make_url(value)
-    except Exception:  # noqa: BLE001 — any parse failure is the same client error
-        return "Not a configured connection name or a valid SQLAlchemy URL."
-    if url.drivername not in NETWORK_DRIVERS:
-        return "Only PostgreSQL URLs, or the name of a configured connection, are accepted."
-    if not url.host:
-        return "The URL needs a host."
-    from app.outbound import OutboundError, check_url
-
-    try:
-        check_url(f"http://{url.host}:{url.port or 5432}/")
-    except OutboundError:
-        return "The database host is not allowed (private or loopback address not in the allowlist)."
+        outbound_database.pinned(value)
+    except outbound_database.DatabaseRefused as error:
+        return str(error)
     return None
 
 
@@ -108,12 +100,7 @@ def run_query(url, sql, destination):
     """Run the query read-only with a timeout; write at most the row cap as CSV. Returns truncated?"""
     config = current_app.config
     timeout, cap = config["HALYARD_DATASOURCE_QUERY_TIMEOUT_SECONDS"], config["HALYARD_DATASOURCE_ROW_CAP"]
-    parsed = make_url(url)
-    connect_args = {}
-    if parsed.drivername.startswith("postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-        connect_args = {"connect_timeout": max(1, int(timeout))}
-    engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    engine = _engine(url, timeout)
     try:
         with engine.connect() as conn:
             _read_only(conn, timeout)
@@ -133,6 +120,25 @@ def run_query(url, sql, destination):
         raise TableError("The query failed: " + _first_line(error)) from None
     finally:
         engine.dispose()
+
+
+def _engine(url, timeout):
+    """An engine for ``url``: a configured connection as the operator wrote it; any other URL checked
+    again now (the allowlist may have changed since it was stored) and pinned to the checked addresses."""
+    from app import outbound_database
+
+    if url not in configured_connections().values():
+        try:
+            params = outbound_database.pinned(url, timeout=timeout)
+        except outbound_database.DatabaseRefused as error:
+            reason = f"The connection is not allowed by the outbound policy ({error.param})."
+            raise TableError(reason) from None
+        return create_engine("postgresql+psycopg://", poolclass=NullPool, connect_args=params)
+    parsed, connect_args = make_url(url), {}
+    if parsed.drivername.startswith("postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        connect_args = {"connect_timeout": max(1, int(timeout))}
+    return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
 
 
 def _read_only(conn, timeout):
