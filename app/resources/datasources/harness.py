@@ -1,7 +1,8 @@
 """Step harness: runs inside the sandbox (stdlib only, ``python -I -S``), never in the server.
 
 It starts as the sandbox's root, holding only CAP_SETUID/CAP_SETGID, and before it reads anything of the
-step it becomes the step's own uid (``argv[1]``) with no groups and no capabilities (exit 121 otherwise).
+step it sets the step's rlimits (``argv[2]``, JSON) and becomes the step's own uid (``argv[1]``) with no
+groups and no capabilities (exit 121 otherwise).
 
 Protocol (docs/datasources.md, "Step protocol"): the working directory holds ``input.csv``
 (UTF-8, comma, header row), ``params.json`` and ``step.py``. ``step.py`` defines
@@ -14,19 +15,24 @@ import csv
 import inspect
 import json
 import os
+import resource
 import sys
 import types
 
 
-def become(uid):
-    """Drop to ``uid``/``uid`` with no supplementary groups; prove no capability is left."""
+def become(uid, limits):
+    """Set ``limits`` ({"CPU": [soft, hard] or one value}), become ``uid`` with no groups, prove no caps."""
     try:
+        for name, value in limits.items():
+            resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), tuple(value) if isinstance(value, list)
+                               else (value, value))
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         with open("/proc/self/status", encoding="utf-8", errors="replace") as fh:
-            caps = [int(line.split()[1], 16) for line in fh if line.startswith(("CapPrm", "CapEff", "CapAmb"))]
-    except OSError:
+            caps = [int(line.split()[1], 16) for line in fh
+                    if line.startswith(("CapPrm", "CapEff", "CapAmb"))]
+    except (OSError, ValueError, AttributeError):
         caps = []
     if os.getresuid() != (uid,) * 3 or os.getresgid() != (uid,) * 3 or os.getgroups() or any(caps) \
             or len(caps) != 3:
@@ -40,7 +46,7 @@ def rows(reader):
 
 
 def main():
-    become(int(sys.argv[1]))
+    become(int(sys.argv[1]), json.loads(sys.argv[2]))
     with open("params.json", encoding="utf-8") as fh:
         params = json.load(fh)
     module = types.ModuleType("step")

@@ -5,15 +5,15 @@ a root file system that holds only the allow-listed interpreter tree (``sandbox_
 ``/proc`` and ``/dev``, and the step's own work folder at ``/work``. The harness starts there as root
 with only CAP_SETUID/CAP_SETGID (and no_new_privs, which bwrap sets) and first becomes the step's own
 uid: ``HALYARD_SANDBOX_UID_BASE`` + the native id of the worker thread that runs the step, which no
-other running step on this host can share. The PID namespace's init is bwrap: when the step ends, when
-it is killed at its wall-clock limit, or when the worker dies (``--die-with-parent``), every process of
-the step dies with it. Before exec the parent sets rlimits (CPU, address space, file size = output cap,
-open files, processes of the uid, no core). The worker reads output.csv back only as a regular file the
-step's uid owns, opened without following links. When bwrap cannot set this up, steps fail closed.
+other running step on this host can share, after setting the step's rlimits (CPU, address space, file
+size = output cap, open files, processes of the uid, no core). The PID namespace's init is bwrap: when
+the step ends, when it is killed at its wall-clock limit, or when the worker dies
+(``--die-with-parent``), every process of the step dies with it. The worker reads output.csv back only
+as a regular file the step's uid owns, opened without following links. When bwrap cannot set this up,
+steps fail closed.
 """
 import json
 import os
-import resource
 import shutil
 import signal
 import stat
@@ -46,7 +46,7 @@ class SandboxUnavailable(Exception):
 @dataclass
 class Outcome:
     exit_status: int | None  # negative: killed by that signal
-    reason: str | None  # why it stopped when it did not exit by itself: time, cpu, memory, output, output-file
+    reason: str | None  # why it failed when not by its own exit: time, cpu, memory, output, output-file
     duration: float
     stdout_tail: str
     stderr_tail: str
@@ -92,40 +92,42 @@ def check():
     with open("/proc/sys/kernel/pid_max") as fh:
         pid_max = int(fh.read())
     if not 65536 <= _setting("UID_BASE") <= UID_LIMIT - pid_max:
-        raise SandboxUnavailable(f"The step sandbox is unavailable: HALYARD_SANDBOX_UID_BASE must be at least "
-                                 f"65536 and at most {UID_LIMIT - pid_max} (2^31 - kernel.pid_max).")
-    command = [_setting("BWRAP"), *NAMESPACES, *_tree(), "--proc", "/proc", "--dev", "/dev", "--",
-               _python(), "-I", "-S", "-c", "pass"]
-    try:
-        done = subprocess.run(command, env={}, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is None or done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if done else []
+        raise SandboxUnavailable(f"The step sandbox is unavailable: HALYARD_SANDBOX_UID_BASE must be at "
+                                 f"least 65536 and at most {UID_LIMIT - pid_max} (2^31 - kernel.pid_max).")
+    said = _trial()
+    if said is not None:  # the interpreter or its libraries may have changed since the tree was listed
+        sandbox_tree.allowed.cache_clear()
+        said = _trial()
+    if said is not None:
         raise SandboxUnavailable(
             "The step sandbox is unavailable: bubblewrap (HALYARD_SANDBOX_BWRAP) could not start the step "
             "interpreter in new namespaces (it needs the bubblewrap package and root)"
-            + (f": {said[0][:200]}" if said else "") + ". Steps are never run without it.")
+            + (f": {said[:200]}" if said else "") + ". Steps are never run without it.")
+
+
+def _trial():
+    """None when the interpreter starts in the full sandbox, else bwrap's last line of complaint (or "")."""
+    command = [_setting("BWRAP"), *NAMESPACES, *_tree(), "--proc", "/proc", "--dev", "/dev", "--",
+               _python(), "-I", "-S", "-c", "pass"]
+    try:
+        done = subprocess.run(command, check=False, env={}, capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if done.returncode == 0:
+        return None
+    return (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
 
 
 def _limits():
-    """The rlimits of the sandbox, applied before exec; the processes limit binds once the harness is the uid."""
-    memory, cpu = _setting("MEMORY_BYTES"), _setting("CPU_SECONDS")
-    output, files = _setting("OUTPUT_BYTES"), _setting("OPEN_FILES")
-
-    def apply():
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
-
-    return apply
+    """The step's rlimits, set by the harness before it drops root (it can lower limits, never raise them)."""
+    cpu = _setting("CPU_SECONDS")
+    return json.dumps({"CPU": [cpu, cpu + 1], "AS": _setting("MEMORY_BYTES"), "CORE": 0, "NPROC": PROCESSES,
+                       "FSIZE": _setting("OUTPUT_BYTES"), "NOFILE": _setting("OPEN_FILES")})
 
 
 def run(script_body, input_csv, params_json, destination):
-    """Run ``script_body`` (bytes) on the CSV at ``input_csv``; on success its output is at ``destination``."""
+    """Run ``script_body`` (bytes) on the CSV ``input_csv``; on success its output is at ``destination``."""
     uid, base = step_uid(), tempfile.mkdtemp(prefix="halyard-step-")
     try:
         work = _prepare(base, uid, script_body, input_csv, params_json)
@@ -155,7 +157,7 @@ def _prepare(base, uid, script_body, input_csv, params_json):
 
 def _execute(base, work, uid, destination):
     command_tail = ["--proc", "/proc", "--dev", "/dev", "--bind", work, WORK, "--chdir", WORK, "--",
-                    _python(), "-I", "-S", "-X", "utf8", f"{WORK}/harness.py", str(uid)]
+                    _python(), "-I", "-S", "-X", "utf8", f"{WORK}/harness.py", str(uid), _limits()]
     tree, reason = _tree(), None
     processes.sweep(uid)
     status_read, status_write = os.pipe()
@@ -165,7 +167,7 @@ def _execute(base, work, uid, destination):
         try:
             proc = subprocess.Popen(
                 [_setting("BWRAP"), *NAMESPACES, "--json-status-fd", str(status_write), *tree, *command_tail],
-                cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=_limits(),
+                cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, pass_fds=(status_write,))
         finally:
             os.close(status_write)
@@ -196,16 +198,19 @@ def _take_output(work, uid, destination):
     folder = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         try:
-            fd = os.open("output.csv", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=folder)
+            fd = os.open("output.csv", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY,
+                         dir_fd=folder)
         except OSError:
             return False
-        with open(fd, "rb") as src:
+        try:
             info = os.fstat(fd)
             if (not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_nlink != 1
                     or info.st_dev != os.fstat(folder).st_dev or info.st_size > _setting("OUTPUT_BYTES")):
                 return False
-            with open(destination, "xb") as dst:  # O_CREAT|O_EXCL: never through an existing name
+            with open(fd, "rb", closefd=False) as src, open(destination, "xb") as dst:  # x: O_EXCL, no link
                 shutil.copyfileobj(src, dst, 1024 * 1024)
+        finally:
+            os.close(fd)
         return True
     finally:
         os.close(folder)

@@ -52,8 +52,8 @@ class TreeError(Exception):
 def allowed(python):
     """``(binds, bwrap arguments)`` that rebuild the interpreter's read-only tree inside the sandbox."""
     try:
-        done = subprocess.run([python, "-I", "-S", "-c", DISCOVER], env={}, capture_output=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run([python, "-I", "-S", "-c", DISCOVER], check=False, env={}, capture_output=True,
+                              timeout=60, stdin=subprocess.DEVNULL)
         found = json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         found = None

@@ -159,7 +159,7 @@ def transform(rows):
     row = next(csv.DictReader(io.StringIO(text)))
     import json
     assert set(json.loads(row["env"])) <= {"PWD", "OLDPWD", "LC_CTYPE"}
-    assert int(row["uid"]) > app.config["HALYARD_SANDBOX_UID_BASE"]  # the step's own uid (test_sandbox_escapes)
+    assert int(row["uid"]) > app.config["HALYARD_SANDBOX_UID_BASE"]  # its own uid: test_sandbox_escapes.py
     seen = json.loads(row["seen"])
     assert all(v in ([], "FileNotFoundError", "PermissionError") for v in seen.values()), seen
 
