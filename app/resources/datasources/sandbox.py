@@ -111,7 +111,7 @@ def _trial():
                _python(), "-I", "-S", "-c", "pass"]
     try:
         done = subprocess.run(command, check=False, env={}, capture_output=True, timeout=30,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, cwd="/")
     except (OSError, subprocess.TimeoutExpired):
         return ""
     if done.returncode == 0:

@@ -101,7 +101,8 @@ def _status(pid):
 
 def _field(status, name):
     """The numbers of one /proc/<pid>/status line (``Uid:	1 1 1 1`` → [1, 1, 1, 1])."""
-    for line in status.splitlines():
-        if line.startswith(name + ":"):
-            return [int(v) for v in line.split()[1:] if v.isdigit()]
-    return []
+    start = status.find(f"\n{name}:")
+    if start < 0:
+        return []
+    line = status[start + len(name) + 2:status.find("\n", start + 1)]
+    return [int(v) for v in line.split() if v.isdigit()]

@@ -53,7 +53,7 @@ def allowed(python):
     """``(binds, bwrap arguments)`` that rebuild the interpreter's read-only tree inside the sandbox."""
     try:
         done = subprocess.run([python, "-I", "-S", "-c", DISCOVER], check=False, env={}, capture_output=True,
-                              timeout=60, stdin=subprocess.DEVNULL)
+                              timeout=60, stdin=subprocess.DEVNULL, cwd="/")
         found = json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         found = None

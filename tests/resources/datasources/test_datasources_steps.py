@@ -5,20 +5,11 @@ import threading
 
 import pytest
 
-CSV = b"name,age,city\nAnn,31,Oslo\nBob,,Rome\nCy,27,Oslo\nDee,45,\n"
-
 
 @pytest.fixture
 def config_overrides():
     return {"HALYARD_SANDBOX_WALL_SECONDS": 3, "HALYARD_SANDBOX_CPU_SECONDS": 2,
             "HALYARD_SANDBOX_MEMORY_BYTES": 256 * 1024 * 1024}
-
-
-@pytest.fixture
-def source(team, upload):
-    r = upload(team.owner.headers, team.project.id, CSV, name="people")
-    assert r.status_code == 201
-    return r.get_json()
 
 
 def upload_script(client, headers, source, body, filename="step.py"):

@@ -15,22 +15,15 @@ import pytest
 
 from app.extensions import db
 from app.resources.datasources.models import Project
-from tests.resources.datasources.test_datasources_steps import CSV, one_step, upload_script
+from tests.resources.datasources.test_datasources_steps import one_step, upload_script
 
 SECRET_ROW = "B-TOP-SECRET-ROW-42"
 
 
 @pytest.fixture
 def config_overrides():
-    return {"HALYARD_SANDBOX_WALL_SECONDS": 60, "HALYARD_SANDBOX_CPU_SECONDS": 30,
-            "HALYARD_SANDBOX_MEMORY_BYTES": 256 * 1024 * 1024}
-
-
-@pytest.fixture
-def source(team, upload):
-    r = upload(team.owner.headers, team.project.id, CSV, name="people")
-    assert r.status_code == 201
-    return r.get_json()
+    """Wall-clock room for steps that wait on the test (each test that needs a short limit sets it)."""
+    return {"HALYARD_SANDBOX_WALL_SECONDS": 60}
 
 
 @pytest.fixture
@@ -75,6 +68,12 @@ def steps_under(ancestor, base):
                 found[pid] = uids[0]
                 break
     return found
+
+
+def harness_of(step):
+    """The step's first process (its parent is bwrap's init, not another process of the step)."""
+    table = host_processes()
+    return next(pid for pid in step if pid in table and table[pid][1] not in step)
 
 
 def wait_for(predicate, seconds=60):
@@ -216,7 +215,7 @@ def test_step_processes_die_with_a_killed_worker(app, client, team, source, work
     worker = worker_process("--burst", "--no-scheduler")
     step = wait_for(lambda: len(steps_under(worker.pid, base)) >= 2 and steps_under(worker.pid, base))
     uid = set(step.values()).pop()
-    chain, table = [min(step)], host_processes()
+    chain, table = [harness_of(step)], host_processes()
     while chain[-1] != worker.pid:  # harness → bwrap's init → bwrap → work horse → worker
         chain.append(table[chain[-1]][1])
     assert len(chain) == 5, chain
@@ -353,8 +352,8 @@ def test_two_running_steps_cannot_see_signal_or_starve_each_other(app, client, t
         def both_ready():
             for worker in workers:
                 step = steps_under(worker.pid, base)
-                if step and os.path.exists(f"/proc/{min(step)}/cwd/ready"):
-                    harnesses[worker.pid] = min(step)
+                if step and os.path.exists(f"/proc/{harness_of(step)}/cwd/ready"):
+                    harnesses[worker.pid] = harness_of(step)
             return len(harnesses) == 2
         wait_for(both_ready, 120)
         table = host_processes()
