@@ -22,11 +22,13 @@ def stop(proc, status_read):
     if proc.poll() is not None:
         return
     inner = _child_pid(status_read)
-    if inner is not None:
+    if inner is None:  # bwrap has not spawned the namespace's init yet: nothing but bwrap to kill
+        proc.kill()
+    else:
         _kill(inner, lambda status: _field(status, "PPid") == [proc.pid])
     try:
         proc.wait(timeout=SWEEP_SECONDS)
-    except subprocess.TimeoutExpired:  # never reached the point of spawning its init, or stuck: kill it
+    except subprocess.TimeoutExpired:  # stuck: kill bwrap itself (its init then dies by --die-with-parent)
         proc.kill()
         proc.wait()
 

@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import time
 
 import pytest
@@ -271,6 +272,20 @@ def transform(rows):
     files = json.loads(row["files"])
     assert files and all("/lib" in f or f.startswith("/usr/bin/python3") or f == "/etc/ld.so.cache"
                          for f in files), files  # shared libraries, the interpreter, the loader's cache
+
+
+def test_sweep_kills_what_a_step_uid_left_running(app):
+    """The second line behind the PID namespace: what runs as a step's uid after the step is killed."""
+    from app.resources.datasources import sandbox_processes
+
+    uid = app.config["HALYARD_SANDBOX_UID_BASE"] - 7  # outside the range real steps use
+    left = subprocess.Popen(["/bin/sleep", "600"], user=uid, group=uid, extra_groups=[])
+    try:
+        assert sandbox_processes.sweep(uid) == 1
+        assert left.wait(10) == -signal.SIGKILL and of_uid(uid) == {}
+    finally:
+        left.kill()
+        left.wait()
 
 
 @pytest.mark.parametrize("setting, value, says", [
