@@ -169,6 +169,9 @@ def _execute(base, work, uid, destination):
                 [_setting("BWRAP"), *NAMESPACES, "--json-status-fd", str(status_write), *tree, *command_tail],
                 cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, pass_fds=(status_write,))
+        except BaseException:
+            os.close(status_read)
+            raise
         finally:
             os.close(status_write)
         try:
