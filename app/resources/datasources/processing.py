@@ -6,7 +6,6 @@ failure leaves the previous table in place and nothing half-written behind.
 """
 import json
 import os
-import shutil
 import tempfile
 
 from app import storage
@@ -140,23 +139,20 @@ def _run_step(run, steps, step, current, destination):
         raise JobError(f"Step {step['key']} (exec_order {step['exec_order']}): the script no longer exists.")
     step["status"] = "running"
     _save_steps(run, steps)
-    outcome, base = sandbox.run(body, current, json.dumps(step.get("params") or {}))
-    try:
-        step.update(status="finished" if outcome.ok else "failed", exit_status=outcome.exit_status,
-                    reason=outcome.reason, duration=outcome.duration,
-                    stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail)
-        _save_steps(run, steps)
-        if not outcome.ok:
-            raise JobError(_failure_message(step, outcome))
-        shutil.move(outcome.output, destination)
-    finally:
-        sandbox.cleanup(base)
+    outcome = sandbox.run(body, current, json.dumps(step.get("params") or {}), destination)
+    step.update(status="finished" if outcome.ok else "failed", exit_status=outcome.exit_status,
+                reason=outcome.reason, duration=outcome.duration,
+                stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail)
+    _save_steps(run, steps)
+    if not outcome.ok:
+        raise JobError(_failure_message(step, outcome))
     return destination
 
 
 REASONS = {"time": "killed at its wall-clock limit", "cpu": "killed at its CPU limit",
            "memory": "ran out of its memory limit", "output": "exceeded the output size limit",
-           "killed": "was killed", "sandbox": "the sandbox could not be set up"}
+           "killed": "was killed", "sandbox": "the sandbox could not be set up",
+           "output-file": "output.csv is not a regular file the step wrote (a link, a folder or missing)"}
 
 
 def _failure_message(step, outcome):

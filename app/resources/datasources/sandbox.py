@@ -1,41 +1,42 @@
-"""Run one step script in a sandboxed child process (DESIGN.md §9; docs/datasources.md "Sandbox").
+"""Run one step script in a bubblewrap sandbox (DESIGN.md §9; docs/datasources.md "Sandbox").
 
-The child is ``unshare --net --mount`` (a new, empty network namespace: no network at all,
-not even loopback, and a private mount table) → ``sh`` that enters the temporary working
-directory, mounts empty tmpfs over the server's private directories (instance, storage,
-/tmp, /run, ...) so database files and Unix sockets are out of reach, then ``setpriv``
-drops to an unprivileged user with no supplementary groups and ``no_new_privs`` and
-execs ``python -I -S harness.py`` (stdlib only, no site-packages). Before that, the
-parent sets rlimits (CPU, address space, file size = output cap, open files, processes,
-no core) and a new session, and passes an empty environment. A wall-clock timeout
-kills the whole session; coreutils ``timeout`` inside the sandbox is a second watchdog that
-still fires if the worker running the job dies. When namespaces are unavailable, steps fail closed.
+``bwrap`` (run by the root worker) gives each step new PID, network, IPC, UTS and cgroup namespaces and
+a root file system that holds only the allow-listed interpreter tree (``sandbox_tree``), a private
+``/proc`` and ``/dev``, and the step's own work folder at ``/work``. The harness starts there as root
+with only CAP_SETUID/CAP_SETGID (and no_new_privs, which bwrap sets) and first becomes the step's own
+uid: ``HALYARD_SANDBOX_UID_BASE`` + the native id of the worker thread that runs the step, which no
+other running step on this host can share, after setting the step's rlimits (CPU, address space, file
+size = output cap, open files, processes of the uid, no core). The PID namespace's init is bwrap: when
+the step ends, when it is killed at its wall-clock limit, or when the worker dies
+(``--die-with-parent``), every process of the step dies with it. The worker reads output.csv back only
+as a regular file the step's uid owns, opened without following links. When bwrap cannot set this up,
+steps fail closed.
 """
+import json
 import os
-import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
 from flask import current_app
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from app.resources.datasources import sandbox_processes as processes
+from app.resources.datasources import sandbox_tree
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
+WORK = "/work"  # where the step's folder appears inside the sandbox
 TAIL = 2000
-LAUNCH = r"""
-work="$1"; uid="$2"; python="$3"; setpriv="$4"; mount="$5"; RUN="$6"; timeout="$7"; wall="$8"; shift 8
-cd "$work" || exit 121
-for hidden in "$@"; do
-  if [ -d "$hidden" ]; then "$mount" -n -t tmpfs -o size=64k,mode=755 halyard-hidden "$hidden" || exit 122; fi
-done
-exec "$setpriv" --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs -- \
-  "$timeout" --signal=KILL "$wall" "$python" -I -S -X utf8 -c "$RUN"
-"""
-# The working directory sits under a hidden path, so files are opened relative to the cwd only.
-RUN = "exec(compile(open('harness.py', encoding='utf-8').read(), 'harness.py', 'exec'))"
+PROCESSES = 32  # RLIMIT_NPROC of a step's uid: its harness and 31 more
+UID_LIMIT = 2 ** 31  # some tools treat uids as signed 32-bit numbers
+NAMESPACES = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+              "--hostname", "halyard-step", "--die-with-parent", "--new-session",
+              "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
 
 
 class SandboxUnavailable(Exception):
@@ -44,12 +45,12 @@ class SandboxUnavailable(Exception):
 
 @dataclass
 class Outcome:
-    exit_status: int | None
-    reason: str | None  # why it stopped when it did not exit by itself: time, cpu, memory, output
+    exit_status: int | None  # negative: killed by that signal
+    reason: str | None  # why it failed when not by its own exit: time, cpu, memory, output, output-file
     duration: float
     stdout_tail: str
     stderr_tail: str
-    output: str | None  # path of output.csv when the step succeeded
+    output: str | None  # the destination, once a valid output.csv was copied there
 
     @property
     def ok(self):
@@ -61,102 +62,166 @@ def _setting(name):
 
 
 def _python():
-    """The step interpreter: the setting, else a system Python 3 the sandbox user can run, else ours."""
+    """The step interpreter: the setting, else a system Python 3, else ours."""
     if _setting("PYTHON"):
-        return _setting("PYTHON")
+        return os.path.abspath(_setting("PYTHON"))
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.path.isfile(candidate):
             return candidate
     return os.path.realpath(sys.executable)
 
 
-def hidden_paths():
-    """Directories a step must not see: the server's instance and storage, temp and runtime dirs."""
-    config = current_app.config
-    paths = [current_app.instance_path, config["HALYARD_STORAGE_ROOT"], "/tmp", "/var/tmp", "/run", "/dev/shm",
-             "/var/run/postgresql", "/var/lib/postgresql", "/var/lib/redis"]
-    paths += [p.strip() for p in _setting("HIDE").split(",") if p.strip()]
-    return list(dict.fromkeys(os.path.realpath(p) for p in paths))
+def step_uid():
+    """This step's own uid: the thread id is unique among live threads (so running steps) on the host."""
+    return _setting("UID_BASE") + threading.get_native_id()
+
+
+def _tree():
+    try:
+        binds, arguments = sandbox_tree.allowed(_python())
+    except sandbox_tree.TreeError as error:
+        raise SandboxUnavailable(f"The step sandbox is unavailable: {error}. Steps are never run without it.")
+    if any(p == WORK or p.startswith(("/work/", "/proc/", "/dev/")) or p in ("/proc", "/dev") for p in binds):
+        raise SandboxUnavailable(f"The step sandbox is unavailable: the interpreter {_python()} lives under "
+                                 f"{WORK}, /proc or /dev, which the sandbox replaces.")
+    return list(arguments)
 
 
 def check():
-    """Raise SandboxUnavailable unless a network + mount namespace can be created here."""
-    unshare = _setting("UNSHARE")
-    try:
-        done = subprocess.run([unshare, "--net", "--mount", "--", "/bin/true"], env={}, capture_output=True,
-                              timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is None or done.returncode != 0:
+    """Raise SandboxUnavailable unless bwrap can start the interpreter in the full sandbox here."""
+    with open("/proc/sys/kernel/pid_max") as fh:
+        pid_max = int(fh.read())
+    if not 65536 <= _setting("UID_BASE") <= UID_LIMIT - pid_max:
+        raise SandboxUnavailable(f"The step sandbox is unavailable: HALYARD_SANDBOX_UID_BASE must be at "
+                                 f"least 65536 and at most {UID_LIMIT - pid_max} (2^31 - kernel.pid_max).")
+    said = _trial()
+    if said is not None:  # the interpreter or its libraries may have changed since the tree was listed
+        sandbox_tree.allowed.cache_clear()
+        said = _trial()
+    if said is not None:
         raise SandboxUnavailable(
-            "The step sandbox is unavailable: a network namespace could not be created (it needs util-linux "
-            "'unshare' and root or CAP_SYS_ADMIN). Steps are never run without it.")
+            "The step sandbox is unavailable: bubblewrap (HALYARD_SANDBOX_BWRAP) could not start the step "
+            "interpreter in new namespaces (it needs the bubblewrap package and root)"
+            + (f": {said[:200]}" if said else "") + ". Steps are never run without it.")
+
+
+def _trial():
+    """None when the interpreter starts in the full sandbox, else bwrap's last line of complaint (or "")."""
+    command = [_setting("BWRAP"), *NAMESPACES, *_tree(), "--proc", "/proc", "--dev", "/dev", "--",
+               _python(), "-I", "-S", "-c", "pass"]
+    try:
+        done = subprocess.run(command, check=False, env={}, capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL, cwd="/")
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    if done.returncode == 0:
+        return None
+    return (done.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
 
 
 def _limits():
-    """The rlimits of the child, applied before exec (inherited through unshare/sh/setpriv)."""
-    memory, cpu = _setting("MEMORY_BYTES"), _setting("CPU_SECONDS")
-    output, files = _setting("OUTPUT_BYTES"), _setting("OPEN_FILES")
-
-    def apply():
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (32, 32))
-
-    return apply
+    """The step's rlimits, set by the harness before it drops root (it can lower limits, never raise them)."""
+    cpu = _setting("CPU_SECONDS")
+    return json.dumps({"CPU": [cpu, cpu + 1], "AS": _setting("MEMORY_BYTES"), "CORE": 0, "NPROC": PROCESSES,
+                       "FSIZE": _setting("OUTPUT_BYTES"), "NOFILE": _setting("OPEN_FILES")})
 
 
-def run(script_body, input_csv, params_json):
-    """Run ``script_body`` (bytes) on the CSV at ``input_csv``; return an Outcome.
+def run(script_body, input_csv, params_json, destination):
+    """Run ``script_body`` (bytes) on the CSV ``input_csv``; on success its output is at ``destination``."""
+    uid, base = step_uid(), tempfile.mkdtemp(prefix="halyard-step-")
+    try:
+        work = _prepare(base, uid, script_body, input_csv, params_json)
+        return _execute(base, work, uid, destination)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)  # fd-based: never follows a link the step left
 
-    The caller owns ``outcome.output`` and must move it away before calling ``cleanup``.
-    """
-    uid = _setting("UID")
-    base = tempfile.mkdtemp(prefix="halyard-step-")
+
+def _prepare(base, uid, script_body, input_csv, params_json):
+    """The step's folder: its own files (uid-owned), the harness (root's, read-only)."""
     work = os.path.join(base, "work")
     os.mkdir(work)
-    shutil.copyfile(os.path.join(HERE, "harness.py"), os.path.join(work, "harness.py"))
+    shutil.copyfile(HARNESS, os.path.join(work, "harness.py"))
+    os.chmod(os.path.join(work, "harness.py"), 0o444)  # read by the interpreter while it is still root
     with open(os.path.join(work, "step.py"), "wb") as fh:
         fh.write(script_body)
     with open(os.path.join(work, "params.json"), "w", encoding="utf-8") as fh:
         fh.write(params_json)
     shutil.copyfile(input_csv, os.path.join(work, "input.csv"))
-    for name in os.listdir(work):
+    for name in ("step.py", "params.json", "input.csv"):
         os.chown(os.path.join(work, name), uid, uid)
+        os.chmod(os.path.join(work, name), 0o600)
     os.chown(work, uid, uid)
-    os.chmod(work, 0o700)
-    command = [_setting("UNSHARE"), "--net", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", LAUNCH,
-               "halyard-step", work, str(uid), _python(), _setting("SETPRIV"), _setting("MOUNT"), RUN,
-               _setting("TIMEOUT"), str(_setting("WALL_SECONDS") + 2), *hidden_paths()]
-    wall = _setting("WALL_SECONDS")
+    os.chmod(work, 0o711)  # bwrap enters it as a root without CAP_DAC_OVERRIDE; base is root's, 0700
+    return work
+
+
+def _execute(base, work, uid, destination):
+    command_tail = ["--proc", "/proc", "--dev", "/dev", "--bind", work, WORK, "--chdir", WORK, "--",
+                    _python(), "-I", "-S", "-X", "utf8", f"{WORK}/harness.py", str(uid), _limits()]
+    tree, reason = _tree(), None
+    processes.sweep(uid)
+    status_read, status_write = os.pipe()
     started = time.monotonic()
+    # stdout/stderr are the parent's files outside the step's folder: the step holds only the descriptors.
     with open(os.path.join(base, "stdout"), "w+b") as out, open(os.path.join(base, "stderr"), "w+b") as err:
-        proc = subprocess.Popen(command, cwd=work, env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                preexec_fn=_limits(), start_new_session=True, close_fds=True)
-        reason = None
         try:
-            proc.wait(timeout=wall)
+            proc = subprocess.Popen(
+                [_setting("BWRAP"), *NAMESPACES, "--json-status-fd", str(status_write), *tree, *command_tail],
+                cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True, pass_fds=(status_write,))
+        except BaseException:
+            os.close(status_read)
+            raise
+        finally:
+            os.close(status_write)
+        try:
+            proc.wait(timeout=_setting("WALL_SECONDS"))
         except subprocess.TimeoutExpired:
             reason = "time"
-            _kill(proc)
-        duration = time.monotonic() - started
+        finally:  # also when the job itself is interrupted (RQ's timeout): the step never outlives this
+            processes.stop(proc, status_read)
+            os.close(status_read)
+            processes.sweep(uid)
+        duration = round(time.monotonic() - started, 3)
         stdout_tail, stderr_tail = _tail(out), _tail(err)
-    status = proc.returncode
+    status = _exit_status(proc.returncode)
     reason = reason or _reason(status, stderr_tail)
-    output = os.path.join(work, "output.csv")
-    ok = status == 0 and os.path.isfile(output)
-    return Outcome(status, reason, round(duration, 3), stdout_tail, stderr_tail, output if ok else None), base
+    taken = status == 0 and _take_output(work, uid, destination)
+    if status == 0 and not taken:
+        reason = "output-file"
+    return Outcome(status, reason, duration, stdout_tail, stderr_tail, destination if taken else None)
 
 
-def _kill(proc):
+def _take_output(work, uid, destination):
+    """Copy ``output.csv`` to ``destination`` when it is a regular file the step's uid wrote; else False.
+
+    Opened relative to the folder with O_NOFOLLOW (a symlink fails), checked on the open descriptor
+    (regular, owned by the uid, one link, on the folder's device, within the size cap) and copied from it.
+    """
+    folder = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+        try:
+            fd = os.open("output.csv", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY,
+                         dir_fd=folder)
+        except OSError:
+            return False
+        try:
+            info = os.fstat(fd)
+            if (not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_nlink != 1
+                    or info.st_dev != os.fstat(folder).st_dev or info.st_size > _setting("OUTPUT_BYTES")):
+                return False
+            with open(fd, "rb", closefd=False) as src, open(destination, "xb") as dst:  # x: O_EXCL, no link
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+        finally:
+            os.close(fd)
+        return True
+    finally:
+        os.close(folder)
+
+
+def _exit_status(code):
+    """bwrap's init reports a step killed by signal N as 128 + N; give it as -N like subprocess does."""
+    return -(code - 128) if code is not None and 128 < code < 128 + signal.NSIG else code
 
 
 def _reason(status, stderr_tail):
@@ -164,11 +229,11 @@ def _reason(status, stderr_tail):
         return "cpu"
     if status == -signal.SIGXFSZ or status and "[Errno 27]" in stderr_tail:  # Python ignores SIGXFSZ: EFBIG
         return "output"
-    if status in (-signal.SIGKILL, 137):
+    if status == -signal.SIGKILL:
         return "killed"
     if status and "MemoryError" in stderr_tail:
         return "memory"
-    if status in (121, 122):
+    if status == 121 or status == 1 and "\nbwrap: " in "\n" + stderr_tail:
         return "sandbox"
     return None
 
@@ -179,6 +244,3 @@ def _tail(fh):
     fh.seek(max(0, size - TAIL))
     return fh.read().decode("utf-8", errors="replace")
 
-
-def cleanup(base):
-    shutil.rmtree(base, ignore_errors=True)

@@ -50,6 +50,15 @@ def upload(client):
 
 
 @pytest.fixture
+def source(team, upload):
+    """The team owner's ready source "people" (name, age, city; 4 rows, empty cells): the steps' input."""
+    people = b"name,age,city\nAnn,31,Oslo\nBob,,Rome\nCy,27,Oslo\nDee,45,\n"
+    r = upload(team.owner.headers, team.project.id, people, name="people")
+    assert r.status_code == 201
+    return r.get_json()
+
+
+@pytest.fixture
 def stored_files(app):
     """``stored_files()``: the names of the files under the storage root now (a set)."""
     import os
