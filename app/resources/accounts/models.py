@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 ACCOUNT_TYPES = ("ADMIN", "RESEARCHER")
@@ -25,6 +25,7 @@ account_groups = Table(
 
 class Account(db.Model):
     __tablename__ = "accounts"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -86,6 +87,7 @@ class Account(db.Model):
 
 class Group(db.Model):
     __tablename__ = "groups"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(150), unique=True)
@@ -96,6 +98,7 @@ class Group(db.Model):
 
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -121,6 +124,7 @@ class AuthRequest(db.Model):
     """
 
     __tablename__ = "auth_requests"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)

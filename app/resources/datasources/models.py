@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 ROLES = ("editor", "viewer")
@@ -14,6 +14,7 @@ STATUSES = ("processing", "ready", "error")
 
 class Project(db.Model):
     __tablename__ = "projects"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200), index=True)
@@ -62,7 +63,8 @@ class ProjectMember(db.Model):
 
 class DataSource(db.Model):
     __tablename__ = "datasources"
-    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),
+                      IDS_NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -101,7 +103,8 @@ class DataSource(db.Model):
 
 class Script(db.Model):
     __tablename__ = "datasource_scripts"
-    __table_args__ = (UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),)
+    __table_args__ = (UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),
+                      IDS_NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"), index=True)
@@ -122,6 +125,7 @@ class StepRun(db.Model):
     """One ``POST /datasources/{id}/job``: its steps, their outcome and the result table."""
 
     __tablename__ = "datasource_jobs"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"), index=True)

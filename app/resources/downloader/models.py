@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled")
@@ -20,6 +20,7 @@ waiters = Table(
 
 class DownloadRequest(db.Model):
     __tablename__ = "download_requests"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     catalogue_item_id: Mapped[int] = mapped_column(ForeignKey("catalogue_items.id", ondelete="CASCADE"), index=True)
