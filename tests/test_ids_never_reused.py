@@ -34,9 +34,13 @@ def surrogate_key_tables(metadata):
     tables = []
     for table in metadata.sorted_tables:
         key = list(table.primary_key.columns)
-        if len(key) == 1 and isinstance(key[0].type, sa.Integer) and key[0].autoincrement in (True, "auto"):
+        if len(key) == 1 and is_surrogate_key(key[0]):
             tables.append(table.name)
     return tables
+
+
+def is_surrogate_key(column):
+    return isinstance(column.type, sa.Integer) and column.autoincrement in (True, "auto")
 
 
 TABLES = surrogate_key_tables(load_models())
@@ -84,9 +88,9 @@ class RowFactory:
                 target = next(iter(column.foreign_keys)).column
                 parent = self.insert(target.table)
                 values[column.name] = parent[list(target.table.primary_key.columns).index(target)]
-            elif column.primary_key and column.autoincrement in (True, "auto") and isinstance(column.type, sa.Integer):
-                continue
             elif column.nullable or column.default is not None or column.server_default is not None:
+                continue
+            elif column.primary_key and is_surrogate_key(column):
                 continue
             else:
                 values[column.name] = self.value(column)
@@ -162,7 +166,7 @@ def test_the_migration_keeps_every_row_and_numbers_on(fresh_database, run_dir, r
                 db.session.commit()
                 assert factory.insert(table)[0] > newest > kept, name
             if db.engine.dialect.name == "sqlite":
-                ddl = dict(db.session.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all())
+                ddl = dict(db.session.execute(sa.text("SELECT name, sql FROM sqlite_master")).all())
                 assert all("AUTOINCREMENT" in ddl[name] for name in TABLES)
                 assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         finally:
@@ -171,4 +175,5 @@ def test_the_migration_keeps_every_row_and_numbers_on(fresh_database, run_dir, r
 
 
 def counts():
-    return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    tables = db.metadata.sorted_tables
+    return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in tables}

@@ -22,7 +22,8 @@ from alembic import op
 revision = 'ids_0001'
 down_revision = '0001'
 branch_labels = ('ids',)
-depends_on = ('accounts_0001', 'catalogue_0001', 'objects_0001', 'scheduler_0001')  # catalogue needs datasources
+# The revisions that created the tables below (catalogue_0001 itself depends on datasources_0001).
+depends_on = ('accounts_0001', 'catalogue_0001', 'objects_0001', 'scheduler_0001')
 
 # Every table with an integer surrogate key as of this revision (later tables are created with it).
 TABLES = (

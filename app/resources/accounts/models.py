@@ -153,6 +153,28 @@ class AuthRequest(db.Model):
         return result.rowcount or 0
 
 
+class OidcLogin(db.Model):
+    """An OpenID Connect sign-in under way for an auth request: what the callback needs and only it knows.
+
+    ``state`` is stored as its SHA-256 (the callback looks it up); ``nonce`` and the PKCE
+    ``code_verifier`` are sent back to the provider and so kept as they are. One per auth request (a new
+    start replaces it), gone with its auth request, and deleted by the first callback or attach_account
+    that uses it: each state, nonce and verifier is used once.
+    """
+
+    __tablename__ = "oidc_logins"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auth_request_id: Mapped[int] = mapped_column(ForeignKey("auth_requests.id", ondelete="CASCADE"),
+                                                 unique=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def hash_token(secret):
     """Tokens are 256-bit random strings, so one SHA-256 is a safe and fast lookup key."""
     return hashlib.sha256(secret.encode()).hexdigest()
