@@ -165,7 +165,8 @@ def attach_account():
 
 
 def attach(data):
-    """Check the request, verify the code, attach the account — or raise, having written nothing."""
+    """Check the request, verify the code, attach the account — or raise, having written nothing (but a
+    started OpenID Connect login is used up by its first code)."""
     auth_request = get_auth_request_or_404(data["request_uuid"])
     check_pending(auth_request)
     attach_to(auth_request, verify(data["email"], data["code"], auth_request))
