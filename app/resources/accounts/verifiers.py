@@ -105,14 +105,15 @@ def account_for(claims, email=None):
     claimed = claims.get("email")
     if not isinstance(claimed, str) or not claimed:
         raise CodeDidNotVerify("The ID token has no email claim.")
-    if claims.get("email_verified") is not True:
+    if claims.get("email_verified") not in (True, "true"):  # a boolean; some providers send a string
         raise CodeDidNotVerify("The identity provider has not verified this email.")
     if email is not None and claimed.strip().lower() != email.strip().lower():
         raise EmailMismatch(errors={"email": ["Does not match the email of the ID token."]})
     account = find_by_email(claimed)
     if account is None:
         if not current_app.config["HALYARD_SELF_SIGNUP"]:
-            raise Forbidden("No account has this email and self sign-up is disabled.", event="SELF_SIGNUP_DISABLED")
+            raise Forbidden("No account has this email and self sign-up is disabled.",
+                            event="SELF_SIGNUP_DISABLED")
         account = _sign_up(claimed.strip().lower())
     return usable(account)
 

@@ -266,6 +266,17 @@ def test_an_unverified_email_or_an_unknown_one_without_self_sign_up_is_refused(b
     assert snapshot() == before
 
 
+def test_a_deactivated_account_is_refused(base, person):
+    person.deactivate()
+    db.session.commit()
+    created = new_auth_request(base)
+    before = snapshot()
+    _, _, callback = code_for(base, created["request_uuid"])
+    refused = requests.get(callback, timeout=10)
+    assert refused.status_code == 401 and "The account is deactivated." in refused.text
+    assert snapshot() == before
+
+
 def test_an_unreachable_provider_is_503_and_starts_nothing(base, app):
     app.config["HALYARD_OIDC_ISSUER"] = "http://127.0.0.1:9"  # discard port: nothing listens
     created = new_auth_request(base)
