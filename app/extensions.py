@@ -23,6 +23,12 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+# ``__table_args__`` of every table with an integer surrogate key: an id, once handed out, is never handed
+# out again, even after its row (the newest one included) is deleted, so a client holding an old id never
+# reads a different resource. SQLite needs AUTOINCREMENT for that (its plain rowid reuses the largest id);
+# PostgreSQL sequences never go back anyway. tests/test_ids_never_reused.py checks every such table.
+IDS_NEVER_REUSED = {"sqlite_autoincrement": True}
+
 basic_auth = HTTPBasicAuth(realm="Halyard")
 bearer_auth = HTTPTokenAuth(scheme="Bearer", realm="Halyard")
 token_auth = HTTPTokenAuth(scheme="Token", realm="Halyard")

@@ -200,6 +200,7 @@ def _empty_tables():
     else:
         for table in tables:
             db.session.execute(table.delete())
+        db.session.execute(text("DELETE FROM sqlite_sequence"))  # restart the AUTOINCREMENT ids, as above
     db.session.commit()
 
 

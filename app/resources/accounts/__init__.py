@@ -16,6 +16,10 @@ RELATIONS = {
     "auth-request/ui": ("Sign-in page", ("GET",), "The text/html page where a person signs in for a waiting client."),
     "auth-request/attach": ("Attach account", ("POST",), "POST {code, email, request_uuid}: prove an identity and "
                             "attach it to the auth request (JSON or the page's form post)."),
+    "auth-request/oidc": ("Sign in with the identity provider", ("GET",), "text/html: redirects the person "
+                          "to "
+                          "the OpenID Connect provider (authorization code with PKCE) for this auth request; "
+                          "the provider sends them back to Halyard's callback, which attaches the account."),
     "auth-tokens": ("Auth tokens", ("POST",), "POST {request_uuid}: 201 AUTH_TOKEN_CREATED {token} once an account "
                     "is attached (400 AUTH_REQUEST_NOT_YET_ATTACHED before); consumes the request."),
     "users": ("Users", ("GET",), "Accounts (seed 003 /api/v1/user/) with the collection grammar; filters id, email, "
@@ -48,7 +52,7 @@ RELATIONS = {
 
 def init_app(app):
     from app.extensions import curies
-    from app.resources.accounts import groups, signin, tokens, users  # noqa: F401  (routes attach to bp)
+    from app.resources.accounts import groups, signin, signin_oidc, tokens, users  # noqa: F401  (routes)
     from app.resources.accounts import openapi  # noqa: F401  (describes every operation for /openapi.json)
     from app.resources.accounts.verifiers import VERIFIERS
     from app.resources.root import register_entry
@@ -57,10 +61,12 @@ def init_app(app):
     if verifier not in VERIFIERS:
         raise ValueError(f"HALYARD_SIGNIN_VERIFIER must be one of {VERIFIERS}, not {verifier!r}")
     if verifier == "oidc":
-        missing = [n for n in ("HALYARD_OIDC_ISSUER", "HALYARD_OIDC_AUDIENCE", "HALYARD_OIDC_JWKS_URL")
-                   if not app.config[n]]
+        missing = [n for n in ("HALYARD_OIDC_ISSUER",) if not app.config[n]]
+        if not (app.config["HALYARD_OIDC_CLIENT_ID"] or app.config["HALYARD_OIDC_AUDIENCE"]):
+            missing.append("HALYARD_OIDC_CLIENT_ID (or HALYARD_OIDC_AUDIENCE)")
         if missing:
             raise ValueError(f"HALYARD_SIGNIN_VERIFIER=oidc needs {', '.join(missing)}")
+        signin_oidc.init_app(app)
     app.register_blueprint(bp)
     register_entry(app, "ec:auth-requests", "accounts.create_auth_request", title="Start a sign-in (POST)")
     register_entry(app, "ec:auth-tokens", "accounts.create_auth_token", title="Exchange a sign-in for a token (POST)")

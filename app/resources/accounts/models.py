@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 ACCOUNT_TYPES = ("ADMIN", "RESEARCHER")
@@ -25,6 +25,7 @@ account_groups = Table(
 
 class Account(db.Model):
     __tablename__ = "accounts"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -86,6 +87,7 @@ class Account(db.Model):
 
 class Group(db.Model):
     __tablename__ = "groups"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(150), unique=True)
@@ -96,6 +98,7 @@ class Group(db.Model):
 
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -121,6 +124,7 @@ class AuthRequest(db.Model):
     """
 
     __tablename__ = "auth_requests"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
@@ -147,6 +151,28 @@ class AuthRequest(db.Model):
         """Delete every expired request (one DELETE on the ``created`` index); return how many."""
         result = db.session.execute(delete(cls).where(cls.created <= utcnow() - cls.ttl()))
         return result.rowcount or 0
+
+
+class OidcLogin(db.Model):
+    """An OpenID Connect sign-in under way for an auth request: what the callback needs and only it knows.
+
+    ``state`` is stored as its SHA-256 (the callback looks it up); ``nonce`` and the PKCE
+    ``code_verifier`` are sent back to the provider and so kept as they are. One per auth request (a new
+    start replaces it), gone with its auth request, and deleted by the first callback or attach_account
+    that uses it: each state, nonce and verifier is used once.
+    """
+
+    __tablename__ = "oidc_logins"
+    __table_args__ = IDS_NEVER_REUSED
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auth_request_id: Mapped[int] = mapped_column(ForeignKey("auth_requests.id", ondelete="CASCADE"),
+                                                 unique=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 def hash_token(secret):

@@ -143,13 +143,40 @@ describe(
     "attached (each as a page).",
 )
 describe(
+    "accounts.oidc_start",
+    tags=TAGS,
+    auth="none",
+    errors=(409, 503),
+    responses={302: {**html_response("To the OpenID Connect provider's authorization endpoint (state, "
+                                      "nonce, S256 PKCE challenge; a new login bound to this auth request)."),
+                     "headers": {"Location": {"schema": {"type": "string"},
+                                              "description": "The provider's authorization URL."}}}},
+    description="Only with HALYARD_SIGNIN_VERIFIER=oidc and HALYARD_OIDC_CLIENT_ID (else 404). Otherwise "
+    "text/html like the sign-in page: 400 malformed or expired, 404 unknown, 409 attached, 503 provider "
+    "unreachable.",
+)
+describe(
+    "accounts.oidc_callback",
+    tags=TAGS,
+    auth="none",
+    errors=(401, 403, 409, 503),
+    responses={200: html_response("Signed in: the account is attached to the login's auth request.")},
+    description="Where the provider sends the person back with `code` and `state`. The state's login is "
+    "used once; the code is exchanged with its PKCE verifier and the ID token checked (signature, iss, aud, "
+    "exp, nonce). text/html pages: 400 unknown or used state / provider error / expired request, 401 "
+    "AUTH_CODE_DID_NOT_VERIFY, 403 SELF_SIGNUP_DISABLED, 409 already attached, 503 provider unreachable. "
+    "Without `state`: 400 QUERY_DID_NOT_VALIDATE.",
+)
+describe(
     "accounts.attach_account",
     tags=TAGS,
     auth="none",
     request=schemas.attach_account_schema,
     responses={200: AccountAttachedSchema},
     errors=(401, 403, 404, 409, 429, 503),
-    description="`code` is the password (or an OpenID Connect ID token with HALYARD_SIGNIN_VERIFIER=oidc). "
+    description="`code` is the password; with HALYARD_SIGNIN_VERIFIER=oidc, an authorization code of a "
+    "sign-in started at the auth request's ec:auth-request/oidc link (exchanged by the server), or an ID "
+    "token. "
     "400 EMAIL_MISMATCH_DETECTED / EXPIRED_AUTH_REQUEST_DETECTED, 401 "
     "WRONG_CREDENTIALS_DETECTED / AUTH_CODE_DID_NOT_VERIFY / ACCOUNT_DEACTIVATED, 403 "
     "SELF_SIGNUP_DISABLED, 404 unknown request, 409 AUTH_REQUEST_ALREADY_ATTACHED, 429 "

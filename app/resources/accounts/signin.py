@@ -7,7 +7,7 @@ gets an API token and consumes the request. See docs/accounts.md.
 """
 import uuid
 
-from flask import current_app, render_template, request
+from flask import current_app, request
 from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 
@@ -18,6 +18,8 @@ from app.jobs import get_redis
 from app.representation import created, load_body, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import AuthRequest
+from app.resources.accounts.oidc import code_flow_enabled
+from app.resources.accounts.pages import form_page, page, refusal_page, signed_in_page
 from app.resources.accounts.schemas import attach_account_schema, auth_token_request_schema
 from app.resources.accounts.verifiers import AccountDeactivated, verify
 from app.resources.accounts.views import signin_token_ttl, token_created
@@ -27,6 +29,7 @@ from app.timeutil import rfc3339, utcnow
 class ExpiredAuthRequest(ApiError):
     event = "EXPIRED_AUTH_REQUEST_DETECTED"
     description = "The auth request has expired; create a new one."
+    page_text = ("Sign-in request expired", "This sign-in request has expired. Start again on your device.")
 
 
 class NotYetAttached(ApiError):
@@ -37,6 +40,8 @@ class NotYetAttached(ApiError):
 class AlreadyAttached(Conflict):
     event = "AUTH_REQUEST_ALREADY_ATTACHED"
     description = "Somebody has already signed in on this auth request."
+    page_text = ("Already signed in",
+                 "Somebody has already signed in with this request. Return to your device.")
 
 
 def represent(auth_request):
@@ -52,6 +57,9 @@ def represent(auth_request):
     }, self_href=url("accounts.get_auth_request", request_uuid=auth_request.uuid))
     doc.link("ec:auth-request/ui", ui, type="text/html", title="Sign in here")
     doc.link("ec:auth-request/attach", url("accounts.attach_account"))
+    if code_flow_enabled():
+        doc.link("ec:auth-request/oidc", url("accounts.oidc_start", request_uuid=auth_request.uuid),
+                 type="text/html", title=f"Sign in with {current_app.config['HALYARD_OIDC_PROVIDER_NAME']}")
     doc.link("ec:auth-tokens", url("accounts.create_auth_token"))
     doc.template("token", Template(method="POST", target=url("accounts.create_auth_token"),
                                    title="Exchange for a token once signed in",
@@ -113,22 +121,34 @@ def get_auth_request(request_uuid):
 @bp.get("/accounts/auth_requests/<request_uuid>/authenticate/ui/")
 def authenticate_ui(request_uuid):
     """The HTML page where a person signs in for a waiting client."""
+    auth_request, refusal = pending_or_page(request_uuid)
+    return refusal or form_page(auth_request.uuid)
+
+
+def pending_or_page(request_uuid):
+    """(the pending auth request, None), or (None, the HTML page saying why nobody can sign in with it)."""
     try:
-        uuid.UUID(request_uuid)
+        uuid.UUID(str(request_uuid))
     except ValueError:
-        return page("accounts/message.html", 400, title="Not a sign-in link",
-                    message="This address does not contain a valid sign-in request id.")
+        return None, page("accounts/message.html", 400, title="Not a sign-in link",
+                          message="This address does not contain a valid sign-in request id.")
     auth_request = find_auth_request(request_uuid)
     if auth_request is None:
-        return page("accounts/message.html", 404, title="Sign-in request not found",
-                    message="This sign-in request does not exist or was already used. Start again on your device.")
+        return None, page("accounts/message.html", 404, title="Sign-in request not found", message=(
+            "This sign-in request does not exist or was already used. Start again on your device."))
+    try:
+        check_pending(auth_request)
+    except (ExpiredAuthRequest, AlreadyAttached) as exc:
+        return None, refusal_page(exc)
+    return auth_request, None
+
+
+def check_pending(auth_request):
+    """Raise unless somebody may still sign in on ``auth_request``."""
     if auth_request.expired:
-        return page("accounts/message.html", 400, title="Sign-in request expired",
-                    message="This sign-in request has expired. Start again on your device.")
+        raise ExpiredAuthRequest()
     if auth_request.account_id is not None:
-        return page("accounts/message.html", 409, title="Already signed in",
-                    message="Somebody has already signed in with this request. Return to your device.")
-    return form_page(auth_request.uuid)
+        raise AlreadyAttached()
 
 
 @bp.post("/accounts/auth_requests/attach_account/")
@@ -145,13 +165,16 @@ def attach_account():
 
 
 def attach(data):
-    """Check the request, verify the code, attach the account — or raise, having written nothing."""
+    """Check the request, verify the code, attach the account — or raise, having written nothing (but a
+    started OpenID Connect login is used up by its first code)."""
     auth_request = get_auth_request_or_404(data["request_uuid"])
-    if auth_request.expired:
-        raise ExpiredAuthRequest()
-    if auth_request.account_id is not None:
-        raise AlreadyAttached()
-    account = verify(data["email"], data["code"])
+    check_pending(auth_request)
+    attach_to(auth_request, verify(data["email"], data["code"], auth_request))
+    return auth_request
+
+
+def attach_to(auth_request, account):
+    """Attach ``account`` and commit, unless somebody else attached one first (AlreadyAttached)."""
     db.session.flush()  # a self-signed-up account needs its id
     # Conditional: of two concurrent sign-ins on one request, only the first attaches.
     result = db.session.execute(
@@ -162,7 +185,6 @@ def attach(data):
         db.session.rollback()
         raise AlreadyAttached()
     db.session.commit()
-    return auth_request
 
 
 def attach_from_form():
@@ -178,13 +200,12 @@ def attach_from_form():
     except ApiError as exc:
         db.session.rollback()
         if isinstance(exc, (NotFound, ExpiredAuthRequest, AlreadyAttached)):
-            return page("accounts/message.html", exc.code, title="Cannot sign in", message=exc.description)
+            return refusal_page(exc)
         headers = {k: v for k, v in exc.get_headers() if k == "Retry-After"}
         response = form_page(str(data["request_uuid"]), exc.code, errors=[exc.description], email=data["email"])
         response.headers.update(headers)
         return response
-    return page("accounts/message.html", 200, title="Signed in",
-                message="You are signed in. Return to your device; it will continue on its own.")
+    return signed_in_page()
 
 
 @bp.post("/accounts/auth_tokens/")
@@ -210,25 +231,3 @@ def create_auth_token():
     db.session.commit()
     return respond(token_created(token, secret), 201, {"Location": url(
         "accounts.get_token", user_id=account.id, token_id=token.id), "Cache-Control": "no-store"}, etag=False)
-
-
-# --- HTML ---------------------------------------------------------------------------------------
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-def page(template, status, **context):
-    body = render_template(template, **context)
-    return current_app.response_class(body, status=status, mimetype="text/html", headers=SECURITY_HEADERS)
-
-
-def form_page(request_uuid, status=200, errors=(), email=""):
-    oidc = current_app.config["HALYARD_SIGNIN_VERIFIER"] == "oidc"
-    return page("accounts/authenticate.html", status, title="Sign in to Halyard", action=url("accounts.attach_account"),
-                request_uuid=request_uuid, errors=list(errors), email=email, oidc=oidc)

@@ -5,36 +5,27 @@
 - ``password``: ``code`` is the account's password, checked through app/throttle.py's
   ``password_sign_in`` (per account and per client address), so this form is no easier to
   brute-force than Basic auth.
-- ``oidc``: ``code`` is an OpenID Connect ID token. PyJWT checks its signature against
-  the issuer's JWKS (fetched from ``HALYARD_OIDC_JWKS_URL`` and cached), ``iss``, ``aud``,
-  ``exp`` and ``iat``; its ``email`` claim must equal ``email``. With
-  ``HALYARD_SELF_SIGNUP`` an unknown email gets a new RESEARCHER account.
+- ``oidc``: ``code`` is an authorization code of the OpenID Connect provider, from a sign-in started
+  for this auth request (``oidc.py`` exchanges it with that sign-in's PKCE verifier and checks the ID
+  token, its nonce included), or, unless ``HALYARD_OIDC_ACCEPT_ID_TOKENS`` is off, an ID token itself.
 
-A verifier returns the Account or raises an ApiError; it writes nothing except a
-self-signed-up account, and only after every check passed.
+An identity maps to an Account by its verified email (``account_for``, also used by the sign-in
+page's callback); an unknown email gets a new RESEARCHER account with ``HALYARD_SELF_SIGNUP``, else
+403. A verifier returns the Account or raises an ApiError; it writes nothing except a self-signed-up
+account, and only after every check passed (an authorization code's login is used up either way).
 """
-import jwt
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import CHALLENGE
-from app.errors import ApiError, Forbidden, ServiceUnavailable
+from app.errors import ApiError, Forbidden
 from app.extensions import db
+from app.resources.accounts import oidc
 from app.resources.accounts.models import Account
+from app.resources.accounts.oidc import CodeDidNotVerify
 from app.throttle import password_sign_in
 
 VERIFIERS = ("password", "oidc")
-
-
-class CodeDidNotVerify(ApiError):
-    code = 401
-    event = "AUTH_CODE_DID_NOT_VERIFY"
-    description = "The code does not prove this identity."
-
-    def __init__(self, description=None, **kwargs):
-        kwargs.setdefault("headers", {"WWW-Authenticate": CHALLENGE})
-        super().__init__(description, **kwargs)
 
 
 class EmailMismatch(ApiError):
@@ -47,10 +38,15 @@ class AccountDeactivated(CodeDidNotVerify):
     description = "The account is deactivated."
 
 
-def verify(email, code):
+def verify(email, code, auth_request):
     """The Account that ``code`` proves ``email`` belongs to, by the configured verifier."""
     name = current_app.config["HALYARD_SIGNIN_VERIFIER"]
-    account = verify_oidc(email, code) if name == "oidc" else verify_password(email, code)
+    if name == "oidc":
+        return account_for(oidc_claims(code, auth_request), email)
+    return usable(verify_password(email, code))
+
+
+def usable(account):
     if not account.active:
         raise AccountDeactivated()
     return account
@@ -67,63 +63,39 @@ def find_by_email(email):
     return db.session.scalar(select(Account).where(Account.email == email.strip().lower()))
 
 
-def jwks_client():
-    """One PyJWKClient per app and JWKS URL: keys are cached, an unknown ``kid`` refetches."""
-    url = current_app.config["HALYARD_OIDC_JWKS_URL"]
-    key = ("halyard.oidc.jwks", url)
-    client = current_app.extensions.get(key)
-    if client is None:
-        client = current_app.extensions[key] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
-    return client
-
-
-# PyJWT's exception → what the client is told (never the token itself).
-_REASONS = (
-    (jwt.ExpiredSignatureError, "The ID token has expired."),
-    (jwt.InvalidAudienceError, "The ID token was issued for another audience."),
-    (jwt.InvalidIssuerError, "The ID token was issued by another issuer."),
-    (jwt.ImmatureSignatureError, "The ID token is not valid yet."),
-    (jwt.MissingRequiredClaimError, "The ID token lacks a required claim."),
-    (jwt.InvalidSignatureError, "The ID token's signature does not verify."),
-)
-
-
-def decode_id_token(code):
-    """The verified claims of an ID token, or CodeDidNotVerify / 503 when the keys are unreachable."""
+def oidc_claims(code, auth_request):
+    """The verified claims ``code`` stands for: an ID token's own, or those of the ID token the provider
+    gives for an authorization code of the sign-in started for ``auth_request``."""
     config = current_app.config
-    algorithms = [a.strip() for a in config["HALYARD_OIDC_ALGORITHMS"].split(",") if a.strip()]
-    try:
-        signing_key = jwks_client().get_signing_key_from_jwt(code)
-        return jwt.decode(
-            code, signing_key.key, algorithms=algorithms, audience=config["HALYARD_OIDC_AUDIENCE"],
-            issuer=config["HALYARD_OIDC_ISSUER"], leeway=config["HALYARD_OIDC_LEEWAY_SECONDS"],
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-        )
-    except jwt.PyJWKClientConnectionError:
-        raise ServiceUnavailable("The identity provider's keys could not be fetched.",
-                                 event="IDENTITY_PROVIDER_UNAVAILABLE") from None
-    except jwt.PyJWKClientError:
-        raise CodeDidNotVerify("The ID token is signed with an unknown key.") from None
-    except jwt.InvalidTokenError as exc:
-        reason = next((text for cls, text in _REASONS if isinstance(exc, cls)), "The ID token is invalid.")
-        raise CodeDidNotVerify(reason) from None
+    if not oidc.code_flow_enabled(config) or oidc.is_id_token(code):  # without a client id, only ID tokens
+        if not config["HALYARD_OIDC_ACCEPT_ID_TOKENS"]:
+            raise CodeDidNotVerify("ID tokens are not accepted here; sign in through the identity provider.")
+        return oidc.decode_id_token(code)
+    login = oidc.take_login(auth_request=auth_request)
+    if login is None:
+        raise CodeDidNotVerify("No sign-in with the identity provider was started for this auth request (or "
+                               "it was used): start one at its ec:auth-request/oidc link.",
+                               event="OIDC_LOGIN_NOT_FOUND")
+    return oidc.claims_from_code(login, code)
 
 
-def verify_oidc(email, code):
-    claims = decode_id_token(code)
+def account_for(claims, email=None):
+    """The active Account of the identity's verified email (created when self sign-up allows); ``email``,
+    when given, must be that email."""
     claimed = claims.get("email")
     if not isinstance(claimed, str) or not claimed:
         raise CodeDidNotVerify("The ID token has no email claim.")
-    if claims.get("email_verified") is False:
+    if claims.get("email_verified") not in (True, "true"):  # a boolean; some providers send a string
         raise CodeDidNotVerify("The identity provider has not verified this email.")
-    if claimed.strip().lower() != email.strip().lower():
+    if email is not None and claimed.strip().lower() != email.strip().lower():
         raise EmailMismatch(errors={"email": ["Does not match the email of the ID token."]})
-    account = find_by_email(email)
+    account = find_by_email(claimed)
     if account is None:
         if not current_app.config["HALYARD_SELF_SIGNUP"]:
-            raise Forbidden("No account has this email and self sign-up is disabled.", event="SELF_SIGNUP_DISABLED")
-        account = _sign_up(email)
-    return account
+            raise Forbidden("No account has this email and self sign-up is disabled.",
+                            event="SELF_SIGNUP_DISABLED")
+        account = _sign_up(claimed.strip().lower())
+    return usable(account)
 
 
 def _sign_up(email):

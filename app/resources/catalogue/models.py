@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 EXECUTOR_TYPES = ("DATABRICKS", "ATHENA", "LOCAL")
@@ -12,6 +12,7 @@ EXECUTOR_TYPES = ("DATABRICKS", "ATHENA", "LOCAL")
 
 class CatalogueItem(db.Model):
     __tablename__ = "catalogue_items"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

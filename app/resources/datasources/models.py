@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.resources.jobs.models import TracksJob
 from app.timeutil import utcnow
 
@@ -15,6 +15,7 @@ STATUSES = ("processing", "ready", "error")
 
 class Project(db.Model):
     __tablename__ = "projects"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200), index=True)
@@ -63,7 +64,8 @@ class ProjectMember(db.Model):
 
 class DataSource(db.Model, TracksJob):
     __tablename__ = "datasources"
-    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),
+                      IDS_NEVER_REUSED)
     job_kinds = ("datasource-process",)
     since_attr = "updated"
 
@@ -112,7 +114,8 @@ class DataSource(db.Model, TracksJob):
 
 class Script(db.Model):
     __tablename__ = "datasource_scripts"
-    __table_args__ = (UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),)
+    __table_args__ = (UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),
+                      IDS_NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"), index=True)
@@ -133,6 +136,7 @@ class StepRun(db.Model, TracksJob):
     """One ``POST /datasources/{id}/job``: its steps, their outcome and the result table."""
 
     __tablename__ = "datasource_jobs"
+    __table_args__ = IDS_NEVER_REUSED
     job_kinds = ("datasource-steps",)
 
     id: Mapped[int] = mapped_column(primary_key=True)

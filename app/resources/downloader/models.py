@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.resources.jobs.models import TracksJob
 from app.timeutil import utcnow
 
@@ -21,6 +21,7 @@ waiters = Table(
 
 class DownloadRequest(db.Model, TracksJob):
     __tablename__ = "download_requests"
+    __table_args__ = IDS_NEVER_REUSED
     job_kinds = ("download",)
     job_attr = "executor_job_id"
 

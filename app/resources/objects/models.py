@@ -9,7 +9,7 @@ from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, SmallInteg
                         or_, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.resources.accounts.models import account_groups
 from app.timeutil import utcnow
 
@@ -19,6 +19,7 @@ NONE, READ, WRITE, GRANT = range(4)
 
 class Action(db.Model):
     __tablename__ = "actions"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(20), index=True)
@@ -37,6 +38,7 @@ class ObjectRecord(db.Model):
     """An object: its identity, its current version, public level and denormalised list columns."""
 
     __tablename__ = "objects"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)

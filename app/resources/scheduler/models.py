@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import IDS_NEVER_REUSED, db
 from app.timeutil import utcnow
 
 OUTCOMES = ("success", "retry", "failed", "canceled")
@@ -113,6 +113,7 @@ class ScheduleRun(db.Model):
 
 class DeliveryAttempt(db.Model):
     __tablename__ = "schedule_deliveries"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
