@@ -31,6 +31,7 @@ SETTINGS = {
     "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (0, "Default lifetime of new API tokens in seconds (0 = no expiry)."),
     "HALYARD_HEALTH_PUBLIC": (False, "When true, /api/health/ answers without credentials (for load balancers)."),
     "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
+    "HALYARD_WORKER_GRACE_SECONDS": (30, "How long a stopping worker lets its running job finish; then it is killed and failed."),
     "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
     "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs the outbound client may reach despite being private."),
