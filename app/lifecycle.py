@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import threading
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -35,19 +36,20 @@ def die_with_parent(sig, parent):
 
 
 def children_die_with_me(sig):
-    """Every process this process forks from now on (not their own children) gets ``sig`` when it dies.
+    """Every process this process's main thread forks from now on gets ``sig`` when this process dies.
 
     Uses ``os.register_at_fork``, so it covers forks made by libraries (RQ's work horse and scheduler
-    process) without touching their code.
+    process) without touching their code. Forks by other threads are left alone: the kernel would
+    signal their children when that thread ends. Forks by the children themselves too.
     """
     me = os.getpid()
     forking = {}
 
     def before():
-        forking["pid"] = os.getpid()
+        forking["ours"] = os.getpid() == me and threading.current_thread() is threading.main_thread()
 
     def in_child():
-        if forking.get("pid") == me:  # a fork made by this process, not by one of its children
+        if forking.get("ours"):
             die_with_parent(sig, me)
 
     os.register_at_fork(before=before, after_in_child=in_child)

@@ -1,7 +1,8 @@
 """Fault injection: real ``halyard start`` instances whose processes the tests kill.
 
 ``halyard(**options)`` starts one on the suite's kind of database (SQLite, or PostgreSQL with
-TEST_DATABASE_URL) and Redis (embedded, or REDIS_URL; ``redis_url=`` overrides), waits until it
+TEST_DATABASE_URL) and Redis (embedded, or REDIS_URL; ``redis_url=`` overrides, "" is the embedded
+one), waits until it
 serves and its worker is registered, and returns an ``Instance`` (faultkit.py). ``redis_server``
 is a redis-server of the test's own on a free port, for the tests that kill a Redis server.
 Everything a test started is stopped afterwards, processes it left behind included.
@@ -31,8 +32,9 @@ def halyard(tmp_path, fresh_database, run_id):
                        DATABASE_URL=fresh_database(str(tmp_path), f"faults{n}"),
                        HALYARD_QUEUE_PREFIX=f"hyfault-{run_id}-{uuid.uuid4().hex[:6]}", PYTHONPATH=ROOT,
                        **(env or {}))
-        if redis_url or os.environ.get("REDIS_URL"):
-            environ["REDIS_URL"] = redis_url or os.environ["REDIS_URL"]
+        redis_url = os.environ.get("REDIS_URL") if redis_url is None else redis_url  # "": the embedded one
+        if redis_url:
+            environ["REDIS_URL"] = redis_url
         log_path = tmp_path / f"halyard{n}.log"
         with open(log_path, "wb") as log:
             command = [sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1", *args]

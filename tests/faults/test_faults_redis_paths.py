@@ -1,5 +1,5 @@
-"""Every web path that needs Redis answers 503 problem+json with Retry-After when Redis is down;
-the paths that need only the database keep answering 200.
+"""Each way the web uses Redis answers 503 problem+json with Retry-After when Redis is down; the
+paths that need only the database keep answering 200.
 
 The app's REDIS_URL points at a port that refuses connections (bound, never listening), which is
 what the web sees while a Redis server is down or restarting (tests/faults/test_faults_redis_loss.py
@@ -45,7 +45,8 @@ def unavailable(response):
 
 SCHEDULE = {"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": {}}
 
-# (method, path, body, credentials): every path that reads or writes Redis in the web process.
+# (method, path, body, credentials): one path per way the web process uses Redis (the others, e.g. the
+# downloader's and data sources' jobs, go through the same get_redis()/enqueue() and error handler).
 REDIS_PATHS = [
     ("GET", "/jobs/{job}", None, "bearer"),  # live job state
     ("GET", "/jobs/?id={job}", None, "bearer"),
