@@ -98,8 +98,9 @@ def _embedded_redis(app, env):
 
     path = embedded.socket_path(app.instance_path)
     if embedded.listening(path):
-        raise click.ClickException(f"A Redis server already listens on {path}: another `halyard start` (or "
-                                   "a lone `halyard worker`) uses this instance folder. Stop it first.")
+        raise click.ClickException(f"A Redis server already listens on {path}: another `halyard start`, or "
+                                   "one a lone command started, uses this instance folder. Stop it first "
+                                   f"(`redis-cli -s {path} shutdown`).")
     env["REDIS_URL"] = f"unix://{path}"
     return Child("redis", embedded.server_command(app.instance_path), env=env, cwd=app.instance_path,
                  ready=lambda: embedded.listening(path), stop_timeout=10, last=True)
