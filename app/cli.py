@@ -74,6 +74,7 @@ def start(host, port, web_workers, rq_workers, worker_class):
 
     app = current_app._get_current_object()
     flask_migrate.upgrade(revision="heads")  # one branch per domain (docs/development.md)
+    db.engine.dispose()  # the supervisor itself needs no database connection while it runs
     env = dict(os.environ, HALYARD_INSTANCE_PATH=app.instance_path)
     children = []
     if not app.config["REDIS_URL"]:

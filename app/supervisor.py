@@ -67,10 +67,8 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self.on_signal)
         for child in self.children:
-            if self.stop_signal is None:
-                child.start()
-                if child.ready:
-                    poll_until(lambda: child.ready() or not child.running() or self.stop_signal, 30)
+            if self.stop_signal is None and self.launch(child) and child.ready:
+                poll_until(lambda: child.ready() or not child.running() or self.stop_signal, 30)
         if on_up and self.stop_signal is None:
             on_up()
         while self.stop_signal is None:
@@ -79,12 +77,22 @@ class Supervisor:
             time.sleep(POLL)
         self.stop()
 
+    def launch(self, child):
+        """Start ``child``; when it cannot be started at all, try again after its backoff."""
+        try:
+            child.start()
+        except OSError as exc:
+            child.proc, delay = None, child.backoff.next()
+            child.restart_at = time.monotonic() + delay
+            self.say(f"{child.name} could not start ({exc}); trying again in {delay:.0f} s")
+            return False
+        return True
+
     def tend(self, child):
         """Restart ``child`` when it has exited and its backoff has passed."""
         now = time.monotonic()
         if child.proc is None:
-            if now >= child.restart_at:
-                child.start()
+            if now >= child.restart_at and self.launch(child) and child.restarts:
                 self.say(f"{child.name} started again (pid {child.proc.pid}, restart {child.restarts})")
             return
         code = child.proc.poll()

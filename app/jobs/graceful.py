@@ -82,9 +82,10 @@ class Graceful:
     burst = False
     max_connection_wait_time = 10.0  # RQ's reconnect backoff cap while dequeuing (its default: 60 s)
 
-    def setup(self, *, grace, poll, with_scheduler, burst, outage, logging_level):
+    def setup(self, *, grace, poll, with_scheduler, burst, outage, stops, logging_level):
+        """Settings; ``stops`` collects stop signals that came before RQ installed its handlers."""
         self.grace, self.poll, self.with_scheduler, self.burst = grace, poll, with_scheduler, burst
-        self.outage, self.logging_level = outage, logging_level
+        self.outage, self.stops, self.logging_level = outage, stops, logging_level
         self.stop_requested = self.registration_lost = self.grace_over = False
         self.timer = self.scheduler_process = self.polling = None
         return self
@@ -133,6 +134,9 @@ class Graceful:
             self.outage.failed(exc)
             raise
         self.outage.ok()
+        if self.stops:  # a stop signal arrived while the worker was starting
+            self.stop_requested = True
+            raise StopRequested()
         if not registered:  # Redis restarted without our keys: start over as a new worker
             self.registration_lost = True
             raise StopRequested()

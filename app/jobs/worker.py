@@ -29,8 +29,11 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
     children_die_with_me(signal.SIGTERM)
     logging.getLogger("rq.worker").addFilter(quiet_retries)
     connection, outage, restarts, dangling = get_redis(app), Outage(log, "Redis"), Backoff(1, 30), None
+    stops = []  # signals that arrived outside RQ's work loop (RQ installs its own handlers in it)
     while True:
-        if not wait_for_redis(connection, outage):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: stops.append(signum))
+        if not wait_for_redis(connection, outage, stops):
             return
         try:
             if dangling is not None:  # its teardown could not unregister it: Redis was down
@@ -45,7 +48,7 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
         worker = WORKER_CLASSES[worker_class](all_queues(app), connection=connection, job_class=AppJob,
                                               worker_ttl=WORKER_TTL)
         worker.setup(grace=app.config["HALYARD_WORKER_GRACE_SECONDS"], with_scheduler=scheduler, burst=burst,
-                     poll=float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]), outage=outage,
+                     poll=float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]), outage=outage, stops=stops,
                      logging_level=app.config["HALYARD_LOG_LEVEL"])
         began = time.monotonic()
         try:
@@ -54,7 +57,7 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
             outage.failed(exc)
             worker.abandon()
             dangling = worker
-        if worker.stop_requested or burst:
+        if worker.stop_requested or stops or burst:
             return
         if time.monotonic() - began > 60:
             restarts.reset()
@@ -69,25 +72,18 @@ def quiet_retries(record):
     return "could not connect to Redis" not in str(record.msg)
 
 
-def wait_for_redis(connection, outage):
-    """Block until Redis answers (True), or until a stop signal arrives (False)."""
-    stop = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop:
-            try:
-                connection.ping()
-                outage.ok()
-                return True
-            except REDIS_ERRORS as exc:
-                deadline = time.monotonic() + outage.failed(exc)
-                while not stop and time.monotonic() < deadline:
-                    time.sleep(0.2)
-        return False
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+def wait_for_redis(connection, outage, stops):
+    """Block until Redis answers (True), or until a stop signal has arrived (False)."""
+    while not stops:
+        try:
+            connection.ping()
+            outage.ok()
+            return True
+        except REDIS_ERRORS as exc:
+            deadline = time.monotonic() + outage.failed(exc)
+            while not stops and time.monotonic() < deadline:
+                time.sleep(0.2)
+    return False
 
 
 def forget_dead_workers(connection, app):
