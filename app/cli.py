@@ -4,10 +4,7 @@
 ``halyard routes`` and ``halyard shell`` work too.
 """
 import os
-import signal
-import subprocess
 import sys
-import time
 
 import click
 from flask import current_app
@@ -55,80 +52,10 @@ WORKER_CLASSES = ("fork", "simple")
                    "(no fork, kept database connections; what high scheduler throughput needs).")
 @with_appcontext
 def worker(burst, scheduler, worker_class):
-    """Run an RQ worker (with RQ's scheduler) on Halyard's queues."""
-    from rq import SimpleWorker, Worker
+    """Run an RQ worker (with RQ's scheduler) on Halyard's queues; SIGTERM stops it gracefully."""
+    from app.jobs.worker import run
 
-    from app.jobs import AppJob, all_queues, get_redis
-
-    app = current_app._get_current_object()
-    base = SimpleWorker if worker_class == "simple" else Worker
-    cls = _polling(base, float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]))
-    if scheduler and not burst:
-        _reconcile_scheduler(app)
-    if not burst:  # rows left by dead jobs, stray files, and the reconciler's timer (docs/jobs.md)
-        from app.jobs.reconcile import at_worker_start
-
-        at_worker_start(app)
-    cls(all_queues(), connection=get_redis(), job_class=AppJob).work(
-        burst=burst, with_scheduler=scheduler, logging_level=app.config["HALYARD_LOG_LEVEL"]
-    )
-
-
-def _reconcile_scheduler(app):
-    """Re-arm the scheduler's next tick (idempotent): recovers ticks lost with a Redis restart."""
-    if "scheduler" not in app.blueprints:
-        return
-    from app.jobs.scheduler import reconcile
-
-    try:
-        reconcile()
-    except Exception:  # a worker must start even when the scheduler tables are not migrated yet
-        db.session.rollback()
-        app.logger.warning("scheduler reconcile failed at worker start", exc_info=True)
-
-
-def _polling(base, interval):
-    """``base`` whose built-in RQ scheduler polls every ``interval`` seconds instead of RQ's fixed 1 s.
-
-    Scheduled jobs (ticks, retries) wait at most this long past their due second.
-    """
-    from rq.scheduler import RQScheduler
-
-    class PollingScheduler(RQScheduler):
-        def work(self):  # RQScheduler.work with our sleep (its `interval` also sets whole-second lock TTLs)
-            self._install_signal_handlers()
-            self.register_birth()
-            while True:
-                if self._stop_requested:
-                    self.stop()
-                    break
-                if self.should_reacquire_locks:
-                    self.acquire_locks()
-                self.heartbeat()
-                self.enqueue_scheduled_jobs()
-                time.sleep(interval)
-
-    class PollingWorker(base):
-        def _start_scheduler(self, burst=False, logging_level=None, date_format=None, log_format=None):
-            self.scheduler = PollingScheduler(self.queues, connection=self.connection,
-                                         logging_level=logging_level if logging_level is not None else self.log.level,
-                                         serializer=self.serializer,
-                                         **{k: v for k, v in (("date_format", date_format),
-                                                              ("log_format", log_format)) if v})
-            self.scheduler.acquire_locks()
-            if self.scheduler.acquired_locks:
-                if burst:
-                    try:
-                        self.scheduler.register_birth()
-                        self.scheduler.enqueue_scheduled_jobs()
-                    finally:
-                        self.scheduler.release_locks()
-                        self.scheduler.register_death()
-                else:
-                    self.scheduler.start()
-
-    PollingWorker.__name__ = PollingWorker.__qualname__ = base.__name__
-    return PollingWorker
+    run(current_app._get_current_object(), burst=burst, scheduler=scheduler, worker_class=worker_class)
 
 
 @click.command("start")
@@ -140,51 +67,44 @@ def _polling(base, interval):
               envvar="HALYARD_WORKER_CLASS", help="Passed to every `halyard worker` (see its --help).")
 @with_appcontext
 def start(host, port, web_workers, rq_workers, worker_class):
-    """Apply migrations, then run web (gunicorn), RQ worker(s) and scheduler until Ctrl-C."""
+    """Apply migrations, then run and supervise Redis, web (gunicorn) and RQ worker(s) until Ctrl-C."""
     import flask_migrate
 
-    from app.jobs import get_redis
+    from app.supervisor import Child, Supervisor
 
     app = current_app._get_current_object()
     flask_migrate.upgrade(revision="heads")  # one branch per domain (docs/development.md)
+    db.engine.dispose()  # the supervisor itself needs no database connection while it runs
     env = dict(os.environ, HALYARD_INSTANCE_PATH=app.instance_path)
+    children = []
     if not app.config["REDIS_URL"]:
-        env["REDIS_URL"] = f"unix://{get_redis(app).socket_file}"  # children attach to our embedded server
+        children.append(_embedded_redis(app, env))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    commands = [
-        [sys.executable, "-m", "gunicorn", "--pythonpath", root, "-w", str(web_workers),
-         "-b", f"{host}:{port}", "--graceful-timeout", "10", "wsgi:app"],
-        *[[sys.executable, "-m", "app", "worker", "--worker-class", worker_class] for _ in range(rq_workers)],
-    ]
-    children = [subprocess.Popen(command, env=env) for command in commands]
-    click.echo(f"Halyard is up on http://{host}:{port}/ (web pid {children[0].pid}); Ctrl-C stops everything.")
-    code = _supervise(children)
-    sys.exit(code)
-
-
-def _supervise(children):
-    """Wait until a signal arrives or a child dies; then stop every child, gently first."""
-    stopping = []
-
-    def on_signal(signum, frame):
-        stopping.append(signum)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stopping and all(child.poll() is None for child in children):
-        time.sleep(0.2)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    web = Child("web", [sys.executable, "-m", "gunicorn", "--pythonpath", root, "-w", str(web_workers),
+                        "-b", f"{host}:{port}", "--graceful-timeout", "10", "wsgi:app"], env=env)
+    worker_command = [sys.executable, "-m", "app", "worker", "--worker-class", worker_class]
+    stop_timeout = app.config["HALYARD_WORKER_GRACE_SECONDS"] + 15  # the grace, then unregister and exit
+    children += [web, *[Child(f"worker-{n}", worker_command, env=env, stop_timeout=stop_timeout)
+                        for n in range(1, rq_workers + 1)]]
+    supervisor = Supervisor(children, say=lambda message: click.echo(f"halyard start: {message}"))
+    supervisor.run(on_up=lambda: click.echo(
+        f"Halyard is up on http://{host}:{port}/ (web pid {web.proc.pid}); Ctrl-C stops everything."))
     click.echo("Halyard stopped.")
-    return 0 if stopping else 1
+
+
+def _embedded_redis(app, env):
+    """The embedded Redis as a supervised child on its fixed socket, handed to the others as REDIS_URL."""
+    from app.jobs import embedded
+    from app.supervisor import Child
+
+    path = embedded.socket_path(app.instance_path)
+    if embedded.listening(path):
+        raise click.ClickException(f"A Redis server already listens on {path}: another `halyard start`, or "
+                                   "one a lone command started, uses this instance folder. Stop it first "
+                                   f"(`redis-cli -s {path} shutdown`).")
+    env["REDIS_URL"] = f"unix://{path}"
+    return Child("redis", embedded.server_command(app.instance_path), env=env, cwd=app.instance_path,
+                 ready=lambda: embedded.listening(path), stop_timeout=10, last=True)
 
 
 def init_app(app):

