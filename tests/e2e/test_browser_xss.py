@@ -187,6 +187,15 @@ def test_hostile_html_and_svg_never_run_for_an_admin(live, browser, listener, ma
     for label in ("html", "svg"):
         open_and_click(assets[label], "a[rel='ec:asset/file']", hostile[label][1], f"asset-{label}")
     open_and_click(sources["html"], "a[rel='ec:datasource/file']", html(listener.base), "api-source")
+    # The HTML an api server called text/plain is inline: the UI shows it as text, never as markup.
+    browser.get(sources["html-claiming-text"])
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".auth .who"), live.email))
+    css("a[rel='ec:datasource/file']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main p.status"), "200 · text/plain"))
+    assert css("pre#raw").text.startswith("<!doctype html>") and "onerror=" in css("pre#raw").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script")
+    untouched("text shown")
+    steps.shot("api-source-as-text")
 
     # 3. The file URLs opened directly, the browser sending the admin's credentials itself. An attachment
     # is saved and the page stays; an inline file (the PNG polyglot, the HTML an api server called
