@@ -9,6 +9,7 @@ ever running in Halyard's origin (docs/security.md, "User files are never active
 """
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -20,6 +21,7 @@ from werkzeug.http import parse_options_header
 from app.hal.conditional import PreconditionFailed
 
 CHUNK = 1024 * 1024
+MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 # Types a browser may show in place: none of them can carry script into a page (no SVG, HTML or XML of any
 # kind). Every other type is an attachment, so a browser saves it instead of rendering it.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
@@ -104,7 +106,7 @@ def serving_type(mimetype):
     Only the bare type of the safe list is inline; text says its charset, so nothing guesses one.
     """
     essence = parse_options_header(mimetype or "")[0].lower()
-    if essence.count("/") != 1 or not all(essence.split("/")):
+    if not MEDIA_TYPE.fullmatch(essence):  # not a type/subtype of RFC 9110 tokens: say only "bytes"
         essence = "application/octet-stream"
     inline = essence in INLINE_TYPES
     charset = "; charset=utf-8" if inline and essence.startswith("text/") else ""

@@ -211,6 +211,8 @@ def test_hostile_files_are_inert_on_every_route(app, client, run_jobs, make_acco
     ("html", "application/octet-stream", False),
     ("text/", "application/octet-stream", False),
     ("a/b/c", "application/octet-stream", False),
+    ("image/png<script>", "application/octet-stream", False),
+    ("text/html\u2028x", "application/octet-stream", False),
 ])
 def test_serving_type_is_decided_by_the_inline_list(declared, served, inline):
     assert storage.serving_type(declared) == (served, inline)
