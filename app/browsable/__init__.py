@@ -9,7 +9,8 @@ document alone (docs/browsable.md).
 
 from flask import Blueprint
 
-from app.browsable.page import fill_response_panel, render_page
+from app.browsable.page import render_page
+from app.browsable.response import fill_response_panel
 from app.browsable.toggle import FORMATS, apply_format
 
 bp = Blueprint(

@@ -1,14 +1,14 @@
-"""Build the browsable page of one HAL (or problem) document, and fill its response panel.
+"""Build the browsable page of one HAL (or problem) document.
 
 ``render_page(doc, status)`` is the renderer ``app.hal.render`` calls for ``text/html``:
 it turns the document dict into a small view model (properties, links with their
 template variables, embedded resources, HAL-FORMS templates, paging, the collection's
 ``…/options`` grammar) and renders ``browsable/page.html``. The page carries a marker
-that ``fill_response_panel`` (an after_request hook) replaces with the final status
-and headers, which only exist once the view has returned.
+that ``app.browsable.response.fill_response_panel`` replaces with the final status and
+headers, which only exist once the view has returned; ``g.halyard_page`` tells that hook
+the response is a page, so it also gets the pages' security headers.
 """
 
-import html
 import json
 import shlex
 from urllib.parse import unquote, urlencode
@@ -16,11 +16,10 @@ from urllib.parse import unquote, urlencode
 import uritemplate
 from flask import g, has_request_context, render_template, request
 
-PANEL_MARKER = "<!--halyard:response-panel-->"
+from app.browsable.response import PANEL_MARKER
+
 PAGING_RELS = ("first", "prev", "next", "last")
 MAX_EMBED_DEPTH = 3
-# Headers worth showing; the rest (Date, Server, ...) are noise in a page.
-HIDDEN_HEADERS = {"content-length", "date", "server"}
 
 
 def display_url():
@@ -217,6 +216,7 @@ def render_page(doc, status):
         from app.hal.negotiation import default_html_renderer
 
         return default_html_renderer(doc, status)
+    g.halyard_page = True  # this response is a browsable page: fill_response_panel marks it as one
     curies = curie_docs(doc)
     model = view_model(doc, curies)
     is_problem = doc.get("@type") == "error" and "status" in doc
@@ -240,35 +240,3 @@ def render_page(doc, status):
         panel_marker=PANEL_MARKER,
         formats=("json", "hal", "hal-forms"),
     )
-
-
-def _panel(response):
-    rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{html.escape(value)}</td></tr>"
-        for name, value in response.headers.items()
-        if name.lower() not in HIDDEN_HEADERS
-    )
-    etag = response.headers.get("ETag", "")
-    return (
-        f'<p class="status status-{response.status_code // 100}xx" data-status="{response.status_code}">'
-        f"{html.escape(request.method)} → <strong>{html.escape(response.status)}</strong></p>"
-        f'<details class="headers"><summary>Response headers</summary><table>{rows}</table></details>'
-        f'<meta name="halyard-etag" content="{html.escape(etag)}">'
-    )
-
-
-def fill_response_panel(response):
-    """after_request (runs last): put the final status and headers into the page.
-
-    A page names who is signed in (and shows only their templates), so it varies on Authorization
-    too: a browser must not answer a signed-in navigation from an anonymous page in its cache.
-    """
-    if response.status_code == 304 and request.accept_mimetypes.best == "text/html":
-        response.vary.add("Authorization")
-    if response.mimetype != "text/html" or response.direct_passthrough or response.status_code == 304:
-        return response
-    response.vary.add("Authorization")
-    body = response.get_data(as_text=True)
-    if PANEL_MARKER in body:
-        response.set_data(body.replace(PANEL_MARKER, _panel(response), 1))
-    return response

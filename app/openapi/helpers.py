@@ -82,7 +82,8 @@ def stored_file(description, *media_types, json_schema=None, filename=False):
     ``describe("x.file", **stored_file("The table.", "text/csv"))``: the ``Range`` header; 200 (the
     whole file in each of ``media_types``, default ``*/*``; ``json_schema`` describes an
     application/json one, anything else is binary) and 206 (the byte range), both with ETag and
-    Accept-Ranges (and ``Content-Disposition: inline; filename=…`` when ``filename``); 412 (If-Match
+    Accept-Ranges, Content-Disposition (with the file's name when ``filename``), the sandboxing
+    Content-Security-Policy and X-Content-Type-Options (``app.storage.send``); 412 (If-Match
     does not match the ETag) and 416 (the Range lies outside the file).
     """
     media_types = media_types or ("*/*",)
@@ -104,12 +105,13 @@ def _file_response(description, content, filename):
     headers = {
         "ETag": {"schema": {"type": "string"}, "description": "Entity tag of the stored file."},
         "Accept-Ranges": {"schema": {"type": "string"}, "description": "`bytes`: Range is honoured."},
+        "Content-Disposition": {"schema": {"type": "string"}, "description": (
+            "`attachment`; `inline` (or absent) only for an image other than SVG, PDF, plain text, CSV or JSON"
+            + ("; `filename=…` names the file." if filename else "."))},
+        "Content-Security-Policy": {"schema": {"type": "string"}, "description": (
+            "`sandbox; default-src 'none'; …`: the file never runs in this origin.")},
+        "X-Content-Type-Options": {"schema": {"type": "string"}, "description": "`nosniff`."},
     }
-    if filename:
-        headers["Content-Disposition"] = {
-            "schema": {"type": "string"},
-            "description": "`inline; filename=…`: the file's name.",
-        }
     return {
         "description": description,
         "headers": headers,

@@ -5,13 +5,14 @@ blueprint, served over real HTTP on 127.0.0.1, so generic clients and Chromium t
 ``halyard start`` while the test can still register test-only routes and read the database.
 """
 
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
 from werkzeug.serving import make_server
+
+from tests.route_server import serving
 
 
 @dataclass
@@ -29,14 +30,8 @@ class Live:
 @contextmanager
 def serve(app):
     """Serve ``app`` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as base:
+        yield base
 
 
 def wait_until_healthy(live, timeout=30.0):

@@ -57,6 +57,21 @@ def browser(tmp_path):
     driver.quit()
 
 
+def sign_in_with_token(browser, live):
+    """Sign in on the entry point with the live ADMIN's token (the script keeps it in sessionStorage)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(live.base + "/")
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Halyard"))
+    browser.find_element(By.CSS_SELECTOR, "details.signin > summary").click()
+    browser.find_element(By.CSS_SELECTOR, "#signin-token input[name=token]").send_keys(live.token)
+    browser.find_element(By.CSS_SELECTOR, "#signin-token button").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".auth .who"), live.email))
+
+
 class Steps:
     """Screenshots numbered in the order taken."""
 

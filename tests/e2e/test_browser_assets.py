@@ -16,7 +16,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browsable"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
-from test_browser import WAIT, Steps, browser  # noqa: E402,F401  (Chromium via Selenium, screenshots)
+from test_browser import WAIT, Steps, browser, sign_in_with_token  # noqa: E402,F401  (Chromium, screenshots)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: the live fixture registers widgets
 
@@ -43,12 +43,7 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
         return css(f"form[data-name={form}] .result p.status").get_attribute("data-status")
 
     # 1. Sign in on the entry point with a token.
-    browser.get(live.base + "/")
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Halyard"))
-    css("details.signin > summary").click()
-    css("#signin-token input[name=token]").send_keys(live.token)
-    css("#signin-token button").click()
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".auth .who"), live.email))
+    sign_in_with_token(browser, live)
     steps.shot("signed-in")
 
     # 2. Follow ec:datamanagers; create a space with the list's HAL-FORMS form (POST JSON).

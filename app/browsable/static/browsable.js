@@ -1,12 +1,26 @@
 /* Halyard's browsable API: template expansion, HAL-FORMS submission, sign-in, navigation.
- * Vanilla JS, no build step. Credentials live only in this tab's sessionStorage. */
+ * Vanilla JS, no build step. Credentials live only in this tab's sessionStorage: only Halyard's own pages
+ * run script in this origin (every stored file is sandboxed or an attachment; pages allow no inline
+ * script), so only this file can read them (docs/security.md). Nothing a response carries is ever parsed
+ * as HTML unless it is a Halyard page (PAGE_HEADER); everything else is text or a download. */
 (function () {
   'use strict';
   var KEY = 'halyard.auth';
+  var PAGE_HEADER = 'X-Halyard-Page';  // set only by the browsable renderer, never on a stored file
+  var TEXT_TYPES = /^(application\/([\w.+-]+\+)?json|text\/plain|text\/csv)$/;
 
   function getAuth() { try { return sessionStorage.getItem(KEY); } catch (e) { return null; } }
   function setAuth(value) { sessionStorage.setItem(KEY, value); }
-  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+  /* Elements from text only: el('p', {'class': 'x'}, ['text', node]) never parses markup. */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+  function fill(node, children) { node.replaceChildren.apply(node, children); return node; }
 
   /* ---------- RFC 6570 (levels 1-4) ---------- */
   function pct(value, allowReserved) {
@@ -53,6 +67,13 @@
   /* ---------- navigation that carries the stored credentials ---------- */
   function sameOrigin(url) { try { return new URL(url, location.href).origin === location.origin; } catch (e) { return false; } }
 
+  function mediaType(resp) { return (resp.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase(); }
+
+  /* Only a page Halyard's renderer made, from this origin, is ever put into the document as HTML. */
+  function isHalyardPage(resp) {
+    return resp.headers.get(PAGE_HEADER) === '1' && mediaType(resp) === 'text/html' && sameOrigin(resp.url);
+  }
+
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, 'text/html');
     document.title = doc.title;
@@ -64,8 +85,23 @@
     var main = document.querySelector('main') || document.body;
     var body = text;
     try { body = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: as is */ }
-    main.innerHTML = '<section class="request"><p class="status" data-status="' + status + '">' + esc(status) +
-      ' · ' + esc(type) + '</p></section><pre id="raw">' + linkify(body) + '</pre>';
+    fill(main, [el('section', { 'class': 'request' }, [el('p', { 'class': 'status', 'data-status': String(status) },
+      [status + ' · ' + type])]), fill(el('pre', { id: 'raw' }), linkify(body))]);
+  }
+
+  /* A file (or anything else that is not a page or text): saved, never rendered, by its own name. */
+  function download(resp) {
+    var header = resp.headers.get('Content-Disposition') || '';
+    var exact = /filename\*=UTF-8''([^;\s]+)/i.exec(header), ascii = /filename="((?:[^"\\]|\\.)*)"/i.exec(header);
+    var name = exact ? decodeURIComponent(exact[1]) : ascii ? ascii[1].replace(/\\(.)/g, '$1') : '';
+    return resp.blob().then(function (blob) {
+      var href = URL.createObjectURL(new Blob([blob], { type: 'application/octet-stream' }));
+      var a = el('a', { href: href, download: name || new URL(resp.url).pathname.split('/').filter(Boolean).pop() });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(href); }, 60000);
+    });
   }
 
   function navigate(url, mode) {
@@ -75,11 +111,13 @@
       return Promise.resolve();
     }
     return fetch(url, { headers: { Accept: 'text/html', Authorization: auth }, cache: 'no-store' }).then(function (resp) {
-      var type = resp.headers.get('Content-Type') || '';
+      var type = mediaType(resp), attachment = /^\s*attachment/i.test(resp.headers.get('Content-Disposition') || '');
+      var page = isHalyardPage(resp);
+      if (!page && (attachment || !TEXT_TYPES.test(type))) return download(resp);
       return resp.text().then(function (text) {
         if (mode === 'push') history.pushState({ halyard: 1 }, '', url);
         else if (mode === 'replace') history.replaceState({ halyard: 1 }, '', url);
-        if (type.indexOf('text/html') === 0) swap(text); else showRaw(text, type, resp.status);
+        if (page) swap(text); else showRaw(text, type, resp.status);
         window.scrollTo(0, 0);
       });
     });
@@ -127,10 +165,16 @@
     catch (e) { return false; }
   }
 
+  /* Text with every quoted http(s) URL as a link: a list of nodes, built without parsing markup. */
   function linkify(text) {
-    return esc(text).replace(/&#34;(https?:\/\/[^\s]*?)&#34;/g, function (m, url) {
-      return url.indexOf('{') >= 0 ? m : '&#34;<a href="' + url + '">' + url + '</a>&#34;';
-    });
+    var nodes = [], last = 0, pattern = /"(https?:\/\/[^\s"]*)"/g, m;
+    while ((m = pattern.exec(text))) {
+      if (m[1].indexOf('{') >= 0) continue;
+      nodes.push(text.slice(last, m.index + 1), el('a', { href: m[1] }, [m[1]]));
+      last = m.index + 1 + m[1].length;
+    }
+    nodes.push(text.slice(last));
+    return nodes;
   }
 
   function curlFor(method, target, headers, bodyText, multipart) {
@@ -179,24 +223,23 @@
       headers['Content-Type'] = ct || 'application/json';
     }
     var result = form.querySelector('.result');
-    result.innerHTML = '<p class="hint">Sending…</p>';
+    fill(result, [el('p', { 'class': 'hint' }, ['Sending…'])]);
     return fetch(url, { method: method, headers: headers, body: body }).then(function (resp) {
       return resp.text().then(function (text) {
         var pretty = text;
         try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* keep text */ }
-        var rows = '';
-        resp.headers.forEach(function (value, name) { rows += '<tr><th>' + esc(name) + '</th><td>' + esc(value) + '</td></tr>'; });
-        var location_ = resp.headers.get('Location');
-        result.innerHTML =
-          '<p class="status status-' + String(resp.status)[0] + 'xx" data-status="' + resp.status + '">' + esc(method) +
-          ' → <strong>' + resp.status + ' ' + esc(resp.statusText) + '</strong>' +
-          (location_ ? ' · <a class="location" href="' + esc(location_) + '">' + esc(location_) + '</a>' : '') + '</p>' +
-          '<details class="headers"><summary>Response headers</summary><table>' + rows + '</table></details>' +
-          '<div class="curl"><code>' + esc(curlFor(method, url, headers, bodyText, multipart)) + '</code></div>' +
-          (pretty ? '<pre class="response-body">' + linkify(pretty) + '</pre>' : '');
+        var rows = [], location_ = resp.headers.get('Location');
+        resp.headers.forEach(function (value, name) { rows.push(el('tr', {}, [el('th', {}, [name]), el('td', {}, [value])])); });
+        var status = el('p', { 'class': 'status status-' + String(resp.status)[0] + 'xx', 'data-status': String(resp.status) },
+          [method + ' → ', el('strong', {}, [resp.status + ' ' + resp.statusText])]);
+        if (location_) status.append(' · ', el('a', { 'class': 'location', href: location_ }, [location_]));
+        fill(result, [status,
+          el('details', { 'class': 'headers' }, [el('summary', {}, ['Response headers']), el('table', {}, rows)]),
+          el('div', { 'class': 'curl' }, [el('code', {}, [curlFor(method, url, headers, bodyText, multipart)])])]);
+        if (pretty) result.appendChild(fill(el('pre', { 'class': 'response-body' }), linkify(pretty)));
       });
     }).catch(function (err) {
-      result.innerHTML = '<p class="status status-5xx">Request failed: ' + esc(err.message) + '</p>';
+      fill(result, [el('p', { 'class': 'status status-5xx' }, ['Request failed: ' + err.message])]);
     });
   }
 
@@ -226,7 +269,7 @@
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
     var raw = document.getElementById('raw');
-    if (raw && !raw.dataset.linked) { raw.innerHTML = linkify(raw.textContent); raw.dataset.linked = '1'; }
+    if (raw && !raw.dataset.linked) { fill(raw, linkify(raw.textContent)); raw.dataset.linked = '1'; }
     document.querySelectorAll('button.copy').forEach(function (btn) {
       btn.onclick = function () {
         var text = document.getElementById(btn.dataset.copy).textContent;

@@ -1,8 +1,6 @@
 """The ``database`` and ``api`` types: real databases (the app's own, PostgreSQL) and a real HTTP server."""
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -10,6 +8,7 @@ from app.extensions import db
 from app.resources.datasources import connectors
 from app.resources.datasources.models import DataSource, Project
 from app.resources.datasources.tables import TableError
+from tests.route_server import serve_routes
 
 
 @pytest.fixture
@@ -121,34 +120,19 @@ def test_postgresql_url_is_stored_encrypted_and_never_returned(client, team, run
     assert again["status"] == "ready" and again["name"] == "pg2", again
 
 
-class Handler(BaseHTTPRequestHandler):
-    routes = {
-        "/data.csv": (200, "text/csv", b"x;y\n1;a\n2;b\n3;c\n"),
-        "/data.json": (200, "application/json", json.dumps([{"id": 1, "tags": ["a"]}, {"id": 2, "name": "n"}]).encode()),
-        "/object.json": (200, "application/json", b'{"not": "an array"}'),
-        "/broken": (500, "text/plain", b"oops"),
-        "/huge.csv": (200, "text/csv", b"a\n" + b"1\n" * 200_000),
-    }
-
-    def do_GET(self):
-        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"missing"))
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+ROUTES = {
+    "/data.csv": (200, "text/csv", b"x;y\n1;a\n2;b\n3;c\n"),
+    "/data.json": (200, "application/json", json.dumps([{"id": 1, "tags": ["a"]}, {"id": 2, "name": "n"}]).encode()),
+    "/object.json": (200, "application/json", b'{"not": "an array"}'),
+    "/broken": (500, "text/plain", b"oops"),
+    "/huge.csv": (200, "text/csv", b"a\n" + b"1\n" * 200_000),
+}
 
 
 @pytest.fixture
 def http_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve_routes(ROUTES) as base:
+        yield base
 
 
 def test_api_source_csv_and_json(client, team, run_jobs, http_server):
