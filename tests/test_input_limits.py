@@ -293,38 +293,29 @@ def test_chunked_bodies_under_the_cap_arrive_whole(app, client, world):
 # --- the same through gunicorn, as `halyard start` runs it -----------------------------------------------
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def gunicorn(app):
+def gunicorn(app, tmp_path):
     """gunicorn serving this test's database, Redis and settings (the command line of `halyard start`)."""
-    from tests.conftest import subprocess_env
+    from tests.conftest import free_port, stop, subprocess_env
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--pythonpath", ROOT, "-w", "1", "-b",
-                             f"127.0.0.1:{port}", "--graceful-timeout", "10", "wsgi:app"],
-                            cwd=ROOT, env=subprocess_env(app), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--pythonpath", ROOT, "-w", "1", "-b",
+                                 f"127.0.0.1:{port}", "--graceful-timeout", "10", "wsgi:app"],
+                                cwd=ROOT, env=subprocess_env(app), stdout=out, stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):  # up to 60 s on a busy machine
+        deadline = time.monotonic() + 60  # a generous bound for a busy machine
+        while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
                 time.sleep(0.1)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+        print(log.read_text(errors="replace")[-3000:])
 
 
 def raw_chunked(port, method, path, headers, data, content_type="application/json"):

@@ -78,8 +78,13 @@ numbers = st.one_of(st.integers(), st.integers(min_value=-(10**40), max_value=10
                     st.sampled_from([2**31, 2**63, -(2**63) - 1, 10**300, 2**64]))
 finite = numbers.filter(lambda n: n == n and abs(n) != float("inf"))  # json.dumps writes NaN and Infinity
 scalars = st.one_of(st.none(), st.booleans(), finite, text)
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)), max_leaves=16)
+
+
+def containers(inner):
+    return st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4))
+
+
+json_values = st.recursive(scalars, containers, max_leaves=16)
 
 
 # --- the query grammar -----------------------------------------------------------------------------------
