@@ -104,7 +104,7 @@ def queries(draw):
     return route, urlencode(extra + pairs, errors="surrogatepass")  # "\ud800" as %ED%A0%80
 
 
-@bounded(400)
+@bounded(300)
 @given(case=queries())
 def test_no_query_gives_a_5xx_on_any_collection(app, client, world, case):
     headers, values = world
@@ -154,7 +154,7 @@ def bodies(draw):
     return route, raw.encode("utf-8", "surrogatepass")
 
 
-@bounded(500)
+@bounded(400)
 @given(case=bodies())
 def test_no_json_body_gives_a_5xx_on_any_route(app, client, world, case):
     headers, values = world
