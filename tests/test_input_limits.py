@@ -142,6 +142,15 @@ def test_nul_in_any_path_is_404_and_in_any_query_parameter_400(app, client, worl
     assert snapshot(app) == before
 
 
+@pytest.mark.parametrize("login", ["a\0b", "user@example.org\0", "\0"])
+def test_nul_in_a_basic_login_is_401(app, client, make_account, login):
+    import base64
+
+    make_account(email="user@example.org")
+    credentials = base64.b64encode(f"{login}:correct horse battery".encode()).decode()
+    problem(client.get("/api/v1/user/", headers={"Authorization": f"Basic {credentials}"}), 401)
+
+
 @pytest.mark.parametrize("route", [r for r in BODY_ROUTES if r.multipart], ids=lambda r: r.id)
 def test_nul_in_a_form_field_is_400_naming_it(app, client, world, route):
     headers, values = world
