@@ -251,6 +251,18 @@ def test_integers_past_an_int32_column_are_400_naming_the_field(app, client, wor
     assert len(INTEGER_ROUTES) >= 15  # accountID, user_id, exec_order, project, catalogue_item_id, ...
 
 
+@pytest.mark.parametrize("path", ["/downloader/requests/", "/downloader/requests/estimate/"])
+def test_dates_outside_years_1_to_9999_in_download_filters_are_400(app, client, world, path):
+    headers, values = world
+    before = snapshot(app)
+    for value in BAD_DATES:
+        spec = {"columns": ["t"], "filters": [{"name": "t", "operator": ">", "value": value}]}
+        body = problem(client.post(path, headers=headers, json={"catalogue_item_id": values["item_id"],
+                                                                "spec": spec}), 400)
+        assert error_at(body["errors"], ("spec", "filters", 0, "value")), (value, body)
+    assert snapshot(app) == before
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT"])
 @pytest.mark.parametrize("key", ["interval_definition", "inteval_definition"])
 def test_intervals_past_the_longest_are_400(app, client, world, method, key):

@@ -3,7 +3,8 @@
 Over every collection (random parameter names, operators and values: unicode, NUL, huge numbers, odd
 dates, very long strings) and every route that takes a body (random JSON, JSON shaped like the route's
 declared schema with wrong types and huge integers, deep nesting, NaN, bytes that are not JSON), read from
-the URL map (tests/inputs_support.py). A 4xx must be problem+json.
+the URL map (tests/inputs_support.py), and download filters over the world's catalogue item (the place
+where body values reach SQL). A 4xx must be problem+json.
 
 Bounded and deterministic: the ``halyard-ci`` profile is derandomized (the same examples on every run)
 with a fixed number of examples; ``HALYARD_HYPOTHESIS_PROFILE=halyard-explore`` draws new random examples
@@ -58,19 +59,28 @@ NASTY = ["", "\0", "a\0b", "\ud800", "9" * 5000, "-" + "9" * 30, str(2**63), str
          "null", "true", "[]", "{}", "'", "\"", "x" * 4000, "\u202e\ufeff", "\U0001f600"]
 ODD_DATES = ["0001-01-01", "9999-12-31", "10000-01-01", "0000-00-00", "-0001-01-01", "9999-12-31T23:59:60",
              "2026-02-30", "2026-01-01T24:00:00", "2026-01-01T10:00+24:00", "2026-01-01T10:00:00.9999999Z",
-             "9999-12-31T23:59:59.999999-23:59", "0001-01-01T00:00:00+23:59", "20260101", "2026-W01-1"]
+             "20260101", "2026-W01-1"]
+# In Python's range as written, out of it in UTC: each was a 500 once (OverflowError)
+OUT_IN_UTC = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59.999999-00:01",
+              "0001-01-01T00:00:00.000001+00:01", "9999-12-31T23:59:59.999999-23:59",
+              "0001-01-01T00:00:00+23:59"]
 offsets = st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
                                             max_value=timedelta(hours=23, minutes=59)))
 dates = st.one_of(
     st.sampled_from(ODD_DATES),
+    st.sampled_from(OUT_IN_UTC),
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=offsets)
     .map(datetime.isoformat),
+    # the first and the last day of Python's range, with an offset that may move them out of it in UTC
+    st.datetimes(min_value=datetime(9999, 12, 31), timezones=offsets).map(datetime.isoformat),
+    st.datetimes(max_value=datetime(1, 1, 1, 23, 59), timezones=offsets).map(datetime.isoformat),
     st.dates().map(str),
     st.integers(-99999, 99999).map(lambda year: f"{year:05d}-01-01"),
 )
 # Words the world's things answer to (column names and types of its catalogue item, operators, rights,
 # formats, ...), so generated bodies get past "unknown column" into the checks behind it.
-VOCABULARY = [*WORDS, ">", ">=", "<", "<=", "=", "!=", "csv", "parquet", "sample", "text", "editAssets",
+OPERATORS = [">", ">=", "<", "<=", "=", "!="]
+VOCABULARY = [*WORDS, *OPERATORS, "csv", "parquet", "sample", "text", "editAssets",
               "READ", "WRITE", "GRANT", "editor", "viewer", "file", "api", "database", "builtin:filter_rows"]
 text = st.one_of(st.text(max_size=30), st.sampled_from(NASTY), st.sampled_from(VOCABULARY), dates,
                  st.text(min_size=500, max_size=3000))
@@ -162,3 +172,36 @@ def test_no_json_body_gives_a_5xx_on_any_route(app, client, world, case):
     response = client.open(url_of(app, route, values), method=route.method, data=raw, headers=headers,
                            content_type="application/json")
     no_5xx(response, (route.id, raw[:300]))
+
+
+# --- download filters: where body values reach SQL -------------------------------------------------------
+
+
+@st.composite
+def filters(draw):
+    """A download spec over the world's catalogue item (columns and types ``WORDS``): filter values of the
+    column's type (odd ones: dates out of range in UTC, huge numbers), of another type, or any JSON."""
+    types = dict(zip(WORDS[::2], WORDS[1::2]))
+    typed = {"DATETIME": st.one_of(st.sampled_from(OUT_IN_UTC), dates), "INTEGER": numbers, "FLOAT": numbers,
+             "STRING": text, "BOOLEAN": st.booleans()}
+
+    def one_filter(name):
+        value = st.one_of(typed[types[name]], json_values, numbers.map(str))
+        return st.fixed_dictionaries({"name": st.just(name), "operator": st.sampled_from(OPERATORS),
+                                      "value": value})
+
+    spec = {"columns": draw(st.lists(st.sampled_from(list(types)), min_size=1, max_size=3, unique=True)),
+            "filters": draw(st.lists(st.sampled_from(list(types)).flatmap(one_filter), max_size=3))}
+    if draw(st.booleans()):
+        spec["randomize_ratio"] = draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), numbers))
+    return draw(st.sampled_from(["/downloader/requests/", "/downloader/requests/estimate/"])), spec
+
+
+@bounded(150)
+@given(case=filters())
+def test_no_download_filter_gives_a_5xx(app, client, world, case):
+    headers, values = world
+    path, spec = case
+    body = {"catalogue_item_id": values["item_id"], "spec": spec}
+    no_5xx(client.post(path, headers=headers, data=json.dumps(body), content_type="application/json"),
+           (path, body))
