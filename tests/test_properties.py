@@ -8,7 +8,8 @@ where body values reach SQL). A 4xx must be problem+json.
 
 Bounded and deterministic: the ``halyard-ci`` profile is derandomized (the same examples on every run)
 with a fixed number of examples; ``HALYARD_HYPOTHESIS_PROFILE=halyard-explore`` draws new random examples
-(10x as many), and Hypothesis prints the seed and a ``@reproduce_failure`` blob of any failure.
+(10x as many; ``--hypothesis-seed=N`` repeats a run). A failure prints the falsifying example and a
+``@reproduce_failure`` blob that replays it.
 """
 import json
 import os
