@@ -18,6 +18,7 @@ from app.extensions import db
 from app.openapi.registry import metadata
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
+PROBLEM = "application/problem+json"
 # The world's catalogue item: its column names and types (the property tests draw from these words).
 WORDS = ["i", "INTEGER", "f", "FLOAT", "t", "DATETIME", "s", "STRING", "b", "BOOLEAN"]
 
@@ -121,6 +122,14 @@ def snapshot(app):
     files = sorted(os.path.join(d, f) for d, _, names in os.walk(root) for f in names)
     db.session.rollback()  # end the read transaction: the next request's writes are seen
     return rows, files
+
+
+def problem(response, status, event=None):
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status and (event is None or body["@event"] == event), body
+    return body
 
 
 def _created(response):

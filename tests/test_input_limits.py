@@ -1,18 +1,12 @@
 """Every input is a 4xx (issue 13): dates past year 9999 or before year 1, integers past their column,
-JSON nested past the limit, NaN and huge floats, intervals past the longest, chunked bodies past the cap.
+JSON nested past the limit, NaN and huge floats, NUL, intervals past the longest.
 
 Each case runs on every collection or every route that takes a body, read from the app's URL map and
 OpenAPI metadata (tests/inputs_support.py), so a new route is covered without editing this file. Each
 asserts the status, a problem+json body naming the parameter or field, and that nothing was written.
-The chunked-body cap is also proven through gunicorn (test_chunked_bodies_through_gunicorn).
+Body sizes (chunked bodies past the cap) are in tests/test_input_size.py.
 """
-import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from urllib.parse import urlencode
 
@@ -23,13 +17,11 @@ from werkzeug.routing import IntegerConverter, UUIDConverter
 from app.hal.grammar import INT32_MAX, INT64_MAX
 from app.inputs import MAX_JSON_DEPTH
 from inputs_support import (
-    BODY_ROUTES, COLLECTIONS, JSON_ROUTES, Route, body_at, build_world, error_at, integer_fields, snapshot,
-    url_of,
+    BODY_ROUTES, COLLECTIONS, JSON_ROUTES, Route, body_at, build_world, error_at, integer_fields, problem,
+    snapshot, url_of,
 )
 
-PROBLEM = "application/problem+json"
-CAP = 64 * 1024
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CAP = 64 * 1024  # the deepest bodies here are ~40 KB
 
 # After conversion to UTC, or as written: outside Python's (and so Halyard's) years 1-9999.
 BAD_DATES = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "10000-01-01", "0000-12-31",
@@ -46,14 +38,6 @@ def config_overrides():
 @pytest.fixture
 def world(client, make_account, token_for):
     return build_world(client, make_account, token_for)
-
-
-def problem(response, status, event=None):
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status and (event is None or body["@event"] == event), body
-    return body
 
 
 def params_of(collection, kind):
@@ -277,105 +261,3 @@ def test_intervals_past_the_longest_are_400(app, client, world, method, key):
     ok = client.open(path, method=method, headers=headers, json={"endpoint": "http://127.0.0.1:9/hook",
                                                                   key: "3650 days"})
     assert ok.status_code in (200, 201), ok.get_json()
-
-
-# --- body size: chunked bodies past the cap --------------------------------------------------------------
-
-
-def chunked(client, path, method, headers, data, content_type="application/json"):
-    """A chunked request through the test client: no Content-Length, the server ends the stream (as gunicorn
-    and werkzeug's server do for Transfer-Encoding: chunked)."""
-    return client.open(path, method=method, data=data, content_type=content_type,
-                       headers={**headers, "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
-
-
-@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.id)
-def test_chunked_body_past_the_cap_is_413_on_every_route(app, client, world, route):
-    headers, values = world
-    before = snapshot(app)
-    path = url_of(app, route, values)
-    body = problem(chunked(client, path, route.method, headers, b"[" + b" " * CAP + b"]"), 413,
-                   "PAYLOAD_TOO_LARGE")
-    assert str(CAP) in body["detail"]
-    problem(client.open(path, method=route.method, headers=headers,
-                        data=b" " * (CAP + 1), content_type="application/json"), 413, "PAYLOAD_TOO_LARGE")
-    assert snapshot(app) == before
-
-
-def test_chunked_bodies_under_the_cap_arrive_whole(app, client, world):
-    headers, values = world
-    name = "g" * 100
-    body = json.dumps({"name": name}).encode() + b" " * (CAP - 200)
-    response = chunked(client, "/api/v1/group/", "POST", headers, body)
-    assert response.status_code == 201 and response.get_json()["name"] == name
-
-
-# --- the same through gunicorn, as `halyard start` runs it -----------------------------------------------
-
-
-@pytest.fixture
-def gunicorn(app, tmp_path):
-    """gunicorn serving this test's database, Redis and settings (the command line of `halyard start`)."""
-    from tests.conftest import free_port, stop, subprocess_env
-
-    port, log = free_port(), tmp_path / "gunicorn.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--pythonpath", ROOT, "-w", "1", "-b",
-                                 f"127.0.0.1:{port}", "--graceful-timeout", "10", "wsgi:app"],
-                                cwd=ROOT, env=subprocess_env(app), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60  # a generous bound for a busy machine
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-                time.sleep(0.1)
-        yield port
-    finally:
-        stop(proc)
-        print(log.read_text(errors="replace")[-3000:])
-
-
-def raw_chunked(port, method, path, headers, data, content_type="application/json"):
-    """Send ``data`` as one chunked body over a socket; ``(status, headers, body)`` of the answer."""
-    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Transfer-Encoding: chunked",
-            f"Content-Type: {content_type}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
-    request = ("\r\n".join(head) + "\r\n\r\n").encode() + b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        try:
-            sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered before reading everything: its answer is still there to read
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.getheader("Content-Type"), response.read()
-
-
-@pytest.mark.e2e
-def test_chunked_bodies_through_gunicorn(app, client, world, gunicorn):
-    headers, values = world
-    before = snapshot(app)
-    for route in BODY_ROUTES:
-        status, media, body = raw_chunked(gunicorn, route.method, url_of(app, route, values), headers,
-                                          b"[" + b" " * CAP + b"]")
-        assert (status, media) == (413, PROBLEM), (route.id, status, body[:300])
-        assert json.loads(body)["@event"] == "PAYLOAD_TOO_LARGE"
-    assert snapshot(app) == before
-    # Under the cap, the whole body arrives: a JSON body and a multipart upload.
-    name = "n" * 50
-    status, _, body = raw_chunked(gunicorn, "POST", "/api/v1/group/", headers,
-                                  json.dumps({"name": name}).encode() + b" " * (CAP - 100))
-    assert status == 201 and json.loads(body)["name"] == name
-    boundary = "xYzZy"
-    content = os.urandom(CAP // 2)
-    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + content
-    form += f"\r\n--{boundary}--\r\n".encode()
-    status, _, body = raw_chunked(gunicorn, "POST", f"/datamanager/{values['dm_id']}/assets/", headers, form,
-                                  content_type=f"multipart/form-data; boundary={boundary}")
-    assert status == 201, body[:300]
-    stored = client.get(f"/datamanager/{values['dm_id']}/assets/?title=blob.bin", headers=headers).get_json()
-    assert stored["total"] == 1 and stored["_embedded"]["ec:asset"][0]["files"][0]["size"] == len(content)
