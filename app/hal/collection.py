@@ -9,7 +9,6 @@ in SQL and ``total`` is one COUNT query — or none, when the caller passes a
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,12 +20,13 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
 from .document import Document
-from .grammar import Field, Filter, Query, QueryError, parse_sort, parse_value
+from .grammar import Field, Filter, Query, QueryError, parse_integer, parse_sort, parse_value
 from .links import Link, query_template
 
 __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 
 _PAGING = ("page", "size", "limit", "offset")
+_MAX_OFFSET = 2**62
 _SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
 
 
@@ -128,27 +128,18 @@ class Collection:
         if offset_style and ("page" in paging or "size" in paging):
             raise QueryError(offset_style[0], "cannot be combined with page/size")
 
-        def number(key: str, low: int, high: int | None) -> int | None:
-            if key not in paging:
-                return None
-            raw = paging[key]
-            if not re.fullmatch(r"-?[0-9]+", raw):
-                raise QueryError(key, f"{raw!r} is not an integer")
-            value = int(raw)
-            high = 2**62 if high is None else high  # SQL LIMIT/OFFSET are 64-bit
-            if value < low or value > high:
-                bound = f"between {low} and {high}"
-                raise QueryError(key, f"must be {bound}")
-            return value
+        def number(key: str, low: int, high: int) -> int | None:
+            return parse_integer(key, paging[key], low, high) if key in paging else None
 
+        # SQL LIMIT/OFFSET are 64-bit: the offset (also page * size) stays below 2**62
         if offset_style:
             query.style = "offset"
             query.size = number("limit", 1, max_size) or query.size
-            query.offset = number("offset", 0, None) or 0
+            query.offset = number("offset", 0, _MAX_OFFSET) or 0
             query.page = query.offset // query.size + 1
         else:
-            query.page = number("page", 1, None) or 1
             query.size = number("size", 1, max_size) or query.size
+            query.page = number("page", 1, _MAX_OFFSET // query.size) or 1
             query.offset = (query.page - 1) * query.size
 
     def apply(self, stmt: Any, query: Query) -> Any:

@@ -18,11 +18,14 @@ from typing import Any, Callable
 from sqlalchemy import BigInteger, Uuid, and_, not_, or_
 from werkzeug.exceptions import BadRequest
 
-__all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort"]
+__all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort", "INT32_MAX", "INT64_MAX",
+           "parse_integer"]
 
 TYPES = ("str", "int", "float", "bool", "datetime", "uuid", "enum")
 OPS = ("eq", "any", "ne", "contains", "from", "to")
-_INT = re.compile(r"[+-]?\d+")
+INT32_MAX = 2**31 - 1  # SQL INTEGER (PostgreSQL int4)
+INT64_MAX = 2**63 - 1  # SQL BIGINT: PostgreSQL refuses a bigger bound value, SQLite raises OverflowError
+_INT = re.compile(r"[+-]?[0-9]+")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A literal "+" in a query string decodes to a space: "…T10:00 01:00" means "+01:00".
 _SPACE_OFFSET = re.compile(r" (\d{2}(?::?\d{2})?)$")
@@ -79,9 +82,9 @@ class Field:
             # Datetimes are represented to the millisecond (rfc3339) but stored to the microsecond: a value
             # written to the millisecond (or coarser) means that whole millisecond, so the value an item
             # shows always finds it again (eq/any/ne), and ``propTo`` includes the millisecond it names.
-            within = [and_(col >= v, col < v + _MS) for v in values]
+            within = [_in_ms(col, v) for v in values]
             if op == "to":
-                return col < values[0] + _MS
+                return col <= datetime.max if values[0] > _LAST_MS else col < values[0] + _MS
             return or_(*within) if op != "ne" else or_(not_(or_(*within)), col.is_(None))
         if op == "eq":
             return col == values[0]
@@ -100,6 +103,12 @@ class Field:
 
 
 _MS = timedelta(milliseconds=1)
+_LAST_MS = datetime.max - _MS  # the millisecond after a later value is past year 9999: no upper bound then
+
+
+def _in_ms(col: Any, value: datetime) -> Any:
+    """``col`` within the millisecond that starts at ``value``."""
+    return col >= value if value > _LAST_MS else and_(col >= value, col < value + _MS)
 
 
 def _whole_ms(value: Any) -> bool:
@@ -181,12 +190,8 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     if kind == "str":
         return raw
     if kind == "int":
-        if not _INT.fullmatch(raw):
-            raise QueryError(param, f"{raw!r} is not an integer")
-        value, limit = int(raw), _int_limit(fld)
-        if not -limit <= value <= limit:
-            raise QueryError(param, f"{raw!r} is out of range")
-        return value
+        limit = _int_limit(fld)
+        return parse_integer(param, raw, -limit, limit)
     if kind == "float":
         try:
             value = float(raw)
@@ -214,22 +219,35 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     return choices[raw]
 
 
+def parse_integer(param: str, raw: str, low: int, high: int) -> int:
+    """A decimal integer in ``[low, high]``, or QueryError naming ``param`` (ASCII digits only; a
+    string of thousands of digits is refused before ``int()``, which would raise on it)."""
+    if not _INT.fullmatch(raw):
+        raise QueryError(param, f"{raw[:40]!r} is not an integer")
+    value = int(raw) if len(raw.lstrip("+-0")) <= 20 else high + 1
+    if not low <= value <= high:
+        raise QueryError(param, f"{raw[:40]!r} is out of range (must be between {low} and {high})")
+    return value
+
+
 def _int_limit(fld: Field) -> int:
     """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an error)."""
     column_type = getattr(fld.column, "type", None)
-    return 2**63 - 1 if isinstance(column_type, BigInteger) else 2**31 - 1
+    return INT64_MAX if isinstance(column_type, BigInteger) else INT32_MAX
 
 
 def _parse_datetime(param: str, raw: str, upper: bool) -> datetime:
-    """Parse ISO-8601 (``Z``, offsets, date-only) into naive UTC."""
+    """Parse ISO-8601 (``Z``, offsets, date-only) into naive UTC, in years 1 to 9999 (Python's range)."""
     text = _SPACE_OFFSET.sub(r"+\1", raw)
     try:
         if _DATE_ONLY.fullmatch(text):
             value = datetime.combine(date.fromisoformat(text), datetime.min.time())
             return value + timedelta(days=1, microseconds=-1) if upper else value
         value = datetime.fromisoformat(text)
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
     except ValueError:
-        raise QueryError(param, f"{raw!r} is not an ISO-8601 date-time") from None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        raise QueryError(param, f"{raw[:40]!r} is not an ISO-8601 date-time") from None
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 UTC
+        raise QueryError(param, f"{raw[:40]!r} is outside years 0001 to 9999 (in UTC)") from None
     return value

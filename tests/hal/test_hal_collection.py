@@ -141,3 +141,26 @@ def test_datetime_written_to_the_millisecond_means_that_millisecond(coll, empty_
     assert run("createdFrom=2026-01-01T00:00:00.123Z") == [1, 2, 3]
     assert run("created=2026-01-01T00:00:00.123456Z") == [1]  # finer than a millisecond: exact
     assert run("created=2026-01-01T00:00:00Z") == [4]
+
+
+def test_dates_at_the_ends_of_python_s_range(coll, empty_session, models):
+    """Years 1 and 9999 filter like any other date; the last millisecond of 9999 has no "next" one."""
+    from datetime import datetime
+
+    for i, created in ((1, datetime.min), (2, datetime.max), (3, datetime(9999, 12, 31, 23, 59, 59, 999000))):
+        asset = models.make_asset(i)
+        asset.created = created
+        empty_session.add(asset)
+    empty_session.commit()
+
+    def run(query):
+        return sorted(ids(coll.page(empty_session, select(models.Asset), args(query))))
+
+    assert run("created=9999-12-31T23:59:59.999Z") == [2, 3]
+    assert run("created!=9999-12-31T23:59:59.999Z") == [1]
+    assert run("createdTo=9999-12-31T23:59:59.999Z") == [1, 2, 3]
+    assert run("createdTo=9999-12-31") == [1, 2, 3]
+    assert run("createdFrom=9999-12-31T18:59:59.999-05:00") == [2, 3]
+    assert run("created=0001-01-01") == [1]
+    assert run("createdTo=0001-01-01T00:00:00Z") == [1]
+    assert run("size=20&page=230584300921369395") == []  # the last page whose offset SQL takes

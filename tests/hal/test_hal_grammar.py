@@ -120,6 +120,17 @@ def test_extra_params_pass_through(coll):
         ("id=-99999999999999", "id"),
         ("offset=99999999999999999999", "offset"),
         ("page=99999999999999999999", "page"),
+        # issue 13: each of these was a 500 (OverflowError or ValueError from int(), or at the database)
+        ("createdFrom=9999-12-31T23:00:00-05:00", "createdFrom"),  # year 10000 in UTC
+        ("created=0001-01-01T00:00:00%2B05:00", "created"),  # year 0 in UTC
+        ("createdTo=0001-01-01T04:00:00+05:00", "createdTo"),  # "+" is a space: the offset still counts
+        ("created=10000-01-01", "created"),
+        ("created=-0001-01-01", "created"),
+        ("id=" + "9" * 5000, "id"),  # int() refuses more than 4300 digits
+        ("page=" + "1" * 5000, "page"),
+        ("offset=-" + "1" * 5000, "offset"),
+        ("id=%D9%A1", "id"),  # an Arabic-Indic digit: int() takes it, the grammar does not
+        ("size=20&page=230584300921369396", "page"),  # (page - 1) * size past 2**62: past SQL's OFFSET
     ],
 )
 def test_bad_queries_name_the_parameter(coll, query, param):

@@ -77,6 +77,8 @@ class Account(db.Model):
     @classmethod
     def find_login(cls, login):
         """The account whose email (stored lower-case) or username is ``login``."""
+        if "\0" in login:  # no account has one, and PostgreSQL refuses NUL in a query (a Basic login)
+            return None
         return db.session.scalar(
             select(cls).where((cls.email == login.lower()) | (cls.username == login))
         )

@@ -121,6 +121,7 @@ describe(
     "accounts.create_auth_request",
     tags=TAGS,
     auth="none",
+    request=None,
     responses={201: AuthRequestSchema},
     errors=(429,),
     description="No credentials and no body. 429 TOO_MANY_AUTH_REQUESTS past "

@@ -1,6 +1,7 @@
 """Request bodies of the accounts domain; unknown fields are rejected (marshmallow's RAISE)."""
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.inputs import int32
 from app.resources.accounts.models import ACCOUNT_TYPES
 
 # Seed 000's wording for a missing field.
@@ -59,7 +60,7 @@ class GroupSchema(Schema):
 
 
 class GroupMemberSchema(Schema):
-    user_id = required(fields.Integer, strict=True, validate=validate.Range(min=1))
+    user_id = required(fields.Integer, strict=True, validate=int32(1))
 
 
 class NewTokenSchema(Schema):

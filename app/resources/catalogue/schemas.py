@@ -1,10 +1,10 @@
 """The body of POST/PUT /catalogue/items/: seed 000's fields, spec and sample checked by JSON Schema."""
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from app.inputs import INT32
 from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.spec import validate_sample, validate_spec
 
-INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 
 
 class CatalogueItemSchema(Schema):

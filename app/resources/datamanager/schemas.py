@@ -1,6 +1,7 @@
 """Request bodies of the data manager domain (marshmallow; unknown fields are rejected)."""
 from marshmallow import Schema, fields, validate
 
+from app.inputs import int32
 from app.resources.datamanager.models import RIGHTS
 from app.resources.datamanager.uploads import LOCALE
 
@@ -41,7 +42,7 @@ class AssetUpdateSchema(Schema):
 
 
 class MemberCreateSchema(Schema):
-    accountID = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    accountID = fields.Integer(required=True, strict=True, validate=int32(1))
     rights = fields.List(RIGHT, load_default=list)
 
 

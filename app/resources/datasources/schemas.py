@@ -1,10 +1,10 @@
 """Marshmallow schemas: what clients may send for projects, data sources and step jobs."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.inputs import INT32
 from app.resources.datasources.models import ROLES, TYPES
 
 name_field = fields.String(required=True, validate=validate.Length(min=1, max=200))
-INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 
 
 class ProjectMemberSchema(Schema):
@@ -39,7 +39,7 @@ class DataSourceSchema(Schema):
 
 class StepSchema(Schema):
     key = fields.String(required=True, validate=validate.Regexp(r"^(builtin|upload):[A-Za-z0-9_.-]{1,100}$"))
-    exec_order = fields.Integer(required=True, strict=True)
+    exec_order = fields.Integer(required=True, strict=True, validate=INT32)
     params = fields.Dict(keys=fields.String(), load_default=dict)
 
 

@@ -9,11 +9,11 @@ import json
 
 from marshmallow import Schema, fields, validate
 
+from app.inputs import INT32
 from app.resources.catalogue.spec import OPERATORS, normalise_value, value_matches
 from app.resources.downloader.models import FORMATS
 
 ALL_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
-INT32 = validate.Range(min=-(2**31), max=2**31 - 1)  # an id past the database integer is 400, not 500
 ITEM_ID_ERRORS = {"invalid": "A valid integer is required.", "required": "This field is required."}
 
 

@@ -1,6 +1,7 @@
 """Request bodies of the objects domain (marshmallow); the schema language itself is checked elsewhere."""
 from marshmallow import Schema, fields, validate
 
+from app.inputs import int32
 from app.resources.objects.models import LEVELS
 from app.resources.objects.schemas_sampledb import ACTION_TYPES
 
@@ -15,8 +16,7 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-MAX_ID = 2**31 - 1
-ID_RANGE = validate.Range(min=0, max=MAX_ID)
+ID_RANGE = int32(0)
 
 
 class ActionSchema(Schema):

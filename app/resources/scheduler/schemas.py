@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
+from app.inputs import int32
 from app.resources.scheduler.timing import DefinitionError, parse_interval, validate_cron
 
 
@@ -22,7 +23,7 @@ def check_endpoint(value):
 class ScheduleSchema(Schema):
     """The writable properties of a schedule (POST; PUT loads it with ``partial=True``)."""
 
-    frequency = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=2**31 - 1),
+    frequency = fields.Integer(allow_none=True, validate=int32(1),
                                metadata={"prompt": "Total number of sends (optional cap)"})
     endpoint = fields.String(required=True, validate=validate.Length(min=1, max=2000),
                              metadata={"prompt": "URL to POST to"})

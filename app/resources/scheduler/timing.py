@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from croniter import croniter
 
 PERIODS = ("days", "hours", "minutes", "seconds")
+# The longest interval: ten years keeps every slot far inside Python's datetime range (year 9999).
+MAX_INTERVAL = timedelta(days=3650)
 INTERVAL_HELP = "integer and period (from: days, hours, minutes, seconds) e.g. 1 minutes"
-_INTERVAL = re.compile(r"^\s*(\d+)\s+(days|hours|minutes|seconds)\s*$")
+_INTERVAL = re.compile(r"^\s*([0-9]+)\s+(days|hours|minutes|seconds)\s*$")
 
 
 class DefinitionError(ValueError):
@@ -53,11 +55,14 @@ def validate_cron(definition):
 
 
 def parse_interval(definition):
-    """``"5 minutes"`` → ``timedelta(minutes=5)``; at least one second."""
+    """``"5 minutes"`` → ``timedelta(minutes=5)``; at least one second, at most ``MAX_INTERVAL``."""
     match = _INTERVAL.match(definition or "")
     if not match or int(match.group(1)) < 1:
         raise DefinitionError(f"{definition} is not a valid interval string: {INTERVAL_HELP}")
-    return timedelta(**{match.group(2): int(match.group(1))})
+    count, unit = int(match.group(1)), match.group(2)
+    if count > MAX_INTERVAL / timedelta(**{unit: 1}):
+        raise DefinitionError(f"{definition} is longer than the longest interval, {MAX_INTERVAL.days} days")
+    return timedelta(**{unit: count})
 
 
 def ceil_second(moment):
