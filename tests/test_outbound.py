@@ -161,7 +161,9 @@ def test_error_status_is_returned_not_raised(app, server):
 
 
 def test_check_url_accepts_allowlisted(app, server):
-    check_url(server.url + "/hello")
+    assert check_url(server.url + "/hello") is None
+    with pytest.raises(OutboundRefused):  # the same URL without the allowlist entry: the entry let it pass
+        check_url(server.url + "/hello", config={**app.config, "HALYARD_OUTBOUND_ALLOWLIST": ""})
 
 
 @pytest.mark.parametrize("url, kind", [

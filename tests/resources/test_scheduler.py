@@ -121,9 +121,7 @@ def test_create_rejects_bad_bodies_and_writes_nothing(app, client, user_headers,
 
 
 def test_create_get_and_secrets_never_returned(app, client, user_headers, caplog):
-    response = create(client, user_headers, auth_token="s3cr3t-token", inteval_definition="5 minutes",
-                      interval_definition=None) if False else create(
-        client, user_headers, auth_token="s3cr3t-token", frequency=3)
+    response = create(client, user_headers, auth_token="s3cr3t-token", frequency=3)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert response.headers["Location"] == body["_links"]["self"]["href"]
