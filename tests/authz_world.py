@@ -50,7 +50,7 @@ def _source(project, creator_id, name):
     return source
 
 
-def _run(source, creator_id):
+def finished_run(source, creator_id):
     run = StepRun(datasource=source, creator_id=creator_id, status="finished",
                   steps=[{"key": "builtin:fill_nulls", "exec_order": 1, "status": "finished"}],
                   result_key=_stored(), table_key=_stored(b"PAR1"), preview_key=_stored(b'{"rows": []}'),
@@ -106,11 +106,11 @@ def build_world(client, make_account, token_for):
     db.session.add(project)
     source = _source(project, owner_account.id, "mine")
     sibling = _source(project, owner_account.id, "sibling")  # the owner's second source: no run of its own
-    run = _run(source, owner_account.id)
+    run = finished_run(source, owner_account.id)
     script = Script(datasource_id=None, name="clean", body_key=_stored(b"def run(t):\n    return t\n"), size=24,
                     creator_id=owner_account.id)
     theirs = Project(title="Q", owner_id=outsider_account.id)
-    their_run = _run(_source(theirs, outsider_account.id, "theirs"), outsider_account.id)
+    their_run = finished_run(_source(theirs, outsider_account.id, "theirs"), outsider_account.id)
     db.session.add(theirs)
     db.session.flush()
     script.datasource_id = source.id
