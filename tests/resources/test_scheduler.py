@@ -481,22 +481,38 @@ def test_lost_attempts_are_sent_once_more_then_recorded_as_failed(app, make_acco
     assert len(get_queue(jobs.DELIVERY_QUEUE, app).jobs) == 1  # no third send
 
 
-def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs(app, make_account, monkeypatch):
-    account = make_account()
-    kept, gone = _make_schedule(account), _make_schedule(account)
-    jobs.tick(now=kept.next_send_at)
-    runs = {run.schedule_id: run.id for run in db.session.query(ScheduleRun)}
+def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs(app, make_account):
+    from tests.receiver import Receiver
 
-    def send_while_deleted(sends, attempt):  # the DELETE commits while the POSTs are on the wire
-        db.session.delete(db.session.get(Schedule, gone.id))
-        db.session.commit()
-        return [("success", {**jobs._attempt_row(run, attempt, outcome="success", status_code=200)}, None)
-                for run, _ in sends]
+    receiver = Receiver()
+    try:
+        account = make_account()
+        kept = _make_schedule(account, endpoint=receiver.url)
+        gone = _make_schedule(account, endpoint=receiver.url, next_send_at=kept.next_send_at,
+                              anchor_at=kept.anchor_at)
+        gone_id = gone.id
+        jobs.tick(now=kept.next_send_at)
+        runs = {run.schedule_id: run.id for run in db.session.query(ScheduleRun)}
 
-    monkeypatch.setattr(jobs, "_post_all", send_while_deleted)
-    outcome = jobs.deliver_batch([str(runs[kept.id]), str(runs[gone.id])], 1)
+        def delete_while_on_the_wire():  # as a web request would: its own app context and session
+            with app.app_context():
+                db.session.delete(db.session.get(Schedule, gone_id))
+                db.session.commit()
+
+        receiver.on_post[str(gone_id)] = delete_while_on_the_wire
+        outcome = jobs.deliver_batch([str(runs[kept.id]), str(runs[gone_id])], 1)
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+    assert {h["schedule"] for h in receiver.received} == {str(kept.id), str(gone_id)}  # both POSTs were sent
     assert outcome[str(runs[kept.id])] == "sent"
     db.session.expire_all()
     assert db.session.get(ScheduleRun, runs[kept.id]).status == "sent"
-    assert db.session.get(ScheduleRun, runs[gone.id]) is None
+    assert db.session.get(Schedule, gone_id) is None and db.session.get(ScheduleRun, runs[gone_id]) is None
     assert [a.run_id for a in db.session.query(DeliveryAttempt)] == [runs[kept.id]]
+
+
+@pytest.mark.parametrize("tries, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 0.0, 2.0), (3, 0.5, 3.0),
+                                                   (10, 1.0, 60.0), (10, 0.0, 30.0)])
+def test_backoff_doubles_with_jitter_in_the_upper_half_and_caps(tries, rand, expected):
+    assert jobs.backoff(tries, 1, 60, rand=lambda: rand) == expected
