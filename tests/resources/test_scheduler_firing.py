@@ -44,7 +44,9 @@ def slot_of(hit):
     return datetime.strptime(hit["headers"]["X-Halyard-Scheduled-For"], "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def wait_for(predicate, timeout=15.0, interval=0.05):
+def wait_for(predicate, timeout=90.0, interval=0.05):
+    """Poll until ``predicate()`` is truthy; the bound is generous because a loaded machine starts a worker
+    subprocess slowly (importing the app alone can take seconds), and a passing test never waits it out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -66,7 +68,7 @@ def after_more_sends(client, headers, receiver, witness=None, more=2):
     given): proof that they kept firing, without waiting a fixed time that a loaded machine could outlast."""
     witness = witness or create(client, headers, receiver, payload={"witness": True})
     seen = len(receiver.of(witness["id"]))
-    wait_for(lambda: len(receiver.of(witness["id"])) >= seen + more, timeout=60)
+    wait_for(lambda: len(receiver.of(witness["id"])) >= seen + more)
     return witness
 
 
@@ -221,7 +223,7 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
     s = create(client, user_headers, receiver, frequency=1)
     receiver.holds[s["id"]] = threading.Event()  # the POST stays open: the worker is mid-batch
     worker = worker_process("--worker-class", "simple")
-    wait_for(lambda: receiver.of(s["id"]), timeout=30)
+    wait_for(lambda: receiver.of(s["id"]))
     for pid in [worker.pid, *_descendants(worker.pid)]:  # the worker and its RQ scheduler die at once
         os.kill(pid, signal.SIGKILL)
     worker.wait(10)
@@ -238,7 +240,7 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
     assert jobs.recover_lost(now=later) == 0  # settled once
     receiver.holds[s["id"]].set()
     worker_process("--worker-class", "simple")
-    hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]), timeout=30)
+    hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]))
     assert hits[0]["headers"]["Idempotency-Key"] == hits[1]["headers"]["Idempotency-Key"] == str(run.id)
     assert [h["headers"]["X-Halyard-Attempt"] for h in hits] == ["1", "2"]
     listing = wait_for(lambda: (d := client.get(s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt",
