@@ -251,6 +251,16 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
     assert (second["attempt"], second["outcome"], second["status_code"]) == (2, "success", 200)
     metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
     assert metrics["scheduler.deliver_task.lost.sum"] == 1
-    after_more_sends(client, user_headers, receiver)
+    # Nothing more can be sent: the run is settled and no attempt of it waits in any queue or registry.
+    # (No witness schedule here: the killed RQ scheduler's lock keeps a new one from starting for minutes.)
+    from rq.registry import ScheduledJobRegistry
+
+    from app.jobs import get_queue
+
+    db.session.expire_all()
+    assert db.session.get(ScheduleRun, run.id).status == "sent"
+    queue = get_queue(jobs.DELIVERY_QUEUE)
+    waiting = set(queue.job_ids) | set(ScheduledJobRegistry(queue=queue).get_job_ids())
+    assert waiting == set(), waiting  # s is the only schedule of this test
     assert len(receiver.of(s["id"])) == 2
     assert db.session.query(FailedTask).count() == 0
