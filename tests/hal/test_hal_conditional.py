@@ -94,6 +94,7 @@ def test_stale_if_match_gives_412(flask_app, header):
         if_match(flask_app, TAG, header)
     assert isinstance(info.value, WPreconditionFailed) and info.value.code == 412
     assert info.value.event == "PRECONDITION_FAILED"
+    assert info.value.description == "The resource has changed: If-Match does not match its current ETag."
 
 
 def test_if_match_on_missing_resource_gives_412(flask_app):
@@ -108,6 +109,7 @@ def test_missing_if_match(flask_app):
         if_match(flask_app, TAG, required=True, method="PATCH")
     assert isinstance(info.value, WPreconditionRequired) and info.value.code == 428
     assert info.value.event == "PRECONDITION_REQUIRED"
+    assert info.value.description == "This request must be conditional: send If-Match with the ETag."
 
 
 def test_safe_methods_are_not_checked(flask_app):
