@@ -1,6 +1,7 @@
 """A real HTTP receiver on 127.0.0.1 for scheduled POSTs: it records every request and answers from a
 per-schedule script; a POST can be held open (``holds``) or run a hook first (``on_post``), which is how
 tests stage what happens while a delivery is on the wire."""
+
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +21,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 schedule = self.headers.get("X-Halyard-Schedule")
                 with receiver.lock:
-                    receiver.received.append({"at": time.time(), "headers": dict(self.headers), "body": body,
-                                              "schedule": schedule})
+                    receiver.received.append(
+                        {"at": time.time(), "headers": dict(self.headers), "body": body, "schedule": schedule}
+                    )
                     script = receiver.scripts.get(schedule) or []
                     status = script.pop(0) if script else 200
                     hold = receiver.holds.get(schedule)

@@ -17,6 +17,7 @@ which compares, before and after the block, everything a request could change:
 ``ignore`` names tables (``"jobs"``), columns (``"accounts.created"``), ``"files"`` or ``"queues"`` that a
 test knows may change (a test that runs a worker inside the block ignores the queues it drains).
 """
+
 import contextlib
 import os
 

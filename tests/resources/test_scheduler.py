@@ -109,8 +109,9 @@ def test_parse_interval_and_cron_errors():
     ({"enabled": "maybe"}, "enabled", ""),
     ({"colour": "red"}, "colour", "Unknown field"),
 ])
-def test_create_rejects_bad_bodies_and_writes_nothing(app, client, user_headers, body, field, message):
-    response = create(client, user_headers, **body)
+def test_create_rejects_bad_bodies_and_writes_nothing(app, client, user_headers, unchanged, body, field, message):
+    with unchanged():
+        response = create(client, user_headers, **body)
     assert response.status_code == 400, response.get_json()
     problem = response.get_json()
     assert response.content_type == "application/problem+json"
