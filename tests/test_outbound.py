@@ -122,7 +122,7 @@ def no_connect(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-def wait_for(events, timeout=3.0):
+def wait_for(events, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not events and time.monotonic() < deadline:
         time.sleep(0.02)
