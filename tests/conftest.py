@@ -323,3 +323,12 @@ def subprocess_env(app, **extra):
     if not env["REDIS_URL"]:
         del env["REDIS_URL"]
     return env
+
+
+@pytest.fixture
+def unchanged(app):
+    """``with unchanged(): ...`` fails the test when the block changed any row, stored file or queued job
+    (tests/unchanged.py; ``unchanged(ignore=("jobs",))`` leaves tables or ``table.column``s out)."""
+    from tests.unchanged import assert_unchanged
+
+    return lambda ignore=(): assert_unchanged(app, ignore)

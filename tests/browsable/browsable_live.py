@@ -34,11 +34,12 @@ def serve(app):
         yield base
 
 
-def wait_until_healthy(live, timeout=30.0):
-    """Poll /api/health/ until a worker is seen (the worker subprocess needs a moment to register)."""
+def wait_until_healthy(live, timeout=120.0):
+    """Poll /api/health/ until a worker is seen (a worker subprocess on a loaded machine takes a while to
+    register; the bound is generous because a passing run never waits it out)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if requests.get(live.base + "/api/health/", headers=live.auth, timeout=5).status_code == 200:
+        if requests.get(live.base + "/api/health/", headers=live.auth, timeout=30).status_code == 200:
             return
         time.sleep(0.25)
     raise AssertionError("no worker registered in time")

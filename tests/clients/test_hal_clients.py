@@ -70,7 +70,7 @@ def config_overrides():
     return {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1"}  # schedules POST to 127.0.0.1 (never fired here)
 
 
-def wait_until_jobs_settle(live, timeout=60.0):
+def wait_until_jobs_settle(live, timeout=180.0):
     """Poll /jobs/ until no job is queued or started, so nothing changes under the walk."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

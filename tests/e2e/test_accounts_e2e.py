@@ -28,7 +28,7 @@ def server(app):
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
                             cwd=ROOT, env=subprocess_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # gunicorn and two workers booting on a loaded machine
     while True:
         try:
             urllib.request.urlopen(base + "/", timeout=5)

@@ -8,6 +8,7 @@ too. A screenshot of every step is saved under the test's tmp directory (printed
 
 import os
 import sys
+import time
 
 import pytest
 import requests
@@ -153,14 +154,11 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     failing = session.request(probe["method"], probe["target"], json={"steps": 1, "fail": True}).headers[
         "Location"
     ]
-    for _ in range(80):
-        if (
-            session.get(failing).json()["status"] == "failed"
-            and session.get(job_url).json()["status"] == "finished"
-        ):
-            break
-        import time
-
+    deadline = time.monotonic() + 120  # generous: the jobs page below needs both jobs settled
+    while not (
+        session.get(failing).json()["status"] == "failed" and session.get(job_url).json()["status"] == "finished"
+    ):
+        assert time.monotonic() < deadline, "the probe jobs did not settle"
         time.sleep(0.25)
     css("a.brand").click()
     wait.until(EC.url_to_be(live.base + "/"))

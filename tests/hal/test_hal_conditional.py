@@ -82,7 +82,10 @@ def if_match(flask_app, current, header=None, method="PUT", required=False):
     [f'"{TAG}"', f'"{TAG}-f"', f'"{TAG}-h"', f'"old", "{TAG}"', "*"],
 )
 def test_if_match_passes(flask_app, header):
-    if_match(flask_app, TAG, header)
+    assert if_match(flask_app, TAG, header) is None
+    if header != "*":  # the same header against another current tag is refused: the check did compare
+        with pytest.raises(PreconditionFailed):
+            if_match(flask_app, "other", header)
 
 
 @pytest.mark.parametrize("header", ['"old"', f'W/"{TAG}"', f'"{TAG}-x"', f'"{TAG}-f-f"'])
@@ -91,6 +94,7 @@ def test_stale_if_match_gives_412(flask_app, header):
         if_match(flask_app, TAG, header)
     assert isinstance(info.value, WPreconditionFailed) and info.value.code == 412
     assert info.value.event == "PRECONDITION_FAILED"
+    assert info.value.description == "The resource has changed: If-Match does not match its current ETag."
 
 
 def test_if_match_on_missing_resource_gives_412(flask_app):
@@ -100,13 +104,19 @@ def test_if_match_on_missing_resource_gives_412(flask_app):
 
 
 def test_missing_if_match(flask_app):
-    if_match(flask_app, TAG)
+    assert if_match(flask_app, TAG) is None
     with pytest.raises(PreconditionRequired) as info:
         if_match(flask_app, TAG, required=True, method="PATCH")
     assert isinstance(info.value, WPreconditionRequired) and info.value.code == 428
     assert info.value.event == "PRECONDITION_REQUIRED"
+    assert info.value.description == "This request must be conditional: send If-Match with the ETag."
 
 
 def test_safe_methods_are_not_checked(flask_app):
-    if_match(flask_app, TAG, '"old"', method="GET")
-    if_match(flask_app, TAG, required=True, method="GET")
+    assert if_match(flask_app, TAG, '"old"', method="GET") is None
+    assert if_match(flask_app, TAG, required=True, method="GET") is None
+    # the same headers on a write are checked
+    with pytest.raises(PreconditionFailed):
+        if_match(flask_app, TAG, '"old"', method="PUT")
+    with pytest.raises(PreconditionRequired):
+        if_match(flask_app, TAG, required=True, method="PUT")

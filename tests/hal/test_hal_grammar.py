@@ -158,3 +158,18 @@ def test_bad_declarations(models):
         models.make_collection(id_field="nope")
     with pytest.raises(ValueError):
         models.make_collection(default_sort=("score",))
+
+
+def test_integer_bounds_follow_the_column_type():
+    from sqlalchemy import BigInteger, Column, Integer
+
+    from app.hal.grammar import parse_value
+
+    big, small = Field("big", Column("big", BigInteger), type="int"), Field("n", Column("n", Integer), type="int")
+    assert parse_value(big, "big", str(2**40)) == 2**40
+    assert parse_value(big, "big", str(-(2**63 - 1))) == -(2**63 - 1)
+    assert parse_value(small, "n", str(2**31 - 1)) == 2**31 - 1
+    for fld, raw in ((big, str(2**63)), (small, str(2**31)), (small, str(-(2**31)))):
+        with pytest.raises(QueryError) as info:
+            parse_value(fld, fld.name, raw)
+        assert "out of range" in str(info.value.errors)

@@ -99,3 +99,17 @@ def test_pluggable_html_renderer(flask_app):
         set_html_renderer(None)
     with flask_app.app_context():
         assert "<pre>" in render(DOC, HTML).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept, expected", [
+    # application/* is more specific than */*, so its low q wins for the application types
+    ("application/*;q=0.1, */*;q=0.9", HTML),
+    # among equally specific ranges the highest q counts, whatever their order
+    ("application/hal+json;q=0.8, application/hal+json;q=0.2, text/html;q=0.5", HAL_JSON),
+    ("application/hal+json;q=0.2, application/hal+json;q=0.8, text/html;q=0.5", HAL_JSON),
+    # an exact range beats its type wildcard, in either direction
+    ("text/*;q=0.9, text/html;q=0.1, application/hal+json;q=0.5", HAL_JSON),
+    ("text/*;q=0.1, text/html;q=0.9, application/hal+json;q=0.5", HTML),
+])
+def test_the_most_specific_range_decides(accept, expected):
+    assert negotiate(accept) == expected

@@ -58,6 +58,8 @@ def test_middle_page_links_keep_filters_and_sort(run):
     assert qs(out["next"]["href"]) == {**common, "page": "3"}
     assert qs(out["last"]["href"]) == {**common, "page": "4"}  # 20 matching
     assert out["self"]["href"].startswith(BASE + "?page=2&size=5&sort=-bytes&title~=asset")
+    for rel in ("self", "first", "prev", "next", "last"):  # every link is the collection's URL, not another
+        assert out[rel]["href"].split("?", 1)[0] == BASE, rel
 
 
 def test_exact_boundary_last_page_has_no_next(run):

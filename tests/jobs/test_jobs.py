@@ -7,7 +7,7 @@ import pytest
 from app.jobs import enqueue
 
 
-def wait_for(predicate, timeout=20.0, interval=0.1):
+def wait_for(predicate, timeout=90.0, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -84,17 +84,21 @@ def test_jobs_collection_grammar(app, client, make_account, token_for, run_jobs)
     assert single["kind"] == "boom" and single["status"] == "failed"
 
 
-@pytest.mark.timeout_sensitive
 def test_real_worker_reports_progress_then_finishes(app, client, make_account, token_for, worker_process):
+    from app.jobs import get_redis
+
     owner = make_account()
     headers = token_for(owner)
-    record = enqueue(jobfuncs.steps, 4, 0.4, kind="steps", owner=owner)
+    gate = f"{app.config['HALYARD_QUEUE_PREFIX']}:gate"  # the job waits at each step until the test allows it
+    record = enqueue(jobfuncs.gated_steps, 4, gate, kind="steps", owner=owner)
     worker_process()
     url = f"/jobs/{record.id}"
     running = wait_for(lambda: (b := client.get(url, headers=headers).get_json())["status"] == "started"
-                       and (b["progress"]["fraction"] or 0) > 0 and b)
-    assert 0 < running["progress"]["fraction"] < 1 and running["progress"]["message"].startswith("step")
-    finished = wait_for(lambda: (b := client.get(url, headers=headers).get_json())["status"] == "finished" and b)
+                       and b["progress"]["message"] == "step 2" and b, timeout=90)
+    assert running["progress"]["fraction"] == 0.25 and running["ended"] is None
+    get_redis().rpush(gate, 1, 1, 1)  # let steps 2 to 4 end
+    finished = wait_for(lambda: (b := client.get(url, headers=headers).get_json())["status"] == "finished" and b,
+                        timeout=90)
     assert finished["progress"]["fraction"] == 1.0
 
 

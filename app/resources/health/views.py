@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from rq import Worker
 from sqlalchemy import text
 
-from app.auth import admin_required, current_account, optional_auth
+from app.auth import CHALLENGE, admin_required, current_account, optional_auth
 from app.errors import Unauthorized
 from app.extensions import db
 from app.hal import Document, Template, properties_from_schema
@@ -59,7 +59,7 @@ def check_redis_and_workers():
 def get():
     """Basic health: database, Redis, workers; 503 when one is down."""
     if current_account() is None and not current_app.config["HALYARD_HEALTH_PUBLIC"]:
-        raise Unauthorized()
+        raise Unauthorized(headers={"WWW-Authenticate": CHALLENGE})  # DESIGN.md §6: every 401 challenges
     database = check_database()
     redis_ok, workers, queues = check_redis_and_workers()
     up = database and redis_ok and workers > 0
