@@ -1,4 +1,5 @@
 """Halyard: five HTTP APIs served as one HAL hypermedia graph, with RQ workers for slow work."""
+
 import logging
 import os
 
@@ -16,8 +17,11 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     ``migrations=False`` (the web entry point, wsgi.py) leaves out Flask-Migrate, and with it Alembic:
     a web worker never migrates (``halyard start``/``halyard db upgrade`` do, before it starts), and
     10 MB less per worker keeps it inside the benchmark's memory budget."""
-    app = Halyard(__name__, instance_relative_config=True,
-                instance_path=instance_path or os.environ.get("HALYARD_INSTANCE_PATH") or None)
+    app = Halyard(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or os.environ.get("HALYARD_INSTANCE_PATH") or None,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
@@ -131,5 +135,9 @@ def _init_http(app):
     if origins:
         from flask_cors import CORS
 
-        CORS(app, origins=origins, expose_headers=["Location", "ETag", "Link", "X-Request-ID"],
-             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"])
+        CORS(
+            app,
+            origins=origins,
+            expose_headers=["Location", "ETag", "Link", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID"],
+        )

@@ -1,4 +1,5 @@
 """``python -m app`` is the ``halyard`` command."""
+
 from app.cli import main
 
 main()

@@ -18,6 +18,7 @@ Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read t
 caller with ``current_account()`` (the ORM Account, loaded on first use) or, on hot
 read paths that need only the id and type, ``current_principal()``.
 """
+
 import functools
 import hashlib
 import hmac
@@ -78,7 +79,9 @@ def current_account():
     if account is None:
         row = getattr(g, "account_row", None)
         if row is not None:
-            account = g.account_model = _attach({attr: getattr(row, column.key) for attr, column in _account_attrs()})
+            account = g.account_model = _attach(
+                {attr: getattr(row, column.key) for attr, column in _account_attrs()}
+            )
     return account
 
 
@@ -125,6 +128,7 @@ def _account_attrs():
     """(attribute, column) pairs of Account; computed on first use, since reading them configures every
     mapper and the other domains' models are not imported yet when this module is."""
     return [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
+
 
 # Statements built once and compiled once per dialect (FastRead, docs/decisions.md 21); both hit unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.

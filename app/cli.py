@@ -3,6 +3,7 @@
 ``halyard`` is Flask's CLI bound to create_app, so ``halyard db upgrade``,
 ``halyard routes`` and ``halyard shell`` work too.
 """
+
 import os
 import sys
 
@@ -16,8 +17,14 @@ from app.extensions import db
 @click.command("create-admin")
 @click.option("--email", required=True, help="Email of the new ADMIN account.")
 @click.option("--username", default=None, help="Optional username (Basic auth accepts email or username).")
-@click.option("--password", envvar="HALYARD_ADMIN_PASSWORD", prompt=True, hide_input=True,
-              confirmation_prompt=True, help="Read from $HALYARD_ADMIN_PASSWORD when set; prompted otherwise.")
+@click.option(
+    "--password",
+    envvar="HALYARD_ADMIN_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Read from $HALYARD_ADMIN_PASSWORD when set; prompted otherwise.",
+)
 @click.option("--token", "with_token", is_flag=True, help="Also create an API token and print it once.")
 @with_appcontext
 def create_admin(email, username, password, with_token):
@@ -46,10 +53,15 @@ WORKER_CLASSES = ("fork", "simple")
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--scheduler/--no-scheduler", default=True, help="Also run RQ's scheduler (enqueue_at/in).")
-@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="fork", show_default=True,
-              envvar="HALYARD_WORKER_CLASS",
-              help="fork: a work horse process per job (isolation); simple: jobs run in the worker process "
-                   "(no fork, kept database connections; what high scheduler throughput needs).")
+@click.option(
+    "--worker-class",
+    type=click.Choice(WORKER_CLASSES),
+    default="fork",
+    show_default=True,
+    envvar="HALYARD_WORKER_CLASS",
+    help="fork: a work horse process per job (isolation); simple: jobs run in the worker process "
+    "(no fork, kept database connections; what high scheduler throughput needs).",
+)
 @with_appcontext
 def worker(burst, scheduler, worker_class):
     """Run an RQ worker (with RQ's scheduler) on Halyard's queues; SIGTERM stops it gracefully."""
@@ -63,8 +75,14 @@ def worker(burst, scheduler, worker_class):
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--rq-workers", default=1, show_default=True, type=int, help="RQ worker processes.")
-@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="fork", show_default=True,
-              envvar="HALYARD_WORKER_CLASS", help="Passed to every `halyard worker` (see its --help).")
+@click.option(
+    "--worker-class",
+    type=click.Choice(WORKER_CLASSES),
+    default="fork",
+    show_default=True,
+    envvar="HALYARD_WORKER_CLASS",
+    help="Passed to every `halyard worker` (see its --help).",
+)
 @with_appcontext
 def start(host, port, web_workers, rq_workers, worker_class):
     """Apply migrations, then run and supervise Redis, web (gunicorn) and RQ worker(s) until Ctrl-C."""
@@ -80,15 +98,39 @@ def start(host, port, web_workers, rq_workers, worker_class):
     if not app.config["REDIS_URL"]:
         children.append(_embedded_redis(app, env))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    web = Child("web", [sys.executable, "-m", "gunicorn", "--pythonpath", root, "-w", str(web_workers),
-                        "-b", f"{host}:{port}", "--graceful-timeout", "10", "wsgi:app"], env=env)
+    web = Child(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--pythonpath",
+            root,
+            "-w",
+            str(web_workers),
+            "-b",
+            f"{host}:{port}",
+            "--graceful-timeout",
+            "10",
+            "wsgi:app",
+        ],
+        env=env,
+    )
     worker_command = [sys.executable, "-m", "app", "worker", "--worker-class", worker_class]
     stop_timeout = app.config["HALYARD_WORKER_GRACE_SECONDS"] + 15  # the grace, then unregister and exit
-    children += [web, *[Child(f"worker-{n}", worker_command, env=env, stop_timeout=stop_timeout)
-                        for n in range(1, rq_workers + 1)]]
+    children += [
+        web,
+        *[
+            Child(f"worker-{n}", worker_command, env=env, stop_timeout=stop_timeout)
+            for n in range(1, rq_workers + 1)
+        ],
+    ]
     supervisor = Supervisor(children, say=lambda message: click.echo(f"halyard start: {message}"))
-    supervisor.run(on_up=lambda: click.echo(
-        f"Halyard is up on http://{host}:{port}/ (web pid {web.proc.pid}); Ctrl-C stops everything."))
+    supervisor.run(
+        on_up=lambda: click.echo(
+            f"Halyard is up on http://{host}:{port}/ (web pid {web.proc.pid}); Ctrl-C stops everything."
+        )
+    )
     click.echo("Halyard stopped.")
 
 
@@ -99,12 +141,21 @@ def _embedded_redis(app, env):
 
     path = embedded.socket_path(app.instance_path)
     if embedded.listening(path):
-        raise click.ClickException(f"A Redis server already listens on {path}: another `halyard start`, or "
-                                   "one a lone command started, uses this instance folder. Stop it first "
-                                   f"(`redis-cli -s {path} shutdown`).")
+        raise click.ClickException(
+            f"A Redis server already listens on {path}: another `halyard start`, or "
+            "one a lone command started, uses this instance folder. Stop it first "
+            f"(`redis-cli -s {path} shutdown`)."
+        )
     env["REDIS_URL"] = f"unix://{path}"
-    return Child("redis", embedded.server_command(app.instance_path), env=env, cwd=app.instance_path,
-                 ready=lambda: embedded.listening(path), stop_timeout=10, last=True)
+    return Child(
+        "redis",
+        embedded.server_command(app.instance_path),
+        env=env,
+        cwd=app.instance_path,
+        ready=lambda: embedded.listening(path),
+        stop_timeout=10,
+        last=True,
+    )
 
 
 def init_app(app):

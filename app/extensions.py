@@ -1,4 +1,5 @@
 """Extension objects, created unbound and bound to the app in create_app()."""
+
 import functools
 
 from flask import g, request
@@ -12,13 +13,15 @@ from app.hal import CurieRegistry
 
 class Base(DeclarativeBase):
     # Named constraints, so migrations (SQLite batch mode included) can alter them later.
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 db = SQLAlchemy(model_class=Base)
@@ -51,6 +54,7 @@ class PrebuiltMultiAuth(MultiAuth):
                     if a.is_compatible_auth(headers):
                         return view(*args, **kwargs)
                 return views[0][1](*args, **kwargs)
+
             return decorated
 
         return login_required_internal(f) if f else login_required_internal
@@ -79,7 +83,9 @@ def core_connection():
         session = registry()
         cached = session.info.get("halyard.connection")
         if cached is not None and cached[0] is session._transaction:
-            return cached[1]  # Session.connection() walks its state machine on every call: once per transaction
+            return cached[
+                1
+            ]  # Session.connection() walks its state machine on every call: once per transaction
         root = session.get_transaction()
         if root is not None and root.connections:
             connection = session.connection()

@@ -12,6 +12,7 @@ raised as SQLAlchemy's ``DBAPIError`` subclass, and a disconnect invalidates the
 ``Connection.execute`` would do. Not supported (refused at compile time): expanding (``IN``) and
 literal-rendered parameters.
 """
+
 from collections import namedtuple
 
 from sqlalchemy import exc
@@ -37,10 +38,18 @@ class FastRead:
         escaped = compiled.escaped_bind_names
         binds = []  # (parameter name, name in the SQL, bind processor or None, value of a literal's bind)
         for name, bind in compiled.binds.items():
-            binds.append((name, escaped.get(name, name), bind.type.dialect_impl(dialect).bind_processor(dialect),
-                          _GIVEN if bind.required else bind.effective_value))
-        results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                   for column in self.stmt.selected_columns]
+            binds.append(
+                (
+                    name,
+                    escaped.get(name, name),
+                    bind.type.dialect_impl(dialect).bind_processor(dialect),
+                    _GIVEN if bind.required else bind.effective_value,
+                )
+            )
+        results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.stmt.selected_columns
+        ]
         entry = (compiled.string, compiled.positiontup, binds, results if any(results) else None)
         self._compiled[dialect] = entry
         return entry
@@ -64,15 +73,28 @@ class FastRead:
             invalidated = dialect.is_disconnect(error, driver, cursor)
             if invalidated:
                 connection.invalidate(error)
-            raise exc.DBAPIError.instance(sql, args, error, dialect.loaded_dbapi.Error,
-                                          connection_invalidated=invalidated, dialect=dialect) from error
+            raise exc.DBAPIError.instance(
+                sql,
+                args,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=invalidated,
+                dialect=dialect,
+            ) from error
         finally:
             cursor.close()
         make = self.row._make
         if results is None:
             return [make(row) for row in fetched]
-        return [make([value if process is None else process(value) for process, value in zip(results, row)])
-                for row in fetched]
+        return [
+            make(
+                [
+                    value if process is None else process(value)
+                    for process, value in zip(results, row, strict=False)
+                ]
+            )
+            for row in fetched
+        ]
 
     def first(self, connection, params):
         """The first row of ``rows()``, or None."""

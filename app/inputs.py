@@ -12,6 +12,7 @@ integer ranges. docs/security.md "Input limits" lists every limit and its tests.
   fields (``Request``, when a view first reads the form): PostgreSQL text cannot hold U+0000.
 - ``INT32``/``int32()``: the marshmallow range of an integer body field stored in an SQL INTEGER column.
 """
+
 import json
 import math
 import re
@@ -83,8 +84,10 @@ def check_text():
         raise NotFound(description="No resource has a NUL character (%00) in its path.")
     for key, value in request.args.items(multi=True):
         if "\0" in key or "\0" in value:
-            raise QueryDidNotValidate(f"Query parameter {key!r}: the NUL character (%00) is not accepted.",
-                                      errors={key: ["The NUL character (%00) is not accepted."]})
+            raise QueryDidNotValidate(
+                f"Query parameter {key!r}: the NUL character (%00) is not accepted.",
+                errors={key: ["The NUL character (%00) is not accepted."]},
+            )
 
 
 class Request(flask.Request):

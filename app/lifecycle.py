@@ -4,6 +4,7 @@ Used by ``halyard start`` (app/supervisor.py) for its children and by ``halyard 
 (app/jobs/worker.py) for RQ's work horses and scheduler process, so that no process outlives
 the one that is responsible for it, and retries neither spin nor flood the log.
 """
+
 import ctypes
 import ctypes.util
 import os
@@ -62,7 +63,7 @@ class Backoff:
         self.first, self.cap, self.failures = first, cap, 0
 
     def next(self):
-        delay = min(self.cap, self.first * 2 ** self.failures)
+        delay = min(self.cap, self.first * 2**self.failures)
         self.failures += 1
         return delay
 
@@ -81,8 +82,12 @@ class Outage:
         delay = self.backoff.next()
         if not self.down:
             self.down = True
-            self.log.warning("%s is unreachable (%s); retrying with backoff up to %.0f s, quietly",
-                             self.what, type(exc).__name__, self.backoff.cap)
+            self.log.warning(
+                "%s is unreachable (%s); retrying with backoff up to %.0f s, quietly",
+                self.what,
+                type(exc).__name__,
+                self.backoff.cap,
+            )
         return delay
 
     def ok(self):

@@ -9,6 +9,7 @@ verifies the host name. Redirects only when asked, each hop re-checked. ``timeou
 connect and read and, by a watchdog that cuts the socket, the whole exchange; bodies stream and are
 dropped past ``max_bytes``. Logs and messages name only the host: URLs and bodies can hold tokens.
 """
+
 import contextlib
 import contextvars
 import http.client
@@ -26,12 +27,13 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests import certs
 from flask import current_app
+from requests import certs
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError as Urllib3Error, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ReadTimeoutError
 
 from app.config import SETTINGS
 
@@ -76,8 +78,18 @@ def check_url(url, *, config=None):
         raise exc if isinstance(exc, OutboundRefused) else OutboundRefused(str(exc), "invalid_url")
 
 
-def request(method, url, *, json=None, data=None, headers=None, timeout=None, max_bytes=None,
-            follow_redirects=0, config=None):
+def request(
+    method,
+    url,
+    *,
+    json=None,
+    data=None,
+    headers=None,
+    timeout=None,
+    max_bytes=None,
+    follow_redirects=0,
+    config=None,
+):
     """Send a request under the policy: an ``OutboundResponse`` whatever its status, else OutboundError.
 
     ``config`` defaults to the current app's config.
@@ -94,10 +106,20 @@ def request(method, url, *, json=None, data=None, headers=None, timeout=None, ma
             session.mount("https://", _GuardedAdapter())
             for hop in range(max(int(follow_redirects), 0) + 1):
                 origin = (_, host) = _parse(url)[:2]
-                status, response_headers, content = _send(session, guard, host, max_bytes, method, url,
-                                                          json=json, data=data, headers=headers)
-                log.info(jsonlib.dumps({"event": "outbound_request", "method": method, "host": host,
-                                        "status": status, "bytes": len(content)}))
+                status, response_headers, content = _send(
+                    session, guard, host, max_bytes, method, url, json=json, data=data, headers=headers
+                )
+                log.info(
+                    jsonlib.dumps(
+                        {
+                            "event": "outbound_request",
+                            "method": method,
+                            "host": host,
+                            "status": status,
+                            "bytes": len(content),
+                        }
+                    )
+                )
                 location = response_headers.get("Location")
                 if status not in REDIRECTS or not location or hop == follow_redirects:
                     break
@@ -108,8 +130,9 @@ def request(method, url, *, json=None, data=None, headers=None, timeout=None, ma
                     drop |= {"authorization", "cookie"}
                 headers = {k: v for k, v in headers.items() if k.lower() not in drop}
     except OutboundError as exc:
-        log.info(jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host,
-                                "kind": exc.kind}))
+        log.info(
+            jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host, "kind": exc.kind})
+        )
         raise
     finally:
         guard.watchdog.cancel()
@@ -122,8 +145,9 @@ def _send(session, guard, host, max_bytes, method, url, **body):
     late = OutboundError(f"{host} did not answer in time.", "timeout")
     try:
         wait = guard.remaining()
-        with session.request(method, url, **body, timeout=(wait, wait), allow_redirects=False,
-                             stream=True) as response:
+        with session.request(
+            method, url, **body, timeout=(wait, wait), allow_redirects=False, stream=True
+        ) as response:
             content = bytearray()
             for chunk in response.raw.stream(CHUNK_BYTES, decode_content=True):  # bounds inflation too
                 content += chunk
@@ -177,8 +201,14 @@ def _allowed(host, address, allowlist):  # IPv4-mapped and 6to4 addresses are ju
     inner = address.ipv4_mapped or address.sixtofour or address if address.version == 6 else address
     if host.rstrip(".").lower() in names or any(ip in net for ip in (address, inner) for net in networks):
         return True
-    return inner.is_global and not (inner.is_private or inner.is_loopback or inner.is_link_local
-                                    or inner.is_multicast or inner.is_reserved or inner.is_unspecified)
+    return inner.is_global and not (
+        inner.is_private
+        or inner.is_loopback
+        or inner.is_link_local
+        or inner.is_multicast
+        or inner.is_reserved
+        or inner.is_unspecified
+    )
 
 
 def checked_addresses(host, port, *, literal=False, config=None):
@@ -196,8 +226,9 @@ def checked_addresses(host, port, *, literal=False, config=None):
 def _resolve(host, port, allowlist, literal=False):
     """Resolve ``host``: its (address, port) pairs if every address is allowed, else refuse."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_NUMERICHOST if literal else 0)
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST if literal else 0
+        )
     except (OSError, UnicodeError):
         raise OutboundError(f"Could not resolve {host}.", "connection") from None
     name = "" if literal else host
@@ -280,10 +311,22 @@ class _GuardedPoolMixin:
 class _GuardedAdapter(HTTPAdapter):
     """A requests adapter whose connections open through the current ``_Guard``."""
 
-    pools = {"http": type("_GuardedHTTPPool", (_GuardedPoolMixin, HTTPConnectionPool), {"ConnectionCls": type(
-                 "_GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), {})}),
-             "https": type("_GuardedHTTPSPool", (_GuardedPoolMixin, HTTPSConnectionPool), {"ConnectionCls": type(
-                 "_GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), {})})}
+    pools = {
+        "http": type(
+            "_GuardedHTTPPool",
+            (_GuardedPoolMixin, HTTPConnectionPool),
+            {"ConnectionCls": type("_GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), {})},
+        ),
+        "https": type(
+            "_GuardedHTTPSPool",
+            (_GuardedPoolMixin, HTTPSConnectionPool),
+            {
+                "ConnectionCls": type(
+                    "_GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), {}
+                )
+            },
+        ),
+    }
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
@@ -380,7 +423,9 @@ def _dropped(sock):
         return True
 
 
-KEPT_POOLS_MAX = 256  # hosts whose idle connections a process keeps; the least recently used beyond are closed
+KEPT_POOLS_MAX = (
+    256  # hosts whose idle connections a process keeps; the least recently used beyond are closed
+)
 KEPT_IDLE_SECONDS = 1.0  # below the keep-alive timeouts of common servers (gunicorn 2 s, Node/uvicorn 5 s)
 _kept_pools = {}
 _kept_pools_lock = threading.Lock()
@@ -450,8 +495,11 @@ class Batch:
         with self.lock:
             pool = self.pools.get((scheme, host, port))
             if pool is None:
-                pool = (_kept_pool(scheme, host, port, self.concurrency, self.allowlist) if self.keep_pools
-                        else _ConnectionPool(scheme, host, port, self.concurrency))
+                pool = (
+                    _kept_pool(scheme, host, port, self.concurrency, self.allowlist)
+                    if self.keep_pools
+                    else _ConnectionPool(scheme, host, port, self.concurrency)
+                )
                 self.pools[(scheme, host, port)] = pool
             return pool
 
@@ -481,10 +529,13 @@ class Batch:
             self._check(host, port)
             parts = urlsplit(url)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            status, response_headers, content = self._exchange(self._pool(scheme, host, port), method, path,
-                                                               data, dict(headers or {}), host)
+            status, response_headers, content = self._exchange(
+                self._pool(scheme, host, port), method, path, data, dict(headers or {}), host
+            )
         except OutboundError as exc:
-            log.info(jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host, "kind": exc.kind}))
+            log.info(
+                jsonlib.dumps({"event": "outbound_failed", "method": method, "host": host, "kind": exc.kind})
+            )
             raise
         return OutboundResponse(status, response_headers, content, time.monotonic() - started, url)
 
@@ -507,8 +558,9 @@ class Batch:
                     break
                 content += chunk
                 if len(content) > self.max_bytes:
-                    raise OutboundError(f"The response from {host} is larger than {self.max_bytes} bytes.",
-                                        "too_large")
+                    raise OutboundError(
+                        f"The response from {host} is larger than {self.max_bytes} bytes.", "too_large"
+                    )
             if guard.expired:  # the reaper's shutdown looks like a clean end of a body read to EOF
                 raise late
             reusable = not response.will_close
@@ -520,8 +572,10 @@ class Batch:
         except (http.client.HTTPException, OSError) as exc:
             if guard.expired or isinstance(exc, TimeoutError):
                 raise late from None
-            raise OutboundError(f"The {'TLS ' if isinstance(exc, ssl.SSLError) else ''}connection to {host} "
-                                "failed.", "connection") from None
+            raise OutboundError(
+                f"The {'TLS ' if isinstance(exc, ssl.SSLError) else ''}connection to {host} failed.",
+                "connection",
+            ) from None
         finally:
             in_time = guard.finish()
             with self.lock:
@@ -537,6 +591,7 @@ class Batch:
 
     def send_many(self, items):
         """``items``: (method, url, data, headers) tuples; results in order, each a response or an error."""
+
         def one(item):
             method, url, data, headers = item
             try:

@@ -15,6 +15,7 @@ its psycopg dialect give the driver's keyword arguments, and libpq's own parser
   check cannot move it. What libpq would otherwise take from this server's files or environment is
   pinned too: no password file, no client certificate, no GSSAPI, an explicit port.
 """
+
 import json
 import logging
 import os
@@ -48,26 +49,33 @@ def libpq_params(value):
     try:
         url = make_url(value)
     except Exception:  # noqa: BLE001 — every parse failure is the same client error
-        raise DatabaseRefused("Not a configured connection name or a valid SQLAlchemy URL.", "url",
-                              "invalid_url") from None
+        raise DatabaseRefused(
+            "Not a configured connection name or a valid SQLAlchemy URL.", "url", "invalid_url"
+        ) from None
     if url.drivername not in DRIVERS:
-        raise DatabaseRefused("Only PostgreSQL URLs, or the name of a configured connection, are accepted.",
-                              "driver", "invalid_url")
+        raise DatabaseRefused(
+            "Only PostgreSQL URLs, or the name of a configured connection, are accepted.",
+            "driver",
+            "invalid_url",
+        )
     url = url.set(drivername="postgresql+psycopg")
     try:
         kwargs = url.get_dialect()().create_connect_args(url)[1]
     except ArgumentError as error:  # its texts name only ports and formats, never credentials
-        raise DatabaseRefused(f"The database host and port lists do not fit: {error}.", "port",
-                              "invalid_url") from None
+        raise DatabaseRefused(
+            f"The database host and port lists do not fit: {error}.", "port", "invalid_url"
+        ) from None
     try:
         from psycopg.conninfo import conninfo_to_dict, make_conninfo  # the postgres extra
     except ImportError:
-        raise DatabaseRefused("PostgreSQL URLs need the postgres extra (psycopg) on this server.", "driver",
-                              "invalid_url") from None
+        raise DatabaseRefused(
+            "PostgreSQL URLs need the postgres extra (psycopg) on this server.", "driver", "invalid_url"
+        ) from None
     for name, given in kwargs.items():
         if name not in ALLOWED or (name == "sslrootcert" and _libpq_version() < 160000):  # old: a file
-            raise DatabaseRefused(f"The parameter {name!r} is not allowed (allowed: {', '.join(ALLOWED)}).",
-                                  name)
+            raise DatabaseRefused(
+                f"The parameter {name!r} is not allowed (allowed: {', '.join(ALLOWED)}).", name
+            )
         if isinstance(given, (tuple, list)):
             raise DatabaseRefused(f"The parameter {name!r} is given more than once.", name)
         if name in ONLY_VALUES and given not in ONLY_VALUES[name]:
@@ -76,8 +84,9 @@ def libpq_params(value):
     try:
         return conninfo_to_dict(make_conninfo("", **kwargs))
     except Exception:  # noqa: BLE001 — libpq's parser refused it
-        raise DatabaseRefused("The connection parameters could not be parsed.", "url",
-                              "invalid_url") from None
+        raise DatabaseRefused(
+            "The connection parameters could not be parsed.", "url", "invalid_url"
+        ) from None
 
 
 def pinned(value, *, timeout=None, config=None):
@@ -90,15 +99,25 @@ def pinned(value, *, timeout=None, config=None):
     ports = params.get("port", "").split(",")
     given = params["hostaddr"].split(",") if params.get("hostaddr") else [""] * len(hosts)
     if len(ports) not in (1, len(hosts)):
-        raise DatabaseRefused(f"The database port list ({len(ports)}) does not match the {len(hosts)} hosts.",
-                              "port")
+        raise DatabaseRefused(
+            f"The database port list ({len(ports)}) does not match the {len(hosts)} hosts.", "port"
+        )
     if len(given) != len(hosts):
-        raise DatabaseRefused(f"The database hostaddr list ({len(given)}) does not match the "
-                              f"{len(hosts)} hosts.", "hostaddr")
+        raise DatabaseRefused(
+            f"The database hostaddr list ({len(given)}) does not match the {len(hosts)} hosts.", "hostaddr"
+        )
     ports = [_port(port) for port in (ports * len(hosts) if len(ports) == 1 else ports)]
-    addresses = [_check(host, port, address, config) for host, port, address in zip(hosts, ports, given)]
-    result = dict(params, host=",".join(hosts), hostaddr=",".join(addresses), port=",".join(map(str, ports)),
-                  passfile=NO_FILE, gssencmode="disable")
+    addresses = [
+        _check(host, port, address, config) for host, port, address in zip(hosts, ports, given, strict=False)
+    ]
+    result = dict(
+        params,
+        host=",".join(hosts),
+        hostaddr=",".join(addresses),
+        port=",".join(map(str, ports)),
+        passfile=NO_FILE,
+        gssencmode="disable",
+    )
     if _libpq_version() >= 160000:  # older libpq has no sslcertmode
         result["sslcertmode"] = "disable"
     if timeout is not None:  # the URL may ask for less time, never for more (libpq's 0 means forever)
@@ -112,19 +131,22 @@ def pinned(value, *, timeout=None, config=None):
 def _check(host, port, address, config):
     """The checked address to connect to for one host (a given ``hostaddr`` is checked as itself)."""
     if not host:
-        raise DatabaseRefused("The database host is missing: without one the driver uses a local socket.",
-                              "host")
+        raise DatabaseRefused(
+            "The database host is missing: without one the driver uses a local socket.", "host"
+        )
     if host.startswith(("/", "@")):
-        raise DatabaseRefused(f"The database host {host!r} is a Unix socket; only network hosts are allowed.",
-                              "host")
+        raise DatabaseRefused(
+            f"The database host {host!r} is a Unix socket; only network hosts are allowed.", "host"
+        )
     param, target = ("hostaddr", address) if address else ("host", host)
     try:
         return checked_addresses(target, port, literal=bool(address), config=config)[0][0]
     except OutboundRefused as error:
         raise DatabaseRefused(f"The database {param} is not allowed: {error}", param) from None
     except OutboundError:
-        raise DatabaseRefused(f"The database {param} {target!r} could not be resolved.", param,
-                              "invalid_url") from None
+        raise DatabaseRefused(
+            f"The database {param} {target!r} could not be resolved.", param, "invalid_url"
+        ) from None
 
 
 def _port(text):

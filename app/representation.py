@@ -5,9 +5,9 @@ A view builds a ``Document`` (through its domain's ``represent()``) and returns
 ``_templates`` only for HAL-FORMS and HTML, and sets a strong ETag (304 on a match).
 Writes call ``check_preconditions(represent(thing))`` before changing anything.
 """
+
 from flask import current_app, g, request, url_for
 
-from app.inputs import parse_json
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
 from app.extensions import curies
 from app.hal import (
@@ -20,6 +20,7 @@ from app.hal import (
     render,
     representation_suffix,
 )
+from app.inputs import parse_json
 
 
 def url(endpoint, **values):
@@ -37,8 +38,13 @@ def paginate(collection, stmt):
     from app.extensions import db
 
     config = current_app.config
-    return collection.page(db.session, stmt, request.args, default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
-                           max_size=config["HALYARD_PAGE_MAX_SIZE"])
+    return collection.page(
+        db.session,
+        stmt,
+        request.args,
+        default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
+        max_size=config["HALYARD_PAGE_MAX_SIZE"],
+    )
 
 
 def to_dict(doc, media_type=None):
@@ -69,7 +75,9 @@ def respond(doc, status=200, headers=None, *, etag=True):
             response.vary.add("Authorization")
     if etag and status in (200, 201):
         # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
-        state = body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
+        state = (
+            body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
+        )
         suffix = representation_suffix(media_type) + caller_variant(body, media_type)
         response = make_conditional(response, etag_for(state), suffix=suffix)
     return response
@@ -101,8 +109,9 @@ def accepted(location, doc=None):
     """202 Accepted for work that a job carries on, with Location of what tracks it."""
     from app.hal import Document
 
-    return respond(doc or Document({"status": "accepted"}, self_href=location), 202,
-                   {"Location": location}, etag=False)
+    return respond(
+        doc or Document({"status": "accepted"}, self_href=location), 202, {"Location": location}, etag=False
+    )
 
 
 def no_content():

@@ -7,6 +7,7 @@ every stored file leaves Halyard: its type, a strong ETag (the content's SHA-256
 support, a safely quoted Content-Disposition, and the headers that keep a user's file from
 ever running in Halyard's origin (docs/security.md, "User files are never active").
 """
+
 import hashlib
 import os
 import re
@@ -24,8 +25,20 @@ CHUNK = 1024 * 1024
 MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
 # Types a browser may show in place: none of them can carry script into a page (no SVG, HTML or XML of any
 # kind). Every other type is an attachment, so a browser saves it instead of rendering it.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp",
-                          "application/pdf", "text/plain", "text/csv", "application/json"})
+INLINE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/json",
+    }
+)
 # Whatever a browser makes of a file, the document is sandboxed: an opaque origin (no access to Halyard's
 # storage or cookies), no script, nothing loaded; inline style only for the browser's own image/text viewer.
 FILE_HEADERS = {
@@ -124,8 +137,14 @@ def send(key, *, mimetype, download_name=None, etag=None):
         if not (request.if_match.star_tag or request.if_match.is_strong(tag)):
             raise PreconditionFailed("The file has changed: If-Match does not match its ETag.")
     content_type, inline = serving_type(mimetype)
-    response = send_file(path_of(key), mimetype=content_type, download_name=download_name,
-                         as_attachment=not inline, conditional=True, etag=tag)
+    response = send_file(
+        path_of(key),
+        mimetype=content_type,
+        download_name=download_name,
+        as_attachment=not inline,
+        conditional=True,
+        etag=tag,
+    )
     if response.status_code == 412:  # werkzeug's own If-Match reading refuses ``*``; the check above passed
         response.status_code = 200
     if download_name is None:  # werkzeug named it after the storage key: say only how to treat it

@@ -8,6 +8,7 @@ one log line when it exits and one when it starts again; what its process group 
 workers get SIGTERM and their own time to stop (a worker's grace period), then Redis; whatever is
 left is killed. A second signal skips the waiting.
 """
+
 import functools
 import os
 import signal
@@ -31,8 +32,9 @@ class Child:
 
     def start(self):
         orphaned = functools.partial(die_with_parent, signal.SIGTERM, os.getpid())  # runs in the child
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, start_new_session=True,
-                                     preexec_fn=orphaned)
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, start_new_session=True, preexec_fn=orphaned
+        )
         self.started = time.monotonic()
 
     def running(self):
@@ -102,8 +104,10 @@ class Supervisor:
             return
         delay = child.backoff.next()
         child.restarts += 1
-        self.say(f"{child.name} (pid {child.proc.pid}) exited with {signal_name(code)}; "
-                 f"restarting it in {delay:.0f} s")
+        self.say(
+            f"{child.name} (pid {child.proc.pid}) exited with {signal_name(code)}; "
+            f"restarting it in {delay:.0f} s"
+        )
         child.clear_group(5.0)
         child.proc, child.restart_at = None, time.monotonic() + delay
 

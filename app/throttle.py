@@ -7,6 +7,7 @@ have vouched for it. ``password_sign_in`` is the one door of every password chec
 password verifier, a password change); app/auth.py also calls ``throttle().check`` before it uses its
 cache of verified Basic credentials.
 """
+
 import hashlib
 import secrets
 
@@ -39,16 +40,22 @@ class Throttle:
     def retry_after(self, login, account_id=None):
         """Seconds until sign-in is allowed again, or 0 when it is allowed now (one MGET when it is)."""
         keys = self.keys(login, account_id)
-        locked = [key for key, count in zip(keys, self.redis.mget(keys))
-                  if count is not None and int(count) >= self.max_failures]
+        locked = [
+            key
+            for key, count in zip(keys, self.redis.mget(keys), strict=False)
+            if count is not None and int(count) >= self.max_failures
+        ]
         return max([max(self.redis.ttl(key), 1) for key in locked], default=0)
 
     def check(self, login, account_id=None):
         """429 while the account or the client address is locked, whatever the credential offered."""
         wait = self.retry_after(login, account_id)
         if wait:
-            raise TooManyRequests("Too many failed sign-ins; wait before trying again.",
-                                  event="TOO_MANY_FAILED_SIGN_INS", headers={"Retry-After": str(wait)})
+            raise TooManyRequests(
+                "Too many failed sign-ins; wait before trying again.",
+                event="TOO_MANY_FAILED_SIGN_INS",
+                headers={"Retry-After": str(wait)},
+            )
 
     def record_failure(self, login, account_id=None):
         pipe = self.redis.pipeline()  # MULTI/EXEC

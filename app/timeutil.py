@@ -1,10 +1,11 @@
 """Time helpers: the server stores naive UTC datetimes and renders RFC 3339 with milliseconds."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 
 def utcnow():
     """The current time as a naive UTC datetime (what every DateTime column stores)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def rfc3339(value):
@@ -12,10 +13,10 @@ def rfc3339(value):
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds") + "Z"  # milliseconds truncated, as the filters read them
 
 
 def from_timestamp(seconds):
     """A POSIX timestamp as a naive UTC datetime."""
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)

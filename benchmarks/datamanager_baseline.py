@@ -3,6 +3,7 @@
 No auth, no HAL library, no ORM: ``COUNT(*)`` + ``LIMIT/OFFSET`` and ``json.dumps``. Served by
 gunicorn with ``BASELINE_DB`` pointing at the SQLite file Halyard uses.
 """
+
 import json
 import os
 import sqlite3
@@ -34,14 +35,25 @@ def items(rows):
     marks = ",".join("?" * len(ids))
     tags, files = {}, {}
     if ids:
-        for asset_id, tag in conn().execute(f"SELECT asset_id, tag FROM asset_tags WHERE asset_id IN ({marks}) "
-                                            "ORDER BY tag", ids):
+        for asset_id, tag in conn().execute(
+            f"SELECT asset_id, tag FROM asset_tags WHERE asset_id IN ({marks}) ORDER BY tag", ids
+        ):
             tags.setdefault(asset_id, []).append(tag)
         for asset_id, mimetype, size in conn().execute(
-                f"SELECT asset_id, mimetype, size FROM asset_files WHERE asset_id IN ({marks})", ids):
+            f"SELECT asset_id, mimetype, size FROM asset_files WHERE asset_id IN ({marks})", ids
+        ):
             files.setdefault(asset_id, []).append({"mimetype": mimetype, "size": size})
-    return [{"assetID": hex_to_uuid(r[0]), "title": r[1], "type": r[2], "created": created(r[3]),
-             "tags": tags.get(r[0], []), "files": files.get(r[0], [])} for r in rows]
+    return [
+        {
+            "assetID": hex_to_uuid(r[0]),
+            "title": r[1],
+            "type": r[2],
+            "created": created(r[3]),
+            "tags": tags.get(r[0], []),
+            "files": files.get(r[0], []),
+        }
+        for r in rows
+    ]
 
 
 def dump(body):
@@ -50,8 +62,14 @@ def dump(body):
 
 @app.get("/dm/<dm>/assets/<asset_id>")
 def one(dm, asset_id):
-    rows = conn().execute(f"SELECT {COLUMNS} FROM assets WHERE datamanager_id = ? AND id = ? AND deleted IS NULL",
-                          (dm, asset_id.replace("-", ""))).fetchall()
+    rows = (
+        conn()
+        .execute(
+            f"SELECT {COLUMNS} FROM assets WHERE datamanager_id = ? AND id = ? AND deleted IS NULL",
+            (dm, asset_id.replace("-", "")),
+        )
+        .fetchall()
+    )
     if not rows:
         abort(404)
     return dump(items(rows)[0])
@@ -65,6 +83,12 @@ def page(dm):
         where += " AND title LIKE ?"
         params.append(f"%{request.args['title~']}%")
     total = conn().execute(f"SELECT COUNT(*) FROM assets WHERE {where}", params).fetchone()[0]
-    rows = conn().execute(f"SELECT {COLUMNS} FROM assets WHERE {where} ORDER BY created DESC, id "
-                          "LIMIT ? OFFSET ?", params + [size, (page_no - 1) * size]).fetchall()
+    rows = (
+        conn()
+        .execute(
+            f"SELECT {COLUMNS} FROM assets WHERE {where} ORDER BY created DESC, id LIMIT ? OFFSET ?",
+            params + [size, (page_no - 1) * size],
+        )
+        .fetchall()
+    )
     return dump({"count": len(rows), "total": total, "items": items(rows)})

@@ -17,6 +17,7 @@ of each ratio alike:
     R3  title~=ab, sort=-created, page 2/20  R4  page 4000 of 20 (offset 79,980)
     R1b R1 with Basic auth instead of a token
 """
+
 import argparse
 import os
 import random
@@ -39,13 +40,72 @@ sys.path.insert(0, ROOT)
 N_ASSETS = 100_000
 TYPES = ("image", "video", "audio", "generic", "document", "spreadsheet")
 # 64 words, exactly 8 of which contain "ab".
-WORDS = ("cabin", "fable", "tablet", "label", "habit", "rabbit", "stable", "abbey",
-         "apple", "river", "stone", "cloud", "maple", "otter", "piano", "quartz", "meadow", "ember", "falcon",
-         "garnet", "harbor", "island", "jasper", "kettle", "lantern", "marble", "nectar", "orchid", "pepper",
-         "quill", "raven", "saddle", "thistle", "umber", "velvet", "willow", "yonder", "zephyr", "acorn",
-         "bramble", "cedar", "dune", "elm", "fern", "glacier", "hazel", "iris", "juniper", "kelp", "lichen",
-         "moss", "nutmeg", "olive", "pine", "quince", "reed", "sage", "tundra", "upland", "violet", "walnut",
-         "yarrow", "zinnia", "birch")
+WORDS = (
+    "cabin",
+    "fable",
+    "tablet",
+    "label",
+    "habit",
+    "rabbit",
+    "stable",
+    "abbey",
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "maple",
+    "otter",
+    "piano",
+    "quartz",
+    "meadow",
+    "ember",
+    "falcon",
+    "garnet",
+    "harbor",
+    "island",
+    "jasper",
+    "kettle",
+    "lantern",
+    "marble",
+    "nectar",
+    "orchid",
+    "pepper",
+    "quill",
+    "raven",
+    "saddle",
+    "thistle",
+    "umber",
+    "velvet",
+    "willow",
+    "yonder",
+    "zephyr",
+    "acorn",
+    "bramble",
+    "cedar",
+    "dune",
+    "elm",
+    "fern",
+    "glacier",
+    "hazel",
+    "iris",
+    "juniper",
+    "kelp",
+    "lichen",
+    "moss",
+    "nutmeg",
+    "olive",
+    "pine",
+    "quince",
+    "reed",
+    "sage",
+    "tundra",
+    "upland",
+    "violet",
+    "walnut",
+    "yarrow",
+    "zinnia",
+    "birch",
+)
 TAGS = tuple(f"tag{i:02d}" for i in range(20))
 TARGETS = {"R1": 0.5, "R2": 0.4, "R3": 0.8, "R4": 0.8, "R1b": 0.4}
 PASSWORD = "bench-password-not-secret"
@@ -83,9 +143,16 @@ def seed(instance, db_path):
         assets, tags = [], []
         for i in range(N_ASSETS):
             asset_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            assets.append({"id": asset_id, "datamanager_id": dm.id, "type": rng.choice(TYPES),
-                           "title": "asset-%06d %s" % (i, rng.choice(WORDS)),
-                           "created": start + timedelta(seconds=seconds[i]), "deleted": None})
+            assets.append(
+                {
+                    "id": asset_id,
+                    "datamanager_id": dm.id,
+                    "type": rng.choice(TYPES),
+                    "title": "asset-%06d %s" % (i, rng.choice(WORDS)),
+                    "created": start + timedelta(seconds=seconds[i]),
+                    "deleted": None,
+                }
+            )
             tags += [{"asset_id": asset_id, "tag": t} for t in rng.sample(TAGS, rng.randint(0, 3))]
         db.session.execute(insert(Asset), assets)
         db.session.execute(insert(AssetTag), tags)
@@ -102,9 +169,26 @@ def free_port():
 
 
 def start(module, port, env):
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", module], cwd=ROOT, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            module,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -119,7 +203,9 @@ def start(module, port, env):
 
 def worker_peak_mb(master):
     """Largest peak RSS (VmHWM) among the gunicorn master's worker processes, in MB."""
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master.pid)], capture_output=True, text=True
+    ).stdout
     peaks = []
     for pid in out.split():
         with open(f"/proc/{pid}/status") as fh:
@@ -148,10 +234,17 @@ def main():
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per request (default 5)")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     parser.add_argument("--repeats", type=int, default=5, help="measured rounds per request (default 5)")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk seconds per server first (default 2)")
-    parser.add_argument("--no-totals-cache", action="store_true",
-                        help="run Halyard with HALYARD_TOTALS_CACHE_ENTRIES=0 (a COUNT on every page, as the baseline)")
-    parser.add_argument("--only", default="R1,R2,R3,R4,R1b", help="comma-separated requests to run (default all)")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="unmeasured wrk seconds per server first (default 2)"
+    )
+    parser.add_argument(
+        "--no-totals-cache",
+        action="store_true",
+        help="run Halyard with HALYARD_TOTALS_CACHE_ENTRIES=0 (a COUNT on every page, as the baseline)",
+    )
+    parser.add_argument(
+        "--only", default="R1,R2,R3,R4,R1b", help="comma-separated requests to run (default all)"
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again.")
@@ -161,8 +254,13 @@ def main():
     dm, dm_hex, token, some_id = seed(os.path.join(work, "instance"), db_path)
     print(f"seeded {N_ASSETS:,} assets in {time.time() - t0:.1f}s ({db_path})")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(HALYARD_INSTANCE_PATH=os.path.join(work, "instance"), DATABASE_URL="sqlite:///" + db_path,
-               BASELINE_DB=db_path, PYTHONPATH=ROOT, HALYARD_LOG_LEVEL="WARNING")
+    env.update(
+        HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
+        DATABASE_URL="sqlite:///" + db_path,
+        BASELINE_DB=db_path,
+        PYTHONPATH=ROOT,
+        HALYARD_LOG_LEVEL="WARNING",
+    )
     if options.no_totals_cache:
         env["HALYARD_TOTALS_CACHE_ENTRIES"] = "0"
     hy_port, base_port = free_port(), free_port()
@@ -195,8 +293,12 @@ def main():
                 wrk(base_url, options.warmup, options.connections, {})
             rounds = []
             for _ in range(options.repeats):  # interleaved, so both sides see the same machine load
-                rounds.append((wrk(hy_url, options.seconds, options.connections, headers),
-                               wrk(base_url, options.seconds, options.connections, {})))
+                rounds.append(
+                    (
+                        wrk(hy_url, options.seconds, options.connections, headers),
+                        wrk(base_url, options.seconds, options.connections, {}),
+                    )
+                )
             print(f"{name}: " + ", ".join(f"{h[0]:.0f}/{b[0]:.0f}" for h, b in rounds) + " req/s", flush=True)
             rows.append((name, rounds, hy_body, base_body))
         memory = worker_peak_mb(halyard), worker_peak_mb(baseline)
@@ -221,21 +323,31 @@ def check(name, hy, base):
 
 
 def report(rows, memory, options):
-    print(f"\nwrk -t2 -c{options.connections} -d{options.seconds}s, median of {options.repeats} interleaved runs; "
-          "gunicorn 2 sync workers each; SQLite" + ("; Halyard's totals cache OFF" if options.no_totals_cache else "")
-          + f"; load average {os.getloadavg()[0]:.1f}\n")
-    print("| request | Halyard req/s | p50 ms | p99 ms | body B | baseline req/s | p50 ms | p99 ms | body B "
-          "| ratio | target |")
+    print(
+        f"\nwrk -t2 -c{options.connections} -d{options.seconds}s, median of {options.repeats} interleaved runs; "
+        "gunicorn 2 sync workers each; SQLite"
+        + ("; Halyard's totals cache OFF" if options.no_totals_cache else "")
+        + f"; load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print(
+        "| request | Halyard req/s | p50 ms | p99 ms | body B | baseline req/s | p50 ms | p99 ms | body B "
+        "| ratio | target |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, rounds, h_body, b_body in rows:
-        (h_rps, h50, h99), (b_rps, b50, b99) = [[median(r[side][i] for r in rounds) for i in range(3)]
-                                                for side in (0, 1)]
+        (h_rps, h50, h99), (b_rps, b50, b99) = [
+            [median(r[side][i] for r in rounds) for i in range(3)] for side in (0, 1)
+        ]
         ratio = median(h[0] / b[0] for h, b in rounds)
         verdict = "met" if ratio >= TARGETS[name] else "MISSED"
-        print(f"| {name} | {h_rps:.0f} | {h50:.2f} | {h99:.2f} | {h_body} | {b_rps:.0f} | {b50:.2f} | {b99:.2f} "
-              f"| {b_body} | {ratio:.2f} | ≥ {TARGETS[name]} {verdict} |")
-    print(f"\npeak worker memory (VmHWM): Halyard {memory[0]:.0f} MB, baseline {memory[1]:.0f} MB "
-          f"(target < 150 MB: {'met' if memory[0] < 150 else 'MISSED'})")
+        print(
+            f"| {name} | {h_rps:.0f} | {h50:.2f} | {h99:.2f} | {h_body} | {b_rps:.0f} | {b50:.2f} | {b99:.2f} "
+            f"| {b_body} | {ratio:.2f} | ≥ {TARGETS[name]} {verdict} |"
+        )
+    print(
+        f"\npeak worker memory (VmHWM): Halyard {memory[0]:.0f} MB, baseline {memory[1]:.0f} MB "
+        f"(target < 150 MB: {'met' if memory[0] < 150 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ median CPU time (``time.process_time``, so other processes' load does not count)
 and R1b for both, and their ratio. ``--cprofile R1`` prints the top functions of one request kind.
 This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
 """
+
 import argparse
 import cProfile
 import functools
@@ -25,11 +26,23 @@ from benchmarks import datamanager_http as bench  # noqa: E402
 def call(app, path, headers):
     """One WSGI call with a minimal environ; returns (status, body bytes)."""
     path, _, query = path.partition("?")
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-               "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.multithread": False,
-               "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
-               "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "HTTP_HOST": "127.0.0.1:8000",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
     environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
     status = []
     body = b"".join(app(environ, lambda s, h, exc=None: status.append(s)))
@@ -50,8 +63,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="calls per request kind (default 2000)")
     parser.add_argument("--cprofile", help="print a cProfile of this request kind (R1, R2, R3, R4, R1b)")
-    parser.add_argument("--only", help="run --n calls of this request kind on one server (halyard or baseline: "
-                        "R1:halyard) and nothing else, for an instruction count under valgrind")
+    parser.add_argument(
+        "--only",
+        help="run --n calls of this request kind on one server (halyard or baseline: "
+        "R1:halyard) and nothing else, for an instruction count under valgrind",
+    )
     parser.add_argument("--keep", help="seed into this directory once and reuse it on later runs")
     options = parser.parse_args()
     work = options.keep or "/tmp/halyard-profile"
@@ -64,8 +80,12 @@ def main():
         with open(marker, "w") as fh:
             fh.write(" ".join(map(str, bench.seed(os.path.join(work, "instance"), db_path))))
     dm, dm_hex, token, some_id = open(marker).read().split()
-    os.environ.update(HALYARD_INSTANCE_PATH=os.path.join(work, "instance"), DATABASE_URL="sqlite:///" + db_path,
-                      BASELINE_DB=db_path, HALYARD_LOG_LEVEL="WARNING")
+    os.environ.update(
+        HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
+        DATABASE_URL="sqlite:///" + db_path,
+        BASELINE_DB=db_path,
+        HALYARD_LOG_LEVEL="WARNING",
+    )
     from app import create_app
     from benchmarks.datamanager_baseline import app as baseline
 

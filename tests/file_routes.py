@@ -6,6 +6,7 @@ Werkzeug's ``send_file``/``send_from_directory`` any other way is refused: every
 through ``storage.send`` (docs/security.md). Flask's own ``static`` endpoints (Halyard's CSS/JS) are
 not stored files and are skipped. ``assert_inert(headers)`` is what every stored-file answer carries.
 """
+
 import dis
 import inspect
 import os
@@ -19,10 +20,24 @@ from app import storage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(storage.__file__))) + os.sep
 # The policy, restated so that widening app.storage.INLINE_TYPES fails a test.
-INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp", "application/pdf",
-          "text/plain", "text/csv", "application/json"}
-RAW_SENDERS = (flask.send_file, flask.send_from_directory, werkzeug.utils.send_file,
-               werkzeug.utils.send_from_directory)
+INLINE = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/bmp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/json",
+}
+RAW_SENDERS = (
+    flask.send_file,
+    flask.send_from_directory,
+    werkzeug.utils.send_file,
+    werkzeug.utils.send_from_directory,
+)
 
 
 def _referenced(fn):

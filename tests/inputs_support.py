@@ -6,6 +6,7 @@ tests/test_properties.py without editing them. ``build_world`` makes one thing o
 API (as an ADMIN) and returns the value of every path variable those routes use; a route with a variable
 it does not know fails loudly, naming the variable to add here.
 """
+
 import io
 import tempfile
 from dataclasses import dataclass
@@ -55,8 +56,15 @@ def _routes():
                 elif method in BODY_METHODS and not ("request" in meta and meta["request"] is None):
                     schema = meta.get("request")
                     schema = schema() if isinstance(schema, type) else schema
-                    out.append(Route(method, rule.endpoint, rule.rule, schema=schema,
-                                     content_type=meta.get("content_type", "application/json")))
+                    out.append(
+                        Route(
+                            method,
+                            rule.endpoint,
+                            rule.rule,
+                            schema=schema,
+                            content_type=meta.get("content_type", "application/json"),
+                        )
+                    )
         return out
 
 
@@ -143,31 +151,68 @@ def build_world(client, make_account, token_for):
     other = make_account()
     post = lambda path, **kw: _created(client.post(path, headers=admin, **kw))  # noqa: E731
     space = post("/datamanager/", json={"title": "Space"})
-    uploaded = client.post(space["_links"]["ec:assets"]["href"], headers=admin,
-                           content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(b"hello\n"), "a.txt", "text/plain")})
+    uploaded = client.post(
+        space["_links"]["ec:assets"]["href"],
+        headers=admin,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(b"hello\n"), "a.txt", "text/plain")},
+    )
     asset = _created(client.get(uploaded.headers["Location"], headers=admin))
     post(space["_links"]["ec:datamanager/members"]["href"], json={"accountID": other.id, "rights": []})
     group = post("/api/v1/group/", json={"name": "Lab"})
-    action = post("/api/v1/actions/", json={"type": "sample", "name": "A", "schema": {
-        "title": "O", "type": "object", "properties": {"name": {"title": "Name", "type": "text"}},
-        "required": ["name"]}})
-    obj = post("/api/v1/objects/", json={"action_id": action["action_id"],
-                                         "data": {"name": {"_type": "text", "text": "x"}}})
+    action = post(
+        "/api/v1/actions/",
+        json={
+            "type": "sample",
+            "name": "A",
+            "schema": {
+                "title": "O",
+                "type": "object",
+                "properties": {"name": {"title": "Name", "type": "text"}},
+                "required": ["name"],
+            },
+        },
+    )
+    obj = post(
+        "/api/v1/objects/",
+        json={"action_id": action["action_id"], "data": {"name": {"_type": "text", "text": "x"}}},
+    )
     project = post("/api/v1/projects/", json={"title": "P"})
-    source = post("/api/v1/datasources", content_type="multipart/form-data", data={
-        "name": "s", "project": str(project["id"]), "type": "file",
-        "file": (io.BytesIO(b"a,b\n1,2\n"), "d.csv")})
-    schedule = post("/api/v1/schedule/", json={"endpoint": "http://127.0.0.1:9/hook",
-                                               "interval_definition": "1 hours"})
-    item = post("/catalogue/items/", json={"name": "item", "executor_type": "DATABRICKS", "spec": [
-        {"name": name, "type": kind, "is_nullable": name == "s", "size": None, "distribution": None}
-        for name, kind in zip(WORDS[::2], WORDS[1::2])]})
+    source = post(
+        "/api/v1/datasources",
+        content_type="multipart/form-data",
+        data={
+            "name": "s",
+            "project": str(project["id"]),
+            "type": "file",
+            "file": (io.BytesIO(b"a,b\n1,2\n"), "d.csv"),
+        },
+    )
+    schedule = post(
+        "/api/v1/schedule/", json={"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours"}
+    )
+    item = post(
+        "/catalogue/items/",
+        json={
+            "name": "item",
+            "executor_type": "DATABRICKS",
+            "spec": [
+                {"name": name, "type": kind, "is_nullable": name == "s", "size": None, "distribution": None}
+                for name, kind in zip(WORDS[::2], WORDS[1::2], strict=False)
+            ],
+        },
+    )
     values = {
-        "dm_id": space["dataManagerID"], "asset_id": asset["assetID"],
-        "account_id": other.id, "user_id": other.id,
-        "group_id": group["id"], "action_id": action["action_id"], "object_id": obj["object_id"],
-        "project_id": project["id"], "source_id": source["id"], "schedule_id": schedule["id"],
+        "dm_id": space["dataManagerID"],
+        "asset_id": asset["assetID"],
+        "account_id": other.id,
+        "user_id": other.id,
+        "group_id": group["id"],
+        "action_id": action["action_id"],
+        "object_id": obj["object_id"],
+        "project_id": project["id"],
+        "source_id": source["id"],
+        "schedule_id": schedule["id"],
         "item_id": item["id"],
     }
     return admin, values

@@ -1,4 +1,5 @@
 """Job functions used only by the tests (importable by real worker subprocesses too)."""
+
 import os
 import signal
 import time

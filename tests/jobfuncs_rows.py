@@ -1,4 +1,5 @@
 """Job parts for tests/faults/test_rows.py (importable by real worker subprocesses)."""
+
 import time
 
 

@@ -5,6 +5,7 @@ other paths are 404. The mapping is read per request, so a test may add routes o
 ``on_request(path)`` (optional) sees every request first, e.g. to record what a browser asked for.
 ``serving(server)`` runs any ``socketserver``-style server on a thread for a block (the live app too).
 """
+
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -1,4 +1,5 @@
 """Authentication schemes, their 401 codes, 403, throttling and the Basic verification cache."""
+
 import base64
 import time
 from datetime import timedelta
@@ -128,7 +129,9 @@ def test_basic_cache_skips_the_password_hash(client, make_account, monkeypatch):
 
 # A window far longer than any test takes, so the failures always land inside it however loaded the
 # machine is; the window's end is brought forward by shortening the counters' TTL in Redis (its clock).
-@pytest.mark.parametrize("config_overrides", [{"HALYARD_LOGIN_MAX_FAILURES": 3, "HALYARD_LOGIN_WINDOW_SECONDS": 600}])
+@pytest.mark.parametrize(
+    "config_overrides", [{"HALYARD_LOGIN_MAX_FAILURES": 3, "HALYARD_LOGIN_WINDOW_SECONDS": 600}]
+)
 class TestThrottling:
     def test_per_account_lock_and_release(self, app, client, make_account):
         from app.jobs import get_redis
@@ -158,18 +161,27 @@ class TestThrottling:
         fresh = make_account(password="right-password")
         response = client.get(PROTECTED, headers=basic(fresh.email, "right-password"))
         assert response.status_code == 429
-        other_address = client.get(PROTECTED, headers=basic(fresh.email, "right-password"),
-                                   environ_base={"REMOTE_ADDR": "127.0.0.2"})
+        other_address = client.get(
+            PROTECTED, headers=basic(fresh.email, "right-password"), environ_base={"REMOTE_ADDR": "127.0.0.2"}
+        )
         assert other_address.status_code == 200
 
     def test_success_resets_the_account_counter(self, client, make_account):
         account = make_account(password="right-password")
         for _ in range(2):
-            client.get(PROTECTED, headers=basic(account.email, "nope"), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+            client.get(
+                PROTECTED, headers=basic(account.email, "nope"), environ_base={"REMOTE_ADDR": "10.9.9.9"}
+            )
         assert client.get(PROTECTED, headers=basic(account.email, "right-password")).status_code == 200
         client.get(PROTECTED, headers=basic(account.email, "nope"), environ_base={"REMOTE_ADDR": "10.9.9.8"})
-        assert client.get(PROTECTED, headers=basic(account.email, "right-password"),
-                          environ_base={"REMOTE_ADDR": "10.9.9.7"}).status_code == 200
+        assert (
+            client.get(
+                PROTECTED,
+                headers=basic(account.email, "right-password"),
+                environ_base={"REMOTE_ADDR": "10.9.9.7"},
+            ).status_code
+            == 200
+        )
 
 
 def test_verified_cache_expires_entries_and_evicts_the_least_recently_used():

@@ -4,6 +4,7 @@ The finding: after 5 failures a cached Basic credential still got 200 (the cache
 throttle). Every scheme that takes a password is covered: Basic (cached or not), the password verifier of
 ``attach_account`` and a password change. Releases are awaited by polling with a generous bound.
 """
+
 import base64
 import time
 
@@ -18,7 +19,8 @@ PROTECTED = "/jobs/"
 PASSWORD = "right-password"
 
 pytestmark = pytest.mark.parametrize(
-    "config_overrides", [{"HALYARD_LOGIN_MAX_FAILURES": MAX_FAILURES, "HALYARD_LOGIN_WINDOW_SECONDS": WINDOW}])
+    "config_overrides", [{"HALYARD_LOGIN_MAX_FAILURES": MAX_FAILURES, "HALYARD_LOGIN_WINDOW_SECONDS": WINDOW}]
+)
 
 
 def basic(login, password=PASSWORD):
@@ -78,7 +80,9 @@ def test_a_locked_address_refuses_every_account_even_cached(client, make_account
         assert get(client, stranger.email, "guess", address="10.0.0.7").status_code == 401
     for _ in range(20):
         assert_locked(get(client, cached.email, address="10.0.0.7"))
-    assert get(client, cached.email, address="10.0.0.8").status_code == 200  # the account itself is not locked
+    assert (
+        get(client, cached.email, address="10.0.0.8").status_code == 200
+    )  # the account itself is not locked
     assert wait_until_released(lambda: get(client, cached.email, address="10.0.0.7")).status_code == 200
 
 
@@ -103,13 +107,20 @@ def test_the_password_verifier_and_a_password_change_are_locked_too(client, make
     for _ in range(MAX_FAILURES):
         assert get(client, account.email, "wrong").status_code == 401
     request_uuid = client.post("/accounts/auth_requests/", environ_base={"REMOTE_ADDR": "10.4.0.1"}).json[
-        "request_uuid"]
-    attach = client.post("/accounts/auth_requests/attach_account/", environ_base={"REMOTE_ADDR": "10.4.0.1"},
-                         json={"code": PASSWORD, "email": account.email, "request_uuid": request_uuid})
+        "request_uuid"
+    ]
+    attach = client.post(
+        "/accounts/auth_requests/attach_account/",
+        environ_base={"REMOTE_ADDR": "10.4.0.1"},
+        json={"code": PASSWORD, "email": account.email, "request_uuid": request_uuid},
+    )
     assert_locked(attach)
-    change = client.post(f"/api/v1/user/{account.id}/password/", headers=headers,
-                         environ_base={"REMOTE_ADDR": "10.4.0.2"},
-                         json={"current_password": PASSWORD, "new_password": "another long password"})
+    change = client.post(
+        f"/api/v1/user/{account.id}/password/",
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "10.4.0.2"},
+        json={"current_password": PASSWORD, "new_password": "another long password"},
+    )
     assert_locked(change)
     db.session.expire_all()
     assert db.session.get(Account, account.id).check_password(PASSWORD)  # the change did not happen
@@ -121,8 +132,11 @@ def test_failures_through_the_verifier_lock_basic(client, make_account):
     assert get(client, account.email, address="10.5.0.1").status_code == 200  # cached
     request_uuid = client.post("/accounts/auth_requests/").json["request_uuid"]
     for n in range(MAX_FAILURES):
-        attach = client.post("/accounts/auth_requests/attach_account/", environ_base={"REMOTE_ADDR": f"10.5.1.{n}"},
-                             json={"code": "wrong", "email": account.email, "request_uuid": request_uuid})
+        attach = client.post(
+            "/accounts/auth_requests/attach_account/",
+            environ_base={"REMOTE_ADDR": f"10.5.1.{n}"},
+            json={"code": "wrong", "email": account.email, "request_uuid": request_uuid},
+        )
         assert attach.status_code == 401
     assert_locked(get(client, account.email, address="10.5.0.1"))
 
@@ -132,6 +146,7 @@ def test_a_counter_never_exists_without_its_window(app, client, make_account):
     get(client, account.email, "wrong", address="10.6.0.1")
     redis, prefix = get_redis(), app.config["HALYARD_QUEUE_PREFIX"]
     keys = [key.decode() for key in redis.scan_iter(f"{prefix}:signin-fail:*")]
-    assert sorted(keys) == sorted([f"{prefix}:signin-fail:account:id-{account.id}",
-                                   f"{prefix}:signin-fail:addr:10.6.0.1"])
+    assert sorted(keys) == sorted(
+        [f"{prefix}:signin-fail:account:id-{account.id}", f"{prefix}:signin-fail:addr:10.6.0.1"]
+    )
     assert all(0 < redis.ttl(key) <= WINDOW for key in keys)

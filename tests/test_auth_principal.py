@@ -5,6 +5,7 @@ sign-ins through the verified-credential cache plus one query on the account's r
 the account's standing each time, so revocation, expiry, deactivation and password changes
 apply to the very next request.
 """
+
 import base64
 
 import pytest
@@ -33,8 +34,9 @@ def statements(app):
 
 
 @pytest.mark.parametrize("scheme", ["Bearer", "Basic"])
-def test_current_account_is_built_without_another_query_and_is_writable(app, make_account, token_for, statements,
-                                                                          scheme):
+def test_current_account_is_built_without_another_query_and_is_writable(
+    app, make_account, token_for, statements, scheme
+):
     from app.auth import current_account, current_principal, verify_password, verify_token
 
     account = make_account(password="s3cret-pass", username="carol")
@@ -49,7 +51,10 @@ def test_current_account_is_built_without_another_query_and_is_writable(app, mak
     with app.app_context(), app.test_request_context("/"):
         statements.clear()
         principal = check()
-        assert principal is current_principal() and (principal.id, principal.type) == (account.id, "RESEARCHER")
+        assert principal is current_principal() and (principal.id, principal.type) == (
+            account.id,
+            "RESEARCHER",
+        )
         assert len(statements) == 1, statements  # the cached Basic sign-in too: no password hash, one query
         me = current_account()
         assert len(statements) == 1 and current_account() is me
@@ -107,7 +112,9 @@ def test_cached_basic_sign_in_ends_when_the_account_is_deleted_or_promoted(clien
     assert response.status_code == 401 and response.get_json()["@event"] == "WRONG_CREDENTIALS_DETECTED"
 
 
-def test_the_principal_reads_other_account_attributes_from_the_account(app, make_account, token_for, statements):
+def test_the_principal_reads_other_account_attributes_from_the_account(
+    app, make_account, token_for, statements
+):
     from flask import g
 
     from app.auth import verify_token

@@ -1,4 +1,5 @@
 """The README stays true: every setting is documented, the CI runs the README's test command."""
+
 import os
 import re
 

@@ -1,4 +1,5 @@
 """Every failure path renders problem+json with the right status and @event (DESIGN.md §5)."""
+
 import json
 import logging
 

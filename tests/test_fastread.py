@@ -1,5 +1,6 @@
 """app/fastread.py: the hot reads on the DB-API cursor return what Connection.execute returns (on
 SQLite here, and on PostgreSQL when TEST_DATABASE_URL is set), errors arrive as SQLAlchemy's."""
+
 import uuid
 from datetime import timedelta
 
@@ -20,7 +21,9 @@ def same_rows(read, params):
         fast = read.rows(connection, params)
         reference = connection.execute(read.stmt, params).all()
     assert [tuple(row) for row in fast] == [tuple(row) for row in reference]
-    assert all(type(a) is type(b) for f, r in zip(fast, reference) for a, b in zip(f, r))  # uuid.UUID, datetime, bool
+    assert all(
+        type(a) is type(b) for f, r in zip(fast, reference, strict=False) for a, b in zip(f, r, strict=False)
+    )  # uuid.UUID, datetime, bool
     return fast
 
 
@@ -34,14 +37,16 @@ def test_every_hot_read_equals_connection_execute(app, client, make_account, tok
     asset = make_asset(client, space, headers)
     href = asset["_links"]["self"]["href"]
     upload(client, href, headers, (png(3, 2), "small.png"), status=200, locale="de-DE")
-    assert client.put(href, json={"title": "T", "tags": ["zeta", "alpha"]}, headers=headers).status_code == 200
+    assert (
+        client.put(href, json={"title": "T", "tags": ["zeta", "alpha"]}, headers=headers).status_code == 200
+    )
     token = db.session.scalars(select(ApiToken).where(ApiToken.account_id == owner.id)).one()
     token.expires_at = utcnow() + timedelta(days=1)  # a datetime value in the token row, not only NULLs
     db.session.commit()
     secret = headers["Authorization"].split()[1]
     dm_id, asset_id = uuid.UUID(space["dataManagerID"]), uuid.UUID(asset["assetID"])
 
-    token_row, = same_rows(_TOKEN_CHECK, {"token_hash": hash_token(secret)})
+    (token_row,) = same_rows(_TOKEN_CHECK, {"token_hash": hash_token(secret)})
     assert token_row.id == owner.id and token_row.expires_at is not None and token_row.active is True
     assert same_rows(_TOKEN_CHECK, {"token_hash": "no such token"}) == []
     assert same_rows(_ACCOUNT_BY_ID, {"account_id": owner.id})[0].email == owner.email
@@ -59,10 +64,10 @@ def test_a_literal_in_the_statement_is_bound_and_in_lists_are_refused(app, make_
     make_account()
     admins = FastRead(select(Account.id).where(Account.type == "ADMIN", Account.active.is_(True)))
     assert [row.id for row in same_rows(admins, {})] == [admin.id]
-    with pytest.raises(ValueError, match="IN lists"):
-        with db.engine.connect() as connection:
-            FastRead(select(Account.id).where(Account.id.in_(bindparam("ids", expanding=True)))).rows(
-                connection, {"ids": [1]})
+    with pytest.raises(ValueError, match="IN lists"), db.engine.connect() as connection:
+        FastRead(select(Account.id).where(Account.id.in_(bindparam("ids", expanding=True)))).rows(
+            connection, {"ids": [1]}
+        )
 
 
 def test_listeners_see_the_statement_and_errors_are_sqlalchemys(app):
@@ -71,9 +76,8 @@ def test_listeners_see_the_statement_and_errors_are_sqlalchemys(app):
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         missing = sa.Table("no_such_table", sa.MetaData(), sa.Column("id", sa.Integer))
-        with db.engine.connect() as connection:
-            with pytest.raises(sa.exc.DBAPIError) as caught:
-                FastRead(select(missing.c.id).where(missing.c.id == bindparam("id"))).rows(connection, {"id": 1})
+        with db.engine.connect() as connection, pytest.raises(sa.exc.DBAPIError) as caught:
+            FastRead(select(missing.c.id).where(missing.c.id == bindparam("id"))).rows(connection, {"id": 1})
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert "no_such_table" in seen[0] and "no_such_table" in str(caught.value)

@@ -7,6 +7,7 @@ server, a step job, downloads), and every answer to GET, a Range GET and HEAD mu
 CSP and nosniff, and be an attachment unless its type is on the inline list. A route added without a
 case here fails ``test_every_file_route_has_a_hostile_case``.
 """
+
 import flask
 import pytest
 
@@ -16,8 +17,10 @@ from tests.hostile_files import api_bodies, api_server, files, html
 from tests.resources.datamanager_support import create_space, upload
 
 LISTENER = "http://127.0.0.1:9"  # never contacted here: tests/e2e/test_browser_xss.py listens for real
-HOSTILE_CSV = ('name,html\nann,"<img src=x onerror=""window.pwned=1"">"\n'
-               'bob,"<svg onload=window.pwned=1><script>window.pwned=1</script></svg>"\n').encode()
+HOSTILE_CSV = (
+    b'name,html\nann,"<img src=x onerror=""window.pwned=1"">"\n'
+    b'bob,"<svg onload=window.pwned=1><script>window.pwned=1</script></svg>"\n'
+)
 
 
 @pytest.fixture
@@ -26,6 +29,7 @@ def config_overrides():
 
 
 # --- what every answer must carry -------------------------------------------------------------------
+
 
 def check_route(client, headers, cases):
     """GET, Range GET and HEAD of every (label, url); returns {label: (mimetype, disposition)}."""
@@ -46,6 +50,7 @@ def check_route(client, headers, cases):
 
 # --- the hostile cases of each route -------------------------------------------------------------------
 
+
 @pytest.fixture
 def hostile_server():
     with api_server(LISTENER) as base:
@@ -57,16 +62,18 @@ class World:
 
     def __init__(self, client, run_jobs, headers, server):
         self.client, self.run_jobs, self.headers, self.server = client, run_jobs, headers, server
-        project = client.post("/api/v1/projects", json={"title": "hostile", "description": ""},
-                              headers=headers)
+        project = client.post(
+            "/api/v1/projects", json={"title": "hostile", "description": ""}, headers=headers
+        )
         assert project.status_code == 201, project.get_json()
         self.project, self.made = project.get_json()["id"], 0
 
     def source(self, **fields):
         self.made += 1
         data = {"project": str(self.project), "name": f"hostile-{self.made}", **fields}
-        r = self.client.post("/api/v1/datasources", data=data, headers=self.headers,
-                             content_type="multipart/form-data")
+        r = self.client.post(
+            "/api/v1/datasources", data=data, headers=self.headers, content_type="multipart/form-data"
+        )
         assert r.status_code == 201, r.get_json()["errors"]
         self.run_jobs()
         doc = self.client.get(r.get_json()["_links"]["self"]["href"], headers=self.headers).get_json()
@@ -80,9 +87,11 @@ class World:
 
     def step_run(self):
         source = self.csv_source()
-        r = self.client.post(f"/api/v1/datasources/{source['id']}/job", headers=self.headers,
-                             json={"steps": [{"key": "builtin:fill_nulls", "exec_order": 1,
-                                              "params": {"value": "-"}}]})
+        r = self.client.post(
+            f"/api/v1/datasources/{source['id']}/job",
+            headers=self.headers,
+            json={"steps": [{"key": "builtin:fill_nulls", "exec_order": 1, "params": {"value": "-"}}]},
+        )
         assert r.status_code == 202, r.get_json()
         self.run_jobs()
         run = self.client.get(r.headers["Location"], headers=self.headers).get_json()
@@ -95,8 +104,9 @@ def asset_files(world):
     cases = []
     for label, (name, content) in files(LISTENER).items():
         # the client claims image/png for every one: the server must not believe it
-        r = upload(world.client, space["_links"]["ec:assets"]["href"], world.headers,
-                   (content, name, "image/png"))
+        r = upload(
+            world.client, space["_links"]["ec:assets"]["href"], world.headers, (content, name, "image/png")
+        )
         asset = world.client.get(r.headers["Location"], headers=world.headers).get_json()
         cases.append((label, asset["files"][0]["url"]))
     return cases
@@ -113,6 +123,7 @@ def source_derived(kind):
     def cases(world):
         source = world.csv_source()
         return [(kind, f"/api/v1/datasources/{source['id']}/{kind}")]
+
     return cases
 
 
@@ -120,20 +131,29 @@ def run_files(kind):
     def cases(world):
         source, run = world.step_run()
         return [(kind, f"/api/v1/datasources/{source['id']}/jobs/{run['id']}/{kind}")]
+
     return cases
 
 
 def downloads(world):
     source = world.csv_source()
-    spec = [{"name": n, "type": "STRING", "is_nullable": False, "size": 2, "distribution": None}
-            for n in ("name", "html")]
-    item = world.client.post("/catalogue/items/", headers=world.headers, json={
-        "name": "hostile", "executor_type": "LOCAL", "spec": spec, "datasource_id": source["id"]})
+    spec = [
+        {"name": n, "type": "STRING", "is_nullable": False, "size": 2, "distribution": None}
+        for n in ("name", "html")
+    ]
+    item = world.client.post(
+        "/catalogue/items/",
+        headers=world.headers,
+        json={"name": "hostile", "executor_type": "LOCAL", "spec": spec, "datasource_id": source["id"]},
+    )
     assert item.status_code == 201, item.get_json()
     cases = []
     for fmt in ("csv", "parquet"):
-        body = {"catalogue_item_id": item.get_json()["id"], "format": fmt,
-                "spec": {"columns": ["name", "html"], "filters": [], "randomize_ratio": 1.0}}
+        body = {
+            "catalogue_item_id": item.get_json()["id"],
+            "format": fmt,
+            "spec": {"columns": ["name", "html"], "filters": [], "randomize_ratio": 1.0},
+        }
         r = world.client.post("/downloader/requests/", json=body, headers=world.headers)
         assert r.status_code == 201, r.get_json()
         world.run_jobs()
@@ -177,8 +197,9 @@ def test_the_route_finder_sees_helpers_and_raw_senders(app):
 
 
 @pytest.mark.parametrize("endpoint", sorted(CASES))
-def test_hostile_files_are_inert_on_every_route(app, client, run_jobs, make_account, token_for,
-                                                hostile_server, endpoint):
+def test_hostile_files_are_inert_on_every_route(
+    app, client, run_jobs, make_account, token_for, hostile_server, endpoint
+):
     headers = token_for(make_account(type="ADMIN"))
     seen = check_route(client, headers, CASES[endpoint](World(client, run_jobs, headers, hostile_server)))
     assert seen
@@ -193,27 +214,30 @@ def test_hostile_files_are_inert_on_every_route(app, client, run_jobs, make_acco
         assert seen["api-html-claiming-text"] == ("text/plain", "inline")  # utf-7 claim replaced by utf-8
 
 
-@pytest.mark.parametrize("declared, served, inline", [
-    ("text/html", "text/html", False),
-    ("TEXT/HTML; charset=utf-7", "text/html", False),
-    ("image/svg+xml", "image/svg+xml", False),
-    ("application/xhtml+xml", "application/xhtml+xml", False),
-    ("text/xml", "text/xml", False),
-    ("application/javascript", "application/javascript", False),
-    ("multipart/x-mixed-replace; boundary=x", "multipart/x-mixed-replace", False),
-    ("text/plain; charset=utf-7", "text/plain; charset=utf-8", True),
-    ("Text/CSV", "text/csv; charset=utf-8", True),
-    ("image/png; x=\"<script>\"", "image/png", True),
-    ("application/pdf", "application/pdf", True),
-    ("application/json", "application/json", True),
-    ("", "application/octet-stream", False),
-    (None, "application/octet-stream", False),
-    ("html", "application/octet-stream", False),
-    ("text/", "application/octet-stream", False),
-    ("a/b/c", "application/octet-stream", False),
-    ("image/png<script>", "application/octet-stream", False),
-    ("text/html\u2028x", "application/octet-stream", False),
-])
+@pytest.mark.parametrize(
+    "declared, served, inline",
+    [
+        ("text/html", "text/html", False),
+        ("TEXT/HTML; charset=utf-7", "text/html", False),
+        ("image/svg+xml", "image/svg+xml", False),
+        ("application/xhtml+xml", "application/xhtml+xml", False),
+        ("text/xml", "text/xml", False),
+        ("application/javascript", "application/javascript", False),
+        ("multipart/x-mixed-replace; boundary=x", "multipart/x-mixed-replace", False),
+        ("text/plain; charset=utf-7", "text/plain; charset=utf-8", True),
+        ("Text/CSV", "text/csv; charset=utf-8", True),
+        ('image/png; x="<script>"', "image/png", True),
+        ("application/pdf", "application/pdf", True),
+        ("application/json", "application/json", True),
+        ("", "application/octet-stream", False),
+        (None, "application/octet-stream", False),
+        ("html", "application/octet-stream", False),
+        ("text/", "application/octet-stream", False),
+        ("a/b/c", "application/octet-stream", False),
+        ("image/png<script>", "application/octet-stream", False),
+        ("text/html\u2028x", "application/octet-stream", False),
+    ],
+)
 def test_serving_type_is_decided_by_the_inline_list(declared, served, inline):
     assert storage.serving_type(declared) == (served, inline)
     assert storage.INLINE_TYPES == INLINE

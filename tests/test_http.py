@@ -1,4 +1,5 @@
 """Cross-cutting HTTP behaviour: CORS and proxy headers, both off by default."""
+
 import pytest
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.org"}
@@ -17,10 +18,17 @@ def test_cors_exposes_location_etag_link(client):
     assert {"Location", "ETag", "Link"} <= exposed
     other = client.get("/", headers={"Origin": "https://evil.example.org"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    preflight = client.options("/jobs/", headers={"Origin": "https://app.example.org",
-                                                  "Access-Control-Request-Method": "GET",
-                                                  "Access-Control-Request-Headers": "Authorization"})
-    assert preflight.status_code == 200 and "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    preflight = client.options(
+        "/jobs/",
+        headers={
+            "Origin": "https://app.example.org",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert (
+        preflight.status_code == 200 and "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    )
 
 
 def test_forwarded_headers_are_ignored_by_default(client):

@@ -5,6 +5,7 @@ The tables come from the models' metadata, so a new table is covered without edi
 Rows are made from the metadata too (``RowFactory``): every required column gets a value of its type,
 every foreign key a parent row of its own.
 """
+
 import importlib
 import itertools
 import pkgutil
@@ -75,7 +76,7 @@ class RowFactory:
             return b"x"
         if isinstance(kind, sa.String):
             text = f"{column.name}-{n}-{uuid.uuid4().hex}"
-            return text[:kind.length] if kind.length else text
+            return text[: kind.length] if kind.length else text
         raise TypeError(f"no test value for {column.table.name}.{column.name} ({kind!r})")
 
     def insert(self, table):
@@ -88,9 +89,13 @@ class RowFactory:
                 target = next(iter(column.foreign_keys)).column
                 parent = self.insert(target.table)
                 values[column.name] = parent[list(target.table.primary_key.columns).index(target)]
-            elif column.nullable or column.default is not None or column.server_default is not None:
-                continue
-            elif column.primary_key and is_surrogate_key(column):
+            elif (
+                column.nullable
+                or column.default is not None
+                or column.server_default is not None
+                or column.primary_key
+                and is_surrogate_key(column)
+            ):
                 continue
             else:
                 values[column.name] = self.value(column)
@@ -109,15 +114,26 @@ def rows(app):
 
 def test_the_tables_are_found(app):
     """The list is the metadata's, and holds the tables a client sees ids of (catalogue items first)."""
-    assert {"catalogue_items", "download_requests", "accounts", "api_tokens", "groups", "objects", "actions",
-            "projects", "datasources", "schedule_deliveries"} <= set(TABLES)
+    assert {
+        "catalogue_items",
+        "download_requests",
+        "accounts",
+        "api_tokens",
+        "groups",
+        "objects",
+        "actions",
+        "projects",
+        "datasources",
+        "schedule_deliveries",
+    } <= set(TABLES)
 
 
 @pytest.mark.parametrize("name", TABLES)
 def test_every_surrogate_key_table_is_declared_autoincrement(name):
     """Declared in the model (``IDS_NEVER_REUSED``), so the migrations and a rebuilt table keep it."""
     assert db.metadata.tables[name].dialect_options["sqlite"]["autoincrement"] is True, (
-        f"{name}: add IDS_NEVER_REUSED to its model's __table_args__ (and a migration)")
+        f"{name}: add IDS_NEVER_REUSED to its model's __table_args__ (and a migration)"
+    )
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -144,8 +160,10 @@ def test_the_migration_keeps_every_row_and_numbers_on(fresh_database, run_dir, r
     from app import create_app
 
     url = fresh_database(str(run_dir), "ids_migration")
-    other = create_app({"TESTING": True, "DATABASE_URL": url, "REDIS_URL": redis_url, "SECRET_KEY": "test"},
-                       instance_path=str(run_dir / "instance"))
+    other = create_app(
+        {"TESTING": True, "DATABASE_URL": url, "REDIS_URL": redis_url, "SECRET_KEY": "test"},
+        instance_path=str(run_dir / "instance"),
+    )
     with other.app_context():
         try:
             flask_migrate.upgrade(revision="heads")

@@ -6,28 +6,52 @@ OpenAPI metadata (tests/inputs_support.py), so a new route is covered without ed
 asserts the status, a problem+json body naming the parameter or field, and that nothing was written.
 Body sizes (chunked bodies past the cap) are in tests/test_input_size.py.
 """
+
 import json
 import uuid
 from urllib.parse import urlencode
 
 import pytest
+from inputs_support import (
+    BODY_ROUTES,
+    COLLECTIONS,
+    JSON_ROUTES,
+    Route,
+    body_at,
+    build_world,
+    error_at,
+    integer_fields,
+    problem,
+    snapshot,
+    url_of,
+)
 from sqlalchemy import BigInteger
 from werkzeug.routing import IntegerConverter, UUIDConverter
 
 from app.hal.grammar import INT32_MAX, INT64_MAX
 from app.inputs import MAX_JSON_DEPTH
-from inputs_support import (
-    BODY_ROUTES, COLLECTIONS, JSON_ROUTES, Route, body_at, build_world, error_at, integer_fields, problem,
-    snapshot, url_of,
-)
 
 CAP = 64 * 1024  # the deepest bodies here are ~40 KB
 
 # After conversion to UTC, or as written: outside Python's (and so Halyard's) years 1-9999.
-BAD_DATES = ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "10000-01-01", "0000-12-31",
-             "-0001-01-01", "+10000-01-01T00:00:00Z", "99999-01-01T00:00:00", "0001-01-01T00:30:00+01:00"]
-EDGE_DATES = ["0001-01-01", "9999-12-31", "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00Z",
-              "9999-12-31T23:59:59.999999", "9999-12-31T18:59:59.999-05:00"]
+BAD_DATES = [
+    "9999-12-31T23:00:00-05:00",
+    "0001-01-01T00:00:00+05:00",
+    "10000-01-01",
+    "0000-12-31",
+    "-0001-01-01",
+    "+10000-01-01T00:00:00Z",
+    "99999-01-01T00:00:00",
+    "0001-01-01T00:30:00+01:00",
+]
+EDGE_DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "9999-12-31T23:59:59.999Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999",
+    "9999-12-31T18:59:59.999-05:00",
+]
 
 
 @pytest.fixture
@@ -43,12 +67,17 @@ def world(client, make_account, token_for):
 def params_of(collection, kind):
     """The query parameters of ``collection`` over fields of ``kind``: ``{param: field}``."""
     variables = set(collection.variables())
-    return {fld.name + suffix: fld for fld in collection.fields.values() if fld.type == kind
-            for suffix in ("", "!", "From", "To") if fld.name + suffix in variables}
+    return {
+        fld.name + suffix: fld
+        for fld in collection.fields.values()
+        if fld.type == kind
+        for suffix in ("", "!", "From", "To")
+        if fld.name + suffix in variables
+    }
 
 
 def query_url(app, route, values, **params):
-    extra = {name: "" for name in route.collection.extra_params}  # the catalogue's required ``query``
+    extra = dict.fromkeys(route.collection.extra_params, "")  # the catalogue's required ``query``
     return url_of(app, route, values) + "?" + urlencode({**extra, **params})
 
 
@@ -62,8 +91,11 @@ def test_dates_outside_years_1_to_9999_are_400_on_every_collection(app, client, 
     before = snapshot(app)
     for param in params:
         for value in BAD_DATES:
-            body = problem(client.get(query_url(app, route, values, **{param: value}), headers=headers), 400,
-                           "QUERY_DID_NOT_VALIDATE")
+            body = problem(
+                client.get(query_url(app, route, values, **{param: value}), headers=headers),
+                400,
+                "QUERY_DID_NOT_VALIDATE",
+            )
             assert param in body["errors"], (param, value, body)
         for value in EDGE_DATES:
             response = client.get(query_url(app, route, values, **{param: value}), headers=headers)
@@ -84,8 +116,11 @@ def test_integers_past_their_column_are_400_on_every_collection(app, client, wor
     before = snapshot(app)
     for param, limit in checks:
         for value in (limit + 1, -limit - 2, 2**63, -(2**63) - 1, 10**30, "9" * 5000, "1e3", "\u0661\u0662"):
-            body = problem(client.get(query_url(app, route, values, **{param: value}), headers=headers), 400,
-                           "QUERY_DID_NOT_VALIDATE")
+            body = problem(
+                client.get(query_url(app, route, values, **{param: value}), headers=headers),
+                400,
+                "QUERY_DID_NOT_VALIDATE",
+            )
             assert param in body["errors"], (param, value, body)
         if param not in ("size", "limit", "page"):  # the largest page depends on size: tests/hal covers it
             response = client.get(query_url(app, route, values, **{param: limit}), headers=headers)
@@ -98,15 +133,23 @@ def test_integers_past_their_column_are_400_on_every_collection(app, client, wor
 def test_nul_in_a_text_filter_is_400_on_every_collection(app, client, world, route):
     headers, values = world
     for param in params_of(route.collection, "str"):
-        body = problem(client.get(query_url(app, route, values, **{param: "a\0b"}), headers=headers), 400,
-                       "QUERY_DID_NOT_VALIDATE")
+        body = problem(
+            client.get(query_url(app, route, values, **{param: "a\0b"}), headers=headers),
+            400,
+            "QUERY_DID_NOT_VALIDATE",
+        )
         assert param in body["errors"]
 
 
 def placeholder(rule, name):
     converter = rule._converters[name]
-    return 1 if isinstance(converter, IntegerConverter) else uuid.UUID(int=1) \
-        if isinstance(converter, UUIDConverter) else "x"
+    return (
+        1
+        if isinstance(converter, IntegerConverter)
+        else uuid.UUID(int=1)
+        if isinstance(converter, UUIDConverter)
+        else "x"
+    )
 
 
 def test_nul_in_any_path_is_404_and_in_any_query_parameter_400(app, client, world):
@@ -116,12 +159,16 @@ def test_nul_in_any_path_is_404_and_in_any_query_parameter_400(app, client, worl
         if "GET" not in rule.methods or rule.endpoint.endswith("static"):
             continue
         route = Route("GET", rule.endpoint, rule.rule)
-        path = url_of(app, route, {**values, **{name: placeholder(rule, name) for name in rule.arguments
-                                                if name not in values}})
+        path = url_of(
+            app,
+            route,
+            {**values, **{name: placeholder(rule, name) for name in rule.arguments if name not in values}},
+        )
         for bad in (path.rstrip("/") + "%00", path.rstrip("/") + "/a%00b"):
             problem(client.get(bad, headers=headers), 404, "COULD_NOT_FIND_RESOURCE")
-        body = problem(client.get(path + "?format%00=json&x=%00", headers=headers), 400,
-                       "QUERY_DID_NOT_VALIDATE")
+        body = problem(
+            client.get(path + "?format%00=json&x=%00", headers=headers), 400, "QUERY_DID_NOT_VALIDATE"
+        )
         assert "format\0" in body["errors"], body
     assert snapshot(app) == before
 
@@ -140,8 +187,13 @@ def test_nul_in_a_form_field_is_400_naming_it(app, client, world, route):
     headers, values = world
     before = snapshot(app)
     for name in [fld.data_key or key for key, fld in route.schema.fields.items()] + ["other"]:
-        response = client.open(url_of(app, route, values), method=route.method, headers=headers,
-                               content_type="multipart/form-data", data={name: "a\0b"})
+        response = client.open(
+            url_of(app, route, values),
+            method=route.method,
+            headers=headers,
+            content_type="multipart/form-data",
+            data={name: "a\0b"},
+        )
         body = problem(response, 400, "BODY_DID_NOT_VALIDATE")
         assert name in body["errors"], (name, body)
     assert snapshot(app) == before
@@ -151,13 +203,17 @@ def test_nul_in_a_form_field_is_400_naming_it(app, client, world, route):
 
 
 def send(client, route, values, app, headers, data, content_type="application/json"):
-    return client.open(url_of(app, route, values), method=route.method, data=data, headers=headers,
-                       content_type=content_type)
+    return client.open(
+        url_of(app, route, values), method=route.method, data=data, headers=headers, content_type=content_type
+    )
 
 
 def nested(depth, leaf="1"):
-    return "".join('{"a":' if i % 2 else "[" for i in range(depth)) + leaf + "".join(
-        "}" if i % 2 else "]" for i in reversed(range(depth)))
+    return (
+        "".join('{"a":' if i % 2 else "[" for i in range(depth))
+        + leaf
+        + "".join("}" if i % 2 else "]" for i in reversed(range(depth)))
+    )
 
 
 def _json_refused(response, route):
@@ -179,16 +235,22 @@ def test_deep_json_is_400_on_every_route_that_takes_a_body(app, client, world, r
 
 def test_deep_json_without_credentials_is_400(app, client):
     before = snapshot(app)
-    body = problem(client.post("/accounts/auth_tokens/", data=nested(1000), content_type="application/json"),
-                   400, "BODY_JSON_DID_NOT_PARSE")
+    body = problem(
+        client.post("/accounts/auth_tokens/", data=nested(1000), content_type="application/json"),
+        400,
+        "BODY_JSON_DID_NOT_PARSE",
+    )
     assert "deeper than" in body["detail"] and snapshot(app) == before
 
 
 def test_json_as_deep_as_the_limit_is_accepted(app, client, world):
     headers, _ = world
     payload = json.loads(nested(MAX_JSON_DEPTH - 1))  # inside the body object: MAX_JSON_DEPTH levels in all
-    response = client.post("/api/v1/schedule/", headers=headers, json={
-        "endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": payload})
+    response = client.post(
+        "/api/v1/schedule/",
+        headers=headers,
+        json={"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": payload},
+    )
     assert response.status_code == 201, response.get_json()
 
 
@@ -197,8 +259,11 @@ def test_nan_infinity_and_huge_floats_are_400_on_every_json_route(app, client, w
     headers, values = world
     before = snapshot(app)
     for number in ("NaN", "Infinity", "-Infinity", "1e400", "-1.5e309"):
-        body = problem(send(client, route, values, app, headers, '{"x": %s}' % number), 400,
-                       "BODY_JSON_DID_NOT_PARSE")
+        body = problem(
+            send(client, route, values, app, headers, '{{"x": {}}}'.format(number)),
+            400,
+            "BODY_JSON_DID_NOT_PARSE",
+        )
         assert number.lstrip("-") in body["detail"] or "too large" in body["detail"], body
     assert snapshot(app) == before
 
@@ -209,26 +274,39 @@ def test_text_no_column_stores_is_400_naming_the_field(app, client, world, route
     name = next(iter(route.schema.fields.values())).data_key or next(iter(route.schema.fields))
     before = snapshot(app)
     for text in ("a\\u0000b", "\\ud800", "x\\udfffy"):
-        body = problem(send(client, route, values, app, headers, '{"%s": "%s"}' % (name, text)), 400,
-                       "BODY_DID_NOT_VALIDATE")
+        body = problem(
+            send(client, route, values, app, headers, '{{"{}": "{}"}}'.format(name, text)),
+            400,
+            "BODY_DID_NOT_VALIDATE",
+        )
         assert name in body["errors"], body
     assert snapshot(app) == before
 
 
-INTEGER_ROUTES = [(route, path) for route in BODY_ROUTES if route.schema is not None
-                  for path, _ in integer_fields(route.schema)]
+INTEGER_ROUTES = [
+    (route, path)
+    for route in BODY_ROUTES
+    if route.schema is not None
+    for path, _ in integer_fields(route.schema)
+]
 
 
-@pytest.mark.parametrize("route, path", INTEGER_ROUTES, ids=lambda x: x.id if hasattr(x, "id") else
-                         ".".join(map(str, x)))
+@pytest.mark.parametrize(
+    "route, path", INTEGER_ROUTES, ids=lambda x: x.id if hasattr(x, "id") else ".".join(map(str, x))
+)
 def test_integers_past_an_int32_column_are_400_naming_the_field(app, client, world, route, path):
     headers, values = world
     before = snapshot(app)
     for number in (2**31, -(2**31) - 1, 2**63, -(2**63) - 1, 10**30, 2**64 + 1):
         response = send(client, route, values, app, headers, json.dumps(body_at(path, number)))
         if route.multipart and response.status_code == 415:  # a form-only route: the field as a form value
-            response = client.open(url_of(app, route, values), method=route.method, headers=headers,
-                                    data={path[0]: str(number)}, content_type="multipart/form-data")
+            response = client.open(
+                url_of(app, route, values),
+                method=route.method,
+                headers=headers,
+                data={path[0]: str(number)},
+                content_type="multipart/form-data",
+            )
         body = problem(response, 400, "BODY_DID_NOT_VALIDATE")
         assert error_at(body["errors"], path), (path, number, body["errors"])
     assert snapshot(app) == before
@@ -241,8 +319,10 @@ def test_dates_outside_years_1_to_9999_in_download_filters_are_400(app, client, 
     before = snapshot(app)
     for value in BAD_DATES:
         spec = {"columns": ["t"], "filters": [{"name": "t", "operator": ">", "value": value}]}
-        body = problem(client.post(path, headers=headers, json={"catalogue_item_id": values["item_id"],
-                                                                "spec": spec}), 400)
+        body = problem(
+            client.post(path, headers=headers, json={"catalogue_item_id": values["item_id"], "spec": spec}),
+            400,
+        )
         assert error_at(body["errors"], ("spec", "filters", 0, "value")), (value, body)
     assert snapshot(app) == before
 
@@ -254,10 +334,19 @@ def test_intervals_past_the_longest_are_400(app, client, world, method, key):
     path = "/api/v1/schedule/" + ("" if method == "POST" else f"{values['schedule_id']}/")
     before = snapshot(app)
     for interval in ("1000000000 days", "3651 days", "87601 hours", "9" * 90 + " seconds"):
-        body = problem(client.open(path, method=method, headers=headers, json={
-            "endpoint": "http://127.0.0.1:9/hook", key: interval}), 400, "BODY_DID_NOT_VALIDATE")
+        body = problem(
+            client.open(
+                path,
+                method=method,
+                headers=headers,
+                json={"endpoint": "http://127.0.0.1:9/hook", key: interval},
+            ),
+            400,
+            "BODY_DID_NOT_VALIDATE",
+        )
         assert "interval_definition" in body["errors"] and "longest" in str(body["errors"]), body
     assert snapshot(app) == before
-    ok = client.open(path, method=method, headers=headers, json={"endpoint": "http://127.0.0.1:9/hook",
-                                                                  key: "3650 days"})
+    ok = client.open(
+        path, method=method, headers=headers, json={"endpoint": "http://127.0.0.1:9/hook", key: "3650 days"}
+    )
     assert ok.status_code in (200, 201), ok.get_json()

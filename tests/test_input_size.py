@@ -3,6 +3,7 @@ nothing written, chunked ones (Transfer-Encoding: chunked, no Content-Length) in
 at the cap and handed to the view. Through the test client (which passes the body as a server that ends the
 stream would) and through gunicorn started as `halyard start` starts it.
 """
+
 import http.client
 import json
 import os
@@ -12,7 +13,6 @@ import sys
 import time
 
 import pytest
-
 from inputs_support import BODY_ROUTES, PROBLEM, build_world, problem, snapshot, url_of
 
 CAP = 64 * 1024
@@ -35,9 +35,14 @@ def world(client, make_account, token_for):
 def chunked(client, path, method, headers, data, content_type="application/json"):
     """A chunked request through the test client: no Content-Length, the server ends the stream (as gunicorn
     and werkzeug's server do for Transfer-Encoding: chunked)."""
-    return client.open(path, method=method, data=data, content_type=content_type,
-                       headers={**headers, "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
+    return client.open(
+        path,
+        method=method,
+        data=data,
+        content_type=content_type,
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: r.id)
@@ -45,11 +50,17 @@ def test_chunked_body_past_the_cap_is_413_on_every_route(app, client, world, rou
     headers, values = world
     before = snapshot(app)
     path = url_of(app, route, values)
-    body = problem(chunked(client, path, route.method, headers, b"[" + b" " * CAP + b"]"), 413,
-                   "PAYLOAD_TOO_LARGE")
+    body = problem(
+        chunked(client, path, route.method, headers, b"[" + b" " * CAP + b"]"), 413, "PAYLOAD_TOO_LARGE"
+    )
     assert str(CAP) in body["detail"]
-    problem(client.open(path, method=route.method, headers=headers,
-                        data=b" " * (CAP + 1), content_type="application/json"), 413, "PAYLOAD_TOO_LARGE")
+    problem(
+        client.open(
+            path, method=route.method, headers=headers, data=b" " * (CAP + 1), content_type="application/json"
+        ),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
     assert snapshot(app) == before
 
 
@@ -71,9 +82,26 @@ def gunicorn(app, tmp_path):
 
     port, log = free_port(), tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--pythonpath", ROOT, "-w", "1", "-b",
-                                 f"127.0.0.1:{port}", "--graceful-timeout", "10", "wsgi:app"],
-                                cwd=ROOT, env=subprocess_env(app), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--pythonpath",
+                ROOT,
+                "-w",
+                "1",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                "10",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=subprocess_env(app),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60  # a generous bound for a busy machine
         while True:
@@ -91,8 +119,14 @@ def gunicorn(app, tmp_path):
 
 def raw_chunked(port, method, path, headers, data, content_type="application/json"):
     """Send ``data`` as one chunked body over a socket; ``(status, headers, body)`` of the answer."""
-    head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Transfer-Encoding: chunked",
-            f"Content-Type: {content_type}", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+    head = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Transfer-Encoding: chunked",
+        f"Content-Type: {content_type}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     request = ("\r\n".join(head) + "\r\n\r\n").encode() + b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         try:
@@ -109,23 +143,33 @@ def test_chunked_bodies_through_gunicorn(app, client, world, gunicorn):
     headers, values = world
     before = snapshot(app)
     for route in BODY_ROUTES:
-        status, media, body = raw_chunked(gunicorn, route.method, url_of(app, route, values), headers,
-                                          b"[" + b" " * CAP + b"]")
+        status, media, body = raw_chunked(
+            gunicorn, route.method, url_of(app, route, values), headers, b"[" + b" " * CAP + b"]"
+        )
         assert (status, media) == (413, PROBLEM), (route.id, status, body[:300])
         assert json.loads(body)["@event"] == "PAYLOAD_TOO_LARGE"
     assert snapshot(app) == before
     # Under the cap, the whole body arrives: a JSON body and a multipart upload.
     name = "n" * 50
-    status, _, body = raw_chunked(gunicorn, "POST", "/api/v1/group/", headers,
-                                  json.dumps({"name": name}).encode() + b" " * (CAP - 100))
+    status, _, body = raw_chunked(
+        gunicorn, "POST", "/api/v1/group/", headers, json.dumps({"name": name}).encode() + b" " * (CAP - 100)
+    )
     assert status == 201 and json.loads(body)["name"] == name
     boundary = "xYzZy"
     content = os.urandom(CAP // 2)
-    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + content
+    form = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="blob.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + content
     form += f"\r\n--{boundary}--\r\n".encode()
-    status, _, body = raw_chunked(gunicorn, "POST", f"/datamanager/{values['dm_id']}/assets/", headers, form,
-                                  content_type=f"multipart/form-data; boundary={boundary}")
+    status, _, body = raw_chunked(
+        gunicorn,
+        "POST",
+        f"/datamanager/{values['dm_id']}/assets/",
+        headers,
+        form,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert status == 201, body[:300]
     stored = client.get(f"/datamanager/{values['dm_id']}/assets/?title=blob.bin", headers=headers).get_json()
     assert stored["total"] == 1 and stored["_embedded"]["ec:asset"][0]["files"][0]["size"] == len(content)

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe (a missing migration fails here)."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -36,8 +37,16 @@ def test_the_web_entry_point_loads_no_migration_tooling(app):
 
     from tests.conftest import ROOT, subprocess_env
 
-    code = ("import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in sys.modules]; "
-            "print(loaded, 'migrate' in wsgi.app.extensions)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(app), capture_output=True,
-                         text=True, timeout=60)
+    code = (
+        "import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in sys.modules]; "
+        "print(loaded, 'migrate' in wsgi.app.extensions)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=subprocess_env(app),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[] False", out.stderr[-2000:]

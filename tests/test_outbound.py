@@ -1,4 +1,5 @@
 """app/outbound.py against real HTTP servers on 127.0.0.1 (and ::1); nothing else is ever contacted."""
+
 import json
 import logging
 import shutil
@@ -54,8 +55,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/redirect"):
             return self.do_GET()
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        echo = {"method": self.command, "content_type": self.headers.get("Content-Type"),
-                "body": body.decode(), "authorization": self.headers.get("Authorization")}
+        echo = {
+            "method": self.command,
+            "content_type": self.headers.get("Content-Type"),
+            "body": body.decode(),
+            "authorization": self.headers.get("Authorization"),
+        }
         self.reply(201, json.dumps(echo).encode(), [("Content-Type", "application/json")])
 
     def reply(self, status, body, headers=()):
@@ -97,8 +102,9 @@ def start(server_class, address, tls_context=None):
     server = server_class(address, Handler)
     server.events = []
     if tls_context:
-        server.socket = tls_context.wrap_socket(server.socket, server_side=True,
-                                                do_handshake_on_connect=False)
+        server.socket = tls_context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
 
@@ -166,30 +172,33 @@ def test_check_url_accepts_allowlisted(app, server):
         check_url(server.url + "/hello", config={**app.config, "HALYARD_OUTBOUND_ALLOWLIST": ""})
 
 
-@pytest.mark.parametrize("url, kind", [
-    ("http://127.0.0.1/", "refused"),
-    ("http://localhost/", "refused"),
-    ("http://[::1]/", "refused"),
-    ("http://10.0.0.1/", "refused"),
-    ("http://192.168.1.1/", "refused"),
-    ("http://172.16.0.1/", "refused"),
-    ("http://169.254.169.254/latest/meta-data/", "refused"),
-    ("http://[::ffff:127.0.0.1]/", "refused"),
-    ("http://[::ffff:169.254.169.254]/", "refused"),
-    ("http://0.0.0.0/", "refused"),
-    ("http://2130706433/", "refused"),  # 127.0.0.1 as a decimal number
-    ("http://[fd00::1]/", "refused"),
-    ("http://[fe80::1]/", "refused"),
-    ("http://224.0.0.1/", "refused"),
-    ("http://[2002:7f00:1::]/", "refused"),  # 6to4 wrapping 127.0.0.1
-    ("file:///etc/passwd", "invalid_url"),
-    ("ftp://example.org/", "invalid_url"),
-    ("gopher://127.0.0.1/", "invalid_url"),
-    ("http://user:hunter2@example.org/", "invalid_url"),
-    ("http://user@127.0.0.1/", "invalid_url"),
-    ("http:///path", "invalid_url"),
-    ("not a url", "invalid_url"),
-])
+@pytest.mark.parametrize(
+    "url, kind",
+    [
+        ("http://127.0.0.1/", "refused"),
+        ("http://localhost/", "refused"),
+        ("http://[::1]/", "refused"),
+        ("http://10.0.0.1/", "refused"),
+        ("http://192.168.1.1/", "refused"),
+        ("http://172.16.0.1/", "refused"),
+        ("http://169.254.169.254/latest/meta-data/", "refused"),
+        ("http://[::ffff:127.0.0.1]/", "refused"),
+        ("http://[::ffff:169.254.169.254]/", "refused"),
+        ("http://0.0.0.0/", "refused"),
+        ("http://2130706433/", "refused"),  # 127.0.0.1 as a decimal number
+        ("http://[fd00::1]/", "refused"),
+        ("http://[fe80::1]/", "refused"),
+        ("http://224.0.0.1/", "refused"),
+        ("http://[2002:7f00:1::]/", "refused"),  # 6to4 wrapping 127.0.0.1
+        ("file:///etc/passwd", "invalid_url"),
+        ("ftp://example.org/", "invalid_url"),
+        ("gopher://127.0.0.1/", "invalid_url"),
+        ("http://user:hunter2@example.org/", "invalid_url"),
+        ("http://user@127.0.0.1/", "invalid_url"),
+        ("http:///path", "invalid_url"),
+        ("not a url", "invalid_url"),
+    ],
+)
 def test_refused_before_connecting(app, no_connect, url, kind):
     for call in (lambda: check_url(url, config=EMPTY), lambda: request("GET", url, config=EMPTY)):
         with pytest.raises(OutboundRefused) as caught:
@@ -313,15 +322,26 @@ def test_redirect_chain_longer_than_allowed_stops(app, server):
 def test_post_redirect_becomes_get_and_drops_credentials_across_origins(app, server):
     other = server.url.replace("127.0.0.1", "localhost")
     config = {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,localhost"}
-    response = request("POST", f"{server.url}/redirect?to={other}/echo", json={"a": 1}, follow_redirects=1,
-                       headers={"Authorization": "Bearer t", "Cookie": "s=1"}, config=config)
+    response = request(
+        "POST",
+        f"{server.url}/redirect?to={other}/echo",
+        json={"a": 1},
+        follow_redirects=1,
+        headers={"Authorization": "Bearer t", "Cookie": "s=1"},
+        config=config,
+    )
     echo = json.loads(response.content)
     assert echo == {"method": "GET", "content_type": None, "body": "", "authorization": None}
 
 
 def test_307_keeps_method_body_and_same_origin_credentials(app, server):
-    response = request("POST", f"{server.url}/redirect?to=/echo", json={"a": 1}, follow_redirects=1,
-                       headers={"Authorization": "Bearer t", "X-Status": "307"})
+    response = request(
+        "POST",
+        f"{server.url}/redirect?to=/echo",
+        json={"a": 1},
+        follow_redirects=1,
+        headers={"Authorization": "Bearer t", "X-Status": "307"},
+    )
     echo = json.loads(response.content)
     assert (echo["method"], json.loads(echo["body"]), echo["authorization"]) == ("POST", {"a": 1}, "Bearer t")
 
@@ -355,9 +375,28 @@ def test_guarded_adapter_fails_closed_outside_request(app, server):
 def test_https_verifies_the_hostname_and_sends_sni(app, tmp_path):
     """We connect to a checked address, yet TLS still talks to (and verifies) the URL's host name."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     names = []
@@ -365,8 +404,11 @@ def test_https_verifies_the_hostname_and_sends_sni(app, tmp_path):
     tls = start(QuietServer, ("127.0.0.1", 0), tls_context=context)
     try:
         with pytest.raises(OutboundError) as caught:  # self-signed: verification must fail
-            request("GET", f"https://localhost:{tls.server_address[1]}/hello",
-                    config={"HALYARD_OUTBOUND_ALLOWLIST": "localhost"})
+            request(
+                "GET",
+                f"https://localhost:{tls.server_address[1]}/hello",
+                config={"HALYARD_OUTBOUND_ALLOWLIST": "localhost"},
+            )
         assert caught.value.kind == "connection"
         assert "TLS" in str(caught.value)
         assert names == ["localhost"]
@@ -376,6 +418,7 @@ def test_https_verifies_the_hostname_and_sends_sni(app, tmp_path):
 
 
 # --- Batch / send_many: concurrent requests on kept-alive connections, same policy ---------------------
+
 
 class KeepAliveHandler(Handler):
     protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is observable
@@ -390,8 +433,10 @@ def test_send_many_reuses_connections_and_keeps_order(app):
     server.RequestHandlerClass = KeepAliveHandler
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        items = [("POST", url + "/echo", json.dumps({"n": n}).encode(), {"Content-Type": "application/json"})
-                 for n in range(60)]
+        items = [
+            ("POST", url + "/echo", json.dumps({"n": n}).encode(), {"Content-Type": "application/json"})
+            for n in range(60)
+        ]
         results = outbound.send_many(items, concurrency=4, timeout=5)
         assert [json.loads(json.loads(r.content)["body"])["n"] for r in results] == list(range(60))
         assert {r.status_code for r in results} == {201}
@@ -427,8 +472,9 @@ def test_send_many_rebinding_after_the_batch_check_is_caught_at_connect(app, ser
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    [result] = outbound.send_many([("GET", f"http://rebind.example:{server.server_address[1]}/hello", None, {})],
-                                  config=EMPTY)
+    [result] = outbound.send_many(
+        [("GET", f"http://rebind.example:{server.server_address[1]}/hello", None, {})], config=EMPTY
+    )
     assert isinstance(result, OutboundRefused) and "rebind.example" in str(result)
 
 
@@ -438,10 +484,23 @@ def test_send_many_deadlines_sizes_and_errors_per_request(app, server):
         closed_port = sock.getsockname()[1]
     # A 5 s deadline, so the quick request answers in time on a loaded machine; the slow ones take far
     # longer (the trickle 10 s, the sleep 60 s), so "timeout" is proof that the deadline cut them.
-    results = outbound.send_many([("GET", server.url + "/trickle", None, {}),
-                                  ("GET", server.url + "/sleep?seconds=60", None, {}),
-                                  ("GET", server.url + "/big", None, {}), ("GET", server.url + "/hello", None, {}),
-                                  ("GET", f"http://127.0.0.1:{closed_port}/", None, {})],
-                                 timeout=5.0, max_bytes=200 * 1024, concurrency=5)
-    assert [getattr(r, "kind", None) for r in results] == ["timeout", "timeout", "too_large", None, "connection"]
+    results = outbound.send_many(
+        [
+            ("GET", server.url + "/trickle", None, {}),
+            ("GET", server.url + "/sleep?seconds=60", None, {}),
+            ("GET", server.url + "/big", None, {}),
+            ("GET", server.url + "/hello", None, {}),
+            ("GET", f"http://127.0.0.1:{closed_port}/", None, {}),
+        ],
+        timeout=5.0,
+        max_bytes=200 * 1024,
+        concurrency=5,
+    )
+    assert [getattr(r, "kind", None) for r in results] == [
+        "timeout",
+        "timeout",
+        "too_large",
+        None,
+        "connection",
+    ]
     assert results[3].status_code == 200 and results[3].content == b"hello"

@@ -4,6 +4,7 @@ pinned to the checked address, and a real PostgreSQL proves the connection goes 
 
 Only 127.0.0.1 is allowlisted unless a test says otherwise; only names in /etc/hosts are resolved.
 """
+
 import os
 import socket
 from types import SimpleNamespace
@@ -37,16 +38,22 @@ def owner(make_account, token_for):
 
 
 def post(client, owner, connection, query="SELECT 1 AS one"):
-    body = {"name": "db", "project": owner.project, "type": "database", "connection": connection,
-            "query": query}
+    body = {
+        "name": "db",
+        "project": owner.project,
+        "type": "database",
+        "connection": connection,
+        "query": query,
+    }
     return client.post("/api/v1/datasources", json=body, headers=owner.headers)
 
 
 def snapshot():
     """What a refused request must leave as it was: every source row and every job row."""
     db.session.expire_all()
-    sources = db.session.execute(db.select(DataSource.id, DataSource.name, DataSource.version,
-                                           DataSource.connection_secret)).all()
+    sources = db.session.execute(
+        db.select(DataSource.id, DataSource.name, DataSource.version, DataSource.connection_secret)
+    ).all()
     return sorted(sources), db.session.scalar(db.select(db.func.count(JobRecord.id)))
 
 
@@ -128,13 +135,16 @@ def test_every_spelling_is_refused_on_create_and_nothing_is_written(client, owne
 
 
 @pytest.mark.parametrize("config_overrides", [{}])  # the default: nothing allowlisted
-@pytest.mark.parametrize("connection, param", [
-    ("postgresql://u@8.8.8.8/db?host=127.0.0.1", "host"),  # a public host steered to loopback
-    ("postgresql://u@8.8.8.8/db?hostaddr=127.0.0.1", "hostaddr"),
-    ("postgresql://u@8.8.8.8,127.0.0.1/db", "host"),
-    ("postgresql://u@localhost/db", "host"),  # a name that resolves to loopback
-    ("postgresql://u@8.8.8.8/db?host=localhost", "host"),
-])
+@pytest.mark.parametrize(
+    "connection, param",
+    [
+        ("postgresql://u@8.8.8.8/db?host=127.0.0.1", "host"),  # a public host steered to loopback
+        ("postgresql://u@8.8.8.8/db?hostaddr=127.0.0.1", "hostaddr"),
+        ("postgresql://u@8.8.8.8,127.0.0.1/db", "host"),
+        ("postgresql://u@localhost/db", "host"),  # a name that resolves to loopback
+        ("postgresql://u@8.8.8.8/db?host=localhost", "host"),
+    ],
+)
 def test_default_policy_refuses_loopback_however_it_is_named(client, owner, connection, param):
     before = snapshot()
     message = assert_refused(post(client, owner, connection), param)
@@ -153,23 +163,36 @@ def test_put_with_a_refused_connection_changes_nothing(client, owner):
     created = post(client, owner, f"{BASE}?sslmode=disable")
     assert created.status_code == 201, created.get_json()
     before = snapshot()
-    for connection, param in [(f"{BASE}?host=127.0.0.2", "host"), (f"{BASE}?service=x", "service"),
-                              ("postgresql://u@/db?host=/var/run/postgresql", "host")]:
-        response = client.put(created.get_json()["_links"]["self"]["href"], headers=owner.headers,
-                              json={"name": "renamed", "type": "database", "connection": connection,
-                                    "query": "SELECT 2 AS two"})
+    for connection, param in [
+        (f"{BASE}?host=127.0.0.2", "host"),
+        (f"{BASE}?service=x", "service"),
+        ("postgresql://u@/db?host=/var/run/postgresql", "host"),
+    ]:
+        response = client.put(
+            created.get_json()["_links"]["self"]["href"],
+            headers=owner.headers,
+            json={
+                "name": "renamed",
+                "type": "database",
+                "connection": connection,
+                "query": "SELECT 2 AS two",
+            },
+        )
         assert_refused(response, param)
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("connection", [
-    f"{BASE}?sslmode=disable&application_name=halyard&connect_timeout=3&target_session_attrs=any",
-    "postgresql+psycopg://u@127.0.0.1/db?sslmode=verify-full&sslrootcert=system",
-    "postgresql://u@localhost:5432/db",  # /etc/hosts: 127.0.0.1
-    "postgresql://u@2130706433/db",  # decimal 127.0.0.1
-    "postgresql://u@/db?host=127.0.0.1,localhost&port=5432,5433",
-    "postgresql://u@127.0.0.1/db?host=127.0.0.1:5432&host=localhost:5433",
-])
+@pytest.mark.parametrize(
+    "connection",
+    [
+        f"{BASE}?sslmode=disable&application_name=halyard&connect_timeout=3&target_session_attrs=any",
+        "postgresql+psycopg://u@127.0.0.1/db?sslmode=verify-full&sslrootcert=system",
+        "postgresql://u@localhost:5432/db",  # /etc/hosts: 127.0.0.1
+        "postgresql://u@2130706433/db",  # decimal 127.0.0.1
+        "postgresql://u@/db?host=127.0.0.1,localhost&port=5432,5433",
+        "postgresql://u@127.0.0.1/db?host=127.0.0.1:5432&host=localhost:5433",
+    ],
+)
 def test_allowed_urls_are_stored_and_pinned_to_the_checked_address(app, client, owner, connection):
     response = post(client, owner, connection)
     assert response.status_code == 201, response.get_json()
@@ -204,8 +227,14 @@ def postgres():
     if (server.host, server.port or 5432) != ("127.0.0.1", 5432):
         pytest.skip(f"the test PostgreSQL is at {server.host}:{server.port}, not 127.0.0.1:5432")
     try:
-        psycopg.connect(host="127.0.0.1", port=5432, user=server.username, password=server.password,
-                        dbname=server.database, connect_timeout=5).close()
+        psycopg.connect(
+            host="127.0.0.1",
+            port=5432,
+            user=server.username,
+            password=server.password,
+            dbname=server.database,
+            connect_timeout=5,
+        ).close()
     except psycopg.Error as error:
         pytest.skip(f"no PostgreSQL to connect to at 127.0.0.1:5432 ({type(error).__name__})")
     return server

@@ -6,6 +6,7 @@ the §4 query grammar (``collection``, ``grammar``), content negotiation and
 rendering (``negotiation``) and conditional requests (``conditional``).
 It imports nothing from the rest of the application.
 """
+
 from .collection import Collection, Page, TotalsCache
 from .conditional import (
     PreconditionFailed,

@@ -6,13 +6,15 @@ turns the resulting ``Page`` into a HAL document. Every filter and sort runs
 in SQL and ``total`` is one COUNT query — or none, when the caller passes a
 ``TotalsCache`` scope that names the data's current generation (see there).
 """
+
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import func, select
@@ -63,7 +65,9 @@ class Collection:
         self.extra_params = tuple(extra_params)
         self.not_found = not_found
         try:
-            self.default_sort = parse_sort("sort", ",".join(default_sort), self.fields) if default_sort else []
+            self.default_sort = (
+                parse_sort("sort", ",".join(default_sort), self.fields) if default_sort else []
+            )
         except QueryError as exc:
             raise ValueError(f"default_sort: {exc.description}") from None
 
@@ -73,7 +77,9 @@ class Collection:
         cap = min(caps) if caps else 200
         return min(self.default_size or default_size or 10, cap), cap
 
-    def parse(self, args: MultiDict, *, default_size: int | None = None, max_size: int | None = None) -> Query:
+    def parse(
+        self, args: MultiDict, *, default_size: int | None = None, max_size: int | None = None
+    ) -> Query:
         """Validate ``args`` strictly into a Query, or raise QueryError naming the parameter."""
         default_size, max_size = self.limits(default_size, max_size)
         query = Query(size=default_size)
@@ -162,8 +168,17 @@ class Collection:
             keys.append(self.tiebreak.asc())
         return stmt.order_by(*keys) if keys else stmt
 
-    def page(self, session: Any, stmt: Any, args: MultiDict, *, scalars: bool = True,
-             totals: TotalsScope | None = None, key: Any = None, **limits: int | None) -> Page:
+    def page(
+        self,
+        session: Any,
+        stmt: Any,
+        args: MultiDict,
+        *,
+        scalars: bool = True,
+        totals: TotalsScope | None = None,
+        key: Any = None,
+        **limits: int | None,
+    ) -> Page:
         """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item.
 
         ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
@@ -181,8 +196,10 @@ class Collection:
         if query.id_lookup:
             item = fetch(self._order(filtered, query).limit(1)).first()
             if item is None:
-                raise self.not_found() if self.not_found else NotFound(
-                    f"No item matches {self.id_field}={args.get(self.id_field)!r}."
+                raise (
+                    self.not_found()
+                    if self.not_found
+                    else NotFound(f"No item matches {self.id_field}={args.get(self.id_field)!r}.")
                 )
             return Page([item], 1, query, single=item, collection=self)
         filters = tuple(sorted((f.param, f.raw) for f in query.filters)) if totals is not None else None
@@ -311,7 +328,9 @@ class Page:
         nav["last"] = {key: last}
         return nav
 
-    def document(self, self_url: str, item_docs: list[Document], *, options_url: str | None = None) -> Document:
+    def document(
+        self, self_url: str, item_docs: list[Document], *, options_url: str | None = None
+    ) -> Document:
         """The collection document: count, total, paging links, options template, items."""
         if self.collection is None:
             raise ValueError("this page was not produced by a Collection")
@@ -320,5 +339,7 @@ class Page:
         for rel, target in self.navigation().items():
             doc.link(rel, _url(base, self.query.params(**target)))
         options_base = (options_url or base).split("?", 1)[0]
-        doc.link(f"{self.collection.rel}/options", self.collection.options_link(options_base, self.query.style))
+        doc.link(
+            f"{self.collection.rel}/options", self.collection.options_link(options_base, self.query.style)
+        )
         return doc.embed_many(self.collection.item_rel, item_docs)

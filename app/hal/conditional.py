@@ -7,6 +7,7 @@ variant (Halyard: the caller's templates). ``If-None-Match`` uses weak compariso
 GET/HEAD; ``If-Match`` uses strong comparison against the state tag with any
 representation suffix, so a client may echo whichever ETag it received.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,7 +90,7 @@ def _matches(tag: str, current: str) -> bool:
     The suffix is ``-f`` or ``-h``, optionally followed by hex digits naming the caller's variant
     (their HAL-FORMS templates; app/representation.caller_variant).
     """
-    return tag == current or (tag.startswith(current) and bool(_VARIANT.fullmatch(tag[len(current):])))
+    return tag == current or (tag.startswith(current) and bool(_VARIANT.fullmatch(tag[len(current) :])))
 
 
 def check_if_match(current_etag: str | None, *, required: bool = False) -> None:

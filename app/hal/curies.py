@@ -5,9 +5,11 @@ resource emits should be documented here, so ``GET /rels/{rel}`` can
 describe what it points to, which methods it allows and what its
 properties and templates are.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def _plain(value: Any) -> Any:
@@ -40,7 +42,7 @@ class CurieRegistry:
 
     def strip(self, rel: str) -> str:
         """Return ``rel`` without the CURIE prefix (``ec:assets`` → ``assets``)."""
-        return rel[len(self.prefix):] if self.is_curied(rel) else rel
+        return rel[len(self.prefix) :] if self.is_curied(rel) else rel
 
     def is_curied(self, rel: str) -> bool:
         """True when ``rel`` carries this registry's prefix."""

@@ -6,10 +6,12 @@ single object or always an array, never both; ``self`` comes first; the
 ``curies`` array appears once, on the top-level document, only when a
 curied relation is used anywhere in it.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .links import Link
 

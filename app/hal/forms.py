@@ -4,11 +4,13 @@
 resource; ``properties_from_schema`` derives the property list from a
 marshmallow schema so a form and the body validation never disagree.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 

@@ -5,21 +5,32 @@ strict: an unknown parameter, an undeclared property, a disallowed
 operator, a bad value or a repeated parameter raises ``QueryError``
 naming the parameter. Nothing is silently ignored.
 """
+
 from __future__ import annotations
 
 import enum
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BigInteger, Uuid, and_, not_, or_
 from werkzeug.exceptions import BadRequest
 
-__all__ = ["Field", "Filter", "Query", "QueryError", "parse_value", "parse_sort", "INT32_MAX", "INT64_MAX",
-           "parse_integer"]
+__all__ = [
+    "Field",
+    "Filter",
+    "Query",
+    "QueryError",
+    "parse_value",
+    "parse_sort",
+    "INT32_MAX",
+    "INT64_MAX",
+    "parse_integer",
+]
 
 TYPES = ("str", "int", "float", "bool", "datetime", "uuid", "enum")
 OPS = ("eq", "any", "ne", "contains", "from", "to")
@@ -245,7 +256,7 @@ def _parse_datetime(param: str, raw: str, upper: bool) -> datetime:
             return value + timedelta(days=1, microseconds=-1) if upper else value
         value = datetime.fromisoformat(text)
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise QueryError(param, f"{raw[:40]!r} is not an ISO-8601 date-time") from None
     except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in year 10000 UTC

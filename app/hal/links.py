@@ -6,11 +6,13 @@ expand with the ``uritemplate`` package, so query variables whose names
 RFC 6570 forbids (``title~``, ``type!``) are percent-encoded in the
 template and decoded again when a caller expands it.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import unquote
 
 import uritemplate
@@ -55,12 +57,7 @@ def encode_varname(name: str) -> str:
     """
     out = []
     for i, char in enumerate(name):
-        dot_ok = (
-            char == "."
-            and 0 < i < len(name) - 1
-            and name[i - 1] != "."
-            and name[i + 1] != "."
-        )
+        dot_ok = char == "." and 0 < i < len(name) - 1 and name[i - 1] != "." and name[i + 1] != "."
         if char in _VARCHAR or dot_ok:
             out.append(char)
         else:

@@ -6,14 +6,16 @@ type's quality (RFC 9110 §12.5.1) and ties going to the earliest offered
 type, so ``*/*`` yields ``application/hal+json``. ``render`` serialises a
 document dict into a Flask response; HTML goes through a pluggable renderer.
 """
+
 from __future__ import annotations
 
 import html
 import json
 import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 import uritemplate
@@ -128,7 +130,9 @@ def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -
         text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default)
         body, content_type = text.encode("utf-8"), media_type
     response = Response(body, status=status, headers=headers, content_type=content_type)
-    if headers and "Vary" in response.headers:  # (a missing header costs Headers an exception: ask only when it may be there)
+    if (
+        headers and "Vary" in response.headers
+    ):  # (a missing header costs Headers an exception: ask only when it may be there)
         response.vary.add("Accept")
     else:  # the usual case: set the header without parsing it into a HeaderSet first
         response.headers["Vary"] = "Accept"

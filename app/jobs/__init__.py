@@ -12,6 +12,7 @@
   ``report_progress()`` and ``produced()``, and raise ``JobError`` for a failure
   whose message is safe to show.
 """
+
 import os
 import uuid
 
@@ -66,8 +67,12 @@ def queue_name(name="default", app=None):
 
 def get_queue(name="default", app=None):
     app = app or current_app
-    return Queue(queue_name(name, app), connection=get_redis(app), job_class=AppJob,
-                 default_timeout=app.config["HALYARD_JOB_TIMEOUT_SECONDS"])
+    return Queue(
+        queue_name(name, app),
+        connection=get_redis(app),
+        job_class=AppJob,
+        default_timeout=app.config["HALYARD_JOB_TIMEOUT_SECONDS"],
+    )
 
 
 def all_queues(app=None):
@@ -86,9 +91,13 @@ class QueueUnavailable(ApiError, redis.exceptions.ConnectionError):
     description = "The job queue is unavailable; nothing was changed. Try again shortly."
 
     def __init__(self, committed=False):
-        super().__init__("The job queue failed while the work was being queued; it is recorded as failed. "
-                         "Try again shortly." if committed else None,
-                         headers={"Retry-After": str(REDIS_RETRY_AFTER)})
+        super().__init__(
+            "The job queue failed while the work was being queued; it is recorded as failed. "
+            "Try again shortly."
+            if committed
+            else None,
+            headers={"Retry-After": str(REDIS_RETRY_AFTER)},
+        )
         self.committed = committed
 
 
@@ -112,8 +121,9 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
         db.session.rollback()
         raise QueueUnavailable() from None
     job_id = str(uuid.uuid4())
-    record = JobRecord(id=job_id, kind=kind or func.__name__, owner=owner, subject=subject,
-                       queue=queue, status="queued")
+    record = JobRecord(
+        id=job_id, kind=kind or func.__name__, owner=owner, subject=subject, queue=queue, status="queued"
+    )
     db.session.add(record)
     db.session.flush()  # the record before the tracker's foreign key to it
     if tracker is not None:

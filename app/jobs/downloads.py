@@ -5,6 +5,7 @@ Stages (each ends with a cancellation check): estimate (filtered COUNT and width
 (one DuckDB COPY to a private work directory, interrupted when the request's cancel flag appears,
 progress from DuckDB's own query progress) → store (into storage, ``real_size``, ``rows``).
 """
+
 import importlib
 import json
 import logging
@@ -140,8 +141,16 @@ def _run_adapter(req, workdir):
     adapter = getattr(importlib.import_module(module), name)
     out_path = f"{workdir}/result.{req.format}"
     _stage(req, "running", 0.1, "running on " + req.catalogue_item.executor_type)
-    rows = adapter({"id": req.id, "item": req.catalogue_item.name, "spec": req.spec, "format": req.format,
-                    "seed": req.seed}, out_path)
+    rows = adapter(
+        {
+            "id": req.id,
+            "item": req.catalogue_item.name,
+            "spec": req.spec,
+            "format": req.format,
+            "seed": req.seed,
+        },
+        out_path,
+    )
     return out_path, rows
 
 
@@ -150,8 +159,16 @@ def _stage(req, status, progress, message):
     db.session.commit()
     report_progress(progress, message)
     now = time.monotonic()
-    log.info(json.dumps({"event": "download_stage", "request_id": req.id, "stage": message,
-                         "since_previous_s": round(now - _last.get(req.id, now), 3)}))
+    log.info(
+        json.dumps(
+            {
+                "event": "download_stage",
+                "request_id": req.id,
+                "stage": message,
+                "since_previous_s": round(now - _last.get(req.id, now), 3),
+            }
+        )
+    )
     _last[req.id] = now
 
 
@@ -184,9 +201,13 @@ def sweep_downloads():
     from app.resources.downloader.models import DownloadRequest
 
     cutoff = utcnow() - timedelta(seconds=current_app.config["HALYARD_DOWNLOADER_RETENTION_SECONDS"])
-    stale = db.session.scalars(select(DownloadRequest).where(
-        DownloadRequest.is_cancelled.is_(True), DownloadRequest.file_key.is_not(None),
-        DownloadRequest.updated <= cutoff)).all()
+    stale = db.session.scalars(
+        select(DownloadRequest).where(
+            DownloadRequest.is_cancelled.is_(True),
+            DownloadRequest.file_key.is_not(None),
+            DownloadRequest.updated <= cutoff,
+        )
+    ).all()
     for req in stale:
         storage.delete(req.file_key)
         req.file_key = None

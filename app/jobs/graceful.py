@@ -13,6 +13,7 @@ Only documented hooks are extended (``bootstrap``, ``heartbeat``, ``request_stop
 ``handle_work_horse_killed``, ``setup_work_horse_signals``, ``RQScheduler.work``), never a private
 method; the scheduler process is started and watched here rather than by RQ's ``_start_scheduler``.
 """
+
 import logging
 import os
 import signal
@@ -94,8 +95,12 @@ class Graceful:
         super().bootstrap(*args, **kwargs)
         if not self.with_scheduler:
             return
-        self.polling = PollingScheduler(self.queues, connection=self.connection, serializer=self.serializer,
-                                        logging_level=self.logging_level)
+        self.polling = PollingScheduler(
+            self.queues,
+            connection=self.connection,
+            serializer=self.serializer,
+            logging_level=self.logging_level,
+        )
         self.polling.poll = self.poll
         if self.burst:  # move what is due once, as RQ's burst mode does
             if self.polling.acquire_locks():

@@ -1,4 +1,5 @@
 """The probe job: proves end to end that a worker picks up jobs, reports progress and finishes."""
+
 import time
 
 from app.jobs import JobError, produced, report_progress

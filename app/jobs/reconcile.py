@@ -19,12 +19,13 @@ an RQ job: queued by every worker at its start (``at_worker_start``) and every H
 scheduled job per period (``arm``: a unique job id per period, re-armed by every pass and every
 ``enqueue``). Both go to the low queue: waiting work runs first.
 """
+
 import importlib
 import logging
 import os
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
@@ -102,7 +103,7 @@ def confirm_alive(job_id):
 def _settle_from_rq(records, jobs, cutoff):
     """Fail each live (id, created) record whose RQ job is over or gone; the number failed."""
     failed = 0
-    for (job_id, created), job in zip(records, jobs):
+    for (job_id, created), job in zip(records, jobs, strict=False):
         if job is None:
             failed += created < cutoff and fail(job_id, LOST, cancel=False)
             continue
@@ -155,8 +156,12 @@ def check_records(now):
 
     failed, after = 0, ""
     while True:
-        rows = db.session.execute(select(JobRecord.id, JobRecord.created).where(
-            JobRecord.status.in_(LIVE), JobRecord.id > after).order_by(JobRecord.id).limit(CHUNK)).all()
+        rows = db.session.execute(
+            select(JobRecord.id, JobRecord.created)
+            .where(JobRecord.status.in_(LIVE), JobRecord.id > after)
+            .order_by(JobRecord.id)
+            .limit(CHUNK)
+        ).all()
         db.session.rollback()
         if not rows:
             return failed
@@ -173,8 +178,10 @@ def check_trackers(now):
     for model in trackers():
         column = getattr(model, model.job_attr)
         over = db.session.execute(
-            select(column, JobRecord.error).join(JobRecord, column == JobRecord.id)
-            .where(model.unfinished(), JobRecord.status.in_(("failed", "canceled")))).all()
+            select(column, JobRecord.error)
+            .join(JobRecord, column == JobRecord.id)
+            .where(model.unfinished(), JobRecord.status.in_(("failed", "canceled")))
+        ).all()
         for job_id, error in over:
             failed += len(model.fail_tracking(job_id, error or DEAD))
         failed += len(model.fail_tracking(None, NEVER_QUEUED, before=grace_cutoff(now)))
@@ -191,8 +198,11 @@ def reconcile(now=None, sweep_files=False):
     """One pass of steps 1-5 (see the module docstring); what it did, as counts."""
     now = now or utcnow()
     connection = get_redis()
-    report = {"abandoned": abandon_dead_workers(all_queues(), connection), "records": check_records(now),
-              "rows": check_trackers(now)}
+    report = {
+        "abandoned": abandon_dead_workers(all_queues(), connection),
+        "records": check_records(now),
+        "rows": check_trackers(now),
+    }
     for target in current_app.extensions.get("halyard.reconcile_passes", []):
         module, _, name = target.partition(":")
         try:
@@ -225,8 +235,15 @@ def arm(connection=None):
     if _armed.get(os.getpid()) == job_id:
         return job_id
     try:
-        get_queue("low").enqueue_at(datetime.fromtimestamp(due, timezone.utc), reconcile_job, job_id=job_id,
-                                     unique=True, result_ttl=period, failure_ttl=24 * 3600, job_timeout=600)
+        get_queue("low").enqueue_at(
+            datetime.fromtimestamp(due, UTC),
+            reconcile_job,
+            job_id=job_id,
+            unique=True,
+            result_ttl=period,
+            failure_ttl=24 * 3600,
+            job_timeout=600,
+        )
     except DuplicateJobError:
         pass
     _armed[os.getpid()] = job_id
@@ -241,8 +258,9 @@ def at_worker_start(app):
     once and serves waiting work first (the pass runs as a job), even when Redis is not there yet."""
     try:
         job_id = f"{current_app.config['HALYARD_QUEUE_PREFIX']}-reconcile-start-{os.getpid()}"
-        get_queue("low").enqueue(reconcile_job, True, job_id=job_id, result_ttl=600, failure_ttl=24 * 3600,
-                                  job_timeout=600)
+        get_queue("low").enqueue(
+            reconcile_job, True, job_id=job_id, result_ttl=600, failure_ttl=24 * 3600, job_timeout=600
+        )
         arm()
     except Exception:
         app.logger.warning("could not queue the reconciler at worker start", exc_info=True)

@@ -24,6 +24,7 @@ live job holds them (docs/scheduler.md "Lost attempts").
 Disabling, editing or deleting a schedule changes it in the database only: a later tick does not
 claim it, and a run claimed under an older generation is recorded as ``canceled`` instead of sent.
 """
+
 import hashlib
 import hmac
 import json
@@ -34,12 +35,12 @@ import re
 import time
 import uuid
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from rq import Queue
-from rq.registry import FailedJobRegistry
 from rq.exceptions import DuplicateJobError
+from rq.registry import FailedJobRegistry
 from sqlalchemy import DateTime, and_, any_, case, func, insert, literal, null, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -67,7 +68,7 @@ def _prefix():
 
 
 def _epoch(moment):
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def tick_job_id(slot, round_=0):
@@ -80,7 +81,13 @@ def delivery_job_id(run_id, attempt):
 
 
 def _tick_options(job_id):
-    return dict(job_id=job_id, unique=True, result_ttl=TICK_RESULT_TTL, failure_ttl=7 * 24 * 3600, job_timeout=300)
+    return {
+        "job_id": job_id,
+        "unique": True,
+        "result_ttl": TICK_RESULT_TTL,
+        "failure_ttl": 7 * 24 * 3600,
+        "job_timeout": 300,
+    }
 
 
 def _lead():
@@ -103,7 +110,7 @@ def arm_tick(slot, catch_up=False):
         queue.enqueue(tick, epoch, **_tick_options(job_id))
         return job_id
     try:
-        queue.enqueue_at(datetime.fromtimestamp(at, timezone.utc), tick, epoch, **_tick_options(job_id))
+        queue.enqueue_at(datetime.fromtimestamp(at, UTC), tick, epoch, **_tick_options(job_id))
     except DuplicateJobError:
         pass
     return job_id
@@ -124,15 +131,19 @@ def tick(epoch=None, round_=0, now=None):
     before the slot comes and the batches are in the queue as soon as RQ's scheduler moves them.
     """
     now = now or utcnow()
-    horizon = max(now, datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None)) if epoch is not None else now
+    horizon = max(now, datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)) if epoch is not None else now
     config = current_app.config
     groups, more = _claim_due(now, config["HALYARD_SCHEDULER_TICK_LIMIT"], horizon)
     for slot, runs in sorted(groups.items()):
         enqueue_batches(runs, due=slot if slot > utcnow() else None)
     if more:  # more due than one tick takes: continue at once rather than at the next second
         try:
-            get_queue(FIRE_QUEUE).enqueue(tick, epoch, round_ + 1, **_tick_options(
-                tick_job_id(epoch if epoch is not None else _epoch(now), round_ + 1)))
+            get_queue(FIRE_QUEUE).enqueue(
+                tick,
+                epoch,
+                round_ + 1,
+                **_tick_options(tick_job_id(epoch if epoch is not None else _epoch(now), round_ + 1)),
+            )
         except DuplicateJobError:
             pass
     if epoch is not None and epoch % 60 == 0:
@@ -166,10 +177,16 @@ def _claim_due(now, limit, horizon=None):
     grace = current_app.config["HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS"]
     horizon = horizon or now
     due = db.session.execute(
-        select(Schedule.id, Schedule.next_send_at, Schedule.cron_definition, Schedule.interval_definition,
-               Schedule.anchor_at)
+        select(
+            Schedule.id,
+            Schedule.next_send_at,
+            Schedule.cron_definition,
+            Schedule.interval_definition,
+            Schedule.anchor_at,
+        )
         .where(Schedule.enabled.is_(True), Schedule.next_send_at <= horizon)
-        .order_by(Schedule.next_send_at).limit(limit)
+        .order_by(Schedule.next_send_at)
+        .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: concurrent ticks split the rows, edits wait
     ).all()
     if not due:
@@ -177,18 +194,24 @@ def _claim_due(now, limit, horizon=None):
         return {}, False
     groups = defaultdict(list)
     for row in due:
-        following = following_slot(row.cron_definition, row.interval_definition, row.anchor_at,
-                                   row.next_send_at, now, grace)
+        following = following_slot(
+            row.cron_definition, row.interval_definition, row.anchor_at, row.next_send_at, now, grace
+        )
         groups[(row.next_send_at, following)].append(row.id)
     capped = and_(Schedule.frequency.is_not(None), Schedule.triggered + 1 >= Schedule.frequency)
     recorded = defaultdict(list)
     for (slot, following), ids in groups.items():
-        claim = (update(Schedule)
-                 .where(_in(Schedule.id, ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
-                 .values(triggered=Schedule.triggered + 1, last_run=max(now, slot),
-                         next_send_at=case((capped, null()), else_=following) if following else null(),
-                         enabled=case((capped, False), else_=True))
-                 .returning(Schedule.id, Schedule.generation))
+        claim = (
+            update(Schedule)
+            .where(_in(Schedule.id, ids), Schedule.next_send_at == slot, Schedule.enabled.is_(True))
+            .values(
+                triggered=Schedule.triggered + 1,
+                last_run=max(now, slot),
+                next_send_at=case((capped, null()), else_=following) if following else null(),
+                enabled=case((capped, False), else_=True),
+            )
+            .returning(Schedule.id, Schedule.generation)
+        )
         recorded[slot] += _record_runs(claim, slot, now)
     db.session.commit()
     total = sum(map(len, recorded.values()))
@@ -220,13 +243,30 @@ def _record_runs(claim, slot, now):
         claimed = claim.cte("claimed")
         stmt = postgresql.insert(table).from_select(
             ["id", "schedule_id", "slot", "generation", "status", "attempts", "created_at"],
-            select(func.gen_random_uuid(), claimed.c.id, literal(slot, DateTime), claimed.c.generation,
-                   literal("pending"), literal(0), literal(now, DateTime)))
+            select(
+                func.gen_random_uuid(),
+                claimed.c.id,
+                literal(slot, DateTime),
+                claimed.c.generation,
+                literal("pending"),
+                literal(0),
+                literal(now, DateTime),
+            ),
+        )
         stmt = stmt.on_conflict_do_nothing(index_elements=["schedule_id", "slot"]).returning(table.c.id)
         return list(db.session.execute(stmt).scalars())
-    rows = [{"id": uuid.uuid4(), "schedule_id": sid, "slot": slot, "generation": generation, "status": "pending",
-             "attempts": 0, "created_at": now}
-            for sid, generation in db.session.execute(claim.execution_options(synchronize_session=False))]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "schedule_id": sid,
+            "slot": slot,
+            "generation": generation,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for sid, generation in db.session.execute(claim.execution_options(synchronize_session=False))
+    ]
     if not rows:
         return []
     if db.session.get_bind().dialect.name == "sqlite":
@@ -246,18 +286,36 @@ def enqueue_batches(run_ids, attempt=1, due=None):
     size = max(1, current_app.config["HALYARD_SCHEDULER_BATCH_SIZE"])
     queue = get_queue(DELIVERY_QUEUE)
     timeout = _batch_timeout(size)
-    chunks = [[str(r) for r in run_ids[i:i + size]] for i in range(0, len(run_ids), size)]
-    options = dict(job_timeout=timeout, result_ttl=600, failure_ttl=7 * 24 * 3600)
+    chunks = [[str(r) for r in run_ids[i : i + size]] for i in range(0, len(run_ids), size)]
+    options = {"job_timeout": timeout, "result_ttl": 600, "failure_ttl": 7 * 24 * 3600}
     if due is None:
-        queue.enqueue_many([Queue.prepare_data(deliver_batch, args=(chunk, attempt, attempt),
-                                               job_id=delivery_job_id(chunk[0], attempt), timeout=timeout,
-                                               result_ttl=600, failure_ttl=7 * 24 * 3600) for chunk in chunks])
+        queue.enqueue_many(
+            [
+                Queue.prepare_data(
+                    deliver_batch,
+                    args=(chunk, attempt, attempt),
+                    job_id=delivery_job_id(chunk[0], attempt),
+                    timeout=timeout,
+                    result_ttl=600,
+                    failure_ttl=7 * 24 * 3600,
+                )
+                for chunk in chunks
+            ]
+        )
         return
-    at = due.replace(tzinfo=timezone.utc) if due.tzinfo is None else due
+    at = due.replace(tzinfo=UTC) if due.tzinfo is None else due
     with queue.connection.pipeline() as pipe:
         for chunk in chunks:
-            queue.enqueue_at(at, deliver_batch, chunk, attempt, attempt, job_id=delivery_job_id(chunk[0], attempt),
-                             pipeline=pipe, **options)
+            queue.enqueue_at(
+                at,
+                deliver_batch,
+                chunk,
+                attempt,
+                attempt,
+                job_id=delivery_job_id(chunk[0], attempt),
+                pipeline=pipe,
+                **options,
+            )
         pipe.execute()
 
 
@@ -273,22 +331,35 @@ def lost_after():
     """How long after its claim an attempt still ``sending`` can no longer be in a live job: RQ stops a
     batch at its time limit, a POST it had started ends within the delivery timeout, plus a margin."""
     config = current_app.config
-    return timedelta(seconds=_batch_timeout(config["HALYARD_SCHEDULER_BATCH_SIZE"])
-                     + config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"] + LOST_MARGIN_SECONDS)
+    return timedelta(
+        seconds=_batch_timeout(config["HALYARD_SCHEDULER_BATCH_SIZE"])
+        + config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"]
+        + LOST_MARGIN_SECONDS
+    )
 
 
 def recover_orphans(now):
     """Re-enqueue first attempts whose batch job was lost (a crash between claim and enqueue)."""
-    ids = list(db.session.scalars(select(ScheduleRun.id).where(
-        ScheduleRun.status == "pending", ScheduleRun.attempts == 0, ScheduleRun.created_at < now - ORPHAN_AFTER)
-        .limit(10000)))
+    ids = list(
+        db.session.scalars(
+            select(ScheduleRun.id)
+            .where(
+                ScheduleRun.status == "pending",
+                ScheduleRun.attempts == 0,
+                ScheduleRun.created_at < now - ORPHAN_AFTER,
+            )
+            .limit(10000)
+        )
+    )
     db.session.rollback()
     enqueue_batches(ids)  # a run already queued elsewhere loses the attempt claim there: never sent twice
     return len(ids)
 
 
-LOST_ERROR = ("lost: the worker stopped while this attempt was being sent (killed, out of memory, or past its "
-              "time limit); whether the receiver got it is unknown")
+LOST_ERROR = (
+    "lost: the worker stopped while this attempt was being sent (killed, out of memory, or past its "
+    "time limit); whether the receiver got it is unknown"
+)
 
 
 def reconcile_pass():
@@ -309,8 +380,14 @@ def settle_killed_deliveries(newest=500):
             by_attempt[job.args[1]].update(uuid.UUID(str(r)) for r in job.args[0])
     if not by_attempt:
         return 0
-    return recover_lost(where=or_(*[and_(_in(ScheduleRun.id, runs), ScheduleRun.attempts == attempt)
-                                    for attempt, runs in by_attempt.items()]))
+    return recover_lost(
+        where=or_(
+            *[
+                and_(_in(ScheduleRun.id, runs), ScheduleRun.attempts == attempt)
+                for attempt, runs in by_attempt.items()
+            ]
+        )
+    )
 
 
 def recover_lost(now=None, where=None):
@@ -329,21 +406,34 @@ def recover_lost(now=None, where=None):
     which = where if where is not None else ScheduleRun.sending_at < now - lost_after()
     stuck = db.session.execute(
         select(ScheduleRun.id, ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.attempts)
-        .where(ScheduleRun.status == "sending", which).limit(10000)).all()
+        .where(ScheduleRun.status == "sending", which)
+        .limit(10000)
+    ).all()
     if not stuck:
         db.session.rollback()
         return 0
-    lost_before = set(db.session.scalars(select(DeliveryAttempt.run_id).where(
-        _in(DeliveryAttempt.run_id, [row.id for row in stuck]), DeliveryAttempt.error.like("lost:%"))))
+    lost_before = set(
+        db.session.scalars(
+            select(DeliveryAttempt.run_id).where(
+                _in(DeliveryAttempt.run_id, [row.id for row in stuck]), DeliveryAttempt.error.like("lost:%")
+            )
+        )
+    )
     once_more = config["HALYARD_SCHEDULER_MAX_TRIES"] > 1
     settled, records, failures, resend = 0, [], [], []
     for row in stuck:
         again = once_more and row.id not in lost_before
         claimed = db.session.execute(
             update(ScheduleRun)
-            .where(ScheduleRun.id == row.id, ScheduleRun.status == "sending", ScheduleRun.attempts == row.attempts)
+            .where(
+                ScheduleRun.id == row.id,
+                ScheduleRun.status == "sending",
+                ScheduleRun.attempts == row.attempts,
+            )
             .values(status="retrying" if again else "failed")
-            .returning(ScheduleRun.id).execution_options(synchronize_session=False)).scalar()
+            .returning(ScheduleRun.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
         if claimed is None:
             continue  # settled meanwhile (its batch finished late, or another recoverer)
         settled += 1
@@ -352,9 +442,17 @@ def recover_lost(now=None, where=None):
         if again:
             resend.append(row)
         else:
-            failures.append({"id": uuid.uuid4(), "schedule_id": row.schedule_id, "run_id": row.id, "attempts": 1,
-                             "reason": LOST_ERROR[:500], "task_name": "app.jobs.scheduler.deliver",
-                             "created_at": now})
+            failures.append(
+                {
+                    "id": uuid.uuid4(),
+                    "schedule_id": row.schedule_id,
+                    "run_id": row.id,
+                    "attempts": 1,
+                    "reason": LOST_ERROR[:500],
+                    "task_name": "app.jobs.scheduler.deliver",
+                    "created_at": now,
+                }
+            )
     for record in records:
         record.pop("_metrics")
     if records:
@@ -362,25 +460,42 @@ def recover_lost(now=None, where=None):
     if failures:
         db.session.execute(insert(FailedTask), failures)
     db.session.commit()
-    counters.incr_many({"scheduler.deliver_task.lost.sum": settled,
-                        "scheduler.deliver_task.retried.sum": len(resend),
-                        "scheduler.deliver_task.failed.sum": len(failures)})
+    counters.incr_many(
+        {
+            "scheduler.deliver_task.lost.sum": settled,
+            "scheduler.deliver_task.retried.sum": len(resend),
+            "scheduler.deliver_task.failed.sum": len(failures),
+        }
+    )
     for row in resend:
         _enqueue_delivery(row.id, row.attempts + 1, first=row.attempts)
     if settled:
-        log.warning(json.dumps({"event": "schedule_lost_attempts", "settled": settled, "resent": len(resend),
-                                "failed": len(failures)}))
+        log.warning(
+            json.dumps(
+                {
+                    "event": "schedule_lost_attempts",
+                    "settled": settled,
+                    "resent": len(resend),
+                    "failed": len(failures),
+                }
+            )
+        )
     return settled
 
 
 def _enqueue_delivery(run_id, attempt, *, first, delay=None, force=False):
     """One run's next attempt (a retry or a requeue) as its own job."""
     queue = get_queue(DELIVERY_QUEUE)
-    options = dict(job_id=delivery_job_id(run_id, attempt), unique=True, result_ttl=3600,
-                   failure_ttl=7 * 24 * 3600, job_timeout=_batch_timeout())
+    options = {
+        "job_id": delivery_job_id(run_id, attempt),
+        "unique": True,
+        "result_ttl": 3600,
+        "failure_ttl": 7 * 24 * 3600,
+        "job_timeout": _batch_timeout(),
+    }
     try:
         if delay:  # RQ scores scheduled jobs in whole seconds: round up so the backoff is never cut short
-            due = datetime.fromtimestamp(math.ceil(time.time() + delay), timezone.utc)
+            due = datetime.fromtimestamp(math.ceil(time.time() + delay), UTC)
             queue.enqueue_at(due, deliver_batch, [str(run_id)], attempt, first, force, **options)
         else:
             queue.enqueue(deliver_batch, [str(run_id)], attempt, first, force, **options)
@@ -408,23 +523,43 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     config = current_app.config
     ids = [uuid.UUID(str(r)) for r in run_ids]
     outcome = {str(r): "duplicate" for r in ids}
-    claimed = db.session.execute(
-        update(ScheduleRun)
-        .where(_in(ScheduleRun.id, ids), ScheduleRun.attempts == attempt - 1,
-               ScheduleRun.status.in_(("pending", "retrying")))
-        .values(attempts=attempt, status="sending", sending_at=utcnow())
-        .returning(ScheduleRun.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+    claimed = (
+        db.session.execute(
+            update(ScheduleRun)
+            .where(
+                _in(ScheduleRun.id, ids),
+                ScheduleRun.attempts == attempt - 1,
+                ScheduleRun.status.in_(("pending", "retrying")),
+            )
+            .values(attempts=attempt, status="sending", sending_at=utcnow())
+            .returning(ScheduleRun.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
     if not claimed:
         return outcome
     # Core rows, not ORM objects: loading 100 runs and schedules as objects costs more than sending them
-    pairs = [(_Run(row.id, row.schedule_id, row.slot, row.run_generation), row) for row in db.session.execute(
-        select(ScheduleRun.id, ScheduleRun.schedule_id, ScheduleRun.slot, ScheduleRun.generation.label("run_generation"),
-               Schedule.generation, Schedule.endpoint, Schedule.payload, Schedule.secret_encrypted,
-               Schedule.auth_token_encrypted)
-        .join(Schedule, Schedule.id == ScheduleRun.schedule_id).where(_in(ScheduleRun.id, claimed)))]
+    pairs = [
+        (_Run(row.id, row.schedule_id, row.slot, row.run_generation), row)
+        for row in db.session.execute(
+            select(
+                ScheduleRun.id,
+                ScheduleRun.schedule_id,
+                ScheduleRun.slot,
+                ScheduleRun.generation.label("run_generation"),
+                Schedule.generation,
+                Schedule.endpoint,
+                Schedule.payload,
+                Schedule.secret_encrypted,
+                Schedule.auth_token_encrypted,
+            )
+            .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+            .where(_in(ScheduleRun.id, claimed))
+        )
+    ]
     db.session.rollback()
     for rid in set(claimed) - {run.id for run, _ in pairs}:
         outcome[str(rid)] = "canceled"  # the schedule (and with it the run) was deleted meanwhile
@@ -432,8 +567,14 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     sends = []
     for run, schedule in pairs:
         if not force and schedule.generation != run.generation:
-            records.append(_attempt_row(run, attempt, outcome="canceled", error="The schedule was disabled, "
-                                        "edited or deleted before this run was sent."))
+            records.append(
+                _attempt_row(
+                    run,
+                    attempt,
+                    outcome="canceled",
+                    error="The schedule was disabled, edited or deleted before this run was sent.",
+                )
+            )
             statuses[run.id] = "canceled"
             metrics["scheduler.deliver_task.canceled.sum"] += 1
         else:
@@ -441,7 +582,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     results = _post_all(sends, attempt)
     retries, failures = [], []
     tries = attempt - first + 1
-    for (run, schedule), (result, record, retry_after) in zip(sends, results):
+    for (run, schedule), (result, record, retry_after) in zip(sends, results, strict=False):
         records.append(record)
         metrics.update(record.pop("_metrics"))
         if result == "success":
@@ -451,9 +592,17 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
             retries.append((run.id, retry_after))
         else:
             statuses[run.id] = "failed"
-            failures.append({"id": uuid.uuid4(), "schedule_id": run.schedule_id, "run_id": run.id, "attempts": tries,
-                             "reason": record["error"], "task_name": "app.jobs.scheduler.deliver",
-                             "created_at": utcnow()})
+            failures.append(
+                {
+                    "id": uuid.uuid4(),
+                    "schedule_id": run.schedule_id,
+                    "run_id": run.id,
+                    "attempts": tries,
+                    "reason": record["error"],
+                    "task_name": "app.jobs.scheduler.deliver",
+                    "created_at": utcnow(),
+                }
+            )
     by_status = defaultdict(list)
     for rid, status in statuses.items():
         by_status[status].append(rid)
@@ -463,16 +612,28 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     metrics["scheduler.deliver_task.failed.sum"] += len(failures)
     counters.incr_many(metrics)
     for rid, retry_after in retries:
-        delay = backoff(tries, config["HALYARD_SCHEDULER_RETRY_BASE_SECONDS"],
-                        config["HALYARD_SCHEDULER_RETRY_MAX_SECONDS"])
+        delay = backoff(
+            tries,
+            config["HALYARD_SCHEDULER_RETRY_BASE_SECONDS"],
+            config["HALYARD_SCHEDULER_RETRY_MAX_SECONDS"],
+        )
         delay = max(delay, min(retry_after or 0, config["HALYARD_SCHEDULER_RETRY_MAX_SECONDS"]))
         _enqueue_delivery(rid, attempt + 1, first=first, delay=delay, force=force)
     if log.isEnabledFor(logging.INFO):
         for record in records:
-            log.info(json.dumps({"event": "schedule_delivery", "schedule": str(record["schedule_id"]),
-                                 "run": str(record["run_id"]), "attempt": attempt,
-                                 "status_code": record["status_code"], "outcome": record["outcome"],
-                                 "duration_ms": record["duration_ms"]}))
+            log.info(
+                json.dumps(
+                    {
+                        "event": "schedule_delivery",
+                        "schedule": str(record["schedule_id"]),
+                        "run": str(record["run_id"]),
+                        "attempt": attempt,
+                        "status_code": record["status_code"],
+                        "outcome": record["outcome"],
+                        "duration_ms": record["duration_ms"],
+                    }
+                )
+            )
     return outcome
 
 
@@ -486,8 +647,12 @@ def _record(by_status, records, failures):
             db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         try:
             for status, rids in by_status.items():
-                db.session.execute(update(ScheduleRun).where(_in(ScheduleRun.id, rids)).values(status=status)
-                                   .execution_options(synchronize_session=False))
+                db.session.execute(
+                    update(ScheduleRun)
+                    .where(_in(ScheduleRun.id, rids))
+                    .values(status=status)
+                    .execution_options(synchronize_session=False)
+                )
             if records:
                 _insert_attempts(records)
             if failures:
@@ -497,7 +662,11 @@ def _record(by_status, records, failures):
         except IntegrityError:
             db.session.rollback()
             ids = {rid for rids in by_status.values() for rid in rids}
-            alive = set(db.session.scalars(select(ScheduleRun.id).where(_in(ScheduleRun.id, ids)))) if ids else set()
+            alive = (
+                set(db.session.scalars(select(ScheduleRun.id).where(_in(ScheduleRun.id, ids))))
+                if ids
+                else set()
+            )
             db.session.rollback()
             if alive == ids:
                 raise
@@ -507,9 +676,18 @@ def _record(by_status, records, failures):
     raise RuntimeError("the delivery record kept conflicting with deletions")
 
 
-ATTEMPT_COLUMNS = (("schedule_id", "uuid"), ("run_id", "uuid"), ("attempt", "integer"), ("due_at", "timestamp"),
-                   ("sent_at", "timestamp"), ("status_code", "integer"), ("duration_ms", "integer"),
-                   ("response_excerpt", "text"), ("error", "text"), ("outcome", "text"))
+ATTEMPT_COLUMNS = (
+    ("schedule_id", "uuid"),
+    ("run_id", "uuid"),
+    ("attempt", "integer"),
+    ("due_at", "timestamp"),
+    ("sent_at", "timestamp"),
+    ("status_code", "integer"),
+    ("duration_ms", "integer"),
+    ("response_excerpt", "text"),
+    ("error", "text"),
+    ("outcome", "text"),
+)
 
 
 def _insert_attempts(records):
@@ -519,8 +697,10 @@ def _insert_attempts(records):
         return
     names = ", ".join(name for name, _ in ATTEMPT_COLUMNS)
     arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in ATTEMPT_COLUMNS)
-    db.session.execute(text(f"INSERT INTO {DeliveryAttempt.__tablename__} ({names}) SELECT * FROM unnest({arrays})"),
-                       {name: [record[name] for record in records] for name, _ in ATTEMPT_COLUMNS})
+    db.session.execute(
+        text(f"INSERT INTO {DeliveryAttempt.__tablename__} ({names}) SELECT * FROM unnest({arrays})"),
+        {name: [record[name] for record in records] for name, _ in ATTEMPT_COLUMNS},
+    )
 
 
 class _Run:
@@ -533,10 +713,14 @@ class _Run:
 def _request(run, schedule, attempt):
     """The POST of one run; ``schedule`` is a row with endpoint, payload and the encrypted secrets."""
     body = json.dumps(schedule.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": str(run.id),
-               "X-Halyard-Schedule": str(run.schedule_id), "X-Halyard-Attempt": str(attempt),
-               "X-Halyard-Scheduled-For": rfc3339(run.slot),
-               "X-Halyard-Signature": sign(decrypt(schedule.secret_encrypted) or "", body)}
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": str(run.id),
+        "X-Halyard-Schedule": str(run.schedule_id),
+        "X-Halyard-Attempt": str(attempt),
+        "X-Halyard-Scheduled-For": rfc3339(run.slot),
+        "X-Halyard-Signature": sign(decrypt(schedule.secret_encrypted) or "", body),
+    }
     token = decrypt(schedule.auth_token_encrypted)
     if token:
         headers["Authorization"] = f"Token {token}"
@@ -551,18 +735,23 @@ def _post_all(sends, attempt):
         return []
     config = current_app.config
     items = [_request(run, schedule, attempt) for run, schedule in sends]
-    with Batch(timeout=config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"],
-               max_bytes=config["HALYARD_SCHEDULER_RESPONSE_MAX_BYTES"],
-               concurrency=config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"], config=config, keep_pools=True) as batch:
+    with Batch(
+        timeout=config["HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS"],
+        max_bytes=config["HALYARD_SCHEDULER_RESPONSE_MAX_BYTES"],
+        concurrency=config["HALYARD_SCHEDULER_BATCH_CONCURRENCY"],
+        config=config,
+        keep_pools=True,
+    ) as batch:
         responses = batch.send_many(items)
     results = []
-    for (run, _), response in zip(sends, responses):
+    for (run, _), response in zip(sends, responses, strict=False):
         if isinstance(response, OutboundError):
             kind = getattr(response, "kind", "connection")
             result = "retry" if kind in ("timeout", "connection") else "failed"
             record = _attempt_row(run, attempt, outcome=result, error=f"{kind}: {str(response)[:400]}")
-            record["_metrics"] = {f"scheduler.deliver_task.{'connection_error' if kind == 'connection' else kind}"
-                                  ".sum": 1}
+            record["_metrics"] = {
+                f"scheduler.deliver_task.{'connection_error' if kind == 'connection' else kind}.sum": 1
+            }
             results.append((result, record, None))
             continue
         code = response.status_code
@@ -571,10 +760,16 @@ def _post_all(sends, attempt):
         else:
             result = "retry" if code >= 500 or code in RETRY_STATUSES else "failed"
             name = f"scheduler.deliver_task.http_error.{code}.sum"
-        excerpt = response.content[:EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
-        record = _attempt_row(run, attempt, outcome=result, status_code=code, excerpt=excerpt,
-                              duration_ms=int(response.elapsed * 1000),
-                              error=None if result == "success" else f"HTTP {code}")
+        excerpt = response.content[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+        record = _attempt_row(
+            run,
+            attempt,
+            outcome=result,
+            status_code=code,
+            excerpt=excerpt,
+            duration_ms=int(response.elapsed * 1000),
+            error=None if result == "success" else f"HTTP {code}",
+        )
         record["_metrics"] = {name: 1}
         retry_after = response.headers.get("Retry-After", "")
         results.append((result, record, int(retry_after) if retry_after.isdigit() else None))
@@ -582,9 +777,19 @@ def _post_all(sends, attempt):
 
 
 def _attempt_row(run, attempt, *, outcome, status_code=None, excerpt=None, error=None, duration_ms=None):
-    return {"schedule_id": run.schedule_id, "run_id": run.id, "attempt": attempt, "due_at": run.slot,
-            "sent_at": utcnow(), "status_code": status_code, "duration_ms": duration_ms,
-            "response_excerpt": excerpt, "error": error, "outcome": outcome, "_metrics": {}}
+    return {
+        "schedule_id": run.schedule_id,
+        "run_id": run.id,
+        "attempt": attempt,
+        "due_at": run.slot,
+        "sent_at": utcnow(),
+        "status_code": status_code,
+        "duration_ms": duration_ms,
+        "response_excerpt": excerpt,
+        "error": error,
+        "outcome": outcome,
+        "_metrics": {},
+    }
 
 
 def requeue(task):
@@ -618,10 +823,12 @@ def reconcile():
     """
     now = utcnow()
     due = db.session.scalar(select(func.min(Schedule.next_send_at)).where(Schedule.enabled.is_(True)))
-    enabled = db.session.scalar(select(func.count()).select_from(Schedule).where(
-        Schedule.enabled.is_(True), Schedule.next_send_at.is_not(None)))
+    enabled = db.session.scalar(
+        select(func.count())
+        .select_from(Schedule)
+        .where(Schedule.enabled.is_(True), Schedule.next_send_at.is_not(None))
+    )
     db.session.rollback()
     if due is not None:
         arm_tick(max(due, now.replace(microsecond=0)), catch_up=True)
     return {"armed": enabled, "orphans": recover_orphans(now), "lost": recover_lost(now)}
-

@@ -12,6 +12,7 @@
 Deleting is idempotent, so several workers may sweep at once. The file list is read before the
 references, so a file whose row is committed meanwhile is seen as referenced.
 """
+
 import os
 import shutil
 import time
@@ -68,15 +69,19 @@ def stored_keys():
 
 def key_columns():
     """Every ``*_key`` string column of every table: where rows keep storage keys."""
-    return [column for table in db.metadata.sorted_tables for column in table.columns
-            if column.name.endswith("_key") and isinstance(column.type, String)]
+    return [
+        column
+        for table in db.metadata.sorted_tables
+        for column in table.columns
+        if column.name.endswith("_key") and isinstance(column.type, String)
+    ]
 
 
 def referenced(keys):
     """The subset of ``keys`` that some row references."""
     keys, found = list(keys), set()
     for start in range(0, len(keys), CHUNK):
-        chunk = keys[start:start + CHUNK]
+        chunk = keys[start : start + CHUNK]
         for column in key_columns():
             found.update(db.session.scalars(select(column).where(column.in_(chunk))))
     db.session.rollback()

@@ -5,6 +5,7 @@ ends an RQ worker's loop: the process waits for Redis (backoff, one log line per
 a fresh RQ worker (registered again, its scheduler re-armed); the process itself never crashes on it.
 The RQ worker classes are in app/jobs/graceful.py.
 """
+
 import logging
 import signal
 import time
@@ -46,11 +47,18 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
             reconcile_scheduler(app)
         if not burst:  # rows left by dead jobs, stray files, and the reconciler's timer (docs/jobs.md)
             at_worker_start(app)
-        worker = WORKER_CLASSES[worker_class](all_queues(app), connection=connection, job_class=AppJob,
-                                              worker_ttl=WORKER_TTL)
-        worker.setup(grace=app.config["HALYARD_WORKER_GRACE_SECONDS"], with_scheduler=scheduler, burst=burst,
-                     poll=float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]), outage=outage, stops=stops,
-                     logging_level=app.config["HALYARD_LOG_LEVEL"])
+        worker = WORKER_CLASSES[worker_class](
+            all_queues(app), connection=connection, job_class=AppJob, worker_ttl=WORKER_TTL
+        )
+        worker.setup(
+            grace=app.config["HALYARD_WORKER_GRACE_SECONDS"],
+            with_scheduler=scheduler,
+            burst=burst,
+            poll=float(app.config["HALYARD_SCHEDULER_POLL_SECONDS"]),
+            outage=outage,
+            stops=stops,
+            logging_level=app.config["HALYARD_LOG_LEVEL"],
+        )
         began = time.monotonic()
         try:
             worker.work(burst=burst, logging_level=app.config["HALYARD_LOG_LEVEL"])
@@ -63,8 +71,11 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
         if time.monotonic() - began > 60:
             restarts.reset()
         delay = 0 if worker.registration_lost else restarts.next()
-        log.warning("the RQ worker loop ended (%s); starting a new one in %.0f s",
-                    "Redis came back empty" if worker.registration_lost else "Redis lost, or an error", delay)
+        log.warning(
+            "the RQ worker loop ended (%s); starting a new one in %.0f s",
+            "Redis came back empty" if worker.registration_lost else "Redis lost, or an error",
+            delay,
+        )
         time.sleep(delay)
 
 

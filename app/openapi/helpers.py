@@ -105,11 +105,17 @@ def _file_response(description, content, filename):
     headers = {
         "ETag": {"schema": {"type": "string"}, "description": "Entity tag of the stored file."},
         "Accept-Ranges": {"schema": {"type": "string"}, "description": "`bytes`: Range is honoured."},
-        "Content-Disposition": {"schema": {"type": "string"}, "description": (
-            "`attachment`; `inline` (or absent) only for an image other than SVG, PDF, plain text, CSV or JSON"
-            + ("; `filename=…` names the file." if filename else "."))},
-        "Content-Security-Policy": {"schema": {"type": "string"}, "description": (
-            "`sandbox; default-src 'none'; …`: the file never runs in this origin.")},
+        "Content-Disposition": {
+            "schema": {"type": "string"},
+            "description": (
+                "`attachment`; `inline` (or absent) only for an image other than SVG, PDF, plain text, CSV or JSON"
+                + ("; `filename=…` names the file." if filename else ".")
+            ),
+        },
+        "Content-Security-Policy": {
+            "schema": {"type": "string"},
+            "description": ("`sandbox; default-src 'none'; …`: the file never runs in this origin."),
+        },
         "X-Content-Type-Options": {"schema": {"type": "string"}, "description": "`nosniff`."},
     }
     return {

@@ -4,6 +4,7 @@ Discovery keeps ``create_app`` and the entry point free of hand-kept lists: a
 domain lands by adding its package; its ``init_app`` registers the blueprint,
 documents its relations and adds its links to ``GET /`` (``register_entry``).
 """
+
 import importlib
 import importlib.util
 import pkgutil

@@ -4,6 +4,7 @@ Domains add their top-level links with ``register_entry(app, rel, endpoint, ...)
 from their ``init_app``; the entry point lists whatever was registered, so no
 list here is edited by hand when a domain lands.
 """
+
 from flask import Blueprint, current_app
 
 from app.errors import STATUS_EVENTS, NotFound
@@ -18,9 +19,13 @@ VERSION = "0.1.0"
 
 def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None):
     """Add a link to ``GET /``: ``rel`` → ``endpoint``; ``path_vars`` {arg: template name} makes it templated."""
-    app.extensions.setdefault("halyard.entry", {})[rel] = dict(
-        endpoint=endpoint, title=title, path_vars=path_vars or {}, query_vars=query_vars or (), values=values or {}
-    )
+    app.extensions.setdefault("halyard.entry", {})[rel] = {
+        "endpoint": endpoint,
+        "title": title,
+        "path_vars": path_vars or {},
+        "query_vars": query_vars or (),
+        "values": values or {},
+    }
 
 
 def url_template(endpoint, path_vars, query_vars=(), **values):

@@ -6,7 +6,6 @@ here would shadow tests/conftest.py for ``from conftest import ...`` in other di
 """
 
 import pytest
-
 from browsable_live import Live, serve
 from browsable_widgets import install
 

@@ -128,9 +128,8 @@ def get_file(n):
 
 def install(app):
     """Register the blueprint on ``app`` and link the box from ``GET /``."""
-    from app.resources.root import register_entry
-
     from app.extensions import curies
+    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:widget-box", "testwidgets.get_box", title="Test-only upload box")

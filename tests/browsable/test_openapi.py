@@ -1,11 +1,11 @@
 """GET /openapi.json: a valid OpenAPI 3.1 document covering every route, declared or not."""
 
 import pytest
+from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from openapi_spec_validator import validate
 
 from app.openapi import api_doc, describe
 from app.resources.jobs.models import STATUSES
-from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 
 pytestmark = pytest.mark.fresh_app  # the widgets blueprint is registered on the app
 SKIP = {"HEAD", "OPTIONS"}

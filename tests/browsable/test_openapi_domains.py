@@ -82,7 +82,7 @@ def test_every_domain_operation_is_declared_completely(spec):
             assert schemas and all(
                 s != GENERIC and s != {"$ref": "#/components/schemas/CollectionPage"} for s in schemas
             ), (where, status)
-        if "Page\"" in str(successes).replace("'", '"'):  # a typed page: its whole grammar is documented
+        if 'Page"' in str(successes).replace("'", '"'):  # a typed page: its whole grammar is documented
             page = successes["200"]["content"]["application/hal+json"]["schema"]
             page = page["anyOf"][0] if "anyOf" in page else page  # or the one item `<id>=x` answers
             component = spec["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]]
@@ -171,7 +171,9 @@ class Walk:
             for m, template in self.templates
             if m == method
             and len(template.split("/")) == len(parts)
-            and all(t == p or (t.startswith("{") and p) for t, p in zip(template.split("/"), parts))
+            and all(
+                t == p or (t.startswith("{") and p) for t, p in zip(template.split("/"), parts, strict=False)
+            )
         ]
         assert candidates, f"{method} {path} is not described"
         return max(candidates, key=lambda t: sum(not seg.startswith("{") for seg in t.split("/")))
@@ -187,7 +189,11 @@ class Walk:
             response.get_data(True)[:500],
         )
         operation = self.schema.find_operation_by_label(f"{method} {template}")
-        params = {t[1:-1]: p for t, p in zip(template.split("/"), path.split("/")) if t.startswith("{")}
+        params = {
+            t[1:-1]: p
+            for t, p in zip(template.split("/"), path.split("/"), strict=False)
+            if t.startswith("{")
+        }
         case = self.schema.make_case(
             operation=operation,
             method=method,
@@ -433,6 +439,9 @@ def test_a_real_walk_through_every_domain_operation_conforms(walk, spec, make_ac
     )
 
     # The OpenID Connect sign-in needs a provider: tests/resources/accounts/test_oidc_signin.py walks it.
-    missing = {op for op in domain_operations(spec) if not any(s < 400 for s in walk.seen.get(op, ()))
-               and "oidc" not in op[1]}
+    missing = {
+        op
+        for op in domain_operations(spec)
+        if not any(s < 400 for s in walk.seen.get(op, ())) and "oidc" not in op[1]
+    }
     assert not missing, sorted(missing)

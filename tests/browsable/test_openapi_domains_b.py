@@ -97,9 +97,9 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
             else:
                 ((media, content),) = op["requestBody"]["content"].items()
                 assert op["requestBody"]["required"] and content["schema"] not in GENERIC, where
-                assert media == (
-                    "multipart/form-data" if endpoint in MULTIPART else "application/json"
-                ), where
+                assert media == ("multipart/form-data" if endpoint in MULTIPART else "application/json"), (
+                    where
+                )
                 if endpoint in MULTIPART:
                     part = schemas[content["schema"]["$ref"].rsplit("/", 1)[1]]["properties"][
                         MULTIPART[endpoint]
@@ -137,8 +137,12 @@ def test_every_operation_is_declared_with_its_bodies_and_statuses(app, spec):
     assert downloads.count(("format", "query")) == 1 and ("format!", "query") in downloads
     # one `format`: the file-format filter or the representation toggle, by value
     own = {p["name"]: p for p in spec["paths"]["/downloader/requests/"]["get"]["parameters"]}["format"]
-    assert own["schema"] == {"anyOf": [{"type": "string", "enum": ["csv", "parquet"]},
-                                       {"type": "string", "enum": ["json", "hal", "hal-forms", "html"]}]}
+    assert own["schema"] == {
+        "anyOf": [
+            {"type": "string", "enum": ["csv", "parquet"]},
+            {"type": "string", "enum": ["json", "hal", "hal-forms", "html"]},
+        ]
+    }
     assert "toggle" in own["description"]
     jobs = {p["name"]: p for p in spec["paths"]["/jobs/"]["get"]["parameters"]}["format"]
     assert jobs["schema"] == {"type": "string", "enum": ["json", "hal", "hal-forms", "html"]}

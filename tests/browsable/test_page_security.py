@@ -11,22 +11,29 @@ import os
 import re
 
 import pytest
+from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from bs4 import BeautifulSoup
 
 from app.browsable.response import PAGE_HEADER, PANEL_MARKER
-from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from tests.hostile_files import html
 from tests.resources.datamanager_support import create_space, upload
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-CSP = {"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'", "base-uri 'none'",
-       "form-action 'self'", "frame-ancestors 'none'"}
+CSP = {
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+}
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "app", "browsable", "static", "browsable.js")
 
 
 def assert_strict_page(response, what):
     assert response.mimetype == "text/html", what
-    assert set(d.strip() for d in response.headers["Content-Security-Policy"].split(";")) == CSP, what
+    assert {d.strip() for d in response.headers["Content-Security-Policy"].split(";")} == CSP, what
     assert response.headers["X-Frame-Options"] == "DENY", what
     assert response.headers["Referrer-Policy"] == "same-origin", what
     assert response.headers["X-Content-Type-Options"] == "nosniff", what
@@ -42,8 +49,14 @@ def assert_strict_page(response, what):
 
 @pytest.mark.fresh_app
 def test_every_page_carries_the_strict_policy(app, widgets, client, admin_headers):
-    paths = sorted(r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and not r.arguments
-                   and not r.endpoint.endswith("static") and r.endpoint != "openapi.spec")
+    paths = sorted(
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "GET" in r.methods
+        and not r.arguments
+        and not r.endpoint.endswith("static")
+        and r.endpoint != "openapi.spec"
+    )
     pages = 0
     for path in paths:
         response = client.get(path, headers={**BROWSER, **admin_headers})
@@ -84,8 +97,16 @@ def test_json_and_stored_files_never_carry_the_page_mark(client, user_headers):
 def test_the_script_never_parses_markup_it_was_handed():
     with open(SCRIPT, encoding="utf-8") as fh:
         script = fh.read()
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                 "createContextualFragment", "srcdoc"):
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "createContextualFragment",
+        "srcdoc",
+    ):
         assert sink not in script, sink
     # DOMParser is used once, in swap(), and swap() runs only for a response marked as a Halyard page
     assert script.count("DOMParser") == 1 and re.search(r"if \(page\) swap\(text\)", script)

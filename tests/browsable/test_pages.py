@@ -4,11 +4,11 @@ import json
 import re
 
 import pytest
+from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from bs4 import BeautifulSoup
 
 from app.jobs import enqueue
 from app.jobs.probe import probe
-from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what Chromium sends
 
@@ -65,8 +65,12 @@ def test_relation_pages_are_browsable_pages_like_every_resource(client):
     soup = page(response)
     assert soup.find("link", rel="stylesheet")["href"] == "/_browsable/static/browsable.css"
     assert soup.select_one("section.request p.status")["data-status"] == "200"
-    props = {tr.th.get_text(): tr.td for tr in soup.select("section.resource > table.props > tr, "
-                                                           "section.resource > table.props > tbody > tr")}
+    props = {
+        tr.th.get_text(): tr.td
+        for tr in soup.select(
+            "section.resource > table.props > tr, section.resource > table.props > tbody > tr"
+        )
+    }
     assert props["curie"].get_text() == "ec:job/by-id" and props["methods"].get_text(" ").split() == ["GET"]
     links = {row["data-rel"]: row for row in soup.select("table.links tr.link")}
     assert links["collection"].find("a", href="http://localhost/rels/")
@@ -199,7 +203,9 @@ def test_curl_command_never_shows_credentials(client, make_account, token_for, s
     response = browse(client, "/jobs/", headers)
     curl = page(response).select_one("#curl").get_text()
     assert secret.encode() not in response.data
-    expected = f"-H 'Accept: application/hal+json' -H \"Authorization: {scheme} $TOKEN\" http://localhost/jobs/"
+    expected = (
+        f"-H 'Accept: application/hal+json' -H \"Authorization: {scheme} $TOKEN\" http://localhost/jobs/"
+    )
     assert curl == "curl -i " + expected
 
 

@@ -3,6 +3,7 @@
 (It used to fall into the "one per line" textarea branch meant for multi-valued text, so a browser could
 not upload through the data manager's "Upload files" form.)
 """
+
 from bs4 import BeautifulSoup
 
 
@@ -10,7 +11,9 @@ def test_a_multiple_file_property_is_a_file_input_with_multiple(client, user_hea
     space = client.post("/datamanager/", json={"title": "Pictures"}, headers=user_headers).json
     page = client.get(f"/datamanager/{space['dataManagerID']}/assets/?format=html", headers=user_headers)
     assert page.status_code == 200 and page.mimetype == "text/html"
-    form = BeautifulSoup(page.get_data(as_text=True), "html.parser").select_one("form.hal-form[data-name=default]")
+    form = BeautifulSoup(page.get_data(as_text=True), "html.parser").select_one(
+        "form.hal-form[data-name=default]"
+    )
     assert form["enctype"] == "multipart/form-data" and form["data-content-type"] == "multipart/form-data"
     picker = form.select_one("[name=file]")
     assert picker.name == "input" and picker["type"] == "file" and picker.has_attr("multiple")

@@ -1,4 +1,5 @@
 """The sign-in flow against a real gunicorn server: page, form post, polling, token use."""
+
 import json
 import socket
 import subprocess
@@ -25,8 +26,13 @@ def free_port():
 @pytest.fixture
 def server(app):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                            cwd=ROOT, env=subprocess_env(app), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=subprocess_env(app),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120  # gunicorn and two workers booting on a loaded machine
     while True:
@@ -81,6 +87,8 @@ def test_sign_in_over_http(server, make_account):
     status, headers, text = call("POST", token_url, {"request_uuid": created["request_uuid"]})
     assert status == 201 and headers["Location"].startswith(server)
     token = json.loads(text)["token"]
-    me = json.loads(call("GET", entry["_links"]["ec:me"]["href"], headers={"Authorization": f"Bearer {token}"})[2])
+    me = json.loads(
+        call("GET", entry["_links"]["ec:me"]["href"], headers={"Authorization": f"Bearer {token}"})[2]
+    )
     assert me["email"] == account.email
     assert call("POST", token_url, {"request_uuid": created["request_uuid"]})[0] == 404

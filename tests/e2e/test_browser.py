@@ -39,9 +39,9 @@ def chromium(tmp_path, name, javascript=True):
     from selenium.webdriver.chrome.service import Service
 
     for path in (CHROMIUM, CHROMEDRIVER):
-        assert os.path.exists(
-            path
-        ), f"{path} is missing: apt-get install chromium chromium-driver (.ci/apt-packages)"
+        assert os.path.exists(path), (
+            f"{path} is missing: apt-get install chromium chromium-driver (.ci/apt-packages)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS + [f"--user-data-dir={tmp_path / ('profile-' + name)}"]:
@@ -156,7 +156,8 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     ]
     deadline = time.monotonic() + 120  # generous: the jobs page below needs both jobs settled
     while not (
-        session.get(failing).json()["status"] == "failed" and session.get(job_url).json()["status"] == "finished"
+        session.get(failing).json()["status"] == "failed"
+        and session.get(job_url).json()["status"] == "finished"
     ):
         assert time.monotonic() < deadline, "the probe jobs did not settle"
         time.sleep(0.25)

@@ -36,10 +36,14 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
     wait = WebDriverWait(browser, WAIT)
     steps = Steps(browser, tmp_path / "screenshots")
     css = lambda selector: browser.find_element(By.CSS_SELECTOR, selector)  # noqa: E731
-    items = lambda: browser.find_elements(By.CSS_SELECTOR, "section.embedded[data-rel='ec:asset'] details.item")  # noqa: E731
+
+    def items():
+        return browser.find_elements(By.CSS_SELECTOR, "section.embedded[data-rel='ec:asset'] details.item")  # noqa: E731
 
     def result_status(form):
-        wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f"form[data-name={form}] .result p.status")))
+        wait.until(
+            EC.presence_of_element_located((By.CSS_SELECTOR, f"form[data-name={form}] .result p.status"))
+        )
         return css(f"form[data-name={form}] .result p.status").get_attribute("data-status")
 
     # 1. Sign in on the entry point with a token.
@@ -66,8 +70,11 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
     steps.shot("space")
     css("a[rel='ec:assets']").click()
     wait.until(EC.url_to_be(space_url + "/assets/"))
-    wait.until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, "form.hal-form[data-name=default][data-content-type='multipart/form-data']")))
+    wait.until(
+        EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "form.hal-form[data-name=default][data-content-type='multipart/form-data']")
+        )
+    )
 
     # 4. Upload two real PNGs through the multipart form: one file input taking several files.
     picker = css("form[data-name=default] input[name=file]")

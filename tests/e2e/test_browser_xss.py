@@ -23,6 +23,7 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browsable"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
 from test_browser import WAIT, Steps, browser, sign_in_with_token  # noqa: E402,F401  (Chromium, screenshots)
+
 from tests.file_routes import assert_inert  # noqa: E402
 from tests.hostile_files import api_server, files, html  # noqa: E402
 from tests.route_server import serve_routes  # noqa: E402
@@ -79,8 +80,10 @@ def hostile_uploads(live, make_account, token_for, run_jobs, listener):
     owner, attacker_account = api(token_for(make_account())), make_account()
     attacker = api(token_for(attacker_account))
     space = owner.post(live.base + "/datamanager/", json={"title": "Team", "description": "shared"}).json()
-    grant = owner.post(space["_links"]["ec:datamanager/members"]["href"],
-                       json={"accountID": attacker_account.id, "rights": ["editAssets"]})
+    grant = owner.post(
+        space["_links"]["ec:datamanager/members"]["href"],
+        json={"accountID": attacker_account.id, "rights": ["editAssets"]},
+    )
     assert grant.status_code == 201, grant.text
     hostile = files(listener.base)
     uploaded = {}
@@ -93,8 +96,15 @@ def hostile_uploads(live, make_account, token_for, run_jobs, listener):
     sources = {}
     with api_server(listener.base) as upstream:
         for label in ("html", "html-claiming-text"):
-            r = attacker.post(live.base + "/api/v1/datasources", data={
-                "project": str(project["id"]), "name": label, "type": "api", "url": f"{upstream}/{label}"})
+            r = attacker.post(
+                live.base + "/api/v1/datasources",
+                data={
+                    "project": str(project["id"]),
+                    "name": label,
+                    "type": "api",
+                    "url": f"{upstream}/{label}",
+                },
+            )
             assert r.status_code == 201, r.text
             sources[label] = r.json()["_links"]["self"]["href"]
         run_jobs()
@@ -103,8 +113,9 @@ def hostile_uploads(live, make_account, token_for, run_jobs, listener):
     return uploaded, sources
 
 
-def test_hostile_html_and_svg_never_run_for_an_admin(live, browser, listener, make_account, token_for,
-                                                    run_jobs, tmp_path):
+def test_hostile_html_and_svg_never_run_for_an_admin(
+    live, browser, listener, make_account, token_for, run_jobs, tmp_path
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -130,15 +141,17 @@ def test_hostile_html_and_svg_never_run_for_an_admin(live, browser, listener, ma
 
     def untouched(what):
         state = browser.execute_script(
-            "return [typeof window.pwned, sessionStorage.getItem('halyard.auth'), document.title]")
+            "return [typeof window.pwned, sessionStorage.getItem('halyard.auth'), document.title]"
+        )
         assert state[:2] == ["undefined", token], (what, state)
 
     def saved(content, before):
         """Wait until a new complete download holds ``content`` (Chromium names it by a GUID here)."""
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
-            new = [p for p in downloads.iterdir()
-                   if p.name not in before and not p.name.endswith(".crdownload")]
+            new = [
+                p for p in downloads.iterdir() if p.name not in before and not p.name.endswith(".crdownload")
+            ]
             if any(p.read_bytes() == content for p in new):
                 return
             time.sleep(0.1)
@@ -184,7 +197,8 @@ def test_hostile_html_and_svg_never_run_for_an_admin(live, browser, listener, ma
         browser.get(url)
         assert browser.execute_script("return typeof window.pwned") == "undefined", url
         storage = browser.execute_script(
-            "try { return sessionStorage.getItem('halyard.auth'); } catch (e) { return 'opaque origin'; }")
+            "try { return sessionStorage.getItem('halyard.auth'); } catch (e) { return 'opaque origin'; }"
+        )
         if how[url] == "attachment":
             assert browser.current_url == page and storage == token, url
         else:

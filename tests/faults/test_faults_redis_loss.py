@@ -10,6 +10,7 @@ when Redis is back both recover: the job resource answers again and a new job ru
 - server (REDIS_URL): a redis-server of the test's own, killed and started again by the test on the
   same port with no persistence, so Redis comes back empty and the worker must register again.
 """
+
 import os
 import signal
 import time

@@ -5,6 +5,7 @@ The app's REDIS_URL points at a port that refuses connections (bound, never list
 what the web sees while a Redis server is down or restarting (tests/faults/test_faults_redis_loss.py
 does it with real processes).
 """
+
 import base64
 import socket
 import uuid
@@ -20,8 +21,11 @@ _refusing.bind(("127.0.0.1", 0))  # kept bound so no other process can listen on
 
 @pytest.fixture
 def config_overrides():
-    return {"REDIS_URL": f"redis://127.0.0.1:{_refusing.getsockname()[1]}/0", "HALYARD_HEALTH_PUBLIC": True,
-            "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1"}
+    return {
+        "REDIS_URL": f"redis://127.0.0.1:{_refusing.getsockname()[1]}/0",
+        "HALYARD_HEALTH_PUBLIC": True,
+        "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1",
+    }
 
 
 @pytest.fixture

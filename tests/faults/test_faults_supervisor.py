@@ -4,6 +4,7 @@ A child that keeps dying is restarted with a growing backoff and a line each tim
 left in its process group is stopped before the restart; on SIGTERM every child is stopped and
 nothing is left; if the supervisor is killed, its children get SIGTERM from the kernel.
 """
+
 import os
 import signal
 import subprocess
@@ -50,8 +51,13 @@ def dead(pid):
 @pytest.fixture
 def supervisor(tmp_path):
     log = open(tmp_path / "supervisor.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-c", SUPERVISE, str(tmp_path / "pids")], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": ROOT})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE, str(tmp_path / "pids")],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
     yield proc, tmp_path / "pids", lambda: open(log.name).read()
     for process in psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []:
         process.kill()

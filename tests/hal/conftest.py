@@ -1,4 +1,5 @@
 """Fixtures for the app/hal unit tests: a tiny Flask app and an in-memory SQLite collection."""
+
 import uuid
 from datetime import datetime, timedelta
 
@@ -68,10 +69,10 @@ def tag_filter(op, values):
 
 def make_collection(**overrides) -> Collection:
     """The asset collection as a resource would declare it."""
-    options = dict(
-        rel="ec:assets",
-        item_rel="ec:asset",
-        fields=[
+    options = {
+        "rel": "ec:assets",
+        "item_rel": "ec:asset",
+        "fields": [
             Field("id", Asset.id, "int", sortable=True),
             Field("title", Asset.title, sortable=True),
             Field("kind", Asset.kind, "enum", choices=KINDS, sortable=True),
@@ -84,13 +85,13 @@ def make_collection(**overrides) -> Collection:
             Field("tag", None, filter=tag_filter, search=False),
             Field("secret", Asset.note, filterable=False),
         ],
-        id_field="id",
-        default_sort=("-created",),
-        tiebreak=Asset.id,
-        max_size=20,
-        default_size=10,
-        extra_params=("query",),
-    )
+        "id_field": "id",
+        "default_sort": ("-created",),
+        "tiebreak": Asset.id,
+        "max_size": 20,
+        "default_size": 10,
+        "extra_params": ("query",),
+    }
     options.update(overrides)
     return Collection(**options)
 
@@ -101,7 +102,9 @@ def engine():
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         session.add_all(make_asset(i) for i in range(1, 26))
-        session.add_all([Tag(asset_id=1, name="red"), Tag(asset_id=2, name="red"), Tag(asset_id=3, name="blue")])
+        session.add_all(
+            [Tag(asset_id=1, name="red"), Tag(asset_id=2, name="red"), Tag(asset_id=3, name="blue")]
+        )
         session.commit()
     return engine
 

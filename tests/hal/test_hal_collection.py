@@ -1,4 +1,5 @@
 """Collections against SQLite: filters and sorts in SQL, COUNT queries and id lookups."""
+
 import pytest
 from sqlalchemy import event, select
 from werkzeug.exceptions import NotFound

@@ -1,27 +1,44 @@
 """ETags, 304 Not Modified, 412 and 428."""
+
 import pytest
 from flask import Response
 from werkzeug.exceptions import PreconditionFailed as WPreconditionFailed
 from werkzeug.exceptions import PreconditionRequired as WPreconditionRequired
 
 from app.hal import (
-    HAL_FORMS, HAL_JSON, HTML, JSON, VND_HAL_JSON, PreconditionFailed, PreconditionRequired, check_if_match,
-    etag_for, make_conditional, representation_suffix,
+    HAL_FORMS,
+    HAL_JSON,
+    HTML,
+    JSON,
+    VND_HAL_JSON,
+    PreconditionFailed,
+    PreconditionRequired,
+    check_if_match,
+    etag_for,
+    make_conditional,
+    representation_suffix,
 )
 
 TAG = etag_for({"a": 1, "b": [1, 2]})
 
 
 def test_etag_for_is_canonical_and_short():
-    assert TAG == etag_for({"b": [1, 2], "a": 1})
+    assert etag_for({"b": [1, 2], "a": 1}) == TAG
     assert len(TAG) == 32 and all(c in "0123456789abcdef" for c in TAG)
     assert etag_for("x") == etag_for(b"x") != etag_for("y")
-    assert TAG != etag_for({"a": 2, "b": [1, 2]})
+    assert etag_for({"a": 2, "b": [1, 2]}) != TAG
 
 
 @pytest.mark.parametrize(
     "media_type, suffix",
-    [(HAL_JSON, ""), (VND_HAL_JSON, ""), (JSON, ""), (HAL_FORMS, "-f"), (HTML, "-h"), ("text/html; charset=utf-8", "-h")],
+    [
+        (HAL_JSON, ""),
+        (VND_HAL_JSON, ""),
+        (JSON, ""),
+        (HAL_FORMS, "-f"),
+        (HTML, "-h"),
+        ("text/html; charset=utf-8", "-h"),
+    ],
 )
 def test_representation_suffix(media_type, suffix):
     assert representation_suffix(media_type) == suffix

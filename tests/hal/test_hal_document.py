@@ -1,4 +1,5 @@
 """HAL document rendering: links, embedding, curies, templates and validation."""
+
 import pytest
 
 from app.hal import CurieRegistry, Document, Link, Property, Template
@@ -106,7 +107,11 @@ def test_templates_only_with_with_templates_and_default_first():
     assert "_templates" not in doc.to_dict()
     out = doc.to_dict(with_templates=True)
     assert list(out["_templates"]) == ["default", "delete"]
-    assert out["_templates"]["delete"] == {"method": "DELETE", "contentType": "application/json", "properties": []}
+    assert out["_templates"]["delete"] == {
+        "method": "DELETE",
+        "contentType": "application/json",
+        "properties": [],
+    }
     assert "_templates" not in out["_embedded"]["item"]
 
 
@@ -138,8 +143,14 @@ def test_curie_registry():
     reg = CurieRegistry()
     reg.document("assets/deleted", title="Deleted", description="Soft-deleted assets")
     reg.document("assets/deleted", title="Deleted", description="Soft-deleted assets")
-    reg.document("asset", title="Asset", description="One", methods=("get", "put"),
-                 properties=[Property("title")], templates={"default": Template("PUT")})
+    reg.document(
+        "asset",
+        title="Asset",
+        description="One",
+        methods=("get", "put"),
+        properties=[Property("title")],
+        templates={"default": Template("PUT")},
+    )
     with pytest.raises(ValueError):
         reg.document("asset", title="Other", description="One")
     assert [e["rel"] for e in reg.all()] == ["asset", "assets/deleted"]

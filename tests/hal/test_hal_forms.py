@@ -1,4 +1,5 @@
 """HAL-FORMS properties derived from marshmallow schemas."""
+
 import enum
 
 from marshmallow import Schema, fields, validate
@@ -40,9 +41,19 @@ def test_dump_only_fields_are_skipped():
 def test_type_mapping():
     props = by_name(properties_from_schema(AssetSchema))
     expected = {
-        "title": "text", "email": "email", "homepage": "url", "count": "number", "ratio": "number",
-        "price": "number", "public": "checkbox", "created": "datetime-local", "kind": "text",
-        "tags": "text", "metaData": "textarea", "blob": "textarea", "colour": "text",
+        "title": "text",
+        "email": "email",
+        "homepage": "url",
+        "count": "number",
+        "ratio": "number",
+        "price": "number",
+        "public": "checkbox",
+        "created": "datetime-local",
+        "kind": "text",
+        "tags": "text",
+        "metaData": "textarea",
+        "blob": "textarea",
+        "colour": "text",
     }
     assert {name: props[name].type for name in expected} == expected
 
@@ -73,6 +84,10 @@ def test_property_to_dict_omits_defaults_and_wraps_options():
     assert Property("a").to_dict() == {"name": "a", "type": "text"}
     prop = Property("k", required=True, options=["x", "y"], min=0, readOnly=True)
     assert prop.to_dict() == {
-        "name": "k", "required": True, "type": "text", "min": 0, "readOnly": True,
+        "name": "k",
+        "required": True,
+        "type": "text",
+        "min": 0,
+        "readOnly": True,
         "options": {"inline": ["x", "y"]},
     }

@@ -1,4 +1,5 @@
 """The §4 query grammar: what parses, and the 400 for everything else."""
+
 import uuid
 from datetime import datetime
 
@@ -18,7 +19,15 @@ def args(query: str) -> MultiDict:
 
 def test_defaults(coll):
     q = coll.parse(args(""))
-    assert (q.style, q.page, q.size, q.offset, q.sort, q.filters, q.id_lookup) == ("page", 1, 10, 0, [], [], False)
+    assert (q.style, q.page, q.size, q.offset, q.sort, q.filters, q.id_lookup) == (
+        "page",
+        1,
+        10,
+        0,
+        [],
+        [],
+        False,
+    )
 
 
 def test_page_and_size(coll):
@@ -165,7 +174,10 @@ def test_integer_bounds_follow_the_column_type():
 
     from app.hal.grammar import parse_value
 
-    big, small = Field("big", Column("big", BigInteger), type="int"), Field("n", Column("n", Integer), type="int")
+    big, small = (
+        Field("big", Column("big", BigInteger), type="int"),
+        Field("n", Column("n", Integer), type="int"),
+    )
     assert parse_value(big, "big", str(2**40)) == 2**40
     assert parse_value(big, "big", str(-(2**63 - 1))) == -(2**63 - 1)
     assert parse_value(small, "n", str(2**31 - 1)) == 2**31 - 1

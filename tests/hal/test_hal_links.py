@@ -1,4 +1,5 @@
 """Link rendering, RFC 6570 query templates and their expansion."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

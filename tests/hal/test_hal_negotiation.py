@@ -1,10 +1,21 @@
 """Content negotiation and rendering."""
+
 import json
 
 import pytest
 from werkzeug.exceptions import NotAcceptable as WerkzeugNotAcceptable
 
-from app.hal import HAL_FORMS, HAL_JSON, HTML, JSON, VND_HAL_JSON, NotAcceptable, negotiate, render, set_html_renderer
+from app.hal import (
+    HAL_FORMS,
+    HAL_JSON,
+    HTML,
+    JSON,
+    VND_HAL_JSON,
+    NotAcceptable,
+    negotiate,
+    render,
+    set_html_renderer,
+)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +49,14 @@ def test_negotiate(accept, expected):
 
 @pytest.mark.parametrize(
     "accept",
-    ["application/xml", "image/png, text/plain", "application/problem+json", "*/*;q=0", "text/html;q=0", "garbage"],
+    [
+        "application/xml",
+        "image/png, text/plain",
+        "application/problem+json",
+        "*/*;q=0",
+        "text/html;q=0",
+        "garbage",
+    ],
 )
 def test_unacceptable(accept):
     with pytest.raises(NotAcceptable) as info:
@@ -52,9 +70,14 @@ def test_negotiate_with_custom_offer():
     assert negotiate("*/*", offered=(JSON, HTML)) == JSON
 
 
-DOC = {"title": "Café <b>", "_links": {"self": {"href": "http://x/a?b=1&c=2"},
-                                       "find": {"href": "http://x/a{?q}", "templated": True},
-                                       "bad": {"href": "javascript:alert(1)"}}}
+DOC = {
+    "title": "Café <b>",
+    "_links": {
+        "self": {"href": "http://x/a?b=1&c=2"},
+        "find": {"href": "http://x/a{?q}", "templated": True},
+        "bad": {"href": "javascript:alert(1)"},
+    },
+}
 
 
 @pytest.mark.parametrize("media_type", [HAL_JSON, VND_HAL_JSON, HAL_FORMS, JSON])
@@ -101,15 +124,18 @@ def test_pluggable_html_renderer(flask_app):
         assert "<pre>" in render(DOC, HTML).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("accept, expected", [
-    # application/* is more specific than */*, so its low q wins for the application types
-    ("application/*;q=0.1, */*;q=0.9", HTML),
-    # among equally specific ranges the highest q counts, whatever their order
-    ("application/hal+json;q=0.8, application/hal+json;q=0.2, text/html;q=0.5", HAL_JSON),
-    ("application/hal+json;q=0.2, application/hal+json;q=0.8, text/html;q=0.5", HAL_JSON),
-    # an exact range beats its type wildcard, in either direction
-    ("text/*;q=0.9, text/html;q=0.1, application/hal+json;q=0.5", HAL_JSON),
-    ("text/*;q=0.1, text/html;q=0.9, application/hal+json;q=0.5", HTML),
-])
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        # application/* is more specific than */*, so its low q wins for the application types
+        ("application/*;q=0.1, */*;q=0.9", HTML),
+        # among equally specific ranges the highest q counts, whatever their order
+        ("application/hal+json;q=0.8, application/hal+json;q=0.2, text/html;q=0.5", HAL_JSON),
+        ("application/hal+json;q=0.2, application/hal+json;q=0.8, text/html;q=0.5", HAL_JSON),
+        # an exact range beats its type wildcard, in either direction
+        ("text/*;q=0.9, text/html;q=0.1, application/hal+json;q=0.5", HAL_JSON),
+        ("text/*;q=0.1, text/html;q=0.9, application/hal+json;q=0.5", HTML),
+    ],
+)
 def test_the_most_specific_range_decides(accept, expected):
     assert negotiate(accept) == expected

@@ -1,4 +1,5 @@
 """Collection pages as HAL documents: count/total, paging links in both styles, the options template."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -95,7 +96,11 @@ def test_filterable_field_may_not_shadow_paging_params(models):
 
     with pytest.raises(ValueError):
         models.make_collection(fields=[Field("size", models.Asset.size, "int")])
-    models.make_collection(fields=[Field("size", models.Asset.size, "int", filterable=False, sortable=True)], id_field=None, default_sort=())
+    models.make_collection(
+        fields=[Field("size", models.Asset.size, "int", filterable=False, sortable=True)],
+        id_field=None,
+        default_sort=(),
+    )
 
 
 def test_limit_offset_links_keep_that_style(run):
@@ -124,8 +129,24 @@ def test_options_link_holds_the_whole_grammar_and_expands(run):
     href = options["href"]
     # extra parameters (the search ``query``) follow sort: a client expanding the template can send them
     assert href.startswith(BASE + "{?page,size,sort,query,id,id%21,idFrom,idTo,title,title%21,title%7E,")
-    for var in ("kind", "kind%21", "bytesFrom", "bytesTo", "created", "createdFrom", "createdTo",
-                "uid", "uid%21", "public", "score", "scoreFrom", "note", "note%21", "tag", "tag%21"):
+    for var in (
+        "kind",
+        "kind%21",
+        "bytesFrom",
+        "bytesTo",
+        "created",
+        "createdFrom",
+        "createdTo",
+        "uid",
+        "uid%21",
+        "public",
+        "score",
+        "scoreFrom",
+        "note",
+        "note%21",
+        "tag",
+        "tag%21",
+    ):
         assert f",{var}," in href or f",{var}}}" in href
     assert "secret" not in href and "note%7E" not in href and "kindFrom" not in href
     url = expand(href, **{"page": 2, "title~": "cat", "kind!": "video", "createdFrom": "2026-01-01"})
@@ -135,7 +156,8 @@ def test_options_link_holds_the_whole_grammar_and_expands(run):
 def test_options_link_offset_style_and_options_url(run):
     page = run("limit=5")
     href = page.document(BASE, docs(page), options_url="http://api.test/other").to_dict()["_links"][
-        "ec:assets/options"]["href"]
+        "ec:assets/options"
+    ]["href"]
     assert href.startswith("http://api.test/other{?limit,offset,sort,query,")
 
 
@@ -161,18 +183,29 @@ def test_document_requires_collection(run):
 
 
 def test_limits_prefer_the_collection_then_the_caller():
-    from app.hal import Collection, Field
     from sqlalchemy import column
+
+    from app.hal import Collection, Field
 
     free = Collection(rel="ec:xs", item_rel="ec:x", fields=[Field("n", column("n"), type="int")])
     assert free.limits() == (10, 200)
     assert free.limits(default_size=20, max_size=50) == (20, 50)
-    capped = Collection(rel="ec:xs", item_rel="ec:x", fields=[Field("n", column("n"), type="int")], max_size=30)
+    capped = Collection(
+        rel="ec:xs", item_rel="ec:x", fields=[Field("n", column("n"), type="int")], max_size=30
+    )
     assert capped.limits(default_size=40, max_size=500) == (30, 30)
 
 
-@pytest.mark.parametrize("query", ["size=7", "sort=-bytes&size=4", "title~=asset&sort=title&size=3",
-                                   "limit=5&offset=3", "kind=video,image&sort=-title&size=6"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "size=7",
+        "sort=-bytes&size=4",
+        "title~=asset&sort=title&size=3",
+        "limit=5&offset=3",
+        "kind=video,image&sort=-title&size=6",
+    ],
+)
 def test_late_row_lookup_pages_equal_plain_offset_pages(coll, session, models, query):
     """``page(key=...)`` (OFFSET over keys, then rows by key) gives every page exactly as plain OFFSET."""
     stmt = select(models.Asset)

@@ -1,4 +1,5 @@
 """Jobs as resources: real Redis, real RQ workers (in-process and forking subprocesses)."""
+
 import time
 
 import jobfuncs
@@ -49,7 +50,9 @@ def test_failing_job_shows_a_safe_summary(app, client, make_account, token_for, 
 
 
 def test_job_error_message_is_shown(client, admin_headers, run_jobs):
-    location = client.post("/api/health/probe", json={"fail": True}, headers=admin_headers).headers["Location"]
+    location = client.post("/api/health/probe", json={"fail": True}, headers=admin_headers).headers[
+        "Location"
+    ]
     run_jobs()
     body = client.get(location, headers=admin_headers).get_json()
     assert body["status"] == "failed" and body["error"] == "The probe was asked to fail."
@@ -93,12 +96,19 @@ def test_real_worker_reports_progress_then_finishes(app, client, make_account, t
     record = enqueue(jobfuncs.gated_steps, 4, gate, kind="steps", owner=owner)
     worker_process()
     url = f"/jobs/{record.id}"
-    running = wait_for(lambda: (b := client.get(url, headers=headers).get_json())["status"] == "started"
-                       and b["progress"]["message"] == "step 2" and b, timeout=90)
+    running = wait_for(
+        lambda: (
+            (b := client.get(url, headers=headers).get_json())["status"] == "started"
+            and b["progress"]["message"] == "step 2"
+            and b
+        ),
+        timeout=90,
+    )
     assert running["progress"]["fraction"] == 0.25 and running["ended"] is None
     get_redis().rpush(gate, 1, 1, 1)  # let steps 2 to 4 end
-    finished = wait_for(lambda: (b := client.get(url, headers=headers).get_json())["status"] == "finished" and b,
-                        timeout=90)
+    finished = wait_for(
+        lambda: (b := client.get(url, headers=headers).get_json())["status"] == "finished" and b, timeout=90
+    )
     assert finished["progress"]["fraction"] == 1.0
 
 

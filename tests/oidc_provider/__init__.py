@@ -1,4 +1,5 @@
 """The test OpenID Connect provider (server.py) as a real process on 127.0.0.1, and its controls."""
+
 import os
 import select
 import subprocess
@@ -16,9 +17,21 @@ class ProviderProcess:
         self.client_id, self.client_secret = client_id, client_secret
         env = {**os.environ, "PYTHONPATH": ROOT}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.oidc_provider.server", "--client-id", client_id,
-             "--client-secret", client_secret],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            [
+                sys.executable,
+                "-m",
+                "tests.oidc_provider.server",
+                "--client-id",
+                client_id,
+                "--client-secret",
+                client_secret,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline() if ready else ""
         if not line.startswith("READY "):
@@ -35,8 +48,11 @@ class ProviderProcess:
         return requests.get(self.issuer + "/_test/log", timeout=10).json()
 
     def code_without_pkce(self, redirect_uri, nonce=None):
-        response = requests.post(self.issuer + "/_test/code-without-pkce",
-                                 json={"redirect_uri": redirect_uri, "nonce": nonce}, timeout=10)
+        response = requests.post(
+            self.issuer + "/_test/code-without-pkce",
+            json={"redirect_uri": redirect_uri, "nonce": nonce},
+            timeout=10,
+        )
         return response.json()["code"]
 
     def stop(self):

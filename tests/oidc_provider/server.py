@@ -13,6 +13,7 @@ Test-only controls (this process listens on 127.0.0.1 only): ``POST /_test/confi
 registered redirect URIs and a misbehaviour of the next ID tokens (``nonce``, ``expired``, ``audience``,
 ``issuer``, ``foreign_key``); ``GET /_test/log`` returns the recorded authorize and token requests.
 """
+
 import argparse
 import sys
 import threading
@@ -112,10 +113,15 @@ def build_app(state):
         def save_authorization_code(self, code, req):
             with state.lock:
                 state.codes[code] = Code(
-                    code=code, redirect_uri=req.payload.redirect_uri, scope=req.scope,
-                    nonce=req.payload.data.get("nonce"), auth_time=int(time.time()), user=dict(state.user),
+                    code=code,
+                    redirect_uri=req.payload.redirect_uri,
+                    scope=req.scope,
+                    nonce=req.payload.data.get("nonce"),
+                    auth_time=int(time.time()),
+                    user=dict(state.user),
                     code_challenge=req.payload.data.get("code_challenge"),
-                    code_challenge_method=req.payload.data.get("code_challenge_method"))
+                    code_challenge_method=req.payload.data.get("code_challenge_method"),
+                )
 
         def query_authorization_code(self, code, client):
             item = state.codes.get(code)
@@ -165,20 +171,30 @@ def build_app(state):
         def generate_user_info(self, user, scope):
             return UserInfo(**user)
 
-    server = AuthorizationServer(app, query_client=lambda client_id: (
-        Client(state) if client_id == state.client_id else None), save_token=lambda token, req: None)
+    server = AuthorizationServer(
+        app,
+        query_client=lambda client_id: Client(state) if client_id == state.client_id else None,
+        save_token=lambda token, req: None,
+    )
     server.register_grant(CodeGrant, [Challenge(required=True), IdToken(require_nonce=True)])
 
     @app.get("/.well-known/openid-configuration")
     def discovery():
-        return jsonify({
-            "issuer": state.issuer, "authorization_endpoint": state.issuer + "/authorize",
-            "token_endpoint": state.issuer + "/token", "jwks_uri": state.issuer + "/jwks.json",
-            "response_types_supported": ["code"], "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"], "scopes_supported": SCOPES.split(),
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-            "code_challenge_methods_supported": ["S256"], "grant_types_supported": ["authorization_code"],
-        })
+        return jsonify(
+            {
+                "issuer": state.issuer,
+                "authorization_endpoint": state.issuer + "/authorize",
+                "token_endpoint": state.issuer + "/token",
+                "jwks_uri": state.issuer + "/jwks.json",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "scopes_supported": SCOPES.split(),
+                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["authorization_code"],
+            }
+        )
 
     @app.get("/jwks.json")
     def jwks():
@@ -190,9 +206,16 @@ def build_app(state):
         redirect_uri = request.args.get("redirect_uri")
         if not request.args.get("code_challenge") and redirect_uri in state.redirect_uris:
             # PKCE is required of every client here; the error goes back to the client (RFC 6749 4.1.2.1)
-            return redirect(add_params_to_uri(redirect_uri, {
-                "error": "invalid_request", "state": request.args.get("state", ""),
-                "error_description": "PKCE is required: send code_challenge (S256)."}))
+            return redirect(
+                add_params_to_uri(
+                    redirect_uri,
+                    {
+                        "error": "invalid_request",
+                        "state": request.args.get("state", ""),
+                        "error_description": "PKCE is required: send code_challenge (S256).",
+                    },
+                )
+            )
         return server.create_authorization_response(grant_user=dict(state.user))
 
     @app.post("/token")
@@ -220,9 +243,16 @@ def build_app(state):
         code = generate_token(40)
         body = request.get_json()
         with state.lock:
-            state.codes[code] = Code(code=code, redirect_uri=body["redirect_uri"], scope=SCOPES,
-                                     nonce=body.get("nonce"), auth_time=int(time.time()),
-                                     user=dict(state.user), code_challenge=None, code_challenge_method=None)
+            state.codes[code] = Code(
+                code=code,
+                redirect_uri=body["redirect_uri"],
+                scope=SCOPES,
+                nonce=body.get("nonce"),
+                auth_time=int(time.time()),
+                user=dict(state.user),
+                code_challenge=None,
+                code_challenge_method=None,
+            )
         return jsonify({"code": code})
 
     @app.get("/_test/log")

@@ -1,4 +1,5 @@
 """Test data for the data manager tests: small real files of every asset type, and request helpers."""
+
 import io
 import os
 import random
@@ -37,27 +38,41 @@ def wav():
 def mp4():
     """An ISO base media header: ftyp (isom), free and an empty mdat box."""
     ftyp = b"ftypisom" + struct.pack(">I", 512) + b"isomiso2avc1mp41"
-    return struct.pack(">I", 8 + len(ftyp)) + ftyp + struct.pack(">I", 8) + b"free" + struct.pack(">I", 16) + b"mdat" + b"\0" * 8
+    return (
+        struct.pack(">I", 8 + len(ftyp))
+        + ftyp
+        + struct.pack(">I", 8)
+        + b"free"
+        + struct.pack(">I", 16)
+        + b"mdat"
+        + b"\0" * 8
+    )
 
 
 def webm():
     """An EBML header with DocType "webm"."""
-    return bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102") + b"\0" * 64
+    return (
+        bytes.fromhex("1a45dfa39f4286810142f7810142f2810442f381084282847765626d4287810442858102") + b"\0" * 64
+    )
 
 
 def pdf():
-    return (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n"
-            b"<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n"
+        b"<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def xlsx():
     """The smallest OOXML workbook package libmagic recognises."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml",
-                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-                   'officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
         z.writestr("_rels/.rels", "<Relationships/>")
         z.writestr("xl/workbook.xml", "<workbook/>")
     return out.getvalue()
@@ -95,7 +110,10 @@ def create_space(client, headers, title="Space", description="A space"):
 
 def upload(client, href, headers, *files, status=201, **form):
     """POST multipart ``file`` parts (``(bytes, name)`` pairs, or (bytes, name, client content-type))."""
-    data = {"file": [(io.BytesIO(f[0]), f[1], *(f[2:] or ("application/octet-stream",))) for f in files], **form}
+    data = {
+        "file": [(io.BytesIO(f[0]), f[1], *(f[2:] or ("application/octet-stream",))) for f in files],
+        **form,
+    }
     r = client.post(href, data=data, headers=headers, content_type="multipart/form-data")
     assert r.status_code == status, r.get_json()
     return r
@@ -115,7 +133,10 @@ def count_rows(*models):
 
 
 def grant(client, space, headers, account, rights):
-    r = client.post(space["_links"]["ec:datamanager/members"]["href"], headers=headers,
-                    json={"accountID": account.id, "rights": rights})
+    r = client.post(
+        space["_links"]["ec:datamanager/members"]["href"],
+        headers=headers,
+        json={"accountID": account.id, "rights": rights},
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()

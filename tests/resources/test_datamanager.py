@@ -1,11 +1,12 @@
 """Data Manager spaces and members: /datamanager/, /datamanager/{id}, /datamanager/{id}/members/."""
+
 import re
 
 import pytest
+from datamanager_support import HAL_FORMS, config_overrides, count_rows, create_space, grant  # noqa: F401
 from uritemplate import expand
 
 from app.resources.datamanager.models import DataManager, Member
-from datamanager_support import HAL_FORMS, config_overrides, count_rows, create_space, grant  # noqa: F401
 
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ALL = ["manageRights", "editModel", "editEntries", "editAssets", "manageAPIs"]
@@ -37,10 +38,16 @@ def test_create_space(client, user_headers, make_account):
     assert links["ec:customer"]["href"] == f"http://localhost/api/v1/user/{owner.account_id}/"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "title"), ({"title": ""}, "title"), ({"title": "x", "colour": "red"}, "colour"),
-    ({"title": 3}, "title"), ({"title": "x", "description": None}, "description"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x", "colour": "red"}, "colour"),
+        ({"title": 3}, "title"),
+        ({"title": "x", "description": None}, "description"),
+    ],
+)
 def test_create_space_bad_body_writes_nothing(client, user_headers, body, field):
     r = client.post("/datamanager/", json=body, headers=user_headers)
     assert r.status_code == 400
@@ -50,8 +57,12 @@ def test_create_space_bad_body_writes_nothing(client, user_headers, body, field)
 
 
 def test_create_space_needs_json(client, user_headers):
-    r = client.post("/datamanager/", data="title=x", headers=user_headers,
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/datamanager/",
+        data="title=x",
+        headers=user_headers,
+        content_type="application/x-www-form-urlencoded",
+    )
     assert r.status_code == 415
     assert count_rows(DataManager) == (0,)
 
@@ -76,12 +87,27 @@ def test_list_paging_links_and_options(client, user_headers):
         create_space(client, user_headers, f"S{i}")
     body = client.get("/datamanager/?size=1&page=2", headers=user_headers).get_json()
     links = body["_links"]
-    assert {"self", "first", "prev", "next", "last", "ec:datamanagers/options", "ec:datamanager/by-id"} <= set(links)
+    assert {
+        "self",
+        "first",
+        "prev",
+        "next",
+        "last",
+        "ec:datamanagers/options",
+        "ec:datamanager/by-id",
+    } <= set(links)
     assert body["_embedded"]["ec:datamanager"][0]["title"] == "S1"
 
 
-@pytest.mark.parametrize("query, param", [("colour=red", "colour"), ("size=500", "size"),
-                                          ("sort=description", "sort"), ("createdFrom=yesterday", "createdFrom")])
+@pytest.mark.parametrize(
+    "query, param",
+    [
+        ("colour=red", "colour"),
+        ("size=500", "size"),
+        ("sort=description", "sort"),
+        ("createdFrom=yesterday", "createdFrom"),
+    ],
+)
 def test_list_bad_query(client, user_headers, query, param):
     r = client.get(f"/datamanager/?{query}", headers=user_headers)
     assert r.status_code == 400 and param in r.get_json()["errors"]
@@ -106,7 +132,9 @@ def test_update_space_stale_if_match_and_bad_body_change_nothing(client, user_he
     space = create_space(client, user_headers)
     href = space["_links"]["self"]["href"]
     etag = client.get(href, headers=user_headers).headers["ETag"]
-    assert client.put(href, json={"title": "A"}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    assert (
+        client.put(href, json={"title": "A"}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    )
     r = client.put(href, json={"title": "B"}, headers={**user_headers, "If-Match": etag})
     assert r.status_code == 412 and r.get_json()["@event"] == "PRECONDITION_FAILED"
     r = client.put(href, json={"title": "C", "rights": ["flyPlanes"]}, headers=user_headers)
@@ -136,7 +164,11 @@ def test_templates_follow_rights(client, make_account, token_for):
     grant(client, space, owner, reader_account, [])
     href = space["_links"]["self"]["href"]
     tpl = client.get(href, headers={**owner, **HAL_FORMS}).get_json()["_templates"]["default"]
-    assert tpl["method"] == "PUT" and {p["name"] for p in tpl["properties"]} == {"title", "description", "rights"}
+    assert tpl["method"] == "PUT" and {p["name"] for p in tpl["properties"]} == {
+        "title",
+        "description",
+        "rights",
+    }
     assert "_templates" not in client.get(href, headers={**reader, **HAL_FORMS}).get_json()
     assert "_templates" not in client.get(href, headers=owner).get_json()  # plain HAL has no forms
     members = client.get(space["_links"]["ec:datamanager/members"]["href"], headers={**reader, **HAL_FORMS})
@@ -151,15 +183,21 @@ def test_members_grant_change_revoke(client, make_account, token_for):
     assert client.get(href, headers=bob).status_code == 404
     member = grant(client, space, owner, bob_account, ["editAssets"])
     assert member["accountID"] == bob_account.id and member["rights"] == ["editAssets"]
-    assert member["_links"]["ec:datamanager/member/account"]["href"].endswith(f"/api/v1/user/{bob_account.id}/")
+    assert member["_links"]["ec:datamanager/member/account"]["href"].endswith(
+        f"/api/v1/user/{bob_account.id}/"
+    )
     assert client.get(href, headers=bob).get_json()["rights"] == ["editAssets"]
     members_href = space["_links"]["ec:datamanager/members"]["href"]
     listing = client.get(members_href + "?sort=accountID", headers=bob).get_json()
-    assert [m["accountID"] for m in listing["_embedded"]["ec:datamanager/member"]] == [owner_account.id,
-                                                                                       bob_account.id]
+    assert [m["accountID"] for m in listing["_embedded"]["ec:datamanager/member"]] == [
+        owner_account.id,
+        bob_account.id,
+    ]
     one = client.get(f"{members_href}?accountID={bob_account.id}", headers=bob).get_json()
     assert one["_links"]["self"]["href"] == member["_links"]["self"]["href"]
-    r = client.put(member["_links"]["self"]["href"], json={"rights": ["editAssets", "editModel"]}, headers=owner)
+    r = client.put(
+        member["_links"]["self"]["href"], json={"rights": ["editAssets", "editModel"]}, headers=owner
+    )
     assert r.status_code == 200 and r.get_json()["rights"] == ["editModel", "editAssets"]
     assert client.delete(member["_links"]["self"]["href"], headers=owner).status_code == 204
     assert client.get(href, headers=bob).status_code == 404

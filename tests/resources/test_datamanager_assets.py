@@ -1,14 +1,31 @@
 """Assets: upload and type sniffing, listing grammar, edit, merge, extra files, soft delete, restore, destroy."""
+
 import os
 
 import pytest
+from datamanager_support import (  # noqa: F401
+    HAL_FORMS,
+    config_overrides,
+    count_rows,
+    create_space,
+    csv,
+    generic,
+    grant,
+    jpeg,
+    make_asset,
+    mp4,
+    pdf,
+    png,
+    stored_files,
+    upload,
+    wav,
+    webm,
+    xlsx,
+)
 
 from app import storage
 from app.extensions import db
 from app.resources.datamanager.models import Asset, AssetFile, AssetTag
-from datamanager_support import (  # noqa: F401
-    HAL_FORMS, config_overrides, count_rows, create_space, csv, generic, grant, jpeg, make_asset, mp4, pdf, png,
-    stored_files, upload, wav, webm, xlsx)
 
 
 @pytest.fixture
@@ -25,13 +42,20 @@ def nothing_stored(app):
 
 
 # The client's Content-Type always lies: the type must come from the bytes.
-@pytest.mark.parametrize("make, name, asset_type, mimetype", [
-    (png, "a.png", "image", "image/png"), (jpeg, "b.jpg", "image", "image/jpeg"),
-    (mp4, "c.mp4", "video", "video/mp4"), (webm, "d.webm", "video", "video/webm"),
-    (wav, "e.wav", "audio", "audio/x-wav"), (pdf, "f.pdf", "document", "application/pdf"),
-    (xlsx, "g.xlsx", "spreadsheet", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    (csv, "h.csv", "spreadsheet", "text/csv"), (generic, "i.bin", "generic", "application/octet-stream"),
-])
+@pytest.mark.parametrize(
+    "make, name, asset_type, mimetype",
+    [
+        (png, "a.png", "image", "image/png"),
+        (jpeg, "b.jpg", "image", "image/jpeg"),
+        (mp4, "c.mp4", "video", "video/mp4"),
+        (webm, "d.webm", "video", "video/webm"),
+        (wav, "e.wav", "audio", "audio/x-wav"),
+        (pdf, "f.pdf", "document", "application/pdf"),
+        (xlsx, "g.xlsx", "spreadsheet", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (csv, "h.csv", "spreadsheet", "text/csv"),
+        (generic, "i.bin", "generic", "application/octet-stream"),
+    ],
+)
 def test_type_is_sniffed_from_content(client, user_headers, space, make, name, asset_type, mimetype):
     r = upload(client, assets_href(space), user_headers, (make(), name, "image/gif"))
     asset = client.get(r.headers["Location"], headers=user_headers).get_json()
@@ -39,8 +63,14 @@ def test_type_is_sniffed_from_content(client, user_headers, space, make, name, a
 
 
 def test_multi_file_upload_links_every_new_asset(client, app, user_headers, space):
-    r = upload(client, assets_href(space), user_headers, (png(), "one.png"), (pdf(), "two.pdf"),
-               (csv(), "dir/three.csv"))
+    r = upload(
+        client,
+        assets_href(space),
+        user_headers,
+        (png(), "one.png"),
+        (pdf(), "two.pdf"),
+        (csv(), "dir/three.csv"),
+    )
     body = r.get_json()
     links = [link["href"] for link in body["_links"]["ec:asset"]]
     assert body["count"] == 3 and len(links) == 3 and r.headers["Location"] == links[0]
@@ -71,7 +101,9 @@ def test_failed_upload_leaves_no_asset_and_no_file(client, app, user_headers, sp
 
 @pytest.mark.parametrize("config_overrides", [{"HALYARD_MAX_UPLOAD_BYTES": 2000}], indirect=True)
 def test_too_large_upload_is_413_and_stores_nothing(client, app, user_headers, space):
-    r = upload(client, assets_href(space), user_headers, (generic(1000), "a"), (generic(1500), "b"), status=413)
+    r = upload(
+        client, assets_href(space), user_headers, (generic(1000), "a"), (generic(1500), "b"), status=413
+    )
     assert r.get_json()["@event"] == "PAYLOAD_TOO_LARGE"
     assert nothing_stored(app)
 
@@ -89,7 +121,12 @@ def test_upload_bad_requests(client, app, user_headers, space):
 def test_listing_grammar(client, user_headers, space):
     href = assets_href(space)
     ids = {}
-    for content, name in ((png(), "cat.png"), (pdf(), "cat-facts.pdf"), (csv(), "dogs.csv"), (wav(), "bark.wav")):
+    for content, name in (
+        (png(), "cat.png"),
+        (pdf(), "cat-facts.pdf"),
+        (csv(), "dogs.csv"),
+        (wav(), "bark.wav"),
+    ):
         ids[name] = make_asset(client, space, user_headers, content, name)
     client.put(ids["cat.png"]["_links"]["self"]["href"], json={"tags": ["pet", "cute"]}, headers=user_headers)
     client.put(ids["dogs.csv"]["_links"]["self"]["href"], json={"tags": ["pet"]}, headers=user_headers)
@@ -110,11 +147,22 @@ def test_listing_grammar(client, user_headers, space):
     assert titles("tags=cute,nothing") == ["cat.png"]
     assert titles("tags!=pet&sort=title") == ["bark.wav", "cat-facts.pdf"]
     assert titles("tags~=ut") == ["cat.png"]
-    assert titles("createdFrom=2000-01-01&createdTo=2999-01-01&sort=created") and titles("createdTo=2000-01-01") == []
+    assert (
+        titles("createdFrom=2000-01-01&createdTo=2999-01-01&sort=created")
+        and titles("createdTo=2000-01-01") == []
+    )
     one = client.get(f"{href}?assetID={ids['bark.wav']['assetID']}", headers=user_headers).get_json()
-    assert one["title"] == "bark.wav" and one["_links"]["self"]["href"] == ids["bark.wav"]["_links"]["self"]["href"]
-    for query, param in (("type=pdf", "type"), ("sort=tags", "sort"), ("tagsFrom=a", "tagsFrom"), ("x=1", "x"),
-                         ("assetID=nope", "assetID")):
+    assert (
+        one["title"] == "bark.wav"
+        and one["_links"]["self"]["href"] == ids["bark.wav"]["_links"]["self"]["href"]
+    )
+    for query, param in (
+        ("type=pdf", "type"),
+        ("sort=tags", "sort"),
+        ("tagsFrom=a", "tagsFrom"),
+        ("x=1", "x"),
+        ("assetID=nope", "assetID"),
+    ):
         r = client.get(f"{href}?{query}", headers=user_headers)
         assert r.status_code == 400 and param in r.get_json()["errors"], query
 
@@ -141,13 +189,19 @@ def test_put_title_tags_and_locales(client, user_headers, space):
     assert r.get_json()["files"][0]["locale"] == "de-DE"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"title": ""}, "title"), ({"tags": "a"}, "tags"), ({"files": []}, "files"),
-    ({"files": [{"url": "http://localhost/elsewhere", "locale": "en"}]}, "files"),
-    ({"files": [{"locale": "en"}]}, "files"), ({"name": "x"}, "name"),
-    ({"title": "T", "files": [{"url": "{url}", "locale": "not a locale!"}]}, "files"),
-    ({"title": "T", "_links": {"ec:asset": {"href": "http://localhost/datamanager/"}}}, "_links"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"title": ""}, "title"),
+        ({"tags": "a"}, "tags"),
+        ({"files": []}, "files"),
+        ({"files": [{"url": "http://localhost/elsewhere", "locale": "en"}]}, "files"),
+        ({"files": [{"locale": "en"}]}, "files"),
+        ({"name": "x"}, "name"),
+        ({"title": "T", "files": [{"url": "{url}", "locale": "not a locale!"}]}, "files"),
+        ({"title": "T", "_links": {"ec:asset": {"href": "http://localhost/datamanager/"}}}, "_links"),
+    ],
+)
 def test_put_bad_body_changes_nothing(client, user_headers, space, body, field):
     asset = make_asset(client, space, user_headers)
     href = asset["_links"]["self"]["href"]
@@ -171,10 +225,15 @@ def test_add_file_then_drop_it_by_omission(client, app, user_headers, space):
     assert client.get(files[0]["url"], headers=user_headers).status_code == 404
 
 
-@pytest.mark.parametrize("parts, form, field", [
-    ([(pdf(), "doc.pdf")], {}, "file"), ([(png(), "x.png")], {"locale": "english!"}, "locale"),
-    ([(png(), "x.png"), (png(), "y.png")], {}, "file"), ([(png(), "x.png")], {"title": "t"}, "title"),
-])
+@pytest.mark.parametrize(
+    "parts, form, field",
+    [
+        ([(pdf(), "doc.pdf")], {}, "file"),
+        ([(png(), "x.png")], {"locale": "english!"}, "locale"),
+        ([(png(), "x.png"), (png(), "y.png")], {}, "file"),
+        ([(png(), "x.png")], {"title": "t"}, "title"),
+    ],
+)
 def test_add_file_bad_requests_leave_no_orphan(client, app, user_headers, space, parts, form, field):
     asset = make_asset(client, space, user_headers)
     r = upload(client, asset["_links"]["self"]["href"], user_headers, *parts, status=400, **form)
@@ -187,11 +246,17 @@ def test_merge_assets(client, app, user_headers, space):
     merged = make_asset(client, space, user_headers, jpeg(3, 3), "merged.jpg")
     client.put(merged["_links"]["self"]["href"], json={"tags": ["x"]}, headers=user_headers)
     href = keep["_links"]["self"]["href"]
-    r = client.put(href, json={"tags": ["k"], "_links": {"ec:asset": [{"href": merged["_links"]["self"]["href"]}]}},
-                   headers=user_headers)
+    r = client.put(
+        href,
+        json={"tags": ["k"], "_links": {"ec:asset": [{"href": merged["_links"]["self"]["href"]}]}},
+        headers=user_headers,
+    )
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["tags"] == ["k", "x"] and [f["mimetype"] for f in body["files"]] == ["image/png", "image/jpeg"]
+    assert body["tags"] == ["k", "x"] and [f["mimetype"] for f in body["files"]] == [
+        "image/png",
+        "image/jpeg",
+    ]
     assert client.get(merged["_links"]["self"]["href"], headers=user_headers).status_code == 404
     assert client.get(body["files"][1]["url"], headers=user_headers).status_code == 200
     assert count_rows(Asset, AssetFile) == (1, 2) and len(stored_files(app)) == 2
@@ -202,8 +267,11 @@ def test_merge_refuses_other_types_and_itself(client, user_headers, space):
     doc = make_asset(client, space, user_headers, pdf(), "d.pdf")
     href = keep["_links"]["self"]["href"]
     for target in (doc, keep):
-        r = client.put(href, json={"_links": {"ec:asset": {"href": target["_links"]["self"]["href"]}}},
-                       headers=user_headers)
+        r = client.put(
+            href,
+            json={"_links": {"ec:asset": {"href": target["_links"]["self"]["href"]}}},
+            headers=user_headers,
+        )
         assert r.status_code == 400 and "_links" in r.get_json()["errors"]
     assert count_rows(Asset, AssetFile) == (2, 2)
 
@@ -215,14 +283,20 @@ def test_delete_restore_delete_destroy(client, app, user_headers, space):
     assert client.delete(href, headers=user_headers).status_code == 204
     assert client.get(href, headers=user_headers).status_code == 404
     assert client.get(assets_href(space), headers=user_headers).get_json()["total"] == 0
-    deleted = client.get(space["_links"]["ec:assets/deleted"]["href"], headers={**user_headers, **HAL_FORMS}).get_json()
+    deleted = client.get(
+        space["_links"]["ec:assets/deleted"]["href"], headers={**user_headers, **HAL_FORMS}
+    ).get_json()
     assert deleted["total"] == 1 and "ec:assets/deleted/by-id" in deleted["_links"]
     gone = deleted["_embedded"]["ec:asset/deleted"][0]
     assert gone["deleted"].endswith("Z") and gone["assetID"] == asset["assetID"]
     gone_href = gone["_links"]["self"]["href"]
     assert client.get(gone["files"][0]["url"], headers=user_headers).status_code == 200
     r = client.delete(gone_href, headers=user_headers)
-    assert r.status_code == 200 and r.get_json()["_links"]["self"]["href"] == href and "deleted" not in r.get_json()
+    assert (
+        r.status_code == 200
+        and r.get_json()["_links"]["self"]["href"] == href
+        and "deleted" not in r.get_json()
+    )
     assert client.get(href, headers=user_headers).status_code == 200
     assert client.delete(href, headers=user_headers).status_code == 204
     r = client.delete(gone_href + "?destroy=now", headers=user_headers)
@@ -236,9 +310,13 @@ def test_stale_if_match_on_asset_writes(client, user_headers, space):
     asset = make_asset(client, space, user_headers)
     href = asset["_links"]["self"]["href"]
     etag = client.get(href, headers=user_headers).headers["ETag"]
-    assert client.put(href, json={"title": "new"}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    assert (
+        client.put(href, json={"title": "new"}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    )
     assert client.delete(href, headers={**user_headers, "If-Match": etag}).status_code == 412
-    assert client.put(href, json={"title": "x"}, headers={**user_headers, "If-Match": etag}).status_code == 412
+    assert (
+        client.put(href, json={"title": "x"}, headers={**user_headers, "If-Match": etag}).status_code == 412
+    )
     r = upload(client, href, {**user_headers, "If-Match": etag}, (png(), "p.png"), status=412)
     assert r.get_json()["@event"] == "PRECONDITION_FAILED"
     assert client.get(href, headers=user_headers).get_json()["title"] == "new"
@@ -246,17 +324,20 @@ def test_stale_if_match_on_asset_writes(client, user_headers, space):
 
 def test_file_download_range_etag_and_disposition(client, user_headers, space):
     content = generic(1000)
-    asset = make_asset(client, space, user_headers, content, 'r\u00e9sum\u00e9; final=1.bin')
+    asset = make_asset(client, space, user_headers, content, "r\u00e9sum\u00e9; final=1.bin")
     url = asset["files"][0]["url"]
     r = client.get(url, headers=user_headers)
     assert r.status_code == 200 and r.data == content and r.mimetype == "application/octet-stream"
     # Not on the inline list: an attachment (docs/security.md). The semicolon and '=' stay inside the
     # quoted ASCII fallback; the exact name travels in filename*.
     assert r.headers["Content-Disposition"] == (
-        'attachment; filename="resume; final=1.bin"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9%3B%20final%3D1.bin')
+        "attachment; filename=\"resume; final=1.bin\"; filename*=UTF-8''r%C3%A9sum%C3%A9%3B%20final%3D1.bin"
+    )
     etag = r.headers["ETag"]
     r = client.get(url, headers={**user_headers, "Range": "bytes=10-19"})
-    assert r.status_code == 206 and r.data == content[10:20] and r.headers["Content-Range"] == "bytes 10-19/1000"
+    assert (
+        r.status_code == 206 and r.data == content[10:20] and r.headers["Content-Range"] == "bytes 10-19/1000"
+    )
     assert client.get(url, headers={**user_headers, "If-None-Match": etag}).status_code == 304
     assert client.get(url, headers={**user_headers, "Range": "bytes=5000-"}).status_code == 416
     AssetFile.query.one().original_name = 'evil"; filename=x.exe'
@@ -273,7 +354,10 @@ def test_templates_show_what_rights_allow(client, make_account, token_for, user_
     full = client.get(asset["_links"]["self"]["href"], headers={**user_headers, **HAL_FORMS}).get_json()
     assert set(full["_templates"]) == {"default", "addFile", "delete"}
     assert full["_templates"]["addFile"]["contentType"] == "multipart/form-data"
-    assert "_templates" not in client.get(asset["_links"]["self"]["href"], headers={**reader, **HAL_FORMS}).get_json()
+    assert (
+        "_templates"
+        not in client.get(asset["_links"]["self"]["href"], headers={**reader, **HAL_FORMS}).get_json()
+    )
     listing = client.get(assets_href(space), headers={**reader, **HAL_FORMS}).get_json()
     assert "_templates" not in listing and "_templates" not in listing["_embedded"]["ec:asset"][0]
 

@@ -1,14 +1,15 @@
 """The Core read paths (app/resources/datamanager/reads.py): same documents and ETags as the ORM
 representation the writes use, URLs equal to url_for, and a fixed number of queries per read."""
+
 import uuid
 
 import pytest
+from datamanager_support import HAL_FORMS, config_overrides, create_space, make_asset, png, upload  # noqa: F401
 from flask import url_for
 from sqlalchemy import event
 
 from app.extensions import db
 from app.resources.datamanager.models import Asset
-from datamanager_support import HAL_FORMS, config_overrides, create_space, make_asset, png, upload  # noqa: F401
 
 
 @pytest.fixture
@@ -70,8 +71,13 @@ def test_asset_urls_equal_url_for(app, client, user_headers, space):
 
     dm_id, asset_id, file_id = uuid.UUID(space["dataManagerID"]), uuid.uuid4(), uuid.uuid4()
     # The prefix is cached per scheme, host and script root: each of them changes the URLs.
-    for base_url in ("https://example.org:8443", "http://example.org:8443", "https://other.example",
-                     "https://example.org:8443/mounted/here", "https://example.org:8443"):
+    for base_url in (
+        "https://example.org:8443",
+        "http://example.org:8443",
+        "https://other.example",
+        "https://example.org:8443/mounted/here",
+        "https://example.org:8443",
+    ):
         with app.test_request_context("/", base_url=base_url):
             assert AssetUrls(dm_id).datamanager.startswith(base_url + "/")
             check_asset_urls(AssetUrls, dm_id, asset_id, file_id)
@@ -82,11 +88,15 @@ def check_asset_urls(AssetUrls, dm_id, asset_id, file_id):
     assert urls.assets == url_for("datamanager.assets", dm_id=dm_id, _external=True)
     assert urls.deleted == url_for("datamanager.deleted_assets", dm_id=dm_id, _external=True)
     assert urls.datamanager == url_for("datamanager.get", dm_id=dm_id, _external=True)
-    assert urls.asset(asset_id) == url_for("datamanager.asset", dm_id=dm_id, asset_id=asset_id, _external=True)
-    assert urls.asset(asset_id, deleted=True) == url_for("datamanager.deleted_asset", dm_id=dm_id,
-                                                         asset_id=asset_id, _external=True)
-    assert urls.file(asset_id, file_id) == url_for("datamanager.file", dm_id=dm_id, asset_id=asset_id,
-                                                   file_id=file_id, _external=True)
+    assert urls.asset(asset_id) == url_for(
+        "datamanager.asset", dm_id=dm_id, asset_id=asset_id, _external=True
+    )
+    assert urls.asset(asset_id, deleted=True) == url_for(
+        "datamanager.deleted_asset", dm_id=dm_id, asset_id=asset_id, _external=True
+    )
+    assert urls.file(asset_id, file_id) == url_for(
+        "datamanager.file", dm_id=dm_id, asset_id=asset_id, file_id=file_id, _external=True
+    )
 
 
 def test_reads_use_a_fixed_number_of_queries(client, user_headers, space, statements):
@@ -107,8 +117,11 @@ def test_reads_use_a_fixed_number_of_queries(client, user_headers, space, statem
 def test_reads_are_404_for_non_members_and_other_spaces(client, user_headers, make_account, token_for, space):
     asset = make_asset(client, space, user_headers)
     stranger = token_for(make_account())
-    for href in (asset["_links"]["self"]["href"], space["_links"]["ec:assets"]["href"],
-                 space["_links"]["ec:assets/deleted"]["href"]):
+    for href in (
+        asset["_links"]["self"]["href"],
+        space["_links"]["ec:assets"]["href"],
+        space["_links"]["ec:assets/deleted"]["href"],
+    ):
         r = client.get(href, headers=stranger)
         assert r.status_code == 404 and r.get_json()["@event"] == "COULD_NOT_FIND_DATAMANAGER"
     other = create_space(client, user_headers, title="Other")

@@ -1,10 +1,10 @@
 """The totals cache of the asset collections (app/hal TotalsCache, scoped by the space's
 ``assets_generation``): a repeated filter costs no COUNT, and every write path that can change a
 total makes the next page count again, with the right number."""
+
 import uuid
 
 import pytest
-
 from datamanager_support import config_overrides, create_space, make_asset, png, upload  # noqa: F401
 from test_datamanager_reads import statements  # noqa: F401
 

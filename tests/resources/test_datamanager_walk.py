@@ -3,10 +3,12 @@
 The walk never builds a URL: it reads hrefs from ``_links``, expands templated links with
 ``uritemplate`` and submits ``_templates`` (method, target, contentType, property names).
 """
+
 import io
 
-from app.hal import expand  # uritemplate, accepting decoded names such as "title~"
 from datamanager_support import HAL_FORMS, config_overrides, jpeg, pdf, png, stored_files  # noqa: F401
+
+from app.hal import expand  # uritemplate, accepting decoded names such as "title~"
 
 
 class Walker:
@@ -32,8 +34,10 @@ class Walker:
         target = tpl.get("target", doc["_links"]["self"]["href"])
         kwargs = {}
         if tpl["contentType"] == "multipart/form-data":
-            kwargs = {"data": {**(body or {}), "file": [(io.BytesIO(c), n) for c, n in files]},
-                      "content_type": "multipart/form-data"}
+            kwargs = {
+                "data": {**(body or {}), "file": [(io.BytesIO(c), n) for c, n in files]},
+                "content_type": "multipart/form-data",
+            }
         elif body is not None:
             kwargs = {"json": body}
         r = self.client.open(target, method=tpl["method"], headers=self.headers, **kwargs)
@@ -71,9 +75,17 @@ def test_walk_every_operation_from_the_entry_point(client, app, make_account, to
     assert me.follow(assets, "ec:assets/options", **{"title~": "two"})["total"] == 1
 
     first = me.submit(first, "default", {"title": "One", "tags": ["walk"]}).get_json()
-    first = me.submit(me.get(first["_links"]["self"]["href"]), "addFile", {"locale": "en-US"},
-                      files=[(png(16, 12), "one@2x.png")], status=200).get_json()
-    assert [f["resolution"] for f in first["files"]] == [{"width": 8, "height": 6}, {"width": 16, "height": 12}]
+    first = me.submit(
+        me.get(first["_links"]["self"]["href"]),
+        "addFile",
+        {"locale": "en-US"},
+        files=[(png(16, 12), "one@2x.png")],
+        status=200,
+    ).get_json()
+    assert [f["resolution"] for f in first["files"]] == [
+        {"width": 8, "height": 6},
+        {"width": 16, "height": 12},
+    ]
     file_bytes = me.follow(first, "ec:asset/file", 1, headers={"Range": "bytes=0-7"})
     assert file_bytes.status_code == 206 and file_bytes.data == png(16, 12)[:8]
 

@@ -1,4 +1,5 @@
 """GET /api/health/: seed 003's shape, Redis and worker liveness, 503 when a dependency is down."""
+
 import time
 
 import pytest
@@ -43,12 +44,21 @@ def test_health_with_a_live_worker_is_up(client, admin_headers, worker_process):
 
 @pytest.mark.parametrize("config_overrides", [{"HALYARD_HEALTH_PUBLIC": True}])
 def test_public_health_answers_without_credentials(client):
-    assert client.get("/api/health").status_code == 503  # no worker in this test; no redirect for "/"-less path
+    assert (
+        client.get("/api/health").status_code == 503
+    )  # no worker in this test; no redirect for "/"-less path
 
 
 def test_redis_down_is_reported(database_url, run_dir):
-    app = create_app({"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "HALYARD_HEALTH_PUBLIC": True, "TESTING": True}, instance_path=str(run_dir / "instance"))
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "HALYARD_HEALTH_PUBLIC": True,
+            "TESTING": True,
+        },
+        instance_path=str(run_dir / "instance"),
+    )
     response = app.test_client().get("/api/health/")
     body = response.get_json()
     assert response.status_code == 503
@@ -57,8 +67,10 @@ def test_redis_down_is_reported(database_url, run_dir):
 
 def test_database_down_is_reported(redis_url, run_dir, tmp_path):
     url = "sqlite:///" + str(tmp_path / "missing-dir" / "nope.sqlite3")
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": redis_url, "HALYARD_HEALTH_PUBLIC": True, "TESTING": True},
-                     instance_path=str(run_dir / "instance"))
+    app = create_app(
+        {"DATABASE_URL": url, "REDIS_URL": redis_url, "HALYARD_HEALTH_PUBLIC": True, "TESTING": True},
+        instance_path=str(run_dir / "instance"),
+    )
     response = app.test_client().get("/api/health/")
     assert response.status_code == 503
     assert response.get_json()["result"]["database"] == "Inaccessible"

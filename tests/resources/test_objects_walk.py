@@ -4,6 +4,7 @@ Alice creates an action, an object and two more versions, grants a group READ; B
 that group, then finds and reads the object. The group is made with the models (the accounts
 domain serves groups over HTTP).
 """
+
 from app.extensions import db
 from app.hal import expand
 from app.resources.accounts.models import Group
@@ -36,17 +37,26 @@ class Walker:
         """Fill the named template of ``doc`` with ``body`` (only names the template offers) and send it."""
         template = doc["_templates"][name]
         offered = {p["name"] for p in template["properties"]}
-        assert set(body) <= offered, (set(body) - offered)
+        assert set(body) <= offered, set(body) - offered
         assert {p["name"] for p in template["properties"] if p.get("required")} <= set(body)
         target = template.get("target") or doc["_links"]["self"]["href"]
-        response = self.client.open(target, method=template["method"], json=body,
-                                    headers={**self.headers, "Content-Type": template["contentType"], **(headers or {})})
+        response = self.client.open(
+            target,
+            method=template["method"],
+            json=body,
+            headers={**self.headers, "Content-Type": template["contentType"], **(headers or {})},
+        )
         assert response.status_code == status, response.json
         return response
 
 
 def length(metres):
-    return {"_type": "quantity", "units": "m", "dimensionality": "[length]", "magnitude_in_base_units": metres}
+    return {
+        "_type": "quantity",
+        "units": "m",
+        "dimensionality": "[length]",
+        "magnitude_in_base_units": metres,
+    }
 
 
 def test_walk_from_root_to_a_shared_object(client, make_account, token_for):
@@ -57,19 +67,34 @@ def test_walk_from_root_to_a_shared_object(client, make_account, token_for):
     a, b = Walker(client, token_for(alice)), Walker(client, token_for(bob))
 
     actions = a.get(a.entry("ec:actions")["href"]).json
-    created = a.submit(actions, "default", {"type": "sample", "name": "Wire", "description": "Cut a wire",
-                                            "schema": SCHEMA}, 201)
+    created = a.submit(
+        actions,
+        "default",
+        {"type": "sample", "name": "Wire", "description": "Cut a wire", "schema": SCHEMA},
+        201,
+    )
     action = a.get(created.headers["Location"]).json
     assert action["schema"] == SCHEMA
 
     objects = a.get(a.entry("ec:objects")["href"]).json
-    v0 = a.submit(objects, "default", {"action_id": action["action_id"],
-                                       "data": {"name": {"_type": "text", "text": "Wire 1"}, "length": length(2)}}, 201)
+    v0 = a.submit(
+        objects,
+        "default",
+        {
+            "action_id": action["action_id"],
+            "data": {"name": {"_type": "text", "text": "Wire 1"}, "length": length(2)},
+        },
+        201,
+    )
     version = a.get(v0.headers["Location"])
     for n, metres in ((1, 1.5), (2, 1.25)):
-        written = a.submit(version.json, "new-version", {"data": {"name": {"_type": "text", "text": "Wire 1"},
-                                                                  "length": length(metres)}},
-                           201, headers={"If-Match": version.headers["ETag"]})
+        written = a.submit(
+            version.json,
+            "new-version",
+            {"data": {"name": {"_type": "text", "text": "Wire 1"}, "length": length(metres)}},
+            201,
+            headers={"If-Match": version.headers["ETag"]},
+        )
         assert written.headers["Location"].endswith(f"/versions/{n}")
         version = a.get(written.headers["Location"])
     assert version.json["_links"]["predecessor-version"]["href"].endswith("/versions/1")
@@ -113,14 +138,27 @@ def test_every_relation_the_domain_emits_is_documented(client, make_account, tok
     actions = w.get(w.entry("ec:actions")["href"]).json
     action = w.submit(actions, "default", {"type": "sample", "name": "A", "schema": SCHEMA}, 201).json
     objects = w.get(w.entry("ec:objects")["href"]).json
-    version = w.submit(objects, "default", {"action_id": action["action_id"],
-                                            "data": {"name": {"_type": "text", "text": "x"}}}, 201).json
+    version = w.submit(
+        objects,
+        "default",
+        {"action_id": action["action_id"], "data": {"name": {"_type": "text", "text": "x"}}},
+        201,
+    ).json
     permissions = w.get(version["_links"]["ec:object/permissions"]["href"]).json
-    docs = [w.get("http://localhost/").json, actions, action, w.get(w.entry("ec:objects")["href"]).json, version,
-            w.get(version["_links"]["version-history"]["href"]).json, permissions,
-            w.get(permissions["_links"]["ec:object/permissions/users"]["href"]).json,
-            w.get(permissions["_links"]["ec:object/permissions/public"]["href"]).json,
-            w.get(expand(permissions["_links"]["ec:object/permissions/group/by-id"]["href"], group_id=group.id)).json]
+    docs = [
+        w.get("http://localhost/").json,
+        actions,
+        action,
+        w.get(w.entry("ec:objects")["href"]).json,
+        version,
+        w.get(version["_links"]["version-history"]["href"]).json,
+        permissions,
+        w.get(permissions["_links"]["ec:object/permissions/users"]["href"]).json,
+        w.get(permissions["_links"]["ec:object/permissions/public"]["href"]).json,
+        w.get(
+            expand(permissions["_links"]["ec:object/permissions/group/by-id"]["href"], group_id=group.id)
+        ).json,
+    ]
     rels = set().union(*(curied_rels(d) for d in docs))
     assert {"ec:object/permissions/user", "ec:object/version", "ec:user", "ec:object/references"} <= rels
     for rel in sorted(rels):

@@ -1,4 +1,5 @@
 """GET / (the entry point), /rels/{rel}, media types and trailing slashes."""
+
 import pytest
 import uritemplate
 

@@ -1,7 +1,8 @@
 """Scheduler API: validation, authorization, timing functions, arming/cancelling, exactly-once claims,
 missed-run policy, metrics. Firing through real workers is in test_scheduler_firing.py."""
+
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -11,7 +12,13 @@ from app.jobs import get_queue
 from app.jobs import scheduler as jobs
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun
 from app.resources.scheduler.timing import (
-    DefinitionError, cron_expression, following_slot, next_cron, next_interval, next_slot, parse_interval,
+    DefinitionError,
+    cron_expression,
+    following_slot,
+    next_cron,
+    next_interval,
+    next_slot,
+    parse_interval,
 )
 from app.timeutil import utcnow
 
@@ -38,25 +45,31 @@ def scheduled_ids(app):
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
 
-@pytest.mark.parametrize("definition, after, expected", [
-    ("*/5 * * * *", T0, datetime(2026, 3, 1, 12, 5)),
-    ("*/5 * * * *", T0 + timedelta(minutes=4, seconds=59), datetime(2026, 3, 1, 12, 5)),
-    ("0 0 * * *", T0, datetime(2026, 3, 2)),
-    ("0 9 * * 1", T0, datetime(2026, 3, 2, 9)),  # 2026-03-01 is a Sunday
-    ("30 6 1 1 * 2027", T0, datetime(2027, 1, 1, 6, 30)),
-    ("0 0 1 1 * 2020", T0, None),  # a year in the past: no further run
-])
+@pytest.mark.parametrize(
+    "definition, after, expected",
+    [
+        ("*/5 * * * *", T0, datetime(2026, 3, 1, 12, 5)),
+        ("*/5 * * * *", T0 + timedelta(minutes=4, seconds=59), datetime(2026, 3, 1, 12, 5)),
+        ("0 0 * * *", T0, datetime(2026, 3, 2)),
+        ("0 9 * * 1", T0, datetime(2026, 3, 2, 9)),  # 2026-03-01 is a Sunday
+        ("30 6 1 1 * 2027", T0, datetime(2027, 1, 1, 6, 30)),
+        ("0 0 1 1 * 2020", T0, None),  # a year in the past: no further run
+    ],
+)
 def test_next_cron(definition, after, expected):
     assert next_cron(definition, after) == expected
 
 
-@pytest.mark.parametrize("definition, after, expected", [
-    ("1 seconds", T0, T0 + timedelta(seconds=1)),
-    ("1 seconds", T0 + timedelta(seconds=5, microseconds=300), T0 + timedelta(seconds=6)),
-    ("10 minutes", T0 - timedelta(hours=1), T0 + timedelta(minutes=10)),
-    ("10 minutes", T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)),
-    ("2 days", T0 + timedelta(days=3), T0 + timedelta(days=4)),
-])
+@pytest.mark.parametrize(
+    "definition, after, expected",
+    [
+        ("1 seconds", T0, T0 + timedelta(seconds=1)),
+        ("1 seconds", T0 + timedelta(seconds=5, microseconds=300), T0 + timedelta(seconds=6)),
+        ("10 minutes", T0 - timedelta(hours=1), T0 + timedelta(minutes=10)),
+        ("10 minutes", T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)),
+        ("2 days", T0 + timedelta(days=3), T0 + timedelta(days=4)),
+    ],
+)
 def test_next_interval_keeps_the_grid(definition, after, expected):
     assert next_interval(definition, T0, after) == expected
 
@@ -65,18 +78,23 @@ def test_missed_slots_collapse_into_one_next_slot():
     """After 100 missed slots the next run is the first slot after now, not the first missed one."""
     now = T0 + timedelta(seconds=100.4)
     assert next_slot(None, "1 seconds", T0, after=now) == T0 + timedelta(seconds=101)
-    assert next_slot("* * * * *", None, T0, after=T0 + timedelta(minutes=30, seconds=1)) == T0 + timedelta(minutes=31)
+    assert next_slot("* * * * *", None, T0, after=T0 + timedelta(minutes=30, seconds=1)) == T0 + timedelta(
+        minutes=31
+    )
 
 
 def test_following_slot_keeps_slots_under_normal_lag_and_collapses_after_downtime():
     slot = T0 + timedelta(seconds=10)
     # the fire job ran 1.5 s late: the next slot (already 0.5 s overdue) is still sent
-    assert following_slot(None, "1 seconds", T0, slot, slot + timedelta(seconds=1.5), 2) == slot + timedelta(seconds=1)
+    assert following_slot(None, "1 seconds", T0, slot, slot + timedelta(seconds=1.5), 2) == slot + timedelta(
+        seconds=1
+    )
     # the workers were down for a minute: one overdue run, then the first slot after now
     now = slot + timedelta(seconds=60.2)
     assert following_slot(None, "1 seconds", T0, slot, now, 2) == slot + timedelta(seconds=61)
     assert following_slot("* * * * *", None, T0, T0, T0 + timedelta(hours=2, seconds=5), 2) == T0 + timedelta(
-        hours=2, minutes=1)
+        hours=2, minutes=1
+    )
     assert following_slot("0 0 1 1 * 2026", None, T0, T0, T0, 2) is None
 
 
@@ -94,22 +112,34 @@ def test_parse_interval_and_cron_errors():
 
 # --- validation --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"cron_definition": "99 * * * *", "interval_definition": None}, "cron_definition",
-     "99 * * * * is not a valid crontab string: "),
-    ({"interval_definition": "every minute"}, "interval_definition",
-     "every minute is not a valid interval string: integer and period (from: days, hours, minutes, seconds) "
-     "e.g. 1 minutes"),
-    ({"cron_definition": "* * * * *"}, "cron_definition", "Set exactly one of"),
-    ({"interval_definition": None}, "interval_definition", "Set exactly one of"),
-    ({"endpoint": "ftp://example.org/x"}, "endpoint", "is not a valid http(s) URL"),
-    ({"endpoint": "http://10.1.2.3/hook"}, "endpoint", "is not allowed as an endpoint"),
-    ({"endpoint": "http://169.254.169.254/latest"}, "endpoint", "is not allowed as an endpoint"),
-    ({"frequency": 0}, "frequency", ""),
-    ({"enabled": "maybe"}, "enabled", ""),
-    ({"colour": "red"}, "colour", "Unknown field"),
-])
-def test_create_rejects_bad_bodies_and_writes_nothing(app, client, user_headers, unchanged, body, field, message):
+
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        (
+            {"cron_definition": "99 * * * *", "interval_definition": None},
+            "cron_definition",
+            "99 * * * * is not a valid crontab string: ",
+        ),
+        (
+            {"interval_definition": "every minute"},
+            "interval_definition",
+            "every minute is not a valid interval string: integer and period (from: days, hours, minutes, seconds) "
+            "e.g. 1 minutes",
+        ),
+        ({"cron_definition": "* * * * *"}, "cron_definition", "Set exactly one of"),
+        ({"interval_definition": None}, "interval_definition", "Set exactly one of"),
+        ({"endpoint": "ftp://example.org/x"}, "endpoint", "is not a valid http(s) URL"),
+        ({"endpoint": "http://10.1.2.3/hook"}, "endpoint", "is not allowed as an endpoint"),
+        ({"endpoint": "http://169.254.169.254/latest"}, "endpoint", "is not allowed as an endpoint"),
+        ({"frequency": 0}, "frequency", ""),
+        ({"enabled": "maybe"}, "enabled", ""),
+        ({"colour": "red"}, "colour", "Unknown field"),
+    ],
+)
+def test_create_rejects_bad_bodies_and_writes_nothing(
+    app, client, user_headers, unchanged, body, field, message
+):
     with unchanged():
         response = create(client, user_headers, **body)
     assert response.status_code == 400, response.get_json()
@@ -136,15 +166,18 @@ def test_create_get_and_secrets_never_returned(app, client, user_headers, caplog
     assert row.secret == body["signing_secret"] and body["signing_secret"] not in row.secret_encrypted
     again = client.get(response.headers["Location"], headers=user_headers).get_json()
     assert "signing_secret" not in again and "auth_token" not in again
-    assert again["_links"]["ec:schedule/deliveries"]["href"].endswith(f"/api/v1/schedule/{body['id']}/deliveries/")
+    assert again["_links"]["ec:schedule/deliveries"]["href"].endswith(
+        f"/api/v1/schedule/{body['id']}/deliveries/"
+    )
     assert "s3cr3t-token" not in caplog.text and body["signing_secret"] not in caplog.text
     # armed: exactly one scheduled RQ tick, for the second of the next slot
     assert scheduled_ids(app) == [jobs.tick_job_id(row.next_send_at)]
 
 
 def test_seed_alias_inteval_definition(client, user_headers):
-    response = client.post(SCHEDULES, json={"endpoint": ENDPOINT, "inteval_definition": "2 minutes"},
-                           headers=user_headers)
+    response = client.post(
+        SCHEDULES, json={"endpoint": ENDPOINT, "inteval_definition": "2 minutes"}, headers=user_headers
+    )
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["interval_definition"] == "2 minutes"
 
@@ -201,9 +234,13 @@ def test_put_reschedules_at_once_and_disable_cancels(app, client, user_headers):
     assert jobs.tick(now=old_slot + timedelta(days=1))["claimed"] == 0
     assert db.session.query(ScheduleRun).count() == 0
 
-    bad = client.put(href, json={"cron_definition": "* * * * *", "interval_definition": "1 seconds"},
-                     headers=user_headers)
-    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {"cron_definition", "interval_definition"}
+    bad = client.put(
+        href, json={"cron_definition": "* * * * *", "interval_definition": "1 seconds"}, headers=user_headers
+    )
+    assert bad.status_code == 400 and set(bad.get_json()["errors"]) == {
+        "cron_definition",
+        "interval_definition",
+    }
     db.session.expire_all()
     assert db.session.get(Schedule, row.id).cron_definition == "*/5 * * * *"
 
@@ -225,18 +262,28 @@ def test_if_match_is_enforced(client, user_headers):
     response = client.put(href, json={"payload": 1}, headers={**user_headers, "If-Match": '"stale"'})
     assert response.status_code == 412
     etag = client.get(href, headers=user_headers).headers["ETag"]
-    assert client.put(href, json={"payload": 2}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    assert (
+        client.put(href, json={"payload": 2}, headers={**user_headers, "If-Match": etag}).status_code == 200
+    )
 
 
 # --- authorization -----------------------------------------------------------------------------------
 
+
 def _paths(schedule_id, task_id):
     return [
-        ("GET", SCHEDULES), ("POST", SCHEDULES),
-        ("GET", f"{SCHEDULES}{schedule_id}/"), ("PUT", f"{SCHEDULES}{schedule_id}/"),
-        ("DELETE", f"{SCHEDULES}{schedule_id}/"), ("GET", f"{SCHEDULES}{schedule_id}/deliveries/"),
-        ("GET", "/api/v1/failed-tasks/"), ("POST", "/api/v1/failed-tasks/"), ("GET", f"/api/v1/failed-tasks/{task_id}"),
-        ("GET", "/api/metrics/"), ("POST", "/api/metrics/"), ("GET", "/metrics"),
+        ("GET", SCHEDULES),
+        ("POST", SCHEDULES),
+        ("GET", f"{SCHEDULES}{schedule_id}/"),
+        ("PUT", f"{SCHEDULES}{schedule_id}/"),
+        ("DELETE", f"{SCHEDULES}{schedule_id}/"),
+        ("GET", f"{SCHEDULES}{schedule_id}/deliveries/"),
+        ("GET", "/api/v1/failed-tasks/"),
+        ("POST", "/api/v1/failed-tasks/"),
+        ("GET", f"/api/v1/failed-tasks/{task_id}"),
+        ("GET", "/api/metrics/"),
+        ("POST", "/api/metrics/"),
+        ("GET", "/metrics"),
     ]
 
 
@@ -301,11 +348,23 @@ def test_admin_sees_and_changes_any_schedule(client, owned, admin_headers):
 
 # --- exactly-once claims and the missed-run policy (jobs called in this process) ----------------------
 
+
 def _make_schedule(account, **values):
     now = utcnow().replace(microsecond=0)
-    schedule = Schedule(created_by_id=account.id, endpoint=ENDPOINT, interval_definition="1 seconds",
-                        payload={"k": "v"}, enabled=True, anchor_at=now, next_send_at=now, triggered=0,
-                        generation=0, secret="whsec_test", created_at=now, updated_at=now)
+    schedule = Schedule(
+        created_by_id=account.id,
+        endpoint=ENDPOINT,
+        interval_definition="1 seconds",
+        payload={"k": "v"},
+        enabled=True,
+        anchor_at=now,
+        next_send_at=now,
+        triggered=0,
+        generation=0,
+        secret="whsec_test",
+        created_at=now,
+        updated_at=now,
+    )
     for name, value in values.items():
         setattr(schedule, name, value)
     db.session.add(schedule)
@@ -314,11 +373,13 @@ def _make_schedule(account, **values):
 
 
 def _epoch(moment):
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(moment.replace(tzinfo=UTC).timestamp())
 
 
 def test_arming_twice_creates_one_job(app, make_account):
-    schedule = _make_schedule(make_account(), next_send_at=utcnow().replace(microsecond=0) + timedelta(hours=1))
+    schedule = _make_schedule(
+        make_account(), next_send_at=utcnow().replace(microsecond=0) + timedelta(hours=1)
+    )
     other = _make_schedule(make_account(), next_send_at=schedule.next_send_at)
     first, second, third = jobs.arm(schedule), jobs.arm(schedule), jobs.arm(other)
     assert first == second == third and scheduled_ids(app) == [first]  # one tick per due second
@@ -408,10 +469,14 @@ def test_delivery_to_a_private_address_is_refused(app, client, make_account, adm
 
 # --- metrics -----------------------------------------------------------------------------------------
 
+
 def test_metrics_counters_snapshot_and_prometheus(app, client, admin_headers, user_headers, run_jobs):
     listing = client.get("/api/metrics/", headers=admin_headers).get_json()
-    for key in ("schedules.created.sum", "scheduler.deliver_task.connection_error.sum",
-                "scheduler.deliver_task.timeout.sum"):
+    for key in (
+        "schedules.created.sum",
+        "scheduler.deliver_task.connection_error.sum",
+        "scheduler.deliver_task.timeout.sum",
+    ):
         assert key in listing["metrics_available"] and listing["metrics"][key] == 0
     assert create(client, user_headers).status_code == 201
     assert create(client, user_headers, interval_definition="2 hours").status_code == 201  # a second tick
@@ -425,7 +490,9 @@ def test_metrics_counters_snapshot_and_prometheus(app, client, admin_headers, us
 
     response = client.post("/api/metrics/", headers=admin_headers)
     assert response.status_code == 201 and response.get_json() == {
-        **response.get_json(), "scheduled_metrics_initiated": True}
+        **response.get_json(),
+        "scheduled_metrics_initiated": True,
+    }
     assert "/jobs/" in response.headers["Location"]
     run_jobs()
     snapshot = client.get("/api/metrics/", headers=admin_headers).get_json()["snapshot"]
@@ -438,7 +505,9 @@ def test_metrics_counters_snapshot_and_prometheus(app, client, admin_headers, us
     assert "halyard_schedules_created_total 2.0" in body
     assert 'halyard_scheduler_deliver_task_http_error_total{code="503"} 1.0' in body
     assert 'halyard_schedules{enabled="true"} 2.0' in body
-    assert f'halyard_rq_jobs{{queue="{app.config["HALYARD_QUEUE_PREFIX"]}-high",state="scheduled"}} 2.0' in body
+    assert (
+        f'halyard_rq_jobs{{queue="{app.config["HALYARD_QUEUE_PREFIX"]}-high",state="scheduled"}} 2.0' in body
+    )
 
 
 def test_entry_point_links_and_rel_docs(client):
@@ -447,8 +516,18 @@ def test_entry_point_links_and_rel_docs(client):
     assert links["ec:schedule/by-id"]["templated"] is True and "{id}" in links["ec:schedule/by-id"]["href"]
     assert links["ec:failed-tasks"]["href"].endswith("/api/v1/failed-tasks/")
     assert links["ec:metrics"]["href"].endswith("/api/metrics/")
-    for rel in ("schedules", "schedule", "schedule/by-id", "schedule/deliveries", "delivery", "failed-tasks",
-                "failed-task", "metrics", "metrics/prometheus", "schedules/options"):
+    for rel in (
+        "schedules",
+        "schedule",
+        "schedule/by-id",
+        "schedule/deliveries",
+        "delivery",
+        "failed-tasks",
+        "failed-task",
+        "metrics",
+        "metrics/prometheus",
+        "schedules/options",
+    ):
         assert client.get(f"/rels/{rel}").status_code == 200, rel
 
 
@@ -477,8 +556,9 @@ def test_lost_attempts_are_sent_once_more_then_recorded_as_failed(app, make_acco
     assert db.session.get(ScheduleRun, run.id).status == "failed"
     task = db.session.query(FailedTask).one()
     assert task.run_id == run.id and task.reason.startswith("lost:")
-    assert [(a.attempt, a.outcome) for a in db.session.query(DeliveryAttempt).order_by(DeliveryAttempt.attempt)] \
-        == [(1, "retry"), (2, "failed")]
+    assert [
+        (a.attempt, a.outcome) for a in db.session.query(DeliveryAttempt).order_by(DeliveryAttempt.attempt)
+    ] == [(1, "retry"), (2, "failed")]
     assert len(get_queue(jobs.DELIVERY_QUEUE, app).jobs) == 1  # no third send
 
 
@@ -489,8 +569,9 @@ def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs
     try:
         account = make_account()
         kept = _make_schedule(account, endpoint=receiver.url)
-        gone = _make_schedule(account, endpoint=receiver.url, next_send_at=kept.next_send_at,
-                              anchor_at=kept.anchor_at)
+        gone = _make_schedule(
+            account, endpoint=receiver.url, next_send_at=kept.next_send_at, anchor_at=kept.anchor_at
+        )
         gone_id = gone.id
         jobs.tick(now=kept.next_send_at)
         runs = {run.schedule_id: run.id for run in db.session.query(ScheduleRun)}
@@ -513,7 +594,9 @@ def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs
     assert [a.run_id for a in db.session.query(DeliveryAttempt)] == [runs[kept.id]]
 
 
-@pytest.mark.parametrize("tries, rand, expected", [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 0.0, 2.0), (3, 0.5, 3.0),
-                                                   (10, 1.0, 60.0), (10, 0.0, 30.0)])
+@pytest.mark.parametrize(
+    "tries, rand, expected",
+    [(1, 0.0, 0.5), (1, 1.0, 1.0), (3, 0.0, 2.0), (3, 0.5, 3.0), (10, 1.0, 60.0), (10, 0.0, 30.0)],
+)
 def test_backoff_doubles_with_jitter_in_the_upper_half_and_caps(tries, rand, expected):
     assert jobs.backoff(tries, 1, 60, rand=lambda: rand) == expected

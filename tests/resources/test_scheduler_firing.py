@@ -1,5 +1,6 @@
 """Scheduler end to end: real `halyard worker` subprocesses (RQ's scheduler included) POST into a real
 receiver on 127.0.0.1. Bounded polling, no long sleeps."""
+
 import hashlib
 import hmac
 import json
@@ -22,12 +23,16 @@ SCHEDULES = "/api/v1/schedule/"
 
 @pytest.fixture
 def config_overrides():
-    return {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1", "HALYARD_SCHEDULER_MAX_TRIES": 2,
-            "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": 1, "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": 5,
-            "HALYARD_LOG_LEVEL": "WARNING",
-            # a shared, loaded CI machine can run workers seconds late: do not let the missed-run policy
-            # (tested with fixed clocks in test_scheduler.py) collapse slots here
-            "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": 60}
+    return {
+        "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1",
+        "HALYARD_SCHEDULER_MAX_TRIES": 2,
+        "HALYARD_SCHEDULER_RETRY_BASE_SECONDS": 1,
+        "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": 5,
+        "HALYARD_LOG_LEVEL": "WARNING",
+        # a shared, loaded CI machine can run workers seconds late: do not let the missed-run policy
+        # (tested with fixed clocks in test_scheduler.py) collapse slots here
+        "HALYARD_SCHEDULER_MISFIRE_GRACE_SECONDS": 60,
+    }
 
 
 @pytest.fixture
@@ -57,8 +62,11 @@ def wait_for(predicate, timeout=90.0, interval=0.05):
 
 
 def create(client, headers, receiver, **body):
-    response = client.post(SCHEDULES, json={"endpoint": receiver.url, "interval_definition": "1 seconds", **body},
-                           headers=headers)
+    response = client.post(
+        SCHEDULES,
+        json={"endpoint": receiver.url, "interval_definition": "1 seconds", **body},
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -75,12 +83,16 @@ def after_more_sends(client, headers, receiver, witness=None, more=2):
 def posts_recorded(schedule_id):
     """Attempts that went on the wire (every POST is recorded once it is answered; canceled ones never left)."""
     db.session.expire_all()
-    return db.session.query(DeliveryAttempt).filter(DeliveryAttempt.schedule_id == uuid.UUID(schedule_id),
-                                                    DeliveryAttempt.outcome != "canceled").count()
+    return (
+        db.session.query(DeliveryAttempt)
+        .filter(DeliveryAttempt.schedule_id == uuid.UUID(schedule_id), DeliveryAttempt.outcome != "canceled")
+        .count()
+    )
 
 
-def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_headers, admin_headers, receiver,
-                                                                 worker_process):
+def test_interval_schedule_fires_then_disable_and_delete_stop_it(
+    client, user_headers, admin_headers, receiver, worker_process
+):
     worker_process()
     a = create(client, user_headers, receiver, auth_token="tok-123", payload={"hello": "wörld", "n": [1, 2]})
     b = create(client, user_headers, receiver, payload=None)
@@ -99,8 +111,15 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
     assert slot_of(second) - slot_of(first) == timedelta(seconds=1)  # one per second
 
     # the receiver can see a POST before the worker has recorded its attempt
-    deliveries = wait_for(lambda: (d := client.get(a["_links"]["ec:schedule/deliveries"]["href"],
-                                                   headers=user_headers).get_json())["total"] >= 2 and d)
+    deliveries = wait_for(
+        lambda: (
+            (d := client.get(a["_links"]["ec:schedule/deliveries"]["href"], headers=user_headers).get_json())[
+                "total"
+            ]
+            >= 2
+            and d
+        )
+    )
     latest = deliveries["_embedded"]["ec:delivery"][0]
     assert latest["status_code"] == 200 and latest["outcome"] == "success"
     assert latest["response_excerpt"] == "answered 200" and latest["duration_ms"] >= 0
@@ -109,15 +128,24 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(client, user_he
     metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
     assert metrics["scheduler.deliver_task.success.sum"] >= 3 and metrics["scheduler.fire.sum"] >= 3
 
-    assert client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code == 200
+    assert (
+        client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code
+        == 200
+    )
     assert client.delete(b["_links"]["self"]["href"], headers=user_headers).status_code == 204
+
     # Runs claimed before the change (a tick claims a slot's runs a second early) are settled by their
     # batch: canceled, or sent if the batch had read the schedule just before the change. Once none is
     # left unsettled, nothing more may arrive.
     def unsettled():
         db.session.expire_all()
-        return db.session.query(ScheduleRun).filter(ScheduleRun.status.in_(("pending", "sending", "retrying")),
-                                                    ScheduleRun.schedule_id.in_(ids)).count()
+        return (
+            db.session.query(ScheduleRun)
+            .filter(
+                ScheduleRun.status.in_(("pending", "sending", "retrying")), ScheduleRun.schedule_id.in_(ids)
+            )
+            .count()
+        )
 
     ids = [uuid.UUID(s["id"]) for s in (a, b)]
     wait_for(lambda: unsettled() == 0)
@@ -139,9 +167,17 @@ def test_retry_then_success_with_the_same_idempotency_key(client, user_headers, 
     # backoff with jitter, base 1 s: the retry waits at least half the base (no upper bound: a loaded
     # machine may run it late; the delay's range itself is test_backoff_* with a fixed random source)
     assert hits[1]["at"] - hits[0]["at"] >= 0.5
-    listing = wait_for(lambda: client.get(s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt",
-                                          headers=user_headers).get_json()["total"] == 2 and client.get(
-        s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt", headers=user_headers).get_json())
+    listing = wait_for(
+        lambda: (
+            client.get(
+                s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt", headers=user_headers
+            ).get_json()["total"]
+            == 2
+            and client.get(
+                s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt", headers=user_headers
+            ).get_json()
+        )
+    )
     outcomes = [(d["attempt"], d["status_code"], d["outcome"]) for d in listing["_embedded"]["ec:delivery"]]
     assert outcomes == [(1, 503, "retry"), (2, 200, "success")]
     # frequency=1: the schedule disabled itself after its one run
@@ -152,12 +188,18 @@ def test_retry_then_success_with_the_same_idempotency_key(client, user_headers, 
     assert db.session.query(FailedTask).count() == 0
 
 
-def test_retry_then_failure_record_then_requeue(client, user_headers, admin_headers, receiver, worker_process):
+def test_retry_then_failure_record_then_requeue(
+    client, user_headers, admin_headers, receiver, worker_process
+):
     worker_process()
     s = create(client, user_headers, receiver, frequency=1)
     receiver.scripts[s["id"]] = [500, 502]
-    tasks = wait_for(lambda: client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()["total"] == 1
-                     and client.get("/api/v1/failed-tasks/", headers=user_headers).get_json())
+    tasks = wait_for(
+        lambda: (
+            client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()["total"] == 1
+            and client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()
+        )
+    )
     task = tasks["_embedded"]["ec:failed-task"][0]
     assert task["schedule"] == s["id"] and task["attempts"] == 2 and task["reason"] == "HTTP 502"
     metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
@@ -171,11 +213,19 @@ def test_retry_then_failure_record_then_requeue(client, user_headers, admin_head
     hits = wait_for(lambda: len(receiver.of(s["id"])) == 3 and receiver.of(s["id"]))
     assert len({h["headers"]["Idempotency-Key"] for h in hits}) == 1
     assert hits[2]["headers"]["X-Halyard-Attempt"] == "3"
-    wait_for(lambda: db.session.query(DeliveryAttempt).filter_by(outcome="success").count() == 1
-             or db.session.expire_all())
+    wait_for(
+        lambda: (
+            db.session.query(DeliveryAttempt).filter_by(outcome="success").count() == 1
+            or db.session.expire_all()
+        )
+    )
     assert client.get("/api/v1/failed-tasks/", headers=user_headers).get_json()["total"] == 0
-    assert client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"][
-        "scheduler.failed_tasks.requeued.sum"] == 1
+    assert (
+        client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"][
+            "scheduler.failed_tasks.requeued.sum"
+        ]
+        == 1
+    )
 
 
 def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_process):
@@ -183,14 +233,16 @@ def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_p
     worker_process()
     capped = create(client, user_headers, receiver, frequency=3)
     free = [create(client, user_headers, receiver, payload={"i": i}) for i in range(2)]
-    wait_for(lambda: len(receiver.of(capped["id"])) >= 3 and all(len(receiver.of(s["id"])) >= 3 for s in free))
+    wait_for(
+        lambda: len(receiver.of(capped["id"])) >= 3 and all(len(receiver.of(s["id"])) >= 3 for s in free)
+    )
     after_more_sends(client, user_headers, receiver, witness=free[0])  # time for a duplicate to show up
     keys = Counter(h["headers"]["Idempotency-Key"] for h in receiver.received)
     assert max(keys.values()) == 1, "a run was delivered twice"
     assert len(receiver.of(capped["id"])) == 3  # frequency cap
     for s in free:
         slots = sorted(slot_of(h) for h in receiver.of(s["id"]))
-        gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:])}
+        gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)}
         assert gaps == {1.0}, slots  # every slot sent once: none lost, none doubled
     db.session.expire_all()
     assert db.session.get(Schedule, uuid.UUID(capped["id"])).enabled is False
@@ -216,7 +268,8 @@ def _descendants(pid):
 
 
 def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same_key(
-        client, user_headers, admin_headers, receiver, worker_process):
+    client, user_headers, admin_headers, receiver, worker_process
+):
     from app.jobs import scheduler as jobs
     from app.timeutil import utcnow
 
@@ -243,8 +296,17 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
     hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]))
     assert hits[0]["headers"]["Idempotency-Key"] == hits[1]["headers"]["Idempotency-Key"] == str(run.id)
     assert [h["headers"]["X-Halyard-Attempt"] for h in hits] == ["1", "2"]
-    listing = wait_for(lambda: (d := client.get(s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt",
-                                                headers=user_headers).get_json())["total"] == 2 and d)
+    listing = wait_for(
+        lambda: (
+            (
+                d := client.get(
+                    s["_links"]["ec:schedule/deliveries"]["href"] + "?sort=attempt", headers=user_headers
+                ).get_json()
+            )["total"]
+            == 2
+            and d
+        )
+    )
     first, second = listing["_embedded"]["ec:delivery"]
     assert (first["attempt"], first["outcome"], first["status_code"]) == (1, "retry", None)
     assert first["error"].startswith("lost:")

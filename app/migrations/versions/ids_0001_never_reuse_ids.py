@@ -14,24 +14,32 @@ Revises: 0001
 Create Date: 2026-12-01 00:00:00
 
 """
+
 import contextlib
 
 from alembic import op
 
-
-revision = 'ids_0001'
-down_revision = '0001'
-branch_labels = ('ids',)
+revision = "ids_0001"
+down_revision = "0001"
+branch_labels = ("ids",)
 # The revisions that created the tables below (catalogue_0001 itself depends on datasources_0001).
-depends_on = ('accounts_0001', 'catalogue_0001', 'objects_0001', 'scheduler_0001')
+depends_on = ("accounts_0001", "catalogue_0001", "objects_0001", "scheduler_0001")
 
 # Every table with an integer surrogate key as of this revision (later tables are created with it).
 TABLES = (
-    'accounts', 'groups', 'api_tokens', 'auth_requests',                          # foundation, accounts
-    'catalogue_items', 'download_requests',                                       # catalogue, downloader
-    'projects', 'datasources', 'datasource_scripts', 'datasource_jobs',           # datasources
-    'actions', 'objects',                                                         # objects
-    'schedule_deliveries',                                                        # scheduler
+    "accounts",
+    "groups",
+    "api_tokens",
+    "auth_requests",  # foundation, accounts
+    "catalogue_items",
+    "download_requests",  # catalogue, downloader
+    "projects",
+    "datasources",
+    "datasource_scripts",
+    "datasource_jobs",  # datasources
+    "actions",
+    "objects",  # objects
+    "schedule_deliveries",  # scheduler
 )
 
 
@@ -42,31 +50,32 @@ def foreign_keys_off(bind):
     revisions run before this one in the same upgrade are committed first."""
     raw = bind.connection.driver_connection
     raw.commit()
-    raw.execute('PRAGMA foreign_keys=OFF')
-    if raw.execute('PRAGMA foreign_keys').fetchone()[0] != 0:
-        raise RuntimeError('could not switch SQLite foreign keys off for the table rebuild')
+    raw.execute("PRAGMA foreign_keys=OFF")
+    if raw.execute("PRAGMA foreign_keys").fetchone()[0] != 0:
+        raise RuntimeError("could not switch SQLite foreign keys off for the table rebuild")
     try:
         yield
-        broken = raw.execute('PRAGMA foreign_key_check').fetchall()
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
         if broken:
-            raise RuntimeError(f'the rebuild broke foreign keys: {broken[:5]}')
+            raise RuntimeError(f"the rebuild broke foreign keys: {broken[:5]}")
     except BaseException:
         raw.rollback()
         raise
     else:
         raw.commit()
     finally:  # outside a transaction again, so this takes effect before the connection is reused
-        raw.execute('PRAGMA foreign_keys=ON')
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def rebuild(autoincrement):
     bind = op.get_bind()
-    if bind.dialect.name != 'sqlite':
+    if bind.dialect.name != "sqlite":
         return
     with foreign_keys_off(bind):
         for name in TABLES:
-            with op.batch_alter_table(name, recreate='always',
-                                      table_kwargs={'sqlite_autoincrement': autoincrement}):
+            with op.batch_alter_table(
+                name, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
+            ):
                 pass
 
 

@@ -4,6 +4,7 @@ The models (Account, Group, ApiToken, AuthRequest) are shared by every domain;
 ``views.embed_account(account)`` is how other domains show an account.
 Routes: signin.py, users.py, groups.py, tokens.py; docs/accounts.md is the reference.
 """
+
 import click
 from flask import Blueprint
 from flask.cli import with_appcontext
@@ -11,49 +12,115 @@ from flask.cli import with_appcontext
 bp = Blueprint("accounts", __name__)
 
 RELATIONS = {
-    "auth-requests": ("Auth requests", ("POST",), "POST (no credentials) starts a device-style sign-in: 201 "
-                      "AUTH_REQUEST_CREATED with request_uuid and the UI page a person signs in on."),
-    "auth-request/ui": ("Sign-in page", ("GET",), "The text/html page where a person signs in for a waiting client."),
-    "auth-request/attach": ("Attach account", ("POST",), "POST {code, email, request_uuid}: prove an identity and "
-                            "attach it to the auth request (JSON or the page's form post)."),
-    "auth-request/oidc": ("Sign in with the identity provider", ("GET",), "text/html: redirects the person "
-                          "to "
-                          "the OpenID Connect provider (authorization code with PKCE) for this auth request; "
-                          "the provider sends them back to Halyard's callback, which attaches the account."),
-    "auth-tokens": ("Auth tokens", ("POST",), "POST {request_uuid}: 201 AUTH_TOKEN_CREATED {token} once an account "
-                    "is attached (400 AUTH_REQUEST_NOT_YET_ATTACHED before); consumes the request."),
-    "users": ("Users", ("GET",), "Accounts (seed 003 /api/v1/user/) with the collection grammar; filters id, email, "
-              "username, type, active, group, created; limit/offset or page/size."),
-    "user": ("User", ("GET", "PATCH"), "One account: email, username, groups, url, type, active. ADMINs PATCH "
-             "username/type/active; the owner gets change-password and issue-token templates."),
+    "auth-requests": (
+        "Auth requests",
+        ("POST",),
+        "POST (no credentials) starts a device-style sign-in: 201 "
+        "AUTH_REQUEST_CREATED with request_uuid and the UI page a person signs in on.",
+    ),
+    "auth-request/ui": (
+        "Sign-in page",
+        ("GET",),
+        "The text/html page where a person signs in for a waiting client.",
+    ),
+    "auth-request/attach": (
+        "Attach account",
+        ("POST",),
+        "POST {code, email, request_uuid}: prove an identity and "
+        "attach it to the auth request (JSON or the page's form post).",
+    ),
+    "auth-request/oidc": (
+        "Sign in with the identity provider",
+        ("GET",),
+        "text/html: redirects the person "
+        "to "
+        "the OpenID Connect provider (authorization code with PKCE) for this auth request; "
+        "the provider sends them back to Halyard's callback, which attaches the account.",
+    ),
+    "auth-tokens": (
+        "Auth tokens",
+        ("POST",),
+        "POST {request_uuid}: 201 AUTH_TOKEN_CREATED {token} once an account "
+        "is attached (400 AUTH_REQUEST_NOT_YET_ATTACHED before); consumes the request.",
+    ),
+    "users": (
+        "Users",
+        ("GET",),
+        "Accounts (seed 003 /api/v1/user/) with the collection grammar; filters id, email, "
+        "username, type, active, group, created; limit/offset or page/size.",
+    ),
+    "user": (
+        "User",
+        ("GET", "PATCH"),
+        "One account: email, username, groups, url, type, active. ADMINs PATCH "
+        "username/type/active; the owner gets change-password and issue-token templates.",
+    ),
     "user/by-id": ("User by id", ("GET",), "Templated link to one user."),
     "user/groups": ("User's groups", ("GET",), "The groups an account belongs to (array of links)."),
-    "user/token": ("Token for an email", ("POST",), "ADMIN, seed 003: POST {email} → 201 {token}; creates the "
-                   "account when the email is new."),
-    "user/tokens": ("Account's tokens", ("GET", "POST"), "The owner's (or, for ADMINs, anyone's) API tokens, "
-                    "metadata only; POST {name, ttl_seconds} issues one."),
-    "api-token": ("API token", ("GET", "DELETE"), "One API token's metadata (name, created, expires, revoked, "
-                  "current); DELETE revokes it at once. The secret is shown only when issued."),
-    "groups": ("Groups", ("GET", "POST"), "Groups (seed 003 /api/v1/group/) with the collection grammar; "
-               "ADMINs POST {name}."),
-    "group": ("Group", ("GET", "PUT", "DELETE"), "One group: name, url, member links. ADMINs rename (PUT), "
-              "delete, add members (POST members/)."),
+    "user/token": (
+        "Token for an email",
+        ("POST",),
+        "ADMIN, seed 003: POST {email} → 201 {token}; creates the account when the email is new.",
+    ),
+    "user/tokens": (
+        "Account's tokens",
+        ("GET", "POST"),
+        "The owner's (or, for ADMINs, anyone's) API tokens, "
+        "metadata only; POST {name, ttl_seconds} issues one.",
+    ),
+    "api-token": (
+        "API token",
+        ("GET", "DELETE"),
+        "One API token's metadata (name, created, expires, revoked, "
+        "current); DELETE revokes it at once. The secret is shown only when issued.",
+    ),
+    "groups": (
+        "Groups",
+        ("GET", "POST"),
+        "Groups (seed 003 /api/v1/group/) with the collection grammar; ADMINs POST {name}.",
+    ),
+    "group": (
+        "Group",
+        ("GET", "PUT", "DELETE"),
+        "One group: name, url, member links. ADMINs rename (PUT), delete, add members (POST members/).",
+    ),
     "group/by-id": ("Group by id", ("GET",), "Templated link to one group."),
     "group/members": ("Group members", ("GET",), "The users collection filtered to this group's members."),
     "group/member": ("Group membership", ("DELETE",), "ADMIN: DELETE removes that account from the group."),
-    "account": ("Account", ("GET",), "An embedded account {@type: account, id, email, type}; self is the user."),
-    "users/options": ("Users grammar", ("GET",), "Templated link showing every paging, sort and filter variable "
-                      "of the users collection."),
-    "groups/options": ("Groups grammar", ("GET",), "Templated link showing every variable of the groups collection."),
-    "user/tokens/options": ("Tokens grammar", ("GET",), "Templated link showing every variable of a token list."),
+    "account": (
+        "Account",
+        ("GET",),
+        "An embedded account {@type: account, id, email, type}; self is the user.",
+    ),
+    "users/options": (
+        "Users grammar",
+        ("GET",),
+        "Templated link showing every paging, sort and filter variable of the users collection.",
+    ),
+    "groups/options": (
+        "Groups grammar",
+        ("GET",),
+        "Templated link showing every variable of the groups collection.",
+    ),
+    "user/tokens/options": (
+        "Tokens grammar",
+        ("GET",),
+        "Templated link showing every variable of a token list.",
+    ),
     "me": ("Current account", ("GET",), "The caller's own user resource."),
 }
 
 
 def init_app(app):
     from app.extensions import curies
-    from app.resources.accounts import groups, signin, signin_oidc, tokens, users  # noqa: F401  (routes)
-    from app.resources.accounts import openapi  # noqa: F401  (describes every operation for /openapi.json)
+    from app.resources.accounts import (  # noqa: F401  (routes)
+        groups,
+        openapi,  # noqa: F401  (describes every operation for /openapi.json)
+        signin,
+        signin_oidc,
+        tokens,
+        users,
+    )
     from app.resources.accounts.verifiers import VERIFIERS
     from app.resources.root import register_entry
 
@@ -69,16 +136,25 @@ def init_app(app):
         signin_oidc.init_app(app)
     app.register_blueprint(bp)
     register_entry(app, "ec:auth-requests", "accounts.create_auth_request", title="Start a sign-in (POST)")
-    register_entry(app, "ec:auth-tokens", "accounts.create_auth_token", title="Exchange a sign-in for a token (POST)")
+    register_entry(
+        app, "ec:auth-tokens", "accounts.create_auth_token", title="Exchange a sign-in for a token (POST)"
+    )
     register_entry(app, "ec:users", "accounts.list_users", title="Users")
-    register_entry(app, "ec:user/by-id", "accounts.get_user", title="A user by id", path_vars={"user_id": "id"})
-    register_entry(app, "ec:user/token", "accounts.create_user_token", title="ADMIN: a token for an email (POST)")
+    register_entry(
+        app, "ec:user/by-id", "accounts.get_user", title="A user by id", path_vars={"user_id": "id"}
+    )
+    register_entry(
+        app, "ec:user/token", "accounts.create_user_token", title="ADMIN: a token for an email (POST)"
+    )
     register_entry(app, "ec:groups", "accounts.list_groups", title="Groups")
-    register_entry(app, "ec:group/by-id", "accounts.get_group", title="A group by id", path_vars={"group_id": "id"})
+    register_entry(
+        app, "ec:group/by-id", "accounts.get_group", title="A group by id", path_vars={"group_id": "id"}
+    )
     register_entry(app, "ec:me", "accounts.me", title="Your own account")
     for rel, (title, methods, description) in RELATIONS.items():
-        curies.document(rel, title=title, methods=methods, description=description,
-                        properties=_body_properties().get(rel))
+        curies.document(
+            rel, title=title, methods=methods, description=description, properties=_body_properties().get(rel)
+        )
     app.cli.add_command(accounts_cli)
 
 

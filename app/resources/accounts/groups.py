@@ -1,4 +1,5 @@
 """Groups (seed 003): /api/v1/group/, /api/v1/group/{id}/, …/{id}/members/ and …/members/{user_id}/."""
+
 from sqlalchemy import select
 
 from app.auth import admin_required, current_account, login_required
@@ -9,7 +10,13 @@ from app.representation import check_preconditions, created, load_body, no_conte
 from app.resources.accounts import bp
 from app.resources.accounts.models import Group, account_groups
 from app.resources.accounts.schemas import group_schema, member_schema
-from app.resources.accounts.views import get_group_or_404, get_user_or_404, group_form, represent_group, visible_groups
+from app.resources.accounts.views import (
+    get_group_or_404,
+    get_user_or_404,
+    group_form,
+    represent_group,
+    visible_groups,
+)
 
 
 def _with_member(op, values):

@@ -1,4 +1,5 @@
 """Account, Group and ApiToken: the identity model shared by every domain (DESIGN.md §6)."""
+
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -79,9 +80,7 @@ class Account(db.Model):
         """The account whose email (stored lower-case) or username is ``login``."""
         if "\0" in login:  # no account has one, and PostgreSQL refuses NUL in a query (a Basic login)
             return None
-        return db.session.scalar(
-            select(cls).where((cls.email == login.lower()) | (cls.username == login))
-        )
+        return db.session.scalar(select(cls).where((cls.email == login.lower()) | (cls.username == login)))
 
     def __repr__(self):
         return f"<Account {self.id} {self.email}>"
@@ -168,8 +167,9 @@ class OidcLogin(db.Model):
     __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    auth_request_id: Mapped[int] = mapped_column(ForeignKey("auth_requests.id", ondelete="CASCADE"),
-                                                 unique=True)
+    auth_request_id: Mapped[int] = mapped_column(
+        ForeignKey("auth_requests.id", ondelete="CASCADE"), unique=True
+    )
     state_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
@@ -180,4 +180,3 @@ class OidcLogin(db.Model):
 def hash_token(secret):
     """Tokens are 256-bit random strings, so one SHA-256 is a safe and fast lookup key."""
     return hashlib.sha256(secret.encode()).hexdigest()
-

@@ -10,6 +10,7 @@ and one from the token endpoint): signature against the issuer's JWKS, ``iss``, 
 The state, nonce and verifier of a sign-in live in an ``OidcLogin`` row bound to its auth request;
 ``take_login`` deletes it as it reads it, so each is used at most once. See docs/accounts.md.
 """
+
 import hmac
 import logging
 import time
@@ -66,10 +67,18 @@ def provider():
     if cached and cached[0] == settings and time.monotonic() - cached[1] < METADATA_SECONDS:
         return cached[2]
     client = FlaskOAuth2App(
-        FlaskIntegration("halyard"), name="halyard", client_id=client_id, client_secret=secret or None,
+        FlaskIntegration("halyard"),
+        name="halyard",
+        client_id=client_id,
+        client_secret=secret or None,
         server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_kwargs={"scope": scopes, "code_challenge_method": "S256", "default_timeout": TIMEOUT_SECONDS,
-                       "token_endpoint_auth_method": "client_secret_basic" if secret else "none"})
+        client_kwargs={
+            "scope": scopes,
+            "code_challenge_method": "S256",
+            "default_timeout": TIMEOUT_SECONDS,
+            "token_endpoint_auth_method": "client_secret_basic" if secret else "none",
+        },
+    )
     current_app.extensions["halyard.oidc.provider"] = (settings, time.monotonic(), client)
     return client
 
@@ -80,7 +89,8 @@ def metadata():
         found = provider().load_server_metadata()
     except (requests.RequestException, ValueError):
         raise IdentityProviderUnavailable(
-            "The identity provider's discovery document could not be read.") from None
+            "The identity provider's discovery document could not be read."
+        ) from None
     if found.get("issuer") != current_app.config["HALYARD_OIDC_ISSUER"]:
         raise IdentityProviderUnavailable("The identity provider's discovery document names another issuer.")
     if not all(found.get(k) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")):
@@ -94,9 +104,15 @@ def start(auth_request, redirect_uri):
     prompt = current_app.config["HALYARD_OIDC_PROMPT"]
     made = provider().create_authorization_url(redirect_uri, **({"prompt": prompt} if prompt else {}))
     db.session.execute(delete(OidcLogin).where(OidcLogin.auth_request_id == auth_request.id))
-    db.session.add(OidcLogin(auth_request_id=auth_request.id, state_hash=hash_token(made["state"]),
-                             nonce=made["nonce"], code_verifier=made["code_verifier"],
-                             redirect_uri=redirect_uri))
+    db.session.add(
+        OidcLogin(
+            auth_request_id=auth_request.id,
+            state_hash=hash_token(made["state"]),
+            nonce=made["nonce"],
+            code_verifier=made["code_verifier"],
+            redirect_uri=redirect_uri,
+        )
+    )
     db.session.commit()
     return made["url"]
 
@@ -104,10 +120,18 @@ def start(auth_request, redirect_uri):
 def take_login(*, state=None, auth_request=None):
     """The login with this ``state`` (the callback) or of this ``auth_request`` (attach_account), deleted in
     the same statement and committed at once, so it is used once even when what follows fails; or None."""
-    where = (OidcLogin.state_hash == hash_token(state)) if state is not None else (
-        OidcLogin.auth_request_id == auth_request.id)
-    row = db.session.execute(delete(OidcLogin).where(where).returning(
-        OidcLogin.auth_request_id, OidcLogin.nonce, OidcLogin.code_verifier, OidcLogin.redirect_uri)).first()
+    where = (
+        (OidcLogin.state_hash == hash_token(state))
+        if state is not None
+        else (OidcLogin.auth_request_id == auth_request.id)
+    )
+    row = db.session.execute(
+        delete(OidcLogin)
+        .where(where)
+        .returning(
+            OidcLogin.auth_request_id, OidcLogin.nonce, OidcLogin.code_verifier, OidcLogin.redirect_uri
+        )
+    ).first()
     db.session.commit()
     return row
 
@@ -116,8 +140,9 @@ def claims_from_code(login, code):
     """Exchange ``code`` with the login's PKCE verifier and redirect URI; the verified ID token's claims."""
     jwks_uri = metadata()["jwks_uri"]
     try:
-        token = provider().fetch_access_token(redirect_uri=login.redirect_uri, code=code,
-                                              code_verifier=login.code_verifier)
+        token = provider().fetch_access_token(
+            redirect_uri=login.redirect_uri, code=code, code_verifier=login.code_verifier
+        )
     except OAuthError as exc:
         raise CodeDidNotVerify(f"The identity provider refused the code ({str(exc.error)[:64]}).") from None
     except (requests.RequestException, ValueError):
@@ -132,8 +157,9 @@ def jwks_client(url):
     key = ("halyard.oidc.jwks", url)
     client = current_app.extensions.get(key)
     if client is None:
-        client = current_app.extensions[key] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300,
-                                                               timeout=TIMEOUT_SECONDS)
+        client = current_app.extensions[key] = jwt.PyJWKClient(
+            url, cache_keys=True, lifespan=300, timeout=TIMEOUT_SECONDS
+        )
     return client
 
 
@@ -156,8 +182,12 @@ def decode_id_token(raw, nonce=None, jwks_uri=None):
     try:
         signing_key = jwks_client(url).get_signing_key_from_jwt(raw)
         claims = jwt.decode(
-            raw, signing_key.key, algorithms=algorithms, audience=audience(),
-            issuer=config["HALYARD_OIDC_ISSUER"], leeway=config["HALYARD_OIDC_LEEWAY_SECONDS"],
+            raw,
+            signing_key.key,
+            algorithms=algorithms,
+            audience=audience(),
+            issuer=config["HALYARD_OIDC_ISSUER"],
+            leeway=config["HALYARD_OIDC_LEEWAY_SECONDS"],
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.PyJWKClientConnectionError:

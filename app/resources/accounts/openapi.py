@@ -148,10 +148,17 @@ describe(
     tags=TAGS,
     auth="none",
     errors=(409, 503),
-    responses={302: {**html_response("To the OpenID Connect provider's authorization endpoint (state, "
-                                      "nonce, S256 PKCE challenge; a new login bound to this auth request)."),
-                     "headers": {"Location": {"schema": {"type": "string"},
-                                              "description": "The provider's authorization URL."}}}},
+    responses={
+        302: {
+            **html_response(
+                "To the OpenID Connect provider's authorization endpoint (state, "
+                "nonce, S256 PKCE challenge; a new login bound to this auth request)."
+            ),
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "The provider's authorization URL."}
+            },
+        }
+    },
     description="Only with HALYARD_SIGNIN_VERIFIER=oidc and HALYARD_OIDC_CLIENT_ID (else 404). Otherwise "
     "text/html like the sign-in page: 400 malformed or expired, 404 unknown, 409 attached, 503 provider "
     "unreachable.",

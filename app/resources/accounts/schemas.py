@@ -1,4 +1,5 @@
 """Request bodies of the accounts domain; unknown fields are rejected (marshmallow's RAISE)."""
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.inputs import int32
@@ -24,8 +25,11 @@ def required(field_class, *args, **kwargs):
 
 
 class AttachAccountSchema(Schema):
-    code = required(fields.String, validate=validate.Length(min=1, max=16384),
-                    metadata={"prompt": "Password (or ID token when sign-in uses OpenID Connect)"})
+    code = required(
+        fields.String,
+        validate=validate.Length(min=1, max=16384),
+        metadata={"prompt": "Password (or ID token when sign-in uses OpenID Connect)"},
+    )
     email = required(fields.Email, validate=validate.Length(max=320))
     request_uuid = required(RequestUUID)
 
@@ -49,14 +53,21 @@ class UserUpdateSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(validate=validate.Length(max=1024),
-                                     metadata={"prompt": "Current password (not needed when you have none)"})
+    current_password = fields.String(
+        validate=validate.Length(max=1024),
+        metadata={"prompt": "Current password (not needed when you have none)"},
+    )
     new_password = required(fields.String, validate=validate.Length(min=8, max=1024))
 
 
 class GroupSchema(Schema):
-    name = required(fields.String, validate=[validate.Length(min=1, max=150),
-                                             validate.Regexp(r"^\S(.*\S)?$", error="No leading or trailing spaces.")])
+    name = required(
+        fields.String,
+        validate=[
+            validate.Length(min=1, max=150),
+            validate.Regexp(r"^\S(.*\S)?$", error="No leading or trailing spaces."),
+        ],
+    )
 
 
 class GroupMemberSchema(Schema):
@@ -67,7 +78,9 @@ class NewTokenSchema(Schema):
     """POST /api/v1/user/{id}/tokens/: a named token, optionally expiring."""
 
     name = fields.String(load_default="api", validate=validate.Length(min=1, max=100))
-    ttl_seconds = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=60, max=10 * 365 * 86400))
+    ttl_seconds = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=60, max=10 * 365 * 86400)
+    )
 
 
 attach_account_schema = AttachAccountSchema()

@@ -5,6 +5,7 @@ A client creates an auth request, sends a person to its UI page, and polls auth_
 until the person has proved who they are (attach_account); the first successful poll
 gets an API token and consumes the request. See docs/accounts.md.
 """
+
 import uuid
 
 from flask import current_app, request
@@ -40,30 +41,45 @@ class NotYetAttached(ApiError):
 class AlreadyAttached(Conflict):
     event = "AUTH_REQUEST_ALREADY_ATTACHED"
     description = "Somebody has already signed in on this auth request."
-    page_text = ("Already signed in",
-                 "Somebody has already signed in with this request. Return to your device.")
+    page_text = (
+        "Already signed in",
+        "Somebody has already signed in with this request. Return to your device.",
+    )
 
 
 def represent(auth_request):
     """An auth request: its uuid, UI page, state and expiry; never the account it is attached to."""
     ui = url("accounts.authenticate_ui", request_uuid=auth_request.uuid)
     state = "expired" if auth_request.expired else ("attached" if auth_request.account_id else "pending")
-    doc = Document({
-        "@type": "auth_request",
-        "request_uuid": auth_request.uuid,
-        "authenticate_ui_uri": ui,
-        "status": state,
-        "expires": rfc3339(auth_request.expires_at),
-    }, self_href=url("accounts.get_auth_request", request_uuid=auth_request.uuid))
+    doc = Document(
+        {
+            "@type": "auth_request",
+            "request_uuid": auth_request.uuid,
+            "authenticate_ui_uri": ui,
+            "status": state,
+            "expires": rfc3339(auth_request.expires_at),
+        },
+        self_href=url("accounts.get_auth_request", request_uuid=auth_request.uuid),
+    )
     doc.link("ec:auth-request/ui", ui, type="text/html", title="Sign in here")
     doc.link("ec:auth-request/attach", url("accounts.attach_account"))
     if code_flow_enabled():
-        doc.link("ec:auth-request/oidc", url("accounts.oidc_start", request_uuid=auth_request.uuid),
-                 type="text/html", title=f"Sign in with {current_app.config['HALYARD_OIDC_PROVIDER_NAME']}")
+        doc.link(
+            "ec:auth-request/oidc",
+            url("accounts.oidc_start", request_uuid=auth_request.uuid),
+            type="text/html",
+            title=f"Sign in with {current_app.config['HALYARD_OIDC_PROVIDER_NAME']}",
+        )
     doc.link("ec:auth-tokens", url("accounts.create_auth_token"))
-    doc.template("token", Template(method="POST", target=url("accounts.create_auth_token"),
-                                   title="Exchange for a token once signed in",
-                                   properties=[Property("request_uuid", required=True, value=auth_request.uuid)]))
+    doc.template(
+        "token",
+        Template(
+            method="POST",
+            target=url("accounts.create_auth_token"),
+            title="Exchange for a token once signed in",
+            properties=[Property("request_uuid", required=True, value=auth_request.uuid)],
+        ),
+    )
     return doc
 
 
@@ -95,8 +111,11 @@ def limit_creation_rate():
     pipe.ttl(key)
     _, count, ttl = pipe.execute()
     if count > limit:
-        raise TooManyRequests("Too many sign-in requests from this address; wait a minute.",
-                              event="TOO_MANY_AUTH_REQUESTS", headers={"Retry-After": str(max(ttl, 1))})
+        raise TooManyRequests(
+            "Too many sign-in requests from this address; wait a minute.",
+            event="TOO_MANY_AUTH_REQUESTS",
+            headers={"Retry-After": str(max(ttl, 1))},
+        )
 
 
 @bp.post("/accounts/auth_requests/")
@@ -130,12 +149,20 @@ def pending_or_page(request_uuid):
     try:
         uuid.UUID(str(request_uuid))
     except ValueError:
-        return None, page("accounts/message.html", 400, title="Not a sign-in link",
-                          message="This address does not contain a valid sign-in request id.")
+        return None, page(
+            "accounts/message.html",
+            400,
+            title="Not a sign-in link",
+            message="This address does not contain a valid sign-in request id.",
+        )
     auth_request = find_auth_request(request_uuid)
     if auth_request is None:
-        return None, page("accounts/message.html", 404, title="Sign-in request not found", message=(
-            "This sign-in request does not exist or was already used. Start again on your device."))
+        return None, page(
+            "accounts/message.html",
+            404,
+            title="Sign-in request not found",
+            message=("This sign-in request does not exist or was already used. Start again on your device."),
+        )
     try:
         check_pending(auth_request)
     except (ExpiredAuthRequest, AlreadyAttached) as exc:
@@ -158,8 +185,10 @@ def attach_account():
         return attach_from_form()
     data = load_body(attach_account_schema)
     auth_request = attach(data)
-    doc = Document({"@event": "ACCOUNT_TO_AUTH_REQUEST_ATTACHED", "@type": "empty"},
-                   self_href=url("accounts.get_auth_request", request_uuid=auth_request.uuid))
+    doc = Document(
+        {"@event": "ACCOUNT_TO_AUTH_REQUEST_ATTACHED", "@type": "empty"},
+        self_href=url("accounts.get_auth_request", request_uuid=auth_request.uuid),
+    )
     doc.link("ec:auth-tokens", url("accounts.create_auth_token"))
     return respond(doc, etag=False)
 
@@ -178,7 +207,8 @@ def attach_to(auth_request, account):
     db.session.flush()  # a self-signed-up account needs its id
     # Conditional: of two concurrent sign-ins on one request, only the first attaches.
     result = db.session.execute(
-        update(AuthRequest).where(AuthRequest.id == auth_request.id, AuthRequest.account_id.is_(None))
+        update(AuthRequest)
+        .where(AuthRequest.id == auth_request.id, AuthRequest.account_id.is_(None))
         .values(account_id=account.id, attached_at=utcnow())
     )
     if result.rowcount != 1:
@@ -202,7 +232,9 @@ def attach_from_form():
         if isinstance(exc, (NotFound, ExpiredAuthRequest, AlreadyAttached)):
             return refusal_page(exc)
         headers = {k: v for k, v in exc.get_headers() if k == "Retry-After"}
-        response = form_page(str(data["request_uuid"]), exc.code, errors=[exc.description], email=data["email"])
+        response = form_page(
+            str(data["request_uuid"]), exc.code, errors=[exc.description], email=data["email"]
+        )
         response.headers.update(headers)
         return response
     return signed_in_page()
@@ -219,8 +251,9 @@ def create_auth_token():
         raise NotYetAttached()
     account = auth_request.account
     # Single use: only the poll that deletes the row gets a token.
-    result = db.session.execute(delete(AuthRequest).where(AuthRequest.id == auth_request.id,
-                                                          AuthRequest.account_id.is_not(None)))
+    result = db.session.execute(
+        delete(AuthRequest).where(AuthRequest.id == auth_request.id, AuthRequest.account_id.is_not(None))
+    )
     if result.rowcount != 1:
         db.session.rollback()
         raise NotFound("authrequest")
@@ -229,5 +262,12 @@ def create_auth_token():
         raise AccountDeactivated()
     token, secret = account.issue_token(name="sign-in", ttl_seconds=signin_token_ttl())
     db.session.commit()
-    return respond(token_created(token, secret), 201, {"Location": url(
-        "accounts.get_token", user_id=account.id, token_id=token.id), "Cache-Control": "no-store"}, etag=False)
+    return respond(
+        token_created(token, secret),
+        201,
+        {
+            "Location": url("accounts.get_token", user_id=account.id, token_id=token.id),
+            "Cache-Control": "no-store",
+        },
+        etag=False,
+    )

@@ -7,6 +7,7 @@ the login by its state (once), exchanges the code, verifies the ID token and att
 A client may instead receive the code itself and post it to attach_account (signin.py). See
 docs/accounts.md.
 """
+
 from flask import current_app, redirect, request
 
 from app.errors import ApiError, NotFound, QueryDidNotValidate
@@ -26,8 +27,10 @@ class ProviderRefused(ApiError):
 
 class UnknownState(ApiError):
     event = "OIDC_LOGIN_NOT_FOUND"
-    description = ("This sign-in link is unknown or was already used. Start again from the sign-in page "
-                   "(or on your device).")
+    description = (
+        "This sign-in link is unknown or was already used. Start again from the sign-in page "
+        "(or on your device)."
+    )
 
 
 def redirect_uri():
@@ -56,8 +59,14 @@ def oidc_callback():
     """Where the provider sends the person back: take the login by its state, exchange the code, attach."""
     state = request.args.get("state")
     if not state:
-        raise QueryDidNotValidate(errors={"state": ["Missing: this address is where the identity provider "
-                                                    "sends you back, with a code and a state."]})
+        raise QueryDidNotValidate(
+            errors={
+                "state": [
+                    "Missing: this address is where the identity provider "
+                    "sends you back, with a code and a state."
+                ]
+            }
+        )
     login = oidc.take_login(state=state)
     if login is None:
         return refusal_page(UnknownState())
@@ -68,8 +77,9 @@ def oidc_callback():
         check_pending(auth_request)
         if request.args.get("error") or not request.args.get("code"):
             error = request.args.get("error", "no code")[:64]
-            raise ProviderRefused(f"The identity provider did not sign you in ({error}). "
-                                  "Start again on your device.")
+            raise ProviderRefused(
+                f"The identity provider did not sign you in ({error}). Start again on your device."
+            )
         account = account_for(oidc.claims_from_code(login, request.args["code"]))
         attach_to(auth_request, account)
     except ApiError as exc:
@@ -86,8 +96,9 @@ def init_app(app):
     if config["HALYARD_SIGNIN_VERIFIER"] != "oidc":
         return
     if not config["HALYARD_OIDC_CLIENT_ID"] and not config["HALYARD_OIDC_ACCEPT_ID_TOKENS"]:
-        raise ValueError("HALYARD_SIGNIN_VERIFIER=oidc needs HALYARD_OIDC_CLIENT_ID or "
-                         "HALYARD_OIDC_ACCEPT_ID_TOKENS")
+        raise ValueError(
+            "HALYARD_SIGNIN_VERIFIER=oidc needs HALYARD_OIDC_CLIENT_ID or HALYARD_OIDC_ACCEPT_ID_TOKENS"
+        )
     if not is_secure_transport(config["HALYARD_OIDC_ISSUER"]):
         raise ValueError("HALYARD_OIDC_ISSUER must be an https URL (http only on a loopback address)")
     scopes = config["HALYARD_OIDC_SCOPES"].split()

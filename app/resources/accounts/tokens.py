@@ -3,6 +3,7 @@
 The owner and ADMINs may list, issue and revoke; anyone else gets 404. A token's
 secret appears only in the 201 that issues it.
 """
+
 from flask import current_app, g
 from sqlalchemy import false, select, true
 
@@ -64,11 +65,16 @@ def list_tokens(user_id):
     current = getattr(g, "token", None)
     if page.single is not None:
         return respond(represent_token(page.single, current))
-    doc = page.document(url("accounts.list_tokens", user_id=account.id),
-                        [represent_token(t, current) for t in page.items])
+    doc = page.document(
+        url("accounts.list_tokens", user_id=account.id), [represent_token(t, current) for t in page.items]
+    )
     doc.link("up", url("accounts.get_user", user_id=account.id))
-    doc.template("default", Template(method="POST", title="Issue an API token",
-                                     properties=properties_from_schema(new_token_schema)))
+    doc.template(
+        "default",
+        Template(
+            method="POST", title="Issue an API token", properties=properties_from_schema(new_token_schema)
+        ),
+    )
     return respond(doc)
 
 

@@ -1,4 +1,5 @@
 """Users (seed 003): /api/v1/user/, /api/v1/user/{id}/, …/{id}/password/, /api/v1/user/token/, /accounts/me/."""
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,9 +12,14 @@ from app.resources.accounts import bp
 from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
 from app.resources.accounts.schemas import password_change_schema, user_token_schema, user_update_schema
 from app.resources.accounts.verifiers import find_by_email
+from app.resources.accounts.views import (
+    get_user_or_404,
+    represent_user,
+    signin_token_ttl,
+    token_created,
+    visible_users,
+)
 from app.throttle import password_sign_in
-from app.resources.accounts.views import get_user_or_404, represent_user, signin_token_ttl, token_created, \
-    visible_users
 
 
 def _in_group(op, values):
@@ -68,7 +74,10 @@ def get_user(user_id):
 def me():
     """The caller's own account (its self link is the user resource)."""
     viewer = current_account()
-    return respond(represent_user(viewer, viewer), headers={"Content-Location": url("accounts.get_user", user_id=viewer.id)})
+    return respond(
+        represent_user(viewer, viewer),
+        headers={"Content-Location": url("accounts.get_user", user_id=viewer.id)},
+    )
 
 
 @bp.patch("/api/v1/user/<int:user_id>/")
@@ -82,9 +91,16 @@ def update_user(user_id):
     if "username" in data and data["username"] != account.username and data["username"] is not None:
         if db.session.scalar(select(Account.id).where(Account.username == data["username"])):
             raise Conflict(errors={"username": ["Already taken."]}, event="USERNAME_TAKEN")
-    if account.is_admin and account.active and (data.get("type", "ADMIN") != "ADMIN" or data.get("active") is False):
-        others = db.session.scalar(select(func.count()).select_from(Account).where(
-            Account.type == "ADMIN", Account.active.is_(True), Account.id != account.id))
+    if (
+        account.is_admin
+        and account.active
+        and (data.get("type", "ADMIN") != "ADMIN" or data.get("active") is False)
+    ):
+        others = db.session.scalar(
+            select(func.count())
+            .select_from(Account)
+            .where(Account.type == "ADMIN", Account.active.is_(True), Account.id != account.id)
+        )
         if not others:
             raise LastAdmin()
     if "username" in data:

@@ -14,6 +14,7 @@ page's callback); an unknown email gets a new RESEARCHER account with ``HALYARD_
 403. A verifier returns the Account or raises an ApiError; it writes nothing except a self-signed-up
 account, and only after every check passed (an authorization code's login is used up either way).
 """
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -73,9 +74,11 @@ def oidc_claims(code, auth_request):
         return oidc.decode_id_token(code)
     login = oidc.take_login(auth_request=auth_request)
     if login is None:
-        raise CodeDidNotVerify("No sign-in with the identity provider was started for this auth request (or "
-                               "it was used): start one at its ec:auth-request/oidc link.",
-                               event="OIDC_LOGIN_NOT_FOUND")
+        raise CodeDidNotVerify(
+            "No sign-in with the identity provider was started for this auth request (or "
+            "it was used): start one at its ec:auth-request/oidc link.",
+            event="OIDC_LOGIN_NOT_FOUND",
+        )
     return oidc.claims_from_code(login, code)
 
 
@@ -92,8 +95,9 @@ def account_for(claims, email=None):
     account = find_by_email(claimed)
     if account is None:
         if not current_app.config["HALYARD_SELF_SIGNUP"]:
-            raise Forbidden("No account has this email and self sign-up is disabled.",
-                            event="SELF_SIGNUP_DISABLED")
+            raise Forbidden(
+                "No account has this email and self sign-up is disabled.", event="SELF_SIGNUP_DISABLED"
+            )
         account = _sign_up(claimed.strip().lower())
     return usable(account)
 

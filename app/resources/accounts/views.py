@@ -3,6 +3,7 @@
 Other domains embed an account with ``embed_account(account)``; users, groups and
 tokens views (users.py, groups.py, tokens.py) render with ``represent_*`` here.
 """
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -28,11 +29,14 @@ def embed_account(account):
 
     The one function other domains call to show who created, owns or maintains something.
     """
-    return Document({"@type": "account", "id": account.id, "email": account.email, "type": account.type},
-                    self_href=url("accounts.get_user", user_id=account.id))
+    return Document(
+        {"@type": "account", "id": account.id, "email": account.email, "type": account.type},
+        self_href=url("accounts.get_user", user_id=account.id),
+    )
 
 
 # --- who may see what -------------------------------------------------------------------------
+
 
 def directory_public():
     return current_app.config["HALYARD_USER_DIRECTORY_PUBLIC"]
@@ -71,6 +75,7 @@ def may_manage_tokens(viewer, account):
 
 # --- users ------------------------------------------------------------------------------------
 
+
 def represent_user(account, viewer):
     """A user (seed 003's ``email``, ``username``, ``groups``, ``url`` plus ``id``, ``type``, ``active``)."""
     self_href = url("accounts.get_user", user_id=account.id)
@@ -78,52 +83,96 @@ def represent_user(account, viewer):
     if not (viewer.is_admin or directory_public() or viewer.id == account.id):
         groups = []  # never reached today (such a viewer cannot see the user), kept as a guard
     group_hrefs = [url("accounts.get_group", group_id=g.id) for g in groups]
-    doc = Document({
-        "@type": "account",
-        "id": account.id,
-        "email": account.email,
-        "username": account.username,
-        "type": account.type,
-        "active": account.active,
-        "groups": group_hrefs,
-        "url": self_href,
-        "created": rfc3339(account.created),
-    }, self_href=self_href)
+    doc = Document(
+        {
+            "@type": "account",
+            "id": account.id,
+            "email": account.email,
+            "username": account.username,
+            "type": account.type,
+            "active": account.active,
+            "groups": group_hrefs,
+            "url": self_href,
+            "created": rfc3339(account.created),
+        },
+        self_href=self_href,
+    )
     doc.link("collection", url("accounts.list_users"))
     doc.links("ec:user/groups", group_hrefs)
     if may_manage_tokens(viewer, account):
         tokens = url("accounts.list_tokens", user_id=account.id)
         doc.link("ec:user/tokens", tokens)
-        doc.template("issue-token", Template(method="POST", target=tokens, title="Issue an API token",
-                                             properties=properties_from_schema(new_token_schema)))
-        doc.template("change-password", Template(
-            method="POST", target=url("accounts.change_password", user_id=account.id), title="Change the password",
-            properties=properties_from_schema(password_change_schema)))
+        doc.template(
+            "issue-token",
+            Template(
+                method="POST",
+                target=tokens,
+                title="Issue an API token",
+                properties=properties_from_schema(new_token_schema),
+            ),
+        )
+        doc.template(
+            "change-password",
+            Template(
+                method="POST",
+                target=url("accounts.change_password", user_id=account.id),
+                title="Change the password",
+                properties=properties_from_schema(password_change_schema),
+            ),
+        )
     if viewer.is_admin:
-        doc.template("default", Template(method="PATCH", title="Change username, type or active",
-                                         properties=properties_from_schema(user_update_schema, partial=True)))
+        doc.template(
+            "default",
+            Template(
+                method="PATCH",
+                title="Change username, type or active",
+                properties=properties_from_schema(user_update_schema, partial=True),
+            ),
+        )
     return doc
 
 
 # --- groups -----------------------------------------------------------------------------------
 
+
 def represent_group(group, viewer):
     """A group (seed 003's ``name`` and ``url``) with its members as links."""
     self_href = url("accounts.get_group", group_id=group.id)
     members = sorted(group.members, key=lambda a: a.id)
-    doc = Document({"id": group.id, "name": group.name, "url": self_href, "member_count": len(members),
-                    "created": rfc3339(group.created)}, self_href=self_href)
+    doc = Document(
+        {
+            "id": group.id,
+            "name": group.name,
+            "url": self_href,
+            "member_count": len(members),
+            "created": rfc3339(group.created),
+        },
+        self_href=self_href,
+    )
     doc.link("collection", url("accounts.list_groups"))
     doc.links("ec:user", [url("accounts.get_user", user_id=m.id) for m in members])
     doc.link("ec:group/members", url("accounts.list_users", group=group.id))
     if viewer.is_admin:
         members_href = url("accounts.add_member", group_id=group.id)
-        doc.link("ec:group/member", url_template("accounts.remove_member", {"user_id": "user_id"}, group_id=group.id),
-                 templated=True, title="DELETE removes that member")
-        doc.template("default", Template(method="PUT", title="Rename", properties=properties_from_schema(group_schema)))
+        doc.link(
+            "ec:group/member",
+            url_template("accounts.remove_member", {"user_id": "user_id"}, group_id=group.id),
+            templated=True,
+            title="DELETE removes that member",
+        )
+        doc.template(
+            "default", Template(method="PUT", title="Rename", properties=properties_from_schema(group_schema))
+        )
         doc.template("delete", Template(method="DELETE", title="Delete the group"))
-        doc.template("add-member", Template(method="POST", target=members_href, title="Add a member",
-                                            properties=properties_from_schema(member_schema)))
+        doc.template(
+            "add-member",
+            Template(
+                method="POST",
+                target=members_href,
+                title="Add a member",
+                properties=properties_from_schema(member_schema),
+            ),
+        )
     return doc
 
 
@@ -133,18 +182,22 @@ def group_form():
 
 # --- tokens -----------------------------------------------------------------------------------
 
+
 def represent_token(token, current=None):
     """An API token's metadata; the secret is shown once, by the response that creates it."""
     self_href = url("accounts.get_token", user_id=token.account_id, token_id=token.id)
-    doc = Document({
-        "@type": "api_token",
-        "id": token.id,
-        "name": token.name,
-        "created": rfc3339(token.created),
-        "expires": rfc3339(token.expires_at),
-        "revoked": rfc3339(token.revoked_at),
-        "current": current is not None and current.id == token.id,
-    }, self_href=self_href)
+    doc = Document(
+        {
+            "@type": "api_token",
+            "id": token.id,
+            "name": token.name,
+            "created": rfc3339(token.created),
+            "expires": rfc3339(token.expires_at),
+            "revoked": rfc3339(token.revoked_at),
+            "current": current is not None and current.id == token.id,
+        },
+        self_href=self_href,
+    )
     doc.link("collection", url("accounts.list_tokens", user_id=token.account_id))
     doc.link("ec:account", url("accounts.get_user", user_id=token.account_id))
     doc.template("delete", Template(method="DELETE", title="Revoke (delete) this token"))
@@ -154,13 +207,19 @@ def represent_token(token, current=None):
 def token_created(token, secret, *, event="AUTH_TOKEN_CREATED"):
     """The one response that carries a token's secret (seed 000/003's ``token``)."""
     doc = represent_token(token)
-    doc.properties = {"@event": event, "@type": "auth_token", "token": secret, **{
-        k: v for k, v in doc.properties.items() if k not in ("@type", "current")}}
+    doc.properties = {
+        "@event": event,
+        "@type": "auth_token",
+        "token": secret,
+        **{k: v for k, v in doc.properties.items() if k not in ("@type", "current")},
+    }
     return doc.embed("ec:account", embed_account(token.account))
 
 
 def get_token_or_404(account, token_id):
-    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.account_id == account.id))
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.account_id == account.id)
+    )
     if token is None:
         raise NotFound("apitoken")
     return token
@@ -169,5 +228,3 @@ def get_token_or_404(account, token_id):
 def signin_token_ttl():
     config = current_app.config
     return config["HALYARD_SIGNIN_TOKEN_TTL_SECONDS"] or config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] or None
-
-

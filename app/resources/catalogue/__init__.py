@@ -1,4 +1,5 @@
 """Catalogue items (seed 000 "Catalogue Items Management"): /catalogue/items/ and /catalogue/items/{id}."""
+
 from flask import Blueprint
 
 bp = Blueprint("catalogue", __name__)
@@ -6,37 +7,79 @@ bp = Blueprint("catalogue", __name__)
 
 def init_app(app):
     from app.extensions import curies
-    from app.resources.catalogue import views  # noqa: F401  (registers the routes on bp)
-    from app.resources.catalogue import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
+    from app.resources.catalogue import (
+        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
+        views,  # noqa: F401  (registers the routes on bp)
+    )
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
-    register_entry(app, "ec:catalogue-items", "catalogue.index", title="Catalogue items (query=words required)",
-                   query_vars=("query",))
-    register_entry(app, "ec:catalogue-item/by-id", "catalogue.get", title="A catalogue item by id",
-                   path_vars={"item_id": "id"}, values={})
-    curies.document("catalogue-items", title="Catalogue items", methods=("GET", "POST"),
-                    description="GET ?query=<words> (required; '' matches all; word = OR, & AND, | OR, ~ AND NOT, "
-                                "left to right) and has_samples, paging/sort/filters: CATALOGUEITEMS_BULK_READ with "
-                                "_embedded ec:catalogue-item. POST (ADMIN) {name, executor_type, spec, sample, "
-                                "maintained_by_id, datasource_id}: 201 CATALOGUEITEM_CREATED.")
-    curies.document("catalogue-items/options", title="Catalogue item query grammar",
-                    description="Templated link listing every paging, sort and filter variable of the items list.")
-    curies.document("catalogue-item", title="Catalogue item", methods=("GET", "PUT", "DELETE"),
-                    description="@type catalogue_item: id, name, executor_type (DATABRICKS|ATHENA|LOCAL), spec, "
-                                "sample, has_samples, datasource_id, created_by/updated_by/maintained_by (accounts). "
-                                "PUT/DELETE: ADMIN. DELETE answers 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED while a "
-                                "download request of the item is not cancelled.")
-    curies.document("catalogue-item/by-id", title="Catalogue item by id",
-                    description="Templated link {id} to one catalogue item.")
-    curies.document("catalogue-item/created-by", title="Creator of the item", description="The account that created it.")
-    curies.document("catalogue-item/updated-by", title="Last editor of the item",
-                    description="The account that last changed it.")
-    curies.document("catalogue-item/maintained-by", title="Maintainer of the item",
-                    description="The account that maintains the data set.")
-    curies.document("catalogue-item/datasource", title="Bound data source",
-                    description="The data source whose table this item describes (shown to callers who may read it).")
-    curies.document("catalogue-item/compute-spec", title="Compute spec and sample from data", methods=("POST",),
-                    description="ADMIN, bound items: recompute spec (types, sizes, nullability, distributions of "
-                                "low-cardinality columns) and sample (a few rows) from the data source's table; "
-                                "200 CATALOGUEITEM_SPEC_COMPUTED with the item.")
+    register_entry(
+        app,
+        "ec:catalogue-items",
+        "catalogue.index",
+        title="Catalogue items (query=words required)",
+        query_vars=("query",),
+    )
+    register_entry(
+        app,
+        "ec:catalogue-item/by-id",
+        "catalogue.get",
+        title="A catalogue item by id",
+        path_vars={"item_id": "id"},
+        values={},
+    )
+    curies.document(
+        "catalogue-items",
+        title="Catalogue items",
+        methods=("GET", "POST"),
+        description="GET ?query=<words> (required; '' matches all; word = OR, & AND, | OR, ~ AND NOT, "
+        "left to right) and has_samples, paging/sort/filters: CATALOGUEITEMS_BULK_READ with "
+        "_embedded ec:catalogue-item. POST (ADMIN) {name, executor_type, spec, sample, "
+        "maintained_by_id, datasource_id}: 201 CATALOGUEITEM_CREATED.",
+    )
+    curies.document(
+        "catalogue-items/options",
+        title="Catalogue item query grammar",
+        description="Templated link listing every paging, sort and filter variable of the items list.",
+    )
+    curies.document(
+        "catalogue-item",
+        title="Catalogue item",
+        methods=("GET", "PUT", "DELETE"),
+        description="@type catalogue_item: id, name, executor_type (DATABRICKS|ATHENA|LOCAL), spec, "
+        "sample, has_samples, datasource_id, created_by/updated_by/maintained_by (accounts). "
+        "PUT/DELETE: ADMIN. DELETE answers 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED while a "
+        "download request of the item is not cancelled.",
+    )
+    curies.document(
+        "catalogue-item/by-id",
+        title="Catalogue item by id",
+        description="Templated link {id} to one catalogue item.",
+    )
+    curies.document(
+        "catalogue-item/created-by", title="Creator of the item", description="The account that created it."
+    )
+    curies.document(
+        "catalogue-item/updated-by",
+        title="Last editor of the item",
+        description="The account that last changed it.",
+    )
+    curies.document(
+        "catalogue-item/maintained-by",
+        title="Maintainer of the item",
+        description="The account that maintains the data set.",
+    )
+    curies.document(
+        "catalogue-item/datasource",
+        title="Bound data source",
+        description="The data source whose table this item describes (shown to callers who may read it).",
+    )
+    curies.document(
+        "catalogue-item/compute-spec",
+        title="Compute spec and sample from data",
+        methods=("POST",),
+        description="ADMIN, bound items: recompute spec (types, sizes, nullability, distributions of "
+        "low-cardinality columns) and sample (a few rows) from the data source's table; "
+        "200 CATALOGUEITEM_SPEC_COMPUTED with the item.",
+    )

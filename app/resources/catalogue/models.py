@@ -1,4 +1,5 @@
 """CatalogueItem: a described data set (seed 000), optionally bound to a data source's table."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String
@@ -21,11 +22,19 @@ class CatalogueItem(db.Model):
     sample: Mapped[list] = mapped_column(JSON, default=list)
     # Denormalised from ``sample`` so ``has_samples`` filters in SQL with an index.
     has_samples: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
-    maintained_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    maintained_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
     # The data source whose table the item describes (LOCAL downloads read it); null when unbound.
-    datasource_id: Mapped[int | None] = mapped_column(ForeignKey("datasources.id", ondelete="SET NULL"), index=True)
+    datasource_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasources.id", ondelete="SET NULL"), index=True
+    )
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
 

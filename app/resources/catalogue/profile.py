@@ -5,6 +5,7 @@ some value is null, and — for columns with at most ``HALYARD_CATALOGUE_DISTRIB
 values — ``distribution`` (every value with its count, nulls left out) and ``is_enum`` true.
 ``sample`` is the first ``HALYARD_CATALOGUE_SAMPLE_ROWS`` rows of the table.
 """
+
 from flask import current_app
 
 from app.errors import ApiError
@@ -29,26 +30,40 @@ def profile_item(item):
         source = local.source_sql(path)
         names = list(types)
         aggregates = ", ".join(
-            f"count({local.ident(n)}), approx_count_distinct({local.ident(n)})" for n in names)
+            f"count({local.ident(n)}), approx_count_distinct({local.ident(n)})" for n in names
+        )
         row = con.execute(f"SELECT count(*), {aggregates} FROM {source}").fetchone()
         total, spec = row[0], []
         for i, name in enumerate(names):
             non_null, distinct = row[1 + 2 * i], row[2 + 2 * i]
-            column = {"name": name, "type": local.spec_type(types[name]), "is_nullable": non_null < total,
-                      "is_enum": False, "size": non_null, "distribution": None}
+            column = {
+                "name": name,
+                "type": local.spec_type(types[name]),
+                "is_nullable": non_null < total,
+                "is_enum": False,
+                "size": non_null,
+                "distribution": None,
+            }
             if distinct <= limit * 2:  # approx_count_distinct is an estimate: confirm exactly below
                 counts = con.execute(
                     f"SELECT {local.ident(name)} AS v, count(*) FROM {source} WHERE v IS NOT NULL "
-                    f"GROUP BY v ORDER BY v LIMIT {limit + 1}").fetchall()
+                    f"GROUP BY v ORDER BY v LIMIT {limit + 1}"
+                ).fetchall()
                 if len(counts) <= limit:
-                    column["distribution"] = [{"value": _value(column["type"], v), "count": c} for v, c in counts]
+                    column["distribution"] = [
+                        {"value": _value(column["type"], v), "count": c} for v, c in counts
+                    ]
                     column["is_enum"] = True
             spec.append(column)
-        rows = con.execute(f"SELECT {', '.join(local.ident(n) for n in names)} FROM {source} "
-                           f"LIMIT {current_app.config['HALYARD_CATALOGUE_SAMPLE_ROWS']}").fetchall()
+        rows = con.execute(
+            f"SELECT {', '.join(local.ident(n) for n in names)} FROM {source} "
+            f"LIMIT {current_app.config['HALYARD_CATALOGUE_SAMPLE_ROWS']}"
+        ).fetchall()
     finally:
         con.close()
-    sample = [{n: _value(c["type"], v) for n, c, v in zip(names, spec, values)} for values in rows]
+    sample = [
+        {n: _value(c["type"], v) for n, c, v in zip(names, spec, values, strict=False)} for values in rows
+    ]
     return spec, sample
 
 

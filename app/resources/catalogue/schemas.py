@@ -1,4 +1,5 @@
 """The body of POST/PUT /catalogue/items/: seed 000's fields, spec and sample checked by JSON Schema."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from app.inputs import INT32
@@ -6,16 +7,22 @@ from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.spec import validate_sample, validate_spec
 
 
-
 class CatalogueItemSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     executor_type = fields.String(required=True, validate=validate.OneOf(EXECUTOR_TYPES))
-    spec = fields.Raw(required=True, metadata={"title": "Columns: [{name, type, is_nullable, is_enum, size, "
-                                                         "distribution, description}]"})
+    spec = fields.Raw(
+        required=True,
+        metadata={"title": "Columns: [{name, type, is_nullable, is_enum, size, distribution, description}]"},
+    )
     sample = fields.Raw(load_default=list, metadata={"title": "Example rows: [{column: value}]"})
     maintained_by_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=INT32)
-    datasource_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=INT32,
-                                   metadata={"title": "The data source whose table this item describes"})
+    datasource_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=INT32,
+        metadata={"title": "The data source whose table this item describes"},
+    )
 
     @validates("spec")
     def _spec(self, value, **kwargs):

@@ -4,7 +4,8 @@ Messages read like seed 000's: ``JSON did not validate. PATH: '0' REASON: 'type'
 property``; PATH is the dotted path inside the validated value. Rules JSON Schema cannot say
 (unique column names, unique distribution values) are checked after it, in the same words.
 """
-from datetime import datetime
+
+from datetime import UTC, datetime
 
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -40,10 +41,16 @@ def _is_datetime(value):
 def _distribution_for(kind):
     return {
         "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
-        "then": {"properties": {"distribution": {"anyOf": [
-            {"type": "null"},
-            {"type": "array", "items": {"properties": {"value": VALUE_SCHEMAS[kind]}}},
-        ]}}},
+        "then": {
+            "properties": {
+                "distribution": {
+                    "anyOf": [
+                        {"type": "null"},
+                        {"type": "array", "items": {"properties": {"value": VALUE_SCHEMAS[kind]}}},
+                    ]
+                }
+            }
+        },
     }
 
 
@@ -154,7 +161,9 @@ def value_matches(kind, value):
     if kind == "INTEGER":
         return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if kind == "FLOAT":
-        return isinstance(value, (int, float)) and value == value and value not in (float("inf"), float("-inf"))
+        return (
+            isinstance(value, (int, float)) and value == value and value not in (float("inf"), float("-inf"))
+        )
     if kind == "STRING":
         return isinstance(value, str)
     if kind == "DATETIME":
@@ -164,12 +173,11 @@ def value_matches(kind, value):
 
 def parse_datetime(value):
     """An ISO-8601 string as a naive UTC datetime, or None."""
-    from datetime import timezone
 
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, AttributeError, OverflowError):  # OverflowError: past year 9999 or before 1 in UTC
         return None
     return parsed

@@ -1,4 +1,5 @@
 """/catalogue/items/ (GET, POST), /catalogue/items/{id} (GET, PUT, DELETE), .../compute_spec/ (POST)."""
+
 from flask import request
 from sqlalchemy import func, select
 
@@ -20,7 +21,9 @@ items_collection = Collection(
     fields=[
         Field("id", CatalogueItem.id, type="int", sortable=True),
         Field("name", CatalogueItem.name, sortable=True),
-        Field("executor_type", CatalogueItem.executor_type, type="enum", choices=EXECUTOR_TYPES, sortable=True),
+        Field(
+            "executor_type", CatalogueItem.executor_type, type="enum", choices=EXECUTOR_TYPES, sortable=True
+        ),
         Field("has_samples", CatalogueItem.has_samples, type="bool"),
         Field("maintained_by_id", CatalogueItem.maintained_by_id, type="int"),
         Field("datasource_id", CatalogueItem.datasource_id, type="int"),
@@ -75,14 +78,24 @@ def represent(item, event=None, *, embedded=False):
         doc.link("ec:catalogue-item/datasource", url("datasources.get_source", source_id=item.datasource_id))
     doc.link("ec:download-requests", url("downloader.index"))
     if account.is_admin:
-        doc.template("default", Template(method="PUT", title="Replace the item",
-                                         properties=properties_from_schema(catalogue_item_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT",
+                title="Replace the item",
+                properties=properties_from_schema(catalogue_item_schema),
+            ),
+        )
         doc.template("delete", Template(method="DELETE", title="Delete the item", properties=[]))
         if item.datasource_id:
             target = url("catalogue.compute_spec", item_id=item.id)
             doc.link("ec:catalogue-item/compute-spec", target)
-            doc.template("compute-spec", Template(method="POST", target=target, properties=[],
-                                                  title="Compute spec and sample from the data"))
+            doc.template(
+                "compute-spec",
+                Template(
+                    method="POST", target=target, properties=[], title="Compute spec and sample from the data"
+                ),
+            )
     return doc
 
 
@@ -100,11 +113,16 @@ def apply_body(item, data):
     maintainer_id = data["maintained_by_id"]
     if maintainer_id is not None and db.session.get(Account, maintainer_id) is None:
         # seed 000 answers this case with BODY_JSON_DID_NOT_PARSE and this message
-        raise ApiError("The maintainer does not exist.", event="BODY_JSON_DID_NOT_PARSE", errors={
-            "maintained_by": [f"account instance with id {maintainer_id} does not exist."]})
+        raise ApiError(
+            "The maintainer does not exist.",
+            event="BODY_JSON_DID_NOT_PARSE",
+            errors={"maintained_by": [f"account instance with id {maintainer_id} does not exist."]},
+        )
     source_id = data["datasource_id"]
     if source_id is not None and db.session.get(DataSource, source_id) is None:
-        raise BodyDidNotValidate(errors={"datasource_id": [f"data source with id {source_id} does not exist."]})
+        raise BodyDidNotValidate(
+            errors={"datasource_id": [f"data source with id {source_id} does not exist."]}
+        )
     taken = select(CatalogueItem.id).where(CatalogueItem.name == data["name"], CatalogueItem.id != item.id)
     if db.session.scalar(taken) is not None:
         raise BodyDidNotValidate(errors={"name": ["catalogue item with this name already exists."]})
@@ -129,8 +147,14 @@ def index():
     doc = page.document(request.url, [represent(item, embedded=True) for item in page.items])
     doc.properties = {"@event": "CATALOGUEITEMS_BULK_READ", "@type": "catalogue_items_list", **doc.properties}
     if current_account().is_admin:
-        doc.template("default", Template(method="POST", title="Create a catalogue item",
-                                         properties=properties_from_schema(catalogue_item_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="POST",
+                title="Create a catalogue item",
+                properties=properties_from_schema(catalogue_item_schema),
+            ),
+        )
     return respond(doc)
 
 
@@ -172,12 +196,18 @@ def delete(item_id):
 
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
-    live = db.session.scalar(select(func.count()).select_from(DownloadRequest).where(
-        DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False)))
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(DownloadRequest)
+        .where(DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False))
+    )
     if live:
         raise NotCancelledDownloadRequests(item_id=item.id, not_cancelled_count=live)
-    files = db.session.scalars(select(DownloadRequest.file_key).where(
-        DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None))).all()
+    files = db.session.scalars(
+        select(DownloadRequest.file_key).where(
+            DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None)
+        )
+    ).all()
     db.session.delete(item)  # its (cancelled) requests go with it (ON DELETE CASCADE)
     db.session.commit()
     for key in files:

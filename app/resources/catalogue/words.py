@@ -6,6 +6,7 @@ so ``IOT ~features | temp`` is ``((IOT AND NOT features) OR temp)``. An empty qu
 every item. Operators may touch words (``iot&temp``); a leading ``~`` negates the first word;
 two operators in a row or a trailing operator are errors.
 """
+
 import re
 
 from sqlalchemy import and_, not_, or_, true

@@ -4,6 +4,7 @@ A space the caller is not a member of is a 404 (``COULD_NOT_FIND_DATAMANAGER``),
 like one that does not exist; a member lacking a right gets 403. ADMIN accounts hold every
 right in every space without a membership row.
 """
+
 from sqlalchemy import and_, func, select
 
 from app.auth import current_account
@@ -37,24 +38,36 @@ def rights_by_space(account, spaces):
     """{space id: the account's rights} for a page of spaces, in one query."""
     if account.is_admin:
         return {dm.id: list(RIGHTS) for dm in spaces}
-    rows = db.session.scalars(select(Member).where(Member.account_id == account.id,
-                                                   Member.datamanager_id.in_([dm.id for dm in spaces])))
+    rows = db.session.scalars(
+        select(Member).where(
+            Member.account_id == account.id, Member.datamanager_id.in_([dm.id for dm in spaces])
+        )
+    )
     return {m.datamanager_id: m.rights for m in rows}
 
 
 def require(rights, right):
     """403 unless ``right`` is among the caller's ``rights``."""
     if right not in rights:
-        raise Forbidden(f"You need the {right} right in this space.", event="DATAMANAGER_RIGHT_MISSING",
-                        missing_right=right)
+        raise Forbidden(
+            f"You need the {right} right in this space.",
+            event="DATAMANAGER_RIGHT_MISSING",
+            missing_right=right,
+        )
 
 
 def keep_a_manager(dm_id, member, new_rights):
     """409 when a change would leave the space without any member holding manageRights."""
     if member is None or not member.manage_rights or "manageRights" in new_rights:
         return
-    others = db.session.scalar(select(func.count()).select_from(Member).where(
-        Member.datamanager_id == dm_id, Member.manage_rights.is_(True),
-        Member.account_id != member.account_id))
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(
+            Member.datamanager_id == dm_id,
+            Member.manage_rights.is_(True),
+            Member.account_id != member.account_id,
+        )
+    )
     if not others:
         raise Conflict("A space keeps at least one member holding manageRights.", event="LAST_RIGHTS_MANAGER")

@@ -4,6 +4,7 @@ Each write is one transaction. Stored bytes are removed only after the commit th
 their rows, and new bytes are removed when the transaction fails, so a failed request
 changes nothing on disk or in the database.
 """
+
 import re
 from urllib.parse import urlsplit
 
@@ -17,7 +18,13 @@ from app.representation import check_preconditions, load_body, no_content, respo
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.assets import (
-    asset_or_404, deleted_collection, file_href, list_assets, new_file, represent)
+    asset_or_404,
+    deleted_collection,
+    file_href,
+    list_assets,
+    new_file,
+    represent,
+)
 from app.resources.datamanager.models import Asset
 from app.resources.datamanager.reads import access_or_404, asset_row_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
@@ -119,7 +126,9 @@ def add_file(dm_id, asset_id):
         if locale is not None and not re.match(LOCALE, locale):
             raise BodyDidNotValidate(errors={"locale": ["Not an RFC 5646 language tag (e.g. en-US)."]})
         if uploads[0].type != asset.type:
-            raise BodyDidNotValidate(errors={"file": [f"This {asset.type} asset cannot take a {uploads[0].type} file."]})
+            raise BodyDidNotValidate(
+                errors={"file": [f"This {asset.type} asset cannot take a {uploads[0].type} file."]}
+            )
         asset.files.append(new_file(uploads[0], utcnow(), locale))
         db.session.commit()
     except BaseException:
@@ -143,7 +152,9 @@ def delete_asset(dm_id, asset_id):
 @login_required
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    doc = list_assets(dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True)
+    doc = list_assets(
+        dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
+    )
     return respond(doc) if not hasattr(doc, "status_code") else doc
 
 
@@ -160,8 +171,10 @@ def restore_or_destroy(dm_id, asset_id):
     """Restore a deleted asset (200 with the ``ec:asset``), or with ``?destroy=destroy`` purge it (204)."""
     for key, value in request.args.items(multi=True):
         if key != "destroy" or value != "destroy":
-            raise QueryDidNotValidate(f"Only ?destroy=destroy is understood here, not {key}={value}.",
-                                      errors={key: ["Use destroy=destroy to purge, or no parameter to restore."]})
+            raise QueryDidNotValidate(
+                f"Only ?destroy=destroy is understood here, not {key}={value}.",
+                errors={key: ["Use destroy=destroy to purge, or no parameter to restore."]},
+            )
     _, asset, rights = editable_asset(dm_id, asset_id, deleted=True)
     if "destroy" in request.args:
         keys = [f.storage_key for f in asset.files]

@@ -1,4 +1,5 @@
 """/datamanager/{id}/assets/ (list, upload), /assets/{assetID} (read) and its files' bytes."""
+
 from flask import request
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
@@ -14,7 +15,15 @@ from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.reads import (
-    AssetUrls, access_or_404, asset_row_or_404, asset_rows, assets_select, assets_table, tags_table, totals_scope)
+    AssetUrls,
+    access_or_404,
+    asset_row_or_404,
+    asset_rows,
+    assets_select,
+    assets_table,
+    tags_table,
+    totals_scope,
+)
 from app.resources.datamanager.schemas import asset_update_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive
 from app.resources.root import url_template
@@ -53,15 +62,26 @@ def asset_fields():
     ]
 
 
-assets_collection = Collection(rel="ec:assets", item_rel="ec:asset", fields=asset_fields(), id_field="assetID",
-                               default_sort=("-created",), tiebreak=assets_table.c.id, not_found=lambda: NotFound("asset"))
+assets_collection = Collection(
+    rel="ec:assets",
+    item_rel="ec:asset",
+    fields=asset_fields(),
+    id_field="assetID",
+    default_sort=("-created",),
+    tiebreak=assets_table.c.id,
+    not_found=lambda: NotFound("asset"),
+)
 deleted_collection = Collection(
-    rel="ec:assets/deleted", item_rel="ec:asset/deleted", id_field="assetID", tiebreak=assets_table.c.id,
+    rel="ec:assets/deleted",
+    item_rel="ec:asset/deleted",
+    id_field="assetID",
+    tiebreak=assets_table.c.id,
     fields=asset_fields() + [Field("deleted", assets_table.c.deleted, type="datetime", sortable=True)],
-    default_sort=("-deleted",), not_found=lambda: NotFound("asset"))
+    default_sort=("-deleted",),
+    not_found=lambda: NotFound("asset"),
+)
 
-FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"),
-                            Property("locale", regex=LOCALE)]
+FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"), Property("locale", regex=LOCALE)]
 EDIT_TEMPLATE_PROPERTIES = properties_from_schema(asset_update_schema)  # derived once, not per asset
 
 
@@ -71,8 +91,15 @@ def file_href(asset, f):
 
 def file_properties(f, href):
     """One ``ec:asset/file`` sub-resource."""
-    return {"mimetype": f.mimetype, "url": href, "size": f.size, "resolution": f.resolution,
-            "locale": f.locale, "created": rfc3339(f.created), "modified": rfc3339(f.modified)}
+    return {
+        "mimetype": f.mimetype,
+        "url": href,
+        "size": f.size,
+        "resolution": f.resolution,
+        "locale": f.locale,
+        "created": rfc3339(f.created),
+        "modified": rfc3339(f.modified),
+    }
 
 
 def represent(asset, rights, urls=None, *, templates=True):
@@ -83,27 +110,49 @@ def represent(asset, rights, urls=None, *, templates=True):
     HAL-FORMS renders templates of the top-level document only."""
     urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
-    props = {"assetID": str(asset.id), "title": asset.title, "type": asset.type, "created": rfc3339(asset.created)}
+    props = {
+        "assetID": str(asset.id),
+        "title": asset.title,
+        "type": asset.type,
+        "created": rfc3339(asset.created),
+    }
     if deleted:
         props["deleted"] = rfc3339(asset.deleted)
     props["tags"] = list(asset.tag_names)
     hrefs = [urls.file(asset.id, f.id) for f in asset.files]
-    props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs)]
+    props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs, strict=False)]
     doc = Document(props, self_href=urls.asset(asset.id, deleted=deleted))
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)
-    doc.links("ec:asset/file", [Link(href, type=f.mimetype) for f, href in zip(asset.files, hrefs)])
+    doc.links(
+        "ec:asset/file", [Link(href, type=f.mimetype) for f, href in zip(asset.files, hrefs, strict=False)]
+    )
     if not templates or "editAssets" not in rights:
         return doc
     if deleted:
         doc.template("restore", Template(method="DELETE", title="Restore this asset"))
-        doc.template("destroy", Template(method="DELETE", title="Destroy this asset and its files for good",
-                                         target=doc.self_href + "?destroy=destroy"))
+        doc.template(
+            "destroy",
+            Template(
+                method="DELETE",
+                title="Destroy this asset and its files for good",
+                target=doc.self_href + "?destroy=destroy",
+            ),
+        )
     else:
-        doc.template("default", Template(method="PUT", title="Edit or merge this asset",
-                                         properties=EDIT_TEMPLATE_PROPERTIES))
-        doc.template("addFile", Template(method="POST", title="Add a file (another resolution or locale)",
-                                         contentType="multipart/form-data", properties=FILE_TEMPLATE_PROPERTIES))
+        doc.template(
+            "default",
+            Template(method="PUT", title="Edit or merge this asset", properties=EDIT_TEMPLATE_PROPERTIES),
+        )
+        doc.template(
+            "addFile",
+            Template(
+                method="POST",
+                title="Add a file (another resolution or locale)",
+                contentType="multipart/form-data",
+                properties=FILE_TEMPLATE_PROPERTIES,
+            ),
+        )
         doc.template("delete", Template(method="DELETE", title="Move this asset to the deleted assets"))
     return doc
 
@@ -125,13 +174,21 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
     rights, generation = access
-    page = collection.page(db.session, assets_select(dm_id, deleted=deleted), request.args, scalars=False,
-                           totals=totals_scope(dm_id, deleted, generation), key=assets_table.c.id)
+    page = collection.page(
+        db.session,
+        assets_select(dm_id, deleted=deleted),
+        request.args,
+        scalars=False,
+        totals=totals_scope(dm_id, deleted, generation),
+        key=assets_table.c.id,
+    )
     urls = AssetUrls(dm_id)
     items = asset_rows(page.items)
     if page.single is not None:
         return respond(represent(items[0], rights, urls))
-    doc = page.document(urls.deleted if deleted else urls.assets, [represent(a, rights, urls, templates=False) for a in items])
+    doc = page.document(
+        urls.deleted if deleted else urls.assets, [represent(a, rights, urls, templates=False) for a in items]
+    )
     doc.link("ec:datamanager", urls.datamanager)
     by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
     doc.link(f"{collection.rel}/by-id", Link(by_id, templated=True))
@@ -148,9 +205,15 @@ def assets(dm_id):
     if not isinstance(doc, Document):
         return doc
     if "editAssets" in rights:
-        doc.template("default", Template(method="POST", title="Upload files, one asset per file",
-                                         contentType="multipart/form-data",
-                                         properties=[Property("file", required=True, type="file", multiple=True)]))
+        doc.template(
+            "default",
+            Template(
+                method="POST",
+                title="Upload files, one asset per file",
+                contentType="multipart/form-data",
+                properties=[Property("file", required=True, type="file", multiple=True)],
+            ),
+        )
     return respond(doc)
 
 
@@ -163,8 +226,10 @@ def upload(dm_id):
     uploads, _ = receive()
     try:
         now = utcnow()
-        new = [Asset(datamanager_id=dm.id, title=u.name, type=u.type, created=now,
-                     files=[new_file(u, now)]) for u in uploads]
+        new = [
+            Asset(datamanager_id=dm.id, title=u.name, type=u.type, created=now, files=[new_file(u, now)])
+            for u in uploads
+        ]
         db.session.add_all(new)
         db.session.commit()
     except BaseException:
@@ -179,9 +244,18 @@ def upload(dm_id):
 
 
 def new_file(upload, now, locale=None):
-    return AssetFile(storage_key=upload.stored.key, sha256=upload.stored.sha256, original_name=upload.name,
-                     mimetype=upload.mimetype or "application/octet-stream", size=upload.stored.size,
-                     width=upload.width, height=upload.height, locale=locale, created=now, modified=now)
+    return AssetFile(
+        storage_key=upload.stored.key,
+        sha256=upload.stored.sha256,
+        original_name=upload.name,
+        mimetype=upload.mimetype or "application/octet-stream",
+        size=upload.stored.size,
+        width=upload.width,
+        height=upload.height,
+        locale=locale,
+        created=now,
+        modified=now,
+    )
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
@@ -196,8 +270,11 @@ def asset(dm_id, asset_id):
 def file(dm_id, asset_id, file_id):
     """The bytes of one asset file: stored MIME type, ETag, Range, Content-Disposition."""
     dm, _ = space_or_404(dm_id)
-    f = db.session.scalars(select(AssetFile).join(Asset).where(
-        AssetFile.id == file_id, Asset.id == asset_id, Asset.datamanager_id == dm.id)).first()
+    f = db.session.scalars(
+        select(AssetFile)
+        .join(Asset)
+        .where(AssetFile.id == file_id, Asset.id == asset_id, Asset.datamanager_id == dm.id)
+    ).first()
     if f is None:
         raise NotFound("assetfile")
     return storage.send(f.storage_key, mimetype=f.mimetype, download_name=f.original_name, etag=f.sha256)

@@ -3,6 +3,7 @@
 Any member may read the list; granting, changing and revoking need manageRights. A space
 always keeps at least one member holding manageRights (409 otherwise).
 """
+
 from flask import request
 from sqlalchemy import select
 
@@ -42,8 +43,14 @@ def represent(member, can_manage):
     doc.link("ec:datamanager", url("datamanager.get", dm_id=member.datamanager_id))
     doc.link("ec:datamanager/member/account", customer_href(member.account_id))
     if can_manage:
-        doc.template("default", Template(method="PUT", title="Replace this member's rights",
-                                         properties=properties_from_schema(member_update_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT",
+                title="Replace this member's rights",
+                properties=properties_from_schema(member_update_schema),
+            ),
+        )
         doc.template("delete", Template(method="DELETE", title="Revoke this membership"))
     return doc
 
@@ -61,14 +68,24 @@ def members(dm_id):
     """The members of a space and their rights."""
     dm, rights = space_or_404(dm_id)
     can_manage = "manageRights" in rights
-    page = members_collection.page(db.session, select(Member).where(Member.datamanager_id == dm.id), request.args)
+    page = members_collection.page(
+        db.session, select(Member).where(Member.datamanager_id == dm.id), request.args
+    )
     if page.single is not None:
         return respond(represent(page.single, can_manage))
-    doc = page.document(url("datamanager.members", dm_id=dm.id), [represent(m, can_manage) for m in page.items])
+    doc = page.document(
+        url("datamanager.members", dm_id=dm.id), [represent(m, can_manage) for m in page.items]
+    )
     doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
     if can_manage:
-        doc.template("default", Template(method="POST", title="Grant rights to another account",
-                                         properties=properties_from_schema(member_create_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="POST",
+                title="Grant rights to another account",
+                properties=properties_from_schema(member_create_schema),
+            ),
+        )
     return respond(doc)
 
 
@@ -82,8 +99,10 @@ def add_member(dm_id):
     if db.session.get(Account, data["accountID"]) is None:
         raise BodyDidNotValidate(errors={"accountID": ["No such account."]})
     if member_of(dm.id, data["accountID"]) is not None:
-        raise Conflict("That account is already a member; PUT its member resource instead.",
-                       event="MEMBER_ALREADY_EXISTS")
+        raise Conflict(
+            "That account is already a member; PUT its member resource instead.",
+            event="MEMBER_ALREADY_EXISTS",
+        )
     member = Member(datamanager_id=dm.id, account_id=data["accountID"])
     member.rights = data["rights"]
     db.session.add(member)

@@ -1,8 +1,21 @@
 """Data Manager spaces, their members' rights, assets, asset tags and asset files (seed 004)."""
+
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, Uuid, event, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
@@ -24,8 +37,9 @@ class DataManager(db.Model):
     # bump_assets_generation below), so cached collection totals of an older generation are never used.
     assets_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    members: Mapped[list["Member"]] = relationship(back_populates="datamanager", cascade="all, delete-orphan",
-                                                   passive_deletes=True)
+    members: Mapped[list["Member"]] = relationship(
+        back_populates="datamanager", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Member(db.Model):
@@ -34,9 +48,11 @@ class Member(db.Model):
     __tablename__ = "datamanager_members"
 
     datamanager_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("datamanagers.id", ondelete="CASCADE"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+        ForeignKey("datamanagers.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     # One column per right: rights checks and "who may manage" counts stay plain SQL.
     manage_rights: Mapped[bool] = mapped_column(Boolean, default=False)
     edit_model: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -47,7 +63,13 @@ class Member(db.Model):
 
     datamanager: Mapped[DataManager] = relationship(back_populates="members")
 
-    COLUMNS = dict(zip(RIGHTS, ("manage_rights", "edit_model", "edit_entries", "edit_assets", "manage_apis")))
+    COLUMNS = dict(
+        zip(
+            RIGHTS,
+            ("manage_rights", "edit_model", "edit_entries", "edit_assets", "manage_apis"),
+            strict=False,
+        )
+    )
 
     @property
     def rights(self):
@@ -76,11 +98,15 @@ class Asset(db.Model):
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     deleted: Mapped[datetime | None] = mapped_column(DateTime)
 
-    tags: Mapped[list["AssetTag"]] = relationship(cascade="all, delete-orphan", passive_deletes=True,
-                                                  order_by="AssetTag.tag")
-    files: Mapped[list["AssetFile"]] = relationship(back_populates="asset", cascade="all, delete-orphan",
-                                                    passive_deletes=True,
-                                                    order_by="(AssetFile.created, AssetFile.id)")
+    tags: Mapped[list["AssetTag"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AssetTag.tag"
+    )
+    files: Mapped[list["AssetFile"]] = relationship(
+        back_populates="asset",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(AssetFile.created, AssetFile.id)",
+    )
 
     @property
     def tag_names(self):
@@ -92,7 +118,13 @@ class Asset(db.Model):
         self.tags = [keep.get(name) or AssetTag(tag=name) for name in sorted(wanted)]
 
 
-Index("ix_assets_dm_deleted_created_desc_id", Asset.datamanager_id, Asset.deleted, Asset.created.desc(), Asset.id)
+Index(
+    "ix_assets_dm_deleted_created_desc_id",
+    Asset.datamanager_id,
+    Asset.deleted,
+    Asset.created.desc(),
+    Asset.id,
+)
 
 
 class AssetTag(db.Model):
@@ -130,8 +162,9 @@ class AssetFile(db.Model):
 
 
 def member_of(datamanager_id, account_id):
-    return db.session.scalar(select(Member).where(Member.datamanager_id == datamanager_id,
-                                                  Member.account_id == account_id))
+    return db.session.scalar(
+        select(Member).where(Member.datamanager_id == datamanager_id, Member.account_id == account_id)
+    )
 
 
 @event.listens_for(Session, "before_flush")
@@ -152,6 +185,7 @@ def bump_assets_generation(session, flush_context, instances):
     table = DataManager.__table__
     where = table.c.id.in_(spaces)
     if tagged:
-        where = where | table.c.id.in_(select(Asset.__table__.c.datamanager_id)
-                                       .where(Asset.__table__.c.id.in_(tagged)))
+        where = where | table.c.id.in_(
+            select(Asset.__table__.c.datamanager_id).where(Asset.__table__.c.id.in_(tagged))
+        )
     session.execute(update(table).where(where).values(assets_generation=table.c.assets_generation + 1))

@@ -8,6 +8,7 @@ rows become ``AssetRow``/``FileRow`` objects with the same attribute names as ``
 ``AssetFile``, so ``represent()`` renders both alike (writes keep using the ORM objects), and the
 ETag of a read equals the ETag a write compares against.
 """
+
 import functools
 import uuid
 
@@ -27,22 +28,50 @@ _members = Member.__table__
 _RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
 
 _SPACE_RIGHTS = FastRead(
-    select(DataManager.__table__.c.id, _members.c.account_id, DataManager.__table__.c.assets_generation,
-           *_RIGHT_COLUMNS)
+    select(
+        DataManager.__table__.c.id,
+        _members.c.account_id,
+        DataManager.__table__.c.assets_generation,
+        *_RIGHT_COLUMNS,
+    )
     .select_from(DataManager.__table__)
-    .outerjoin(_members, and_(_members.c.datamanager_id == DataManager.__table__.c.id,
-                              _members.c.account_id == bindparam("account_id")))
+    .outerjoin(
+        _members,
+        and_(
+            _members.c.datamanager_id == DataManager.__table__.c.id,
+            _members.c.account_id == bindparam("account_id"),
+        ),
+    )
     .where(DataManager.__table__.c.id == bindparam("dm_id"))
 )
-_TAGS = (select(tags_table.c.asset_id, tags_table.c.tag)
-         .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True))).order_by(tags_table.c.tag))
-_FILES = (select(files_table.c.asset_id, files_table.c.id, files_table.c.mimetype, files_table.c.size,
-                 files_table.c.width, files_table.c.height, files_table.c.locale, files_table.c.created,
-                 files_table.c.modified)
-          .where(files_table.c.asset_id.in_(bindparam("ids", expanding=True)))
-          .order_by(files_table.c.created, files_table.c.id))
-ASSET_COLUMNS = (assets_table.c.id, assets_table.c.datamanager_id, assets_table.c.title, assets_table.c.type,
-                 assets_table.c.created, assets_table.c.deleted)
+_TAGS = (
+    select(tags_table.c.asset_id, tags_table.c.tag)
+    .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True)))
+    .order_by(tags_table.c.tag)
+)
+_FILES = (
+    select(
+        files_table.c.asset_id,
+        files_table.c.id,
+        files_table.c.mimetype,
+        files_table.c.size,
+        files_table.c.width,
+        files_table.c.height,
+        files_table.c.locale,
+        files_table.c.created,
+        files_table.c.modified,
+    )
+    .where(files_table.c.asset_id.in_(bindparam("ids", expanding=True)))
+    .order_by(files_table.c.created, files_table.c.id)
+)
+ASSET_COLUMNS = (
+    assets_table.c.id,
+    assets_table.c.datamanager_id,
+    assets_table.c.title,
+    assets_table.c.type,
+    assets_table.c.created,
+    assets_table.c.deleted,
+)
 _FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.selected_columns[1:]]
 # One asset with its tags, its files and the caller's membership row in its space (NULLs when not a
 # member), live or deleted, in one statement: a row per (tag, file) pair, or one row with NULLs for an
@@ -50,16 +79,30 @@ _FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.select
 # saves a statement on the most frequent request (docs/datamanager.md, "Profiles").
 _ONE_ASSET = {
     deleted: FastRead(
-        select(*ASSET_COLUMNS, tags_table.c.tag, _members.c.account_id.label("member_id"), *_RIGHT_COLUMNS,
-               *_FILE_COLUMNS)
+        select(
+            *ASSET_COLUMNS,
+            tags_table.c.tag,
+            _members.c.account_id.label("member_id"),
+            *_RIGHT_COLUMNS,
+            *_FILE_COLUMNS,
+        )
         .select_from(assets_table)
         .outerjoin(tags_table, tags_table.c.asset_id == assets_table.c.id)
         .outerjoin(files_table, files_table.c.asset_id == assets_table.c.id)
-        .outerjoin(_members, and_(_members.c.datamanager_id == assets_table.c.datamanager_id,
-                                  _members.c.account_id == bindparam("account_id")))
-        .where(assets_table.c.datamanager_id == bindparam("dm_id"), assets_table.c.id == bindparam("asset_id"),
-               assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None))
-        .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id))
+        .outerjoin(
+            _members,
+            and_(
+                _members.c.datamanager_id == assets_table.c.datamanager_id,
+                _members.c.account_id == bindparam("account_id"),
+            ),
+        )
+        .where(
+            assets_table.c.datamanager_id == bindparam("dm_id"),
+            assets_table.c.id == bindparam("asset_id"),
+            assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None),
+        )
+        .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id)
+    )
     for deleted in (False, True)
 }
 _FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
@@ -75,7 +118,7 @@ def _rights(values, principal):
     """The rights the caller holds, from the member row's right columns (in ``RIGHTS`` order)."""
     if principal.is_admin:
         return list(RIGHTS)
-    return [right for right, held in zip(RIGHTS, values) if held]
+    return [right for right, held in zip(RIGHTS, values, strict=False) if held]
 
 
 def access_or_404(dm_id):
@@ -85,7 +128,7 @@ def access_or_404(dm_id):
     row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
     if row is None or (row.account_id is None and not principal.is_admin):
         raise NotFound("datamanager")
-    return _rights(row[-len(_RIGHT_COLUMNS):], principal), row.assets_generation
+    return _rights(row[-len(_RIGHT_COLUMNS) :], principal), row.assets_generation
 
 
 def rights_or_404(dm_id):
@@ -99,7 +142,8 @@ def totals_scope(dm_id, deleted, generation):
     cache = current_app.extensions.get("halyard.asset_totals")
     if cache is None:
         cache = current_app.extensions.setdefault(
-            "halyard.asset_totals", TotalsCache(current_app.config["HALYARD_TOTALS_CACHE_ENTRIES"]))
+            "halyard.asset_totals", TotalsCache(current_app.config["HALYARD_TOTALS_CACHE_ENTRIES"])
+        )
     return cache.scope(dm_id, deleted, generation) if cache.max_entries else None
 
 
@@ -109,8 +153,16 @@ class FileRow:
     __slots__ = ("id", "mimetype", "size", "width", "height", "locale", "created", "modified")
 
     def __init__(self, values):
-        (self.id, self.mimetype, self.size, self.width, self.height, self.locale, self.created,
-         self.modified) = values
+        (
+            self.id,
+            self.mimetype,
+            self.size,
+            self.width,
+            self.height,
+            self.locale,
+            self.created,
+            self.modified,
+        ) = values
 
     @property
     def resolution(self):
@@ -152,15 +204,16 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
     not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
     principal = current_principal()
-    rows = _ONE_ASSET[deleted].rows(core_connection(),
-                                    {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id})
+    rows = _ONE_ASSET[deleted].rows(
+        core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}
+    )
     if not rows:
         rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
     if first.member_id is None and not principal.is_admin:
         raise NotFound("datamanager")
-    asset = AssetRow(first[:len(ASSET_COLUMNS)])
+    asset = AssetRow(first[: len(ASSET_COLUMNS)])
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
     asset.tag_names = list(dict.fromkeys(row.tag for row in rows if row.tag is not None))

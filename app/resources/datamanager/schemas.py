@@ -1,4 +1,5 @@
 """Request bodies of the data manager domain (marshmallow; unknown fields are rejected)."""
+
 from marshmallow import Schema, fields, validate
 
 from app.inputs import int32
@@ -37,8 +38,11 @@ class AssetUpdateSchema(Schema):
     title = fields.String(validate=validate.Length(min=1, max=255))
     tags = fields.List(TAG, validate=validate.Length(max=100))
     files = fields.List(fields.Nested(FileRefSchema), validate=validate.Length(min=1))
-    links = fields.Nested(MergeLinksSchema, data_key="_links",
-                          metadata={"prompt": "ec:asset link(s) of assets to merge into this one"})
+    links = fields.Nested(
+        MergeLinksSchema,
+        data_key="_links",
+        metadata={"prompt": "ec:asset link(s) of assets to merge into this one"},
+    )
 
 
 class MemberCreateSchema(Schema):

@@ -1,4 +1,5 @@
 """GET/POST /datamanager/ and GET/PUT /datamanager/{dataManagerID}: Data Manager spaces."""
+
 from flask import request
 
 from app.auth import current_account, login_required
@@ -8,7 +9,12 @@ from app.hal import Collection, Document, Field, Link, Template, properties_from
 from app.representation import check_preconditions, created, load_body, respond, url
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import (
-    keep_a_manager, require, rights_by_space, space_or_404, visible_spaces)
+    keep_a_manager,
+    require,
+    rights_by_space,
+    space_or_404,
+    visible_spaces,
+)
 from app.resources.datamanager.models import RIGHTS, DataManager, Member, member_of
 from app.resources.datamanager.schemas import datamanager_create_schema, datamanager_update_schema
 from app.resources.root import url_template
@@ -54,8 +60,14 @@ def represent(dm, rights):
     if dm.owner_id is not None:
         doc.link("ec:customer", customer_href(dm.owner_id))
     if "manageRights" in rights:
-        doc.template("default", Template(method="PUT", title="Edit this space and your rights in it",
-                                         properties=properties_from_schema(datamanager_update_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT",
+                title="Edit this space and your rights in it",
+                properties=properties_from_schema(datamanager_update_schema),
+            ),
+        )
     return doc
 
 
@@ -69,10 +81,18 @@ def index():
     if page.single is not None:
         return respond(represent(page.single, rights[page.single.id]))
     doc = page.document(url("datamanager.index"), [represent(dm, rights[dm.id]) for dm in page.items])
-    doc.link("ec:datamanager/by-id", Link(url_template("datamanager.get", {"dm_id": "dataManagerID"}),
-                                          templated=True))
-    doc.template("default", Template(method="POST", title="Create a space",
-                                     properties=properties_from_schema(datamanager_create_schema)))
+    doc.link(
+        "ec:datamanager/by-id",
+        Link(url_template("datamanager.get", {"dm_id": "dataManagerID"}), templated=True),
+    )
+    doc.template(
+        "default",
+        Template(
+            method="POST",
+            title="Create a space",
+            properties=properties_from_schema(datamanager_create_schema),
+        ),
+    )
     return respond(doc)
 
 

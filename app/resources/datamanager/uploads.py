@@ -17,16 +17,26 @@ from app import storage
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
 
 SPREADSHEETS = {
-    "text/csv", "text/tab-separated-values", "application/csv", "application/vnd.ms-excel",
+    "text/csv",
+    "text/tab-separated-values",
+    "application/csv",
+    "application/vnd.ms-excel",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.spreadsheet",
 }
 DOCUMENTS = {
-    "application/pdf", "application/msword", "application/rtf", "text/rtf", "text/plain", "text/markdown",
+    "application/pdf",
+    "application/msword",
+    "application/rtf",
+    "text/rtf",
+    "text/plain",
+    "text/markdown",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.ms-powerpoint", "application/vnd.oasis.opendocument.text",
-    "application/vnd.oasis.opendocument.presentation", "application/epub+zip",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/epub+zip",
 }
 LOCALE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 
@@ -105,6 +115,3 @@ def discard(uploads):
 def remove_keys(keys):
     for key in keys:
         storage.delete(key)
-
-
-

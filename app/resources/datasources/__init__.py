@@ -4,61 +4,126 @@ database and api materialised as tables, step scripts and sandboxed step jobs.
 Projects live in this package too (they exist only to group data sources). docs/datasources.md
 is the reference; ``tables.table_path(source)`` is how the rest of the server reads a table.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("datasources", __name__)
 
 RELS = {
-    "projects": ("Projects", ("GET", "POST"), "The projects the caller owns or is a member of (ADMINs: all)."),
-    "project": ("Project", ("GET", "PUT", "DELETE"),
-                "One project: title, description, owner, members with roles editor/viewer."),
+    "projects": (
+        "Projects",
+        ("GET", "POST"),
+        "The projects the caller owns or is a member of (ADMINs: all).",
+    ),
+    "project": (
+        "Project",
+        ("GET", "PUT", "DELETE"),
+        "One project: title, description, owner, members with roles editor/viewer.",
+    ),
     "project/by-id": ("Project by id", ("GET",), "Templated link to one project."),
     "project/datasources": ("A project's data sources", ("GET",), "The data sources of one project."),
-    "datasources": ("Data sources", ("GET", "POST"),
-                    "Every data source the caller may read; POST (multipart) creates one."),
-    "datasource": ("Data source", ("GET", "PUT", "DELETE"),
-                   "One data source: type, status, file, meta_data {items, fields, preview}, columns."),
+    "datasources": (
+        "Data sources",
+        ("GET", "POST"),
+        "Every data source the caller may read; POST (multipart) creates one.",
+    ),
+    "datasource": (
+        "Data source",
+        ("GET", "PUT", "DELETE"),
+        "One data source: type, status, file, meta_data {items, fields, preview}, columns.",
+    ),
     "datasource/by-id": ("Data source by id", ("GET",), "Templated link to one data source."),
-    "datasource/file": ("Data source file", ("GET",),
-                        "The source's data as a file (upload, fetched response or query rows as CSV)."),
-    "datasource/preview": ("Data source preview", ("GET",),
-                           "JSON: column names, types, null/min/max/distinct counts and the first rows."),
+    "datasource/file": (
+        "Data source file",
+        ("GET",),
+        "The source's data as a file (upload, fetched response or query rows as CSV).",
+    ),
+    "datasource/preview": (
+        "Data source preview",
+        ("GET",),
+        "JSON: column names, types, null/min/max/distinct counts and the first rows.",
+    ),
     "datasource/table": ("Data source table", ("GET",), "The materialised table as Parquet."),
-    "datasource/scripts": ("Step scripts", ("GET",), "Built-in and uploaded step scripts of a source: [{key, body}]."),
-    "datasource/script": ("Step script", ("GET", "DELETE"), "One step script: key (builtin:… / upload:…) and body."),
+    "datasource/scripts": (
+        "Step scripts",
+        ("GET",),
+        "Built-in and uploaded step scripts of a source: [{key, body}].",
+    ),
+    "datasource/script": (
+        "Step script",
+        ("GET", "DELETE"),
+        "One step script: key (builtin:… / upload:…) and body.",
+    ),
     "datasource/jobs": ("Step jobs", ("GET",), "The step jobs of a data source."),
-    "datasource-job": ("Step job", ("GET",),
-                       "One step job: status, per-step status, duration, exit status, log tails, result links."),
+    "datasource-job": (
+        "Step job",
+        ("GET",),
+        "One step job: status, per-step status, duration, exit status, log tails, result links.",
+    ),
     "datasource-job/result": ("Step job result", ("GET",), "The job's final table as CSV."),
     "datasource-job/preview": ("Step job result preview", ("GET",), "The JSON preview of the job's result."),
     "datasource-job/table": ("Step job result table", ("GET",), "The job's final table as Parquet."),
-    "projects/options": ("Projects query grammar", ("GET",), "Templated link showing every page, sort and filter "
-                         "variable of the projects collection."),
-    "datasources/options": ("Data sources query grammar", ("GET",), "Templated link with every variable of a "
-                            "data-source collection."),
-    "datasource/scripts/options": ("Scripts query grammar", ("GET",), "Templated link with every variable of the "
-                                   "scripts collection."),
-    "datasource/jobs/options": ("Step jobs query grammar", ("GET",), "Templated link with every variable of the "
-                                "step jobs collection."),
-    "project/by-id/datasources": ("A project's data sources by project id", ("GET",),
-                                  "Templated link to the data sources of one project."),
+    "projects/options": (
+        "Projects query grammar",
+        ("GET",),
+        "Templated link showing every page, sort and filter variable of the projects collection.",
+    ),
+    "datasources/options": (
+        "Data sources query grammar",
+        ("GET",),
+        "Templated link with every variable of a data-source collection.",
+    ),
+    "datasource/scripts/options": (
+        "Scripts query grammar",
+        ("GET",),
+        "Templated link with every variable of the scripts collection.",
+    ),
+    "datasource/jobs/options": (
+        "Step jobs query grammar",
+        ("GET",),
+        "Templated link with every variable of the step jobs collection.",
+    ),
+    "project/by-id/datasources": (
+        "A project's data sources by project id",
+        ("GET",),
+        "Templated link to the data sources of one project.",
+    ),
 }
 
 
 def init_app(app):
     from app.extensions import curies
-    from app.resources.datasources import views_projects, views_sources, views_steps  # noqa: F401
-    from app.resources.datasources import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
+    from app.resources.datasources import (  # noqa: F401
+        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
+        views_projects,
+        views_sources,
+        views_steps,
+    )
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:projects", "datasources.projects", title="Projects")
-    register_entry(app, "ec:project/by-id", "datasources.get_project", title="A project by id",
-                   path_vars={"project_id": "id"})
-    register_entry(app, "ec:project/by-id/datasources", "datasources.project_sources",
-                   title="A project's data sources", path_vars={"project_id": "id"})
+    register_entry(
+        app,
+        "ec:project/by-id",
+        "datasources.get_project",
+        title="A project by id",
+        path_vars={"project_id": "id"},
+    )
+    register_entry(
+        app,
+        "ec:project/by-id/datasources",
+        "datasources.project_sources",
+        title="A project's data sources",
+        path_vars={"project_id": "id"},
+    )
     register_entry(app, "ec:datasources", "datasources.sources", title="Your data sources")
-    register_entry(app, "ec:datasource/by-id", "datasources.get_source", title="A data source by id",
-                   path_vars={"source_id": "id"})
+    register_entry(
+        app,
+        "ec:datasource/by-id",
+        "datasources.get_source",
+        title="A data source by id",
+        path_vars={"source_id": "id"},
+    )
     for rel, (title, methods, description) in RELS.items():
         curies.document(rel, title=title, methods=methods, description=description)

@@ -4,6 +4,7 @@ Members (any role), the owner and ADMINs read a project and its sources; the own
 ADMINs change the project; editors, the owner and ADMINs write its data sources, scripts
 and jobs. Anything the caller may not read is a 404, never a 403.
 """
+
 from sqlalchemy import select
 
 from app.auth import current_account

@@ -10,6 +10,7 @@
 - ``api``: a URL answering CSV or a JSON array of objects, fetched through app.outbound
   (SSRF-safe, timeout, size cap).
 """
+
 import base64
 import json
 import time
@@ -18,19 +19,41 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import create_engine, exc as sa_exc
+from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.resources.datasources.tables import TableError, rows_to_csv
 
-_WRITE_NODES = ("Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Command", "Into", "Lock", "Copy",
-                "TruncateTable", "Pragma", "Set", "Transaction", "Commit", "Rollback", "Use", "LoadData")
+_WRITE_NODES = (
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Create",
+    "Drop",
+    "Alter",
+    "Command",
+    "Into",
+    "Lock",
+    "Copy",
+    "TruncateTable",
+    "Pragma",
+    "Set",
+    "Transaction",
+    "Commit",
+    "Rollback",
+    "Use",
+    "LoadData",
+)
 
 
 def _fernet():
     secret = current_app.config["SECRET_KEY"].encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"halyard", info=b"datasource-connection").derive(secret)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"halyard", info=b"datasource-connection").derive(
+        secret
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -179,9 +202,13 @@ def fetch_api(url, raw_destination, csv_destination):
 
     config = current_app.config
     try:
-        response = request("GET", url, headers={"Accept": "text/csv, application/json;q=0.9"},
-                           timeout=config["HALYARD_DATASOURCE_API_TIMEOUT_SECONDS"],
-                           max_bytes=config["HALYARD_DATASOURCE_API_MAX_BYTES"])
+        response = request(
+            "GET",
+            url,
+            headers={"Accept": "text/csv, application/json;q=0.9"},
+            timeout=config["HALYARD_DATASOURCE_API_TIMEOUT_SECONDS"],
+            max_bytes=config["HALYARD_DATASOURCE_API_MAX_BYTES"],
+        )
     except OutboundError as error:
         kind = getattr(error, "kind", "connection")
         raise TableError(f"The URL could not be fetched ({kind}).") from None

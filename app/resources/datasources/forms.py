@@ -1,4 +1,5 @@
 """Reading data-source bodies: multipart forms (with the CSV ``file``) or JSON, validated strictly."""
+
 from flask import current_app, request
 from marshmallow import ValidationError
 

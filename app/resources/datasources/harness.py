@@ -11,6 +11,7 @@ Protocol (docs/datasources.md, "Step protocol"): the working directory holds ``i
 output columns are the keys of the first row returned (the input columns when no row
 is returned); later rows may omit keys (empty cells) but must not add new ones.
 """
+
 import csv
 import inspect
 import json
@@ -24,18 +25,26 @@ def become(uid, limits):
     """Set ``limits`` ({"CPU": [soft, hard] or one value}), become ``uid`` with no groups, prove no caps."""
     try:
         for name, value in limits.items():
-            resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), tuple(value) if isinstance(value, list)
-                               else (value, value))
+            resource.setrlimit(
+                getattr(resource, f"RLIMIT_{name}"),
+                tuple(value) if isinstance(value, list) else (value, value),
+            )
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         with open("/proc/self/status", encoding="utf-8", errors="replace") as fh:
-            caps = [int(line.split()[1], 16) for line in fh
-                    if line.startswith(("CapPrm", "CapEff", "CapAmb"))]
+            caps = [
+                int(line.split()[1], 16) for line in fh if line.startswith(("CapPrm", "CapEff", "CapAmb"))
+            ]
     except (OSError, ValueError, AttributeError):
         caps = []
-    if os.getresuid() != (uid,) * 3 or os.getresgid() != (uid,) * 3 or os.getgroups() or any(caps) \
-            or len(caps) != 3:
+    if (
+        os.getresuid() != (uid,) * 3
+        or os.getresgid() != (uid,) * 3
+        or os.getgroups()
+        or any(caps)
+        or len(caps) != 3
+    ):
         print("the sandbox could not drop privileges", file=sys.stderr)
         sys.exit(121)
 
@@ -57,15 +66,19 @@ def main():
         print("step.py does not define transform(rows)", file=sys.stderr)
         return 2
     wants_params = len(inspect.signature(transform).parameters) >= 2
-    with open("input.csv", encoding="utf-8", newline="") as src, \
-            open("output.csv", "w", encoding="utf-8", newline="") as dst:
+    with (
+        open("input.csv", encoding="utf-8", newline="") as src,
+        open("output.csv", "w", encoding="utf-8", newline="") as dst,
+    ):
         reader = csv.DictReader(src)
         output = transform(rows(reader), params) if wants_params else transform(rows(reader))
         writer = None
         for number, row in enumerate(output or (), start=1):
             if not isinstance(row, dict):
-                print(f"transform returned a {type(row).__name__} as row {number}; rows must be dicts",
-                      file=sys.stderr)
+                print(
+                    f"transform returned a {type(row).__name__} as row {number}; rows must be dicts",
+                    file=sys.stderr,
+                )
                 return 3
             if writer is None:
                 writer = csv.DictWriter(dst, fieldnames=list(row), restval="", extrasaction="raise")

@@ -1,4 +1,5 @@
 """Projects (with members) and their data sources, uploaded scripts and step jobs."""
+
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
@@ -26,7 +27,8 @@ class Project(db.Model):
 
     owner = relationship("Account")
     members: Mapped[list["ProjectMember"]] = relationship(
-        back_populates="project", cascade="all, delete-orphan", order_by="ProjectMember.account_id")
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectMember.account_id"
+    )
     datasources: Mapped[list["DataSource"]] = relationship(back_populates="project", passive_deletes=True)
 
     def role_of(self, account):
@@ -54,8 +56,9 @@ class ProjectMember(db.Model):
     __tablename__ = "project_members"
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(String(20), default="viewer")
 
     project: Mapped[Project] = relationship(back_populates="members")
@@ -64,8 +67,10 @@ class ProjectMember(db.Model):
 
 class DataSource(db.Model, TracksJob):
     __tablename__ = "datasources"
-    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),
-                      IDS_NEVER_REUSED)
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_datasources_project_name"),
+        IDS_NEVER_REUSED,
+    )
     job_kinds = ("datasource-process",)
     since_attr = "updated"
 
@@ -96,8 +101,9 @@ class DataSource(db.Model, TracksJob):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     project: Mapped[Project] = relationship(back_populates="datasources")
-    scripts: Mapped[list["Script"]] = relationship(back_populates="datasource", cascade="all, delete-orphan",
-                                                   order_by="Script.name")
+    scripts: Mapped[list["Script"]] = relationship(
+        back_populates="datasource", cascade="all, delete-orphan", order_by="Script.name"
+    )
     runs: Mapped[list["StepRun"]] = relationship(back_populates="datasource", cascade="all, delete-orphan")
 
     def stored_keys(self):
@@ -114,8 +120,10 @@ class DataSource(db.Model, TracksJob):
 
 class Script(db.Model):
     __tablename__ = "datasource_scripts"
-    __table_args__ = (UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),
-                      IDS_NEVER_REUSED)
+    __table_args__ = (
+        UniqueConstraint("datasource_id", "name", name="uq_datasource_scripts_name"),
+        IDS_NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     datasource_id: Mapped[int] = mapped_column(ForeignKey("datasources.id", ondelete="CASCADE"), index=True)

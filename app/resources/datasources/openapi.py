@@ -267,9 +267,7 @@ describe(
 describe(
     "datasources.source_preview",
     tags=TAGS,
-    **stored_file(
-        "Columns with statistics and the first rows.", "application/json", json_schema=PREVIEW
-    ),
+    **stored_file("Columns with statistics and the first rows.", "application/json", json_schema=PREVIEW),
     description="404 `COULD_NOT_FIND_PREVIEW` until the source is ready.",
 )
 describe(

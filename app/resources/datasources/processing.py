@@ -4,6 +4,7 @@ Both run in RQ jobs (app/jobs/datasources.py); ``materialise`` also runs inside 
 for small uploads. Files are written first and the database switched to them after, so a
 failure leaves the previous table in place and nothing half-written behind.
 """
+
 import json
 import os
 import tempfile
@@ -29,7 +30,9 @@ def script_body(source, key):
     kind, _, name = key.partition(":")
     if kind == "builtin":
         return builtin_body(name) if name in BUILTINS else None
-    script = db.session.scalar(db.select(Script).where(Script.datasource_id == source.id, Script.name == name))
+    script = db.session.scalar(
+        db.select(Script).where(Script.datasource_id == source.id, Script.name == name)
+    )
     if kind != "upload" or script is None:
         return None
     with storage.open_file(script.body_key) as fh:
@@ -118,7 +121,9 @@ def run_steps(run_id):
             current = os.path.join(work, "input.csv")
             tables.export_csv(source, current)
             for number, step in enumerate(steps):
-                report_progress(number / (len(steps) + 1), f"step {number + 1} of {len(steps)}: {step['key']}")
+                report_progress(
+                    number / (len(steps) + 1), f"step {number + 1} of {len(steps)}: {step['key']}"
+                )
                 current = _run_step(run, steps, step, current, os.path.join(work, f"step{number + 1}.csv"))
             report_progress(len(steps) / (len(steps) + 1), "storing the result")
             _store_result(run, current)
@@ -140,19 +145,29 @@ def _run_step(run, steps, step, current, destination):
     step["status"] = "running"
     _save_steps(run, steps)
     outcome = sandbox.run(body, current, json.dumps(step.get("params") or {}), destination)
-    step.update(status="finished" if outcome.ok else "failed", exit_status=outcome.exit_status,
-                reason=outcome.reason, duration=outcome.duration,
-                stdout_tail=outcome.stdout_tail, stderr_tail=outcome.stderr_tail)
+    step.update(
+        status="finished" if outcome.ok else "failed",
+        exit_status=outcome.exit_status,
+        reason=outcome.reason,
+        duration=outcome.duration,
+        stdout_tail=outcome.stdout_tail,
+        stderr_tail=outcome.stderr_tail,
+    )
     _save_steps(run, steps)
     if not outcome.ok:
         raise JobError(_failure_message(step, outcome))
     return destination
 
 
-REASONS = {"time": "killed at its wall-clock limit", "cpu": "killed at its CPU limit",
-           "memory": "ran out of its memory limit", "output": "exceeded the output size limit",
-           "killed": "was killed", "sandbox": "the sandbox could not be set up",
-           "output-file": "output.csv is not a regular file the step wrote (a link, a folder or missing)"}
+REASONS = {
+    "time": "killed at its wall-clock limit",
+    "cpu": "killed at its CPU limit",
+    "memory": "ran out of its memory limit",
+    "output": "exceeded the output size limit",
+    "killed": "was killed",
+    "sandbox": "the sandbox could not be set up",
+    "output-file": "output.csv is not a regular file the step wrote (a link, a folder or missing)",
+}
 
 
 def _failure_message(step, outcome):

@@ -12,6 +12,7 @@ the step ends, when it is killed at its wall-clock limit, or when the worker die
 as a regular file the step's uid owns, opened without following links. When bwrap cannot set this up,
 steps fail closed.
 """
+
 import json
 import os
 import shutil
@@ -33,10 +34,24 @@ HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
 WORK = "/work"  # where the step's folder appears inside the sandbox
 TAIL = 2000
 PROCESSES = 32  # RLIMIT_NPROC of a step's uid: its harness and 31 more
-UID_LIMIT = 2 ** 31  # some tools treat uids as signed 32-bit numbers
-NAMESPACES = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-              "--hostname", "halyard-step", "--die-with-parent", "--new-session",
-              "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+UID_LIMIT = 2**31  # some tools treat uids as signed 32-bit numbers
+NAMESPACES = [
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--hostname",
+    "halyard-step",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--cap-add",
+    "CAP_SETUID",
+    "--cap-add",
+    "CAP_SETGID",
+]
 
 
 class SandboxUnavailable(Exception):
@@ -82,8 +97,10 @@ def _tree():
     except sandbox_tree.TreeError as error:
         raise SandboxUnavailable(f"The step sandbox is unavailable: {error}. Steps are never run without it.")
     if any(p == WORK or p.startswith(("/work/", "/proc/", "/dev/")) or p in ("/proc", "/dev") for p in binds):
-        raise SandboxUnavailable(f"The step sandbox is unavailable: the interpreter {_python()} lives under "
-                                 f"{WORK}, /proc or /dev, which the sandbox replaces.")
+        raise SandboxUnavailable(
+            f"The step sandbox is unavailable: the interpreter {_python()} lives under "
+            f"{WORK}, /proc or /dev, which the sandbox replaces."
+        )
     return list(arguments)
 
 
@@ -92,8 +109,10 @@ def check():
     with open("/proc/sys/kernel/pid_max") as fh:
         pid_max = int(fh.read())
     if not 65536 <= _setting("UID_BASE") <= UID_LIMIT - pid_max:
-        raise SandboxUnavailable(f"The step sandbox is unavailable: HALYARD_SANDBOX_UID_BASE must be at "
-                                 f"least 65536 and at most {UID_LIMIT - pid_max} (2^31 - kernel.pid_max).")
+        raise SandboxUnavailable(
+            f"The step sandbox is unavailable: HALYARD_SANDBOX_UID_BASE must be at "
+            f"least 65536 and at most {UID_LIMIT - pid_max} (2^31 - kernel.pid_max)."
+        )
     said = _trial()
     if said is not None:  # the interpreter or its libraries may have changed since the tree was listed
         sandbox_tree.allowed.cache_clear()
@@ -102,16 +121,32 @@ def check():
         raise SandboxUnavailable(
             "The step sandbox is unavailable: bubblewrap (HALYARD_SANDBOX_BWRAP) could not start the step "
             "interpreter in new namespaces (it needs the bubblewrap package and root)"
-            + (f": {said[:200]}" if said else "") + ". Steps are never run without it.")
+            + (f": {said[:200]}" if said else "")
+            + ". Steps are never run without it."
+        )
 
 
 def _trial():
     """None when the interpreter starts in the full sandbox, else bwrap's last line of complaint (or "")."""
-    command = [_setting("BWRAP"), *NAMESPACES, *_tree(), "--proc", "/proc", "--dev", "/dev", "--",
-               _python(), "-I", "-S", "-c", "pass"]
+    command = [
+        _setting("BWRAP"),
+        *NAMESPACES,
+        *_tree(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        _python(),
+        "-I",
+        "-S",
+        "-c",
+        "pass",
+    ]
     try:
-        done = subprocess.run(command, check=False, env={}, capture_output=True, timeout=30,
-                              stdin=subprocess.DEVNULL, cwd="/")
+        done = subprocess.run(
+            command, check=False, env={}, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, cwd="/"
+        )
     except (OSError, subprocess.TimeoutExpired):
         return ""
     if done.returncode == 0:
@@ -122,8 +157,16 @@ def _trial():
 def _limits():
     """The step's rlimits, set by the harness before it drops root (it can lower limits, never raise them)."""
     cpu = _setting("CPU_SECONDS")
-    return json.dumps({"CPU": [cpu, cpu + 1], "AS": _setting("MEMORY_BYTES"), "CORE": 0, "NPROC": PROCESSES,
-                       "FSIZE": _setting("OUTPUT_BYTES"), "NOFILE": _setting("OPEN_FILES")})
+    return json.dumps(
+        {
+            "CPU": [cpu, cpu + 1],
+            "AS": _setting("MEMORY_BYTES"),
+            "CORE": 0,
+            "NPROC": PROCESSES,
+            "FSIZE": _setting("OUTPUT_BYTES"),
+            "NOFILE": _setting("OPEN_FILES"),
+        }
+    )
 
 
 def run(script_body, input_csv, params_json, destination):
@@ -156,8 +199,26 @@ def _prepare(base, uid, script_body, input_csv, params_json):
 
 
 def _execute(base, work, uid, destination):
-    command_tail = ["--proc", "/proc", "--dev", "/dev", "--bind", work, WORK, "--chdir", WORK, "--",
-                    _python(), "-I", "-S", "-X", "utf8", f"{WORK}/harness.py", str(uid), _limits()]
+    command_tail = [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        work,
+        WORK,
+        "--chdir",
+        WORK,
+        "--",
+        _python(),
+        "-I",
+        "-S",
+        "-X",
+        "utf8",
+        f"{WORK}/harness.py",
+        str(uid),
+        _limits(),
+    ]
     tree, reason = _tree(), None
     processes.sweep(uid)
     status_read, status_write = os.pipe()
@@ -167,8 +228,14 @@ def _execute(base, work, uid, destination):
         try:
             proc = subprocess.Popen(
                 [_setting("BWRAP"), *NAMESPACES, "--json-status-fd", str(status_write), *tree, *command_tail],
-                cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True, pass_fds=(status_write,))
+                cwd="/",
+                env={},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                pass_fds=(status_write,),
+            )
         except BaseException:
             os.close(status_read)
             raise
@@ -201,14 +268,20 @@ def _take_output(work, uid, destination):
     folder = os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         try:
-            fd = os.open("output.csv", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY,
-                         dir_fd=folder)
+            fd = os.open(
+                "output.csv", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=folder
+            )
         except OSError:
             return False
         try:
             info = os.fstat(fd)
-            if (not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_nlink != 1
-                    or info.st_dev != os.fstat(folder).st_dev or info.st_size > _setting("OUTPUT_BYTES")):
+            if (
+                not stat.S_ISREG(info.st_mode)
+                or info.st_uid != uid
+                or info.st_nlink != 1
+                or info.st_dev != os.fstat(folder).st_dev
+                or info.st_size > _setting("OUTPUT_BYTES")
+            ):
                 return False
             with open(fd, "rb", closefd=False) as src, open(destination, "xb") as dst:  # x: O_EXCL, no link
                 shutil.copyfileobj(src, dst, 1024 * 1024)
@@ -243,4 +316,3 @@ def _tail(fh):
     size = fh.seek(0, os.SEEK_END)
     fh.seek(max(0, size - TAIL))
     return fh.read().decode("utf-8", errors="replace")
-

@@ -6,6 +6,7 @@ reaped the init, by which time the namespace is empty. So stopping a step is: SI
 pidfd, checked to still be our child's child), then wait for our child. ``sweep`` is the second line:
 it finds processes of a step's uid by reading /proc/*/status and kills them (none are expected).
 """
+
 import json
 import os
 import signal
@@ -106,5 +107,5 @@ def _field(status, name):
     start = status.find(f"\n{name}:")
     if start < 0:
         return []
-    line = status[start + len(name) + 2:status.find("\n", start + 1)]
+    line = status[start + len(name) + 2 : status.find("\n", start + 1)]
     return [int(v) for v in line.split() if v.isdigit()]

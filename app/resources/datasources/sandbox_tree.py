@@ -13,6 +13,7 @@ Nothing else of the host exists inside: no /etc/passwd, /root, /tmp, /home, inst
 The list is found once per process by running the interpreter (trusted: it is the server's
 configuration, run with ``-I -S`` and an empty environment, no user code) and cached.
 """
+
 import functools
 import json
 import os
@@ -52,8 +53,15 @@ class TreeError(Exception):
 def allowed(python):
     """``(binds, bwrap arguments)`` that rebuild the interpreter's read-only tree inside the sandbox."""
     try:
-        done = subprocess.run([python, "-I", "-S", "-c", DISCOVER], check=False, env={}, capture_output=True,
-                              timeout=60, stdin=subprocess.DEVNULL, cwd="/")
+        done = subprocess.run(
+            [python, "-I", "-S", "-c", DISCOVER],
+            check=False,
+            env={},
+            capture_output=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            cwd="/",
+        )
         found = json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, ValueError, subprocess.TimeoutExpired):
         found = None

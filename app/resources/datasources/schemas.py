@@ -1,4 +1,5 @@
 """Marshmallow schemas: what clients may send for projects, data sources and step jobs."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.inputs import INT32
@@ -30,11 +31,19 @@ class DataSourceSchema(Schema):
     name = name_field
     project = fields.Integer(required=True, validate=INT32)
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
-    connection = fields.String(validate=validate.Length(min=1, max=2000),
-                               metadata={"prompt": "database: SQLAlchemy URL or configured connection name"})
-    query = fields.String(validate=validate.Length(min=1, max=100_000), metadata={"prompt": "database: one SELECT"})
-    url = fields.Url(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000),
-                     metadata={"prompt": "api: URL returning CSV or a JSON array of objects"})
+    connection = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={"prompt": "database: SQLAlchemy URL or configured connection name"},
+    )
+    query = fields.String(
+        validate=validate.Length(min=1, max=100_000), metadata={"prompt": "database: one SELECT"}
+    )
+    url = fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=validate.Length(max=2000),
+        metadata={"prompt": "api: URL returning CSV or a JSON array of objects"},
+    )
 
 
 class StepSchema(Schema):
@@ -44,8 +53,11 @@ class StepSchema(Schema):
 
 
 class StartJobSchema(Schema):
-    steps = fields.List(fields.Nested(StepSchema), required=True,
-                        validate=validate.Length(min=1, error="At least one step is required."))
+    steps = fields.List(
+        fields.Nested(StepSchema),
+        required=True,
+        validate=validate.Length(min=1, error="At least one step is required."),
+    )
 
     @validates_schema
     def _unique_orders(self, data, **kwargs):

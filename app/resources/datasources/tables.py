@@ -10,6 +10,7 @@ charset-normalizer) and non-UTF-8 input is transcoded chunk by chunk; the delimi
 quote character come from ``csv.Sniffer`` on the sample; DuckDB reads the file with a
 memory limit, writes Parquet and keeps the rows it rejects (with their line numbers).
 """
+
 import codecs
 import csv
 import io
@@ -69,11 +70,13 @@ def connect(workdir):
     import duckdb  # imported on use: web workers never need it
 
     config = current_app.config
-    return duckdb.connect(config={
-        "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
-        "threads": config["HALYARD_DATASOURCE_DUCKDB_THREADS"],
-        "temp_directory": os.path.join(workdir, "spill"),
-    })
+    return duckdb.connect(
+        config={
+            "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
+            "threads": config["HALYARD_DATASOURCE_DUCKDB_THREADS"],
+            "temp_directory": os.path.join(workdir, "spill"),
+        }
+    )
 
 
 def _literal(text):
@@ -112,7 +115,10 @@ def _transcode(path, encoding, workdir):
         return path
     out = os.path.join(workdir, "utf8.csv")
     try:
-        with open(path, encoding=encoding, newline="") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        with (
+            open(path, encoding=encoding, newline="") as src,
+            open(out, "w", encoding="utf-8", newline="") as dst,
+        ):
             while chunk := src.read(1024 * 1024):
                 dst.write(chunk)
     except (UnicodeDecodeError, LookupError):
@@ -176,15 +182,21 @@ def _first_line(exc):
 
 def _to_parquet(con, csv_path, delimiter, quotechar, workdir, encoding):
     out = os.path.join(workdir, "table.parquet")
-    source = (f"read_csv({_literal(csv_path)}, delim={_literal(delimiter)}, quote={_literal(quotechar)}, "
-              f"escape={_literal(quotechar)}, header=true, store_rejects=true, sample_size=-1)")
+    source = (
+        f"read_csv({_literal(csv_path)}, delim={_literal(delimiter)}, quote={_literal(quotechar)}, "
+        f"escape={_literal(quotechar)}, header=true, store_rejects=true, sample_size=-1)"
+    )
     con.execute(f"COPY (SELECT * FROM {source}) TO {_literal(out)} (FORMAT parquet)")
     rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
     rows = con.execute(
         f"SELECT line, error_type, error_message FROM reject_errors ORDER BY line LIMIT {MAX_REPORTED_ROWS}"
     ).fetchall()
-    problems = {"encoding": encoding.replace("-sig", ""), "delimiter": delimiter, "malformed_rows": rejected,
-                "malformed": [{"line": line, "error": f"{kind.lower()}: {message}"} for line, kind, message in rows]}
+    problems = {
+        "encoding": encoding.replace("-sig", ""),
+        "delimiter": delimiter,
+        "malformed_rows": rejected,
+        "malformed": [{"line": line, "error": f"{kind.lower()}: {message}"} for line, kind, message in rows],
+    }
     return finish(con, out, problems)
 
 
@@ -218,12 +230,17 @@ def build_preview(con, relation, columns, items):
             parts += [f"count(*) - count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR", distinct]
         values = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
         for i, col in enumerate(columns):
-            nulls, low, high, distinct = values[4 * i: 4 * i + 4]
+            nulls, low, high, distinct = values[4 * i : 4 * i + 4]
             stats.append({**col, "nulls": nulls, "min": low, "max": high, "distinct": distinct})
     cursor = con.execute(f"SELECT * FROM {relation} LIMIT {int(limit)}")
-    rows = [dict(zip([c["name"] for c in columns], row)) for row in cursor.fetchall()]
-    return {"items": items, "fields": len(columns), "distinct": "exact" if exact else "approximate",
-            "columns": stats, "rows": rows}
+    rows = [dict(zip([c["name"] for c in columns], row, strict=False)) for row in cursor.fetchall()]
+    return {
+        "items": items,
+        "fields": len(columns),
+        "distinct": "exact" if exact else "approximate",
+        "columns": stats,
+        "rows": rows,
+    }
 
 
 def export_csv(source_or_path, destination):
@@ -232,8 +249,10 @@ def export_csv(source_or_path, destination):
     with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".export-") as workdir:
         con = connect(workdir)
         try:
-            con.execute(f"COPY (SELECT * FROM read_parquet({_literal(path)})) TO {_literal(destination)} "
-                        "(FORMAT csv, HEADER true, DELIMITER ',')")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet({_literal(path)})) TO {_literal(destination)} "
+                "(FORMAT csv, HEADER true, DELIMITER ',')"
+            )
         finally:
             con.close()
 

@@ -1,4 +1,5 @@
 """/api/v1/projects/ and /api/v1/projects/{id}: projects with their members."""
+
 from flask import request
 from sqlalchemy import select
 
@@ -51,9 +52,15 @@ def represent(project):
         doc.template("default", Template(method="PUT", properties=properties_from_schema(project_schema)))
         doc.template("delete", Template(method="DELETE", properties=[]))
     if role in ("owner", "editor"):
-        doc.template("create-datasource", Template(
-            method="POST", target=url("datasources.sources"), contentType="multipart/form-data",
-            properties=_source_properties()))
+        doc.template(
+            "create-datasource",
+            Template(
+                method="POST",
+                target=url("datasources.sources"),
+                contentType="multipart/form-data",
+                properties=_source_properties(),
+            ),
+        )
     return doc
 
 
@@ -72,8 +79,11 @@ def _apply(project, data):
     if missing:
         raise BodyDidNotValidate(errors={"members": [f"No account with id {missing[0]}."]})
     project.title, project.description = data["title"], data["description"]
-    project.members = [ProjectMember(account_id=m["account"], role=m["role"]) for m in data["members"]
-                       if m["account"] != project.owner_id]
+    project.members = [
+        ProjectMember(account_id=m["account"], role=m["role"])
+        for m in data["members"]
+        if m["account"] != project.owner_id
+    ]
 
 
 @bp.get("/api/v1/projects/")

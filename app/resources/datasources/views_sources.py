@@ -1,5 +1,6 @@
 """/api/v1/datasources (the caller's), /api/v1/projects/{id}/datasources and /api/v1/datasources/{id}
 with its stored files: /file, /preview, /table."""
+
 import os
 
 from flask import request
@@ -15,7 +16,11 @@ from app.jobs import QueueUnavailable, enqueue
 from app.representation import check_preconditions, created, no_content, respond, url
 from app.resources.datasources import bp, forms
 from app.resources.datasources.access import (
-    get_project_or_404, get_source_or_404, require_editor, visible_sources)
+    get_project_or_404,
+    get_source_or_404,
+    require_editor,
+    visible_sources,
+)
 from app.resources.datasources.models import STATUSES, TYPES, DataSource, Project
 from app.resources.datasources.processing import BUILTINS, process_source
 from app.resources.datasources.schemas import datasource_schema, datasource_update_schema
@@ -61,8 +66,9 @@ def represent(source):
             "columns": source.columns or [],
             "problems": source.problems or {},
             "connection": source.connection_ref if source.type == "database" else None,
-            "connection_stored": "reference" if source.connection_ref else (
-                "encrypted" if source.connection_secret else None),
+            "connection_stored": "reference"
+            if source.connection_ref
+            else ("encrypted" if source.connection_secret else None),
             "query": source.query,
             "url": source.url,
             "created": rfc3339(source.created),
@@ -91,14 +97,32 @@ def _templates(doc, source):
     props = properties_from_schema(datasource_update_schema) + [Property(name="file", type="file")]
     doc.template("default", Template(method="PUT", contentType="multipart/form-data", properties=props))
     doc.template("delete", Template(method="DELETE", properties=[]))
-    doc.template("script-upload", Template(
-        method="POST", contentType="multipart/form-data", target=url("datasources.script_upload", source_id=source.id),
-        properties=[Property(name="script", type="file", required=True)]))
+    doc.template(
+        "script-upload",
+        Template(
+            method="POST",
+            contentType="multipart/form-data",
+            target=url("datasources.script_upload", source_id=source.id),
+            properties=[Property(name="script", type="file", required=True)],
+        ),
+    )
     keys = [f"builtin:{name}" for name in BUILTINS] + [s.key for s in source.scripts]
-    doc.template("job", Template(
-        method="POST", target=url("datasources.start_run", source_id=source.id),
-        properties=[Property(name="steps", required=True, type="textarea", multiple=True,
-                             prompt="[{key, exec_order, params}] with key one of: " + ", ".join(keys))]))
+    doc.template(
+        "job",
+        Template(
+            method="POST",
+            target=url("datasources.start_run", source_id=source.id),
+            properties=[
+                Property(
+                    name="steps",
+                    required=True,
+                    type="textarea",
+                    multiple=True,
+                    prompt="[{key, exec_order, params}] with key one of: " + ", ".join(keys),
+                )
+            ],
+        ),
+    )
 
 
 def _page(stmt, self_url, project=None):
@@ -108,8 +132,15 @@ def _page(stmt, self_url, project=None):
     doc = page.document(self_url, [represent(s) for s in page.items])
     if project is None or project.can_edit_sources(current_account()):
         props = properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
-        doc.template("default", Template(method="POST", target=url("datasources.sources"),
-                                         contentType="multipart/form-data", properties=props))
+        doc.template(
+            "default",
+            Template(
+                method="POST",
+                target=url("datasources.sources"),
+                contentType="multipart/form-data",
+                properties=props,
+            ),
+        )
     return respond(doc)
 
 
@@ -175,14 +206,23 @@ def _commit(source, new_keys):
     try:
         db.session.flush()
         if source.status == "processing":
-            enqueue(process_source, source.id, source.version, kind="datasource-process", tracker=source,
-                    owner=current_account(), subject=f"/api/v1/datasources/{source.id}")
+            enqueue(
+                process_source,
+                source.id,
+                source.version,
+                kind="datasource-process",
+                tracker=source,
+                owner=current_account(),
+                subject=f"/api/v1/datasources/{source.id}",
+            )
         else:
             db.session.commit()
     except IntegrityError:
         db.session.rollback()
         discard(new_keys)
-        raise BodyDidNotValidate(errors={"name": ["A data source with this name exists in the project."]}) from None
+        raise BodyDidNotValidate(
+            errors={"name": ["A data source with this name exists in the project."]}
+        ) from None
     except QueueUnavailable as exc:
         if not exc.committed:  # else the failed source still points at them
             discard(new_keys)
@@ -253,8 +293,11 @@ def delete_source(source_id):
     source = get_source_or_404(source_id)
     require_editor(source.project)
     check_preconditions(represent(source))
-    keys = source.stored_keys() + [s.body_key for s in source.scripts] + [k for r in source.runs
-                                                                          for k in r.stored_keys()]
+    keys = (
+        source.stored_keys()
+        + [s.body_key for s in source.scripts]
+        + [k for r in source.runs for k in r.stored_keys()]
+    )
     db.session.delete(source)
     db.session.commit()
     discard(keys)
@@ -289,6 +332,3 @@ def source_table(source_id):
     """The materialised table as Parquet."""
     source = get_source_or_404(source_id)
     return _send(source.table_key if source.status == "ready" else None, PARQUET, "table")
-
-
-

@@ -1,5 +1,6 @@
 """Step scripts and step jobs of a data source:
 /api/v1/datasources/{id}/script[/{key}], /script-upload, /job, /jobs[/{run}[/result|/preview|/table]]."""
+
 import ast
 import io
 import re
@@ -29,9 +30,12 @@ SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 def _script_keys(source_id):
     """A SELECT of every script key of a source: the built-ins (as literal rows) and the uploads."""
-    builtins = [select(literal(f"builtin:{n}").label("key"), literal("builtin").label("kind")) for n in BUILTINS]
+    builtins = [
+        select(literal(f"builtin:{n}").label("key"), literal("builtin").label("kind")) for n in BUILTINS
+    ]
     uploads = select((literal("upload:") + Script.name).label("key"), literal("upload").label("kind")).where(
-        Script.datasource_id == source_id)
+        Script.datasource_id == source_id
+    )
     return union_all(*builtins, uploads).subquery("script_keys")
 
 
@@ -39,8 +43,10 @@ def scripts_collection(keys):
     return Collection(
         rel="ec:datasource/scripts",
         item_rel="ec:datasource/script",
-        fields=[Field("key", keys.c.key, sortable=True), Field("kind", keys.c.kind, type="enum",
-                                                               choices=("builtin", "upload"), sortable=True)],
+        fields=[
+            Field("key", keys.c.key, sortable=True),
+            Field("kind", keys.c.kind, type="enum", choices=("builtin", "upload"), sortable=True),
+        ],
         id_field="key",
         default_sort=("kind", "key"),
         tiebreak=keys.c.key,
@@ -49,8 +55,10 @@ def scripts_collection(keys):
 
 
 def represent_script(source, key, body):
-    doc = Document({"key": key, "kind": key.partition(":")[0], "body": body.decode("utf-8", errors="replace")},
-                   self_href=url("datasources.get_script", source_id=source.id, key=key))
+    doc = Document(
+        {"key": key, "kind": key.partition(":")[0], "body": body.decode("utf-8", errors="replace")},
+        self_href=url("datasources.get_script", source_id=source.id, key=key),
+    )
     doc.link("collection", url("datasources.scripts", source_id=source.id))
     doc.link("up", url("datasources.get_source", source_id=source.id))
     if key.startswith("upload:") and source.project.can_edit_sources(current_account()):
@@ -112,7 +120,9 @@ def _read_script():
         raise BodyDidNotValidate(errors={"script": ["A .py file is required."]})
     name = secure_filename(upload.filename)
     if not name.endswith(".py") or not SCRIPT_NAME.match(name[:-3]):
-        raise BodyDidNotValidate(errors={"script": ["The file name must end in .py (letters, digits, _ . -)."]})
+        raise BodyDidNotValidate(
+            errors={"script": ["The file name must end in .py (letters, digits, _ . -)."]}
+        )
     limit = current_app.config["HALYARD_DATASOURCE_SCRIPT_MAX_BYTES"]
     body = upload.stream.read(limit + 1)
     if len(body) > limit:
@@ -122,7 +132,9 @@ def _read_script():
     except UnicodeDecodeError:
         raise BodyDidNotValidate(errors={"script": ["The script is not UTF-8 text."]}) from None
     except SyntaxError as error:
-        raise BodyDidNotValidate(errors={"script": [f"Syntax error on line {error.lineno}: {error.msg}"]}) from None
+        raise BodyDidNotValidate(
+            errors={"script": [f"Syntax error on line {error.lineno}: {error.msg}"]}
+        ) from None
     return name[:-3], body
 
 
@@ -149,7 +161,7 @@ def script_upload(source_id):
 
 def represent_run(run, state=None):
     source = run.datasource
-    base = dict(source_id=source.id, run_id=run.id)
+    base = {"source_id": source.id, "run_id": run.id}
     done = run.status == "finished"
     status = run.status
     if state and state["status"] in ("failed", "canceled") and status in ("queued", "running"):
@@ -160,13 +172,18 @@ def represent_run(run, state=None):
             "datasource": source.id,
             "status": status,
             "error": run.error or (state.get("error") if state and status == "failed" else None),
-            "progress": {"fraction": 1.0 if done else (state or {}).get("progress"),
-                         "message": (state or {}).get("message")},
+            "progress": {
+                "fraction": 1.0 if done else (state or {}).get("progress"),
+                "message": (state or {}).get("message"),
+            },
             "steps": run.steps,
             "created": rfc3339(run.created),
             "result": url("datasources.run_result", **base) if done else None,
-            "meta_data": {"items": run.items, "fields": run.fields,
-                          "preview": url("datasources.run_preview", **base) if done else None},
+            "meta_data": {
+                "items": run.items,
+                "fields": run.fields,
+                "preview": url("datasources.run_preview", **base) if done else None,
+            },
             "columns": run.columns or [],
         },
         self_href=url("datasources.get_run", **base),
@@ -204,24 +221,38 @@ def start_run(source_id):
     source = get_source_or_404(source_id)
     require_editor(source.project)
     data = load_body(start_job_schema)
-    unknown = {str(i): {"key": ["No script with this key."]} for i, step in enumerate(data["steps"])
-               if script_body(source, step["key"]) is None}
+    unknown = {
+        str(i): {"key": ["No script with this key."]}
+        for i, step in enumerate(data["steps"])
+        if script_body(source, step["key"]) is None
+    }
     if unknown:
         raise BodyDidNotValidate(errors={"steps": unknown})
     if source.status != "ready":
-        raise Conflict("The data source is not ready; wait until its status is ready.", event="DATASOURCE_NOT_READY")
+        raise Conflict(
+            "The data source is not ready; wait until its status is ready.", event="DATASOURCE_NOT_READY"
+        )
     steps = [dict(step, status="pending") for step in sorted(data["steps"], key=lambda s: s["exec_order"])]
     run = StepRun(datasource_id=source.id, creator_id=current_account().id, steps=steps, status="queued")
     db.session.add(run)
     db.session.flush()  # its id; committed with its job record by enqueue (nothing when Redis is down)
-    enqueue(run_steps, run.id, kind="datasource-steps", owner=current_account(), tracker=run,
-            subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}", job_timeout=_job_timeout(len(steps)))
+    enqueue(
+        run_steps,
+        run.id,
+        kind="datasource-steps",
+        owner=current_account(),
+        tracker=run,
+        subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}",
+        job_timeout=_job_timeout(len(steps)),
+    )
     return accepted(url("datasources.get_run", source_id=source.id, run_id=run.id), represent_run(run))
 
 
 def _job_timeout(steps):
-    return current_app.config["HALYARD_SANDBOX_WALL_SECONDS"] * steps + current_app.config[
-        "HALYARD_JOB_TIMEOUT_SECONDS"]
+    return (
+        current_app.config["HALYARD_SANDBOX_WALL_SECONDS"] * steps
+        + current_app.config["HALYARD_JOB_TIMEOUT_SECONDS"]
+    )
 
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs")
@@ -285,5 +316,3 @@ def run_preview(source_id, run_id):
 def run_table(source_id, run_id):
     """The job's result as Parquet."""
     return _finished_file(source_id, run_id, "table_key", "application/vnd.apache.parquet", "table")
-
-

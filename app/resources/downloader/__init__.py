@@ -1,4 +1,5 @@
 """Download requests (seed 000 "Download Requests Management"): /downloader/requests/..."""
+
 from flask import Blueprint
 
 bp = Blueprint("downloader", __name__)
@@ -7,45 +8,92 @@ bp = Blueprint("downloader", __name__)
 def init_app(app):
     from app.extensions import curies
     from app.jobs.reconcile import add_pass
-    from app.resources.downloader import views  # noqa: F401  (registers the routes on bp)
-    from app.resources.downloader import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
+    from app.resources.downloader import (
+        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
+        views,  # noqa: F401  (registers the routes on bp)
+    )
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     add_pass(app, "app.jobs.downloads:sweep_downloads")  # retention and dead work folders, every reconcile
     register_entry(app, "ec:download-requests", "downloader.index", title="Download requests you wait for")
-    register_entry(app, "ec:download-request/by-id", "downloader.get", title="A download request by id",
-                   path_vars={"request_id": "id"})
-    register_entry(app, "ec:download-requests/estimate", "downloader.estimate",
-                   title="Estimate the size of a download request")
-    register_entry(app, "ec:download-requests/render-ui-data", "downloader.render_ui_data",
-                   title="Operators per column of a catalogue item, for a download form")
-    curies.document("download-requests", title="Download requests", methods=("GET", "POST"),
-                    description="GET: the requests the caller waits for (DOWNLOADREQUESTS_BULK_READ, _embedded "
-                                "ec:download-request, query grammar). POST {catalogue_item_id, spec: {columns, "
-                                "filters: [{name, operator, value}], randomize_ratio}, format: csv|parquet}: 201 "
-                                "DOWNLOADREQUEST_CREATED and an RQ job, or 200 DOWNLOADREQUEST_READ when an equal live "
-                                "request exists (the caller joins its waiters).")
-    curies.document("download-requests/options", title="Download request query grammar",
-                    description="Templated link listing every paging, sort and filter variable of the list.")
-    curies.document("download-request", title="Download request", methods=("GET", "DELETE"),
-                    description="@type download_request: spec, format, status (queued|running|finished|failed|"
-                                "cancelled), progress, is_cancelled, estimated_size, real_size (bytes), rows, uri "
-                                "(the file, when finished), seed, executor_job_id, catalogue_item, created_by. "
-                                "DELETE: the caller leaves the waiters; the last one cancels it and stops its job.")
-    curies.document("download-request/by-id", title="Download request by id",
-                    description="Templated link {id} to one download request the caller waits for.")
-    curies.document("download-request/file", title="Download result", methods=("GET",),
-                    description="The produced file (text/csv or application/vnd.apache.parquet), waiters only; "
-                                "ETag and Range supported.")
-    curies.document("download-request/creator", title="Creator of the request",
-                    description="The caller: every waiter sees itself as the creator "
-                                "(equal requests share one row; another user's identity is never shown).")
-    curies.document("download-request/job", title="Job of the request",
-                    description="The RQ job (/jobs/{id}) executing the download: live status and progress.")
-    curies.document("download-requests/estimate", title="Estimate a download", methods=("POST",),
-                    description="POST the body of a download request: SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED with "
-                                "estimated_size (bytes), estimated_rows and basis (data|spec|unknown).")
-    curies.document("download-requests/render-ui-data", title="Download form data", methods=("POST",),
-                    description="POST {catalogue_item_id}: DOWNLOAD_REQUEST_UI_DATA_RENDERED with columns_operators "
-                                "(every column, its type and the operators its filters allow).")
+    register_entry(
+        app,
+        "ec:download-request/by-id",
+        "downloader.get",
+        title="A download request by id",
+        path_vars={"request_id": "id"},
+    )
+    register_entry(
+        app,
+        "ec:download-requests/estimate",
+        "downloader.estimate",
+        title="Estimate the size of a download request",
+    )
+    register_entry(
+        app,
+        "ec:download-requests/render-ui-data",
+        "downloader.render_ui_data",
+        title="Operators per column of a catalogue item, for a download form",
+    )
+    curies.document(
+        "download-requests",
+        title="Download requests",
+        methods=("GET", "POST"),
+        description="GET: the requests the caller waits for (DOWNLOADREQUESTS_BULK_READ, _embedded "
+        "ec:download-request, query grammar). POST {catalogue_item_id, spec: {columns, "
+        "filters: [{name, operator, value}], randomize_ratio}, format: csv|parquet}: 201 "
+        "DOWNLOADREQUEST_CREATED and an RQ job, or 200 DOWNLOADREQUEST_READ when an equal live "
+        "request exists (the caller joins its waiters).",
+    )
+    curies.document(
+        "download-requests/options",
+        title="Download request query grammar",
+        description="Templated link listing every paging, sort and filter variable of the list.",
+    )
+    curies.document(
+        "download-request",
+        title="Download request",
+        methods=("GET", "DELETE"),
+        description="@type download_request: spec, format, status (queued|running|finished|failed|"
+        "cancelled), progress, is_cancelled, estimated_size, real_size (bytes), rows, uri "
+        "(the file, when finished), seed, executor_job_id, catalogue_item, created_by. "
+        "DELETE: the caller leaves the waiters; the last one cancels it and stops its job.",
+    )
+    curies.document(
+        "download-request/by-id",
+        title="Download request by id",
+        description="Templated link {id} to one download request the caller waits for.",
+    )
+    curies.document(
+        "download-request/file",
+        title="Download result",
+        methods=("GET",),
+        description="The produced file (text/csv or application/vnd.apache.parquet), waiters only; "
+        "ETag and Range supported.",
+    )
+    curies.document(
+        "download-request/creator",
+        title="Creator of the request",
+        description="The caller: every waiter sees itself as the creator "
+        "(equal requests share one row; another user's identity is never shown).",
+    )
+    curies.document(
+        "download-request/job",
+        title="Job of the request",
+        description="The RQ job (/jobs/{id}) executing the download: live status and progress.",
+    )
+    curies.document(
+        "download-requests/estimate",
+        title="Estimate a download",
+        methods=("POST",),
+        description="POST the body of a download request: SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED with "
+        "estimated_size (bytes), estimated_rows and basis (data|spec|unknown).",
+    )
+    curies.document(
+        "download-requests/render-ui-data",
+        title="Download form data",
+        methods=("POST",),
+        description="POST {catalogue_item_id}: DOWNLOAD_REQUEST_UI_DATA_RENDERED with columns_operators "
+        "(every column, its type and the operators its filters allow).",
+    )

@@ -12,6 +12,7 @@
   cancelled (queued) or stopped (running) — the job also checks a cancel flag between stages and
   interrupts DuckDB when it is set.
 """
+
 import logging
 import secrets
 import uuid
@@ -45,8 +46,16 @@ def create_or_join(item, spec, fmt, account):
                 existing.waiting.append(account)
                 db.session.commit()
             return existing, False
-        req = DownloadRequest(catalogue_item=item, created_by=account, spec=spec, format=fmt, dedupe_key=key,
-                              live_key=key, seed=secrets.randbelow(2 ** 31), status="queued")
+        req = DownloadRequest(
+            catalogue_item=item,
+            created_by=account,
+            spec=spec,
+            format=fmt,
+            dedupe_key=key,
+            live_key=key,
+            seed=secrets.randbelow(2**31),
+            status="queued",
+        )
         req.waiting.append(account)
         db.session.add(req)
         try:
@@ -85,20 +94,36 @@ def start(req, account):
         except local.SourceUnavailable as exc:
             reason = str(exc)
     elif not adapter_for(item.executor_type):
-        reason = (f"No executor adapter is configured for {item.executor_type} items "
-                  "(HALYARD_DOWNLOADER_ADAPTERS); nothing can run this download.")
+        reason = (
+            f"No executor adapter is configured for {item.executor_type} items "
+            "(HALYARD_DOWNLOADER_ADAPTERS); nothing can run this download."
+        )
     subject = f"/downloader/requests/{req.id}"
     if reason:
-        record = JobRecord(id=str(uuid.uuid4()), kind="download", owner=account, subject=subject,
-                           status="failed", error=reason, ended=utcnow())
+        record = JobRecord(
+            id=str(uuid.uuid4()),
+            kind="download",
+            owner=account,
+            subject=subject,
+            status="failed",
+            error=reason,
+            ended=utcnow(),
+        )
         db.session.add(record)
         db.session.flush()
         req.executor_job_id = record.id
         req.fail(reason)
         db.session.commit()
         return
-    enqueue(run_download, req.id, kind="download", owner=account, subject=subject, tracker=req,
-            job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"])
+    enqueue(
+        run_download,
+        req.id,
+        kind="download",
+        owner=account,
+        subject=subject,
+        tracker=req,
+        job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"],
+    )
 
 
 def cancel_key(request_id):
@@ -136,7 +161,11 @@ def stop_job(req):
         pass  # it ended meanwhile
     record = db.session.get(JobRecord, req.executor_job_id)
     if record is not None and record.status in ("queued", "started"):
-        record.status, record.error, record.ended = "canceled", "The download request was cancelled.", utcnow()
+        record.status, record.error, record.ended = (
+            "canceled",
+            "The download request was cancelled.",
+            utcnow(),
+        )
         db.session.commit()
 
 
@@ -170,8 +199,10 @@ def live_progress(req):
     if status in ("failed", "stopped", "canceled") and not req.is_cancelled:
         from app.jobs import reconcile
 
-        reconcile.fail(req.executor_job_id, job.meta.get("error") or
-                       "The worker running this download stopped before it finished.")
+        reconcile.fail(
+            req.executor_job_id,
+            job.meta.get("error") or "The worker running this download stopped before it finished.",
+        )
         db.session.refresh(req)
         return req.progress
     meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta

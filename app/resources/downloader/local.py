@@ -17,6 +17,7 @@ seeds overlap as independent samples do). ``USING SAMPLE p% (bernoulli) REPEATAB
 too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` and ``system``
 samples are not Bernoulli at all (a fixed count, whole vectors).
 """
+
 import json
 import os
 from dataclasses import dataclass
@@ -25,14 +26,27 @@ from flask import current_app
 
 from app.resources.catalogue.spec import normalise_value
 
-TWO_64 = 2 ** 64
+TWO_64 = 2**64
 SPEC_TYPES = {
     "BOOLEAN": "BOOLEAN",
-    "TINYINT": "INTEGER", "SMALLINT": "INTEGER", "INTEGER": "INTEGER", "BIGINT": "INTEGER", "HUGEINT": "INTEGER",
-    "UTINYINT": "INTEGER", "USMALLINT": "INTEGER", "UINTEGER": "INTEGER", "UBIGINT": "INTEGER",
-    "FLOAT": "FLOAT", "DOUBLE": "FLOAT", "REAL": "FLOAT",
-    "DATE": "DATETIME", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "DATETIME",
-    "TIMESTAMP_S": "DATETIME", "TIMESTAMP_MS": "DATETIME", "TIMESTAMP_NS": "DATETIME",
+    "TINYINT": "INTEGER",
+    "SMALLINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
+    "HUGEINT": "INTEGER",
+    "UTINYINT": "INTEGER",
+    "USMALLINT": "INTEGER",
+    "UINTEGER": "INTEGER",
+    "UBIGINT": "INTEGER",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "FLOAT",
+    "REAL": "FLOAT",
+    "DATE": "DATETIME",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "DATETIME",
+    "TIMESTAMP_S": "DATETIME",
+    "TIMESTAMP_MS": "DATETIME",
+    "TIMESTAMP_NS": "DATETIME",
 }
 
 
@@ -68,8 +82,10 @@ def table_of(item):
 def connect(workdir=None):
     """A DuckDB connection with the downloader's memory and thread limits, spilling to ``workdir``."""
     config = current_app.config
-    settings = {"memory_limit": config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"],
-                "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"]}
+    settings = {
+        "memory_limit": config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"],
+        "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"],
+    }
     if workdir:
         settings["temp_directory"] = os.path.join(workdir, "spill")
     import duckdb  # imported on use: web workers never need it
@@ -135,9 +151,13 @@ def query(item, spec, seed, path):
 
 
 def check_columns(spec, table_types):
-    missing = [c for c in spec["columns"] + [f["name"] for f in spec.get("filters") or []] if c not in table_types]
+    missing = [
+        c for c in spec["columns"] + [f["name"] for f in spec.get("filters") or []] if c not in table_types
+    ]
     if missing:
-        raise SourceUnavailable(f"The data source's table has no column {missing[0]!r}; recompute the item's spec.")
+        raise SourceUnavailable(
+            f"The data source's table has no column {missing[0]!r}; recompute the item's spec."
+        )
 
 
 def export(con, item, spec, seed, path, fmt, out_path):
@@ -174,7 +194,9 @@ def estimate_from_data(con, item, spec, path, fmt):
         (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
         (compressed,) = con.execute(
             "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
-            f"({', '.join(literal('STRING', c) for c in columns)})", [path]).fetchone()
+            f"({', '.join(literal('STRING', c) for c in columns)})",
+            [path],
+        ).fetchone()
         share = rows / total if total else 0
         return Estimate(int(round((compressed or 0) * share)) + 512, rows, "data")
     header = sum(len(c) for c in columns) + len(columns)
@@ -186,8 +208,12 @@ def estimate_from_data(con, item, spec, path, fmt):
 DEFAULT_WIDTH = {"INTEGER": 6, "FLOAT": 8, "BOOLEAN": 5, "DATETIME": 19, "STRING": 12}
 DEFAULT_SELECTIVITY = {"=": 0.1, "!=": 0.9, ">": 1 / 3, ">=": 1 / 3, "<": 1 / 3, "<=": 1 / 3}
 COMPARE = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
 }
 
 

@@ -1,7 +1,20 @@
 """DownloadRequest and its waiters: one extraction of a catalogue item's data, shared by equal requests."""
+
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
@@ -26,8 +39,12 @@ class DownloadRequest(db.Model, TracksJob):
     job_attr = "executor_job_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    catalogue_item_id: Mapped[int] = mapped_column(ForeignKey("catalogue_items.id", ondelete="CASCADE"), index=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    catalogue_item_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_items.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
     spec: Mapped[dict] = mapped_column(JSON)
     format: Mapped[str] = mapped_column(String(10), default="csv")
     # sha256 of the normalised (item, spec, format); ``live_key`` holds it only while the request is

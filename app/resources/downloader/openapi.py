@@ -62,7 +62,7 @@ class DownloadEstimateSchema(HalSchema):
     event = event("SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED")
     type_ = type_const("download_request_estimated_size")
     estimated_size = fields.Integer(
-        required=True, allow_none=True, metadata={"description": "Bytes (null: " "unknown)."}
+        required=True, allow_none=True, metadata={"description": "Bytes (null: unknown)."}
     )
     estimated_rows = fields.Integer(required=True, allow_none=True)
     basis = fields.String(required=True, validate=validate.OneOf(("data", "spec", "unknown")))
@@ -111,7 +111,7 @@ describe(
     responses={
         200: empty_response(
             "DOWNLOADREQUEST_DELETED",
-            "The caller no longer waits; the last waiter " "cancels the request and stops its job.",
+            "The caller no longer waits; the last waiter cancels the request and stops its job.",
         )
     },
 )

@@ -4,6 +4,7 @@
 (``csv`` by default, or ``parquet``) is Halyard's addition next to it. ``check_against_item`` names
 every problem in marshmallow's shape, e.g. ``{"spec": {"filters": {"0": {"value": [...]}}}}``.
 """
+
 import hashlib
 import json
 
@@ -24,11 +25,18 @@ class FilterSchema(Schema):
 
 
 class SpecSchema(Schema):
-    columns = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                          validate=validate.Length(min=1, max=500, error="At least one column is required."))
+    columns = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=500, error="At least one column is required."),
+    )
     filters = fields.List(fields.Nested(FilterSchema), load_default=list, validate=validate.Length(max=100))
-    randomize_ratio = fields.Float(load_default=1, validate=validate.Range(
-        min=0, max=1, min_inclusive=False, error="Must be greater than 0 and at most 1."))
+    randomize_ratio = fields.Float(
+        load_default=1,
+        validate=validate.Range(
+            min=0, max=1, min_inclusive=False, error="Must be greater than 0 and at most 1."
+        ),
+    )
 
 
 class DownloadRequestSchema(Schema):
@@ -73,8 +81,11 @@ def _filter_problem(flt, column):
         return {"name": [f"Unknown column {flt['name']!r}."]}
     kind, operator, value = column["type"], flt["operator"], flt["value"]
     if operator not in OPERATORS[kind]:
-        return {"operator": [f"{operator!r} is not allowed for {kind} columns; use one of "
-                             f"{', '.join(OPERATORS[kind])}."]}
+        return {
+            "operator": [
+                f"{operator!r} is not allowed for {kind} columns; use one of {', '.join(OPERATORS[kind])}."
+            ]
+        }
     if value is None:
         if not column.get("is_nullable"):
             return {"value": [f"Column {flt['name']!r} is not nullable; null is not a value of it."]}
@@ -90,12 +101,20 @@ def normalised(item, spec, fmt):
     """The canonical (item, spec, format): column and filter order removed, values typed by column."""
     types = {c["name"]: c["type"] for c in item.spec or []}
     filters = sorted(
-        (f["name"], f["operator"], json.dumps(None if f["value"] is None else normalise_value(types[f["name"]],
-                                                                                              f["value"])))
+        (
+            f["name"],
+            f["operator"],
+            json.dumps(None if f["value"] is None else normalise_value(types[f["name"]], f["value"])),
+        )
         for f in spec["filters"]
     )
-    return {"item": item.id, "columns": sorted(spec["columns"]), "filters": filters,
-            "randomize_ratio": float(spec["randomize_ratio"]), "format": fmt}
+    return {
+        "item": item.id,
+        "columns": sorted(spec["columns"]),
+        "filters": filters,
+        "randomize_ratio": float(spec["randomize_ratio"]),
+        "format": fmt,
+    }
 
 
 def dedupe_key(item, spec, fmt):

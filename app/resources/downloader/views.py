@@ -1,5 +1,6 @@
 """/downloader/requests/ (GET, POST), /downloader/requests/{id} (GET, DELETE) and .../file,
 /downloader/requests/estimate/ and /downloader/requests/render_ui_data/ (POST)."""
+
 from sqlalchemy import select
 
 from app import storage
@@ -116,9 +117,19 @@ def index():
     if page.single is not None:
         return respond(represent(page.single, "DOWNLOADREQUEST_READ"))
     doc = page.document(url("downloader.index"), [represent(req) for req in page.items])
-    doc.properties = {"@event": "DOWNLOADREQUESTS_BULK_READ", "@type": "download_requests_list", **doc.properties}
-    doc.template("default", Template(method="POST", title="Request a download",
-                                     properties=properties_from_schema(download_request_schema)))
+    doc.properties = {
+        "@event": "DOWNLOADREQUESTS_BULK_READ",
+        "@type": "download_requests_list",
+        **doc.properties,
+    }
+    doc.template(
+        "default",
+        Template(
+            method="POST",
+            title="Request a download",
+            properties=properties_from_schema(download_request_schema),
+        ),
+    )
     return respond(doc)
 
 
@@ -129,8 +140,10 @@ def create():
     data, item = load_request_body()
     req, is_new = execution.create_or_join(item, data["spec"], data["format"], current_account())
     if not is_new:
-        return respond(represent(req, "DOWNLOADREQUEST_READ"), headers={"Content-Location": url(
-            "downloader.get", request_id=req.id)})
+        return respond(
+            represent(req, "DOWNLOADREQUEST_READ"),
+            headers={"Content-Location": url("downloader.get", request_id=req.id)},
+        )
     return created(represent(req, "DOWNLOADREQUEST_CREATED"))
 
 
@@ -160,8 +173,11 @@ def file(request_id):
     req = get_request_or_404(request_id)
     if req.status != "finished" or not req.file_key or not storage.exists(req.file_key):
         raise NotFound("downloadfile", "The download has no file (yet).")
-    return storage.send(req.file_key, mimetype=MIMETYPES[req.format],
-                        download_name=f"{req.catalogue_item.name}-{req.id}.{req.format}")
+    return storage.send(
+        req.file_key,
+        mimetype=MIMETYPES[req.format],
+        download_name=f"{req.catalogue_item.name}-{req.id}.{req.format}",
+    )
 
 
 @bp.post("/downloader/requests/estimate/")
@@ -170,10 +186,16 @@ def estimate():
     """SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED: bytes of the file, from the data when bound, else the spec."""
     data, item = load_request_body()
     result = execution.estimate(item, data["spec"], data["format"])
-    doc = Document({"@event": "SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED", "@type": "download_request_estimated_size",
-                    "estimated_size": result.size,
-                    "estimated_rows": None if result.rows is None else round(result.rows),
-                    "basis": result.basis}, self_href=url("downloader.estimate"))
+    doc = Document(
+        {
+            "@event": "SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED",
+            "@type": "download_request_estimated_size",
+            "estimated_size": result.size,
+            "estimated_rows": None if result.rows is None else round(result.rows),
+            "basis": result.basis,
+        },
+        self_href=url("downloader.estimate"),
+    )
     doc.link("ec:catalogue-item", url("catalogue.get", item_id=item.id))
     return respond(doc, etag=False)
 
@@ -186,12 +208,24 @@ def render_ui_data():
     item = db.session.get(CatalogueItem, data["catalogue_item_id"])
     if item is None:
         raise NotFound("catalogueitem")
-    columns = [{"@type": "column_operators", "name": c["name"], "type": c["type"],
-                "is_nullable": c.get("is_nullable", False), "operators": list(OPERATORS[c["type"]])}
-               for c in item.spec or []]
-    doc = Document({"@event": "DOWNLOAD_REQUEST_UI_DATA_RENDERED", "@type": "download_request_render",
-                    "columns_operators": columns}, self_href=url("downloader.render_ui_data"))
+    columns = [
+        {
+            "@type": "column_operators",
+            "name": c["name"],
+            "type": c["type"],
+            "is_nullable": c.get("is_nullable", False),
+            "operators": list(OPERATORS[c["type"]]),
+        }
+        for c in item.spec or []
+    ]
+    doc = Document(
+        {
+            "@event": "DOWNLOAD_REQUEST_UI_DATA_RENDERED",
+            "@type": "download_request_render",
+            "columns_operators": columns,
+        },
+        self_href=url("downloader.render_ui_data"),
+    )
     doc.link("ec:catalogue-item", url("catalogue.get", item_id=item.id))
     doc.link("ec:download-requests", url("downloader.index"))
     return respond(doc, etag=False)
-

@@ -1,4 +1,5 @@
 """GET /api/health/ and POST /api/health/probe."""
+
 import time
 
 from flask import current_app, request
@@ -81,8 +82,15 @@ def get():
     account = current_account()
     if account is not None and account.is_admin:
         doc.link("ec:health/probe", url("health.probe"))
-        doc.template("probe", Template(method="POST", title="Run a probe job", target=url("health.probe"),
-                                       properties=properties_from_schema(probe_schema)))
+        doc.template(
+            "probe",
+            Template(
+                method="POST",
+                title="Run a probe job",
+                target=url("health.probe"),
+                properties=properties_from_schema(probe_schema),
+            ),
+        )
     return respond(doc, 200 if up else 503, etag=False)
 
 
@@ -91,6 +99,13 @@ def get():
 def probe():
     """Enqueue a probe job; 202 with the job's Location."""
     options = load_body(probe_schema, data=None if request.content_length else {})
-    record = enqueue(probe_job, options["steps"], options["delay"], options["fail"], kind="probe",
-                     owner=current_account(), subject="/api/health/")
+    record = enqueue(
+        probe_job,
+        options["steps"],
+        options["delay"],
+        options["fail"],
+        kind="probe",
+        owner=current_account(),
+        subject="/api/health/",
+    )
     return accepted(url("jobs.get", job_id=record.id), represent_job(record))

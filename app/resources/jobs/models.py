@@ -5,6 +5,7 @@ A record moves ``queued`` → ``started`` → ``finished`` | ``failed`` | ``canc
 word for queued later). Every move out of a live state is a compare-and-set (``begin``, ``settle``), so a
 job, the web process and any number of reconcilers racing on one record change it once.
 """
+
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, String, Text, update
@@ -40,8 +41,7 @@ class JobRecord(db.Model):
         """Mark the record started; False when it was settled before the job ran (the job must not run)."""
         db.session.rollback()  # a failed job may have left the session mid-transaction
         moved = _move(job_id, ("queued", "scheduled"), status="started", started=utcnow())
-        settled = not moved and db.session.scalar(
-            db.select(cls.status).where(cls.id == job_id)) in TERMINAL
+        settled = not moved and db.session.scalar(db.select(cls.status).where(cls.id == job_id)) in TERMINAL
         db.session.commit()
         return not settled
 
@@ -56,8 +56,12 @@ class JobRecord(db.Model):
 
 def _move(job_id, from_statuses, **values):
     """Compare-and-set: update the record only while its status is one of ``from_statuses``."""
-    stmt = (update(JobRecord).where(JobRecord.id == job_id, JobRecord.status.in_(from_statuses))
-            .values(**values).execution_options(synchronize_session="fetch"))
+    stmt = (
+        update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.status.in_(from_statuses))
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
     return db.session.execute(stmt).rowcount == 1
 
 
@@ -105,11 +109,20 @@ class TracksJob:
         work began before ``before``); a compare-and-set, so a row that moved on to another job, or that
         finished meanwhile, is left alone. Not committed; returns the ids failed."""
         column = getattr(cls, cls.job_attr)
-        match = column == job_id if job_id is not None else column.is_(None) & (
-            getattr(cls, cls.since_attr) < before)
-        ids = list(db.session.scalars(update(cls).where(match, cls.unfinished())
-                                      .values(**cls.failed_values(message)).returning(cls.id)
-                                      .execution_options(synchronize_session=False)))
+        match = (
+            column == job_id
+            if job_id is not None
+            else column.is_(None) & (getattr(cls, cls.since_attr) < before)
+        )
+        ids = list(
+            db.session.scalars(
+                update(cls)
+                .where(match, cls.unfinished())
+                .values(**cls.failed_values(message))
+                .returning(cls.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if ids:
             cls.after_failed(ids)
         return ids

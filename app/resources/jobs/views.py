@@ -1,4 +1,5 @@
 """GET /jobs/ and GET /jobs/{id}: RQ jobs as HAL resources, live state read from Redis."""
+
 from rq.exceptions import NoSuchJobError
 from sqlalchemy import select
 
@@ -46,8 +47,9 @@ def live_state(record):
         reconcile.fail(record.id, meta.get("error") or reconcile.DEAD, status=status, cancel=False)
     if record.status in TERMINAL:
         status = record.status  # the row is final: e.g. settled by the reconciler while RQ still held it
-    state.update(status=status, progress=meta.get("progress"), message=meta.get("message"),
-                 enqueued=job.enqueued_at)
+    state.update(
+        status=status, progress=meta.get("progress"), message=meta.get("message"), enqueued=job.enqueued_at
+    )
     if status == "finished":
         state["progress"] = 1.0
     return state
@@ -106,4 +108,3 @@ def get(job_id):
     """One job: status, progress, timestamps, error summary and links."""
     record = get_job_or_404(job_id)
     return respond(represent(record, live_state(record)))
-

@@ -4,14 +4,22 @@ An object the caller may not READ is a 404 — unless the caller may know it exi
 the caller can read refers to it), which makes it a 403. Every list is restricted in SQL
 through ``models.has_level``; nothing here filters a loaded list.
 """
+
 from sqlalchemy import or_, select
 
 from app.auth import current_account
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.representation import url
-from app.resources.objects.models import (READ, Action, ObjectRecord, effective_level, has_level, knows_of,
-                                          level_name)
+from app.resources.objects.models import (
+    READ,
+    Action,
+    ObjectRecord,
+    effective_level,
+    has_level,
+    knows_of,
+    level_name,
+)
 
 
 def visible_actions(account):
@@ -43,8 +51,11 @@ def get_object(object_id, level):
     if have >= level:
         return obj, have
     if have >= READ or knows_of(account, obj.id):
-        raise Forbidden(f"You need {level_name(level).upper()} permission on object {obj.id}; "
-                        f"you have {level_name(have).upper()}.", object_id=obj.id)
+        raise Forbidden(
+            f"You need {level_name(level).upper()} permission on object {obj.id}; "
+            f"you have {level_name(have).upper()}.",
+            object_id=obj.id,
+        )
     raise NotFound("object")
 
 
@@ -58,7 +69,8 @@ def reference_resolver(account):
 
     def resolve(object_id):
         row = db.session.execute(
-            select(ObjectRecord.action_id, Action.type).join(Action, Action.id == ObjectRecord.action_id)
+            select(ObjectRecord.action_id, Action.type)
+            .join(Action, Action.id == ObjectRecord.action_id)
             .where(ObjectRecord.id == object_id, has_level(account, READ))
         ).first()
         return tuple(row) if row else None

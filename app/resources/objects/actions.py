@@ -1,4 +1,5 @@
 """GET/POST /api/v1/actions/ and GET/PUT /api/v1/actions/{action_id}: the schemas objects follow."""
+
 from flask import request
 
 from app.auth import current_account, login_required
@@ -46,8 +47,12 @@ def represent(action, account, *, with_templates=True):
     if action.user_id is not None:
         doc.link("ec:user", user_href(action.user_id))
     if with_templates and action.writable_by(account):
-        doc.template("default", Template(method="PUT", title="Replace this action",
-                                         properties=properties_from_schema(action_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT", title="Replace this action", properties=properties_from_schema(action_schema)
+            ),
+        )
     return doc
 
 
@@ -56,7 +61,9 @@ def checked_action_body():
     data = load_body(action_schema)
     violations = check_schema(data["schema"])
     if violations:
-        raise BodyDidNotValidate("The action's schema is not valid.", errors={"schema": [str(v) for v in violations]})
+        raise BodyDidNotValidate(
+            "The action's schema is not valid.", errors={"schema": [str(v) for v in violations]}
+        )
     return data
 
 
@@ -68,11 +75,14 @@ def actions_index():
     page = actions_collection.page(db.session, visible_actions(account), request.args)
     if page.single is not None:
         return respond(represent(page.single, account))
-    doc = page.document(url("objects.actions_index"), [represent(a, account, with_templates=False)
-                                                        for a in page.items])
+    doc = page.document(
+        url("objects.actions_index"), [represent(a, account, with_templates=False) for a in page.items]
+    )
     doc.link("up", url("root.index"))
-    doc.template("default", Template(method="POST", title="Create an action",
-                                     properties=properties_from_schema(action_schema)))
+    doc.template(
+        "default",
+        Template(method="POST", title="Create an action", properties=properties_from_schema(action_schema)),
+    )
     return respond(doc)
 
 

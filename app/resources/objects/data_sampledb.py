@@ -9,6 +9,7 @@ plain JSON arrays. References are checked through ``resolve(object_id)``, which
 answers ``(action_id, action_type)`` for an object the writer may read and None
 otherwise (so a reference never tells a writer that an unreadable object exists).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,10 +62,10 @@ def _check(data, schema, path, out, resolve):
     if kind == "array":
         return _check_array(data, schema, path, out, resolve)
     if not isinstance(data, dict):
-        out.append(Violation(path, f"expected a {kind} value, an object with \"_type\": \"{kind}\""))
+        out.append(Violation(path, f'expected a {kind} value, an object with "_type": "{kind}"'))
         return
     if data.get("_type") != kind:
-        out.append(Violation(path + ("_type",), f"\"_type\" must be {kind!r}"))
+        out.append(Violation(path + ("_type",), f'"_type" must be {kind!r}'))
         return
     unknown = sorted(set(data) - VALUE_KEYS[kind])
     for key in unknown:
@@ -150,8 +151,12 @@ def _check_datetime(data, schema, path, out, resolve):
     try:
         datetime.strptime(value, DATETIME_FORMAT)
     except (TypeError, ValueError):
-        out.append(Violation(path + ("utc_datetime",), "'utc_datetime' must be a UTC date-time "
-                                                       "formatted as 'YYYY-MM-DD hh:mm:ss'"))
+        out.append(
+            Violation(
+                path + ("utc_datetime",),
+                "'utc_datetime' must be a UTC date-time formatted as 'YYYY-MM-DD hh:mm:ss'",
+            )
+        )
 
 
 def _check_quantity(data, schema, path, out, resolve):
@@ -161,14 +166,24 @@ def _check_quantity(data, schema, path, out, resolve):
     if unit is None:
         out.append(Violation(path + ("units",), f"unknown units {data.get('units')!r}"))
     elif unit.dimensionality != expected.dimensionality:
-        out.append(Violation(path + ("units",), f"units {data['units']!r} are not compatible with "
-                                                f"{allowed[0]!r} ({expected.dimensionality})"))
+        out.append(
+            Violation(
+                path + ("units",),
+                f"units {data['units']!r} are not compatible with {allowed[0]!r} ({expected.dimensionality})",
+            )
+        )
     elif data.get("dimensionality") != str(unit.dimensionality):
-        out.append(Violation(path + ("dimensionality",),
-                             f"'dimensionality' must be {str(unit.dimensionality)!r} for units {data['units']!r}"))
+        out.append(
+            Violation(
+                path + ("dimensionality",),
+                f"'dimensionality' must be {str(unit.dimensionality)!r} for units {data['units']!r}",
+            )
+        )
     base = data.get("magnitude_in_base_units")
     if not is_number(base):
-        out.append(Violation(path + ("magnitude_in_base_units",), "'magnitude_in_base_units' must be a number"))
+        out.append(
+            Violation(path + ("magnitude_in_base_units",), "'magnitude_in_base_units' must be a number")
+        )
         return
     if "magnitude" in data:
         magnitude = data["magnitude"]
@@ -177,14 +192,26 @@ def _check_quantity(data, schema, path, out, resolve):
         elif unit is not None and unit.dimensionality == expected.dimensionality:
             converted = _to_base(magnitude, unit)
             if not math.isclose(converted, base, rel_tol=1e-9, abs_tol=1e-12):
-                out.append(Violation(path + ("magnitude",), f"{magnitude} {data['units']} is {converted} in base "
-                                                            f"units, not {base}"))
+                out.append(
+                    Violation(
+                        path + ("magnitude",),
+                        f"{magnitude} {data['units']} is {converted} in base units, not {base}",
+                    )
+                )
     if "min_magnitude" in schema and base < schema["min_magnitude"]:
-        out.append(Violation(path + ("magnitude_in_base_units",),
-                             f"the magnitude is below the minimum {schema['min_magnitude']} (in base units)"))
+        out.append(
+            Violation(
+                path + ("magnitude_in_base_units",),
+                f"the magnitude is below the minimum {schema['min_magnitude']} (in base units)",
+            )
+        )
     if "max_magnitude" in schema and base > schema["max_magnitude"]:
-        out.append(Violation(path + ("magnitude_in_base_units",),
-                             f"the magnitude is above the maximum {schema['max_magnitude']} (in base units)"))
+        out.append(
+            Violation(
+                path + ("magnitude_in_base_units",),
+                f"the magnitude is above the maximum {schema['max_magnitude']} (in base units)",
+            )
+        )
 
 
 def _to_base(magnitude, unit):
@@ -223,13 +250,22 @@ def _check_reference(data, schema, path, out, resolve):
     if wanted_types is not None:
         wanted_types = wanted_types if isinstance(wanted_types, list) else [wanted_types]
         if action_type not in wanted_types:
-            out.append(Violation(where, f"object {object_id} is a {action_type}, expected: {', '.join(wanted_types)}"))
+            out.append(
+                Violation(
+                    where, f"object {object_id} is a {action_type}, expected: {', '.join(wanted_types)}"
+                )
+            )
     wanted_ids = schema.get("action_id")
     if wanted_ids is not None:
         wanted_ids = wanted_ids if isinstance(wanted_ids, list) else [wanted_ids]
         if action_id not in wanted_ids:
-            out.append(Violation(where, f"object {object_id} was made by action {action_id}, expected: "
-                                        f"{', '.join(map(str, wanted_ids))}"))
+            out.append(
+                Violation(
+                    where,
+                    f"object {object_id} was made by action {action_id}, expected: "
+                    f"{', '.join(map(str, wanted_ids))}",
+                )
+            )
 
 
 VALUE_CHECKS = {

@@ -1,4 +1,5 @@
 """``represent_version``: the only place links of an object version are built."""
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -44,20 +45,33 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
         return doc
     if can_read_action(account, obj.action):
         doc.link("ec:action", url("objects.action_get", action_id=obj.action_id))
-    doc.links("ec:object/references", [Link(url("objects.object_get", object_id=oid))
-                                       for oid in readable_references(version, account)])
+    doc.links(
+        "ec:object/references",
+        [Link(url("objects.object_get", object_id=oid)) for oid in readable_references(version, account)],
+    )
     if level >= WRITE and version.version_id == obj.current_version:
-        doc.template("new-version", Template(
-            method="POST", title="Write the next version", target=url("objects.versions_index", object_id=obj.id),
-            properties=properties_from_schema(version_create_schema)))
+        doc.template(
+            "new-version",
+            Template(
+                method="POST",
+                title="Write the next version",
+                target=url("objects.versions_index", object_id=obj.id),
+                properties=properties_from_schema(version_create_schema),
+            ),
+        )
     return doc
 
 
 def readable_references(version, account):
     """Ids of the objects this version refers to that the account may READ (one query)."""
-    stmt = (select(ObjectReference.referenced_id)
-            .join(ObjectRecord, ObjectRecord.id == ObjectReference.referenced_id)
-            .where(ObjectReference.object_id == version.object_id, ObjectReference.version_id == version.version_id,
-                   has_level(account, READ))
-            .order_by(ObjectReference.referenced_id))
+    stmt = (
+        select(ObjectReference.referenced_id)
+        .join(ObjectRecord, ObjectRecord.id == ObjectReference.referenced_id)
+        .where(
+            ObjectReference.object_id == version.object_id,
+            ObjectReference.version_id == version.version_id,
+            has_level(account, READ),
+        )
+        .order_by(ObjectReference.referenced_id)
+    )
     return list(db.session.scalars(stmt))

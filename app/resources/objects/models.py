@@ -3,10 +3,23 @@
 Permission levels are integers (none 0 < read 1 < write 2 < grant 3) so an effective
 level is a MAX and "at least READ" is a comparison that runs in SQL.
 """
+
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, SmallInteger, String, Text, exists, literal,
-                        or_, select)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    exists,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
@@ -71,7 +84,9 @@ class UserPermission(db.Model):
     __tablename__ = "object_user_permissions"
 
     object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     level: Mapped[int] = mapped_column(SmallInteger)
 
 
@@ -79,7 +94,9 @@ class GroupPermission(db.Model):
     __tablename__ = "object_group_permissions"
 
     object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     level: Mapped[int] = mapped_column(SmallInteger)
 
 
@@ -90,8 +107,9 @@ class ObjectReference(db.Model):
 
     object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True)
     version_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    referenced_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True,
-                                               index=True)
+    referenced_id: Mapped[int] = mapped_column(
+        ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 def has_level(account, level, object_id=ObjectRecord.id, public_level=ObjectRecord.public_level):
@@ -101,11 +119,17 @@ def has_level(account, level, object_id=ObjectRecord.id, public_level=ObjectReco
     """
     if account.is_admin:
         return literal(True)
-    own = exists().where(UserPermission.object_id == object_id, UserPermission.user_id == account.id,
-                         UserPermission.level >= level)
+    own = exists().where(
+        UserPermission.object_id == object_id,
+        UserPermission.user_id == account.id,
+        UserPermission.level >= level,
+    )
     via_group = exists().where(
-        GroupPermission.object_id == object_id, GroupPermission.level >= level,
-        GroupPermission.group_id == account_groups.c.group_id, account_groups.c.account_id == account.id)
+        GroupPermission.object_id == object_id,
+        GroupPermission.level >= level,
+        GroupPermission.group_id == account_groups.c.group_id,
+        account_groups.c.account_id == account.id,
+    )
     return or_(public_level >= level, own, via_group)
 
 
@@ -113,11 +137,14 @@ def effective_level(account, obj):
     """The account's effective level on ``obj`` (one query)."""
     if account.is_admin:
         return GRANT
-    own = select(UserPermission.level).where(UserPermission.object_id == obj.id,
-                                             UserPermission.user_id == account.id)
-    groups = select(GroupPermission.level).join(
-        account_groups, account_groups.c.group_id == GroupPermission.group_id
-    ).where(GroupPermission.object_id == obj.id, account_groups.c.account_id == account.id)
+    own = select(UserPermission.level).where(
+        UserPermission.object_id == obj.id, UserPermission.user_id == account.id
+    )
+    groups = (
+        select(GroupPermission.level)
+        .join(account_groups, account_groups.c.group_id == GroupPermission.group_id)
+        .where(GroupPermission.object_id == obj.id, account_groups.c.account_id == account.id)
+    )
     levels = db.session.scalars(own.union_all(groups)).all()
     return max([obj.public_level, *levels])
 
@@ -125,10 +152,13 @@ def effective_level(account, obj):
 def knows_of(account, object_id):
     """Whether the account may know the object exists: a version it can read refers to it."""
     referrer = db.aliased(ObjectRecord)
-    stmt = select(exists().where(
-        ObjectReference.referenced_id == object_id,
-        referrer.id == ObjectReference.object_id,
-        has_level(account, READ, referrer.id, referrer.public_level)))
+    stmt = select(
+        exists().where(
+            ObjectReference.referenced_id == object_id,
+            referrer.id == ObjectReference.object_id,
+            has_level(account, READ, referrer.id, referrer.public_level),
+        )
+    )
     return bool(db.session.scalar(stmt))
 
 

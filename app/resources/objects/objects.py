@@ -1,4 +1,5 @@
 """GET/POST /api/v1/objects/ and GET /api/v1/objects/{object_id} (302 to the current version)."""
+
 from flask import request
 from sqlalchemy import and_, select
 from sqlalchemy.orm import contains_eager
@@ -12,7 +13,15 @@ from app.resources.objects import bp
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
 from app.resources.objects.documents import represent_version, version_href
-from app.resources.objects.models import GRANT, READ, Action, ObjectRecord, ObjectVersion, UserPermission, has_level
+from app.resources.objects.models import (
+    GRANT,
+    READ,
+    Action,
+    ObjectRecord,
+    ObjectVersion,
+    UserPermission,
+    has_level,
+)
 from app.resources.objects.schemas import object_create_schema
 from app.resources.objects.schemas_sampledb import ACTION_TYPES
 from app.resources.objects.writes import add_version, check_version_data
@@ -37,12 +46,19 @@ objects_collection = Collection(
 
 def current_versions(account):
     """SQL: the current version of every object the account may READ, with its object and action."""
-    return (select(ObjectVersion)
-            .join(ObjectRecord, and_(ObjectRecord.id == ObjectVersion.object_id,
-                                     ObjectRecord.current_version == ObjectVersion.version_id))
-            .join(Action, Action.id == ObjectRecord.action_id)
-            .where(has_level(account, READ))
-            .options(contains_eager(ObjectVersion.object).contains_eager(ObjectRecord.action)))
+    return (
+        select(ObjectVersion)
+        .join(
+            ObjectRecord,
+            and_(
+                ObjectRecord.id == ObjectVersion.object_id,
+                ObjectRecord.current_version == ObjectVersion.version_id,
+            ),
+        )
+        .join(Action, Action.id == ObjectRecord.action_id)
+        .where(has_level(account, READ))
+        .options(contains_eager(ObjectVersion.object).contains_eager(ObjectRecord.action))
+    )
 
 
 @bp.get("/api/v1/objects/")
@@ -53,11 +69,17 @@ def objects_index():
     page = objects_collection.page(db.session, current_versions(account), request.args)
     if page.single is not None:
         return respond(represent_version(page.single, page.single.object, account))
-    doc = page.document(url("objects.objects_index"),
-                        [represent_version(v, v.object, account, embedded=True) for v in page.items])
+    doc = page.document(
+        url("objects.objects_index"),
+        [represent_version(v, v.object, account, embedded=True) for v in page.items],
+    )
     doc.link("up", url("root.index"))
-    doc.template("default", Template(method="POST", title="Create an object",
-                                     properties=properties_from_schema(object_create_schema)))
+    doc.template(
+        "default",
+        Template(
+            method="POST", title="Create an object", properties=properties_from_schema(object_create_schema)
+        ),
+    )
     return respond(doc)
 
 
@@ -76,8 +98,13 @@ def objects_create():
     if body.get("version_id", 0) != 0:
         errors["version_id"] = ["The first version of an object is version 0."]
     check_version_data(body["data"], action.schema, account, errors)
-    obj = ObjectRecord(action_id=action.id, user_id=account.id, created=utcnow(), current_version=0,
-                       name=(object_name(body["data"]) or "")[:500])
+    obj = ObjectRecord(
+        action_id=action.id,
+        user_id=account.id,
+        created=utcnow(),
+        current_version=0,
+        name=(object_name(body["data"]) or "")[:500],
+    )
     db.session.add(obj)
     db.session.flush()
     version = add_version(obj, 0, action.schema, body["data"], account)
@@ -92,7 +119,9 @@ def object_get(object_id):
     """302 to the object's current version."""
     obj, _ = get_object(object_id, READ)
     location = version_href(obj.id, obj.current_version)
-    doc = Document({"object_id": obj.id, "version_id": obj.current_version},
-                   self_href=url("objects.object_get", object_id=obj.id))
+    doc = Document(
+        {"object_id": obj.id, "version_id": obj.current_version},
+        self_href=url("objects.object_get", object_id=obj.id),
+    )
     doc.link("latest-version", location)
     return respond(doc, 302, {"Location": location}, etag=False)

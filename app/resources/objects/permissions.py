@@ -4,6 +4,7 @@ Reading needs READ on the object, changing needs GRANT. The seed's bodies are ac
 sent (a bare JSON bool for ``public``, a bare JSON string level for users and groups) as well
 as the HAL-FORMS shapes ``{"public": bool}`` and ``{"permission": level}``.
 """
+
 from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,16 @@ from app.representation import check_preconditions, json_body, load_body, respon
 from app.resources.accounts.models import Account, Group
 from app.resources.objects import bp
 from app.resources.objects.access import get_object, group_href, user_href
-from app.resources.objects.models import (GRANT, LEVELS, NONE, READ, GroupPermission, UserPermission,
-                                          effective_level, level_name)
+from app.resources.objects.models import (
+    GRANT,
+    LEVELS,
+    NONE,
+    READ,
+    GroupPermission,
+    UserPermission,
+    effective_level,
+    level_name,
+)
 from app.resources.objects.schemas import permission_schema, public_schema
 from app.resources.root import url_template
 
@@ -36,9 +45,17 @@ def permission_collection(kind, model, id_column):
     return Collection(
         rel=f"ec:object/permissions/{kind}s",
         item_rel=f"ec:object/permissions/{kind}",
-        fields=[Field(f"{kind}_id", id_column, type="int", sortable=True),
-                Field("permission", model.level, type="enum", choices=LEVELS, sortable=True,
-                      filter=level_filter(model.level))],
+        fields=[
+            Field(f"{kind}_id", id_column, type="int", sortable=True),
+            Field(
+                "permission",
+                model.level,
+                type="enum",
+                choices=LEVELS,
+                sortable=True,
+                filter=level_filter(model.level),
+            ),
+        ],
         id_field=f"{kind}_id",
         default_sort=(f"{kind}_id",),
         tiebreak=id_column,
@@ -54,24 +71,39 @@ KINDS = {
 
 
 def represent_index(obj, level):
-    doc = Document({"object_id": obj.id, "public": obj.public_level >= READ, "permission": level_name(level)},
-                   self_href=url("objects.permissions_get", object_id=obj.id))
+    doc = Document(
+        {"object_id": obj.id, "public": obj.public_level >= READ, "permission": level_name(level)},
+        self_href=url("objects.permissions_get", object_id=obj.id),
+    )
     doc.link("up", url("objects.object_get", object_id=obj.id))
     doc.link("ec:object/permissions/public", url("objects.public_get", object_id=obj.id))
     for kind in KINDS:
         doc.link(f"ec:object/permissions/{kind}s", url(f"objects.{kind}s_index", object_id=obj.id))
-        doc.link(f"ec:object/permissions/{kind}/by-id", Link(url_template(
-            f"objects.{kind}_get", {f"{kind}_id": f"{kind}_id"}, object_id=obj.id), templated=True))
+        doc.link(
+            f"ec:object/permissions/{kind}/by-id",
+            Link(
+                url_template(f"objects.{kind}_get", {f"{kind}_id": f"{kind}_id"}, object_id=obj.id),
+                templated=True,
+            ),
+        )
     return doc
 
 
 def represent_public(obj, level):
-    doc = Document({"object_id": obj.id, "public": obj.public_level >= READ},
-                   self_href=url("objects.public_get", object_id=obj.id))
+    doc = Document(
+        {"object_id": obj.id, "public": obj.public_level >= READ},
+        self_href=url("objects.public_get", object_id=obj.id),
+    )
     doc.link("up", url("objects.permissions_get", object_id=obj.id))
     if level >= GRANT:
-        doc.template("default", Template(method="PUT", title="Let every signed-in user read (or not)",
-                                         properties=properties_from_schema(public_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT",
+                title="Let every signed-in user read (or not)",
+                properties=properties_from_schema(public_schema),
+            ),
+        )
     return doc
 
 
@@ -80,12 +112,20 @@ def represent_entry(kind, obj, subject_id, stored, level, effective=None):
     props = {"object_id": obj.id, f"{kind}_id": subject_id, "permission": level_name(stored)}
     if effective is not None:
         props["effective_permission"] = level_name(effective)
-    doc = Document(props, self_href=url(f"objects.{kind}_get", object_id=obj.id, **{f"{kind}_id": subject_id}))
+    doc = Document(
+        props, self_href=url(f"objects.{kind}_get", object_id=obj.id, **{f"{kind}_id": subject_id})
+    )
     doc.link("collection", url(f"objects.{kind}s_index", object_id=obj.id))
     doc.link(f"ec:{kind}", KINDS[kind][2](subject_id))
     if level >= GRANT:
-        doc.template("default", Template(method="PUT", title=f"Set this {kind}'s permission",
-                                         properties=properties_from_schema(permission_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="PUT",
+                title=f"Set this {kind}'s permission",
+                properties=properties_from_schema(permission_schema),
+            ),
+        )
     return doc
 
 
@@ -152,8 +192,16 @@ def _get(kind, object_id, subject_id):
 
 def _put(kind, object_id, subject_id):
     obj, level, subject, row = _lookup(kind, object_id, subject_id, GRANT)
-    check_preconditions(represent_entry(kind, obj, subject_id, row.level if row else NONE, level,
-                                        effective_level(subject, obj) if kind == "user" else None))
+    check_preconditions(
+        represent_entry(
+            kind,
+            obj,
+            subject_id,
+            row.level if row else NONE,
+            level,
+            effective_level(subject, obj) if kind == "user" else None,
+        )
+    )
     new = LEVELS.index(seed_body(permission_schema, "permission"))
     model = KINDS[kind][0]
     if row is not None and new == NONE:

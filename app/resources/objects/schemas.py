@@ -1,10 +1,10 @@
 """Request bodies of the objects domain (marshmallow); the schema language itself is checked elsewhere."""
+
 from marshmallow import Schema, fields, validate
 
 from app.inputs import int32
 from app.resources.objects.models import LEVELS
 from app.resources.objects.schemas_sampledb import ACTION_TYPES
-
 
 
 class StrictBoolean(fields.Boolean):

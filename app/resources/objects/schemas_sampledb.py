@@ -10,6 +10,7 @@ and ``type``; the root is an ``object`` whose ``properties`` contain a required
 ``text`` property ``name``; unknown keywords are rejected; ``quantity`` units
 are parsed by pint and must share one dimensionality.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,18 @@ _COMMON = {"type", "title", "note"}
 KEYWORDS = {
     "object": _COMMON | {"properties", "required", "propertyOrder"},
     "array": _COMMON | {"items", "minItems", "maxItems", "default"},
-    "text": _COMMON | {"minLength", "maxLength", "choices", "pattern", "multiline", "markdown",
-                       "placeholder", "default", "languages"},
+    "text": _COMMON
+    | {
+        "minLength",
+        "maxLength",
+        "choices",
+        "pattern",
+        "multiline",
+        "markdown",
+        "placeholder",
+        "default",
+        "languages",
+    },
     "bool": _COMMON | {"default"},
     "datetime": _COMMON | {"default"},
     "quantity": _COMMON | {"units", "min_magnitude", "max_magnitude", "placeholder", "default"},
@@ -74,8 +85,12 @@ def parse_units(text):
 
 
 def is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value \
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value == value
         and value not in (float("inf"), float("-inf"))
+    )
 
 
 def is_count(value):
@@ -91,8 +106,11 @@ def is_title(value):
     """A title is a non-empty string or a multilingual {language: string} dict with English."""
     if isinstance(value, str):
         return bool(value.strip())
-    return (isinstance(value, dict) and "en" in value
-            and all(LANGUAGE.match(k) and isinstance(v, str) for k, v in value.items()))
+    return (
+        isinstance(value, dict)
+        and "en" in value
+        and all(LANGUAGE.match(k) and isinstance(v, str) for k, v in value.items())
+    )
 
 
 def check_schema(schema, path=("schema",)):
@@ -111,7 +129,9 @@ def check_schema(schema, path=("schema",)):
         if not isinstance(name, dict):
             out.append(Violation(path + ("properties",), "the root object needs a property 'name'"))
         elif name.get("type") != "text":
-            out.append(Violation(path + ("properties", "name", "type"), "the property 'name' must be of type 'text'"))
+            out.append(
+                Violation(path + ("properties", "name", "type"), "the property 'name' must be of type 'text'")
+            )
         required = schema.get("required")
         if isinstance(name, dict) and not (isinstance(required, list) and "name" in required):
             out.append(Violation(path + ("required",), "the property 'name' must be required"))
@@ -135,8 +155,12 @@ def _check_property(schema, path, out):
     if "title" not in schema:
         out.append(Violation(path, "missing keyword 'title'"))
     elif not is_title(schema["title"]):
-        out.append(Violation(path + ("title",), "the title must be a non-empty text or an {language: text} "
-                                                "object including 'en'"))
+        out.append(
+            Violation(
+                path + ("title",),
+                "the title must be a non-empty text or an {language: text} object including 'en'",
+            )
+        )
     if "note" in schema and not is_title(schema["note"]):
         out.append(Violation(path + ("note",), "a note must be a text or an {language: text} object"))
     if kind is None:
@@ -145,7 +169,11 @@ def _check_property(schema, path, out):
         out.append(Violation(path + (key,), f"unknown keyword {key!r} for type {kind!r}"))
     before = len(out)
     CHECKS[kind](schema, path, out)
-    if "default" in schema and len(out) == before and kind in ("array", "text", "bool", "datetime", "quantity", "tags"):
+    if (
+        "default" in schema
+        and len(out) == before
+        and kind in ("array", "text", "bool", "datetime", "quantity", "tags")
+    ):
         from .data_sampledb import check_data
 
         out.extend(check_data(schema["default"], schema, path=path + ("default",), name_rules=False))
@@ -158,8 +186,12 @@ def _check_object(schema, path, out):
         properties = {}
     for name, sub in properties.items():
         if not PROPERTY_NAME.match(name):
-            out.append(Violation(path + ("properties", name), "a property name must start with a letter and "
-                                                              "contain only letters, digits and '_'"))
+            out.append(
+                Violation(
+                    path + ("properties", name),
+                    "a property name must start with a letter and contain only letters, digits and '_'",
+                )
+            )
         _check_property(sub, path + ("properties", name), out)
     for key in ("required", "propertyOrder"):
         if key not in schema:
@@ -203,8 +235,11 @@ def _check_text(schema, path, out):
         if not isinstance(choices, list) or not choices or not all(is_title(c) for c in choices):
             out.append(Violation(path + ("choices",), "'choices' must be a non-empty list of texts"))
         if "multiline" in schema or "markdown" in schema or "pattern" in schema:
-            out.append(Violation(path + ("choices",), "'choices' cannot be combined with multiline, markdown "
-                                                      "or pattern"))
+            out.append(
+                Violation(
+                    path + ("choices",), "'choices' cannot be combined with multiline, markdown or pattern"
+                )
+            )
     if "pattern" in schema:
         try:
             re.compile(schema["pattern"]) if isinstance(schema["pattern"], str) else None
@@ -214,10 +249,18 @@ def _check_text(schema, path, out):
             out.append(Violation(path + ("pattern",), "'pattern' must be a regular expression (a text)"))
     if "languages" in schema:
         langs = schema["languages"]
-        if langs != "all" and not (isinstance(langs, list) and langs and "en" in langs
-                                   and all(isinstance(x, str) and LANGUAGE.match(x) for x in langs)):
-            out.append(Violation(path + ("languages",), "'languages' must be \"all\" or a list of language "
-                                                        "codes including 'en'"))
+        if langs != "all" and not (
+            isinstance(langs, list)
+            and langs
+            and "en" in langs
+            and all(isinstance(x, str) and LANGUAGE.match(x) for x in langs)
+        ):
+            out.append(
+                Violation(
+                    path + ("languages",),
+                    "'languages' must be \"all\" or a list of language codes including 'en'",
+                )
+            )
 
 
 def _check_quantity(schema, path, out):
@@ -250,8 +293,12 @@ def _check_reference(schema, path, out):
         value = schema["action_type"]
         values = value if isinstance(value, list) else [value]
         if not values or not all(v in ACTION_TYPES for v in values):
-            out.append(Violation(path + ("action_type",), f"'action_type' must be one or a list of: "
-                                                          f"{', '.join(ACTION_TYPES)}"))
+            out.append(
+                Violation(
+                    path + ("action_type",),
+                    f"'action_type' must be one or a list of: {', '.join(ACTION_TYPES)}",
+                )
+            )
     if "action_id" in schema:
         value = schema["action_id"]
         values = value if isinstance(value, list) else [value]

@@ -1,4 +1,5 @@
 """GET/POST /api/v1/objects/{object_id}/versions/ and GET …/versions/{version_id} (immutable)."""
+
 from flask import request
 from sqlalchemy import select
 
@@ -49,8 +50,14 @@ def versions_index(object_id):
     doc = page.document(self_url, [represent_version(v, obj, account, embedded=True) for v in page.items])
     doc.link("up", url("objects.object_get", object_id=obj.id))
     if level >= WRITE:
-        doc.template("default", Template(method="POST", title="Write the next version",
-                                         properties=properties_from_schema(version_create_schema)))
+        doc.template(
+            "default",
+            Template(
+                method="POST",
+                title="Write the next version",
+                properties=properties_from_schema(version_create_schema),
+            ),
+        )
     return respond(doc)
 
 
@@ -68,8 +75,10 @@ def versions_create(object_id):
         errors["object_id"] = [f"Must equal the object id in the URL ({obj.id})."]
     wanted = body.get("version_id", current.version_id + 1)
     if wanted <= current.version_id and wanted >= 0:
-        raise Conflict(f"Version {wanted} already exists; the next version is {current.version_id + 1}.",
-                       event="OBJECT_VERSION_CONFLICT")
+        raise Conflict(
+            f"Version {wanted} already exists; the next version is {current.version_id + 1}.",
+            event="OBJECT_VERSION_CONFLICT",
+        )
     if wanted != current.version_id + 1:
         errors["version_id"] = [f"Must equal the new version's id ({current.version_id + 1})."]
     if body.get("action_id", current.action_id) != current.action_id:
@@ -88,4 +97,6 @@ def versions_create(object_id):
 def version_get(object_id, version_id):
     """One immutable version (READ needed)."""
     obj, level = get_object(object_id, READ)
-    return respond(represent_version(get_version_or_404(obj, version_id), obj, current_account(), level=level))
+    return respond(
+        represent_version(get_version_or_404(obj, version_id), obj, current_account(), level=level)
+    )

@@ -1,4 +1,5 @@
 """Writing versions: data check, the reference index, and the one-winner rule for version N+1."""
+
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,8 +22,15 @@ def check_version_data(data, schema, account, errors):
 
 def add_version(obj, version_id, schema, data, account):
     """Stage version ``version_id`` of ``obj`` and its references in the session (no commit)."""
-    version = ObjectVersion(object_id=obj.id, version_id=version_id, action_id=obj.action_id, user_id=account.id,
-                            utc_datetime=utcnow(), schema=schema, data=data)
+    version = ObjectVersion(
+        object_id=obj.id,
+        version_id=version_id,
+        action_id=obj.action_id,
+        user_id=account.id,
+        utc_datetime=utcnow(),
+        schema=schema,
+        data=data,
+    )
     db.session.add(version)
     for referenced in sorted(set(references(data, schema))):
         db.session.add(ObjectReference(object_id=obj.id, version_id=version_id, referenced_id=referenced))
@@ -51,7 +59,10 @@ def commit_next_version(obj, previous, schema, data, account):
         db.session.commit()
     except (IntegrityError, Conflict):
         db.session.rollback()
-        raise Conflict(f"Version {previous + 1} of object {object_id} was written by another request; "
-                       "read the current version and try again.", event="OBJECT_VERSION_CONFLICT") from None
+        raise Conflict(
+            f"Version {previous + 1} of object {object_id} was written by another request; "
+            "read the current version and try again.",
+            event="OBJECT_VERSION_CONFLICT",
+        ) from None
     db.session.refresh(obj)
     return version

@@ -1,5 +1,6 @@
 """Scheduler (seed 003): schedules that POST a payload on cron or interval, their deliveries,
 failed tasks and metrics. Firing runs on RQ (app/jobs/scheduler.py)."""
+
 import click
 from flask import Blueprint
 from flask.cli import AppGroup
@@ -7,30 +8,60 @@ from flask.cli import AppGroup
 bp = Blueprint("scheduler", __name__)
 
 RELS = {
-    "schedules": ("Schedules", ("GET", "POST"),
-                  "The caller's schedules (ADMINs: all) with the query grammar and limit/offset; POST creates one "
-                  "(201 + Location; the body carries signing_secret this once)."),
-    "schedule": ("Schedule", ("GET", "PUT", "DELETE"),
-                 "One schedule: id, frequency, endpoint, cron_definition, interval_definition, has_auth_token, "
-                 "payload, enabled, next_send_at, last_run, triggered, created_at/updated_at, created_by/updated_by."),
+    "schedules": (
+        "Schedules",
+        ("GET", "POST"),
+        "The caller's schedules (ADMINs: all) with the query grammar and limit/offset; POST creates one "
+        "(201 + Location; the body carries signing_secret this once).",
+    ),
+    "schedule": (
+        "Schedule",
+        ("GET", "PUT", "DELETE"),
+        "One schedule: id, frequency, endpoint, cron_definition, interval_definition, has_auth_token, "
+        "payload, enabled, next_send_at, last_run, triggered, created_at/updated_at, created_by/updated_by.",
+    ),
     "schedule/by-id": ("Schedule by id", ("GET",), "Templated link to one schedule by its UUID."),
-    "schedules/options": ("Schedule list grammar", ("GET",), "Every paging, sort and filter variable of ec:schedules."),
-    "schedule/deliveries": ("Deliveries", ("GET",),
-                            "Every delivery attempt of a schedule: due_at, sent_at, status_code, duration_ms, "
-                            "response_excerpt, error, outcome (success/retry/failed/canceled), run_id."),
-    "schedule/deliveries/options": ("Delivery list grammar", ("GET",), "The grammar of ec:schedule/deliveries."),
+    "schedules/options": (
+        "Schedule list grammar",
+        ("GET",),
+        "Every paging, sort and filter variable of ec:schedules.",
+    ),
+    "schedule/deliveries": (
+        "Deliveries",
+        ("GET",),
+        "Every delivery attempt of a schedule: due_at, sent_at, status_code, duration_ms, "
+        "response_excerpt, error, outcome (success/retry/failed/canceled), run_id.",
+    ),
+    "schedule/deliveries/options": (
+        "Delivery list grammar",
+        ("GET",),
+        "The grammar of ec:schedule/deliveries.",
+    ),
     "delivery": ("Delivery attempt", ("GET",), "One attempt to POST a run of a schedule."),
-    "failed-tasks": ("Failed tasks", ("GET", "POST"),
-                     "Runs whose last try failed; POST {ids?, schedule?} requeues them (201, "
-                     "{requeued_failed_tasks: true, count})."),
+    "failed-tasks": (
+        "Failed tasks",
+        ("GET", "POST"),
+        "Runs whose last try failed; POST {ids?, schedule?} requeues them (201, "
+        "{requeued_failed_tasks: true, count}).",
+    ),
     "failed-tasks/options": ("Failed task list grammar", ("GET",), "The grammar of ec:failed-tasks."),
-    "failed-task": ("Failed task", ("GET",), "One failed run: schedule, run_id, attempts, reason, created_at."),
-    "metrics": ("Metrics", ("GET", "POST"),
-                "ADMIN: {metrics_available, metrics, snapshot}; POST starts a job storing a snapshot "
-                "(201, {scheduled_metrics_initiated: true}, Location of the job)."),
-    "metrics/prometheus": ("Prometheus metrics", ("GET",),
-                           "ADMIN: the same counters plus queue lengths and job counts per state, in the "
-                           "Prometheus text format (GET /metrics)."),
+    "failed-task": (
+        "Failed task",
+        ("GET",),
+        "One failed run: schedule, run_id, attempts, reason, created_at.",
+    ),
+    "metrics": (
+        "Metrics",
+        ("GET", "POST"),
+        "ADMIN: {metrics_available, metrics, snapshot}; POST starts a job storing a snapshot "
+        "(201, {scheduled_metrics_initiated: true}, Location of the job).",
+    ),
+    "metrics/prometheus": (
+        "Prometheus metrics",
+        ("GET",),
+        "ADMIN: the same counters plus queue lengths and job counts per state, in the "
+        "Prometheus text format (GET /metrics).",
+    ),
 }
 
 
@@ -38,15 +69,24 @@ def init_app(app):
     from app.extensions import curies
     from app.jobs.reconcile import add_pass
     from app.resources.root import register_entry
-    from app.resources.scheduler import deliveries, metrics, views  # noqa: F401  (routes attach to bp)
-    from app.resources.scheduler import openapi  # noqa: F401  (describes the operations, docs/openapi.md)
+    from app.resources.scheduler import (  # noqa: F401  (routes attach to bp)
+        deliveries,
+        metrics,
+        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
+        views,
+    )
 
     app.register_blueprint(bp)
     add_pass(app, "app.jobs.scheduler:reconcile_pass")  # lost deliveries and ticks, every reconcile
-    register_entry(app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval")
-    register_entry(app, "ec:schedule/by-id", "scheduler.get", title="A schedule by id",
-                   path_vars={"schedule_id": "id"})
-    register_entry(app, "ec:failed-tasks", "scheduler.failed_tasks", title="Scheduled deliveries that ran out of tries")
+    register_entry(
+        app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval"
+    )
+    register_entry(
+        app, "ec:schedule/by-id", "scheduler.get", title="A schedule by id", path_vars={"schedule_id": "id"}
+    )
+    register_entry(
+        app, "ec:failed-tasks", "scheduler.failed_tasks", title="Scheduled deliveries that ran out of tries"
+    )
     register_entry(app, "ec:metrics", "scheduler.metrics", title="Scheduler metrics (ADMIN)")
     for rel, (title, methods, description) in RELS.items():
         curies.document(rel, title=title, methods=methods, description=description)

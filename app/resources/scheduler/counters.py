@@ -4,6 +4,7 @@ The hash is keyed with HALYARD_QUEUE_PREFIX, so deployments (and test runs) shar
 Redis never mix their counters. Names follow the original service's
 (``scheduler.deliver_task.http_error.<code>.sum``, ...).
 """
+
 from flask import current_app
 
 from app.jobs import get_redis
@@ -50,6 +51,6 @@ def incr_many(amounts):
 def read():
     """Every counter (the base ones at 0 when never incremented), sorted by name."""
     stored = {key.decode(): int(value) for key, value in get_redis().hgetall(counters_key()).items()}
-    values = {name: 0 for name in BASE_METRICS}
+    values = dict.fromkeys(BASE_METRICS, 0)
     values.update(stored)
     return dict(sorted(values.items()))

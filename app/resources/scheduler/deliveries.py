@@ -1,4 +1,5 @@
 """/api/v1/schedule/{uuid}/deliveries/ (every attempt) and /api/v1/failed-tasks/ (runs out of tries)."""
+
 from flask import request
 from sqlalchemy import select
 
@@ -90,7 +91,9 @@ def represent_failed_task(task):
 def visible_failed_tasks(account):
     stmt = select(FailedTask)
     if not account.is_admin:
-        stmt = stmt.join(Schedule, Schedule.id == FailedTask.schedule_id).where(Schedule.created_by_id == account.id)
+        stmt = stmt.join(Schedule, Schedule.id == FailedTask.schedule_id).where(
+            Schedule.created_by_id == account.id
+        )
     return stmt
 
 
@@ -103,8 +106,9 @@ def deliveries(schedule_id):
     page = deliveries_collection.page(db.session, stmt, request.args)
     if page.single is not None:
         return respond(represent_delivery(page.single))
-    doc = page.document(url("scheduler.deliveries", schedule_id=schedule.id),
-                        [represent_delivery(a) for a in page.items])
+    doc = page.document(
+        url("scheduler.deliveries", schedule_id=schedule.id), [represent_delivery(a) for a in page.items]
+    )
     doc.link("up", url("scheduler.get", schedule_id=schedule.id))
     return respond(doc)
 
@@ -128,8 +132,12 @@ def failed_tasks():
     if page.single is not None:
         return respond(represent_failed_task(page.single))
     doc = page.document(url("scheduler.failed_tasks"), [represent_failed_task(t) for t in page.items])
-    doc.template("default", Template(method="POST", title="Requeue failed tasks",
-                                     properties=properties_from_schema(requeue_schema)))
+    doc.template(
+        "default",
+        Template(
+            method="POST", title="Requeue failed tasks", properties=properties_from_schema(requeue_schema)
+        ),
+    )
     return respond(doc)
 
 
@@ -156,6 +164,8 @@ def requeue():
     tasks = list(db.session.scalars(stmt.order_by(FailedTask.created_at, FailedTask.id)))
     for task in tasks:
         jobs.requeue(task)
-    doc = Document({"requeued_failed_tasks": True, "count": len(tasks)}, self_href=url("scheduler.failed_tasks"))
+    doc = Document(
+        {"requeued_failed_tasks": True, "count": len(tasks)}, self_href=url("scheduler.failed_tasks")
+    )
     doc.link("collection", url("scheduler.failed_tasks"))
     return respond(doc, 201, {"Location": url("scheduler.failed_tasks")}, etag=False)

@@ -6,6 +6,7 @@ metric families and ``generate_latest`` (escaping, HELP/TYPE lines and the ``_to
 suffix handled by the reference implementation) with a collector that reads Redis at
 scrape time, so every web and worker process reports the same numbers.
 """
+
 import re
 
 from flask import current_app
@@ -29,8 +30,11 @@ _HTTP_ERROR = re.compile(r"^scheduler\.deliver_task\.http_error\.(\d{3})\.sum$")
 def gauges():
     """Schedules by enabled flag, failed tasks, and per queue: length and jobs per state."""
     rows = dict(db.session.execute(select(Schedule.enabled, func.count()).group_by(Schedule.enabled)).all())
-    values = {"schedules.enabled": rows.get(True, 0), "schedules.disabled": rows.get(False, 0),
-              "failed_tasks": db.session.scalar(select(func.count()).select_from(FailedTask)) or 0}
+    values = {
+        "schedules.enabled": rows.get(True, 0),
+        "schedules.disabled": rows.get(False, 0),
+        "failed_tasks": db.session.scalar(select(func.count()).select_from(FailedTask)) or 0,
+    }
     for queue in all_queues():
         values[f"queue.{queue.name}.queued"] = queue.count
         for state in JOB_STATES:
@@ -49,8 +53,11 @@ class RedisCollector:
         self.counter_values, self.gauge_values = counter_values, gauge_values
 
     def collect(self):
-        http = CounterMetricFamily("halyard_scheduler_deliver_task_http_error",
-                                   "Delivery attempts answered with a non-2xx status, by code.", labels=["code"])
+        http = CounterMetricFamily(
+            "halyard_scheduler_deliver_task_http_error",
+            "Delivery attempts answered with a non-2xx status, by code.",
+            labels=["code"],
+        )
         for name, value in self.counter_values.items():
             match = _HTTP_ERROR.match(name)
             if match:
@@ -63,10 +70,17 @@ class RedisCollector:
         schedules.add_metric(["true"], self.gauge_values["schedules.enabled"])
         schedules.add_metric(["false"], self.gauge_values["schedules.disabled"])
         yield schedules
-        yield GaugeMetricFamily("halyard_scheduler_failed_tasks", "Failed tasks waiting for a requeue.",
-                                value=self.gauge_values["failed_tasks"])
-        length = GaugeMetricFamily("halyard_rq_queue_length", "Jobs waiting in an RQ queue.", labels=["queue"])
-        states = GaugeMetricFamily("halyard_rq_jobs", "RQ jobs per queue and state.", labels=["queue", "state"])
+        yield GaugeMetricFamily(
+            "halyard_scheduler_failed_tasks",
+            "Failed tasks waiting for a requeue.",
+            value=self.gauge_values["failed_tasks"],
+        )
+        length = GaugeMetricFamily(
+            "halyard_rq_queue_length", "Jobs waiting in an RQ queue.", labels=["queue"]
+        )
+        states = GaugeMetricFamily(
+            "halyard_rq_jobs", "RQ jobs per queue and state.", labels=["queue", "state"]
+        )
         for queue in all_queues():
             length.add_metric([queue.name], self.gauge_values[f"queue.{queue.name}.queued"])
             states.add_metric([queue.name, "queued"], self.gauge_values[f"queue.{queue.name}.queued"])
@@ -90,8 +104,10 @@ def snapshot():
 def metrics():
     """The available metric keys, their current values and the last stored snapshot."""
     values = counters.read()
-    doc = Document({"metrics_available": list(values), "metrics": values, "snapshot": snapshot()},
-                   self_href=url("scheduler.metrics"))
+    doc = Document(
+        {"metrics_available": list(values), "metrics": values, "snapshot": snapshot()},
+        self_href=url("scheduler.metrics"),
+    )
     doc.link("up", url("root.index"))
     doc.link("ec:metrics/prometheus", url("scheduler.prometheus"))
     doc.template("default", Template(method="POST", title="Compute and store a snapshot of every metric"))
@@ -102,8 +118,9 @@ def metrics():
 @admin_required
 def fire_metrics():
     """Start a job that computes and stores a snapshot of every metric; 201."""
-    record = enqueue(jobs.snapshot_metrics, kind="scheduler.metrics", owner=current_account(),
-                     subject="/api/metrics/")
+    record = enqueue(
+        jobs.snapshot_metrics, kind="scheduler.metrics", owner=current_account(), subject="/api/metrics/"
+    )
     location = url("jobs.get", job_id=record.id)
     doc = Document({"scheduled_metrics_initiated": True}, self_href=url("scheduler.metrics"))
     doc.link("ec:job", location)
@@ -116,5 +133,6 @@ def prometheus():
     """The counters, queue lengths and job counts per state in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisCollector(counters.read(), gauges()))
-    return current_app.response_class(generate_latest(registry), mimetype=None,
-                                      headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return current_app.response_class(
+        generate_latest(registry), mimetype=None, headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

@@ -9,6 +9,7 @@
 - ``DeliveryAttempt``: every attempt to POST a run (status code, duration, excerpt, error).
 - ``FailedTask``: a run whose last attempt failed; requeueing removes the record.
 """
+
 import base64
 import functools
 import hashlib
@@ -60,7 +61,9 @@ class Schedule(db.Model):
     __tablename__ = "schedules"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     frequency: Mapped[int | None] = mapped_column(Integer)
     endpoint: Mapped[str] = mapped_column(String(2000))

@@ -23,7 +23,7 @@ class ScheduleCreateSchema(ScheduleSchema):
     inteval_definition = fields.String(
         allow_none=True,
         validate=validate.Length(max=100),
-        metadata={"description": "Seed 003's misspelling, accepted as " "interval_definition (not both)."},
+        metadata={"description": "Seed 003's misspelling, accepted as interval_definition (not both)."},
     )
 
 

@@ -1,4 +1,5 @@
 """Marshmallow schemas of the scheduler: schedule bodies (create, update), requeue bodies."""
+
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
@@ -23,16 +24,27 @@ def check_endpoint(value):
 class ScheduleSchema(Schema):
     """The writable properties of a schedule (POST; PUT loads it with ``partial=True``)."""
 
-    frequency = fields.Integer(allow_none=True, validate=int32(1),
-                               metadata={"prompt": "Total number of sends (optional cap)"})
-    endpoint = fields.String(required=True, validate=validate.Length(min=1, max=2000),
-                             metadata={"prompt": "URL to POST to"})
-    cron_definition = fields.String(allow_none=True, validate=validate.Length(max=200),
-                                    metadata={"prompt": "crontab: minute hour day month weekday [year]"})
-    interval_definition = fields.String(allow_none=True, validate=validate.Length(max=100),
-                                        metadata={"prompt": "<int> <days|hours|minutes|seconds>"})
-    auth_token = fields.String(allow_none=True, validate=validate.Length(max=2000),
-                               metadata={"prompt": "Sent as 'Authorization: Token <auth_token>' (write-only)"})
+    frequency = fields.Integer(
+        allow_none=True, validate=int32(1), metadata={"prompt": "Total number of sends (optional cap)"}
+    )
+    endpoint = fields.String(
+        required=True, validate=validate.Length(min=1, max=2000), metadata={"prompt": "URL to POST to"}
+    )
+    cron_definition = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"prompt": "crontab: minute hour day month weekday [year]"},
+    )
+    interval_definition = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"prompt": "<int> <days|hours|minutes|seconds>"},
+    )
+    auth_token = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={"prompt": "Sent as 'Authorization: Token <auth_token>' (write-only)"},
+    )
     payload = fields.Raw(allow_none=True, metadata={"prompt": "JSON payload to POST"})
     enabled = fields.Boolean(metadata={"prompt": "Enabled"})
 
@@ -43,8 +55,9 @@ class ScheduleSchema(Schema):
             data = dict(data)
             value = data.pop("inteval_definition")
             if "interval_definition" in data:
-                raise ValidationError({"inteval_definition": [
-                    "Send interval_definition or inteval_definition, not both."]})
+                raise ValidationError(
+                    {"inteval_definition": ["Send interval_definition or inteval_definition, not both."]}
+                )
             data["interval_definition"] = value
         return data
 

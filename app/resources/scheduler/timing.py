@@ -11,6 +11,7 @@ a second) never drops a slot, while a schedule that was down for many slots send
 (the overdue run that fires when the workers return) and then resumes on its grid; it
 never catches up slot by slot.
 """
+
 import re
 from datetime import datetime, timedelta
 

@@ -1,4 +1,5 @@
 """/api/v1/schedule/ and /api/v1/schedule/{uuid}/: schedules that POST a payload on cron or interval."""
+
 import secrets
 
 from flask import request
@@ -65,8 +66,10 @@ def represent(schedule):
     doc.link("collection", url("scheduler.index"))
     doc.link("ec:schedule/deliveries", url("scheduler.deliveries", schedule_id=schedule.id))
     doc.link("ec:failed-tasks", url("scheduler.failed_tasks", schedule=str(schedule.id)))
-    doc.template("default", Template(method="PUT", title="Edit the schedule",
-                                     properties=properties_from_schema(schedule_schema)))
+    doc.template(
+        "default",
+        Template(method="PUT", title="Edit the schedule", properties=properties_from_schema(schedule_schema)),
+    )
     doc.template("delete", Template(method="DELETE", title="Delete the schedule"))
     return doc
 
@@ -90,8 +93,11 @@ def apply_timing(schedule, now):
         message = "Set exactly one of cron_definition and interval_definition."
         raise BodyDidNotValidate(errors={name: [message] for name in DEFINITIONS})
     schedule.anchor_at = ceil_second(now)
-    schedule.next_send_at = next_slot(schedule.cron_definition, schedule.interval_definition,
-                                      schedule.anchor_at, after=now) if schedule.enabled else None
+    schedule.next_send_at = (
+        next_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at, after=now)
+        if schedule.enabled
+        else None
+    )
 
 
 @bp.get("/api/v1/schedule/")
@@ -102,8 +108,12 @@ def index():
     if page.single is not None:
         return respond(represent(page.single))
     doc = page.document(url("scheduler.index"), [represent(s) for s in page.items])
-    doc.template("default", Template(method="POST", title="Create a schedule",
-                                     properties=properties_from_schema(schedule_schema)))
+    doc.template(
+        "default",
+        Template(
+            method="POST", title="Create a schedule", properties=properties_from_schema(schedule_schema)
+        ),
+    )
     return respond(doc)
 
 
@@ -114,8 +124,16 @@ def create():
     data = load_body(schedule_schema)
     account, now = current_account(), utcnow()
     secret = "whsec_" + secrets.token_urlsafe(32)
-    schedule = Schedule(created_by_id=account.id, updated_by_id=account.id, created_at=now, updated_at=now,
-                        enabled=data.pop("enabled", True), secret=secret, triggered=0, generation=0)
+    schedule = Schedule(
+        created_by_id=account.id,
+        updated_by_id=account.id,
+        created_at=now,
+        updated_at=now,
+        enabled=data.pop("enabled", True),
+        secret=secret,
+        triggered=0,
+        generation=0,
+    )
     for name, value in data.items():
         setattr(schedule, name, value)
     apply_timing(schedule, now)

@@ -1,4 +1,5 @@
 """Helpers for the accounts tests: an HTML form parser and a real JWKS server on 127.0.0.1."""
+
 import http.server
 import json
 import threading
@@ -19,10 +20,18 @@ class FormParser(HTMLParser):
         attrs = dict(attrs)
         self.tags.append((tag, attrs))
         if tag == "form":
-            self.forms.append({"action": attrs.get("action"), "method": (attrs.get("method") or "get").lower(),
-                               "fields": {}})
+            self.forms.append(
+                {
+                    "action": attrs.get("action"),
+                    "method": (attrs.get("method") or "get").lower(),
+                    "fields": {},
+                }
+            )
         elif tag in ("input", "textarea") and self.forms and attrs.get("name"):
-            self.forms[-1]["fields"][attrs["name"]] = {"type": attrs.get("type", tag), "value": attrs.get("value", "")}
+            self.forms[-1]["fields"][attrs["name"]] = {
+                "type": attrs.get("type", tag),
+                "value": attrs.get("value", ""),
+            }
 
 
 def parse_forms(html_text):

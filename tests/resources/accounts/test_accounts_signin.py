@@ -1,4 +1,5 @@
 """Device-style sign-in with the password verifier and the built-in page (seed 000)."""
+
 import uuid
 from urllib.parse import urlsplit
 
@@ -24,8 +25,10 @@ def poll(client, request_uuid):
 
 
 def attach(client, request_uuid, email, code=PASSWORD):
-    return client.post("/accounts/auth_requests/attach_account/",
-                       json={"code": code, "email": email, "request_uuid": request_uuid})
+    return client.post(
+        "/accounts/auth_requests/attach_account/",
+        json={"code": code, "email": email, "request_uuid": request_uuid},
+    )
 
 
 def sign_in_with_page(client, ui_uri, email, password):
@@ -52,7 +55,10 @@ def test_whole_flow_through_the_page(client, make_account):
     request_uuid = body["request_uuid"]
     assert uuid.UUID(request_uuid).version == 4
     assert created.headers["Location"] == body["_links"]["self"]["href"]
-    assert body["authenticate_ui_uri"] == f"http://localhost/accounts/auth_requests/{request_uuid}/authenticate/ui/"
+    assert (
+        body["authenticate_ui_uri"]
+        == f"http://localhost/accounts/auth_requests/{request_uuid}/authenticate/ui/"
+    )
     assert body["_links"]["ec:auth-request/ui"]["href"] == body["authenticate_ui_uri"]
     assert body["_links"]["ec:auth-tokens"]["href"] == "http://localhost/accounts/auth_tokens/"
     assert body["status"] == "pending"
@@ -70,8 +76,12 @@ def test_whole_flow_through_the_page(client, make_account):
     assert issued.json["@event"] == "AUTH_TOKEN_CREATED" and issued.json["@type"] == "auth_token"
     assert issued.headers["Cache-Control"] == "no-store"
     assert issued.json["_embedded"]["ec:account"] == {
-        "@type": "account", "id": account.id, "email": account.email, "type": "RESEARCHER",
-        "_links": {"self": {"href": f"http://localhost/api/v1/user/{account.id}/"}}}
+        "@type": "account",
+        "id": account.id,
+        "email": account.email,
+        "type": "RESEARCHER",
+        "_links": {"self": {"href": f"http://localhost/api/v1/user/{account.id}/"}},
+    }
     token = issued.json["token"]
     for scheme in ("Bearer", "Token"):
         me = client.get("/accounts/me/", headers={"Authorization": f"{scheme} {token}"})
@@ -81,7 +91,9 @@ def test_whole_flow_through_the_page(client, make_account):
     assert again.status_code == 404 and again.json["@event"] == "COULD_NOT_FIND_AUTHREQUEST"
     assert db.session.scalar(select(func.count()).select_from(AuthRequest)) == 0
     # The token is an ApiToken of the account, visible (without secret) in its token list.
-    listed = client.get(f"/api/v1/user/{account.id}/tokens/", headers={"Authorization": f"Bearer {token}"}).json
+    listed = client.get(
+        f"/api/v1/user/{account.id}/tokens/", headers={"Authorization": f"Bearer {token}"}
+    ).json
     assert [t["name"] for t in listed["_embedded"]["ec:api-token"]] == ["sign-in"]
     assert token not in str(listed)
 
@@ -89,12 +101,15 @@ def test_whole_flow_through_the_page(client, make_account):
 def test_attach_json_and_seed_validation_messages(client, make_account):
     account = make_account()
     request_uuid = start(client).json["request_uuid"]
-    bad = client.post("/accounts/auth_requests/attach_account/",
-                      json={"email": account.email, "request_uuid": "some-uuid"})
+    bad = client.post(
+        "/accounts/auth_requests/attach_account/", json={"email": account.email, "request_uuid": "some-uuid"}
+    )
     assert bad.status_code == 400
     assert bad.json["@event"] == "BODY_DID_NOT_VALIDATE" and bad.json["user_id"] == "anonymous"
-    assert bad.json["errors"] == {"code": ["This field is required."],
-                                  "request_uuid": ['"some-uuid" is not a valid UUID.']}
+    assert bad.json["errors"] == {
+        "code": ["This field is required."],
+        "request_uuid": ['"some-uuid" is not a valid UUID.'],
+    }
     unknown = attach(client, str(uuid.uuid4()), account.email)
     assert unknown.status_code == 404 and unknown.json["@event"] == "COULD_NOT_FIND_AUTHREQUEST"
     ok = attach(client, request_uuid, account.email)
@@ -111,11 +126,14 @@ def test_attach_needs_json_or_the_form(client):
     assert broken.status_code == 400 and broken.json["@event"] == "BODY_JSON_DID_NOT_PARSE"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"request_uuid": "nope"}, "request_uuid"),
-    ({}, "request_uuid"),
-    ({"request_uuid": str(uuid.uuid4()), "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"request_uuid": "nope"}, "request_uuid"),
+        ({}, "request_uuid"),
+        ({"request_uuid": str(uuid.uuid4()), "extra": 1}, "extra"),
+    ],
+)
 def test_auth_token_body_validation(client, body, field):
     response = client.post("/accounts/auth_tokens/", json=body)
     assert response.status_code == 400 and field in response.json["errors"]
@@ -161,10 +179,13 @@ def test_page_is_self_contained(client):
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/accounts/auth_requests/not-a-uuid/authenticate/ui/", 400),
-    (f"/accounts/auth_requests/{uuid.uuid4()}/authenticate/ui/", 404),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/accounts/auth_requests/not-a-uuid/authenticate/ui/", 400),
+        (f"/accounts/auth_requests/{uuid.uuid4()}/authenticate/ui/", 404),
+    ],
+)
 def test_page_for_bad_or_unknown_uuid(client, path, status):
     page = client.get(path)
     assert page.status_code == status and page.mimetype == "text/html"
@@ -221,14 +242,16 @@ def test_deactivated_after_attach_gets_no_token(client, make_account):
 
 def test_entry_point_links(client):
     links = client.get("/").json["_links"]
-    for rel, href in [("ec:auth-requests", "http://localhost/accounts/auth_requests/"),
-                      ("ec:auth-tokens", "http://localhost/accounts/auth_tokens/"),
-                      ("ec:users", "http://localhost/api/v1/user/"),
-                      ("ec:groups", "http://localhost/api/v1/group/"),
-                      ("ec:me", "http://localhost/accounts/me/"),
-                      ("ec:user/token", "http://localhost/api/v1/user/token/"),
-                      ("ec:user/by-id", "http://localhost/api/v1/user/{id}/"),
-                      ("ec:group/by-id", "http://localhost/api/v1/group/{id}/")]:
+    for rel, href in [
+        ("ec:auth-requests", "http://localhost/accounts/auth_requests/"),
+        ("ec:auth-tokens", "http://localhost/accounts/auth_tokens/"),
+        ("ec:users", "http://localhost/api/v1/user/"),
+        ("ec:groups", "http://localhost/api/v1/group/"),
+        ("ec:me", "http://localhost/accounts/me/"),
+        ("ec:user/token", "http://localhost/api/v1/user/token/"),
+        ("ec:user/by-id", "http://localhost/api/v1/user/{id}/"),
+        ("ec:group/by-id", "http://localhost/api/v1/group/{id}/"),
+    ]:
         assert links[rel]["href"] == href
     assert links["ec:user/by-id"]["templated"] is True
     assert client.get("/rels/auth-requests").json["methods"] == ["POST"]

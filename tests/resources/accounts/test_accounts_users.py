@@ -1,4 +1,5 @@
 """Users, groups and tokens (seed 003 + the ADMIN and self-service extras): authorization and behaviour."""
+
 import base64
 
 import pytest
@@ -28,7 +29,15 @@ def world(make_account, token_for):
     gone.deactivate()
     db.session.commit()
     my_token = db.session.scalar(select(ApiToken).where(ApiToken.account_id == me.id))
-    return dict(admin=admin, me=me, other=other, gone=gone, group=group, headers=headers, token=my_token)
+    return {
+        "admin": admin,
+        "me": me,
+        "other": other,
+        "gone": gone,
+        "group": group,
+        "headers": headers,
+        "token": my_token,
+    }
 
 
 # (method, path template, who may: "user" = any active account, "admin" = ADMIN only)
@@ -55,13 +64,18 @@ BODIES = {"PATCH": {"type": "ADMIN"}, "PUT": {"name": "Renamed"}, "POST": {}}
 
 
 def expand(path, world):
-    return path.format(me=world["me"].id, other=world["other"].id, gid=world["group"].id, tid=world["token"].id)
+    return path.format(
+        me=world["me"].id, other=world["other"].id, gid=world["group"].id, tid=world["token"].id
+    )
 
 
 def snapshot():
     """Everything the admin-only paths could change."""
     return (
-        [(a.id, a.type, a.active, a.username) for a in db.session.scalars(select(Account).order_by(Account.id))],
+        [
+            (a.id, a.type, a.active, a.username)
+            for a in db.session.scalars(select(Account).order_by(Account.id))
+        ],
         [(g.id, g.name, sorted(m.id for m in g.members)) for g in db.session.scalars(select(Group))],
         db.session.scalar(select(func.count()).select_from(ApiToken)),
     )
@@ -72,8 +86,11 @@ def snapshot():
 def test_anonymous_and_deactivated_get_401(client, world, method, path, who, slash):
     target = expand(path, world)
     target = target if slash else target.rstrip("/")
-    for headers, event in [({}, "COULD_NOT_FIND_AUTH_TOKEN"), (world["headers"]["gone"], "ACCOUNT_DEACTIVATED"),
-                           (basic(world["gone"].email), "ACCOUNT_DEACTIVATED")]:
+    for headers, event in [
+        ({}, "COULD_NOT_FIND_AUTH_TOKEN"),
+        (world["headers"]["gone"], "ACCOUNT_DEACTIVATED"),
+        (basic(world["gone"].email), "ACCOUNT_DEACTIVATED"),
+    ]:
         response = client.open(target, method=method, json=BODIES.get(method), headers=headers)
         assert response.status_code == 401, (target, response.json)
         assert response.json["@event"] == event
@@ -83,25 +100,39 @@ def test_anonymous_and_deactivated_get_401(client, world, method, path, who, sla
 @pytest.mark.parametrize("method, path", [(m, p) for m, p, who in PATHS if who == "admin"])
 def test_researcher_gets_403_on_admin_paths_and_nothing_changes(client, world, method, path):
     before = snapshot()
-    response = client.open(expand(path, world), method=method, json=BODIES.get(method) or {"email": "a@b.org"},
-                            headers=world["headers"]["me"])
+    response = client.open(
+        expand(path, world),
+        method=method,
+        json=BODIES.get(method) or {"email": "a@b.org"},
+        headers=world["headers"]["me"],
+    )
     assert response.status_code == 403 and response.json["@event"] == "ACCESS_DENIED"
     db.session.expire_all()
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("method, suffix", [("GET", "tokens/"), ("POST", "tokens/"), ("GET", "tokens/{tid}/"),
-                                            ("DELETE", "tokens/{tid}/"), ("POST", "password/")])
+@pytest.mark.parametrize(
+    "method, suffix",
+    [
+        ("GET", "tokens/"),
+        ("POST", "tokens/"),
+        ("GET", "tokens/{tid}/"),
+        ("DELETE", "tokens/{tid}/"),
+        ("POST", "password/"),
+    ],
+)
 def test_other_peoples_tokens_and_password_are_hidden(client, world, unchanged, method, suffix):
     target = f"/api/v1/user/{world['admin'].id}/" + suffix.format(tid=world["token"].id)
     with unchanged():
-        response = client.open(target, method=method, json={"new_password": "something long"},
-                               headers=world["headers"]["me"])
+        response = client.open(
+            target, method=method, json={"new_password": "something long"}, headers=world["headers"]["me"]
+        )
     assert response.status_code in (403, 404)
     if "tokens" in suffix:
         assert response.status_code == 404  # not even told the tokens exist
-    own_token_as_other_user = client.get(f"/api/v1/user/{world['other'].id}/tokens/{world['token'].id}/",
-                                         headers=world["headers"]["admin"])
+    own_token_as_other_user = client.get(
+        f"/api/v1/user/{world['other'].id}/tokens/{world['token'].id}/", headers=world["headers"]["admin"]
+    )
     assert own_token_as_other_user.status_code == 404  # a token is found only under its owner
 
 
@@ -115,18 +146,23 @@ def test_users_collection_paging_and_grammar(client, world, make_account):
     last = client.get(first["_links"]["last"]["href"], headers=headers).json
     assert last["count"] == 2 and "next" not in last["_links"]
     paged = client.get("/api/v1/user/?page=2&size=5", headers=headers).json
-    assert [u["id"] for u in paged["_embedded"]["ec:user"]] == \
-        [u["id"] for u in client.get("/api/v1/user/?limit=5&offset=5", headers=headers).json["_embedded"]["ec:user"]]
+    assert [u["id"] for u in paged["_embedded"]["ec:user"]] == [
+        u["id"]
+        for u in client.get("/api/v1/user/?limit=5&offset=5", headers=headers).json["_embedded"]["ec:user"]
+    ]
     assert "ec:users/options" in first["_links"] and first["_links"]["ec:users/options"]["templated"]
     admins = client.get("/api/v1/user/?type=ADMIN", headers=headers).json
     assert [u["id"] for u in admins["_embedded"]["ec:user"]] == [world["admin"].id]
     in_group = client.get(f"/api/v1/user/?group={world['group'].id}&sort=-id", headers=headers).json
-    assert [u["id"] for u in in_group["_embedded"]["ec:user"]] == sorted([world["admin"].id, world["me"].id],
-                                                                         reverse=True)
+    assert [u["id"] for u in in_group["_embedded"]["ec:user"]] == sorted(
+        [world["admin"].id, world["me"].id], reverse=True
+    )
     search = client.get(f"/api/v1/user/?email~={world['other'].email[:6]}", headers=headers).json
     assert world["other"].id in [u["id"] for u in search["_embedded"]["ec:user"]]
     single = client.get(f"/api/v1/user/?id={world['other'].id}", headers=headers).json
-    assert single["id"] == world["other"].id and single["_links"]["self"]["href"].endswith(f"/user/{world['other'].id}/")
+    assert single["id"] == world["other"].id and single["_links"]["self"]["href"].endswith(
+        f"/user/{world['other'].id}/"
+    )
     for bad in ("colour=red", "limit=0", "type=GOD", "sort=password_hash", "page=1&limit=2"):
         response = client.get(f"/api/v1/user/?{bad}", headers=headers)
         assert response.status_code == 400 and response.json["@event"] == "QUERY_DID_NOT_VALIDATE", bad
@@ -141,15 +177,22 @@ def test_user_representation_and_templates(client, world):
     assert own["groups"] == [f"http://localhost/api/v1/group/{world['group'].id}/"]
     assert [l["href"] for l in own["_links"]["ec:user/groups"]] == own["groups"]
     assert set(own["_templates"]) == {"change-password", "issue-token"}  # no ADMIN PATCH for a researcher
-    seen_by_other = client.get(f"/api/v1/user/{admin.id}/", headers={**world["headers"]["me"], **HAL_FORMS}).json
+    seen_by_other = client.get(
+        f"/api/v1/user/{admin.id}/", headers={**world["headers"]["me"], **HAL_FORMS}
+    ).json
     assert "_templates" not in seen_by_other and "ec:user/tokens" not in seen_by_other["_links"]
     as_admin = client.get(f"/api/v1/user/{me.id}/", headers={**world["headers"]["admin"], **HAL_FORMS}).json
     assert as_admin["_templates"]["default"]["method"] == "PATCH"
     props = {p["name"]: p for p in as_admin["_templates"]["default"]["properties"]}
     assert props["type"]["options"] == {"inline": ["ADMIN", "RESEARCHER"]}
     me_doc = client.get("/accounts/me/", headers=world["headers"]["me"])
-    assert me_doc.json["id"] == me.id and me_doc.headers["Content-Location"].endswith(f"/api/v1/user/{me.id}/")
-    assert client.get("/api/v1/user/999999/", headers=world["headers"]["me"]).json["@event"] == "COULD_NOT_FIND_ACCOUNT"
+    assert me_doc.json["id"] == me.id and me_doc.headers["Content-Location"].endswith(
+        f"/api/v1/user/{me.id}/"
+    )
+    assert (
+        client.get("/api/v1/user/999999/", headers=world["headers"]["me"]).json["@event"]
+        == "COULD_NOT_FIND_ACCOUNT"
+    )
 
 
 def test_private_directory_shows_only_yourself(client, world, app):
@@ -175,9 +218,14 @@ def test_admin_changes_type_and_deactivates(client, world, token_for):
     admin_h, other = world["headers"]["admin"], world["other"]
     other_token = token_for(other)
     assert client.get("/accounts/me/", headers=basic(other.email)).status_code == 200  # cached Basic sign-in
-    promoted = client.patch(f"/api/v1/user/{other.id}/", json={"type": "ADMIN", "username": "renamed"},
-                            headers=admin_h)
-    assert promoted.status_code == 200 and promoted.json["type"] == "ADMIN" and promoted.json["username"] == "renamed"
+    promoted = client.patch(
+        f"/api/v1/user/{other.id}/", json={"type": "ADMIN", "username": "renamed"}, headers=admin_h
+    )
+    assert (
+        promoted.status_code == 200
+        and promoted.json["type"] == "ADMIN"
+        and promoted.json["username"] == "renamed"
+    )
     off = client.patch(f"/api/v1/user/{other.id}/", json={"active": False}, headers=admin_h)
     assert off.status_code == 200 and off.json["active"] is False
     for headers in (other_token, basic(other.email)):
@@ -190,14 +238,19 @@ def test_admin_changes_type_and_deactivates(client, world, token_for):
 def test_admin_update_validation_writes_nothing(client, world):
     admin_h, other = world["headers"]["admin"], world["other"]
     before = snapshot()
-    for body, field, status in [({"type": "GOD"}, "type", 400), ({"active": "maybe"}, "active", 400),
-                                ({"password_hash": "x"}, "password_hash", 400),
-                                ({"username": world["me"].username}, "username", 409)]:
+    for body, field, status in [
+        ({"type": "GOD"}, "type", 400),
+        ({"active": "maybe"}, "active", 400),
+        ({"password_hash": "x"}, "password_hash", 400),
+        ({"username": world["me"].username}, "username", 409),
+    ]:
         response = client.patch(f"/api/v1/user/{other.id}/", json=body, headers=admin_h)
         assert response.status_code == status and field in response.json["errors"], body
     last = client.patch(f"/api/v1/user/{world['admin'].id}/", json={"type": "RESEARCHER"}, headers=admin_h)
     assert last.status_code == 409 and last.json["@event"] == "LAST_ADMIN_DETECTED"
-    stale = client.patch(f"/api/v1/user/{other.id}/", json={"type": "ADMIN"}, headers={**admin_h, "If-Match": '"x"'})
+    stale = client.patch(
+        f"/api/v1/user/{other.id}/", json={"type": "ADMIN"}, headers={**admin_h, "If-Match": '"x"'}
+    )
     assert stale.status_code == 412
     db.session.expire_all()
     assert snapshot() == before
@@ -214,15 +267,22 @@ def test_groups_crud_and_members(client, world):
     dup = client.post("/api/v1/group/", json={"name": "Researchers"}, headers=admin_h)
     assert dup.status_code == 409 and "name" in dup.json["errors"]
     assert client.post("/api/v1/group/", json={"name": " padded "}, headers=admin_h).status_code == 400
-    assert client.post("/api/v1/group/", json={}, headers=admin_h).json["errors"] == {"name": ["This field is required."]}
+    assert client.post("/api/v1/group/", json={}, headers=admin_h).json["errors"] == {
+        "name": ["This field is required."]
+    }
     added = client.post(f"/api/v1/group/{gid}/members/", json={"user_id": world["other"].id}, headers=admin_h)
     assert added.status_code == 200 and added.json["member_count"] == 1
-    assert [l["href"] for l in added.json["_links"]["ec:user"]] == [f"http://localhost/api/v1/user/{world['other'].id}/"]
+    assert [l["href"] for l in added.json["_links"]["ec:user"]] == [
+        f"http://localhost/api/v1/user/{world['other'].id}/"
+    ]
     members = client.get(added.json["_links"]["ec:group/members"]["href"], headers=me_h).json
     assert [u["id"] for u in members["_embedded"]["ec:user"]] == [world["other"].id]
     missing = client.post(f"/api/v1/group/{gid}/members/", json={"user_id": 999999}, headers=admin_h)
     assert missing.status_code == 404
-    assert client.post(f"/api/v1/group/{gid}/members/", json={"user_id": "1"}, headers=admin_h).status_code == 400
+    assert (
+        client.post(f"/api/v1/group/{gid}/members/", json={"user_id": "1"}, headers=admin_h).status_code
+        == 400
+    )
     group_doc = client.get(f"/api/v1/group/{gid}/", headers={**admin_h, **HAL_FORMS}).json
     assert set(group_doc["_templates"]) == {"default", "delete", "add-member"}
     assert group_doc["_links"]["ec:group/member"]["templated"] is True
@@ -240,7 +300,9 @@ def test_groups_crud_and_members(client, world):
 
 def test_own_tokens_list_issue_revoke(client, world):
     me, me_h = world["me"], world["headers"]["me"]
-    issued = client.post(f"/api/v1/user/{me.id}/tokens/", json={"name": "laptop", "ttl_seconds": 3600}, headers=me_h)
+    issued = client.post(
+        f"/api/v1/user/{me.id}/tokens/", json={"name": "laptop", "ttl_seconds": 3600}, headers=me_h
+    )
     assert issued.status_code == 201 and issued.json["name"] == "laptop" and issued.json["expires"]
     secret = issued.json["token"]
     assert client.get("/accounts/me/", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
@@ -263,23 +325,32 @@ def test_own_tokens_list_issue_revoke(client, world):
 
 def test_change_own_password(client, world):
     me = world["me"]
-    wrong = client.post(f"/api/v1/user/{me.id}/password/",
-                        json={"current_password": "nope", "new_password": "a new long password"},
-                        headers=world["headers"]["me"])
+    wrong = client.post(
+        f"/api/v1/user/{me.id}/password/",
+        json={"current_password": "nope", "new_password": "a new long password"},
+        headers=world["headers"]["me"],
+    )
     assert wrong.status_code == 400 and list(wrong.json["errors"]) == ["current_password"]
-    short = client.post(f"/api/v1/user/{me.id}/password/",
-                        json={"current_password": "correct horse battery", "new_password": "short"},
-                        headers=world["headers"]["me"])
+    short = client.post(
+        f"/api/v1/user/{me.id}/password/",
+        json={"current_password": "correct horse battery", "new_password": "short"},
+        headers=world["headers"]["me"],
+    )
     assert short.status_code == 400 and list(short.json["errors"]) == ["new_password"]
     assert client.get("/accounts/me/", headers=basic(me.email)).status_code == 200
-    ok = client.post(f"/api/v1/user/{me.id}/password/",
-                     json={"current_password": "correct horse battery", "new_password": "a new long password"},
-                     headers=world["headers"]["me"])
+    ok = client.post(
+        f"/api/v1/user/{me.id}/password/",
+        json={"current_password": "correct horse battery", "new_password": "a new long password"},
+        headers=world["headers"]["me"],
+    )
     assert ok.status_code == 204
     assert client.get("/accounts/me/", headers=basic(me.email)).status_code == 401  # cached sign-in dropped
     assert client.get("/accounts/me/", headers=basic(me.email, "a new long password")).status_code == 200
-    by_admin = client.post(f"/api/v1/user/{me.id}/password/", json={"new_password": "set by the admin"},
-                           headers=world["headers"]["admin"])
+    by_admin = client.post(
+        f"/api/v1/user/{me.id}/password/",
+        json={"new_password": "set by the admin"},
+        headers=world["headers"]["admin"],
+    )
     assert by_admin.status_code == 204
     assert client.get("/accounts/me/", headers=basic(me.email, "set by the admin")).status_code == 200
 
@@ -287,7 +358,11 @@ def test_change_own_password(client, world):
 def test_seed_003_user_token(client, world):
     admin_h = world["headers"]["admin"]
     before = db.session.scalar(select(func.count()).select_from(Account))
-    for body, field in [({}, "email"), ({"email": "not-an-email"}, "email"), ({"email": "a@b.org", "x": 1}, "x")]:
+    for body, field in [
+        ({}, "email"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a@b.org", "x": 1}, "x"),
+    ]:
         response = client.post("/api/v1/user/token/", json=body, headers=admin_h)
         assert response.status_code == 400 and field in response.json["errors"]
     assert db.session.scalar(select(func.count()).select_from(Account)) == before
@@ -309,8 +384,12 @@ def test_embed_account_shape(app, make_account, client):
     account = make_account(type="ADMIN")
     with app.test_request_context("/"):
         assert embed_account(account).to_dict() == {
-            "@type": "account", "id": account.id, "email": account.email, "type": "ADMIN",
-            "_links": {"self": {"href": f"http://localhost/api/v1/user/{account.id}/"}}}
+            "@type": "account",
+            "id": account.id,
+            "email": account.email,
+            "type": "ADMIN",
+            "_links": {"self": {"href": f"http://localhost/api/v1/user/{account.id}/"}},
+        }
 
 
 def test_list_pages_use_a_fixed_number_of_queries(client, world, make_account):
@@ -348,9 +427,18 @@ def test_every_emitted_relation_is_documented(client, world):
 
     headers = {**world["headers"]["admin"], **HAL_FORMS}
     token = client.post(f"/api/v1/user/{world['admin'].id}/tokens/", json={}, headers=headers).json
-    docs = [client.get(p, headers=headers).json for p in (
-        "/", "/api/v1/user/", f"/api/v1/user/{world['me'].id}/", "/api/v1/group/",
-        f"/api/v1/group/{world['group'].id}/", f"/api/v1/user/{world['admin'].id}/tokens/", "/accounts/me/")]
+    docs = [
+        client.get(p, headers=headers).json
+        for p in (
+            "/",
+            "/api/v1/user/",
+            f"/api/v1/user/{world['me'].id}/",
+            "/api/v1/group/",
+            f"/api/v1/group/{world['group'].id}/",
+            f"/api/v1/user/{world['admin'].id}/tokens/",
+            "/accounts/me/",
+        )
+    ]
     docs += [token, client.post("/accounts/auth_requests/").json]
     used = set().union(*(rels(d) for d in docs))
     assert {r for r in used if r.startswith("ec:") and r not in curies} == set()
@@ -360,9 +448,13 @@ def test_every_emitted_relation_is_documented(client, world):
 
 def test_issued_tokens_default_to_the_configured_lifetime(client, world, app):
     app.config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] = 3600
-    issued = client.post(f"/api/v1/user/{world['me'].id}/tokens/", json={}, headers=world["headers"]["me"]).json
+    issued = client.post(
+        f"/api/v1/user/{world['me'].id}/tokens/", json={}, headers=world["headers"]["me"]
+    ).json
     assert issued["expires"] is not None
     app.config["HALYARD_SIGNIN_TOKEN_TTL_SECONDS"] = 120
-    by_admin = client.post("/api/v1/user/token/", json={"email": "t@example.org"}, headers=world["headers"]["admin"])
+    by_admin = client.post(
+        "/api/v1/user/token/", json={"email": "t@example.org"}, headers=world["headers"]["admin"]
+    )
     token = db.session.get(ApiToken, by_admin.json["id"])
     assert 100 < (token.expires_at - token.created).total_seconds() <= 121

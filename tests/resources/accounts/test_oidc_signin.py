@@ -7,6 +7,7 @@ person's browser is ``requests`` following redirects: auth request → sign-in p
 Halyard's callback → the client's poll of /accounts/auth_tokens/. Every refusal is checked against a
 snapshot: no account made, none attached, no token issued.
 """
+
 import base64
 import hashlib
 import logging
@@ -40,9 +41,14 @@ def provider():
 
 @pytest.fixture
 def config_overrides(provider):
-    return {"HALYARD_SIGNIN_VERIFIER": "oidc", "HALYARD_OIDC_ISSUER": provider.issuer,
-            "HALYARD_OIDC_CLIENT_ID": CLIENT_ID, "HALYARD_OIDC_CLIENT_SECRET": CLIENT_SECRET,
-            "HALYARD_OIDC_PROVIDER_NAME": "Test Provider", "HALYARD_SELF_SIGNUP": True}
+    return {
+        "HALYARD_SIGNIN_VERIFIER": "oidc",
+        "HALYARD_OIDC_ISSUER": provider.issuer,
+        "HALYARD_OIDC_CLIENT_ID": CLIENT_ID,
+        "HALYARD_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "HALYARD_OIDC_PROVIDER_NAME": "Test Provider",
+        "HALYARD_SELF_SIGNUP": True,
+    }
 
 
 @pytest.fixture
@@ -67,8 +73,9 @@ def new_auth_request(base):
 def code_for(base, request_uuid):
     """Start a sign-in for the auth request and let the provider approve it, without going back to
     Halyard: (code, state, the callback URL the provider sends the browser to)."""
-    start = requests.get(f"{base}/accounts/auth_requests/{request_uuid}/authenticate/oidc/",
-                         allow_redirects=False, timeout=10)
+    start = requests.get(
+        f"{base}/accounts/auth_requests/{request_uuid}/authenticate/oidc/", allow_redirects=False, timeout=10
+    )
     assert start.status_code == 302, start.text
     approved = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
     assert approved.status_code == 302, approved.text
@@ -79,8 +86,11 @@ def code_for(base, request_uuid):
 
 def attach(base, request_uuid, code, email=PERSON["email"]):
     """Seed 000's request, verbatim in form: POST attach_account with a JSON body."""
-    return requests.post(base + "/accounts/auth_requests/attach_account/", timeout=10,
-                         json={"code": code, "email": email, "request_uuid": request_uuid})
+    return requests.post(
+        base + "/accounts/auth_requests/attach_account/",
+        timeout=10,
+        json={"code": code, "email": email, "request_uuid": request_uuid},
+    )
 
 
 def poll(base, request_uuid):
@@ -94,7 +104,8 @@ def snapshot():
         "accounts": db.session.execute(select(Account.id, Account.email).order_by(Account.id)).all(),
         "tokens": db.session.scalar(select(func.count()).select_from(ApiToken)),
         "attached": db.session.execute(
-            select(AuthRequest.uuid, AuthRequest.account_id).order_by(AuthRequest.id)).all(),
+            select(AuthRequest.uuid, AuthRequest.account_id).order_by(AuthRequest.id)
+        ).all(),
     }
 
 
@@ -110,7 +121,8 @@ def s256(verifier):
 def test_full_flow_through_the_sign_in_page(base, provider, person):
     created = new_auth_request(base)
     assert created["_links"]["ec:auth-request/oidc"]["href"].endswith(
-        f"/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/")
+        f"/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/"
+    )
     browser = requests.Session()
     page = browser.get(created["authenticate_ui_uri"], timeout=10)
     assert page.status_code == 200 and "Sign in with Test Provider" in page.text
@@ -214,7 +226,8 @@ def test_a_replayed_code_is_refused(base, person, provider):
     before = snapshot()
     replay = attach(base, second["request_uuid"], code)
     assert replay.status_code == 401 and replay.json()["detail"] == (
-        "The identity provider refused the code (invalid_grant).")
+        "The identity provider refused the code (invalid_grant)."
+    )
     assert snapshot() == before and logins() == 0
     assert attach(base, second["request_uuid"], code).json()["@event"] == "OIDC_LOGIN_NOT_FOUND"  # used up
 
@@ -226,7 +239,8 @@ def test_a_code_without_pkce_is_refused(base, provider, person):
     before = snapshot()
     response = attach(base, created["request_uuid"], unbound)
     assert response.status_code == 401 and response.json()["detail"] == (
-        "The identity provider refused the code (invalid_request).")
+        "The identity provider refused the code (invalid_request)."
+    )
     assert snapshot() == before
 
 
@@ -240,8 +254,11 @@ def test_a_code_without_a_started_sign_in_is_refused_without_asking_the_provider
 
 def test_an_authorization_request_without_pkce_comes_back_refused(base, provider, person):
     created = new_auth_request(base)
-    start = requests.get(f"{base}/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/",
-                         allow_redirects=False, timeout=10).headers["Location"]
+    start = requests.get(
+        f"{base}/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/",
+        allow_redirects=False,
+        timeout=10,
+    ).headers["Location"]
     parts = urlsplit(start)
     query = {k: v for k, v in parse_qs(parts.query).items() if not k.startswith("code_challenge")}
     before = snapshot()
@@ -280,8 +297,11 @@ def test_a_deactivated_account_is_refused(base, person):
 def test_an_unreachable_provider_is_503_and_starts_nothing(base, app):
     app.config["HALYARD_OIDC_ISSUER"] = "http://127.0.0.1:9"  # discard port: nothing listens
     created = new_auth_request(base)
-    response = requests.get(f"{base}/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/",
-                            allow_redirects=False, timeout=30)
+    response = requests.get(
+        f"{base}/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/",
+        allow_redirects=False,
+        timeout=30,
+    )
     assert response.status_code == 503 and "discovery document could not be read" in response.text
     assert logins() == 0
 
@@ -315,11 +335,24 @@ def test_no_secret_is_logged(base, provider, person, caplog):
 def test_settings_the_code_flow_cannot_work_with_are_refused_at_start(database_url, redis_url, run_dir):
     from app import create_app
 
-    good = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "HALYARD_SIGNIN_VERIFIER": "oidc",
-            "HALYARD_OIDC_ISSUER": "https://id.example.org", "HALYARD_OIDC_CLIENT_ID": CLIENT_ID}
-    for bad, message in (({"HALYARD_OIDC_ISSUER": "http://id.example.org"}, "https"),
-                         ({"HALYARD_OIDC_SCOPES": "openid profile"}, "openid and email"),
-                         ({"HALYARD_OIDC_CLIENT_ID": "", "HALYARD_OIDC_AUDIENCE": "x",
-                           "HALYARD_OIDC_ACCEPT_ID_TOKENS": False}, "HALYARD_OIDC_CLIENT_ID")):
+    good = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "HALYARD_SIGNIN_VERIFIER": "oidc",
+        "HALYARD_OIDC_ISSUER": "https://id.example.org",
+        "HALYARD_OIDC_CLIENT_ID": CLIENT_ID,
+    }
+    for bad, message in (
+        ({"HALYARD_OIDC_ISSUER": "http://id.example.org"}, "https"),
+        ({"HALYARD_OIDC_SCOPES": "openid profile"}, "openid and email"),
+        (
+            {
+                "HALYARD_OIDC_CLIENT_ID": "",
+                "HALYARD_OIDC_AUDIENCE": "x",
+                "HALYARD_OIDC_ACCEPT_ID_TOKENS": False,
+            },
+            "HALYARD_OIDC_CLIENT_ID",
+        ),
+    ):
         with pytest.raises(ValueError, match=message):
             create_app({**good, **bad}, instance_path=str(run_dir / "instance"))

@@ -2,8 +2,17 @@
 
 SEED_SPEC = [
     {"distribution": None, "is_nullable": False, "name": "location", "size": 190234, "type": "STRING"},
-    {"distribution": [{"count": 9, "value": 18.0}, {"count": 45, "value": 19.1}, {"count": 10, "value": 21.2}],
-     "is_nullable": True, "name": "value", "size": None, "type": "FLOAT"},
+    {
+        "distribution": [
+            {"count": 9, "value": 18.0},
+            {"count": 45, "value": 19.1},
+            {"count": 10, "value": 21.2},
+        ],
+        "is_nullable": True,
+        "name": "value",
+        "size": None,
+        "type": "FLOAT",
+    },
 ]
 PRODUCT_SPEC = [
     {"distribution": None, "is_nullable": True, "name": "product", "size": None, "type": "STRING"},

@@ -1,5 +1,6 @@
 """Download jobs on real RQ workers: the produced file checked row by row, the sample, the estimate,
 cancellation while running, Parquet output, computed specs and the retention sweep."""
+
 import csv
 import io
 import math
@@ -26,9 +27,14 @@ def expected_rows(rows, filters):
     """The products table of conftest.PRODUCTS_SQL recomputed in Python, filters applied."""
     out = []
     for i in range(rows):
-        row = {"id": i, "category": f"cat_{i % 8}", "price": round((i * 7919 % 10000) / 100.0, 2),
-               "available": i % 3 == 0, "created": datetime(2024, 1, 1) + timedelta(minutes=i),
-               "note": None if i % 10 == 0 else f"note {i}"}
+        row = {
+            "id": i,
+            "category": f"cat_{i % 8}",
+            "price": round((i * 7919 % 10000) / 100.0, 2),
+            "available": i % 3 == 0,
+            "created": datetime(2024, 1, 1) + timedelta(minutes=i),
+            "note": None if i % 10 == 0 else f"note {i}",
+        }
         if all(f(row) for f in filters):
             out.append(row)
     return out
@@ -41,8 +47,15 @@ def fetch_file(client, body, headers):
 
 
 def create(client, item, headers, columns, filters=(), ratio=1.0, **extra):
-    response = client.post("/downloader/requests/", json={"catalogue_item_id": item.id, "spec": {
-        "columns": columns, "filters": list(filters), "randomize_ratio": ratio}, **extra}, headers=headers)
+    response = client.post(
+        "/downloader/requests/",
+        json={
+            "catalogue_item_id": item.id,
+            "spec": {"columns": columns, "filters": list(filters), "randomize_ratio": ratio},
+            **extra,
+        },
+        headers=headers,
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
@@ -51,12 +64,17 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     rows = 20000
     item = bound_item(rows=rows)
     me, headers = people[0]
-    filters = [{"name": "price", "operator": ">=", "value": 25}, {"name": "category", "operator": "!=",
-                                                                  "value": "cat_3"},
-               {"name": "created", "operator": "<", "value": "2024-01-10T12:00:00Z"}]
+    filters = [
+        {"name": "price", "operator": ">=", "value": 25},
+        {"name": "category", "operator": "!=", "value": "cat_3"},
+        {"name": "created", "operator": "<", "value": "2024-01-10T12:00:00Z"},
+    ]
     body = create(client, item, headers, ["id", "price", "note"], filters, ratio=0.3)
-    estimate = client.post("/downloader/requests/estimate/", json={"catalogue_item_id": item.id, "spec": body["spec"]},
-                           headers=headers).get_json()
+    estimate = client.post(
+        "/downloader/requests/estimate/",
+        json={"catalogue_item_id": item.id, "spec": body["spec"]},
+        headers=headers,
+    ).get_json()
     run_jobs()
     done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
     assert done["status"] == "finished" and done["progress"] == 1.0 and done["error"] is None
@@ -67,9 +85,17 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     produced = list(csv.DictReader(io.StringIO(response.data.decode())))
     assert list(produced[0]) == ["id", "price", "note"]
     # filters: exact, against an independent computation in Python
-    eligible = {r["id"]: r for r in expected_rows(rows, [
-        lambda r: r["price"] >= 25, lambda r: r["category"] != "cat_3",
-        lambda r: r["created"] < datetime(2024, 1, 10, 12)])}
+    eligible = {
+        r["id"]: r
+        for r in expected_rows(
+            rows,
+            [
+                lambda r: r["price"] >= 25,
+                lambda r: r["category"] != "cat_3",
+                lambda r: r["created"] < datetime(2024, 1, 10, 12),
+            ],
+        )
+    }
     ids = [int(r["id"]) for r in produced]
     assert len(ids) == len(set(ids)) and set(ids) <= set(eligible)
     for r in produced:
@@ -81,9 +107,13 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     # ... and exactly the rows the documented condition keeps, by a separate DuckDB query
     path = storage.path_of(item.datasource.table_key)
     con = duckdb.connect()
-    kept = {i for (i,) in con.execute(
-        f"SELECT id FROM read_parquet('{path}', file_row_number = true) "
-        f"WHERE hash(xor(hash(file_row_number), {done['seed']}::UBIGINT)) < {int(p * 2 ** 64)}::UBIGINT").fetchall()}
+    kept = {
+        i
+        for (i,) in con.execute(
+            f"SELECT id FROM read_parquet('{path}', file_row_number = true) "
+            f"WHERE hash(xor(hash(file_row_number), {done['seed']}::UBIGINT)) < {int(p * 2**64)}::UBIGINT"
+        ).fetchall()
+    }
     assert set(ids) == kept & set(eligible)
     # the estimate (made before the job ran, and stored by the job) is within 25 % of the real size
     assert abs(estimate["estimated_size"] - done["real_size"]) <= 0.25 * done["real_size"]
@@ -107,6 +137,7 @@ def test_the_sample_is_reproducible_from_the_recorded_seed(app, client, bound_it
     run_download(req.id)
     db.session.refresh(req)
     assert storage.open_file(req.file_key).read() == first
+
     # neighbouring seeds keep other rows, overlapping like independent Bernoulli(0.5) samples
     def kept(data):
         return {line.split(b",")[0] for line in data.splitlines()[1:]}
@@ -135,8 +166,11 @@ def test_estimate_accuracy_on_varied_requests(client, bound_item, people, run_jo
     bodies = []
     for columns, filters, ratio in cases:
         spec = {"columns": columns, "filters": filters, "randomize_ratio": ratio}
-        estimate = client.post("/downloader/requests/estimate/", json={"catalogue_item_id": item.id, "spec": spec},
-                               headers=headers).get_json()["estimated_size"]
+        estimate = client.post(
+            "/downloader/requests/estimate/",
+            json={"catalogue_item_id": item.id, "spec": spec},
+            headers=headers,
+        ).get_json()["estimated_size"]
         bodies.append((create(client, item, headers, columns, filters, ratio), estimate))
     run_jobs()
     for body, estimate in bodies:
@@ -148,8 +182,10 @@ def test_estimate_accuracy_on_varied_requests(client, bound_item, people, run_jo
 def test_parquet_on_request(client, bound_item, people, run_jobs):
     item = bound_item(rows=3000)
     headers = people[1][1]
-    filters = [{"name": "available", "operator": "=", "value": True}, {"name": "note", "operator": "=",
-                                                                       "value": None}]
+    filters = [
+        {"name": "available", "operator": "=", "value": True},
+        {"name": "note", "operator": "=", "value": None},
+    ]
     body = create(client, item, headers, ["id", "available", "note"], filters, format="parquet")
     run_jobs()
     done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
@@ -158,8 +194,9 @@ def test_parquet_on_request(client, bound_item, people, run_jobs):
     assert response.headers["Content-Type"] == "application/vnd.apache.parquet"
     path = storage.path_of(db.session.get(DownloadRequest, body["id"]).file_key)
     got = duckdb.connect().execute(f"SELECT id FROM read_parquet('{path}') ORDER BY id").fetchall()
-    assert [i for (i,) in got] == [r["id"] for r in expected_rows(3000, [lambda r: r["available"],
-                                                                          lambda r: r["note"] is None])]
+    assert [i for (i,) in got] == [
+        r["id"] for r in expected_rows(3000, [lambda r: r["available"], lambda r: r["note"] is None])
+    ]
 
 
 def test_unbound_local_items_fail_at_once(client, make_item, people):
@@ -186,7 +223,10 @@ def test_a_vanished_table_fails_the_request_with_a_safe_message(client, bound_it
     storage.delete(item.datasource.table_key)
     run_jobs()
     done = client.get(body["_links"]["self"]["href"], headers=people[0][1]).get_json()
-    assert done["status"] == "failed" and done["error"] == "The item's data source table is missing from storage."
+    assert (
+        done["status"] == "failed"
+        and done["error"] == "The item's data source table is missing from storage."
+    )
     assert client.get(f"/downloader/requests/{body['id']}/file", headers=people[0][1]).status_code == 404
 
 
@@ -210,10 +250,14 @@ def test_cancel_while_running_stops_the_job(app, client, bound_item, people, wor
     assert client.delete(f"/downloader/requests/{body['id']}", headers=headers).status_code == 200
     job = AppJob.fetch(body["executor_job_id"], connection=get_redis())
     deadline = time.time() + 90
-    while time.time() < deadline and str(getattr(job.get_status(), "value", job.get_status())) in ("started",):
+    while time.time() < deadline and str(getattr(job.get_status(), "value", job.get_status())) in (
+        "started",
+    ):
         time.sleep(0.1)
     assert str(getattr(job.get_status(), "value", job.get_status())) in ("stopped", "failed", "canceled")
-    deadline = time.time() + 60  # the work horse's exit is recorded by the worker: poll, with a generous bound
+    deadline = (
+        time.time() + 60
+    )  # the work horse's exit is recorded by the worker: poll, with a generous bound
     while True:
         db.session.expire_all()
         req = db.session.get(DownloadRequest, body["id"])
@@ -240,31 +284,57 @@ def test_compute_spec_from_data(client, bound_item, people, run_jobs):
     assert response.status_code == 200 and body["@event"] == "CATALOGUEITEM_SPEC_COMPUTED"
     spec = {c["name"]: c for c in body["spec"]}
     assert [c["name"] for c in body["spec"]] == ["id", "category", "price", "available", "created", "note"]
-    assert {n: c["type"] for n, c in spec.items()} == {"id": "INTEGER", "category": "STRING", "price": "FLOAT",
-                                                        "available": "BOOLEAN", "created": "DATETIME",
-                                                        "note": "STRING"}
+    assert {n: c["type"] for n, c in spec.items()} == {
+        "id": "INTEGER",
+        "category": "STRING",
+        "price": "FLOAT",
+        "available": "BOOLEAN",
+        "created": "DATETIME",
+        "note": "STRING",
+    }
     assert spec["note"]["is_nullable"] is True and spec["note"]["size"] == 900 and spec["id"]["size"] == 1000
     assert spec["category"]["is_enum"] is True and spec["category"]["distribution"] == [
-        {"value": f"cat_{i}", "count": 125} for i in range(8)]
-    assert spec["available"]["distribution"] == [{"value": False, "count": 666}, {"value": True, "count": 334}]
+        {"value": f"cat_{i}", "count": 125} for i in range(8)
+    ]
+    assert spec["available"]["distribution"] == [
+        {"value": False, "count": 666},
+        {"value": True, "count": 334},
+    ]
     assert spec["id"]["distribution"] is None and spec["note"]["distribution"] is None
     assert len(body["sample"]) == 5 and body["sample"][1] == {
-        "id": 1, "category": "cat_1", "price": 79.19, "available": False, "created": "2024-01-01T00:01:00",
-        "note": "note 1"}
+        "id": 1,
+        "category": "cat_1",
+        "price": 79.19,
+        "available": False,
+        "created": "2024-01-01T00:01:00",
+        "note": "note 1",
+    }
     # what was computed is a valid item body: PUT it back unchanged
-    put = client.put(f"/catalogue/items/{item.id}", json={k: body[k] for k in (
-        "name", "executor_type", "spec", "sample", "datasource_id")}, headers=admin)
+    put = client.put(
+        f"/catalogue/items/{item.id}",
+        json={k: body[k] for k in ("name", "executor_type", "spec", "sample", "datasource_id")},
+        headers=admin,
+    )
     assert put.status_code == 200, put.get_data(as_text=True)
     # the spec-based estimate (the item unbound) from the computed spec is close to the real size
     columns = list(spec)
     real = create(client, item, admin, columns)
     run_jobs()
     real_size = client.get(real["_links"]["self"]["href"], headers=admin).get_json()["real_size"]
-    unbound = client.put(f"/catalogue/items/{item.id}", json={**{k: body[k] for k in (
-        "name", "executor_type", "spec", "sample")}, "datasource_id": None}, headers=admin)
+    unbound = client.put(
+        f"/catalogue/items/{item.id}",
+        json={**{k: body[k] for k in ("name", "executor_type", "spec", "sample")}, "datasource_id": None},
+        headers=admin,
+    )
     assert unbound.status_code == 200 and unbound.get_json()["datasource_id"] is None
-    estimate = client.post("/downloader/requests/estimate/", json={"catalogue_item_id": item.id, "spec": {
-        "columns": columns, "filters": [], "randomize_ratio": 1.0}}, headers=admin).get_json()["estimated_size"]
+    estimate = client.post(
+        "/downloader/requests/estimate/",
+        json={
+            "catalogue_item_id": item.id,
+            "spec": {"columns": columns, "filters": [], "randomize_ratio": 1.0},
+        },
+        headers=admin,
+    ).get_json()["estimated_size"]
     assert real_size > 0 and abs(estimate - real_size) <= 0.3 * real_size, (estimate, real_size)  # 23 % today
 
 
@@ -343,8 +413,7 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
 
 
 def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item, people, monkeypatch):
-    from app.jobs import JobError
-    from app.jobs import downloads
+    from app.jobs import JobError, downloads
     from app.resources.downloader import local
 
     item = bound_item(rows=1000)
@@ -383,7 +452,13 @@ def test_a_dead_job_leaves_the_request_failed(client, bound_item, people):
     job = AppJob.fetch(body["executor_job_id"], connection=get_redis())
     job.set_status(JobStatus.FAILED)  # what RQ records when a work horse is killed mid-job
     seen = client.get(body["_links"]["self"]["href"], headers=people[0][1]).get_json()
-    assert seen["status"] == "failed" and seen["error"] == "The worker running this download stopped before it finished."
-    again = client.post("/downloader/requests/", json={"catalogue_item_id": item.id, "spec": body["spec"]},
-                        headers=people[1][1])
+    assert (
+        seen["status"] == "failed"
+        and seen["error"] == "The worker running this download stopped before it finished."
+    )
+    again = client.post(
+        "/downloader/requests/",
+        json={"catalogue_item_id": item.id, "spec": body["spec"]},
+        headers=people[1][1],
+    )
     assert again.status_code == 201  # a failed request is not live: equal requests start anew

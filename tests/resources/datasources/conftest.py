@@ -1,4 +1,5 @@
 """Fixtures of the datasources tests: accounts with tokens, projects, CSV uploads."""
+
 import io
 
 import pytest
@@ -17,6 +18,7 @@ def actor(make_account, token_for):
     def make(**overrides):
         account = make_account(**overrides)
         return Actor(account, token_for(account))
+
     return make
 
 
@@ -24,9 +26,15 @@ def actor(make_account, token_for):
 def team(actor):
     """owner, editor, viewer, outsider, admin and a project owned by owner with the two members."""
     owner, editor, viewer, outsider, admin = actor(), actor(), actor(), actor(), actor(type="ADMIN")
-    project = Project(title="Shared", description="", owner_id=owner.id,
-                      members=[ProjectMember(account_id=editor.id, role="editor"),
-                               ProjectMember(account_id=viewer.id, role="viewer")])
+    project = Project(
+        title="Shared",
+        description="",
+        owner_id=owner.id,
+        members=[
+            ProjectMember(account_id=editor.id, role="editor"),
+            ProjectMember(account_id=viewer.id, role="viewer"),
+        ],
+    )
     db.session.add(project)
     db.session.commit()
 
@@ -34,18 +42,31 @@ def team(actor):
         pass
 
     t = Team()
-    t.owner, t.editor, t.viewer, t.outsider, t.admin, t.project = owner, editor, viewer, outsider, admin, project
+    t.owner, t.editor, t.viewer, t.outsider, t.admin, t.project = (
+        owner,
+        editor,
+        viewer,
+        outsider,
+        admin,
+        project,
+    )
     return t
 
 
 @pytest.fixture
 def upload(client):
     """``upload(headers, project_id, content, name=..., **fields)`` → the POST response."""
-    def post(headers, project_id, content=b"a,b\n1,2\n", name="source", type="file", filename="data.csv", **fields):
+
+    def post(
+        headers, project_id, content=b"a,b\n1,2\n", name="source", type="file", filename="data.csv", **fields
+    ):
         data = {"name": name, "project": str(project_id), "type": type, **fields}
         if content is not None:
             data["file"] = (io.BytesIO(content), filename)
-        return client.post("/api/v1/datasources", data=data, headers=headers, content_type="multipart/form-data")
+        return client.post(
+            "/api/v1/datasources", data=data, headers=headers, content_type="multipart/form-data"
+        )
+
     return post
 
 
@@ -68,4 +89,5 @@ def stored_files(app):
         if not os.path.isdir(root):
             return set()
         return {name for _, _, names in os.walk(root) for name in names if not name.startswith(".")}
+
     return names

@@ -1,4 +1,5 @@
 """The ``database`` and ``api`` types: real databases (the app's own, PostgreSQL) and a real HTTP server."""
+
 import json
 import os
 
@@ -13,13 +14,20 @@ from tests.route_server import serve_routes
 
 @pytest.fixture
 def config_overrides(database_url):
-    return {"HALYARD_DATASOURCE_CONNECTIONS": {"local": database_url},
-            "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1", "HALYARD_DATASOURCE_QUERY_TIMEOUT_SECONDS": 5}
+    return {
+        "HALYARD_DATASOURCE_CONNECTIONS": {"local": database_url},
+        "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1,::1",
+        "HALYARD_DATASOURCE_QUERY_TIMEOUT_SECONDS": 5,
+    }
 
 
 def create(client, headers, project_id, **fields):
-    return client.post("/api/v1/datasources", data={"project": str(project_id), **fields}, headers=headers,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/datasources",
+        data={"project": str(project_id), **fields},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
 
 
 def ready(client, headers, doc, run_jobs):
@@ -29,8 +37,15 @@ def ready(client, headers, doc, run_jobs):
 
 
 def test_database_source_by_reference(client, team, run_jobs):
-    r = create(client, team.owner.headers, team.project.id, name="projects", type="database", connection="local",
-               query="SELECT id, title FROM projects ORDER BY id")
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="projects",
+        type="database",
+        connection="local",
+        query="SELECT id, title FROM projects ORDER BY id",
+    )
     assert r.status_code == 201, r.get_json()
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["status"] == "ready", doc
@@ -46,24 +61,41 @@ def test_row_cap_truncates(app, client, team, run_jobs):
     for n in range(3):
         db.session.add(Project(title=f"p{n}", owner_id=team.owner.id))
     db.session.commit()
-    r = create(client, team.owner.headers, team.project.id, name="capped", type="database", connection="local",
-               query="SELECT title FROM projects ORDER BY id")
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="capped",
+        type="database",
+        connection="local",
+        query="SELECT title FROM projects ORDER BY id",
+    )
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["meta_data"]["items"] == 2 and doc["problems"]["truncated"] is True
 
 
-@pytest.mark.parametrize("query", [
-    "DELETE FROM projects",
-    "SELECT 1; SELECT 2",
-    "SELECT * INTO copy FROM projects",
-    "SELECT * FROM projects FOR UPDATE",
-    "WITH gone AS (DELETE FROM projects RETURNING id) SELECT * FROM gone",
-    "DROP TABLE projects",
-    "not sql at all (",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM projects",
+        "SELECT 1; SELECT 2",
+        "SELECT * INTO copy FROM projects",
+        "SELECT * FROM projects FOR UPDATE",
+        "WITH gone AS (DELETE FROM projects RETURNING id) SELECT * FROM gone",
+        "DROP TABLE projects",
+        "not sql at all (",
+    ],
+)
 def test_only_one_read_only_select(client, team, query):
-    r = create(client, team.owner.headers, team.project.id, name="bad", type="database", connection="local",
-               query=query)
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="bad",
+        type="database",
+        connection="local",
+        query=query,
+    )
     assert r.status_code == 400 and "query" in r.get_json()["errors"], r.get_json()
     assert db.session.scalar(db.select(db.func.count(DataSource.id))) == 0
 
@@ -80,22 +112,41 @@ def test_query_timeout(app, client, team, run_jobs, database_url):
     if database_url.startswith("postgresql"):
         query = "SELECT pg_sleep(5) AS slept"
     else:
-        query = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
-                 "SELECT count(*) AS c FROM n")
-    r = create(client, team.owner.headers, team.project.id, name="slow", type="database", connection="local",
-               query=query)
+        query = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) "
+            "SELECT count(*) AS c FROM n"
+        )
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="slow",
+        type="database",
+        connection="local",
+        query=query,
+    )
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["status"] == "error" and "time limit" in doc["error"]
 
 
-@pytest.mark.parametrize("connection, message", [
-    ("sqlite:////etc/passwd", "Only PostgreSQL"),
-    ("postgresql://u:p@10.1.2.3:5432/x", "not allowed"),
-    ("nonsense", "configured connection"),
-])
+@pytest.mark.parametrize(
+    "connection, message",
+    [
+        ("sqlite:////etc/passwd", "Only PostgreSQL"),
+        ("postgresql://u:p@10.1.2.3:5432/x", "not allowed"),
+        ("nonsense", "configured connection"),
+    ],
+)
 def test_refused_connections(client, team, connection, message):
-    r = create(client, team.owner.headers, team.project.id, name="c", type="database", connection=connection,
-               query="SELECT 1 AS one")
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="c",
+        type="database",
+        connection=connection,
+        query="SELECT 1 AS one",
+    )
     assert r.status_code == 400 and message in r.get_json()["errors"]["connection"][0]
 
 
@@ -103,18 +154,31 @@ def test_postgresql_url_is_stored_encrypted_and_never_returned(client, team, run
     server = os.environ.get("TEST_DATABASE_URL")
     if not server:
         pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL server to connect to by URL")
-    r = create(client, team.owner.headers, team.project.id, name="pg", type="database", connection=server,
-               query="SELECT 1 AS one, 'two' AS two")
+    r = create(
+        client,
+        team.owner.headers,
+        team.project.id,
+        name="pg",
+        type="database",
+        connection=server,
+        query="SELECT 1 AS one, 'two' AS two",
+    )
     assert r.status_code == 201, r.get_json()
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["status"] == "ready" and doc["meta_data"]["items"] == 1, doc
     assert doc["connection"] is None and doc["connection_stored"] == "encrypted"
-    everything = json.dumps(doc) + client.get(doc["meta_data"]["preview"], headers=team.owner.headers).data.decode()
+    everything = (
+        json.dumps(doc) + client.get(doc["meta_data"]["preview"], headers=team.owner.headers).data.decode()
+    )
     assert server not in everything and "postgres@" not in everything
     row = db.session.get(DataSource, doc["id"])
     assert server not in row.connection_secret and connectors.decrypt(row.connection_secret) == server
-    put = client.put(doc["_links"]["self"]["href"], headers=team.owner.headers, content_type="multipart/form-data",
-                     data={"name": "pg2", "type": "database", "query": "SELECT 2 AS two"})
+    put = client.put(
+        doc["_links"]["self"]["href"],
+        headers=team.owner.headers,
+        content_type="multipart/form-data",
+        data={"name": "pg2", "type": "database", "query": "SELECT 2 AS two"},
+    )
     assert put.status_code == 200
     again = ready(client, team.owner.headers, put.get_json(), run_jobs)
     assert again["status"] == "ready" and again["name"] == "pg2", again
@@ -122,7 +186,11 @@ def test_postgresql_url_is_stored_encrypted_and_never_returned(client, team, run
 
 ROUTES = {
     "/data.csv": (200, "text/csv", b"x;y\n1;a\n2;b\n3;c\n"),
-    "/data.json": (200, "application/json", json.dumps([{"id": 1, "tags": ["a"]}, {"id": 2, "name": "n"}]).encode()),
+    "/data.json": (
+        200,
+        "application/json",
+        json.dumps([{"id": 1, "tags": ["a"]}, {"id": 2, "name": "n"}]).encode(),
+    ),
     "/object.json": (200, "application/json", b'{"not": "an array"}'),
     "/broken": (500, "text/plain", b"oops"),
     "/huge.csv": (200, "text/csv", b"a\n" + b"1\n" * 200_000),
@@ -136,21 +204,30 @@ def http_server():
 
 
 def test_api_source_csv_and_json(client, team, run_jobs, http_server):
-    r = create(client, team.owner.headers, team.project.id, name="csv", type="api", url=f"{http_server}/data.csv")
+    r = create(
+        client, team.owner.headers, team.project.id, name="csv", type="api", url=f"{http_server}/data.csv"
+    )
     assert r.status_code == 201, r.get_json()
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["status"] == "ready" and doc["meta_data"]["items"] == 3 and doc["problems"]["delimiter"] == ";"
     assert client.get(doc["file"], headers=team.owner.headers).data.startswith(b"x;y")
-    r = create(client, team.owner.headers, team.project.id, name="json", type="api", url=f"{http_server}/data.json")
+    r = create(
+        client, team.owner.headers, team.project.id, name="json", type="api", url=f"{http_server}/data.json"
+    )
     doc = ready(client, team.owner.headers, r.get_json(), run_jobs)
     assert doc["status"] == "ready" and [c["name"] for c in doc["columns"]] == ["id", "tags", "name"]
     rows = client.get(doc["meta_data"]["preview"], headers=team.owner.headers).get_json()["rows"]
     assert rows[0] == {"id": 1, "tags": '["a"]', "name": None}
 
 
-@pytest.mark.parametrize("path, message", [
-    ("/object.json", "array of objects"), ("/broken", "HTTP 500"), ("/huge.csv", "too_large"),
-])
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/object.json", "array of objects"),
+        ("/broken", "HTTP 500"),
+        ("/huge.csv", "too_large"),
+    ],
+)
 def test_api_failures_become_error_status(app, client, team, run_jobs, http_server, path, message):
     app.config["HALYARD_DATASOURCE_API_MAX_BYTES"] = 100_000
     r = create(client, team.owner.headers, team.project.id, name="bad", type="api", url=http_server + path)
@@ -159,11 +236,14 @@ def test_api_failures_become_error_status(app, client, team, run_jobs, http_serv
 
 
 def test_api_refuses_private_addresses(app, client, team, run_jobs, http_server):
-    r = create(client, team.owner.headers, team.project.id, name="private", type="api", url="http://10.0.0.7/x.csv")
+    r = create(
+        client, team.owner.headers, team.project.id, name="private", type="api", url="http://10.0.0.7/x.csv"
+    )
     assert r.status_code == 400 and "url" in r.get_json()["errors"]
     assert db.session.scalar(db.select(db.func.count(DataSource.id))) == 0
-    doc = create(client, team.owner.headers, team.project.id, name="later", type="api",
-                 url=f"{http_server}/data.csv").get_json()
+    doc = create(
+        client, team.owner.headers, team.project.id, name="later", type="api", url=f"{http_server}/data.csv"
+    ).get_json()
     app.config["HALYARD_OUTBOUND_ALLOWLIST"] = ""  # policy tightened before the job runs: refused at fetch
     failed = ready(client, team.owner.headers, doc, run_jobs)
     assert failed["status"] == "error" and "refused" in failed["error"]

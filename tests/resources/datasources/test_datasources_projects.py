@@ -1,4 +1,5 @@
 """Projects: CRUD, members, and the authorization matrix over every datasources path."""
+
 import io
 
 import pytest
@@ -9,8 +10,13 @@ from app.resources.datasources.models import DataSource, Project
 
 def test_entry_point_links(client, user_headers):
     links = client.get("/", headers=user_headers).get_json()["_links"]
-    for rel in ("ec:projects", "ec:project/by-id", "ec:datasources", "ec:datasource/by-id",
-                "ec:project/by-id/datasources"):
+    for rel in (
+        "ec:projects",
+        "ec:project/by-id",
+        "ec:datasources",
+        "ec:datasource/by-id",
+        "ec:project/by-id/datasources",
+    ):
         assert rel in links, rel
     assert links["ec:project/by-id"]["templated"] is True
     assert links["ec:datasource/by-id"]["href"].endswith("/api/v1/datasources/{id}")
@@ -26,7 +32,9 @@ def test_create_read_update_delete_project(client, actor):
     doc = r.get_json()
     assert r.headers["Location"] == doc["_links"]["self"]["href"]
     assert doc["owner"] == owner.id and doc["members"] == [{"account": other.id, "role": "viewer"}]
-    assert doc["_links"]["ec:project/datasources"]["href"].endswith(f"/api/v1/projects/{doc['id']}/datasources")
+    assert doc["_links"]["ec:project/datasources"]["href"].endswith(
+        f"/api/v1/projects/{doc['id']}/datasources"
+    )
     seen = client.get(doc["_links"]["self"]["href"], headers=other.headers)
     assert seen.status_code == 200 and seen.get_json()["role"] == "viewer"
     put = client.put(f"/api/v1/projects/{doc['id']}", json={"title": "Renamed"}, headers=owner.headers)
@@ -49,13 +57,16 @@ def test_project_collection_grammar_and_visibility(client, team, actor):
     assert bad.status_code == 400 and "colour" in bad.get_json()["errors"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "title"),
-    ({"title": ""}, "title"),
-    ({"title": "x", "members": [{"account": 999999, "role": "editor"}]}, "members"),
-    ({"title": "x", "members": [{"account": 1, "role": "boss"}]}, "members"),
-    ({"title": "x", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x", "members": [{"account": 999999, "role": "editor"}]}, "members"),
+        ({"title": "x", "members": [{"account": 1, "role": "boss"}]}, "members"),
+        ({"title": "x", "colour": "red"}, "colour"),
+    ],
+)
 def test_bad_project_bodies_write_nothing(client, user_headers, unchanged, body, field):
     with unchanged():
         r = client.post("/api/v1/projects/", json=body, headers=user_headers)
@@ -68,16 +79,28 @@ def test_members_cannot_change_project(client, team, unchanged):
         with unchanged():
             r = client.put(f"/api/v1/projects/{team.project.id}", json={"title": "x"}, headers=who.headers)
             assert r.status_code == 403
-            assert client.delete(f"/api/v1/projects/{team.project.id}", headers=who.headers).status_code == 403
-    assert client.put(f"/api/v1/projects/{team.project.id}", json={"title": "by admin"},
-                      headers=team.admin.headers).status_code == 200
+            assert (
+                client.delete(f"/api/v1/projects/{team.project.id}", headers=who.headers).status_code == 403
+            )
+    assert (
+        client.put(
+            f"/api/v1/projects/{team.project.id}", json={"title": "by admin"}, headers=team.admin.headers
+        ).status_code
+        == 200
+    )
 
 
 def test_templates_follow_role(client, team):
     forms = {"Accept": "application/prs.hal-forms+json"}
-    owner = client.get(f"/api/v1/projects/{team.project.id}", headers={**team.owner.headers, **forms}).get_json()
-    viewer = client.get(f"/api/v1/projects/{team.project.id}", headers={**team.viewer.headers, **forms}).get_json()
-    editor = client.get(f"/api/v1/projects/{team.project.id}", headers={**team.editor.headers, **forms}).get_json()
+    owner = client.get(
+        f"/api/v1/projects/{team.project.id}", headers={**team.owner.headers, **forms}
+    ).get_json()
+    viewer = client.get(
+        f"/api/v1/projects/{team.project.id}", headers={**team.viewer.headers, **forms}
+    ).get_json()
+    editor = client.get(
+        f"/api/v1/projects/{team.project.id}", headers={**team.editor.headers, **forms}
+    ).get_json()
     assert {"default", "delete", "create-datasource"} <= set(owner["_templates"])
     assert set(editor["_templates"]) == {"create-datasource"}
     assert "_templates" not in viewer
@@ -87,23 +110,36 @@ def test_templates_follow_role(client, team):
 # Levels: "read" (viewer, editor, owner, admin), "edit" (editor, owner, admin), "own" (owner, admin).
 SCRIPT = ("multipart", lambda: {"script": (io.BytesIO(b"def run(t):\n    return t\n"), "tidy.py")})
 PATHS = [
-    ("GET", "/api/v1/projects/{p}", "read", None), ("PUT", "/api/v1/projects/{p}", "own", {"title": "Renamed"}),
-    ("DELETE", "/api/v1/projects/{p}", "own", None), ("GET", "/api/v1/projects/{p}/datasources", "read", None),
+    ("GET", "/api/v1/projects/{p}", "read", None),
+    ("PUT", "/api/v1/projects/{p}", "own", {"title": "Renamed"}),
+    ("DELETE", "/api/v1/projects/{p}", "own", None),
+    ("GET", "/api/v1/projects/{p}/datasources", "read", None),
     ("GET", "/api/v1/datasources/{s}", "read", None),
     ("PUT", "/api/v1/datasources/{s}", "edit", {"name": "renamed", "type": "file"}),
-    ("DELETE", "/api/v1/datasources/{s}", "edit", None), ("GET", "/api/v1/datasources/{s}/file", "read", None),
-    ("GET", "/api/v1/datasources/{s}/preview", "read", None), ("GET", "/api/v1/datasources/{s}/table", "read", None),
+    ("DELETE", "/api/v1/datasources/{s}", "edit", None),
+    ("GET", "/api/v1/datasources/{s}/file", "read", None),
+    ("GET", "/api/v1/datasources/{s}/preview", "read", None),
+    ("GET", "/api/v1/datasources/{s}/table", "read", None),
     ("GET", "/api/v1/datasources/{s}/script", "read", None),
     ("GET", "/api/v1/datasources/{s}/script/builtin:fill_nulls", "read", None),
     ("POST", "/api/v1/datasources/{s}/script-upload", "edit", SCRIPT),
-    ("POST", "/api/v1/datasources/{s}/job", "edit", {"steps": [{"key": "builtin:fill_nulls", "exec_order": 1}]}),
-    ("GET", "/api/v1/datasources/{s}/jobs", "read", None), ("GET", "/api/v1/datasources/{s}/jobs/{r}", "read", None),
+    (
+        "POST",
+        "/api/v1/datasources/{s}/job",
+        "edit",
+        {"steps": [{"key": "builtin:fill_nulls", "exec_order": 1}]},
+    ),
+    ("GET", "/api/v1/datasources/{s}/jobs", "read", None),
+    ("GET", "/api/v1/datasources/{s}/jobs/{r}", "read", None),
     ("GET", "/api/v1/datasources/{s}/jobs/{r}/result", "read", None),
     ("GET", "/api/v1/datasources/{s}/jobs/{r}/preview", "read", None),
     ("GET", "/api/v1/datasources/{s}/jobs/{r}/table", "read", None),
 ]
-ALLOWED = {"read": {"viewer", "editor", "owner", "admin"}, "edit": {"editor", "owner", "admin"},
-           "own": {"owner", "admin"}}
+ALLOWED = {
+    "read": {"viewer", "editor", "owner", "admin"},
+    "edit": {"editor", "owner", "admin"},
+    "own": {"owner", "admin"},
+}
 ROLES = ["anonymous", "outsider", "viewer", "editor", "owner", "admin"]
 LISTS = ["/api/v1/projects/", "/api/v1/datasources", "/api/v1/projects/{p}/datasources"]
 
@@ -126,7 +162,9 @@ def run_id(source_id, team):
 
 def send(client, method, target, body, headers):
     if isinstance(body, tuple):
-        return client.open(target, method=method, headers=headers, data=body[1](), content_type="multipart/form-data")
+        return client.open(
+            target, method=method, headers=headers, data=body[1](), content_type="multipart/form-data"
+        )
     return client.open(target, method=method, headers=headers, **({} if body is None else {"json": body}))
 
 
@@ -159,6 +197,10 @@ def test_lists_need_auth_and_hide_totals(client, team, source_id, actor, path):
 
 
 def test_unknown_ids_are_404(client, team):
-    for path in ("/api/v1/projects/987654", "/api/v1/datasources/987654", "/api/v1/datasources/987654/jobs/1"):
+    for path in (
+        "/api/v1/projects/987654",
+        "/api/v1/datasources/987654",
+        "/api/v1/datasources/987654/jobs/1",
+    ):
         r = client.get(path, headers=team.admin.headers)
         assert r.status_code == 404 and r.headers["Content-Type"].startswith("application/problem+json")

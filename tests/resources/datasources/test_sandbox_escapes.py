@@ -3,6 +3,7 @@
 Processes are checked from OUTSIDE the sandbox, by reading /proc/*/status on the host, never by asking
 the code under test. docs/security.md "Step sandbox (user code)" names these tests.
 """
+
 import csv
 import io
 import json
@@ -118,8 +119,9 @@ def _stored_upload(app, other_source):
 
 
 @pytest.mark.parametrize("target", ["secret_key", "database", "other user's upload"])
-def test_output_symlinked_to_a_server_file_is_refused(app, client, run_jobs, team, source, other_source,
-                                                      secret_key, stored_files, target):
+def test_output_symlinked_to_a_server_file_is_refused(
+    app, client, run_jobs, team, source, other_source, secret_key, stored_files, target
+):
     if target == "secret_key":
         path, secret = secret_key
     elif target == "database":
@@ -130,8 +132,10 @@ def test_output_symlinked_to_a_server_file_is_refused(app, client, run_jobs, tea
     else:
         path, secret = _stored_upload(app, other_source), SECRET_ROW.encode()
     before = stored_files()
-    body = (f"import os\ndef transform(rows):\n    os.unlink('output.csv')\n"
-            f"    os.symlink({path!r}, 'output.csv')\n    return []\n").encode()
+    body = (
+        f"import os\ndef transform(rows):\n    os.unlink('output.csv')\n"
+        f"    os.symlink({path!r}, 'output.csv')\n    return []\n"
+    ).encode()
     job = one_step(client, run_jobs, team, source, body)
     step = job["steps"][0]
     assert job["status"] == "failed" and step["exit_status"] == 0 and step["reason"] == "output-file", job
@@ -146,14 +150,18 @@ def test_output_symlinked_to_a_server_file_is_refused(app, client, run_jobs, tea
                 assert secret not in fh.read()
 
 
-@pytest.mark.parametrize("trick, expected", [
-    ("os.link('input.csv', 'output.csv')", "hard link"),
-    ("os.mkfifo('output.csv')", "fifo"),  # a naive reader would block forever
-    ("os.mkdir('output.csv')", "folder"),
-    ("pass", "missing"),
-])
-def test_output_that_is_not_a_plain_file_of_the_step_is_refused(client, run_jobs, team, source, trick,
-                                                                expected):
+@pytest.mark.parametrize(
+    "trick, expected",
+    [
+        ("os.link('input.csv', 'output.csv')", "hard link"),
+        ("os.mkfifo('output.csv')", "fifo"),  # a naive reader would block forever
+        ("os.mkdir('output.csv')", "folder"),
+        ("pass", "missing"),
+    ],
+)
+def test_output_that_is_not_a_plain_file_of_the_step_is_refused(
+    client, run_jobs, team, source, trick, expected
+):
     body = f"import os\ndef transform(rows):\n    os.unlink('output.csv')\n    {trick}\n    return []\n"
     body = body.encode()
     job = one_step(client, run_jobs, team, source, body)
@@ -210,8 +218,11 @@ def test_step_processes_die_with_a_killed_worker(app, client, team, source, work
     base = app.config["HALYARD_SANDBOX_UID_BASE"]
     body = FORK_AND_LEAVE.format(after="time.sleep(600)").encode()
     assert upload_script(client, team.owner.headers, source, body, "hang.py").status_code == 201
-    r = client.post(f"/api/v1/datasources/{source['id']}/job", headers=team.owner.headers,
-                    json={"steps": [{"key": "upload:hang", "exec_order": 1}]})
+    r = client.post(
+        f"/api/v1/datasources/{source['id']}/job",
+        headers=team.owner.headers,
+        json={"steps": [{"key": "upload:hang", "exec_order": 1}]},
+    )
     assert r.status_code == 202
     worker = worker_process("--burst", "--no-scheduler")
     step = wait_for(lambda: len(steps_under(worker.pid, base)) >= 2 and steps_under(worker.pid, base))
@@ -244,8 +255,21 @@ def transform(rows):
 
 def test_file_tree_is_only_the_allow_list(app, client, run_jobs, team, source):
     """The step sees its folder, /proc, /dev and the interpreter's own tree; nothing of the server."""
-    probes = [app.instance_path, app.config["HALYARD_STORAGE_ROOT"], "/root", "/etc/passwd", "/etc/shadow",
-              "/etc/hostname", "/home", "/tmp", "/var", "/run", "/usr/local", "/usr/bin/bwrap", "/usr/bin/sh"]
+    probes = [
+        app.instance_path,
+        app.config["HALYARD_STORAGE_ROOT"],
+        "/root",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/hostname",
+        "/home",
+        "/tmp",
+        "/var",
+        "/run",
+        "/usr/local",
+        "/usr/bin/bwrap",
+        "/usr/bin/sh",
+    ]
     body = f"""import os, json
 def transform(rows):
     tried = {{}}
@@ -267,11 +291,12 @@ def transform(rows):
     assert {"dev", "proc", "work", "usr"} <= root, root
     assert root <= {"dev", "proc", "work", "usr", "etc", "lib", "lib64", "bin", "sbin", "lib32", "libx32"}
     assert set(json.loads(row["etc"])) <= {"ld.so.cache"}
-    assert json.loads(row["tried"]) == {p: "FileNotFoundError" for p in probes}
+    assert json.loads(row["tried"]) == dict.fromkeys(probes, "FileNotFoundError")
     assert json.loads(row["work"]) == ["harness.py", "input.csv", "output.csv", "params.json", "step.py"]
     files = json.loads(row["files"])
-    assert files and all("/lib" in f or f.startswith("/usr/bin/python3") or f == "/etc/ld.so.cache"
-                         for f in files), files  # shared libraries, the interpreter, the loader's cache
+    assert files and all(
+        "/lib" in f or f.startswith("/usr/bin/python3") or f == "/etc/ld.so.cache" for f in files
+    ), files  # shared libraries, the interpreter, the loader's cache
 
 
 def test_sweep_kills_what_a_step_uid_left_running(app):
@@ -288,13 +313,17 @@ def test_sweep_kills_what_a_step_uid_left_running(app):
         left.wait()
 
 
-@pytest.mark.parametrize("setting, value, says", [
-    ("HALYARD_SANDBOX_UID_BASE", 1000, "UID_BASE must be at least 65536"),
-    ("HALYARD_SANDBOX_PYTHON", "/nonexistent/python3", "could not list its libraries"),
-    ("HALYARD_SANDBOX_PYTHON", "/bin/true", "could not list its libraries"),
-])
-def test_sandbox_that_cannot_be_set_up_fails_closed(app, client, run_jobs, team, source, setting, value,
-                                                     says):
+@pytest.mark.parametrize(
+    "setting, value, says",
+    [
+        ("HALYARD_SANDBOX_UID_BASE", 1000, "UID_BASE must be at least 65536"),
+        ("HALYARD_SANDBOX_PYTHON", "/nonexistent/python3", "could not list its libraries"),
+        ("HALYARD_SANDBOX_PYTHON", "/bin/true", "could not list its libraries"),
+    ],
+)
+def test_sandbox_that_cannot_be_set_up_fails_closed(
+    app, client, run_jobs, team, source, setting, value, says
+):
     app.config[setting] = value
     job = one_step(client, run_jobs, team, source, b"def transform(rows):\n    return rows\n")
     assert job["status"] == "failed" and "sandbox is unavailable" in job["error"], job
@@ -346,35 +375,45 @@ def transform(rows, params):
 
 
 @pytest.mark.timeout_sensitive
-def test_two_running_steps_cannot_see_signal_or_starve_each_other(app, client, team, upload, other_source,
-                                                                   worker_process):
+def test_two_running_steps_cannot_see_signal_or_starve_each_other(
+    app, client, team, upload, other_source, worker_process
+):
     """Two users' steps at once, on two forking workers: own uids, own /proc, no shared quota, no input."""
     base = app.config["HALYARD_SANDBOX_UID_BASE"]
     other, theirs = other_source
     mine = upload(team.owner.headers, team.project.id, b"name,note\nAnn,A-TOP-SECRET-ROW-41\n", name="a")
     mine = mine.get_json()
     jobs = []
-    for who, source, params in ((team.owner, mine, {"hold": 31, "look_for": SECRET_ROW}),
-                                (other, theirs, {"spawn": 10, "look_for": "A-TOP-SECRET-ROW-41"})):
+    for who, source, params in (
+        (team.owner, mine, {"hold": 31, "look_for": SECRET_ROW}),
+        (other, theirs, {"spawn": 10, "look_for": "A-TOP-SECRET-ROW-41"}),
+    ):
         assert upload_script(client, who.headers, source, PROBE, "probe.py").status_code == 201
-        r = client.post(f"/api/v1/datasources/{source['id']}/job", headers=who.headers,
-                        json={"steps": [{"key": "upload:probe", "exec_order": 1, "params": params}]})
+        r = client.post(
+            f"/api/v1/datasources/{source['id']}/job",
+            headers=who.headers,
+            json={"steps": [{"key": "upload:probe", "exec_order": 1, "params": params}]},
+        )
         assert r.status_code == 202
         jobs.append((who, r.headers["Location"]))
     workers = [worker_process("--burst", "--no-scheduler") for _ in range(2)]
     harnesses = {}
     try:
+
         def both_ready():
             for worker in workers:
                 step = steps_under(worker.pid, base)
                 if step and os.path.exists(f"/proc/{harness_of(step)}/cwd/ready"):
                     harnesses[worker.pid] = harness_of(step)
             return len(harnesses) == 2
+
         wait_for(both_ready, 120)
         table = host_processes()
         uids = [table[pid][0][0] for pid in harnesses.values()]
         assert len(set(uids)) == 2 and all(u > base for u in uids)  # a fresh uid per running step
-        for pid, uid in zip(harnesses.values(), uids):  # seen from outside: that uid, no groups, no caps
+        for pid, uid in zip(
+            harnesses.values(), uids, strict=False
+        ):  # seen from outside: that uid, no groups, no caps
             status = dict(line.split(":", 1) for line in table[pid][2].splitlines() if ":" in line)
             assert status["Uid"].split() == [str(uid)] * 4 and status["Gid"].split() == [str(uid)] * 4
             assert status["Groups"].strip() == "" and status["NoNewPrivs"].strip() == "1"
@@ -385,8 +424,10 @@ def test_two_running_steps_cannot_see_signal_or_starve_each_other(app, client, t
             open(f"/proc/{pid}/cwd/go", "w").close()
     for worker in workers:
         assert worker.wait(120) == 0, worker.stdout.read().decode()[-2000:]
-    rows = [result_row(client, who.headers, client.get(location, headers=who.headers).get_json())
-            for who, location in jobs]
+    rows = [
+        result_row(client, who.headers, client.get(location, headers=who.headers).get_json())
+        for who, location in jobs
+    ]
     assert rows[0]["held"] == "31" and rows[1]["spawned"] == "10" and rows[1]["errors"] == "[]", rows
     assert [json.loads(r["found"]) for r in rows] == [[], []], rows  # neither found the other's input
     assert all(int(r["pids"]) <= 34 for r in rows)  # only its own processes (init, harness, children)

@@ -1,4 +1,5 @@
 """Helpers of the objects domain tests: actions, objects and the seven roles of the permission matrix."""
+
 import pytest
 
 from app.extensions import db
@@ -38,8 +39,9 @@ def make_object(client):
     """``make_object(headers, action_id, name=...)`` → version 0's JSON (through the API)."""
 
     def make(headers, action_id, name="Example Object", **extra):
-        response = client.post("/api/v1/objects/", json={"action_id": action_id, "data": data(name, **extra)},
-                               headers=headers)
+        response = client.post(
+            "/api/v1/objects/", json={"action_id": action_id, "data": data(name, **extra)}, headers=headers
+        )
         assert response.status_code == 201, response.json
         return response.json
 
@@ -50,8 +52,10 @@ class Roles:
     """An object owned by ``owner`` and one account per role of the permission matrix."""
 
     def __init__(self, make_account, token_for, make_action, make_object):
-        accounts = {role: make_account() for role in
-                    ("owner", "reader", "writer", "granter", "member", "stranger", "public")}
+        accounts = {
+            role: make_account()
+            for role in ("owner", "reader", "writer", "granter", "member", "stranger", "public")
+        }
         self.accounts = accounts
         self.headers = {role: token_for(account) for role, account in accounts.items()}
         self.headers["admin"] = token_for(make_account(type="ADMIN"))
@@ -68,7 +72,9 @@ class Roles:
         db.session.add(GroupPermission(object_id=self.object_id, group_id=group.id, level=READ))
         db.session.commit()
         # "public" is a role whose only access comes from the public flag on a second object
-        self.public_version = make_object(self.headers["owner"], self.action["action_id"], name="Public object")
+        self.public_version = make_object(
+            self.headers["owner"], self.action["action_id"], name="Public object"
+        )
         from app.resources.objects.models import ObjectRecord
 
         db.session.get(ObjectRecord, self.public_version["object_id"]).public_level = READ

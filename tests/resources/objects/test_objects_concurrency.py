@@ -1,4 +1,5 @@
 """Concurrent writers of version N+1 against a real threaded server: exactly one wins, the others get 409."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,8 +48,11 @@ def test_one_writer_of_each_version_wins(live_server, user_headers, make_action,
     version_id = 0
     while version_id < 3 or (raced == 0 and version_id < 30):
         version_id += 1
-        responses = race(url, [{"data": data(f"writer {i}"), "version_id": version_id} for i in range(WRITERS)],
-                         user_headers)
+        responses = race(
+            url,
+            [{"data": data(f"writer {i}"), "version_id": version_id} for i in range(WRITERS)],
+            user_headers,
+        )
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [201] + [409] * (WRITERS - 1), statuses
         losers = [r.json() for r in responses if r.status_code == 409]
@@ -64,9 +68,14 @@ def test_one_writer_of_each_version_wins(live_server, user_headers, make_action,
 
 def test_conditional_writers_on_the_same_etag(live_server, user_headers, make_action, make_object):
     oid = make_object(user_headers, make_action(user_headers)["action_id"])["object_id"]
-    etag = requests.get(f"{live_server}/api/v1/objects/{oid}/versions/0", headers=user_headers, timeout=10).headers["ETag"]
-    responses = race(f"{live_server}/api/v1/objects/{oid}/versions/",
-                     [{"data": data(f"writer {i}")} for i in range(WRITERS)], {**user_headers, "If-Match": etag})
+    etag = requests.get(
+        f"{live_server}/api/v1/objects/{oid}/versions/0", headers=user_headers, timeout=10
+    ).headers["ETag"]
+    responses = race(
+        f"{live_server}/api/v1/objects/{oid}/versions/",
+        [{"data": data(f"writer {i}")} for i in range(WRITERS)],
+        {**user_headers, "If-Match": etag},
+    )
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409, 412}, statuses
     db.session.expire_all()

@@ -1,4 +1,5 @@
 """With HALYARD_REQUIRE_IF_MATCH on, writes to existing resources need If-Match (428 without it)."""
+
 import pytest
 
 from app.extensions import db
@@ -20,6 +21,9 @@ def test_new_versions_and_permission_writes_need_if_match(client, user_headers, 
     assert client.put(public, json=True, headers=user_headers).status_code == 428
     assert db.session.query(ObjectVersion).count() == 1
     etag = client.get(f"{url}0", headers=user_headers).headers["ETag"]
-    assert client.post(url, json={"data": data("x")}, headers={**user_headers, "If-Match": etag}).status_code == 201
+    assert (
+        client.post(url, json={"data": data("x")}, headers={**user_headers, "If-Match": etag}).status_code
+        == 201
+    )
     etag = client.get(public, headers=user_headers).headers["ETag"]
     assert client.put(public, json=True, headers={**user_headers, "If-Match": etag}).status_code == 200

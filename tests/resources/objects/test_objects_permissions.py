@@ -1,4 +1,5 @@
 """Permissions: the endpoints, the matrix (owner, reader, writer, granter, member, public, stranger, admin), 401s."""
+
 import pytest
 
 from app.extensions import db
@@ -47,7 +48,9 @@ def call(client, method, path, body, headers):
     return client.open(path, method=method, **kwargs)
 
 
-@pytest.mark.parametrize("role", ["owner", "reader", "writer", "granter", "member", "public", "stranger", "admin"])
+@pytest.mark.parametrize(
+    "role", ["owner", "reader", "writer", "granter", "member", "public", "stranger", "admin"]
+)
 def test_permission_matrix(client, roles, unchanged, role):
     headers = roles.headers[role]
     readers = READERS
@@ -81,7 +84,9 @@ def test_permission_matrix(client, roles, unchanged, role):
         assert write.status_code == 201
     else:
         with unchanged():
-            write = client.post(f"/api/v1/objects/{public}/versions/", json={"data": data("x")}, headers=headers)
+            write = client.post(
+                f"/api/v1/objects/{public}/versions/", json={"data": data("x")}, headers=headers
+            )
         assert write.status_code == 403
 
 
@@ -93,8 +98,11 @@ def test_templates_only_for_what_the_caller_may_do(client, roles, role):
     assert ("new-version" in version.get("_templates", {})) == (role in WRITERS)
     history = client.get(f"{o}/versions/", headers=headers).json
     assert ("default" in history.get("_templates", {})) == (role in WRITERS)
-    for path in ("/permissions/public", f"/permissions/groups/{roles.group_id}",
-                 f"/permissions/users/{roles.accounts['reader'].id}"):
+    for path in (
+        "/permissions/public",
+        f"/permissions/groups/{roles.group_id}",
+        f"/permissions/users/{roles.accounts['reader'].id}",
+    ):
         doc = client.get(o + path, headers=headers).json
         assert ("default" in doc.get("_templates", {})) == (role in GRANTERS), path
 
@@ -106,10 +114,20 @@ def test_effective_level_is_the_highest_of_user_group_and_public(client, roles):
     assert client.get(f"{o}/permissions/", headers=roles.headers["member"]).json["permission"] == "read"
     got = client.get(f"{o}/permissions/users/{member.id}", headers=granter).json
     assert got["permission"] == "none" and got["effective_permission"] == "read"
-    assert client.put(f"{o}/permissions/groups/{roles.group_id}", json="write", headers=granter).status_code == 200
-    assert client.get(f"{o}/permissions/users/{member.id}", headers=granter).json["effective_permission"] == "write"
-    assert client.post(f"{o}/versions/", json={"data": data("by member")},
-                       headers=roles.headers["member"]).status_code == 201
+    assert (
+        client.put(f"{o}/permissions/groups/{roles.group_id}", json="write", headers=granter).status_code
+        == 200
+    )
+    assert (
+        client.get(f"{o}/permissions/users/{member.id}", headers=granter).json["effective_permission"]
+        == "write"
+    )
+    assert (
+        client.post(
+            f"{o}/versions/", json={"data": data("by member")}, headers=roles.headers["member"]
+        ).status_code
+        == 201
+    )
     # leaving the group takes the access away at once
     db.session.execute(account_groups.delete().where(account_groups.c.account_id == member.id))
     db.session.commit()
@@ -128,16 +146,27 @@ def test_permission_endpoints_shapes_and_writes(client, roles):
     assert client.get(f"{o}/permissions/public", headers=h).json["public"] is False
     assert client.put(f"{o}/permissions/public", json=True, headers=h).json["public"] is True
     assert client.put(f"{o}/permissions/public", json={"public": False}, headers=h).json["public"] is False
-    assert client.put(f"{o}/permissions/users/{stranger.id}", json="write", headers=h).json["permission"] == "write"
+    assert (
+        client.put(f"{o}/permissions/users/{stranger.id}", json="write", headers=h).json["permission"]
+        == "write"
+    )
     users = client.get(f"{o}/permissions/users/?sort=user_id", headers=h).json
     listed = {u["user_id"]: u["permission"] for u in users["_embedded"]["ec:object/permissions/user"]}
-    assert listed == {roles.accounts["owner"].id: "grant", roles.accounts["reader"].id: "read",
-                      roles.accounts["writer"].id: "write", roles.accounts["granter"].id: "grant", stranger.id: "write"}
+    assert listed == {
+        roles.accounts["owner"].id: "grant",
+        roles.accounts["reader"].id: "read",
+        roles.accounts["writer"].id: "write",
+        roles.accounts["granter"].id: "grant",
+        stranger.id: "write",
+    }
     assert client.get(f"{o}/permissions/users/?permission=grant", headers=h).json["total"] == 2
     assert client.get(f"{o}/permissions/users/?permission!=grant", headers=h).json["total"] == 3
     one = client.get(f"{o}/permissions/users/{stranger.id}", headers=h).json
     assert one["_links"]["ec:user"]["href"] == f"http://localhost/api/v1/user/{stranger.id}/"
-    assert client.put(f"{o}/permissions/users/{stranger.id}", json="none", headers=h).json["permission"] == "none"
+    assert (
+        client.put(f"{o}/permissions/users/{stranger.id}", json="none", headers=h).json["permission"]
+        == "none"
+    )
     assert db.session.get(UserPermission, (roles.object_id, stranger.id)) is None
     groups = client.get(f"{o}/permissions/groups/", headers=h).json
     group = groups["_embedded"]["ec:object/permissions/group"][0]
@@ -149,18 +178,23 @@ def test_bad_permission_bodies_are_400_and_change_nothing(client, roles):
     o = f"/api/v1/objects/{roles.object_id}"
     h = roles.headers["owner"]
     reader = roles.accounts["reader"].id
-    for path, body, field in [(f"{o}/permissions/public", "yes", "public"),
-                              (f"{o}/permissions/public", 1, "public"),
-                              (f"{o}/permissions/users/{reader}", "admin", "permission"),
-                              (f"{o}/permissions/users/{reader}", {"permission": "read", "x": 1}, "x"),
-                              (f"{o}/permissions/groups/{roles.group_id}", 3, "permission")]:
+    for path, body, field in [
+        (f"{o}/permissions/public", "yes", "public"),
+        (f"{o}/permissions/public", 1, "public"),
+        (f"{o}/permissions/users/{reader}", "admin", "permission"),
+        (f"{o}/permissions/users/{reader}", {"permission": "read", "x": 1}, "x"),
+        (f"{o}/permissions/groups/{roles.group_id}", 3, "permission"),
+    ]:
         response = client.put(path, json=body, headers=h)
         assert response.status_code == 400 and field in response.json["errors"], (path, response.json)
     assert db.session.get(ObjectRecord, roles.object_id).public_level == 0
     assert db.session.get(UserPermission, (roles.object_id, reader)).level == 1
     assert db.session.get(GroupPermission, (roles.object_id, roles.group_id)).level == 1
     assert client.get(f"{o}/permissions/users/99999", headers=h).json["@event"] == "COULD_NOT_FIND_USER"
-    assert client.put(f"{o}/permissions/groups/99999", json="read", headers=h).json["@event"] == "COULD_NOT_FIND_GROUP"
+    assert (
+        client.put(f"{o}/permissions/groups/99999", json="read", headers=h).json["@event"]
+        == "COULD_NOT_FIND_GROUP"
+    )
 
 
 def test_if_match_on_permission_writes(client, roles):
@@ -177,27 +211,46 @@ def test_403_only_for_objects_the_caller_may_know_exist(client, roles, make_acti
     stranger = roles.headers["stranger"]
     o = f"/api/v1/objects/{roles.object_id}"
     assert client.get(o, headers=stranger).status_code == 404
-    ref_schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "of": {"title": "Of", "type": "object_reference"}}}
+    ref_schema = {
+        **SCHEMA,
+        "properties": {**SCHEMA["properties"], "of": {"title": "Of", "type": "object_reference"}},
+    }
     holder_action = make_action(roles.headers["owner"], schema=ref_schema)
-    holder = client.post("/api/v1/objects/", headers=roles.headers["owner"], json={
-        "action_id": holder_action["action_id"],
-        "data": data("Holder", of={"_type": "object_reference", "object_id": roles.object_id})}).json
-    client.put(f"/api/v1/objects/{holder['object_id']}/permissions/public", json=True, headers=roles.headers["owner"])
+    holder = client.post(
+        "/api/v1/objects/",
+        headers=roles.headers["owner"],
+        json={
+            "action_id": holder_action["action_id"],
+            "data": data("Holder", of={"_type": "object_reference", "object_id": roles.object_id}),
+        },
+    ).json
+    client.put(
+        f"/api/v1/objects/{holder['object_id']}/permissions/public", json=True, headers=roles.headers["owner"]
+    )
     response = client.get(o, headers=stranger)
     assert response.status_code == 403 and response.json["object_id"] == roles.object_id
     assert client.get(f"{o}/versions/0", headers=stranger).status_code == 403
     assert client.get(f"{o}/permissions/", headers=stranger).status_code == 403
-    assert client.get(f"/api/v1/objects/{holder['object_id']}/versions/0",
-                      headers=stranger).json["_links"]["ec:object/references"] == []
+    assert (
+        client.get(f"/api/v1/objects/{holder['object_id']}/versions/0", headers=stranger).json["_links"][
+            "ec:object/references"
+        ]
+        == []
+    )
     # knowing it exists does not put it in lists
     listing = client.get("/api/v1/objects/", headers=stranger).json
     assert roles.object_id not in {o["object_id"] for o in listing["_embedded"]["ec:object"]}
 
 
 def all_paths(r):
-    return [("GET", "/api/v1/actions/"), ("POST", "/api/v1/actions/"),
-            ("GET", f"/api/v1/actions/{r.action['action_id']}"), ("PUT", f"/api/v1/actions/{r.action['action_id']}"),
-            ("GET", "/api/v1/objects/"), ("POST", "/api/v1/objects/")] + [(m, p) for m, p, *_ in endpoints(r)]
+    return [
+        ("GET", "/api/v1/actions/"),
+        ("POST", "/api/v1/actions/"),
+        ("GET", f"/api/v1/actions/{r.action['action_id']}"),
+        ("PUT", f"/api/v1/actions/{r.action['action_id']}"),
+        ("GET", "/api/v1/objects/"),
+        ("POST", "/api/v1/objects/"),
+    ] + [(m, p) for m, p, *_ in endpoints(r)]
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer hy_not-a-token", "Basic Zm9vOmJhcg=="])

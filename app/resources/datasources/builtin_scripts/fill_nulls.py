@@ -4,5 +4,7 @@
 def transform(rows, params):
     value, columns = params.get("value", ""), params.get("columns")
     for row in rows:
-        yield {key: (value if cell is None and (not columns or key in columns) else cell)
-               for key, cell in row.items()}
+        yield {
+            key: (value if cell is None and (not columns or key in columns) else cell)
+            for key, cell in row.items()
+        }

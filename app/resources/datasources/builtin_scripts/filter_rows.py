@@ -3,10 +3,17 @@
 params: {"column": "age", "op": "eq|ne|lt|le|gt|ge|contains|null|notnull", "value": "30"}.
 lt/le/gt/ge compare as numbers when both sides are numbers, else as text.
 """
+
 import operator
 
-OPS = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-       "gt": operator.gt, "ge": operator.ge}
+OPS = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
 
 
 def _number(text):
