@@ -130,7 +130,8 @@ def _account_attrs():
     return [(attr.key, attr.columns[0]) for attr in Account.__mapper__.column_attrs]
 
 
-# Statements built once and compiled once per dialect (FastRead, docs/decisions.md 21); both hit unique/primary keys.
+# Statements built once and compiled once per dialect (FastRead, docs/decisions.md 21); both hit
+# unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.
 _TOKEN_CHECK = FastRead(
     select(_tokens.id.label("token_id"), _tokens.revoked_at, _tokens.expires_at, *_accounts.c)

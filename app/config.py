@@ -97,7 +97,8 @@ SETTINGS = {
     # accounts
     "HALYARD_SIGNIN_VERIFIER": (
         "password",
-        "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an authorization code or ID token of the OpenID Connect provider).",
+        "How attach_account checks `code`: 'password' (the account's password) or 'oidc' (an authorization"
+        " code or ID token of the OpenID Connect provider).",
     ),
     "HALYARD_AUTH_REQUEST_TTL_SECONDS": (
         600,
@@ -109,15 +110,18 @@ SETTINGS = {
     ),
     "HALYARD_SIGNIN_TOKEN_TTL_SECONDS": (
         0,
-        "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 = HALYARD_TOKEN_DEFAULT_TTL_SECONDS).",
+        "Lifetime of tokens issued by sign-in and /api/v1/user/token/ (0 ="
+        " HALYARD_TOKEN_DEFAULT_TTL_SECONDS).",
     ),
     "HALYARD_OIDC_ISSUER": (
         "",
-        "OIDC: the provider's issuer URL: the exact `iss` of its ID tokens; discovery reads <issuer>/.well-known/openid-configuration.",
+        "OIDC: the provider's issuer URL: the exact `iss` of its ID tokens; discovery reads"
+        " <issuer>/.well-known/openid-configuration.",
     ),
     "HALYARD_OIDC_CLIENT_ID": (
         "",
-        'OIDC: this deployment\'s client id at the provider; set, it enables the authorization-code flow ("Sign in with ...").',
+        "OIDC: this deployment's client id at the provider; set, it enables the authorization-code flow"
+        ' ("Sign in with ...").',
     ),
     "HALYARD_OIDC_CLIENT_SECRET": (
         "",
@@ -125,7 +129,8 @@ SETTINGS = {
     ),
     "HALYARD_OIDC_REDIRECT_URI": (
         "",
-        "OIDC: the redirect URI registered at the provider; empty = Halyard's own callback, <base>/accounts/auth_requests/oidc/callback/.",
+        "OIDC: the redirect URI registered at the provider; empty = Halyard's own callback,"
+        " <base>/accounts/auth_requests/oidc/callback/.",
     ),
     "HALYARD_OIDC_SCOPES": (
         "openid email profile",
@@ -133,7 +138,8 @@ SETTINGS = {
     ),
     "HALYARD_OIDC_PROMPT": (
         "consent",
-        "OIDC: the `prompt` sent to the provider ('consent' makes the person confirm there; empty sends none).",
+        "OIDC: the `prompt` sent to the provider ('consent' makes the person confirm there; empty sends"
+        " none).",
     ),
     "HALYARD_OIDC_PROVIDER_NAME": (
         "your identity provider",
@@ -141,22 +147,26 @@ SETTINGS = {
     ),
     "HALYARD_OIDC_ACCEPT_ID_TOKENS": (
         True,
-        "OIDC: attach_account also takes an ID token as `code` (no nonce: replayable until it expires); false: authorization codes only.",
+        "OIDC: attach_account also takes an ID token as `code` (no nonce: replayable until it expires);"
+        " false: authorization codes only.",
     ),
     "HALYARD_OIDC_AUDIENCE": ("", "OIDC: the `aud` an ID token must carry; empty = HALYARD_OIDC_CLIENT_ID."),
     "HALYARD_OIDC_JWKS_URL": (
         "",
-        "OIDC: URL of the issuer's JSON Web Key Set; empty = the discovery document's jwks_uri (keys cached; unknown kids refetch).",
+        "OIDC: URL of the issuer's JSON Web Key Set; empty = the discovery document's jwks_uri (keys"
+        " cached; unknown kids refetch).",
     ),
     "HALYARD_OIDC_ALGORITHMS": ("RS256", "OIDC: comma-separated JWS algorithms accepted for ID tokens."),
     "HALYARD_OIDC_LEEWAY_SECONDS": (30, "OIDC: clock skew allowed when checking exp/iat/nbf."),
     "HALYARD_SELF_SIGNUP": (
         False,
-        "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email (false: refuse, 403).",
+        "OIDC: create a RESEARCHER account on the first sign-in of an unknown, verified email (false:"
+        " refuse, 403).",
     ),
     "HALYARD_USER_DIRECTORY_PUBLIC": (
         True,
-        "When true every account may read all users and groups (seed 003); false: only itself and its groups.",
+        "When true every account may read all users and groups (seed 003); false: only itself and its"
+        " groups.",
     ),
     # scheduler
     "HALYARD_SCHEDULER_DELIVERY_TIMEOUT_SECONDS": (30, "Timeout of one scheduled POST."),
@@ -224,15 +234,18 @@ SETTINGS = {
     "HALYARD_SANDBOX_OPEN_FILES": (64, "Open-file limit (RLIMIT_NOFILE) of one step."),
     "HALYARD_SANDBOX_UID_BASE": (
         1_900_000_000,
-        "Each step runs as uid/gid = this + the id of the worker thread running it (unique per running step); base + kernel.pid_max must stay below 2^31 and clear of real users.",
+        "Each step runs as uid/gid = this + the id of the worker thread running it (unique per running"
+        " step); base + kernel.pid_max must stay below 2^31 and clear of real users.",
     ),
     "HALYARD_SANDBOX_PYTHON": (
         "",
-        "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or /usr/local/bin/python3, else the server's own). Its file tree is the sandbox's allow-list.",
+        "Interpreter for steps (run as `-I -S`, stdlib only); empty = /usr/bin/python3 (or"
+        " /usr/local/bin/python3, else the server's own). Its file tree is the sandbox's allow-list.",
     ),
     "HALYARD_SANDBOX_BWRAP": (
         "/usr/bin/bwrap",
-        "bubblewrap, which builds each step's namespaces and allow-listed file tree (Debian package bubblewrap).",
+        "bubblewrap, which builds each step's namespaces and allow-listed file tree (Debian package"
+        " bubblewrap).",
     ),
     # catalogue / downloader
     "HALYARD_CATALOGUE_DISTRIBUTION_MAX": (
@@ -248,7 +261,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},
-        "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at once.",
+        "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at"
+        " once.",
     ),
     "HALYARD_DOWNLOADER_RETENTION_SECONDS": (
         7 * 24 * 3600,
@@ -257,7 +271,8 @@ SETTINGS = {
     # scheduler (continued)
     "HALYARD_SCHEDULER_CLAIM_LEAD_SECONDS": (
         1,
-        "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot itself (0: claim at the slot).",
+        "Whole seconds before a slot its tick claims the due runs; the batches are scheduled for the slot"
+        " itself (0: claim at the slot).",
     ),
 }
 

@@ -75,7 +75,9 @@ def check_url(url, *, config=None):
     try:
         _resolve(*_parse(url)[1:], _allowlist(config))
     except OutboundError as exc:  # a host that does not resolve makes an unusable URL
-        raise exc if isinstance(exc, OutboundRefused) else OutboundRefused(str(exc), "invalid_url")
+        if isinstance(exc, OutboundRefused):
+            raise
+        raise OutboundRefused(str(exc), "invalid_url") from None
 
 
 def request(

@@ -70,7 +70,7 @@ class Supervisor:
             signal.signal(sig, self.on_signal)
         for child in self.children:
             if self.stop_signal is None and self.launch(child) and child.ready:
-                poll_until(lambda: child.ready() or not child.running() or self.stop_signal, 30)
+                poll_until(lambda child=child: child.ready() or not child.running() or self.stop_signal, 30)
         if on_up and self.stop_signal is None:
             on_up()
         while self.stop_signal is None:
@@ -118,7 +118,10 @@ class Supervisor:
                 if child.running():
                     child.proc.send_signal(signal.SIGTERM)  # the leader only: it stops its own children
             deadline = time.monotonic() + max([c.stop_timeout for c in phase], default=0)
-            poll_until(lambda: self.hurry or not any(c.running() for c in phase), deadline - time.monotonic())
+            poll_until(
+                lambda phase=phase: self.hurry or not any(c.running() for c in phase),
+                deadline - time.monotonic(),
+            )
             for child in phase:
                 if child.running():
                     self.say(f"{child.name} (pid {child.proc.pid}) did not stop in time; killing it")

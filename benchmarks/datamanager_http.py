@@ -1,7 +1,7 @@
 """HTTP benchmark of the data manager: Halyard vs a hand-written sqlite3 baseline (run by hand, not in CI).
 
-    python benchmarks/datamanager_http.py [--seconds 5] [--connections 4] [--repeats 5] [--warmup 2] [--only R1,R1b]
-                                          [--no-totals-cache]
+    python benchmarks/datamanager_http.py [--seconds 5] [--connections 4] [--repeats 5] [--warmup 2]
+                                          [--only R1,R1b] [--no-totals-cache]
 
 Seeds one space with 100,000 assets (seeded RNG, bulk inserts), starts Halyard and the baseline
 (benchmarks/datamanager_baseline.py) each with gunicorn (2 sync workers, SQLite) on loopback, drives
@@ -148,7 +148,7 @@ def seed(instance, db_path):
                     "id": asset_id,
                     "datamanager_id": dm.id,
                     "type": rng.choice(TYPES),
-                    "title": "asset-%06d %s" % (i, rng.choice(WORDS)),
+                    "title": f"asset-{i:06d} {rng.choice(WORDS)}",
                     "created": start + timedelta(seconds=seconds[i]),
                     "deleted": None,
                 }
@@ -324,7 +324,8 @@ def check(name, hy, base):
 
 def report(rows, memory, options):
     print(
-        f"\nwrk -t2 -c{options.connections} -d{options.seconds}s, median of {options.repeats} interleaved runs; "
+        f"\nwrk -t2 -c{options.connections} -d{options.seconds}s, median of {options.repeats} interleaved"
+        f" runs; "
         "gunicorn 2 sync workers each; SQLite"
         + ("; Halyard's totals cache OFF" if options.no_totals_cache else "")
         + f"; load average {os.getloadavg()[0]:.1f}\n"
@@ -341,7 +342,8 @@ def report(rows, memory, options):
         ratio = median(h[0] / b[0] for h, b in rounds)
         verdict = "met" if ratio >= TARGETS[name] else "MISSED"
         print(
-            f"| {name} | {h_rps:.0f} | {h50:.2f} | {h99:.2f} | {h_body} | {b_rps:.0f} | {b50:.2f} | {b99:.2f} "
+            f"| {name} | {h_rps:.0f} | {h50:.2f} | {h99:.2f} | {h_body} | {b_rps:.0f} | {b50:.2f} |"
+            f" {b99:.2f} "
             f"| {b_body} | {ratio:.2f} | ≥ {TARGETS[name]} {verdict} |"
         )
     print(

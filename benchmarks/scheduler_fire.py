@@ -192,7 +192,8 @@ def main():
         db.session.commit()
         account_id = account.id
     print(
-        f"database: {app.config['DATABASE_URL'].split('://')[0]}; redis: {os.environ['REDIS_URL'].split('://')[0]}; "
+        f"database: {app.config['DATABASE_URL'].split('://')[0]}; redis:"
+        f" {os.environ['REDIS_URL'].split('://')[0]}; "
         f"{args.workers} x halyard worker --worker-class {args.worker_class}"
     )
 
@@ -265,11 +266,13 @@ def main():
     misses += expected * (args.schedules - len(slots))
     print(f"window: {expected} slots x {args.schedules} schedules = {expected * args.schedules} due runs")
     print(
-        f"deliveries in window: {in_window} ({in_window / max(1, expected):.1f}/s); total received {len(hits)}"
+        f"deliveries in window: {in_window} ({in_window / max(1, expected):.1f}/s); total received"
+        f" {len(hits)}"
     )
     print(
         f"lag due->receipt: p50 {percentile(lags, 0.5):.3f} s, p99 {percentile(lags, 0.99):.3f} s, "
-        f"max {max(lags, default=float('nan')):.3f} s, mean {statistics.fmean(lags) if lags else float('nan'):.3f} s"
+        f"max {max(lags, default=float('nan')):.3f} s, "
+        f"mean {statistics.fmean(lags) if lags else float('nan'):.3f} s"
     )
     print(f"duplicates: {sum(n - 1 for n in keys.values() if n > 1)}; misses: {misses}")
     if cpu_after[0] is not None and received_at_stop:

@@ -128,4 +128,4 @@ def test_the_principal_reads_other_account_attributes_from_the_account(
         assert (g.account.email, g.account.username, g.account.is_admin) == (email, "dora", False)
         assert statements == []  # built from the row the token check read
         with pytest.raises(AttributeError):
-            g.account.no_such_attribute
+            _ = g.account.no_such_attribute

@@ -260,7 +260,7 @@ def test_nan_infinity_and_huge_floats_are_400_on_every_json_route(app, client, w
     before = snapshot(app)
     for number in ("NaN", "Infinity", "-Infinity", "1e400", "-1.5e309"):
         body = problem(
-            send(client, route, values, app, headers, '{{"x": {}}}'.format(number)),
+            send(client, route, values, app, headers, f'{{"x": {number}}}'),
             400,
             "BODY_JSON_DID_NOT_PARSE",
         )
@@ -275,7 +275,7 @@ def test_text_no_column_stores_is_400_naming_the_field(app, client, world, route
     before = snapshot(app)
     for text in ("a\\u0000b", "\\ud800", "x\\udfffy"):
         body = problem(
-            send(client, route, values, app, headers, '{{"{}": "{}"}}'.format(name, text)),
+            send(client, route, values, app, headers, f'{{"{name}": "{text}"}}'),
             400,
             "BODY_DID_NOT_VALIDATE",
         )

@@ -38,7 +38,8 @@ def test_the_web_entry_point_loads_no_migration_tooling(app):
     from tests.conftest import ROOT, subprocess_env
 
     code = (
-        "import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in sys.modules]; "
+        "import sys, wsgi; loaded = [m for m in ('alembic', 'flask_migrate', 'sqlglot') if m in"
+        " sys.modules]; "
         "print(loaded, 'migrate' in wsgi.app.extensions)"
     )
     out = subprocess.run(

@@ -152,7 +152,7 @@ class Document:
             if curie is not None and _rel_group(rel) == 2 and "curies" not in out:
                 out["curies"] = [curie]
             value = self._links[rel]
-            out[rel] = [l.to_dict() for l in value] if isinstance(value, list) else value.to_dict()
+            out[rel] = [link.to_dict() for link in value] if isinstance(value, list) else value.to_dict()
         if curie is not None and "curies" not in out:
             out["curies"] = [curie]
         return out

@@ -242,7 +242,8 @@ def parse_integer(param: str, raw: str, low: int, high: int) -> int:
 
 
 def _int_limit(fld: Field) -> int:
-    """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an error)."""
+    """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an
+    error)."""
     column_type = getattr(fld.column, "type", None)
     return INT64_MAX if isinstance(column_type, BigInteger) else INT32_MAX
 

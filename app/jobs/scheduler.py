@@ -582,7 +582,7 @@ def deliver_batch(run_ids, attempt=1, first=1, force=False):
     results = _post_all(sends, attempt)
     retries, failures = [], []
     tries = attempt - first + 1
-    for (run, schedule), (result, record, retry_after) in zip(sends, results, strict=False):
+    for (run, _schedule), (result, record, retry_after) in zip(sends, results, strict=False):
         records.append(record)
         metrics.update(record.pop("_metrics"))
         if result == "success":

@@ -108,8 +108,8 @@ def _file_response(description, content, filename):
         "Content-Disposition": {
             "schema": {"type": "string"},
             "description": (
-                "`attachment`; `inline` (or absent) only for an image other than SVG, PDF, plain text, CSV or JSON"
-                + ("; `filename=…` names the file." if filename else ".")
+                "`attachment`; `inline` (or absent) only for an image other than SVG, PDF, plain text, CSV"
+                " or JSON" + ("; `filename=…` names the file." if filename else ".")
             ),
         },
         "Content-Security-Policy": {

@@ -18,7 +18,8 @@ VERSION = "0.1.0"
 
 
 def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None):
-    """Add a link to ``GET /``: ``rel`` → ``endpoint``; ``path_vars`` {arg: template name} makes it templated."""
+    """Add a link to ``GET /``: ``rel`` → ``endpoint``; ``path_vars`` {arg: template name} makes it
+    templated."""
     app.extensions.setdefault("halyard.entry", {})[rel] = {
         "endpoint": endpoint,
         "title": title,

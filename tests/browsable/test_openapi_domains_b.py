@@ -322,7 +322,7 @@ def test_catalogue_and_downloader_answers_match_the_description(client, conform,
         {"name": "age", "type": "INTEGER", "is_nullable": True},
     ]
     body = {"name": "People", "executor_type": "LOCAL", "spec": spec, "datasource_id": sid}
-    C, I = "/catalogue/items/", "/catalogue/items/{item_id}"
+    C, ITEM = "/catalogue/items/", "/catalogue/items/{item_id}"
     item = conform(client.post(C, json=body, headers=admin), C).get_json()
     iid = item["id"]
     conform(client.post(C, json=body, headers=user), C)  # RESEARCHER: 403
@@ -331,14 +331,16 @@ def test_catalogue_and_downloader_answers_match_the_description(client, conform,
     conform(client.get(C + "?query=peo", headers=user), C)
     conform(client.get(C + f"?query=&id={iid}", headers=user), C)
     conform(client.get(C, headers=user), C)  # no query: 400
-    conform(client.get(f"{C}{iid}", headers=user), I)
-    conform(client.put(f"{C}{iid}", json={**body, "name": "People 2"}, headers=admin), I)
-    computed = conform(client.post(f"{C}{iid}/compute_spec/", headers=admin), I + "/compute_spec/").get_json()
+    conform(client.get(f"{C}{iid}", headers=user), ITEM)
+    conform(client.put(f"{C}{iid}", json={**body, "name": "People 2"}, headers=admin), ITEM)
+    computed = conform(
+        client.post(f"{C}{iid}/compute_spec/", headers=admin), ITEM + "/compute_spec/"
+    ).get_json()
     assert computed["@event"] == "CATALOGUEITEM_SPEC_COMPUTED" and len(computed["sample"]) == 4
     unbound = conform(
         client.post(C, json={**body, "name": "Unbound", "datasource_id": None}, headers=admin), C
     ).get_json()
-    conform(client.post(f"{C}{unbound['id']}/compute_spec/", headers=admin), I + "/compute_spec/")  # 409
+    conform(client.post(f"{C}{unbound['id']}/compute_spec/", headers=admin), ITEM + "/compute_spec/")  # 409
 
     D = "/downloader/requests/"
     request = {
@@ -369,17 +371,17 @@ def test_catalogue_and_downloader_answers_match_the_description(client, conform,
     assert done["status"] == "finished", done
     conform(client.get(f"{D}{rid}/file", headers=user), D + "{request_id}/file")
     conform(client.get(f"{D}{rid}/file", headers={**user, "Range": "bytes=0-4"}), D + "{request_id}/file")
-    conform(client.delete(f"{C}{iid}", headers=admin), I)  # a request is live: 400
+    conform(client.delete(f"{C}{iid}", headers=admin), ITEM)  # a request is live: 400
     conform(client.delete(f"{D}{rid}", headers=user), D + "{request_id}")
     conform(client.delete(f"{D}{rid}", headers=admin), D + "{request_id}")
-    conform(client.delete(f"{C}{iid}", headers=admin), I)
+    conform(client.delete(f"{C}{iid}", headers=admin), ITEM)
     assert {
         ("POST", D, "200"),
         ("POST", D, "201"),
-        ("DELETE", I, "400"),
-        ("DELETE", I, "200"),
+        ("DELETE", ITEM, "400"),
+        ("DELETE", ITEM, "200"),
         ("GET", D + "{request_id}/file", "206"),
-        ("POST", I + "/compute_spec/", "409"),
+        ("POST", ITEM + "/compute_spec/", "409"),
     } <= conform.seen
 
 

@@ -83,7 +83,7 @@ def seed(live, make_account):
         api.post("/api/v1/actions/", json={"type": "sample", "name": f"walk-{n}", "schema": SCHEMA})
         for n in range(PER)
     ]
-    objects = [
+    for n in range(PER):
         api.post(
             "/api/v1/objects/",
             json={
@@ -91,8 +91,6 @@ def seed(live, make_account):
                 "data": {"name": {"_type": "text", "text": f"walk {n}"}},
             },
         )
-        for n in range(PER)
-    ]
     first = api.first("/api/v1/objects/")["object_id"]
     for n in range(PER):
         api.post(
@@ -105,7 +103,8 @@ def seed(live, make_account):
         api.put(f"/api/v1/objects/{first}/permissions/groups/{group['id']}", json="read")
 
     # datamanager: spaces, members of the first, assets and deleted assets
-    spaces = [api.post("/datamanager/", json={"title": f"walk-{n}"}) for n in range(PER)]
+    for n in range(PER):
+        api.post("/datamanager/", json={"title": f"walk-{n}"})
     dm = api.first("/datamanager/")["dataManagerID"]
     for person in people:
         api.post(f"/datamanager/{dm}/members/", json={"accountID": person.id, "rights": ["editAssets"]})
@@ -116,7 +115,8 @@ def seed(live, make_account):
         api.delete(link["href"].replace(live.base, ""))
 
     # datasources: projects, data sources of the first project, scripts and step runs of the first source
-    projects = [api.post("/api/v1/projects/", json={"title": f"walk-{n}"}) for n in range(PER)]
+    for n in range(PER):
+        api.post("/api/v1/projects/", json={"title": f"walk-{n}"})
     sources = []
     for n in range(PER):
         r = api.s.post(
@@ -145,13 +145,11 @@ def seed(live, make_account):
     )
 
     # scheduler: schedules, deliveries of the first, failed tasks
-    schedules = [
+    for n in range(PER):
         api.post(
             "/api/v1/schedule/",
             json={"endpoint": "http://127.0.0.1:9/walk", "interval_definition": f"{n + 1} hours"},
         )
-        for n in range(PER)
-    ]
     sid = uuid.UUID(api.first("/api/v1/schedule/")["id"])
     for n in range(PER):
         run = ScheduleRun(

@@ -144,7 +144,7 @@ def test_update_space_stale_if_match_and_bad_body_change_nothing(client, user_he
 
 def test_dropping_own_rights_keeps_a_manager(client, make_account, token_for):
     owner_account, other_account = make_account(), make_account()
-    owner, other = token_for(owner_account), token_for(other_account)
+    owner = token_for(owner_account)
     space = create_space(client, owner)
     href = space["_links"]["self"]["href"]
     r = client.put(href, json={"title": "T", "rights": ["editAssets"]}, headers=owner)

@@ -1,4 +1,5 @@
-"""Assets: upload and type sniffing, listing grammar, edit, merge, extra files, soft delete, restore, destroy."""
+"""Assets: upload and type sniffing, listing grammar, edit, merge, extra files, soft delete, restore,
+destroy."""
 
 import os
 

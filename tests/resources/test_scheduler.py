@@ -124,7 +124,8 @@ def test_parse_interval_and_cron_errors():
         (
             {"interval_definition": "every minute"},
             "interval_definition",
-            "every minute is not a valid interval string: integer and period (from: days, hours, minutes, seconds) "
+            "every minute is not a valid interval string: integer and period (from: days, hours, minutes,"
+            " seconds) "
             "e.g. 1 minutes",
         ),
         ({"cron_definition": "* * * * *"}, "cron_definition", "Set exactly one of"),

@@ -81,7 +81,8 @@ def after_more_sends(client, headers, receiver, witness=None, more=2):
 
 
 def posts_recorded(schedule_id):
-    """Attempts that went on the wire (every POST is recorded once it is answered; canceled ones never left)."""
+    """Attempts that went on the wire (every POST is recorded once it is answered; canceled ones never
+    left)."""
     db.session.expire_all()
     return (
         db.session.query(DeliveryAttempt)

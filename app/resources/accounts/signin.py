@@ -100,7 +100,8 @@ def get_auth_request_or_404(raw_uuid):
 
 
 def limit_creation_rate():
-    """At most HALYARD_AUTH_REQUESTS_PER_MINUTE new requests per client address (a fixed one-minute window)."""
+    """At most HALYARD_AUTH_REQUESTS_PER_MINUTE new requests per client address (a fixed one-minute
+    window)."""
     limit = current_app.config["HALYARD_AUTH_REQUESTS_PER_MINUTE"]
     if not limit:
         return

@@ -1,4 +1,5 @@
-"""Users (seed 003): /api/v1/user/, /api/v1/user/{id}/, …/{id}/password/, /api/v1/user/token/, /accounts/me/."""
+"""Users (seed 003): /api/v1/user/, /api/v1/user/{id}/, …/{id}/password/, /api/v1/user/token/,
+/accounts/me/."""
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError

@@ -46,7 +46,8 @@ _plain_title = Field("title", assets_table.c.title)
 
 def title_clause(op, values):
     """``title~=`` as SQLite's own LIKE, which already ignores ASCII case: its ``lower()`` folds ASCII only,
-    so ``ilike``'s ``lower(title) LIKE lower(?)`` matches the same rows at twice the cost (see the benchmark)."""
+    so ``ilike``'s ``lower(title) LIKE lower(?)`` matches the same rows at twice the cost (see the
+    benchmark)."""
     if op == "contains" and db.engine.dialect.name == "sqlite":
         return assets_table.c.title.like(f"%{escape_like(values[0])}%", escape="\\")
     return _plain_title.clause(op, values)

@@ -95,7 +95,9 @@ def _tree():
     try:
         binds, arguments = sandbox_tree.allowed(_python())
     except sandbox_tree.TreeError as error:
-        raise SandboxUnavailable(f"The step sandbox is unavailable: {error}. Steps are never run without it.")
+        raise SandboxUnavailable(
+            f"The step sandbox is unavailable: {error}. Steps are never run without it."
+        ) from None
     if any(p == WORK or p.startswith(("/work/", "/proc/", "/dev/")) or p in ("/proc", "/dev") for p in binds):
         raise SandboxUnavailable(
             f"The step sandbox is unavailable: the interpreter {_python()} lives under "

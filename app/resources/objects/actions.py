@@ -107,7 +107,8 @@ def action_get(action_id):
 @bp.put("/api/v1/actions/<int(max=2147483647):action_id>")
 @login_required
 def action_put(action_id):
-    """Replace an action (ADMINs and its creator); existing versions keep the schema they were written with."""
+    """Replace an action (ADMINs and its creator); existing versions keep the schema they were written
+    with."""
     account = current_account()
     action = get_action_or_404(action_id)
     if not action.writable_by(account):

@@ -65,7 +65,8 @@ class ObjectRecord(db.Model):
 
 
 class ObjectVersion(db.Model):
-    """One immutable version; the primary key (object_id, version_id) makes concurrent writers of N+1 collide."""
+    """One immutable version; the primary key (object_id, version_id) makes concurrent writers of N+1
+    collide."""
 
     __tablename__ = "object_versions"
 

@@ -1,4 +1,5 @@
-"""/api/v1/objects/{object_id}/permissions/: the index, ``public``, ``users/{user_id}`` and ``groups/{group_id}``.
+"""/api/v1/objects/{object_id}/permissions/: the index, ``public``, ``users/{user_id}`` and
+``groups/{group_id}``.
 
 Reading needs READ on the object, changing needs GRANT. The seed's bodies are accepted as
 sent (a bare JSON bool for ``public``, a bare JSON string level for users and groups) as well

@@ -175,7 +175,7 @@ def test_user_representation_and_templates(client, world):
     assert own["email"] == me.email and own["username"] == me.username and own["type"] == "RESEARCHER"
     assert own["url"] == own["_links"]["self"]["href"] == f"http://localhost/api/v1/user/{me.id}/"
     assert own["groups"] == [f"http://localhost/api/v1/group/{world['group'].id}/"]
-    assert [l["href"] for l in own["_links"]["ec:user/groups"]] == own["groups"]
+    assert [link["href"] for link in own["_links"]["ec:user/groups"]] == own["groups"]
     assert set(own["_templates"]) == {"change-password", "issue-token"}  # no ADMIN PATCH for a researcher
     seen_by_other = client.get(
         f"/api/v1/user/{admin.id}/", headers={**world["headers"]["me"], **HAL_FORMS}
@@ -272,7 +272,7 @@ def test_groups_crud_and_members(client, world):
     }
     added = client.post(f"/api/v1/group/{gid}/members/", json={"user_id": world["other"].id}, headers=admin_h)
     assert added.status_code == 200 and added.json["member_count"] == 1
-    assert [l["href"] for l in added.json["_links"]["ec:user"]] == [
+    assert [link["href"] for link in added.json["_links"]["ec:user"]] == [
         f"http://localhost/api/v1/user/{world['other'].id}/"
     ]
     members = client.get(added.json["_links"]["ec:group/members"]["href"], headers=me_h).json

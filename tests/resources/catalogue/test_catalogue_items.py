@@ -251,7 +251,8 @@ def test_create_without_credentials_is_the_seed_401(client):
         ),
         (
             [{"name": "a", "type": "STRING", "is_nullable": False, "colour": "red"}],
-            "JSON did not validate. PATH: '0' REASON: Additional properties are not allowed ('colour' was unexpected)",
+            "JSON did not validate. PATH: '0' REASON: Additional properties are not allowed ('colour' was"
+            " unexpected)",
         ),
     ],
 )
@@ -267,7 +268,8 @@ def test_spec_validation_messages(client, admin, spec, message):
         ([{"a": 1}], "JSON did not validate. PATH: '0' REASON: 'b' is a required property"),
         (
             [{"a": 1, "b": "2024-01-01T00:00:00", "c": 3}],
-            "JSON did not validate. PATH: '0' REASON: Additional properties are not allowed ('c' was unexpected)",
+            "JSON did not validate. PATH: '0' REASON: Additional properties are not allowed ('c' was"
+            " unexpected)",
         ),
         (
             [{"a": "1", "b": "2024-01-01T00:00:00"}],

@@ -1,7 +1,8 @@
 """LARGE: a generated CSV (100 MB by default) is processed by a real worker with bounded memory.
 
 Size: HALYARD_TEST_BIG_CSV_MB (default 100; CI keeps 100). The worker's peak RSS (work horse
-included, measured by a small launcher's RUSAGE_CHILDREN) must stay under HALYARD_TEST_BIG_CSV_MAX_RSS_MB (default 450 MB; measured: ~160 MB for 5 MB, ~310 MB for 100 MB, ~360 MB for 300 MB),
+included, measured by a small launcher's RUSAGE_CHILDREN) must stay under HALYARD_TEST_BIG_CSV_MAX_RSS_MB
+(default 450 MB; measured: ~160 MB for 5 MB, ~310 MB for 100 MB, ~360 MB for 300 MB),
 far below the file's size plus the interpreter, which proves nothing loads the file whole.
 """
 
@@ -94,7 +95,8 @@ def test_big_csv_is_processed_with_bounded_memory(app, team, tmp_path):
     elapsed = time.monotonic() - started
     peak_mb = int(out.decode().split()[-1]) / 1024
     print(
-        f"\nbig CSV: {SIZE_MB} MB, {rows} rows, processed in {elapsed:.1f} s, worker peak RSS {peak_mb:.0f} MB"
+        f"\nbig CSV: {SIZE_MB} MB, {rows} rows, processed in {elapsed:.1f} s, worker peak RSS"
+        f" {peak_mb:.0f} MB"
     )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     db.session.expire_all()

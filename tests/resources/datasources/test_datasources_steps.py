@@ -109,7 +109,10 @@ def test_bad_job_bodies(client, team, source, steps, field):
 
 
 def test_steps_run_in_exec_order_and_store_a_result(client, run_jobs, team, source):
-    tag = b"def transform(rows, params):\n    for i, row in enumerate(rows):\n        row['seen'] = i\n        yield row\n"
+    tag = (
+        b"def transform(rows, params):\n    for i, row in enumerate(rows):\n"
+        b"        row['seen'] = i\n        yield row\n"
+    )
     assert upload_script(client, team.owner.headers, source, tag, "number.py").status_code == 201
     steps = [  # deliberately listed out of order
         {"key": "builtin:rename_columns", "exec_order": 30, "params": {"mapping": {"seen": "position"}}},

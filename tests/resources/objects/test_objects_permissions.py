@@ -1,4 +1,5 @@
-"""Permissions: the endpoints, the matrix (owner, reader, writer, granter, member, public, stranger, admin), 401s."""
+"""Permissions: the endpoints, the matrix (owner, reader, writer, granter, member, public, stranger,
+admin), 401s."""
 
 import pytest
 
@@ -20,7 +21,8 @@ def config_overrides():
 
 
 def endpoints(r):
-    """(method, path, body, expected status for a role that may do it, level needed) for every path of the domain."""
+    """(method, path, body, expected status for a role that may do it, level needed) for every path of the
+    domain."""
     o = f"/api/v1/objects/{r.object_id}"
     stranger = r.accounts["stranger"].id
     return [

@@ -201,7 +201,8 @@ def test_violation_str_names_the_path():
         (root(b={"title": "b", "type": "bool", "default": "yes"}), "expected a bool value"),
         (
             root(o={"title": "o", "type": "object", "properties": {"x": {"title": "x", "type": "nope"}}}),
-            "unknown type 'nope' (one of: object, array, text, bool, datetime, quantity, tags, object_reference, sample, "
+            "unknown type 'nope' (one of: object, array, text, bool, datetime, quantity, tags,"
+            " object_reference, sample, "
             "measurement) (at schema -> properties -> o -> properties -> x -> type)",
         ),
     ],

@@ -268,7 +268,7 @@ def test_references_must_be_readable_and_only_readable_ones_are_linked(
     )
     assert good.status_code == 201
     links = good.json["_links"]["ec:object/references"]
-    assert [l["href"] for l in links] == [f"http://localhost/api/v1/objects/{mine['object_id']}"]
+    assert [link["href"] for link in links] == [f"http://localhost/api/v1/objects/{mine['object_id']}"]
     # a reader of the holder who may not read the referenced object sees no link to it
     client.put(
         f"/api/v1/objects/{good.json['object_id']}/permissions/users/{other.id}", json="read", headers=ho
