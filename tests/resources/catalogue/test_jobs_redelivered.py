@@ -74,20 +74,20 @@ def test_a_step_job_of_a_deleted_source_ends_without_writing(client, run_jobs, s
     assert worker is not None
 
 
+def request_download(client, bound_item, make_account, token_for):
+    """A new account asks for the id column of a fresh 50-row item: (the POST response, its headers)."""
+    headers = token_for(make_account())
+    item = bound_item(rows=50)
+    spec = {"columns": ["id"], "filters": [], "randomize_ratio": 1.0}
+    return client.post(
+        "/downloader/requests/", headers=headers, json={"catalogue_item_id": item.id, "spec": spec}
+    ), headers
+
+
 def test_a_finished_download_delivered_again_is_left_alone(
     client, bound_item, run_jobs, make_account, token_for, unchanged
 ):
-    account = make_account()
-    headers = token_for(account)
-    item = bound_item(rows=50)
-    r = client.post(
-        "/downloader/requests/",
-        headers=headers,
-        json={
-            "catalogue_item_id": item.id,
-            "spec": {"columns": ["id"], "filters": [], "randomize_ratio": 1.0},
-        },
-    )
+    r, headers = request_download(client, bound_item, make_account, token_for)
     assert r.status_code == 201
     run_jobs()
     req = db.session.get(DownloadRequest, r.get_json()["id"])
@@ -97,17 +97,7 @@ def test_a_finished_download_delivered_again_is_left_alone(
 
 
 def test_a_download_cancelled_while_queued_never_runs(client, bound_item, run_jobs, make_account, token_for):
-    account = make_account()
-    headers = token_for(account)
-    item = bound_item(rows=50)
-    r = client.post(
-        "/downloader/requests/",
-        headers=headers,
-        json={
-            "catalogue_item_id": item.id,
-            "spec": {"columns": ["id"], "filters": [], "randomize_ratio": 1.0},
-        },
-    )
+    r, headers = request_download(client, bound_item, make_account, token_for)
     assert client.delete(r.headers["Location"], headers=headers).status_code == 200
     run_jobs()
     req = db.session.get(DownloadRequest, r.get_json()["id"])
