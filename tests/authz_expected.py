@@ -34,6 +34,9 @@ EXPECTED = {
     ("accounts.authenticate_ui", "GET"): (PUBLIC, 200),
     ("accounts.attach_account", "POST"): (PUBLIC, 400),
     ("accounts.create_auth_token", "POST"): (PUBLIC, 400),
+    # the OpenID Connect sign-in's start and callback (docs/accounts.md): public, like the page they serve
+    ("accounts.oidc_start", "GET"): (PUBLIC, 404),  # no provider configured in this test
+    ("accounts.oidc_callback", "GET"): (PUBLIC, 400),  # no state/code
     ("accounts.me", "GET"): (SIGNED_IN, None),
     ("accounts.list_users", "GET"): (SIGNED_IN, None),
     ("accounts.get_user", "GET"): (SIGNED_IN, None),
