@@ -282,9 +282,17 @@ def add_request_id(response):
     return response
 
 
+def no_content_type_without_content(response):
+    """A 204 or 304 has no body, so it names no media type (Flask would default to text/html)."""
+    if response.status_code in (204, 304):
+        response.headers.pop("Content-Type", None)
+    return response
+
+
 def init_app(app):
     app.before_request(assign_request_id)
     app.after_request(add_request_id)
+    app.after_request(no_content_type_without_content)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
     for lost in (redis.ConnectionError, redis.TimeoutError):  # BusyLoadingError (a restart) is one too

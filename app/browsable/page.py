@@ -145,9 +145,14 @@ def template_forms(doc, self_href):
         for prop in tpl.get("properties") or []:
             options = prop.get("options") or {}
             inline = options.get("inline") if isinstance(options, dict) else None
+            value = prop.get("value")
+            values = value if isinstance(value, list) else [] if value is None else [value]
             properties.append(
                 {
                     **prop,
+                    # what the form shows: one item per line for a list, the value as text otherwise
+                    "text": "\n".join(map(str, values)) if isinstance(value, list) else value,
+                    "selected": {str(v) for v in values},
                     "choices": [
                         (o.get("value"), o.get("prompt", o.get("value"))) if isinstance(o, dict) else (o, o)
                         for o in inline or []

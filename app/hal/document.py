@@ -141,7 +141,7 @@ class Document:
             }
         if with_templates and self._templates:
             names = sorted(self._templates, key=lambda n: n != "default")
-            out["_templates"] = {n: self._templates[n].to_dict() for n in names}
+            out["_templates"] = {n: self._templates[n].to_dict(self.properties) for n in names}
         return out
 
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:

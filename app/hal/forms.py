@@ -57,15 +57,43 @@ class Template:
     contentType: str = "application/json"
     target: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Render with HAL-FORMS key names, leaving out unset title and target."""
+    @property
+    def edits_in_place(self) -> bool:
+        """A PUT or PATCH of the resource the template sits on (no other ``target``)."""
+        return self.target is None and self.method.upper() in ("PUT", "PATCH")
+
+    def to_dict(self, current: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Render with HAL-FORMS key names, leaving out unset title and target.
+
+        ``current`` (the resource's properties) prefills an in-place edit: a property without a
+        ``value`` of its own takes the resource's current one, so a form starts from what is there and a
+        client sending it back unchanged changes nothing. Only plain values (text, numbers, booleans and
+        lists of them) are prefilled: nested objects are shown in another shape than they are written.
+        """
         out: dict[str, Any] = {"method": self.method.upper(), "contentType": self.contentType}
         if self.title is not None:
             out["title"] = self.title
         if self.target is not None:
             out["target"] = self.target
-        out["properties"] = [p.to_dict() for p in self.properties]
+        prefill = current if current and self.edits_in_place else {}
+        out["properties"] = [_with_current(p.to_dict(), prefill) for p in self.properties]
         return out
+
+
+_PLAIN = (str, int, float, bool)
+
+
+def _with_current(prop: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` with ``value`` set from ``current`` when it has none and the current value is plain."""
+    if "value" in prop or prop.get("type") == "password" or prop["name"] not in current:
+        return prop
+    value = current[prop["name"]]
+    plain = isinstance(value, _PLAIN) or (
+        isinstance(value, list) and all(isinstance(v, _PLAIN) for v in value)
+    )
+    if plain:
+        prop["value"] = value
+    return prop
 
 
 # Most specific first: Email and Url subclass String, the datetimes subclass DateTime.
@@ -112,6 +140,8 @@ def _property(name: str, fld: fields.Field, required: bool) -> Property:
     """Build the Property for one load field."""
     inner = fld.inner if isinstance(fld, fields.List) else fld
     prop = Property(name=name, required=required, type=_input_type(inner))
+    if prop.type == "text" and (fld.metadata.get("secret") or "password" in name.lower()):
+        prop.type = "password"  # never echoed, never prefilled
     prop.multiple = isinstance(fld, fields.List)
     prop.prompt = fld.metadata.get("prompt") or fld.metadata.get("title")
     if isinstance(inner, fields.Enum):

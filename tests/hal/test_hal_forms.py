@@ -4,7 +4,7 @@ import enum
 
 from marshmallow import Schema, fields, validate
 
-from app.hal import Property, properties_from_schema
+from app.hal import Property, Template, properties_from_schema
 
 
 class Colour(enum.Enum):
@@ -91,3 +91,52 @@ def test_property_to_dict_omits_defaults_and_wraps_options():
         "readOnly": True,
         "options": {"inline": ["x", "y"]},
     }
+
+
+# --- in-place edit templates start from the resource's current values (issue 19) ----------------
+
+
+class EditSchema(Schema):
+    title = fields.String(required=True)
+    tags = fields.List(fields.String())
+    enabled = fields.Boolean()
+    payload = fields.Raw()
+    password = fields.String()
+    note = fields.String(load_default="none")
+
+
+CURRENT = {"title": "Kite", "tags": ["red", "bird"], "enabled": False, "payload": {"a": 1}, "password": "x"}
+
+
+def rendered(template):
+    return {p["name"]: p for p in template.to_dict(CURRENT)["properties"]}
+
+
+def test_a_put_or_patch_of_the_resource_itself_is_prefilled_with_plain_current_values():
+    for method in ("PUT", "PATCH"):
+        props = rendered(Template(method=method, properties=properties_from_schema(EditSchema)))
+        assert props["title"]["value"] == "Kite"
+        assert props["tags"]["value"] == ["red", "bird"]
+        assert props["enabled"]["value"] is False  # a False current value is still a value
+        assert "value" not in props["payload"]  # nested: shown in another shape than written
+        assert props["password"]["type"] == "password" and "value" not in props["password"]
+        assert props["note"]["value"] == "none"  # a template's own value wins
+
+
+def test_posts_and_templates_aimed_elsewhere_are_not_prefilled():
+    for template in (
+        Template(method="POST", properties=properties_from_schema(EditSchema)),
+        Template(method="PUT", target="https://x.example/b", properties=properties_from_schema(EditSchema)),
+    ):
+        props = rendered(template)
+        assert "value" not in props["title"] and "value" not in props["tags"]
+
+
+def test_a_document_prefills_its_own_edit_template_only_with_templates_on():
+    from app.hal import Document
+
+    doc = Document(dict(CURRENT), self_href="https://x.example/a")
+    doc.template("default", Template(method="PUT", properties=properties_from_schema(EditSchema)))
+    assert "_templates" not in doc.to_dict()
+    props = {p["name"]: p for p in doc.to_dict(with_templates=True)["_templates"]["default"]["properties"]}
+    assert props["title"]["value"] == "Kite"

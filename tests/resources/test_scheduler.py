@@ -601,3 +601,16 @@ def test_a_schedule_deleted_while_its_batch_sends_does_not_strand_the_other_runs
 )
 def test_backoff_doubles_with_jitter_in_the_upper_half_and_caps(tries, rand, expected):
     assert jobs.backoff(tries, 1, 60, rand=lambda: rand) == expected
+
+
+def test_a_204_names_no_media_type(client, user_headers):
+    """No body, no Content-Type (Flask's text/html default misled clients that parse by type)."""
+    created = client.post(
+        "/api/v1/schedule/",
+        json={"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours"},
+        headers=user_headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    gone = client.delete(created.headers["Location"], headers=user_headers)
+    assert gone.status_code == 204
+    assert "Content-Type" not in gone.headers

@@ -160,6 +160,33 @@
     return raw;
   }
 
+  /* Whether the person changed a field from what the page rendered (its prefilled or default state). */
+  function changed(el) {
+    if (el.type === 'checkbox') return el.checked !== el.defaultChecked;
+    if (el.type === 'file') return el.files.length > 0;
+    if (el.tagName === 'SELECT') {
+      var opts = el.options, anyDefault = false, i;
+      for (i = 0; i < opts.length; i++) if (opts[i].defaultSelected) anyDefault = true;
+      for (i = 0; i < opts.length; i++) {
+        var initially = opts[i].defaultSelected || (!anyDefault && !el.multiple && i === 0);
+        if (opts[i].selected !== initially) return true;
+      }
+      return false;
+    }
+    return el.value !== el.defaultValue;
+  }
+
+  /* What a form sends (docs/browsable.md "Forms send only what you changed"): a changed field always;
+     on PATCH nothing else; an untouched checkbox only on PUT, where it carries the prefilled current
+     state (on POST the API's default applies); any other untouched field when it holds a value (a
+     prefilled current value or default) or is required (so an empty required field gets its 400). */
+  function wanted(el, method) {
+    if (changed(el)) return true;
+    if (method === 'PATCH' || el.type === 'file') return false;
+    if (el.type === 'checkbox') return method === 'PUT';
+    return el.required || el.value !== '';
+  }
+
   function sameResource(target) {
     try { return new URL(target, location.href).pathname.replace(/\/$/, '') === location.pathname.replace(/\/$/, ''); }
     catch (e) { return false; }
@@ -201,6 +228,7 @@
     }
     var fields = Array.prototype.filter.call(form.elements, function (el) { return el.name && !el.disabled; });
     var body, bodyText, multipart = null, url = target;
+    if (method !== 'GET' && method !== 'HEAD') fields = fields.filter(function (el) { return wanted(el, method); });
     if (method === 'GET' || method === 'HEAD') {
       var params = new URLSearchParams();
       fields.forEach(function (el) { var v = coerce(el); if (v !== undefined && v !== '') params.append(el.name, v); });

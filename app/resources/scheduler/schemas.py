@@ -43,7 +43,7 @@ class ScheduleSchema(Schema):
     auth_token = fields.String(
         allow_none=True,
         validate=validate.Length(max=2000),
-        metadata={"prompt": "Sent as 'Authorization: Token <auth_token>' (write-only)"},
+        metadata={"prompt": "Sent as 'Authorization: Token <auth_token>' (write-only)", "secret": True},
     )
     payload = fields.Raw(allow_none=True, metadata={"prompt": "JSON payload to POST"})
     enabled = fields.Boolean(metadata={"prompt": "Enabled"})

@@ -68,7 +68,11 @@ def represent(schedule):
     doc.link("ec:failed-tasks", url("scheduler.failed_tasks", schedule=str(schedule.id)))
     doc.template(
         "default",
-        Template(method="PUT", title="Edit the schedule", properties=properties_from_schema(schedule_schema)),
+        Template(
+            method="PUT",
+            title="Edit the schedule",
+            properties=properties_from_schema(schedule_schema, partial=True),  # PUT loads it partial
+        ),
     )
     doc.template("delete", Template(method="DELETE", title="Delete the schedule"))
     return doc

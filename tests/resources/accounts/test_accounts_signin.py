@@ -183,7 +183,7 @@ def test_page_is_self_contained(client):
     "path, status",
     [
         ("/accounts/auth_requests/not-a-uuid/authenticate/ui/", 400),
-        (f"/accounts/auth_requests/{uuid.uuid4()}/authenticate/ui/", 404),
+        ("/accounts/auth_requests/0b5e4f6e-0000-4000-8000-00000000abcd/authenticate/ui/", 404),
     ],
 )
 def test_page_for_bad_or_unknown_uuid(client, path, status):
