@@ -114,7 +114,7 @@ def _vary_authorization(response):
 
 def _respond_native(doc, seed, status, headers, etag):
     """The seed-native JSON response of ``doc`` (application/json; ETag = hash of the body)."""
-    body = native_body(doc, seed, request.endpoint)
+    body = _native(doc, seed)
     if isinstance(body, list) and (link := next_link_header(doc)):
         headers = {**dict(headers or {}), "Link": link}
     response = render(body, JSON, status=status, headers=headers)
@@ -125,10 +125,19 @@ def _respond_native(doc, seed, status, headers, etag):
     return response
 
 
+def _native(doc, seed):
+    """The seed-native body of ``doc``, with its ``_links`` where it is an object (an extra member: it
+    breaks no seed client, and leads a client from there into the HAL graph)."""
+    body = native_body(doc, seed, request.endpoint)
+    if isinstance(body, dict) and "_links" not in body:
+        body = {**body, "_links": doc.links_dict(curies=curies, base_url=base_url())}
+    return body
+
+
 def native_etag(doc):
     """The ETag of ``doc``'s seed-native body on this (seed) path, or None elsewhere."""
     seed = seed_of(request.path)
-    return etag_for(native_body(doc, seed, request.endpoint)) if seed else None
+    return etag_for(_native(doc, seed)) if seed else None
 
 
 def caller_variant(body, media_type):
