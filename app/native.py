@@ -20,7 +20,8 @@ from typing import Any
 
 from app.hal import HAL_FORMS, HAL_JSON, JSON, VND_HAL_JSON
 
-# The paths each seed document defines (a prefix each); undocumented paths stay HAL-only.
+# The paths each seed document defines: a prefix each, or one exact path where it ends in "$" (the
+# health check, not its undocumented /probe); undocumented paths stay HAL-only.
 SEED_PATHS = (
     ("000", ("/accounts/auth_requests/", "/accounts/auth_tokens/", "/catalogue/", "/downloader/")),
     ("001", ("/api/v1/objects/",)),
@@ -32,8 +33,8 @@ SEED_PATHS = (
             "/api/v1/group/",
             "/api/v1/schedule/",
             "/api/v1/failed-tasks/",
-            "/api/metrics/",
-            "/api/health/",
+            "/api/metrics/$",
+            "/api/health/$",
         ),
     ),
 )
@@ -79,8 +80,9 @@ ENVELOPES = {
 def seed_of(path: str) -> str | None:
     """The seed (``"000"``–``"003"``) whose document defines ``path``, or None."""
     for seed, prefixes in SEED_PATHS:
-        if path.startswith(prefixes):
-            return seed
+        for prefix in prefixes:
+            if path == prefix[:-1] if prefix.endswith("$") else path.startswith(prefix):
+                return seed
     return None
 
 

@@ -149,3 +149,10 @@ def test_other_paths_keep_hal(seed_client, user_headers, path, accept):
 def test_hal_client_default_is_unchanged(client, schedules):
     """The ``client`` fixture asks for HAL, as the HAL tests expect."""
     assert "_embedded" in client.get(SCHEDULES, headers=schedules).get_json()
+
+
+def test_an_undocumented_path_under_a_seed_keeps_hal(seed_client, admin_headers):
+    """/api/health/ is seed 003's; its /probe is not in the document: HAL for */* (DESIGN.md §3)."""
+    assert seed_client.get("/api/health/", headers=admin_headers).mimetype == "application/json"
+    started = seed_client.post("/api/health/probe", json={"steps": 1}, headers=admin_headers)
+    assert started.status_code == 202 and started.mimetype == "application/hal+json"

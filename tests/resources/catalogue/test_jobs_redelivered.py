@@ -64,7 +64,7 @@ def test_a_step_job_of_a_deleted_source_ends_without_writing(client, run_jobs, s
         headers=headers,
         json={"steps": [{"key": "builtin:fill_nulls", "exec_order": 1}]},
     )
-    assert r.status_code == 202
+    assert r.status_code == 201
     run_id = r.get_json()["id"]
     assert client.delete(body["_links"]["self"]["href"], headers=headers).status_code == 204
     assert db.session.get(StepRun, run_id) is None
