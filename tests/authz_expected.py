@@ -58,6 +58,8 @@ EXPECTED = {
     ("accounts.add_member", "POST"): (ADMIN, lambda ids: {"user_id": ids["outsider_id"]}),
     ("accounts.remove_member", "DELETE"): (ADMIN, None),
     ("health.get", "GET"): (SIGNED_IN, None),
+    ("health.live", "GET"): (PUBLIC, 200),  # for load balancers: up/down only (docs/operations.md)
+    ("health.ready", "GET"): (PUBLIC, 200),
     ("health.probe", "POST"): (ADMIN, None),
     ("jobs.index", "GET"): (SIGNED_IN, None),
     ("jobs.get", "GET"): (OWNER, None),
