@@ -252,5 +252,30 @@ def test_pages_vary_on_authorization_so_browser_caches_never_mix_visitors(client
     anonymous = browse(client, "/")
     signed_in = browse(client, "/", admin_headers)
     assert {"Accept", "Authorization"} <= set(anonymous.headers["Vary"].replace(" ", "").split(","))
-    assert b"Anonymous" in anonymous.data and b"Signed in as" in signed_in.data
+    assert b"Signed in as" not in anonymous.data and b"Signed in as" in signed_in.data
     assert "Authorization" not in client.get("/").headers["Vary"]  # JSON is the same for everyone at /
+
+
+def header(response):
+    auth = page(response).select_one("header .auth")
+    return {
+        "who": auth.select_one(".who").get_text(" ", strip=True) if auth.select_one(".who") else None,
+        "sign_in": auth.select_one("details.signin form#signin-token") is not None,
+        "sign_out": auth.select_one("button#signout") is not None,
+    }
+
+
+def test_header_shows_sign_out_when_signed_in_and_sign_in_otherwise_even_on_a_404(
+    client, make_account, token_for
+):
+    admin = make_account(type="ADMIN", email="head@example.org")
+    admin_headers = token_for(admin)
+    anonymous = {"who": None, "sign_in": True, "sign_out": False}
+    assert header(browse(client, "/")) == anonymous
+    assert header(browse(client, "/no/such/path")) == anonymous
+    for path in ("/", "/jobs/", "/no/such/path", "/jobs/00000000-0000-0000-0000-000000000000"):
+        response = browse(client, path, admin_headers)
+        signed_in = {"who": "Signed in as head@example.org", "sign_in": False, "sign_out": True}
+        assert header(response) == signed_in, (path, response.status_code)
+    wrong = browse(client, "/no/such/path", {"Authorization": "Bearer hy_not-a-token"})
+    assert wrong.status_code == 404 and header(wrong) == anonymous

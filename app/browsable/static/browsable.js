@@ -293,7 +293,6 @@
   function init() {
     var out = document.getElementById('signout');
     if (out) {
-      out.hidden = !getAuth();
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
     var raw = document.getElementById('raw');
