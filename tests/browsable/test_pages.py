@@ -279,3 +279,28 @@ def test_header_shows_sign_out_when_signed_in_and_sign_in_otherwise_even_on_a_40
         assert header(response) == signed_in, (path, response.status_code)
     wrong = browse(client, "/no/such/path", {"Authorization": "Bearer hy_not-a-token"})
     assert wrong.status_code == 404 and header(wrong) == anonymous
+
+
+def test_form_fields_are_labelled_by_name_with_the_prompt_as_a_hint_and_a_place_for_errors(
+    client, admin_headers
+):
+    response = browse(client, "/api/v1/objects/", admin_headers)
+    templates = client.get(
+        "/api/v1/objects/", headers={**admin_headers, "Accept": "application/prs.hal-forms+json"}
+    )
+    prompts = {
+        (name, p["name"]): p.get("prompt")
+        for name, tpl in templates.get_json()["_templates"].items()
+        for p in tpl["properties"]
+    }
+    assert any(prompts.values())  # the page has at least one prompt to show
+    fields = page(response).select("form.hal-form .prop[data-field]")
+    assert len(fields) == len(prompts)
+    for box in fields:
+        form, name = box.find_parent("form")["data-name"], box["data-field"]
+        label = box.select_one("label.name")
+        assert label.get_text().rstrip(" *") == name
+        assert box.find(id=label["for"])["name"] == name  # the label belongs to its input
+        hint = box.select_one(".hint")
+        assert (hint.get_text() if hint else None) == prompts[(form, name)]  # whole, never cut
+        assert box.select_one(".field-error[hidden]") is not None
