@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlencode
 
 import uritemplate
 from flask import g, has_request_context, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from app.browsable.response import PANEL_MARKER
 
@@ -201,13 +202,18 @@ def pretty_json(doc):
 
 
 def signed_in_account(status):
-    """Who the page is for. Public views skip authentication, so a page there verifies the credentials
-    itself (to say who is signed in); never on error pages, where a failed sign-in must not count twice."""
+    """Who the page is for. Public views and error pages raised before any view (a 404 from routing) skip
+    authentication, so the page verifies the credentials itself (to say who is signed in), but never
+    after a sign-in failed in this request (401, 429 or a recorded ``auth_event``), so that it counts once."""
     account = getattr(g, "account", None)
-    if account is None and status < 400 and request.headers.get("Authorization"):
+    tried = status in (401, 429) or g.get("auth_event")
+    if account is None and not tried and request.headers.get("Authorization"):
         from app.auth import optional_auth
 
-        optional_auth(lambda: None)()
+        try:
+            optional_auth(lambda: None)()
+        except HTTPException:  # throttled while rendering another answer: that answer stands, anonymously
+            return None
         account = getattr(g, "account", None)
     return account
 

@@ -252,5 +252,55 @@ def test_pages_vary_on_authorization_so_browser_caches_never_mix_visitors(client
     anonymous = browse(client, "/")
     signed_in = browse(client, "/", admin_headers)
     assert {"Accept", "Authorization"} <= set(anonymous.headers["Vary"].replace(" ", "").split(","))
-    assert b"Anonymous" in anonymous.data and b"Signed in as" in signed_in.data
+    assert b"Signed in as" not in anonymous.data and b"Signed in as" in signed_in.data
     assert "Authorization" not in client.get("/").headers["Vary"]  # JSON is the same for everyone at /
+
+
+def header(response):
+    auth = page(response).select_one("header .auth")
+    return {
+        "who": auth.select_one(".who").get_text(" ", strip=True) if auth.select_one(".who") else None,
+        "sign_in": auth.select_one("details.signin form#signin-token") is not None,
+        "sign_out": auth.select_one("button#signout") is not None,
+    }
+
+
+def test_header_shows_sign_out_when_signed_in_and_sign_in_otherwise_even_on_a_404(
+    client, make_account, token_for
+):
+    admin = make_account(type="ADMIN", email="head@example.org")
+    admin_headers = token_for(admin)
+    anonymous = {"who": None, "sign_in": True, "sign_out": False}
+    assert header(browse(client, "/")) == anonymous
+    assert header(browse(client, "/no/such/path")) == anonymous
+    for path in ("/", "/jobs/", "/no/such/path", "/jobs/00000000-0000-0000-0000-000000000000"):
+        response = browse(client, path, admin_headers)
+        signed_in = {"who": "Signed in as head@example.org", "sign_in": False, "sign_out": True}
+        assert header(response) == signed_in, (path, response.status_code)
+    wrong = browse(client, "/no/such/path", {"Authorization": "Bearer hy_not-a-token"})
+    assert wrong.status_code == 404 and header(wrong) == anonymous
+
+
+def test_form_fields_are_labelled_by_name_with_the_prompt_as_a_hint_and_a_place_for_errors(
+    client, admin_headers
+):
+    response = browse(client, "/api/v1/objects/", admin_headers)
+    templates = client.get(
+        "/api/v1/objects/", headers={**admin_headers, "Accept": "application/prs.hal-forms+json"}
+    )
+    prompts = {
+        (name, p["name"]): p.get("prompt")
+        for name, tpl in templates.get_json()["_templates"].items()
+        for p in tpl["properties"]
+    }
+    assert any(prompts.values())  # the page has at least one prompt to show
+    fields = page(response).select("form.hal-form .prop[data-field]")
+    assert len(fields) == len(prompts)
+    for box in fields:
+        form, name = box.find_parent("form")["data-name"], box["data-field"]
+        label = box.select_one("label.name")
+        assert label.get_text().rstrip(" *") == name
+        assert box.find(id=label["for"])["name"] == name  # the label belongs to its input
+        hint = box.select_one(".hint")
+        assert (hint.get_text() if hint else None) == prompts[(form, name)]  # whole, never cut
+        assert box.select_one(".field-error[hidden]") is not None

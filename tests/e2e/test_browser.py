@@ -105,7 +105,8 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
     browser.get(live.base + "/")
     wait_for_heading("Halyard")
     assert css("tr.link[data-rel='ec:jobs'] a[rel='ec:jobs']").get_attribute("href") == live.base + "/jobs/"
-    assert "Anonymous" in css(".auth .who").text
+    assert css(".auth details.signin summary").text == "Sign in"
+    assert not browser.find_elements(By.ID, "signout")
     steps.shot("entry-point")
 
     # 2. Sign in with a token: kept in sessionStorage, the page comes back signed in.
@@ -203,7 +204,9 @@ def test_a_person_with_a_browser_uses_the_api(live, worker_process, browser, tmp
 
     # 8. Sign out: the credentials leave sessionStorage and the page is anonymous again.
     css("#signout").click()
-    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".auth .who"), "Anonymous"))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".auth details.signin")))
+    assert not browser.find_elements(By.ID, "signout")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".auth .who")
     assert browser.execute_script("return sessionStorage.getItem('halyard.auth')") is None
     steps.shot("signed-out")
     print(f"screenshots: {steps.directory}")

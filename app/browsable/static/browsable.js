@@ -217,6 +217,44 @@
     return parts.join(' ');
   }
 
+  function parseJson(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+
+  /* The messages of a marshmallow-shaped ``errors`` object ({field: [msg]} or nested {field: {0: [msg]}})
+     as [path, message] pairs, the path being the top-level field name. */
+  function errorPairs(errors) {
+    var pairs = [];
+    function walk(field, value) {
+      if (Array.isArray(value)) value.forEach(function (v) { walk(field, v); });
+      else if (value && typeof value === 'object') Object.keys(value).forEach(function (k) { walk(field, value[k]); });
+      else pairs.push([field, String(value)]);
+    }
+    if (errors && typeof errors === 'object') Object.keys(errors).forEach(function (k) { walk(k, errors[k]); });
+    return pairs;
+  }
+
+  /* A problem's field errors next to their fields; the pairs that name no field of the form are returned. */
+  function showFieldErrors(form, errors) {
+    var unplaced = [];
+    errorPairs(errors).forEach(function (pair) {
+      var box = null;
+      form.querySelectorAll('.prop[data-field]').forEach(function (p) { if (p.dataset.field === pair[0]) box = p; });
+      if (!box) { unplaced.push(pair); return; }
+      var msg = box.querySelector('.field-error');
+      msg.textContent = msg.hidden ? pair[1] : msg.textContent + ' ' + pair[1];
+      msg.hidden = false;
+      box.classList.add('invalid');
+      var input = box.querySelector('[name]');
+      if (input) input.setAttribute('aria-invalid', 'true');
+    });
+    return unplaced;
+  }
+
+  function clearFieldErrors(form) {
+    form.querySelectorAll('.prop.invalid').forEach(function (p) { p.classList.remove('invalid'); });
+    form.querySelectorAll('.field-error').forEach(function (m) { m.hidden = true; m.textContent = ''; });
+    form.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
+  }
+
   function submitHalForm(form) {
     var method = form.dataset.method, target = form.dataset.target, ct = form.dataset.contentType;
     var headers = { Accept: 'application/hal+json, application/problem+json;q=0.9, */*;q=0.1' };
@@ -252,6 +290,7 @@
     }
     var result = form.querySelector('.result');
     fill(result, [el('p', { 'class': 'hint' }, ['Sending…'])]);
+    clearFieldErrors(form);
     return fetch(url, { method: method, headers: headers, body: body }).then(function (resp) {
       return resp.text().then(function (text) {
         var pretty = text;
@@ -264,7 +303,20 @@
         fill(result, [status,
           el('details', { 'class': 'headers' }, [el('summary', {}, ['Response headers']), el('table', {}, rows)]),
           el('div', { 'class': 'curl' }, [el('code', {}, [curlFor(method, url, headers, bodyText, multipart)])])]);
-        if (pretty) result.appendChild(fill(el('pre', { 'class': 'response-body' }), linkify(pretty)));
+        var problem = mediaType(resp) === 'application/problem+json' ? parseJson(text) : null;
+        if (problem) {
+          var unplaced = showFieldErrors(form, problem.errors);
+          result.appendChild(el('p', { 'class': 'problem-detail' }, [String(problem.detail || problem.title || '')]));
+          if (unplaced.length) {
+            result.appendChild(el('ul', { 'class': 'form-errors' }, unplaced.map(function (pair) {
+              return el('li', {}, [el('code', {}, [pair[0]]), ' ' + pair[1]]);
+            })));
+          }
+          if (pretty) {
+            result.appendChild(el('details', { 'class': 'raw-response' }, [el('summary', {}, ['Response body']),
+              fill(el('pre', { 'class': 'response-body' }), linkify(pretty))]));
+          }
+        } else if (pretty) result.appendChild(fill(el('pre', { 'class': 'response-body' }), linkify(pretty)));
       });
     }).catch(function (err) {
       fill(result, [el('p', { 'class': 'status status-5xx' }, ['Request failed: ' + err.message])]);
@@ -293,7 +345,6 @@
   function init() {
     var out = document.getElementById('signout');
     if (out) {
-      out.hidden = !getAuth();
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
     var raw = document.getElementById('raw');
