@@ -9,9 +9,14 @@
 - Between jobs the worker notices the end of a Redis outage (one log line each way) and a Redis that
   came back without its registration (it then stops its loop, and a fresh worker starts).
 
+- While a horse works, a Redis outage skips the worker's heartbeats and the job goes on; a lost Redis
+  that ends the loop while a job runs anyway: the horse is killed and its job failed in the database
+  (``abandon``).
+
 Only documented hooks are extended (``bootstrap``, ``heartbeat``, ``request_stop``, ``teardown``,
-``handle_work_horse_killed``, ``setup_work_horse_signals``, ``RQScheduler.work``), never a private
-method; the scheduler process is started and watched here rather than by RQ's ``_start_scheduler``.
+``handle_work_horse_killed``, ``execute_job``, ``maintain_heartbeats``, ``setup_work_horse_signals``,
+``RQScheduler.work``), never a private method; the scheduler process is started and watched here rather
+than by RQ's ``_start_scheduler``.
 """
 
 import logging
@@ -31,6 +36,7 @@ from app.lifecycle import Outage, die_with_parent
 
 log = logging.getLogger("halyard.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+REDIS_LOST = "The worker lost its connection to Redis while this job ran; the job was stopped."
 
 
 class GracePeriodOver(JobError):
@@ -147,6 +153,17 @@ class Graceful:
             raise StopRequested()
         self.watch_scheduler()
 
+    def maintain_heartbeats(self, job, execution):
+        """RQ's heartbeat while a horse works; a Redis outage skips it (one log line per outage) instead
+        of ending the loop and killing the job: the next one comes a monitoring interval later, well
+        within the keys' TTL, and the job itself does not need Redis to go on."""
+        try:
+            super().maintain_heartbeats(job, execution)
+        except REDIS_ERRORS as exc:
+            self.outage.failed(exc)
+            return
+        self.outage.ok()
+
     def request_stop(self, signum, frame):
         """First SIGTERM/SIGINT: take no new job; give the running one ``grace`` seconds."""
         self.stop_requested = True
@@ -202,15 +219,26 @@ class Graceful:
         self.halt_scheduler()
         super().teardown()
 
+    def execute_job(self, job, queue):
+        self.running = job  # for ``abandon``: RQ's own record of it is in Redis, which may be gone
+        result = super().execute_job(job, queue)
+        self.running = None  # kept when Redis ended the job's run with an error: ``abandon`` fails it
+        return result
+
     def abandon(self):
-        """After a lost Redis ended the work loop: no horse or scheduler may be left running."""
-        pid = self.horse_pid
+        """After a lost Redis ended the work loop: no horse or scheduler may be left running, and the
+        job the horse ran is failed in the database (its row would otherwise wait for the reconciler)."""
+        pid, job = self.horse_pid, getattr(self, "running", None)
         if pid:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.wait_for_horse()
+            if job is not None:
+                from app.jobs.reconcile import fail
+
+                fail(job.id, REDIS_LOST, cancel=False)
         self.halt_scheduler()
 
 

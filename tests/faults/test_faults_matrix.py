@@ -225,8 +225,8 @@ class Delivery(Work):
 
 
 KINDS = {"source": Source, "steps": Steps, "download": Download, "delivery": Delivery}
-KILLS = ["worker", "horse", "scheduler"]
-SURVIVES = {"scheduler"}  # kills that leave the job itself running: it finishes once released
+KILLS = ["worker", "horse", "scheduler", "redis"]
+SURVIVES = {"scheduler", "redis"}  # kills that leave the job running: it finishes once released
 
 
 def environment(folder):
@@ -314,7 +314,15 @@ def test_kill_9_during_a_job(request, shared_halyard, own_redis, kill, kind):
         assert work.runs() == 1  # nothing done or sent twice
         poll(lambda: instance.leftovers() == [] and [True], timeout=60)
 
-        probe = instance.probe(steps=1, delay=0)  # the worker serves again
+        # the worker serves again (after a Redis kill, once Redis is back: a 503 until then)
+        body = {"steps": 1, "delay": 0}
+        probe = poll(
+            lambda: (
+                (r := instance.request("POST", "/api/health/probe", json=body)).status_code == 202
+                and r.headers["Location"]
+            ),
+            timeout=BOUND,
+        )
         poll(lambda: instance.job(probe)["status"] == "finished", timeout=BOUND)
         scheduled = Queue(f"{instance.prefix}-default", connection=instance.redis()).enqueue_in(
             timedelta(seconds=1), "app.jobs.probe.probe", 1, 0.0, job_id=str(uuid.uuid4())
