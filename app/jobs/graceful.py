@@ -22,13 +22,15 @@ than by RQ's ``_start_scheduler``.
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
 import redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
-from rq.scheduler import RQScheduler
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 from rq.worker import WorkerStatus
 
 from app.jobs import JobError
@@ -80,6 +82,28 @@ class PollingScheduler(RQScheduler):
             pass
 
 
+def free_dead_locks(connection, queue_names, mine):
+    """Release the scheduler locks of ``queue_names`` whose holder ran on this host and is gone: a scheduler
+    killed with SIGKILL (with its worker's process group, by the OOM killer) cannot release them, and
+    they would keep every other worker from running a scheduler until their TTL. A holder on another
+    host, or whose process still exists, is left alone; the release is a compare-and-delete."""
+    for name in queue_names:
+        key = RQScheduler.get_locking_key(name)
+        holder = connection.get(key)
+        if holder is None or holder.decode() == mine:
+            continue
+        pid, host = connection.hmget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid", "hostname")
+        if not pid or host is None or host.decode() != socket.gethostname():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            if release_lock(connection, key, holder.decode()):
+                log.warning("released the scheduler lock of %s held by dead scheduler pid %s", name, int(pid))
+        except PermissionError:
+            pass
+
+
 class Graceful:
     """Mixed into RQ's Worker or SimpleWorker (see the module docstring)."""
 
@@ -119,9 +143,11 @@ class Graceful:
             self.watch_scheduler()
 
     def watch_scheduler(self):
-        """Start the scheduler process when it is not running and its lock is free (or ours)."""
+        """Start the scheduler process when it is not running and its lock is free, ours, or held by a
+        scheduler that died on this host without releasing it (``free_dead_locks``)."""
         if self.polling is None or (self.scheduler_process and self.scheduler_process.is_alive()):
             return
+        free_dead_locks(self.connection, [queue.name for queue in self.queues], self.polling.name)
         if self.polling.acquire_locks():
             self.scheduler_process = self.polling.start()
 
