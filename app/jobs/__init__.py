@@ -13,6 +13,7 @@
   whose message is safe to show.
 """
 
+import logging
 import os
 import uuid
 
@@ -147,20 +148,29 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 
 def report_progress(fraction, message=None):
-    """Store progress (0–1) and a message in the running job's meta."""
+    """Store progress (0–1) and a message in the running job's meta. Informational only: when Redis is
+    briefly unreachable the update is dropped (logged) and the job goes on."""
     job = get_current_job()
     if job is not None:
         job.meta["progress"] = max(0.0, min(1.0, float(fraction)))
         job.meta["message"] = message
-        job.save_meta()
+        _save_meta(job)
 
 
 def produced(path):
-    """Record the path of the resource the running job produced (linked from /jobs/{id})."""
+    """Record the path of the resource the running job produced (linked from /jobs/{id}); the record
+    gets it from the job's own copy even when Redis did not take it."""
     job = get_current_job()
     if job is not None:
         job.meta["result_path"] = path
+        _save_meta(job)
+
+
+def _save_meta(job):
+    try:
         job.save_meta()
+    except redis.exceptions.RedisError as exc:
+        logging.getLogger("halyard.worker").warning("job %s: meta not saved (%s)", job.id, type(exc).__name__)
 
 
 def worker_app():
@@ -192,9 +202,9 @@ class AppJob(Job):
                 result = super().perform()
             except BaseException as exc:
                 self.meta["error"] = safe_summary(exc)
-                self.save_meta()
-                if recorded:
+                if recorded:  # first: the database is the record, Redis may be what failed
                     reconcile.fail(self.id, self.meta["error"], cancel=False)
+                _save_meta(self)
                 raise
             if recorded:
                 JobRecord.settle(self.id, "finished", result=self.meta.get("result_path"))
