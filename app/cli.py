@@ -112,6 +112,8 @@ def start(host, port, web_workers, rq_workers, worker_class):
             f"{host}:{port}",
             "--graceful-timeout",
             "10",
+            "-c",
+            os.path.join(root, "app", "gunicorn_conf.py"),
             "wsgi:app",
         ],
         env=env,

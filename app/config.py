@@ -86,6 +86,11 @@ SETTINGS = {
         "sources may reach despite being private.",
     ),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+    "HALYARD_LOG_FORMAT": (
+        "json",
+        "Format of every log line (web, access, gunicorn, RQ, jobs): json, logfmt or text.",
+    ),
+    "HALYARD_ACCESS_LOG": (True, "One log line per HTTP request (method, path, status, duration, ids)."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (
         30,

@@ -163,7 +163,7 @@ def _stage(req, status, progress, message):
         json.dumps(
             {
                 "event": "download_stage",
-                "request_id": req.id,
+                "download_request_id": req.id,
                 "stage": message,
                 "since_previous_s": round(now - _last.get(req.id, now), 3),
             }

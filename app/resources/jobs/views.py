@@ -33,7 +33,7 @@ RQ_STATUS = {"deferred": "queued", "stopped": "canceled", "canceled": "canceled"
 
 def live_state(record):
     """Merge the job's live state from Redis into a dict; repair the row when RQ knows better."""
-    state = {"status": record.status, "progress": None, "message": None, "enqueued": None}
+    state = dict(NO_STATE, status=record.status)
     try:
         job = AppJob.fetch(record.id, connection=get_redis())
     except NoSuchJobError:
@@ -48,15 +48,22 @@ def live_state(record):
     if record.status in TERMINAL:
         status = record.status  # the row is final: e.g. settled by the reconciler while RQ still held it
     state.update(
-        status=status, progress=meta.get("progress"), message=meta.get("message"), enqueued=job.enqueued_at
+        status=status,
+        progress=meta.get("progress"),
+        message=meta.get("message"),
+        enqueued=job.enqueued_at,
+        request_id=meta.get("request_id"),
     )
     if status == "finished":
         state["progress"] = 1.0
     return state
 
 
+NO_STATE = {"progress": None, "message": None, "enqueued": None, "request_id": None}
+
+
 def represent(record, state=None):
-    state = state or {"status": record.status, "progress": None, "message": None, "enqueued": None}
+    state = state or dict(NO_STATE, status=record.status)
     doc = Document(
         {
             "id": record.id,
@@ -68,6 +75,7 @@ def represent(record, state=None):
             "started": rfc3339(record.started),
             "ended": rfc3339(record.ended),
             "error": record.error if state["status"] == "failed" else None,
+            "request_id": state["request_id"],
         },
         self_href=url("jobs.get", job_id=record.id),
     )
