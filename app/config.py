@@ -90,6 +90,10 @@ SETTINGS = {
         "json",
         "Format of every log line (web, access, gunicorn, RQ, jobs): json, logfmt or text.",
     ),
+    "HALYARD_METRICS_TOKEN": (
+        "",
+        "Bearer secret a Prometheus scraper may present to read /metrics (write-only; empty: ADMINs only).",
+    ),
     "HALYARD_ACCESS_LOG": (True, "One log line per HTTP request (method, path, status, duration, ids)."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (

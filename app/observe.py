@@ -1,4 +1,5 @@
-"""Per-request observation: the access log line and the HTTP metrics, and the request id handed to jobs.
+"""Per-request observation: the access log line, the HTTP metrics (by route template), and the request id
+handed to jobs.
 
 The request id itself is assigned in app/errors.py (``X-Request-ID`` when valid, else a random one) and
 echoed on every response. Each request ends with one ``halyard.access`` line (``HALYARD_ACCESS_LOG``)
@@ -10,7 +11,9 @@ stores in a job's meta, so the job's log lines and its ``/jobs/{id}`` carry the 
 import logging
 import time
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request
+
+from app import metrics
 
 access_log = logging.getLogger("halyard.access")
 
@@ -31,6 +34,8 @@ def finish(response):
     if started is None:
         return response
     duration = time.perf_counter() - started
+    rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    metrics.observe_request(request.method, rule, response.status_code, duration)
     if current_app.config["HALYARD_ACCESS_LOG"]:
         access_log.info(
             "request", extra={"status": response.status_code, "duration_ms": round(duration * 1000, 3)}

@@ -23,6 +23,7 @@ from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
 
+from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
 from app.observe import job_meta
 
@@ -203,6 +204,7 @@ class AppJob(Job):
 
             if app.extensions.get("halyard.pid") != os.getpid():
                 db.engine.dispose(close=False)  # a forked work horse must not share pooled connections
+                metrics.adopt_parent()
             recorded = _has_record(self.id)
             if recorded and not JobRecord.begin(self.id):
                 self.skipped = True
@@ -238,6 +240,7 @@ def job_ended(job, outcome, seconds):
     if job.meta.get("request_id"):
         fields["request_id"] = job.meta["request_id"]
     log.info("job_ended", extra=fields)
+    metrics.observe_job(fields["kind"], outcome, seconds)
 
 
 def _has_record(job_id):
