@@ -157,12 +157,10 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 
 def report_progress(fraction, message=None):
-    """Store progress (0–1) and a message in the running job's meta."""
-    job = get_current_job()
-    if job is not None:
-        job.meta["progress"] = max(0.0, min(1.0, float(fraction)))
-        job.meta["message"] = message
-        job.save_meta()
+    """Store progress (0–1) and a message in the running job's meta (informational: never raises)."""
+    from app.jobs.progress import write
+
+    write(get_current_job(), fraction, message)
 
 
 def produced(path):
