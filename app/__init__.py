@@ -124,10 +124,13 @@ def _init_logging(app):
 
 
 def _init_http(app):
-    if app.config["HALYARD_PROXY_FIX"]:
+    hops = int(app.config["HALYARD_PROXY_FIX"])  # the number of trusted proxies (True counts as 1)
+    if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     origins = [o.strip() for o in app.config["HALYARD_CORS_ORIGINS"].split(",") if o.strip()]
     if origins:
         from flask_cors import CORS
