@@ -94,6 +94,7 @@ def start(host, port, web_workers, rq_workers, worker_class):
     flask_migrate.upgrade(revision="heads")  # one branch per domain (docs/development.md)
     db.engine.dispose()  # the supervisor itself needs no database connection while it runs
     env = dict(os.environ, HALYARD_INSTANCE_PATH=app.instance_path)
+    env["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(app)
     children = []
     if not app.config["REDIS_URL"]:
         children.append(_embedded_redis(app, env))
@@ -112,6 +113,8 @@ def start(host, port, web_workers, rq_workers, worker_class):
             f"{host}:{port}",
             "--graceful-timeout",
             "10",
+            "-c",
+            os.path.join(root, "app", "gunicorn_conf.py"),
             "wsgi:app",
         ],
         env=env,
@@ -132,6 +135,17 @@ def start(host, port, web_workers, rq_workers, worker_class):
         )
     )
     click.echo("Halyard stopped.")
+
+
+def _metrics_dir(app):
+    """The folder where web and worker processes keep their metrics (prometheus_client multiprocess
+    mode): $PROMETHEUS_MULTIPROC_DIR or <instance>/metrics, emptied at every start (counters restart)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(app.instance_path, "metrics")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    return path
 
 
 def _embedded_redis(app, env):

@@ -38,7 +38,11 @@ SETTINGS = {
         "Collection totals each web process keeps per data generation (0: COUNT on every page).",
     ),
     "HALYARD_REQUIRE_IF_MATCH": (False, "When true, PUT/PATCH/DELETE without If-Match get 428."),
-    "HALYARD_PROXY_FIX": (False, "Honour X-Forwarded-For/-Proto/-Host/-Port from one trusted proxy."),
+    "HALYARD_PROXY_FIX": (
+        0,
+        "Number of trusted proxies in front (0: none): X-Forwarded-For/-Proto/-Host/-Port/-Prefix are"
+        " honoured from that many hops (true = 1).",
+    ),
     "HALYARD_CORS_ORIGINS": (
         "",
         "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS.",
@@ -86,6 +90,15 @@ SETTINGS = {
         "sources may reach despite being private.",
     ),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+    "HALYARD_LOG_FORMAT": (
+        "json",
+        "Format of every log line (web, access, gunicorn, RQ, jobs): json, logfmt or text.",
+    ),
+    "HALYARD_METRICS_TOKEN": (
+        "",
+        "Bearer secret a Prometheus scraper may present to read /metrics (write-only; empty: ADMINs only).",
+    ),
+    "HALYARD_ACCESS_LOG": (True, "One log line per HTTP request (method, path, status, duration, ids)."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (
         30,
@@ -282,6 +295,9 @@ def _parse(raw, default):
     if isinstance(default, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
+        lowered = raw.strip().lower()
+        if lowered in ("true", "yes", "on", "false", "no", "off"):  # a count that was once a flag
+            return int(lowered in ("true", "yes", "on"))
         return int(raw)
     if isinstance(default, (list, dict)):
         return json.loads(raw)

@@ -31,8 +31,9 @@ def url(endpoint, **values):
 
 
 def base_url():
-    """The request's scheme and host, as ``url()`` writes them in every absolute href."""
-    return f"{request.scheme}://{request.host}"
+    """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
+    writes them before every app path."""
+    return f"{request.scheme}://{request.host}{request.script_root}"
 
 
 def paginate(collection, stmt):

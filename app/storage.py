@@ -153,6 +153,12 @@ def send(key, *, mimetype, download_name=None, etag=None):
             response.headers["Content-Disposition"] = "attachment"
     response.headers["Content-Type"] = content_type  # exactly this: werkzeug would add a charset of its own
     response.headers.update(FILE_HEADERS)
+    if request.method != "HEAD" and response.status_code in (200, 206) and response.content_length:
+        from app import metrics
+
+        metrics.file_sent(
+            request.url_rule.rule if request.url_rule else "<unmatched>", response.content_length
+        )
     return response
 
 

@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from rq import get_current_job
 from app import storage
 from app.extensions import db
 from app.jobs import JobError, get_redis, produced, report_progress
+from app.jobs.progress import DuckDBWatcher, Reporter, enable
 from app.timeutil import utcnow
 
 log = logging.getLogger("halyard")
@@ -30,36 +30,30 @@ class Cancelled(Exception):
     pass
 
 
-class Watcher(threading.Thread):
-    """While DuckDB runs a query: publish its progress, and interrupt it once cancellation is flagged."""
+class Watcher(DuckDBWatcher):
+    """While DuckDB runs a query: publish its progress (app/jobs/progress.py), and interrupt it once
+    cancellation is flagged."""
 
-    def __init__(self, con, redis, key, job, low, high, interval=0.2):
-        super().__init__(daemon=True)
-        self.con, self.redis, self.key, self.job = con, redis, key, job
-        self.low, self.high, self.interval = low, high, interval
-        self.done, self.cancelled = threading.Event(), False
+    def __init__(self, con, redis, key, job, low, high):
+        enable(con)
+        super().__init__(con, Reporter(job, low, high, "extracting"), on_tick=self.check_cancel)
+        self.redis, self.key, self.cancelled = redis, key, False
 
-    def run(self):
-        while not self.done.wait(self.interval):
-            if self.cancelled or self.redis.exists(self.key):
-                # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
-                # started the statement is lost.
-                self.cancelled = True
-                self.con.interrupt()
-                continue
-            percent = self.con.query_progress()
-            if self.job is not None and percent is not None and percent >= 0:
-                self.job.meta["progress"] = self.low + (self.high - self.low) * min(percent, 100) / 100
-                self.job.meta["message"] = "extracting"
-                self.job.save_meta()
+    def check_cancel(self):
+        if self.cancelled or self.redis.exists(self.key):
+            # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
+            # started the statement is lost.
+            self.cancelled = True
+            self.con.interrupt()
+            return True
+        return False
 
     def __enter__(self):
         self.start()
         return self
 
     def __exit__(self, *exc):
-        self.done.set()
-        self.join()
+        self.stop()
 
 
 def run_download(request_id):
@@ -163,7 +157,7 @@ def _stage(req, status, progress, message):
         json.dumps(
             {
                 "event": "download_stage",
-                "request_id": req.id,
+                "download_request_id": req.id,
                 "stage": message,
                 "since_previous_s": round(now - _last.get(req.id, now), 3),
             }

@@ -39,6 +39,9 @@ def script_body(source, key):
         return fh.read()
 
 
+READING = (0.1, 0.9, "reading the source")  # the job's progress while DuckDB reads the rows
+
+
 def materialise(source):
     """Compute ``source``'s table, preview and metadata; set status ready or error. Returns success."""
     version, new_file = source.version, None
@@ -69,16 +72,16 @@ def materialise(source):
 def _fetch_and_read(source, work):
     """``(Table, new stored file key or None, its content type)`` for any source type."""
     if source.type == "file":
-        return tables.materialise_csv(storage.path_of(source.file_key)), None, None
+        return tables.materialise_csv(storage.path_of(source.file_key), progress=READING), None, None
     rows = os.path.join(work, "rows.csv")
     if source.type == "database":
         truncated = connectors.run_query(connectors.resolve(source), source.query, rows)
-        table = tables.materialise_csv(rows, known_dialect=True)
+        table = tables.materialise_csv(rows, known_dialect=True, progress=READING)
         table.problems["truncated"] = truncated
         return table, storage.save_path(rows).key, "text/csv"
     raw = os.path.join(work, "raw")
     content_type, known = connectors.fetch_api(source.url, raw, rows)
-    table = tables.materialise_csv(rows, known_dialect=known)
+    table = tables.materialise_csv(rows, known_dialect=known, progress=READING)
     try:
         return table, storage.save_path(raw).key, content_type
     except BaseException:

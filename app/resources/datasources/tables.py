@@ -18,11 +18,13 @@ import json
 import os
 import re
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from app import storage
+from app.jobs.progress import duckdb_progress
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -152,8 +154,11 @@ def check_header(text, delimiter, quotechar):
     return header
 
 
-def materialise_csv(path, *, known_dialect=False):
+def materialise_csv(path, *, known_dialect=False, progress=None):
     """Turn the CSV at ``path`` into a stored Parquet table and preview; return a Table.
+
+    ``progress``: ``(low, high, message)``: the running job's progress follows DuckDB's while it reads
+    (app/jobs/progress.py; nothing outside a job).
 
     ``known_dialect``: the file was written by the server (UTF-8, ``,``, ``"``), so nothing is sniffed.
     """
@@ -169,7 +174,8 @@ def materialise_csv(path, *, known_dialect=False):
         utf8 = _transcode(path, encoding, workdir)
         con = connect(workdir)
         try:
-            return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
+            with duckdb_progress(con, *progress) if progress else nullcontext():
+                return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
         except _duckdb_error() as exc:
             raise TableError("The file could not be read as CSV: " + _first_line(exc)) from None
         finally:
