@@ -50,6 +50,9 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     browsable.init_app(app)
     openapi.init_app(app)
     cli.init_app(app)
+    from app import ratelimit
+
+    ratelimit.init_app(app)  # last: its per-route overrides wrap the registered views
     app.extensions["halyard.pid"] = os.getpid()
     return app
 

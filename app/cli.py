@@ -1,7 +1,7 @@
 """Command line: ``halyard start`` (the whole local system), ``worker``, ``create-admin``.
 
-``halyard`` is Flask's CLI bound to create_app, so ``halyard db upgrade``,
-``halyard routes`` and ``halyard shell`` work too.
+``halyard`` is Flask's CLI bound to create_app, so ``halyard db upgrade`` (to every head),
+``halyard routes`` and ``halyard shell`` work too; the operator's commands are in app/operate.py.
 """
 
 import os
@@ -29,22 +29,9 @@ from app.extensions import db
 @with_appcontext
 def create_admin(email, username, password, with_token):
     """Create an ADMIN account (the first account of a new deployment)."""
-    from app.resources.accounts.models import Account
+    from app.operate import create_account
 
-    if len(password) < 8:
-        raise click.UsageError("The password needs at least 8 characters.")
-    if Account.find_login(email) or (username and Account.find_login(username)):
-        raise click.ClickException(f"An account with the email or username of {email} exists already.")
-    account = Account(email=email, username=username, type="ADMIN", active=True)
-    account.set_password(password)
-    db.session.add(account)
-    secret = None
-    if with_token:
-        _, secret = account.issue_token(name="create-admin")
-    db.session.commit()
-    click.echo(f"Created ADMIN account {account.id} <{email}>.")
-    if secret:
-        click.echo(f"token: {secret}")
+    create_account(email, username, "ADMIN", password, with_token=with_token)
 
 
 WORKER_CLASSES = ("fork", "simple")
@@ -173,12 +160,25 @@ def _embedded_redis(app, env):
 
 
 def init_app(app):
-    for command in (create_admin, worker, start):
+    from app.operate import COMMANDS
+
+    for command in (create_admin, worker, start, *COMMANDS):
         app.cli.add_command(command)
+
+
+class HalyardGroup(FlaskGroup):
+    """Flask's CLI, whose ``db`` is Flask-Migrate's with ``upgrade`` to every head (app/operate.py)."""
+
+    def get_command(self, ctx, name):
+        if name == "db":
+            from app.operate import db_group
+
+            return db_group()
+        return super().get_command(ctx, name)
 
 
 def main():
     """The ``halyard`` console script."""
     from app import create_app
 
-    FlaskGroup(create_app=create_app, add_version_option=False)(prog_name="halyard")
+    HalyardGroup(create_app=create_app, add_version_option=False)(prog_name="halyard")

@@ -15,7 +15,9 @@ import secrets
 SETTINGS = {
     "SECRET_KEY": (
         None,
-        "Key for signing and for keyed hashes; generated into instance/secret_key when unset.",
+        "Key for signing, keyed hashes and stored secrets; generated into instance/secret_key when unset."
+        ' A list (newest first; in the environment a JSON list \'["new", "old"]\') rotates it: the newest'
+        " signs and encrypts, all decrypt (`halyard secrets rotate`).",
     ),
     "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
     "REDIS_URL": (
@@ -54,6 +56,20 @@ SETTINGS = {
     "HALYARD_LOGIN_WINDOW_SECONDS": (
         300,
         "Length of the failed sign-in window; the lock releases when it ends.",
+    ),
+    "HALYARD_RATE_LIMIT_ENABLED": (True, "API-wide rate limits (Flask-Limiter on Redis) on or off."),
+    "HALYARD_RATE_LIMIT_DEFAULT": (
+        "600 per minute",
+        "Requests one credential (a token, or a Basic login) may make; limits syntax, ';' for several.",
+    ),
+    "HALYARD_RATE_LIMIT_ANON": (
+        "120 per minute",
+        "Requests without credentials one client address may make.",
+    ),
+    "HALYARD_RATE_LIMIT_ROUTES": (
+        {},
+        "JSON object: endpoint -> a limit of its own on top of the API-wide one, e.g."
+        ' {"downloader.create": "10 per minute"} (endpoints: `halyard routes`).',
     ),
     "HALYARD_PASSWORD_HASH_METHOD": ("scrypt", "werkzeug password hash method for new passwords."),
     "HALYARD_BASIC_CACHE_SECONDS": (60, "How long a verified Basic credential is remembered (0 disables)."),
@@ -323,6 +339,10 @@ def finalize(config, instance_path):
     """Derive Flask/extension settings from Halyard's own ones."""
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance_path)
+    from app.keyring import split_keys
+
+    keys = split_keys(config["SECRET_KEY"])  # newest first (docs/operations.md "Secrets rotation")
+    config["SECRET_KEY"], config["SECRET_KEY_FALLBACKS"] = keys[0], keys[1:]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Pre-ping finds connections a network database dropped; a SQLite file connection cannot go stale,
     # and the ping is one more statement on every request.

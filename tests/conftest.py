@@ -123,6 +123,7 @@ def _config(database_url, redis_url, **overrides):
         "HALYARD_QUEUE_PREFIX": f"hytest-{RUN_ID}-{next(_counter)}",
         "HALYARD_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "HALYARD_HEALTH_PUBLIC": False,
+        "HALYARD_RATE_LIMIT_ENABLED": False,  # tests/test_rate_limits.py turns them on
         **overrides,
     }
 

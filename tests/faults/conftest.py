@@ -34,6 +34,7 @@ def starter(tmp_path, fresh_database, run_id, started):
             DATABASE_URL=fresh_database(str(tmp_path), f"faults{n}"),
             HALYARD_QUEUE_PREFIX=f"hyfault-{run_id}-{uuid.uuid4().hex[:6]}",
             PYTHONPATH=ROOT,
+            HALYARD_RATE_LIMIT_ENABLED="false",  # these poll fast; tests/test_rate_limits.py tests the limits
         )
         environ.update(env or {})
         redis_url = os.environ.get("REDIS_URL") if redis_url is None else redis_url  # "": the embedded one
