@@ -99,7 +99,7 @@ def _items_rel(doc) -> str | None:
 def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
     """The seed-native body of ``doc``: its attached one, its list envelope, or its properties."""
     if doc.native is not None:
-        return doc.native
+        return doc.native() if callable(doc.native) else doc.native
     rel = _items_rel(doc)
     if rel is None:
         return dict(doc.properties)

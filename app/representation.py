@@ -14,6 +14,7 @@ from app.hal import (
     HAL_FORMS,
     HTML,
     JSON,
+    NotAcceptable,
     check_if_match,
     etag_for,
     make_conditional,
@@ -22,7 +23,7 @@ from app.hal import (
     representation_suffix,
 )
 from app.inputs import parse_json
-from app.native import NEGOTIATION, native_body, next_link_header, seed_of
+from app.native import NEGOTIATION, envelope_for, native_body, next_link_header, seed_of
 
 
 def url(endpoint, **values):
@@ -48,6 +49,22 @@ def paginate(collection, stmt):
         default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
     )
+
+
+def full_list_size():
+    """The default page size that makes a seed's bare-array list whole (a bare array has no room for
+    paging): the configured cap when this request gets seed-native JSON, its list is a bare array and
+    it sends no paging parameter; else None (the usual default). Views pass it as ``default_size``."""
+    seed = seed_of(request.path)
+    if seed is None or envelope_for(seed, request.endpoint).key is not None:
+        return None
+    if any(name in request.args for name in ("page", "size", "limit", "offset")):
+        return None
+    try:
+        native = negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) == JSON
+    except NotAcceptable:
+        return None  # respond() answers the 406
+    return current_app.config["HALYARD_PAGE_MAX_SIZE"] if native else None
 
 
 def to_dict(doc, media_type=None):
