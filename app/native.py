@@ -76,6 +76,30 @@ ENVELOPES = {
 }
 
 
+# Seeds whose documents show their lists whole, without paging (000: "items", "requests"; 001: "a list
+# of all objects"): a native request without paging parameters gets every item, up to
+# HALYARD_NATIVE_LIST_MAX_ITEMS (a bare array past it says so with Link: next).
+UNPAGED_SEEDS = ("000", "001")
+PAGING_PARAMS = ("page", "size", "limit", "offset")
+
+
+def unpaged_limits() -> dict[str, int]:
+    """The paging limits of this request's list: ``{default_size, max_size}`` of
+    HALYARD_NATIVE_LIST_MAX_ITEMS for a seed-native request of an unpaged seed's list that asks for no
+    page, else ``{}`` (the configured paging). Views pass them to ``Collection.page``."""
+    from flask import current_app, request
+
+    from app.hal import negotiate
+
+    seed = seed_of(request.path)
+    if seed not in UNPAGED_SEEDS or any(p in request.args for p in PAGING_PARAMS):
+        return {}
+    if negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) != JSON:
+        return {}
+    most = current_app.config["HALYARD_NATIVE_LIST_MAX_ITEMS"]
+    return {"default_size": most, "max_size": most}
+
+
 def seed_of(path: str) -> str | None:
     """The seed (``"000"``–``"003"``) whose document defines ``path``, or None."""
     for seed, prefixes in SEED_PATHS:

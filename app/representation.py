@@ -22,7 +22,7 @@ from app.hal import (
     representation_suffix,
 )
 from app.inputs import parse_json
-from app.native import NEGOTIATION, native_body, next_link_header, seed_of
+from app.native import NEGOTIATION, native_body, next_link_header, seed_of, unpaged_limits
 
 
 def url(endpoint, **values):
@@ -40,13 +40,11 @@ def paginate(collection, stmt):
     from app.extensions import db
 
     config = current_app.config
-    return collection.page(
-        db.session,
-        stmt,
-        request.args,
-        default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
-        max_size=config["HALYARD_PAGE_MAX_SIZE"],
-    )
+    limits = unpaged_limits() or {
+        "default_size": config["HALYARD_PAGE_DEFAULT_SIZE"],
+        "max_size": config["HALYARD_PAGE_MAX_SIZE"],
+    }
+    return collection.page(db.session, stmt, request.args, **limits)
 
 
 def to_dict(doc, media_type=None):

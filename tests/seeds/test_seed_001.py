@@ -176,3 +176,20 @@ def test_hal_clients_keep_the_hal_graph(seed_client, action_0):
     hal = seed_client.get("/api/v1/objects/", headers={**BASIC, "Accept": "application/hal+json"})
     assert hal.mimetype == "application/hal+json"
     assert [o["object_id"] for o in hal.get_json()["_embedded"]["ec:object"]] == [1]
+
+
+def test_the_list_of_all_objects_is_whole(app, seed_client, action_0):
+    """The document shows "a list of all objects", unpaged: a native request without paging parameters
+    gets every object (up to HALYARD_NATIVE_LIST_MAX_ITEMS); asking for a page still pages."""
+    for n in range(12):  # more than a default page (10)
+        body = {"action_id": 0, "data": {"name": {"_type": "text", "text": f"Object {n}"}}}
+        assert seed_client.post("/api/v1/objects/", json=body, headers=JSON_HEADERS).status_code == 201
+    whole = seed_client.get("/api/v1/objects/", headers=JSON_HEADERS)
+    assert [o["object_id"] for o in native(whole, 200)] == list(range(1, 13)) and "Link" not in whole.headers
+    paged = seed_client.get("/api/v1/objects/?limit=5", headers=JSON_HEADERS)
+    assert len(native(paged, 200)) == 5 and 'rel="next"' in paged.headers["Link"]
+    hal = seed_client.get("/api/v1/objects/", headers={**BASIC, "Accept": "application/hal+json"}).get_json()
+    assert hal["count"] == 10 and hal["total"] == 12  # HAL keeps its pages
+    app.config["HALYARD_NATIVE_LIST_MAX_ITEMS"] = 7
+    capped = seed_client.get("/api/v1/objects/", headers=JSON_HEADERS)
+    assert len(native(capped, 200)) == 7 and "page=2&size=7" in capped.headers["Link"]
