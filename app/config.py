@@ -33,11 +33,6 @@ SETTINGS = {
     ),
     "HALYARD_PAGE_DEFAULT_SIZE": (10, "Default `size` of a collection page."),
     "HALYARD_PAGE_MAX_SIZE": (200, "Largest allowed `size`/`limit`; larger values get 400."),
-    "HALYARD_NATIVE_LIST_MAX_ITEMS": (
-        10000,
-        "Seed 000/001 lists answered seed-native without paging parameters hold every item up to this"
-        " many (their documents show no paging); past it, seed 001's array carries Link: next.",
-    ),
     "HALYARD_TOTALS_CACHE_ENTRIES": (
         4096,
         "Collection totals each web process keeps per data generation (0: COUNT on every page).",

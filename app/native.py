@@ -76,30 +76,6 @@ ENVELOPES = {
 }
 
 
-# Seeds whose documents show their lists whole, without paging (000: "items", "requests"; 001: "a list
-# of all objects"): a native request without paging parameters gets every item, up to
-# HALYARD_NATIVE_LIST_MAX_ITEMS (a bare array past it says so with Link: next).
-UNPAGED_SEEDS = ("000", "001")
-PAGING_PARAMS = ("page", "size", "limit", "offset")
-
-
-def unpaged_limits() -> dict[str, int]:
-    """The paging limits of this request's list: ``{default_size, max_size}`` of
-    HALYARD_NATIVE_LIST_MAX_ITEMS for a seed-native request of an unpaged seed's list that asks for no
-    page, else ``{}`` (the configured paging). Views pass them to ``Collection.page``."""
-    from flask import current_app, request
-
-    from app.hal import negotiate
-
-    seed = seed_of(request.path)
-    if seed not in UNPAGED_SEEDS or any(p in request.args for p in PAGING_PARAMS):
-        return {}
-    if negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) != JSON:
-        return {}
-    most = current_app.config["HALYARD_NATIVE_LIST_MAX_ITEMS"]
-    return {"default_size": most, "max_size": most}
-
-
 def seed_of(path: str) -> str | None:
     """The seed (``"000"``–``"003"``) whose document defines ``path``, or None."""
     for seed, prefixes in SEED_PATHS:
@@ -123,7 +99,7 @@ def _items_rel(doc) -> str | None:
 def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
     """The seed-native body of ``doc``: its attached one, its list envelope, or its properties."""
     if doc.native is not None:
-        return doc.native
+        return doc.native() if callable(doc.native) else doc.native
     rel = _items_rel(doc)
     if rel is None:
         return dict(doc.properties)
@@ -139,6 +115,7 @@ def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
 
 
 def next_link_header(doc) -> str | None:
-    """``Link: <next>; rel="next"`` for a bare-array page that is not the last (the array has no room)."""
+    """``Link: <next>; rel="next"`` for a list page that is not the last, where the native envelope has
+    no room for it (a bare array, seed 000's envelopes)."""
     href = doc.href("next") if _items_rel(doc) else None
     return f'<{href}>; rel="next"' if href else None

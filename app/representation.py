@@ -14,6 +14,7 @@ from app.hal import (
     HAL_FORMS,
     HTML,
     JSON,
+    NotAcceptable,
     check_if_match,
     etag_for,
     make_conditional,
@@ -22,7 +23,7 @@ from app.hal import (
     representation_suffix,
 )
 from app.inputs import parse_json
-from app.native import NEGOTIATION, native_body, next_link_header, seed_of, unpaged_limits
+from app.native import NEGOTIATION, envelope_for, native_body, next_link_header, seed_of
 
 
 def url(endpoint, **values):
@@ -40,11 +41,31 @@ def paginate(collection, stmt):
     from app.extensions import db
 
     config = current_app.config
-    limits = unpaged_limits() or {
-        "default_size": config["HALYARD_PAGE_DEFAULT_SIZE"],
-        "max_size": config["HALYARD_PAGE_MAX_SIZE"],
-    }
-    return collection.page(db.session, stmt, request.args, **limits)
+    return collection.page(
+        db.session,
+        stmt,
+        request.args,
+        default_size=full_list_size() or config["HALYARD_PAGE_DEFAULT_SIZE"],
+        max_size=config["HALYARD_PAGE_MAX_SIZE"],
+    )
+
+
+def full_list_size():
+    """The default page size that makes a seed's list whole where its envelope has no room for paging
+    (a bare array: seed 001's objects, seed 002's scripts; seed 000's ``items``/``requests``, which
+    its document shows unpaged): the configured cap when this request gets seed-native JSON and sends
+    no paging parameter; else None (the usual default). Views pass it as ``default_size``; past the
+    cap the native response carries ``Link: <next>; rel="next"``."""
+    seed = seed_of(request.path)
+    if seed is None or envelope_for(seed, request.endpoint).paging:
+        return None
+    if any(name in request.args for name in ("page", "size", "limit", "offset")):
+        return None
+    try:
+        native = negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) == JSON
+    except NotAcceptable:
+        return None  # respond() answers the 406
+    return current_app.config["HALYARD_PAGE_MAX_SIZE"] if native else None
 
 
 def to_dict(doc, media_type=None):
@@ -96,7 +117,7 @@ def _vary_authorization(response):
 def _respond_native(doc, seed, status, headers, etag):
     """The seed-native JSON response of ``doc`` (application/json; ETag = hash of the body)."""
     body = native_body(doc, seed, request.endpoint)
-    if isinstance(body, list) and (link := next_link_header(doc)):
+    if not envelope_for(seed, request.endpoint).paging and (link := next_link_header(doc)):
         headers = {**dict(headers or {}), "Link": link}
     response = render(body, JSON, status=status, headers=headers)
     if "flask_httpauth_user" in g:

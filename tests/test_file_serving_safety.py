@@ -92,7 +92,7 @@ class World:
             headers=self.headers,
             json={"steps": [{"key": "builtin:fill_nulls", "exec_order": 1, "params": {"value": "-"}}]},
         )
-        assert r.status_code == 202, r.get_json()
+        assert r.status_code == 201, r.get_json()
         self.run_jobs()
         run = self.client.get(r.headers["Location"], headers=self.headers).get_json()
         assert run["status"] == "finished", run

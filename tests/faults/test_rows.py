@@ -304,7 +304,7 @@ def start_steps(ctx):
         headers=ctx.headers,
         json={"steps": [{"key": "upload:slow", "exec_order": 1}]},
     )
-    assert started.status_code == 202, started.get_json()
+    assert started.status_code == 201, started.get_json()
     run_id = started.get_json()["id"]
 
     def run():

@@ -180,7 +180,7 @@ def test_hal_clients_keep_the_hal_graph(seed_client, action_0):
 
 def test_the_list_of_all_objects_is_whole(app, seed_client, action_0):
     """The document shows "a list of all objects", unpaged: a native request without paging parameters
-    gets every object (up to HALYARD_NATIVE_LIST_MAX_ITEMS); asking for a page still pages."""
+    gets every object (up to HALYARD_PAGE_MAX_SIZE); asking for a page still pages."""
     for n in range(12):  # more than a default page (10)
         body = {"action_id": 0, "data": {"name": {"_type": "text", "text": f"Object {n}"}}}
         assert seed_client.post("/api/v1/objects/", json=body, headers=JSON_HEADERS).status_code == 201
@@ -190,6 +190,6 @@ def test_the_list_of_all_objects_is_whole(app, seed_client, action_0):
     assert len(native(paged, 200)) == 5 and 'rel="next"' in paged.headers["Link"]
     hal = seed_client.get("/api/v1/objects/", headers={**BASIC, "Accept": "application/hal+json"}).get_json()
     assert hal["count"] == 10 and hal["total"] == 12  # HAL keeps its pages
-    app.config["HALYARD_NATIVE_LIST_MAX_ITEMS"] = 7
+    app.config["HALYARD_PAGE_MAX_SIZE"] = 7
     capped = seed_client.get("/api/v1/objects/", headers=JSON_HEADERS)
     assert len(native(capped, 200)) == 7 and "page=2&size=7" in capped.headers["Link"]

@@ -90,7 +90,13 @@ def represent(source):
         doc.link("ec:job", url("jobs.get", job_id=source.job_id))
     if source.project.can_edit_sources(current_account()):
         _templates(doc, source)
-    return doc
+    # seed-native JSON (docs/seed-native.md): meta_data also under the document's spelling "preeview"
+    return doc.with_native(lambda: _native(doc.properties))
+
+
+def _native(properties):
+    meta = properties["meta_data"]
+    return {**properties, "meta_data": {**meta, "preeview": meta["preview"]}}
 
 
 def _templates(doc, source):
