@@ -321,3 +321,13 @@ def test_lists_are_whole_and_hal_keeps_its_pages(seed_client, world):
     )
     assert hal.mimetype == "application/hal+json" and hal.get_json()["total"] == 12
     assert len(hal.get_json()["_embedded"]["ec:catalogue-item"]) == 10
+
+
+def test_past_the_cap_the_envelope_says_so_with_a_link(app, seed_client, world):
+    for n in range(4):
+        world.item(n, seed_client)
+    app.config["HALYARD_PAGE_MAX_SIZE"] = 3
+    response = seed_client.get("/catalogue/items/?query=", headers=world.headers)
+    assert len(native(response, 200)["items"]) == 3 and 'rel="next"' in response.headers["Link"]
+    whole = seed_client.get("/catalogue/items/?query=&size=3&page=2", headers=world.headers)
+    assert len(native(whole, 200)["items"]) == 1 and "Link" not in whole.headers
