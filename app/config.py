@@ -289,6 +289,11 @@ SETTINGS = {
     ),
     "HALYARD_DOWNLOADER_DUCKDB_THREADS": (2, "DuckDB threads of a download job and of estimates."),
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
+    "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
+        1_000_000,
+        "POST …/estimate/ counts a bound table exactly up to this many rows; past it, from 16 evenly"
+        " spread windows of this many rows in all, scaled by the file's row count (0: always exact).",
+    ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},
         "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at"

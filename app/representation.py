@@ -46,17 +46,19 @@ def paginate(collection, stmt):
         db.session,
         stmt,
         request.args,
-        default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
+        default_size=full_list_size() or config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
     )
 
 
 def full_list_size():
-    """The default page size that makes a seed's bare-array list whole (a bare array has no room for
-    paging): the configured cap when this request gets seed-native JSON, its list is a bare array and
-    it sends no paging parameter; else None (the usual default). Views pass it as ``default_size``."""
+    """The default page size that makes a seed's list whole where its envelope has no room for paging
+    (a bare array: seed 001's objects, seed 002's scripts; seed 000's ``items``/``requests``, which
+    its document shows unpaged): the configured cap when this request gets seed-native JSON and sends
+    no paging parameter; else None (the usual default). Views pass it as ``default_size``; past the
+    cap the native response carries ``Link: <next>; rel="next"``."""
     seed = seed_of(request.path)
-    if seed is None or envelope_for(seed, request.endpoint).key is not None:
+    if seed is None or envelope_for(seed, request.endpoint).paging:
         return None
     if any(name in request.args for name in ("page", "size", "limit", "offset")):
         return None
@@ -116,7 +118,7 @@ def _vary_authorization(response):
 def _respond_native(doc, seed, status, headers, etag):
     """The seed-native JSON response of ``doc`` (application/json; ETag = hash of the body)."""
     body = native_body(doc, seed, request.endpoint)
-    if isinstance(body, list) and (link := next_link_header(doc)):
+    if not envelope_for(seed, request.endpoint).paging and (link := next_link_header(doc)):
         headers = {**dict(headers or {}), "Link": link}
     response = render(body, JSON, status=status, headers=headers)
     if "flask_httpauth_user" in g:

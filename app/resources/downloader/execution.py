@@ -170,7 +170,8 @@ def stop_job(req):
 
 
 def estimate(item, spec, fmt):
-    """An Estimate from the bound table when it is readable, else from the item's spec."""
+    """An Estimate from the bound table when it is readable, else from the item's spec. Inside a web
+    request: past HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows the table is sampled, not scanned whole."""
     try:
         path, types, _ = local.table_of(item)
         local.check_columns(spec, types)
@@ -178,7 +179,9 @@ def estimate(item, spec, fmt):
         return local.estimate_from_spec(item, spec)
     con = local.connect()
     try:
-        return local.estimate_from_data(con, item, spec, path, fmt)
+        return local.estimate_from_data(
+            con, item, spec, path, fmt, current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
+        )
     finally:
         con.close()
 

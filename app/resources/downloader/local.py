@@ -175,32 +175,56 @@ class Estimate:
     basis: str
 
 
-def estimate_from_data(con, item, spec, path, fmt):
-    """Bytes of the file: an exact filtered COUNT × ratio × the average width of the selected columns.
+SAMPLE_WINDOWS = 16
 
-    CSV: header + rows × (Σ average text width of the columns + one separator or newline per
-    column). Parquet: the selected columns' compressed bytes in the source, scaled by the share of
-    rows kept.
+
+def sample_windows(total, max_rows):
+    """``[(first, last)]`` file row numbers of the bounded sample of a ``total``-row table: 16 windows
+    spread evenly over the file, ``max_rows`` rows in all; ``[]`` when the table is small enough to
+    scan whole (or ``max_rows`` is 0: no bound)."""
+    if not max_rows or total <= max_rows:
+        return []
+    count = min(SAMPLE_WINDOWS, max_rows)
+    width, step = max_rows // count, total // count
+    return [(i * step, i * step + width - 1) for i in range(count)]
+
+
+def estimate_from_data(con, item, spec, path, fmt, max_rows=0):
+    """Bytes of the file: the filtered row count × ratio × the average width of the selected columns.
+
+    The count is exact when the table has at most ``max_rows`` rows (or ``max_rows`` is 0); past it,
+    only ``sample_windows`` are read (DuckDB skips the other row groups: a file_row_number range is
+    pushed down to the Parquet reader), and the count is the sample's share of ``total`` (the row
+    count from the file's metadata). CSV: header + rows × (Σ average text width of the columns + one
+    separator or newline per column). Parquet: the selected columns' compressed bytes in the source,
+    scaled by the share of rows kept.
     """
     columns = spec["columns"]
+    (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
+    total = int(total or 0)
     conditions = where(item, spec)
+    windows = sample_windows(total, max_rows)
+    if windows:
+        conditions.append("(" + " OR ".join(f"file_row_number BETWEEN {a} AND {b}" for a, b in windows) + ")")
     widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
     sql = f"SELECT count(*), avg({widths}) FROM {source_sql(path)}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     count, width = con.execute(sql).fetchone()
+    if windows:
+        count = count * total / sum(b - a + 1 for a, b in windows)
     rows = count * float(spec.get("randomize_ratio", 1))
+    basis = "sample" if windows else "data"
     if fmt == "parquet":
-        (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
         (compressed,) = con.execute(
             "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
             f"({', '.join(literal('STRING', c) for c in columns)})",
             [path],
         ).fetchone()
         share = rows / total if total else 0
-        return Estimate(int(round((compressed or 0) * share)) + 512, rows, "data")
+        return Estimate(int(round((compressed or 0) * share)) + 512, rows, basis)
     header = sum(len(c) for c in columns) + len(columns)
-    return Estimate(int(round(header + rows * ((width or 0) + len(columns)))), rows, "data")
+    return Estimate(int(round(header + rows * ((width or 0) + len(columns)))), rows, basis)
 
 
 # Defaults where the spec is silent: average text width per type, and the selectivity of a

@@ -8,7 +8,7 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import created, load_body, respond, url
+from app.representation import created, full_list_size, load_body, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
@@ -66,7 +66,9 @@ def current_versions(account):
 def objects_index():
     """The current version of every object the caller may READ."""
     account = current_account()
-    page = objects_collection.page(db.session, current_versions(account), request.args)
+    page = objects_collection.page(
+        db.session, current_versions(account), request.args, default_size=full_list_size()
+    )
     if page.single is not None:
         return respond(represent_version(page.single, page.single.object, account))
     doc = page.document(

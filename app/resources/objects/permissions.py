@@ -14,7 +14,7 @@ from app.auth import login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
-from app.representation import check_preconditions, json_body, load_body, respond, url
+from app.representation import check_preconditions, full_list_size, json_body, load_body, respond, url
 from app.resources.accounts.models import Account, Group
 from app.resources.objects import bp
 from app.resources.objects.access import get_object, group_href, user_href
@@ -165,7 +165,7 @@ def _index(kind, object_id):
     obj, level = get_object(object_id, READ)
     model, _, _, collection = KINDS[kind]
     stmt = select(model).where(model.object_id == obj.id, model.level > NONE)
-    page = collection.page(db.session, stmt, request.args)
+    page = collection.page(db.session, stmt, request.args, default_size=full_list_size())
     if page.single is not None:
         row = page.single
         return respond(represent_entry(kind, obj, getattr(row, f"{kind}_id"), row.level, level))

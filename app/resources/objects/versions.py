@@ -7,7 +7,7 @@ from app.auth import current_account, login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, respond, url
+from app.representation import check_preconditions, created, full_list_size, load_body, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import get_object
 from app.resources.objects.documents import represent_version
@@ -43,7 +43,7 @@ def versions_index(object_id):
     account = current_account()
     obj, level = get_object(object_id, READ)
     stmt = select(ObjectVersion).where(ObjectVersion.object_id == obj.id)
-    page = versions_collection.page(db.session, stmt, request.args)
+    page = versions_collection.page(db.session, stmt, request.args, default_size=full_list_size())
     if page.single is not None:
         return respond(represent_version(page.single, obj, account, level=level))
     self_url = url("objects.versions_index", object_id=obj.id)
