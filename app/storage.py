@@ -308,7 +308,7 @@ class _Deadline:
     def __iter__(self):
         deadline = time.monotonic() + self.seconds
         for chunk in self.body:
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 log.warning(
                     json.dumps({"event": "download_timeout", "path": self.path, "seconds": self.seconds})
                 )

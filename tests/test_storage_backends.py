@@ -245,3 +245,18 @@ def test_a_presigned_url_expires(app, client, make_account, token_for):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert requests.get(location, timeout=TIMEOUT).status_code == 403
+
+
+@pytest.mark.parametrize("way", ["file", "s3-stream"])
+def test_a_streamed_download_is_cut_at_the_download_timeout(app, client, make_account, token_for):
+    from tests.resources.datamanager_support import create_space, make_asset
+
+    headers = token_for(make_account(type="ADMIN"))
+    asset = make_asset(client, create_space(client, headers), headers, b"%PDF-1.4 tiny", "a.pdf")
+    url = asset["files"][0]["url"]
+    assert client.get(url, headers=headers).data == b"%PDF-1.4 tiny"
+    app.config["HALYARD_DOWNLOAD_TIMEOUT_SECONDS"] = 0
+    with pytest.raises(TimeoutError):  # the body stops (gunicorn closes the connection)
+        client.get(url, headers=headers, buffered=False).get_data()
+    app.config["HALYARD_DOWNLOAD_TIMEOUT_SECONDS"] = 3600
+    assert client.get(url, headers=headers).data == b"%PDF-1.4 tiny"
