@@ -85,27 +85,7 @@ def start(host, port, web_workers, rq_workers, worker_class):
     children = []
     if not app.config["REDIS_URL"]:
         children.append(_embedded_redis(app, env))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    web = Child(
-        "web",
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--pythonpath",
-            root,
-            "-w",
-            str(web_workers),
-            "-b",
-            f"{host}:{port}",
-            "--graceful-timeout",
-            "10",
-            "-c",
-            os.path.join(root, "app", "gunicorn_conf.py"),
-            "wsgi:app",
-        ],
-        env=env,
-    )
+    web = Child("web", web_command(app.config, host, port, web_workers), env=env)
     worker_command = [sys.executable, "-m", "app", "worker", "--worker-class", worker_class]
     stop_timeout = app.config["HALYARD_WORKER_GRACE_SECONDS"] + 15  # the grace, then unregister and exit
     children += [
@@ -133,6 +113,34 @@ def _metrics_dir(app):
         if name.endswith(".db"):
             os.remove(os.path.join(path, name))
     return path
+
+
+def web_command(config, host, port, workers):
+    """gunicorn's command line: threaded workers (gthread), so a slow download holds one thread, and the
+    worker timeout (a hung process) is independent of how long a download takes (docs/storage.md)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--pythonpath",
+        root,
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(config["HALYARD_WEB_THREADS"]),
+        "--timeout",
+        str(config["HALYARD_WEB_TIMEOUT_SECONDS"]),
+        "-b",
+        f"{host}:{port}",
+        "--graceful-timeout",
+        "10",
+        "-c",
+        os.path.join(root, "app", "gunicorn_conf.py"),
+        "wsgi:app",
+    ]
 
 
 def _embedded_redis(app, env):

@@ -29,6 +29,50 @@ SETTINGS = {
         "Prefix of RQ queue names (lets several deployments or test runs share a Redis).",
     ),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
+    "HALYARD_STORAGE_URL": (
+        "",
+        "Where every kept file lives: file:///path or s3://bucket/prefix (docs/storage.md); empty ="
+        " HALYARD_STORAGE_ROOT.",
+    ),
+    "HALYARD_S3_ENDPOINT_URL": ("", "S3: endpoint of an S3-compatible store (MinIO, Ceph RGW); empty = AWS."),
+    "HALYARD_S3_REGION": ("", "S3: region name; empty = the AWS default chain's."),
+    "HALYARD_S3_ACCESS_KEY_ID": (
+        "",
+        "S3: access key id; empty = the standard AWS chain (AWS_ACCESS_KEY_ID, profile, instance role).",
+    ),
+    "HALYARD_S3_SECRET_ACCESS_KEY": ("", "S3: secret access key (never logged); empty = the AWS chain."),
+    "HALYARD_S3_ADDRESSING_STYLE": (
+        "auto",
+        "S3: 'auto', 'path' (MinIO, most self-hosted stores) or 'virtual'.",
+    ),
+    "HALYARD_S3_MULTIPART_BYTES": (
+        16 * 1024 * 1024,
+        "S3: files larger than this are uploaded in parts of this size.",
+    ),
+    "HALYARD_STORAGE_DOWNLOADS": (
+        "redirect",
+        "S3: 'redirect' answers file downloads with 302 to a presigned URL; 'stream' sends them through the"
+        " web process.",
+    ),
+    "HALYARD_STORAGE_PRESIGN_SECONDS": (300, "S3: lifetime of a presigned download URL."),
+    "HALYARD_STORAGE_SENDFILE": (
+        "off",
+        "Local storage: 'off' (the web process streams files), 'nginx' (X-Accel-Redirect) or 'apache'"
+        " (X-Sendfile).",
+    ),
+    "HALYARD_STORAGE_SENDFILE_PREFIX": (
+        "/_halyard_files/",
+        "nginx: the internal location that maps to the storage folder (X-Accel-Redirect target).",
+    ),
+    "HALYARD_WEB_THREADS": (8, "`halyard start`: threads per gunicorn worker (gthread): one per request."),
+    "HALYARD_WEB_TIMEOUT_SECONDS": (
+        30,
+        "`halyard start`: gunicorn's worker timeout (a hung worker is restarted).",
+    ),
+    "HALYARD_DOWNLOAD_TIMEOUT_SECONDS": (
+        3600,
+        "A file streamed by the web process is cut after this long (a slow client holds one thread).",
+    ),
     "HALYARD_MAX_UPLOAD_BYTES": (
         64 * 1024 * 1024,
         "Largest accepted request body, chunked ones too; larger ones get 413 on every path.",

@@ -14,7 +14,7 @@ def read(name):
 
 
 def test_every_setting_is_in_the_readme_table():
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", read("README.md"), re.M))
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", read("README.md"), re.M))
     assert set(SETTINGS) - documented == set(), "add these settings to the README's configuration table"
     assert documented - set(SETTINGS) == set(), "the README documents settings that do not exist"
 

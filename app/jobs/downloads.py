@@ -10,7 +10,6 @@ import importlib
 import json
 import logging
 import shutil
-import tempfile
 import time
 from datetime import timedelta
 
@@ -64,15 +63,15 @@ def run_download(request_id):
     if req is None or req.is_cancelled or req.status in ("finished", "failed", "cancelled"):
         return req.status if req is not None else "missing"
     _stage(req, "running", 0.0, "starting")  # before the work directory exists: the sweep spares running ones
-    workdir = tempfile.mkdtemp(dir=storage.root(), prefix=f".download-{req.id}-")
     try:
-        if req.catalogue_item.executor_type == "LOCAL":
-            out_path, rows = _run_local(req, workdir)
-        else:
-            out_path, rows = _run_adapter(req, workdir)
-        _check_cancelled(req)
-        _stage(req, "running", 0.95, "storing")
-        stored = storage.save_path(out_path)
+        with storage.scratch(f".download-{req.id}-") as workdir:
+            if req.catalogue_item.executor_type == "LOCAL":
+                out_path, rows = _run_local(req, workdir)
+            else:
+                out_path, rows = _run_adapter(req, workdir)
+            _check_cancelled(req)
+            _stage(req, "running", 0.95, "storing")
+            stored = storage.save_path(out_path)
         req.file_key, req.real_size, req.rows = stored.key, stored.size, rows
         req.status, req.progress, req.finished = "finished", 1.0, utcnow()
         db.session.commit()
@@ -87,21 +86,26 @@ def run_download(request_id):
     except Exception:
         _fail(req, "The download failed with an internal error.")
         raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run_local(req, workdir):
     from app.resources.downloader import local
-    from app.resources.downloader.execution import cancel_key
 
     item = req.catalogue_item
     try:
-        path, types, version = local.table_of(item)
+        source, types, version = local.table_of(item)
         local.check_columns(req.spec, types)
+        with local.table_file(source) as path:
+            req.data_version = version
+            return _export_local(req, item, workdir, path)
     except local.SourceUnavailable as exc:
         raise JobError(str(exc)) from None
-    req.data_version = version
+
+
+def _export_local(req, item, workdir, path):
+    from app.resources.downloader import local
+    from app.resources.downloader.execution import cancel_key
+
     con = local.connect(workdir)
     try:
         _stage(req, "running", 0.02, "estimating")
@@ -206,12 +210,13 @@ def sweep_downloads():
         storage.delete(req.file_key)
         req.file_key = None
     db.session.commit()
-    for name in os.listdir(storage.root()):
+    scratch = storage.scratch_root()
+    for name in os.listdir(scratch):
         match = re.fullmatch(r"\.download-(\d+)-\w+", name)
         if match:
             req = db.session.get(DownloadRequest, int(match.group(1)))
             if req is None or req.status != "running" or req.is_cancelled:
-                shutil.rmtree(os.path.join(storage.root(), name), ignore_errors=True)
+                shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
     return len(stale)
 
 

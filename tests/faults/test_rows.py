@@ -528,7 +528,7 @@ def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, mak
     db.session.commit()
     old = time.time() - 3600
     for key in (stray.key, kept.key):
-        os.utime(storage.path_of(key), (old, old))
+        os.utime(storage.store().location(key), (old, old))
     fresh = storage.save(io.BytesIO(b"just stored, its row not yet committed"))
     app.config["HALYARD_RECONCILE_FILE_AGE_SECONDS"] = 600
     five_minutes_ago = datetime.utcnow() - timedelta(minutes=5)

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 from app import metrics as process_metrics
-from app.auth import admin_required, current_account, login_required, requires_scope
+from app.auth import current_account, login_required, requires_scope
 from app.extensions import db
 from app.hal import Document, Template
 from app.jobs import all_queues, enqueue, get_redis
