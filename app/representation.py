@@ -13,6 +13,7 @@ from app.extensions import curies
 from app.hal import (
     HAL_FORMS,
     HTML,
+    CursorCodec,
     check_if_match,
     etag_for,
     make_conditional,
@@ -33,18 +34,59 @@ def base_url():
     return f"{request.scheme}://{request.host}"
 
 
-def paginate(collection, stmt):
-    """``collection.page()`` over ``stmt`` with the request's query and the configured paging limits."""
+def paginate(
+    collection,
+    stmt,
+    self_url,
+    items,
+    *,
+    single,
+    links=None,
+    templates=None,
+    properties=None,
+    options_url=None,
+    **options,
+):
+    """The one paging door of every list: a page of ``collection`` over ``stmt`` as a HAL response.
+
+    Applies the configured ``HALYARD_PAGE_DEFAULT_SIZE``/``HALYARD_PAGE_MAX_SIZE`` and owns the
+    single-item branch: ``<idprop>=<x>`` answers ``single(item)``, the item's own document. Otherwise
+    ``items(page.items)`` (the embedded documents, built from the whole page at once) go into the
+    collection document at ``self_url``, with ``links`` ({rel: href or Link}), ``templates``
+    ({name: Template}) and ``properties`` (placed before ``count`` and ``total``). ``options`` go
+    to ``Collection.page()`` (``scalars``, ``totals``, ``key``).
+    """
     from app.extensions import db
 
     config = current_app.config
-    return collection.page(
+    page = collection.page(
         db.session,
         stmt,
         request.args,
         default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
+        cursors=cursor_codec(),
+        **options,
     )
+    if page.single is not None:
+        return respond(single(page.single))
+    doc = page.document(self_url, items(page.items), options_url=options_url)
+    if properties:
+        doc.properties = {**properties, **doc.properties}
+    for rel, href in (links or {}).items():
+        doc.link(rel, href)
+    for name, template in (templates or {}).items():
+        doc.template(name, template)
+    return respond(doc)
+
+
+def cursor_codec():
+    """The app's signer of paging cursors (keyed by SECRET_KEY), made once per app."""
+    codec = current_app.extensions.get("halyard.cursors")
+    if codec is None:
+        codec = CursorCodec(current_app.config["SECRET_KEY"])
+        codec = current_app.extensions.setdefault("halyard.cursors", codec)
+    return codec
 
 
 def to_dict(doc, media_type=None):

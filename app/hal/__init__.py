@@ -17,6 +17,7 @@ from .conditional import (
     representation_suffix,
 )
 from .curies import CurieRegistry
+from .cursor import CursorCodec
 from .document import Document
 from .forms import Property, Template, properties_from_schema
 from .grammar import Field, Query, QueryError
@@ -39,6 +40,7 @@ __all__ = [
     "Collection",
     "TotalsCache",
     "CurieRegistry",
+    "CursorCodec",
     "Document",
     "Field",
     "HAL_FORMS",

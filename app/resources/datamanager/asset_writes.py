@@ -152,10 +152,9 @@ def delete_asset(dm_id, asset_id):
 @login_required
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    doc = list_assets(
+    return list_assets(
         dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
     )
-    return respond(doc) if not hasattr(doc, "status_code") else doc
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

@@ -1,6 +1,5 @@
 """/datamanager/{id}/assets/ (list, upload), /assets/{assetID} (read) and its files' bytes."""
 
-from flask import request
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
@@ -10,7 +9,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
-from app.representation import respond, url
+from app.representation import paginate, respond, url
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
@@ -84,6 +83,7 @@ deleted_collection = Collection(
 
 FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"), Property("locale", regex=LOCALE)]
 EDIT_TEMPLATE_PROPERTIES = properties_from_schema(asset_update_schema)  # derived once, not per asset
+UPLOAD_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file", multiple=True)]
 
 
 def file_href(asset, f):
@@ -171,29 +171,24 @@ def asset_or_404(dm, asset_id, *, deleted=False):
     return asset
 
 
-def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
+def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates=None):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
     rights, generation = access
-    page = collection.page(
-        db.session,
+    urls = AssetUrls(dm_id)
+    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+    return paginate(
+        collection,
         assets_select(dm_id, deleted=deleted),
-        request.args,
+        urls.deleted if deleted else urls.assets,
+        lambda rows: [represent(a, rights, urls, templates=False) for a in asset_rows(rows)],
+        single=lambda row: represent(asset_rows([row])[0], rights, urls),
+        links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
+        templates=templates,
         scalars=False,
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
     )
-    urls = AssetUrls(dm_id)
-    items = asset_rows(page.items)
-    if page.single is not None:
-        return respond(represent(items[0], rights, urls))
-    doc = page.document(
-        urls.deleted if deleted else urls.assets, [represent(a, rights, urls, templates=False) for a in items]
-    )
-    doc.link("ec:datamanager", urls.datamanager)
-    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
-    doc.link(f"{collection.rel}/by-id", Link(by_id, templated=True))
-    return doc
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/")
@@ -201,21 +196,16 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
     access = access_or_404(dm_id)
-    rights = access[0]
-    doc = list_assets(dm_id, access, assets_collection, "datamanager.asset", deleted=False)
-    if not isinstance(doc, Document):
-        return doc
-    if "editAssets" in rights:
-        doc.template(
-            "default",
-            Template(
-                method="POST",
-                title="Upload files, one asset per file",
-                contentType="multipart/form-data",
-                properties=[Property("file", required=True, type="file", multiple=True)],
-            ),
-        )
-    return respond(doc)
+    upload = Template(
+        method="POST",
+        title="Upload files, one asset per file",
+        contentType="multipart/form-data",
+        properties=UPLOAD_TEMPLATE_PROPERTIES,
+    )
+    templates = {"default": upload} if "editAssets" in access[0] else None
+    return list_assets(
+        dm_id, access, assets_collection, "datamanager.asset", deleted=False, templates=templates
+    )
 
 
 @bp.post("/datamanager/<uuid:dm_id>/assets/")

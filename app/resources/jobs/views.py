@@ -96,10 +96,13 @@ def get_job_or_404(job_id):
 @login_required
 def index():
     """The jobs the caller started (ADMINs see all)."""
-    page = paginate(jobs_collection, visible_jobs(current_account()))
-    if page.single is not None:
-        return respond(represent(page.single, live_state(page.single)))
-    return respond(page.document(url("jobs.index"), [represent(record) for record in page.items]))
+    return paginate(
+        jobs_collection,
+        visible_jobs(current_account()),
+        url("jobs.index"),
+        lambda records: [represent(record) for record in records],
+        single=lambda record: represent(record, live_state(record)),
+    )
 
 
 @bp.get("/jobs/<job_id>")
