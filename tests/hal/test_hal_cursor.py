@@ -42,6 +42,38 @@ def walk(coll, session, models, query, rel="next", start=None):
         )
 
 
+_engines = []
+
+
+@pytest.fixture
+def real_engine(fresh_database, tmp_path_factory, models):
+    """The test collection's rows in the configured database (PostgreSQL sorts NULLs last, SQLite
+    first), made once for this module."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    if not _engines:
+        engine = create_engine(fresh_database(str(tmp_path_factory.mktemp("cursor")), "cursor"))
+        models.Asset.metadata.create_all(engine)
+        with Session(engine) as session:
+            session.add_all(models.make_asset(i) for i in range(1, 26))
+            session.commit()
+        _engines.append(engine)
+    return _engines[0]
+
+
+@pytest.fixture(params=["memory", "configured"])
+def any_session(request, session):
+    """The in-memory SQLite session, then one on the configured database."""
+    if request.param == "memory":
+        yield session
+        return
+    from sqlalchemy.orm import Session
+
+    with Session(request.getfixturevalue("real_engine")) as real:
+        yield real
+
+
 @pytest.mark.parametrize(
     "sort",
     [
@@ -54,7 +86,8 @@ def walk(coll, session, models, query, rel="next", start=None):
         "sort=note,-bytes",
     ],
 )
-def test_following_next_and_prev_visits_every_item_once_in_order(session, models, sort):
+def test_following_next_and_prev_visits_every_item_once_in_order(any_session, models, sort):
+    session = any_session
     coll = nullable_sort(models)
     everything = [a.id for a in coll.page(session, select(models.Asset), args(f"size=20&{sort}")).items]
     everything += [
