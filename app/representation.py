@@ -15,6 +15,7 @@ from app.hal import (
     HTML,
     CursorCodec,
     check_if_match,
+    encode_json,
     etag_for,
     make_conditional,
     negotiate,
@@ -95,8 +96,9 @@ def to_dict(doc, media_type=None):
 
 
 def canonical_etag(doc):
-    """The representation-independent ETag of a resource, compared against If-Match."""
-    return etag_for(doc.to_dict(curies=curies, base_url=base_url()))
+    """The representation-independent ETag of a resource, compared against If-Match: SHA-256 of the
+    bytes its HAL+JSON response carries (so a GET hashes the body it sends and encodes it once)."""
+    return etag_for(encode_json(doc.to_dict(curies=curies, base_url=base_url())))
 
 
 def respond(doc, status=200, headers=None, *, etag=True):
@@ -116,12 +118,13 @@ def respond(doc, status=200, headers=None, *, etag=True):
         else:
             response.vary.add("Authorization")
     if etag and status in (200, 201):
-        # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
-        state = (
-            body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
-        )
+        # Without _templates the body sent is the canonical encoding itself: hash the bytes sent.
+        if media_type in (HAL_FORMS, HTML):
+            state = canonical_etag(doc)
+        else:
+            state = etag_for(response.get_data())
         suffix = representation_suffix(media_type) + caller_variant(body, media_type)
-        response = make_conditional(response, etag_for(state), suffix=suffix)
+        response = make_conditional(response, state, suffix=suffix)
     return response
 
 

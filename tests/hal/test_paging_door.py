@@ -66,3 +66,20 @@ def test_every_collection_applies_the_configured_page_sizes(client, make_account
         assert path in paths, (path, sorted(paths))
     assert any(p.endswith("/assets/") for p in paths) and any(p.endswith("/members/") for p in paths)
     assert len(paths) >= 14, sorted(paths)
+
+
+def test_the_etag_is_the_hash_of_the_bytes_sent(client, make_account, token_for):
+    import hashlib
+
+    headers = token_for(make_account(type="ADMIN"))
+    made = client.post("/datamanager/", json={"title": "space"}, headers=headers)
+    for href in ("/datamanager/", made.headers["Location"], "/api/v1/user/?size=1"):
+        for accept in ("application/hal+json", "application/json"):
+            response = client.get(href, headers={**headers, "Accept": accept})
+            assert response.headers["ETag"] == f'"{hashlib.sha256(response.data).hexdigest()[:32]}"'
+    # HAL-FORMS and HTML carry the same state tag plus their suffix (If-Match accepts any of them)
+    hal = client.get(made.headers["Location"], headers=headers).headers["ETag"].strip('"')
+    forms = client.get(
+        made.headers["Location"], headers={**headers, "Accept": "application/prs.hal-forms+json"}
+    )
+    assert forms.headers["ETag"].strip('"').startswith(hal + "-f")
