@@ -1,7 +1,6 @@
 """/datamanager/{id}/assets/ (list, upload), /assets/{assetID} (read) and its files' bytes."""
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
 
 from app import storage
 from app.auth import login_required
@@ -9,14 +8,13 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
-from app.representation import paginate, respond, url
+from app.representation import paginate, respond
 from app.resources.datamanager import bp
-from app.resources.datamanager.access import require, space_or_404
+from app.resources.datamanager.access import access_or_404, require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.reads import (
     AssetUrls,
-    access_or_404,
-    asset_row_or_404,
+    asset_or_404,
     asset_rows,
     assets_select,
     assets_table,
@@ -84,10 +82,6 @@ deleted_collection = Collection(
 FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"), Property("locale", regex=LOCALE)]
 EDIT_TEMPLATE_PROPERTIES = properties_from_schema(asset_update_schema)  # derived once, not per asset
 UPLOAD_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file", multiple=True)]
-
-
-def file_href(asset, f):
-    return url("datamanager.file", dm_id=asset.datamanager_id, asset_id=asset.id, file_id=f.id)
 
 
 def file_properties(f, href):
@@ -158,19 +152,6 @@ def represent(asset, rights, urls=None, *, templates=True):
     return doc
 
 
-def assets_stmt(dm, *, deleted=False):
-    stmt = select(Asset).where(Asset.datamanager_id == dm.id)
-    stmt = stmt.where(Asset.deleted.is_not(None) if deleted else Asset.deleted.is_(None))
-    return stmt.options(selectinload(Asset.tags), selectinload(Asset.files))
-
-
-def asset_or_404(dm, asset_id, *, deleted=False):
-    asset = db.session.scalars(assets_stmt(dm, deleted=deleted).where(Asset.id == asset_id)).first()
-    if asset is None:
-        raise NotFound("asset")
-    return asset
-
-
 def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates=None):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
@@ -227,9 +208,10 @@ def upload(dm_id):
         db.session.rollback()
         discard(uploads)
         raise
-    links = [url("datamanager.asset", dm_id=dm.id, asset_id=a.id) for a in new]
-    doc = Document({"count": len(new)}, self_href=url("datamanager.assets", dm_id=dm.id))
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
+    urls = AssetUrls(dm.id)
+    links = [urls.asset(a.id) for a in new]
+    doc = Document({"count": len(new)}, self_href=urls.assets)
+    doc.link("ec:datamanager", urls.datamanager)
     doc.links("ec:asset", links)
     return respond(doc, 201, {"Location": links[0]}, etag=False)
 
@@ -253,7 +235,7 @@ def new_file(upload, now, locale=None):
 @login_required
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
-    return respond(represent(*asset_row_or_404(dm_id, asset_id)))
+    return respond(represent(*asset_or_404(dm_id, asset_id)))
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")

@@ -21,29 +21,12 @@ from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
 from app.representation import url
-from app.resources.datamanager.models import RIGHTS, Asset, AssetFile, AssetTag, DataManager, Member
+from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_of
+from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
 _members = Member.__table__
-_RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
 
-_SPACE_RIGHTS = FastRead(
-    select(
-        DataManager.__table__.c.id,
-        _members.c.account_id,
-        DataManager.__table__.c.assets_generation,
-        *_RIGHT_COLUMNS,
-    )
-    .select_from(DataManager.__table__)
-    .outerjoin(
-        _members,
-        and_(
-            _members.c.datamanager_id == DataManager.__table__.c.id,
-            _members.c.account_id == bindparam("account_id"),
-        ),
-    )
-    .where(DataManager.__table__.c.id == bindparam("dm_id"))
-)
 _TAGS = (
     select(tags_table.c.asset_id, tags_table.c.tag)
     .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True)))
@@ -83,7 +66,7 @@ _ONE_ASSET = {
             *ASSET_COLUMNS,
             tags_table.c.tag,
             _members.c.account_id.label("member_id"),
-            *_RIGHT_COLUMNS,
+            *RIGHT_COLUMNS,
             *_FILE_COLUMNS,
         )
         .select_from(assets_table)
@@ -106,34 +89,12 @@ _ONE_ASSET = {
     for deleted in (False, True)
 }
 _FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
-_FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(_RIGHT_COLUMNS)
+_FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(RIGHT_COLUMNS)
 
 
 def _execute(stmt, params):
     """Run a read on the session's connection (and transaction) without the ORM execution layer."""
     return core_connection().execute(stmt, params)
-
-
-def _rights(values, principal):
-    """The rights the caller holds, from the member row's right columns (in ``RIGHTS`` order)."""
-    if principal.is_admin:
-        return list(RIGHTS)
-    return [right for right, held in zip(RIGHTS, values, strict=False) if held]
-
-
-def access_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
-    indexed query; 404 like ``space_or_404``."""
-    principal = current_principal()
-    row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
-    if row is None or (row.account_id is None and not principal.is_admin):
-        raise NotFound("datamanager")
-    return _rights(row[-len(_RIGHT_COLUMNS) :], principal), row.assets_generation
-
-
-def rights_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list); 404 like ``space_or_404``."""
-    return access_or_404(dm_id)[0]
 
 
 def totals_scope(dm_id, deleted, generation):
@@ -199,16 +160,16 @@ def assets_select(dm_id, *, deleted=False):
     return select(*ASSET_COLUMNS).where(assets_table.c.datamanager_id == dm_id, where)
 
 
-def asset_row_or_404(dm_id, asset_id, *, deleted=False):
+def asset_or_404(dm_id, asset_id, *, deleted=False):
     """One ``AssetRow`` and the caller's rights in its space, in one query (the asset joined with its
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
-    not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
+    not read, else 404 ``asset`` — the same answers, in the same order, as ``access_or_404`` first."""
     principal = current_principal()
     rows = _ONE_ASSET[deleted].rows(
         core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}
     )
     if not rows:
-        rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
+        access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
     if first.member_id is None and not principal.is_admin:
@@ -223,7 +184,7 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
         if values[0] is not None and values[0] not in files:
             files[values[0]] = FileRow(values)
     asset.files = list(files.values())
-    return asset, _rights(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
+    return asset, rights_of(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
 
 
 _ANY_SPACE = uuid.UUID(int=0)
