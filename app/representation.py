@@ -55,13 +55,14 @@ def paginate(
     ``items(page.items)`` (the embedded documents, built from the whole page at once) go into the
     collection document at ``self_url``, with ``links`` ({rel: href or Link}), ``templates``
     ({name: Template}) and ``properties`` (placed before ``count`` and ``total``). ``options`` go
-    to ``Collection.page()`` (``scalars``, ``totals``, ``key``).
+    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, and ``session``: a Core connection for
+    a Core select, instead of the ORM session).
     """
     from app.extensions import db
 
     config = current_app.config
     page = collection.page(
-        db.session,
+        options.pop("session", None) or db.session,
         stmt,
         request.args,
         default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],

@@ -203,6 +203,7 @@ class Collection:
     ) -> Page:
         """Run the query: one COUNT and one LIMIT/OFFSET select, a keyset page, or the id-lookup item.
 
+        ``session`` is an ORM Session or a Core Connection (for Core selects: no ORM execution layer).
         ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
         Items are the first column of each row (ORM entities for ``select(Model)``), or with
         ``scalars=False`` whole rows (for Core selects of several columns). ``totals`` (a
@@ -250,7 +251,8 @@ class Collection:
         """The page after (or before) ``query.cursor``: ``size + 1`` rows in one seek, no COUNT."""
         cursor, forward = query.cursor, query.cursor.direction == NEXT
         order = [(column, desc != (not forward)) for column, desc in keyed.order]
-        nulls_low = session.get_bind().dialect.name not in ("postgresql", "oracle")
+        dialect = session.dialect if hasattr(session, "dialect") else session.get_bind().dialect
+        nulls_low = dialect.name not in ("postgresql", "oracle")
         rows = filtered.where(beyond(order, cursor.values, nulls_low=nulls_low)).limit(query.size + 1)
         items, item_keys = keyed.run(session, self._order(rows, query, reverse=not forward), scalars)
         more = len(items) > query.size

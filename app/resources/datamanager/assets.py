@@ -5,7 +5,7 @@ from sqlalchemy import exists, select
 from app import storage
 from app.auth import login_required
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import core_connection, db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
 from app.representation import paginate, respond
@@ -105,8 +105,9 @@ def represent(asset, rights, urls=None, *, templates=True):
     HAL-FORMS renders templates of the top-level document only."""
     urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
+    asset_id = str(asset.id)
     props = {
-        "assetID": str(asset.id),
+        "assetID": asset_id,
         "title": asset.title,
         "type": asset.type,
         "created": rfc3339(asset.created),
@@ -114,9 +115,9 @@ def represent(asset, rights, urls=None, *, templates=True):
     if deleted:
         props["deleted"] = rfc3339(asset.deleted)
     props["tags"] = list(asset.tag_names)
-    hrefs = [urls.file(asset.id, f.id) for f in asset.files]
+    hrefs = [urls.file(asset_id, f.id) for f in asset.files]
     props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs, strict=False)]
-    doc = Document(props, self_href=urls.asset(asset.id, deleted=deleted))
+    doc = Document(props, self_href=urls.asset(asset_id, deleted=deleted))
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)
     doc.links(
@@ -162,11 +163,12 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
         collection,
         assets_select(dm_id, deleted=deleted),
         urls.deleted if deleted else urls.assets,
-        lambda rows: [represent(a, rights, urls, templates=False) for a in asset_rows(rows)],
-        single=lambda row: represent(asset_rows([row])[0], rights, urls),
+        lambda rows: [represent(a, rights, urls, templates=False) for a in asset_rows(rows, dm_id)],
+        single=lambda row: represent(asset_rows([row], dm_id)[0], rights, urls),
         links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
         templates=templates,
         scalars=False,
+        session=core_connection(),
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
     )

@@ -13,7 +13,7 @@ import functools
 import uuid
 
 from flask import current_app, request
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import String, and_, bindparam, null, select, type_coerce, union_all
 
 from app.auth import current_principal
 from app.errors import NotFound
@@ -27,35 +27,25 @@ from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
 _members = Member.__table__
 
-_TAGS = (
-    select(tags_table.c.asset_id, tags_table.c.tag)
-    .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True)))
-    .order_by(tags_table.c.tag)
+_FILE_VALUES = (
+    files_table.c.id,
+    files_table.c.mimetype,
+    files_table.c.size,
+    files_table.c.width,
+    files_table.c.height,
+    files_table.c.locale,
+    files_table.c.created,
+    files_table.c.modified,
 )
-_FILES = (
-    select(
-        files_table.c.asset_id,
-        files_table.c.id,
-        files_table.c.mimetype,
-        files_table.c.size,
-        files_table.c.width,
-        files_table.c.height,
-        files_table.c.locale,
-        files_table.c.created,
-        files_table.c.modified,
-    )
-    .where(files_table.c.asset_id.in_(bindparam("ids", expanding=True)))
-    .order_by(files_table.c.created, files_table.c.id)
-)
+# The columns of an asset as rendered (its space is the one in the URL, so it is not read).
 ASSET_COLUMNS = (
     assets_table.c.id,
-    assets_table.c.datamanager_id,
     assets_table.c.title,
     assets_table.c.type,
     assets_table.c.created,
     assets_table.c.deleted,
 )
-_FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.selected_columns[1:]]
+_FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILE_VALUES]
 # One asset with its tags, its files and the caller's membership row in its space (NULLs when not a
 # member), live or deleted, in one statement: a row per (tag, file) pair, or one row with NULLs for an
 # asset without tags or files. Assets carry a few tags and files, so the product stays small, and it
@@ -90,11 +80,6 @@ _ONE_ASSET = {
 }
 _FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
 _FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(RIGHT_COLUMNS)
-
-
-def _execute(stmt, params):
-    """Run a read on the session's connection (and transaction) without the ORM execution layer."""
-    return core_connection().execute(stmt, params)
 
 
 def totals_scope(dm_id, deleted, generation):
@@ -135,22 +120,50 @@ class AssetRow:
 
     __slots__ = ("id", "datamanager_id", "title", "type", "created", "deleted", "tag_names", "files")
 
-    def __init__(self, row):
-        self.id, self.datamanager_id, self.title, self.type, self.created, self.deleted = row
+    def __init__(self, row, datamanager_id):
+        self.id, self.title, self.type, self.created, self.deleted = row
+        self.datamanager_id = datamanager_id
         self.tag_names, self.files = [], []
 
 
-def asset_rows(rows):
-    """``AssetRow``s for asset rows (``ASSET_COLUMNS``), with tags and files in two more queries."""
-    assets = [AssetRow(row) for row in rows]
+@functools.lru_cache(maxsize=256)  # one per page size (at most HALYARD_PAGE_MAX_SIZE of them)
+def _tags_and_files(n):
+    """The tags and files of ``n`` assets (parameters ``id0``…) in one statement: a file row has a
+    NULL ``tag``, a tag row NULL file columns; files by (created, id) and tags by name. The asset id
+    is only matched, never rendered, so it is read as the stored value (no ``uuid.UUID`` per row)."""
+    ids = [bindparam(f"id{i}", type_=assets_table.c.id.type) for i in range(n)]
+    files = select(
+        type_coerce(files_table.c.asset_id, String).label("asset_id"),
+        *_FILE_VALUES,
+        type_coerce(null(), String).label("tag"),
+    ).where(files_table.c.asset_id.in_(ids))
+    tags = select(
+        type_coerce(tags_table.c.asset_id, String), *(null() for _ in _FILE_VALUES), tags_table.c.tag
+    ).where(tags_table.c.asset_id.in_(ids))
+    both = union_all(files, tags)
+    columns = both.selected_columns
+    return FastRead(both.order_by(columns.tag, columns.created, columns.id))
+
+
+def _hex(stored):
+    """An asset id as stored: 32 hex digits on SQLite; PostgreSQL's driver gives a ``uuid.UUID``."""
+    return stored if stored.__class__ is str else stored.hex
+
+
+def asset_rows(rows, datamanager_id):
+    """``AssetRow``s for asset rows (``ASSET_COLUMNS``) of one space, with their tags and files in
+    one more round trip."""
+    assets = [AssetRow(row, datamanager_id) for row in rows]
     if not assets:
         return assets
-    by_id = {a.id: a for a in assets}
-    params = {"ids": list(by_id)}
-    for asset_id, tag in _execute(_TAGS, params):
-        by_id[asset_id].tag_names.append(tag)
-    for row in _execute(_FILES, params):
-        by_id[row[0]].files.append(FileRow(row[1:]))
+    by_hex = {a.id.hex: a for a in assets}
+    params = {f"id{i}": a.id for i, a in enumerate(assets)}
+    for row in _tags_and_files(len(assets)).rows(core_connection(), params):
+        asset = by_hex[_hex(row[0])]
+        if row[1] is None:
+            asset.tag_names.append(row[-1])
+        else:
+            asset.files.append(FileRow(row[1:-1]))
     return assets
 
 
@@ -174,7 +187,7 @@ def asset_or_404(dm_id, asset_id, *, deleted=False):
     first = rows[0]
     if first.member_id is None and not principal.is_admin:
         raise NotFound("datamanager")
-    asset = AssetRow(first[: len(ASSET_COLUMNS)])
+    asset = AssetRow(first[: len(ASSET_COLUMNS)], dm_id)
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
     asset.tag_names = list(dict.fromkeys(row.tag for row in rows if row.tag is not None))
