@@ -1,7 +1,6 @@
 """/api/v1/datasources (the caller's), /api/v1/projects/{id}/datasources and /api/v1/datasources/{id}
 with its stored files: /file, /preview, /table."""
 
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,7 +10,7 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.jobs import QueueUnavailable, enqueue
-from app.representation import check_preconditions, created, no_content, respond, url
+from app.representation import check_preconditions, created, no_content, paginate, respond, url
 from app.resources.datasources import bp, forms
 from app.resources.datasources.access import (
     get_project_or_404,
@@ -130,22 +129,25 @@ def _templates(doc, source):
 
 
 def _page(stmt, self_url, project=None):
-    page = sources_collection.page(db.session, stmt, request.args)
-    if page.single is not None:
-        return respond(represent(page.single))
-    doc = page.document(self_url, [represent(s) for s in page.items])
+    templates = None
     if project is None or project.can_edit_sources(current_account()):
         props = properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
-        doc.template(
-            "default",
-            Template(
+        templates = {
+            "default": Template(
                 method="POST",
                 target=url("datasources.sources"),
                 contentType="multipart/form-data",
                 properties=props,
-            ),
-        )
-    return respond(doc)
+            )
+        }
+    return paginate(
+        sources_collection,
+        stmt,
+        self_url,
+        lambda sources: [represent(s) for s in sources],
+        single=represent,
+        templates=templates,
+    )
 
 
 @bp.get("/api/v1/datasources")

@@ -116,12 +116,13 @@ def get_job_or_404(job_id):
 @login_required
 def index():
     """The jobs the caller started (ADMINs see all)."""
-    page = paginate(jobs_collection, visible_jobs(current_account()))
-    if page.single is not None:
-        return respond(represent(page.single, live_state(page.single)))
-    states = live_states(page.items)  # the same fields as /jobs/{id}
-    return respond(
-        page.document(url("jobs.index"), [represent(r, s) for r, s in zip(page.items, states, strict=True)])
+    return paginate(
+        jobs_collection,
+        visible_jobs(current_account()),
+        url("jobs.index"),
+        # each item carries the live fields /jobs/{id} shows
+        lambda records: [represent(r, s) for r, s in zip(records, live_states(records), strict=True)],
+        single=lambda record: represent(record, live_state(record)),
     )
 
 
