@@ -23,6 +23,7 @@ CSP = {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
+    "img-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",

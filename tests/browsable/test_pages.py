@@ -86,25 +86,53 @@ def test_static_assets_are_served_by_the_app(client):
     assert css.status_code == 200 and css.mimetype == "text/css"
 
 
-def test_collection_page_has_paging_the_grammar_form_and_collapsible_items(
+def test_collection_page_has_paging_a_typed_filter_form_and_a_sortable_table(
     app, client, make_account, token_for
 ):
     admin = make_account(type="ADMIN")
     for _ in range(7):
         enqueue(probe, 1, 0.0, False, kind="probe", owner=admin)
-    soup = page(browse(client, "/jobs/?size=3&page=2&sort=-created", token_for(admin)))
+    soup = page(
+        browse(client, "/jobs/?size=3&page=2&sort=-created&kind~=pro&status!=failed", token_for(admin))
+    )
     paging = soup.select_one("nav.paging")
     rels = {a["rel"][0]: a["href"] for a in paging.find_all("a")}
     assert set(rels) == {"first", "prev", "next", "last"}
-    assert rels["next"] == "http://localhost/jobs/?page=3&size=3&sort=-created"
     assert "3 shown of 7" in paging.get_text()
-    grammar = soup.select_one("section.grammar form.uri-template")
-    assert grammar["data-template"].startswith("http://localhost/jobs/{?page,size,sort,")
-    values = {i["name"]: i.get("value") for i in grammar.find_all("input")}
-    assert values["size"] == "3" and values["sort"] == "-created" and values["page"] == "2"
-    assert {"status", "status!", "kind~", "createdFrom", "createdTo"} <= set(values)
-    items = soup.select("section.embedded[data-rel='ec:job'] details.item")
-    assert len(items) == 3 and all(item.summary.find("a", string="open") for item in items)
+
+    # one typed filter form, each field once, with its operator picker, prefilled from the query
+    forms = soup.select("form.filter-form")
+    assert len(forms) == 1 and forms[0]["data-template"].startswith("http://localhost/jobs/{?page,size,sort,")
+    assert not soup.select("form.uri-template[data-template*='status']")  # not a second time in the links
+    rows = {row["data-field"]: row for row in forms[0].select(".filter-row[data-field]")}
+    assert {"status", "kind", "created"} <= set(rows) and not {"status!", "kind~", "createdFrom"} & set(rows)
+    ops = {name: [o["value"] for o in row.select("select.op option")] for name, row in rows.items()}
+    assert ops["kind"] == ["eq", "ne", "contains"] and ops["created"] == ["from", "to", "between"]
+    assert ops["status"] == ["eq", "ne"]
+    assert rows["kind"]["data-op"] == "contains" and rows["kind"].select_one("input.value")["value"] == "pro"
+    assert rows["status"]["data-op"] == "ne" and rows["status"]["data-var-ne"] == "status%21"
+    status_choices = [o["value"] for o in rows["status"].select("select.value option")]
+    assert {"", "queued", "started", "finished", "failed"} <= set(status_choices)  # an enum is a dropdown
+    assert rows["status"].select_one("select.value option[selected]")["value"] == "failed"
+    assert rows["created"].select_one("input.value")["type"] == "date"  # a date picker
+    sort = forms[0].select_one("select#q-sort")
+    assert sort.select_one("option[selected]")["value"] == "-created" and len(sort.select("option")) > 3
+    assert forms[0].select_one("input#q-size")["value"] == "3"
+
+    # the items as a table: columns for jobs, the first linking to the item, sortable headers
+    table = soup.select_one("section.embedded[data-rel='ec:job'] table.items")
+    columns = [th["data-key"] for th in table.select("thead th")]
+    assert columns == ["id", "kind", "status", "progress", "created", "ended"]
+    rows = table.select("tbody tr.item")
+    assert len(rows) == 3 and all(row.select_one("td a.self")["href"] == row["data-self"] for row in rows)
+    created = table.select_one("thead th[data-key=created]")
+    assert created["aria-sort"] == "descending"
+    href = created.select_one("a.sort")["href"]
+    assert href.startswith("http://localhost/jobs/?") and "sort=created" in href and "page=" not in href
+    assert "kind%7E=pro" in href and "status%21=failed" in href  # the filters stay, through the template
+    kind = table.select_one("thead th[data-key=kind] a.sort")["href"]
+    assert "sort=kind" in kind
+    assert table.select_one("thead th[data-key=progress] a") is None  # not sortable: a plain header
 
 
 def test_hal_forms_template_becomes_a_real_form(client, admin_headers):
