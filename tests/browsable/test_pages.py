@@ -259,7 +259,7 @@ def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widge
         if "GET" in r.methods
         and not r.arguments
         and not r.endpoint.endswith("static")
-        and r.endpoint != "openapi.spec"
+        and r.endpoint not in ("openapi.spec", "apidocs.viewer")  # the description; Swagger UI's page
     )
     assert "/jobs/" in paths and "/" in paths
     for path in paths:
@@ -332,3 +332,30 @@ def test_form_fields_are_labelled_by_name_with_the_prompt_as_a_hint_and_a_place_
         hint = box.select_one(".hint")
         assert (hint.get_text() if hint else None) == prompts[(form, name)]  # whole, never cut
         assert box.select_one(".field-error[hidden]") is not None
+
+
+def test_documentation_viewer_is_linked_as_service_doc_and_served_locally(client):
+    root = client.get("/").get_json()
+    href = root["_links"]["service-doc"]["href"]
+    assert href == "http://localhost/_browsable/api-docs"
+    response = browse(client, href)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = {d.strip() for d in response.headers["Content-Security-Policy"].split(";")}
+    assert {
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+    } <= csp
+    soup = page(response)
+    scripts = [s["src"] for s in soup.find_all("script")]
+    assert scripts == ["/_browsable/swagger-ui/swagger-ui-bundle.js", "/_browsable/static/api-docs.js"]
+    assert not soup.find("script", src=None) and not soup.find("style")  # nothing inline
+    assert soup.select_one("#swagger-ui")["data-spec"] == "http://localhost/openapi.json"
+    for asset in scripts + [link["href"] for link in soup.find_all("link", rel="stylesheet")]:
+        served = client.get(asset)
+        assert served.status_code == 200 and served.data, asset
+    assert b"SwaggerUIBundle" in client.get(scripts[0]).data
+    as_hal = client.get(href)  # a HAL client gets a document pointing at the description
+    assert as_hal.mimetype == "application/hal+json"
+    assert as_hal.get_json()["_links"]["service-desc"]["href"] == "http://localhost/openapi.json"
