@@ -61,9 +61,10 @@ SETTINGS = {
         False,
         "When true, /api/health/ answers without credentials (for load balancers).",
     ),
-    "HALYARD_WORKER_HEARTBEAT_SECONDS": (
+    "HALYARD_WORKER_TTL_SECONDS": (
         60,
-        "A worker not seen for this long counts as gone in /api/health/.",
+        "RQ worker TTL: an idle worker checks in (heartbeat) every TTL - 15 s; its registration expires"
+        " TTL + 60 s after the last one (health counts registered workers whose process is not dead).",
     ),
     "HALYARD_WORKER_GRACE_SECONDS": (
         30,

@@ -13,6 +13,7 @@ from app.extensions import curies
 from app.hal import (
     HAL_FORMS,
     HTML,
+    JSON,
     check_if_match,
     etag_for,
     make_conditional,
@@ -21,6 +22,7 @@ from app.hal import (
     representation_suffix,
 )
 from app.inputs import parse_json
+from app.native import NEGOTIATION, native_body, next_link_header, seed_of
 
 
 def url(endpoint, **values):
@@ -64,15 +66,18 @@ def respond(doc, status=200, headers=None, *, etag=True):
     depends on the caller: the view checked credentials (``login_required``/``admin_required``/
     ``optional_auth``: what the caller may read), or the body carries the caller's ``_templates``
     (HAL-FORMS) or names them (HTML). The JSON of a public view (``/``, ``/rels/``) is the same for all.
+
+    On a seed 000–003 path, JSON (also ``*/*`` and no ``Accept``) is the seed's own body, with its
+    own ETag (the hash of that body): app/native.py, docs/seed-native.md.
     """
-    media_type = negotiate(request.environ.get("HTTP_ACCEPT"))
+    seed = seed_of(request.path)
+    media_type = negotiate(request.environ.get("HTTP_ACCEPT"), **(NEGOTIATION if seed else {}))
+    if seed and media_type == JSON:
+        return _respond_native(doc, seed, status, headers, etag)
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
-        if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
-            response.headers["Vary"] = "Accept, Authorization"
-        else:
-            response.vary.add("Authorization")
+        _vary_authorization(response)
     if etag and status in (200, 201):
         # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
         state = (
@@ -81,6 +86,32 @@ def respond(doc, status=200, headers=None, *, etag=True):
         suffix = representation_suffix(media_type) + caller_variant(body, media_type)
         response = make_conditional(response, etag_for(state), suffix=suffix)
     return response
+
+
+def _vary_authorization(response):
+    if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
+        response.headers["Vary"] = "Accept, Authorization"
+    else:
+        response.vary.add("Authorization")
+
+
+def _respond_native(doc, seed, status, headers, etag):
+    """The seed-native JSON response of ``doc`` (application/json; ETag = hash of the body)."""
+    body = native_body(doc, seed, request.endpoint)
+    if isinstance(body, list) and (link := next_link_header(doc)):
+        headers = {**dict(headers or {}), "Link": link}
+    response = render(body, JSON, status=status, headers=headers)
+    if "flask_httpauth_user" in g:
+        _vary_authorization(response)
+    if etag and status in (200, 201):
+        response = make_conditional(response, etag_for(body))
+    return response
+
+
+def native_etag(doc):
+    """The ETag of ``doc``'s seed-native body on this (seed) path, or None elsewhere."""
+    seed = seed_of(request.path)
+    return etag_for(native_body(doc, seed, request.endpoint)) if seed else None
 
 
 def caller_variant(body, media_type):
@@ -119,8 +150,13 @@ def no_content():
 
 
 def check_preconditions(doc):
-    """Enforce If-Match (412 when stale, 428 when required and missing) against ``doc``'s ETag."""
-    check_if_match(canonical_etag(doc), required=current_app.config["HALYARD_REQUIRE_IF_MATCH"])
+    """Enforce If-Match (412 when stale, 428 when required and missing) against ``doc``'s ETag.
+
+    A seed client echoes the ETag of the native body it read: that tag matches as well."""
+    current = canonical_etag(doc)
+    if "If-Match" in request.headers and (native := native_etag(doc)) and request.if_match.contains(native):
+        current = native
+    check_if_match(current, required=current_app.config["HALYARD_REQUIRE_IF_MATCH"])
 
 
 def json_body():

@@ -60,6 +60,8 @@ EXPECTED = {
     ("accounts.add_member", "POST"): (ADMIN, lambda ids: {"user_id": ids["outsider_id"]}),
     ("accounts.remove_member", "DELETE"): (ADMIN, None),
     ("health.get", "GET"): (SIGNED_IN, None),
+    ("health.live", "GET"): (PUBLIC, 200),  # for load balancers: up/down only (docs/operations.md)
+    ("health.ready", "GET"): (PUBLIC, 200),
     ("health.probe", "POST"): (ADMIN, None),
     ("jobs.index", "GET"): (SIGNED_IN, None),
     ("jobs.get", "GET"): (OWNER, None),
@@ -167,6 +169,17 @@ EXPECTED = {
     ("datamanager.deleted_assets", "GET"): (OWNER, None),
     ("datamanager.deleted_asset", "GET"): (OWNER, None),
     ("datamanager.restore_or_destroy", "DELETE"): (OWNER, None),
+}
+# What another signed-in account gets from an OWNER route: 404 hides that the thing exists, except
+# - seed 001 (iffSamples, docs/objects.md): an existing object on which the caller lacks READ (the
+#   object, its versions, its permissions), WRITE (a new version) or GRANT is 403, and so is PUT on a
+#   visible action they did not create; an object id that does not exist is 404;
+# - a user's own password: every signed-in account sees the users directory, so 403 hides nothing.
+FORBIDDEN_NOT_HIDDEN = ("objects.", "accounts.change_password")
+REFUSED_WITH = {
+    (endpoint, method): 403 if endpoint.startswith(FORBIDDEN_NOT_HIDDEN) else 404
+    for (endpoint, method), (kind, _) in EXPECTED.items()
+    if kind == OWNER
 }
 # URL variables whose value is not the world's same-named id
 VARIABLES = {

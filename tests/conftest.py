@@ -140,6 +140,12 @@ class IsolatedClient(FlaskClient):
     Flask would reuse it for every request and ``g`` or the session would leak between them.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # HAL unless a test asks otherwise: seed 000-003 paths answer seed-native JSON without Accept
+        # (docs/seed-native.md); the ``seed_client`` fixture sends no Accept, as the seeds' clients do.
+        self.environ_base.setdefault("HTTP_ACCEPT", "application/hal+json")
+
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
@@ -214,6 +220,14 @@ def _empty_tables():
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def seed_client(app):
+    """A test client that sends no Accept header (a seed document's client): seed-native JSON."""
+    seed = app.test_client()
+    del seed.environ_base["HTTP_ACCEPT"]
+    return seed
 
 
 @pytest.fixture

@@ -67,6 +67,11 @@ def _prefix():
     return re.sub(r"[^A-Za-z0-9_-]", "_", current_app.config["HALYARD_QUEUE_PREFIX"])
 
 
+def last_tick_key():
+    """Redis key holding the time (epoch seconds) the last tick ran: /api/health/'s scheduler tick age."""
+    return f"{_prefix()}:scheduler:last-tick"
+
+
 def _epoch(moment):
     return int(moment.replace(tzinfo=UTC).timestamp())
 
@@ -130,6 +135,7 @@ def tick(epoch=None, round_=0, now=None):
     the slot go out in batches scheduled with ``enqueue_at(slot)``, so claiming and enqueueing are done
     before the slot comes and the batches are in the queue as soon as RQ's scheduler moves them.
     """
+    get_redis().set(last_tick_key(), f"{time.time():.3f}")
     now = now or utcnow()
     horizon = max(now, datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)) if epoch is not None else now
     config = current_app.config

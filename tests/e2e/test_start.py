@@ -103,7 +103,13 @@ def test_follow_links_from_root_to_health_and_a_job(server):
     root = session.get(base + "/", timeout=TIMEOUT).json()
 
     health_href = root["_links"]["ec:health"]["href"]
-    health = poll(lambda: (r := session.get(health_href, timeout=TIMEOUT)).status_code == 200 and r.json())
+    health = poll(
+        lambda: (
+            (r := session.get(health_href, timeout=TIMEOUT)).status_code == 200
+            and r.json()["result"]["workers"] == "Running"
+            and r.json()
+        )
+    )
     assert health["up"] is True and health["result"]["workers"] == "Running"
 
     forms = session.get(

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
-from app.auth import admin_required, current_account
+from app.auth import admin_required, current_account, requires_scope
 from app.extensions import db
 from app.hal import Document, Template
 from app.jobs import all_queues, enqueue, get_redis
@@ -128,6 +128,7 @@ def fire_metrics():
 
 
 @bp.get("/metrics")
+@requires_scope("metrics")  # the scraper's token needs only this scope (docs/operations.md)
 @admin_required
 def prometheus():
     """The counters, queue lengths and job counts per state in the Prometheus text format."""
