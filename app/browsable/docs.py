@@ -13,14 +13,15 @@ import os
 import flask_swagger_ui
 from flask import Blueprint, make_response, render_template, request
 
-from app.browsable.response import PAGE_HEADERS
+from app.browsable.response import PAGE_HEADER, PAGE_HEADERS
 
 DIST = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
 bp = Blueprint("apidocs", __name__, static_folder=DIST, static_url_path="/_browsable/swagger-ui")
 # The pages' policy; Swagger UI's stylesheet draws its icons as data: SVG images (images only: an <img>
 # or CSS background never runs script).
+# Not marked as a page (PAGE_HEADER): browsable.js never swaps it in, it is always a full navigation.
 DOCS_HEADERS = {
-    **PAGE_HEADERS,
+    **{k: v for k, v in PAGE_HEADERS.items() if k != PAGE_HEADER},
     "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
         "img-src 'self' blob:", "img-src 'self' blob: data:"
     ),

@@ -15,7 +15,7 @@ import shlex
 from urllib.parse import unquote, urlencode
 
 import uritemplate
-from flask import g, has_request_context, render_template, request
+from flask import current_app, g, has_request_context, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.browsable.response import PANEL_MARKER
@@ -452,6 +452,64 @@ def attach_sorting(model, grammar):
                 column["sort"], column["sorted"] = sort_href(grammar, column["key"])
 
 
+def _grammar_rows(collection):
+    """A declared collection's grammar as rows: field, type, operators, sortable, choices."""
+    rows = []
+    for f in collection.fields.values():
+        ops = (
+            _ops_of(f.name, {f.name + s for _, s in OPERATORS.values() if s is not None}, f)
+            if f.filterable
+            else []
+        )
+        rows.append(
+            {
+                "name": f.name,
+                "type": f.type,
+                "ops": [OPERATORS[o][0] for o in ops if o != "between"],
+                "sortable": f.sortable,
+                "choices": [str(getattr(c, "value", c)) for c in f.choices],
+            }
+        )
+    return rows
+
+
+def relation_model(doc, curies):
+    """What a relation page (``GET /rels/<rel>``) shows beyond its properties: its methods, properties
+    and templates (the relation's documentation), the grammar of the collection it names or lists its
+    items in, and where the entry point links it."""
+    if request.endpoint != "root.rel" or "curie" not in doc:
+        return None
+    from app.extensions import curies as registry
+    from app.hal import Collection
+
+    curies = curies or {registry.name: registry.curie_link(request.host_url)["href"]}
+    curie = doc["curie"]
+    collection = Collection.declared(curie)
+    parent = Collection.declared(curie, item=True)
+    entry = current_app.extensions.get("halyard.entry", {}).get(curie)
+    href = None
+    if entry is not None:
+        from app.resources.root import entry_link
+
+        href = entry_link(entry).href
+    return {
+        "methods": doc.get("methods") or [],
+        "properties": doc.get("properties") or [],
+        "templates": doc.get("templates") or {},
+        "collection": {
+            "item_rel": collection.item_rel,
+            "item_doc": rel_doc_href(collection.item_rel, curies),
+            "fields": _grammar_rows(collection),
+            "default_sort": ",".join(("-" if d else "") + n for n, d in collection.default_sort),
+        }
+        if collection
+        else None,
+        "listed_in": {"rel": parent.rel, "doc": rel_doc_href(parent.rel, curies)} if parent else None,
+        "entry_href": href,
+        "entry_templated": bool(entry and (entry["path_vars"] or entry["query_vars"])),
+    }
+
+
 def pretty_json(doc):
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
 
@@ -499,6 +557,7 @@ def render_page(doc, status):
         forms=template_forms(doc, model["self"]),
         paging=paging(doc),
         grammar=grammar,
+        relation=relation_model(doc, curies),
         raw=pretty_json(doc),
         method=request.method,
         url=display_url(),

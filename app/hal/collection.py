@@ -75,12 +75,17 @@ class Collection:
         _DECLARED.add(self)  # so a page can type its filter form (``declared``)
 
     @staticmethod
-    def declared(rel: str, variables: Iterable[str]) -> Collection | None:
-        """The live collection whose ``<rel>/options`` template has exactly ``variables`` (either
-        paging style), or None: what a browsable page types its filter form and sort headers from."""
-        wanted = set(variables)
+    def declared(
+        rel: str, variables: Iterable[str] | None = None, *, item: bool = False
+    ) -> Collection | None:
+        """The live collection with this ``rel`` (``item``: this ``item_rel``) whose ``<rel>/options``
+        template has exactly ``variables`` (either paging style; None: any), or None. What a browsable
+        page types its filter form and sort headers from, and a relation page its grammar."""
+        wanted = None if variables is None else set(variables)
         for collection in list(_DECLARED):
-            if collection.rel == rel and wanted in (
+            if (collection.item_rel if item else collection.rel) != rel:
+                continue
+            if wanted is None or wanted in (
                 {*collection.variables("page")},
                 {*collection.variables("offset")},
             ):

@@ -359,3 +359,29 @@ def test_documentation_viewer_is_linked_as_service_doc_and_served_locally(client
     as_hal = client.get(href)  # a HAL client gets a document pointing at the description
     assert as_hal.mimetype == "application/hal+json"
     assert as_hal.get_json()["_links"]["service-desc"]["href"] == "http://localhost/openapi.json"
+
+
+def test_relation_pages_show_methods_properties_templates_and_the_collection_grammar(client):
+    jobs = page(browse(client, "/rels/jobs")).select_one("section.relation")
+    assert [c.get_text() for c in jobs.select(".methods code.method-badge")] == ["GET"]
+    assert jobs.select(".methods a")[-1]["href"] == "http://localhost/jobs/"  # where / links it
+    grammar = {
+        tr["data-name"]: [td.get_text() for td in tr.find_all("td")]
+        for tr in jobs.select("table.rel-grammar tr[data-name]")
+    }
+    assert (
+        grammar["status"][1] == "enum" and "failed" in grammar["status"][4] and grammar["status"][2] == "= !="
+    )
+    assert grammar["created"][1:4] == ["datetime", "from to", "yes"]
+    assert jobs.find("a", class_="rel", string="ec:job")["href"] == "http://localhost/rels/job"
+    job = page(browse(client, "/rels/job")).select_one("section.relation")
+    assert job.find("a", class_="rel", string="ec:jobs")["href"] == "http://localhost/rels/jobs"  # listed in
+
+    user = page(browse(client, "/rels/user")).select_one("section.relation")
+    assert [c.get_text() for c in user.select("code.method-badge")] == ["GET", "PATCH"]
+    props = {
+        tr["data-name"]: [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+        for tr in user.select("table.rel-props tr[data-name]")
+    }
+    assert set(props) == {"username", "type", "active"}
+    assert props["active"][1] == "checkbox"
