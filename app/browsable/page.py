@@ -358,6 +358,28 @@ def _current(name, args, ops):
     return ops[0], "", ""
 
 
+def _base_names(labels):
+    """The fields behind a template's variables when nothing declares them: each suffixed variable
+    (``title!``, ``title~``; ``createdFrom`` with ``createdTo`` or ``created``) counts for its field."""
+    names = []
+    for label in labels:
+        if label in PAGING_VARS + ("sort",):
+            continue
+        base = label
+        for suffix, partner in (("!", None), ("~", None), ("From", "To"), ("To", "From")):
+            stem = label[: -len(suffix)]
+            if (
+                label.endswith(suffix)
+                and stem
+                and (partner is None or stem in labels or stem + partner in labels)
+            ):
+                base = stem
+                break
+        if base not in names:
+            names.append(base)
+    return names
+
+
 def grammar_form(rows):
     """The collection's ``…/options`` template as one typed filter/sort form, prefilled from the query.
 
@@ -373,16 +395,7 @@ def grammar_form(rows):
     collection = Collection.declared(row["rel"].removesuffix("/options"), var_of)
     declared = collection.fields if collection else {}
     args = {k: ",".join(request.args.getlist(k)) for k in request.args}
-    suffixes = tuple(s for _, s in OPERATORS.values() if s)
-    names = [
-        n
-        for n in var_of
-        if n not in PAGING_VARS + ("sort",)
-        and (
-            n in declared
-            or (not collection and not any(n.endswith(x) and n[: -len(x)] in var_of for x in suffixes))
-        )
-    ]
+    names = [n for n in var_of if n in declared] if collection else _base_names(var_of)
     extras = [n for n in var_of if collection and n in collection.extra_params]
     fields = []
     for name in names:

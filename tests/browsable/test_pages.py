@@ -385,3 +385,38 @@ def test_relation_pages_show_methods_properties_templates_and_the_collection_gra
     }
     assert set(props) == {"username", "type", "active"}
     assert props["active"][1] == "checkbox"
+
+
+def test_generic_columns_and_cells_for_a_rel_without_a_preference():
+    from app.browsable.page import cell, generic_columns
+
+    items = [
+        {"sha256": "ab" * 32, "note": "x", "size": 8, "name": "a.csv", "created": "2026-01-02T03:04:05.678Z"},
+        {"sha256": "cd" * 32, "note": None, "size": 2_500_000, "name": "b.csv", "tags": ["t1", "t2"]},
+    ]
+    assert generic_columns(items) == ["name", "created", "size", "sha256", "note", "tags"]
+    assert cell("size", 2_500_000) == {"text": "2.5 MB", "title": "2500000 bytes", "kind": "num"}
+    assert cell("created", "2026-01-02T03:04:05.678Z")["text"] == "2026-01-02 03:04"
+    assert cell("tags", ["t1", "t2"])["text"] == "t1, t2" and cell("files", [{}, {}])["text"] == "2 items"
+    assert cell("active", False)["text"] == "no" and cell("note", None)["text"] == "—"
+
+
+def test_filter_form_without_a_declared_collection_reads_operators_from_the_variables(app):
+    from app.browsable.page import grammar_form, template_variables
+
+    href = "http://localhost/things/{?page,size,sort,title,title%21,title%7E,createdFrom,createdTo}"
+    row = {"rel": "ec:things/options", "href": href, "templated": True, "variables": template_variables(href)}
+    with app.test_request_context("/things/?title%21=x&createdFrom=2026-01-01&createdTo=2026-02-01"):
+        grammar = grammar_form([row])
+    fields = {f["name"]: f for f in grammar["fields"]}
+    assert set(fields) == {"title", "created"}  # each field once, not once per suffix
+    assert [op for op, _ in fields["title"]["ops"]] == ["eq", "ne", "contains"]
+    assert (fields["title"]["op"], fields["title"]["value"], fields["title"]["type"]) == ("ne", "x", "text")
+    assert fields["title"]["vars"] == {"eq": "title", "ne": "title%21", "contains": "title%7E"}
+    assert [op for op, _ in fields["created"]["ops"]] == ["from", "to", "between"]
+    assert (fields["created"]["op"], fields["created"]["value"], fields["created"]["value2"]) == (
+        "between",
+        "2026-01-01",
+        "2026-02-01",
+    )
+    assert grammar["sortable"] == [] and grammar["sort_var"] == "sort"
