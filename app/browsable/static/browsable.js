@@ -142,6 +142,46 @@
     return navigate(expand(form.dataset.template, values), 'push');
   }
 
+  /* The typed filter form: each row's operator picks the variable its value goes to (title + "!=" →
+     title!), "from/to" fills both range variables; the values expand the collection's options template. */
+  function submitFilterForm(form) {
+    var values = {};
+    function put(name, value) { if (name && value !== undefined && String(value).trim() !== '') values[name] = String(value).trim(); }
+    form.querySelectorAll('.filter-row[data-field]').forEach(function (row) {
+      var op = row.querySelector('select.op').value, v1 = row.querySelector('.value').value, v2 = row.querySelector('.value2').value;
+      if (op === 'between') { put(row.dataset.varFrom, v1); put(row.dataset.varTo, v2); }
+      else put(row.dataset['var' + op.charAt(0).toUpperCase() + op.slice(1)], v1);
+    });
+    form.querySelectorAll('[data-var]').forEach(function (input) { put(input.dataset['var'], input.value); });
+    return navigate(expand(form.dataset.template, values), 'push');
+  }
+
+  document.addEventListener('change', function (ev) {
+    var select = ev.target;
+    if (select.matches && select.matches('.filter-row select.op')) select.closest('.filter-row').dataset.op = select.value;
+  });
+
+  /* Thumbnails: the item's own raster image file, fetched with the tab's credentials and shown only when
+     Halyard answers with a raster image type (never SVG or HTML), as a blob: URL of exactly that type. */
+  var THUMB_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+  function loadThumbs() {
+    document.querySelectorAll('img[data-thumb]:not([src])').forEach(function (img) {
+      var href = img.dataset.thumb;
+      if (!sameOrigin(href)) return;
+      var auth = getAuth(), headers = { Accept: 'image/*' };
+      if (auth) headers.Authorization = auth;
+      fetch(href, { headers: headers }).then(function (resp) {
+        var type = mediaType(resp);
+        if (!resp.ok || !THUMB_TYPES.test(type)) return;
+        return resp.blob().then(function (blob) {
+          img.src = URL.createObjectURL(new Blob([blob], { type: type }));
+          img.alt = 'preview';
+          img.classList.add('loaded');
+        });
+      }).catch(function () { /* no preview */ });
+    });
+  }
+
   /* ---------- HAL-FORMS ---------- */
   function coerce(el) {
     var type = el.dataset.type || el.type, raw = el.value;
@@ -326,6 +366,7 @@
   document.addEventListener('submit', function (ev) {
     var form = ev.target;
     if (form.matches('form.uri-template')) { ev.preventDefault(); submitUriTemplate(form); }
+    else if (form.matches('form.filter-form')) { ev.preventDefault(); submitFilterForm(form); }
     else if (form.matches('form.hal-form')) { ev.preventDefault(); submitHalForm(form); }
     else if (form.id === 'signin-token') {
       ev.preventDefault();
@@ -347,6 +388,7 @@
     if (out) {
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
+    loadThumbs();
     var raw = document.getElementById('raw');
     if (raw && !raw.dataset.linked) { fill(raw, linkify(raw.textContent)); raw.dataset.linked = '1'; }
     document.querySelectorAll('button.copy').forEach(function (btn) {
