@@ -105,7 +105,9 @@ def test_collection_page_has_paging_a_typed_filter_form_and_a_sortable_table(
 
     # one typed filter form, each field once, with its operator picker, prefilled from the query
     forms = soup.select("form.filter-form")
-    assert len(forms) == 1 and forms[0]["data-template"].startswith("http://localhost/jobs/{?page,size,cursor,sort,")
+    assert len(forms) == 1 and forms[0]["data-template"].startswith(
+        "http://localhost/jobs/{?page,size,cursor,sort,"
+    )
     assert not soup.select("form.uri-template[data-template*='status']")  # not a second time in the links
     rows = {row["data-field"]: row for row in forms[0].select(".filter-row[data-field]")}
     assert {"status", "kind", "created"} <= set(rows) and not {"status!", "kind~", "createdFrom"} & set(rows)
