@@ -272,8 +272,8 @@ def verify_password(login, password):
 def verify_token(secret):
     if not secret:
         return None
-    if not secret.startswith(TOKEN_PREFIX):
-        g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
+    if not secret.startswith(TOKEN_PREFIX):  # not Halyard's (seed 000's own eyJ… example): no such token
+        g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None
     row = _TOKEN_CHECK.first(core_connection(), {"token_hash": hash_token(secret)})
     if row is None:
@@ -304,7 +304,6 @@ def user_roles(principal):
 EVENT_DETAILS = {
     "COULD_NOT_FIND_AUTH_TOKEN": "Credentials are missing or no such token exists.",
     "WRONG_CREDENTIALS_DETECTED": "The login or password is wrong.",
-    "AUTH_TOKEN_WAS_BROKEN": "The token is malformed.",
     "AUTH_TOKEN_REVOKED": "The token has been revoked.",
     "AUTH_TOKEN_EXPIRED": "The token has expired.",
     "ACCOUNT_DEACTIVATED": "The account is deactivated.",

@@ -99,7 +99,7 @@ def _items_rel(doc) -> str | None:
 def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
     """The seed-native body of ``doc``: its attached one, its list envelope, or its properties."""
     if doc.native is not None:
-        return doc.native
+        return doc.native() if callable(doc.native) else doc.native
     rel = _items_rel(doc)
     if rel is None:
         return dict(doc.properties)
@@ -115,6 +115,7 @@ def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
 
 
 def next_link_header(doc) -> str | None:
-    """``Link: <next>; rel="next"`` for a bare-array page that is not the last (the array has no room)."""
+    """``Link: <next>; rel="next"`` for a list page that is not the last, where the native envelope has
+    no room for it (a bare array, seed 000's envelopes)."""
     href = doc.href("next") if _items_rel(doc) else None
     return f'<{href}>; rel="next"' if href else None

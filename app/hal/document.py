@@ -85,7 +85,8 @@ class Document:
         return self
 
     def with_native(self, body: Any) -> Document:
-        """Attach the JSON body a non-HAL client of this resource expects (a dict or a list).
+        """Attach the JSON body a non-HAL client of this resource expects: a dict or a list, or a
+        function returning one when it is rendered (so it sees properties a view sets afterwards).
 
         The application decides when it is sent instead of the HAL rendering (Halyard: seed-native
         JSON, app/native.py); without it that body is derived from the properties.

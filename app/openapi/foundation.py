@@ -32,6 +32,7 @@ class JobSchema(Schema):
     started = fields.String(allow_none=True)
     ended = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
 
 
 describe("root.index", auth="optional", tags=["meta"], responses={200: EntryPointSchema})

@@ -98,11 +98,16 @@ def test_collection_page_has_paging_a_typed_filter_form_and_a_sortable_table(
     paging = soup.select_one("nav.paging")
     rels = {a["rel"][0]: a["href"] for a in paging.find_all("a")}
     assert set(rels) == {"first", "prev", "next", "last"}
+    assert rels["next"].startswith("http://localhost/jobs/?cursor=")  # next/prev of a numbered page: cursors
+    assert "&size=3&sort=-created&kind~=pro&status!=failed" in rels["next"]
+    assert "?page=3&size=3&sort=-created" in rels["last"]
     assert "3 shown of 7" in paging.get_text()
 
     # one typed filter form, each field once, with its operator picker, prefilled from the query
     forms = soup.select("form.filter-form")
-    assert len(forms) == 1 and forms[0]["data-template"].startswith("http://localhost/jobs/{?page,size,sort,")
+    assert len(forms) == 1 and forms[0]["data-template"].startswith(
+        "http://localhost/jobs/{?page,size,cursor,sort,"
+    )
     assert not soup.select("form.uri-template[data-template*='status']")  # not a second time in the links
     rows = {row["data-field"]: row for row in forms[0].select(".filter-row[data-field]")}
     assert {"status", "kind", "created"} <= set(rows) and not {"status!", "kind~", "createdFrom"} & set(rows)

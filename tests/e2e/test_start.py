@@ -53,6 +53,7 @@ def server(tmp_path, fresh_database, run_id):
         DATABASE_URL=fresh_database(str(tmp_path), "e2e"),
         HALYARD_QUEUE_PREFIX=f"hye2e-{run_id}",
         PYTHONPATH=ROOT,
+        HALYARD_RATE_LIMIT_ENABLED="false",  # it polls fast; tests/test_rate_limits.py tests the limits
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1"],

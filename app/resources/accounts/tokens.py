@@ -61,21 +61,20 @@ def list_tokens(user_id):
     """The account's tokens (metadata only), newest first."""
     account = token_owner_or_404(user_id)
     stmt = select(ApiToken).where(ApiToken.account_id == account.id)
-    page = paginate(tokens_collection, stmt)
     current = getattr(g, "token", None)
-    if page.single is not None:
-        return respond(represent_token(page.single, current))
-    doc = page.document(
-        url("accounts.list_tokens", user_id=account.id), [represent_token(t, current) for t in page.items]
+    return paginate(
+        tokens_collection,
+        stmt,
+        url("accounts.list_tokens", user_id=account.id),
+        lambda tokens: [represent_token(t, current) for t in tokens],
+        single=lambda token: represent_token(token, current),
+        links={"up": url("accounts.get_user", user_id=account.id)},
+        templates={
+            "default": Template(
+                method="POST", title="Issue an API token", properties=properties_from_schema(new_token_schema)
+            )
+        },
     )
-    doc.link("up", url("accounts.get_user", user_id=account.id))
-    doc.template(
-        "default",
-        Template(
-            method="POST", title="Issue an API token", properties=properties_from_schema(new_token_schema)
-        ),
-    )
-    return respond(doc)
 
 
 @bp.post("/api/v1/user/<int:user_id>/tokens/")

@@ -15,7 +15,15 @@ from app.errors import BodyDidNotValidate, Conflict, NotFound, UnsupportedMediaT
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template
 from app.jobs import enqueue
-from app.representation import accepted, check_preconditions, created, load_body, no_content, respond, url
+from app.representation import (
+    check_preconditions,
+    created,
+    load_body,
+    no_content,
+    paginate,
+    respond,
+    url,
+)
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_run_or_404, get_source_or_404, require_editor
 from app.resources.datasources.models import Script, StepRun
@@ -72,13 +80,14 @@ def scripts(source_id):
     """The built-in scripts and the ones uploaded to this source, each with its key and body."""
     source = get_source_or_404(source_id)
     keys = _script_keys(source.id)
-    page = scripts_collection(keys).page(db.session, select(keys.c.key), request.args)
-    items = [represent_script(source, key, script_body(source, key)) for key in page.items]
-    if page.single is not None:
-        return respond(items[0])
-    doc = page.document(url("datasources.scripts", source_id=source.id), items)
-    doc.link("up", url("datasources.get_source", source_id=source.id))
-    return respond(doc)
+    return paginate(
+        scripts_collection(keys),
+        select(keys.c.key),
+        url("datasources.scripts", source_id=source.id),
+        lambda keys: [represent_script(source, key, script_body(source, key)) for key in keys],
+        single=lambda key: represent_script(source, key, script_body(source, key)),
+        links={"up": url("datasources.get_source", source_id=source.id)},
+    )
 
 
 @bp.get("/api/v1/datasources/<int:source_id>/script/<key>")
@@ -217,12 +226,13 @@ runs_collection = Collection(
 @bp.post("/api/v1/datasources/<int:source_id>/job")
 @login_required
 def start_run(source_id):
-    """Start a step job: ``{steps: [{key, exec_order, params?}]}`` → 202 + Location of the job."""
+    """Start a step job: ``{steps: [{key, exec_order, params?}]}`` → 201 + Location of the job (seed 002's
+    status; the job runs on and is followed at that Location)."""
     source = get_source_or_404(source_id)
     require_editor(source.project)
     data = load_body(start_job_schema)
     unknown = {
-        str(i): {"key": ["No script with this key."]}
+        str(i): {"key": ["No script with this key; GET this source's script list for its keys."]}
         for i, step in enumerate(data["steps"])
         if script_body(source, step["key"]) is None
     }
@@ -245,7 +255,7 @@ def start_run(source_id):
         subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}",
         job_timeout=_job_timeout(len(steps)),
     )
-    return accepted(url("datasources.get_run", source_id=source.id, run_id=run.id), represent_run(run))
+    return created(represent_run(run))
 
 
 def _job_timeout(steps):
@@ -261,12 +271,14 @@ def runs(source_id):
     """The step jobs of a data source."""
     source = get_source_or_404(source_id)
     stmt = select(StepRun).where(StepRun.datasource_id == source.id)
-    page = runs_collection.page(db.session, stmt, request.args)
-    if page.single is not None:
-        return respond(represent_run(page.single, _state(page.single)))
-    doc = page.document(url("datasources.runs", source_id=source.id), [represent_run(r) for r in page.items])
-    doc.link("up", url("datasources.get_source", source_id=source.id))
-    return respond(doc)
+    return paginate(
+        runs_collection,
+        stmt,
+        url("datasources.runs", source_id=source.id),
+        lambda runs: [represent_run(r) for r in runs],
+        single=lambda run: represent_run(run, _state(run)),
+        links={"up": url("datasources.get_source", source_id=source.id)},
+    )
 
 
 def _state(run):

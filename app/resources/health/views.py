@@ -1,11 +1,9 @@
 """GET /api/health/ (full report), /api/health/live, /api/health/ready and POST /api/health/probe."""
 
 import time
-from datetime import UTC
 
 from flask import current_app, request
 from marshmallow import Schema, fields, validate
-from rq import Worker
 from sqlalchemy import text
 
 from app.auth import CHALLENGE, admin_required, current_account, optional_auth
@@ -14,7 +12,7 @@ from app.extensions import db
 from app.hal import Document, Template, properties_from_schema
 from app.jobs import all_queues, enqueue, get_redis
 from app.jobs.probe import probe as probe_job
-from app.jobs.reconcile import worker_dead
+from app.jobs.status import oldest_age, tick_age, worker_states
 from app.representation import accepted, load_body, respond, url
 from app.resources.health import bp
 from app.resources.jobs.views import represent as represent_job
@@ -47,43 +45,10 @@ def check_redis():
         return False
 
 
-def workers_report(connection, queues):
-    """{state: count} of the workers registered on our queues whose process is not dead.
-
-    Presence comes from RQ's worker registry (a worker's key lives TTL + 60 s past its last check-in)
-    and each worker's own state, never from how recent its heartbeat is: an idle RQ worker checks in
-    only every TTL - 15 s (docs/operations.md)."""
-    names = {queue.name for queue in queues}
-    states = {}
-    for worker in Worker.all(connection=connection):
-        if not names & set(worker.queue_names()) or worker_dead(connection, worker.name):
-            continue
-        state = worker.get_state() or "unknown"
-        states[state] = states.get(state, 0) + 1
-    return states
-
-
-def oldest_age(queue, now):
-    """Seconds the job at the head of ``queue`` has waited (None when the queue is empty)."""
-    for job_id in queue.get_job_ids(0, 1):
-        job = queue.fetch_job(job_id)
-        if job is not None and job.enqueued_at is not None:
-            return round(max(0.0, now - job.enqueued_at.replace(tzinfo=UTC).timestamp()), 3)
-    return None
-
-
 def queues_report(queues, now):
     return {
         queue.name: {"length": queue.count, "oldest_age_seconds": oldest_age(queue, now)} for queue in queues
     }
-
-
-def tick_age(connection, now):
-    """Seconds since the scheduler's last tick ran (None: no tick ran since Redis was last emptied)."""
-    from app.jobs.scheduler import last_tick_key
-
-    raw = connection.get(last_tick_key())
-    return round(max(0.0, now - float(raw)), 3) if raw else None
 
 
 def full_report():
@@ -93,7 +58,7 @@ def full_report():
     try:
         connection, queues, now = get_redis(), all_queues(), time.time()
         connection.ping()
-        states = workers_report(connection, queues)
+        states = worker_states(connection, queues)
         result.update(
             redis="Accessible",
             workers="Running" if states else "Missing",

@@ -10,7 +10,7 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.jobs import scheduler as jobs
-from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.scheduler import bp, counters
 from app.resources.scheduler.models import Schedule
 from app.resources.scheduler.schemas import schedule_schema
@@ -75,7 +75,8 @@ def represent(schedule):
         ),
     )
     doc.template("delete", Template(method="DELETE", title="Delete the schedule"))
-    return doc
+    # seed-native JSON (docs/seed-native.md): the document's spelling beside the corrected one
+    return doc.with_native(lambda: {**doc.properties, "inteval_definition": schedule.interval_definition})
 
 
 def visible_schedules(account):
@@ -95,7 +96,9 @@ def apply_timing(schedule, now):
     """Check exactly one definition is set; restart the grid and compute next_send_at."""
     if bool(schedule.cron_definition) == bool(schedule.interval_definition):
         message = "Set exactly one of cron_definition and interval_definition."
-        raise BodyDidNotValidate(errors={name: [message] for name in DEFINITIONS})
+        seed_spelling = "inteval_definition" in (request.get_json(silent=True) or {})  # reported as sent
+        names = ("cron_definition", "inteval_definition") if seed_spelling else DEFINITIONS
+        raise BodyDidNotValidate(errors={name: [message] for name in names})
     schedule.anchor_at = ceil_second(now)
     schedule.next_send_at = (
         next_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at, after=now)
@@ -108,17 +111,18 @@ def apply_timing(schedule, now):
 @login_required
 def index():
     """The schedules the caller owns (ADMINs: all), with the query grammar and limit/offset."""
-    page = schedules_collection.page(db.session, visible_schedules(current_account()), request.args)
-    if page.single is not None:
-        return respond(represent(page.single))
-    doc = page.document(url("scheduler.index"), [represent(s) for s in page.items])
-    doc.template(
-        "default",
-        Template(
-            method="POST", title="Create a schedule", properties=properties_from_schema(schedule_schema)
-        ),
+    return paginate(
+        schedules_collection,
+        visible_schedules(current_account()),
+        url("scheduler.index"),
+        lambda schedules: [represent(s) for s in schedules],
+        single=represent,
+        templates={
+            "default": Template(
+                method="POST", title="Create a schedule", properties=properties_from_schema(schedule_schema)
+            )
+        },
     )
-    return respond(doc)
 
 
 @bp.post("/api/v1/schedule/")
