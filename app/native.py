@@ -117,6 +117,7 @@ def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
 
 
 def next_link_header(doc) -> str | None:
-    """``Link: <next>; rel="next"`` for a bare-array page that is not the last (the array has no room)."""
+    """``Link: <next>; rel="next"`` for a list page that is not the last, where the native envelope has
+    no room for it (a bare array, seed 000's envelopes)."""
     href = doc.href("next") if _items_rel(doc) else None
     return f'<{href}>; rel="next"' if href else None

@@ -152,7 +152,11 @@ class Document:
         and a curied rel appears in this document or any embedded one.
         """
         out = dict(self.properties)
-        links = self.links_dict(curies=curies, base_url=base_url)
+        curie = None
+        if curies is not None and base_url is not None:
+            if any(curies.is_curied(r) for r in self.rels()):
+                curie = curies.curie_link(base_url)
+        links = self._render_links(curie)
         if links:
             out["_links"] = links
         if self._embedded:
@@ -164,16 +168,6 @@ class Document:
             names = sorted(self._templates, key=lambda n: n != "default")
             out["_templates"] = {n: self._templates[n].to_dict(self.properties) for n in names}
         return out
-
-    def links_dict(
-        self, *, curies: CurieRegistry | None = None, base_url: str | None = None
-    ) -> dict[str, Any]:
-        """The rendered ``_links`` alone (with the ``curies`` link as ``to_dict`` adds it)."""
-        curie = None
-        if curies is not None and base_url is not None:
-            if any(curies.is_curied(r) for r in self.rels()):
-                curie = curies.curie_link(base_url)
-        return self._render_links(curie)
 
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
         """``_links`` ordered self, registered rels, curies, curied rels."""

@@ -36,8 +36,7 @@ def test_json_star_and_no_accept_get_the_seed_body(seed_client, schedules, accep
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     body = response.get_json()
-    assert list(body) == ["count", "next", "previous", "results", "_links"]  # _links: an extra member
-    assert body["_links"]["self"]["href"].startswith("http://localhost/api/v1/schedule/")
+    assert list(body) == ["count", "next", "previous", "results"]
     assert body["count"] == 5 and len(body["results"]) == 5
     assert "_links" not in body["results"][0] and body["results"][0]["endpoint"].startswith(
         "http://127.0.0.1"
@@ -109,8 +108,7 @@ def test_if_match_with_the_native_tag(seed_client, schedules, unchanged):
     one = get(seed_client, schedules).get_json()["results"][0]
     path = f"{SCHEDULES}{one['id']}/"
     read = get(seed_client, schedules, path=path)
-    assert read.get_json()["id"] == one["id"] and "_embedded" not in read.get_json()
-    assert read.get_json()["_links"]["self"]["href"] == f"http://localhost{path}"
+    assert read.get_json()["id"] == one["id"] and "_links" not in read.get_json()
     with unchanged():
         stale = seed_client.put(
             path, json={"enabled": False}, headers={**schedules, "If-Match": '"0123456789abcdef"'}
