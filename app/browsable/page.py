@@ -250,10 +250,20 @@ def view_model(doc, curies, depth=0):
                     else None,
                 }
             )
+    properties = properties_of(doc)
     return {
         "label": label_of(doc),
         "self": self_link.get("href") if isinstance(self_link, dict) else None,
-        "properties": properties_of(doc),
+        "properties": properties,
+        # a top-level list of objects (``relations`` of /rels/) reads better as a table than nested tables
+        "tables": {
+            k: item_table(None, [{"self": None, "label": "", "links": [], "properties": v} for v in value])
+            for k, value in properties.items()
+            if depth == 0
+            and isinstance(value, list)
+            and len(value) > 1
+            and all(isinstance(v, dict) for v in value)
+        },
         "links": link_rows(doc, curies),
         "embedded": embedded,
     }

@@ -425,3 +425,14 @@ def test_filter_form_without_a_declared_collection_reads_operators_from_the_vari
         "2026-02-01",
     )
     assert grammar["sortable"] == [] and grammar["sort_var"] == "sort"
+
+
+def test_a_top_level_list_of_objects_is_a_table(client):
+    soup = page(browse(client, "/rels/"))
+    table = soup.select_one("section.resource table.props tr.wide table.items")
+    columns = [th["data-key"] for th in table.select("thead th")]
+    assert columns[0] == "title" and {"rel", "curie", "description", "methods"} <= set(columns)
+    rows = table.select("tbody tr.item")
+    assert len(rows) > 20
+    rel = columns.index("rel")
+    assert "jobs" in [row.find_all("td")[rel].get_text() for row in rows]

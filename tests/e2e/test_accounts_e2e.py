@@ -50,7 +50,8 @@ def server(app):
 
 
 def call(method, url, body=None, headers=None, form=False):
-    data, head = None, dict(headers or {})
+    """One request as a hypermedia client makes it (HAL unless ``headers`` name another Accept)."""
+    data, head = None, {"Accept": "application/hal+json", **(headers or {})}
     if body is not None and form:
         data = urllib.parse.urlencode(body).encode()
         head["Content-Type"] = "application/x-www-form-urlencoded"

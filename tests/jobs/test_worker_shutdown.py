@@ -1,8 +1,10 @@
 """Graceful shutdown of a lone ``halyard worker`` (the supervised one under ``halyard start`` is in
 tests/faults/test_faults_processes.py): on SIGTERM or SIGINT it takes no new job, lets the running one
 finish within HALYARD_WORKER_GRACE_SECONDS, past it kills the work horse and marks the job failed with a
-clear error, unregisters from RQ and leaves no process behind."""
+clear error, unregisters from RQ and leaves no process behind. ``halyard jobs cancel`` of a running job
+stops its work horse while the worker goes on."""
 
+import os
 import signal
 import time
 
@@ -86,3 +88,33 @@ def test_a_job_within_the_grace_period_finishes_and_no_new_one_starts(app, make_
     assert db.session.get(JobRecord, job_id).status == "finished"
     assert db.session.get(JobRecord, waiting).status == "queued"  # left for the next worker
     assert our_workers(app) == []
+
+
+def test_halyard_jobs_cancel_stops_a_running_job_and_the_worker_goes_on(app, make_account, worker_process):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, subprocess_env
+
+    owner = make_account()
+    job_id = enqueue(probe, 60, 1.0, kind="probe", owner=owner).id
+    worker = worker_process()
+    poll(lambda: running(job_id))
+    horses = [p for p in psutil.Process(worker.pid).children() if os.getpgid(p.pid) == p.pid]  # own group
+    assert len(horses) == 1
+
+    cancelled = subprocess.run(
+        [sys.executable, "-m", "app", "jobs", "cancel", job_id],
+        cwd=ROOT,
+        env=subprocess_env(app),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cancelled.returncode == 0, cancelled.stderr
+    poll(lambda: AppJob.fetch(job_id, connection=get_redis()).get_status() != "started", timeout=60)
+    assert db.session.get(JobRecord, job_id).status == "canceled"
+    poll(lambda: gone(horses[0]), timeout=30)
+    next_job = enqueue(probe, 1, 0.0, kind="probe", owner=make_account()).id
+    poll(lambda: db.session.get(JobRecord, next_job).status == "finished")  # the worker took the next one
+    assert worker.poll() is None
