@@ -68,7 +68,8 @@ def call(method, url, body=None, headers=None, form=False):
 def test_sign_in_over_http(server, make_account):
     account = make_account()
     entry = json.loads(call("GET", server + "/")[2])
-    status, headers, text = call("POST", entry["_links"]["ec:auth-requests"]["href"])
+    hal = {"Accept": "application/hal+json"}  # a HAL client walking links (a seed client gets no _links)
+    status, headers, text = call("POST", entry["_links"]["ec:auth-requests"]["href"], headers=hal)
     assert status == 201
     created = json.loads(text)
     ui = server + created["authenticate_ui_uri"]  # a path, as seed 000 shows it
