@@ -14,8 +14,10 @@ from app.hal import (
     HAL_FORMS,
     HTML,
     JSON,
+    CursorCodec,
     NotAcceptable,
     check_if_match,
+    encode_json,
     etag_for,
     make_conditional,
     negotiate,
@@ -32,22 +34,65 @@ def url(endpoint, **values):
 
 
 def base_url():
-    """The request's scheme and host, as ``url()`` writes them in every absolute href."""
-    return f"{request.scheme}://{request.host}"
+    """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
+    writes them before every app path."""
+    return f"{request.scheme}://{request.host}{request.script_root}"
 
 
-def paginate(collection, stmt):
-    """``collection.page()`` over ``stmt`` with the request's query and the configured paging limits."""
+def paginate(
+    collection,
+    stmt,
+    self_url,
+    items,
+    *,
+    single,
+    links=None,
+    templates=None,
+    properties=None,
+    options_url=None,
+    **options,
+):
+    """The one paging door of every list: a page of ``collection`` over ``stmt`` as a HAL response.
+
+    Applies the configured ``HALYARD_PAGE_DEFAULT_SIZE``/``HALYARD_PAGE_MAX_SIZE`` and owns the
+    single-item branch: ``<idprop>=<x>`` answers ``single(item)``, the item's own document. Otherwise
+    ``items(page.items)`` (the embedded documents, built from the whole page at once) go into the
+    collection document at ``self_url``, with ``links`` ({rel: href or Link}), ``templates``
+    ({name: Template}) and ``properties`` (placed before ``count`` and ``total``). ``options`` go
+    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, and ``session``: a Core connection for
+    a Core select, instead of the ORM session).
+    """
     from app.extensions import db
 
     config = current_app.config
-    return collection.page(
-        db.session,
+    page = collection.page(
+        options.pop("session", None) or db.session,
         stmt,
         request.args,
         default_size=full_list_size() or config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
+        cursors=cursor_codec(),
+        **options,
     )
+    if page.single is not None:
+        return respond(single(page.single))
+    doc = page.document(self_url, items(page.items), options_url=options_url)
+    if properties:
+        doc.properties = {**properties, **doc.properties}
+    for rel, href in (links or {}).items():
+        doc.link(rel, href)
+    for name, template in (templates or {}).items():
+        doc.template(name, template)
+    return respond(doc)
+
+
+def cursor_codec():
+    """The app's signer of paging cursors (keyed by SECRET_KEY), made once per app."""
+    codec = current_app.extensions.get("halyard.cursors")
+    if codec is None:
+        codec = CursorCodec(current_app.config["SECRET_KEY"])
+        codec = current_app.extensions.setdefault("halyard.cursors", codec)
+    return codec
 
 
 def full_list_size():
@@ -74,8 +119,9 @@ def to_dict(doc, media_type=None):
 
 
 def canonical_etag(doc):
-    """The representation-independent ETag of a resource, compared against If-Match."""
-    return etag_for(doc.to_dict(curies=curies, base_url=base_url()))
+    """The representation-independent ETag of a resource, compared against If-Match: SHA-256 of the
+    bytes its HAL+JSON response carries (so a GET hashes the body it sends and encodes it once)."""
+    return etag_for(encode_json(doc.to_dict(curies=curies, base_url=base_url())))
 
 
 def respond(doc, status=200, headers=None, *, etag=True):
@@ -98,12 +144,13 @@ def respond(doc, status=200, headers=None, *, etag=True):
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
         _vary_authorization(response)
     if etag and status in (200, 201):
-        # Without _templates the body is the canonical dict itself: hash it instead of rendering it twice.
-        state = (
-            body if media_type not in (HAL_FORMS, HTML) else doc.to_dict(curies=curies, base_url=base_url())
-        )
+        # Without _templates the body sent is the canonical encoding itself: hash the bytes sent.
+        if media_type in (HAL_FORMS, HTML):
+            state = canonical_etag(doc)
+        else:
+            state = etag_for(response.get_data())
         suffix = representation_suffix(media_type) + caller_variant(body, media_type)
-        response = make_conditional(response, etag_for(state), suffix=suffix)
+        response = make_conditional(response, state, suffix=suffix)
     return response
 
 

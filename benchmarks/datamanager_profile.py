@@ -85,6 +85,7 @@ def main():
         DATABASE_URL="sqlite:///" + db_path,
         BASELINE_DB=db_path,
         HALYARD_LOG_LEVEL="WARNING",
+        HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
     )
     from app import create_app
     from benchmarks.datamanager_baseline import app as baseline

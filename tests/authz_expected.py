@@ -28,6 +28,8 @@ EXPECTED = {
     ("openapi.spec", "GET"): (PUBLIC, 200),
     ("static", "GET"): (PUBLIC, 404),  # no app/static files
     ("browsable.static", "GET"): (PUBLIC, 200),
+    ("apidocs.viewer", "GET"): (PUBLIC, 200),
+    ("apidocs.static", "GET"): (PUBLIC, 200),
     # seed 000's device-style sign-in: public by design (docs/accounts.md)
     ("accounts.create_auth_request", "POST"): (PUBLIC, 201),
     ("accounts.get_auth_request", "GET"): (PUBLIC, 200),
@@ -58,6 +60,8 @@ EXPECTED = {
     ("accounts.add_member", "POST"): (ADMIN, lambda ids: {"user_id": ids["outsider_id"]}),
     ("accounts.remove_member", "DELETE"): (ADMIN, None),
     ("health.get", "GET"): (SIGNED_IN, None),
+    ("health.live", "GET"): (PUBLIC, 200),  # for load balancers: up/down only (docs/operations.md)
+    ("health.ready", "GET"): (PUBLIC, 200),
     ("health.probe", "POST"): (ADMIN, None),
     ("jobs.index", "GET"): (SIGNED_IN, None),
     ("jobs.get", "GET"): (OWNER, None),
@@ -185,5 +189,11 @@ VARIABLES = {
     ("datamanager.update_member", "account_id"): "member_id",
     ("datamanager.delete_member", "account_id"): "member_id",
     ("accounts.remove_member", "user_id"): "user_id",
+    ("apidocs.static", "filename"): "swagger_file",
 }
-FIXED = {"rel": "projects", "event": "COULD_NOT_FIND_AUTH_TOKEN", "filename": "browsable.css"}
+FIXED = {
+    "rel": "projects",
+    "event": "COULD_NOT_FIND_AUTH_TOKEN",
+    "filename": "browsable.css",
+    "swagger_file": "swagger-ui.css",
+}

@@ -129,10 +129,9 @@ def assert_anonymous_refused(client, world, unchanged, endpoint, method):
 def test_signed_in_routes_refuse_anonymous_requests(client, world, unchanged, endpoint, method):
     assert_anonymous_refused(client, world, unchanged, endpoint, method)
     signed_in = send(client, endpoint, method, world.ids, world.outsider)
-    if (endpoint, method) == ("health.get", "GET"):  # no worker runs in this test, and health says so
-        assert signed_in.status_code == 503 and signed_in.get_json()["result"]["workers"] == "Missing"
-    else:
-        assert signed_in.status_code not in (401, 403) and signed_in.status_code < 500, signed_in.get_json()
+    assert signed_in.status_code not in (401, 403) and signed_in.status_code < 500, signed_in.get_json()
+    if (endpoint, method) == ("health.get", "GET"):  # no worker runs in this test: reported, still 200
+        assert signed_in.get_json()["result"]["workers"] == "Missing"
 
 
 @pytest.mark.parametrize("endpoint, method", cases(OWNER))

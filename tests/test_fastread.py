@@ -29,7 +29,8 @@ def same_rows(read, params):
 
 def test_every_hot_read_equals_connection_execute(app, client, make_account, token_for):
     from app.auth import _ACCOUNT_BY_ID, _TOKEN_CHECK
-    from app.resources.datamanager.reads import _ONE_ASSET, _SPACE_RIGHTS
+    from app.resources.datamanager.access import _SPACE_RIGHTS
+    from app.resources.datamanager.reads import _ONE_ASSET
 
     owner = make_account()
     headers = token_for(owner)

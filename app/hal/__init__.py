@@ -17,6 +17,7 @@ from .conditional import (
     representation_suffix,
 )
 from .curies import CurieRegistry
+from .cursor import CursorCodec
 from .document import Document
 from .forms import Property, Template, properties_from_schema
 from .grammar import Field, Query, QueryError
@@ -30,6 +31,7 @@ from .negotiation import (
     PROBLEM_JSON,
     VND_HAL_JSON,
     NotAcceptable,
+    encode_json,
     negotiate,
     render,
     set_html_renderer,
@@ -39,6 +41,7 @@ __all__ = [
     "Collection",
     "TotalsCache",
     "CurieRegistry",
+    "CursorCodec",
     "Document",
     "Field",
     "HAL_FORMS",
@@ -58,6 +61,7 @@ __all__ = [
     "Template",
     "VND_HAL_JSON",
     "check_if_match",
+    "encode_json",
     "encode_varname",
     "etag_for",
     "expand",

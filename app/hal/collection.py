@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -21,14 +22,16 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
+from .cursor import NEXT, PREV, CursorCodec, beyond
 from .document import Document
 from .grammar import Field, Filter, Query, QueryError, parse_integer, parse_sort, parse_value
 from .links import Link, query_template
 
 __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 
-_PAGING = ("page", "size", "limit", "offset")
+_PAGING = ("page", "size", "limit", "offset", "cursor")
 _MAX_OFFSET = 2**62
+_DECLARED: weakref.WeakSet = weakref.WeakSet()  # every Collection alive (some are built per request)
 _SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
 
 
@@ -70,6 +73,25 @@ class Collection:
             )
         except QueryError as exc:
             raise ValueError(f"default_sort: {exc.description}") from None
+        _DECLARED.add(self)  # so a page can type its filter form (``declared``)
+
+    @staticmethod
+    def declared(
+        rel: str, variables: Iterable[str] | None = None, *, item: bool = False
+    ) -> Collection | None:
+        """The live collection with this ``rel`` (``item``: this ``item_rel``) whose ``<rel>/options``
+        template has exactly ``variables`` (either paging style; None: any), or None. What a browsable
+        page types its filter form and sort headers from, and a relation page its grammar."""
+        wanted = None if variables is None else set(variables)
+        for collection in list(_DECLARED):
+            if (collection.item_rel if item else collection.rel) != rel:
+                continue
+            if wanted is None or wanted in (
+                {*collection.variables("page")},
+                {*collection.variables("offset")},
+            ):
+                return collection
+        return None
 
     def limits(self, default_size: int | None = None, max_size: int | None = None) -> tuple[int, int]:
         """(default size, cap): the collection's own, else the caller's, else 10 and 200; the cap wins."""
@@ -78,9 +100,17 @@ class Collection:
         return min(self.default_size or default_size or 10, cap), cap
 
     def parse(
-        self, args: MultiDict, *, default_size: int | None = None, max_size: int | None = None
+        self,
+        args: MultiDict,
+        *,
+        default_size: int | None = None,
+        max_size: int | None = None,
+        cursors: CursorCodec | None = None,
     ) -> Query:
-        """Validate ``args`` strictly into a Query, or raise QueryError naming the parameter."""
+        """Validate ``args`` strictly into a Query, or raise QueryError naming the parameter.
+
+        A ``cursor`` is checked with ``cursors`` (without one, or without a tiebreak, the collection
+        has no cursor paging and the parameter is unknown)."""
         default_size, max_size = self.limits(default_size, max_size)
         query = Query(size=default_size)
         paging: dict[str, str] = {}
@@ -97,7 +127,22 @@ class Collection:
             else:
                 query.filters.append(self._filter(key, values[0], query))
         self._paging(paging, query, max_size)
+        if "cursor" in paging:
+            if cursors is None or self.tiebreak is None:
+                raise QueryError("cursor", "unknown query parameter (this collection has no cursor paging)")
+            query.style = "cursor"
+            query.cursor = cursors.loads(paging["cursor"], self.cursor_scope(query), len(self.order(query)))
         return query
+
+    def order(self, query: Query) -> list[tuple[Any, bool]]:
+        """The ORDER BY of ``query`` as (column, descending) pairs: the sort, then the tiebreak."""
+        keys = [(self.fields[name].column, desc) for name, desc in (query.sort or self.default_sort)]
+        return keys + [(self.tiebreak, False)] if self.tiebreak is not None else keys
+
+    def cursor_scope(self, query: Query) -> str:
+        """What a cursor is valid for: this collection in this order."""
+        sort = ",".join(("-" if desc else "") + name for name, desc in (query.sort or self.default_sort))
+        return f"{self.rel} {sort}"
 
     def _filter(self, key: str, raw: str, query: Query) -> Filter:
         """Parse one filter parameter (``prop``, ``prop!``, ``prop~``, ``propFrom``, ``propTo``)."""
@@ -133,6 +178,8 @@ class Collection:
         offset_style = [k for k in ("limit", "offset") if k in paging]
         if offset_style and ("page" in paging or "size" in paging):
             raise QueryError(offset_style[0], "cannot be combined with page/size")
+        if "cursor" in paging and (offset_style or "page" in paging):
+            raise QueryError("cursor", "cannot be combined with page, limit or offset")
 
         def number(key: str, low: int, high: int) -> int | None:
             return parse_integer(key, paging[key], low, high) if key in paging else None
@@ -158,14 +205,9 @@ class Collection:
             stmt = stmt.where(flt.field.clause(flt.op, flt.values))
         return stmt
 
-    def _order(self, stmt: Any, query: Query) -> Any:
-        """``stmt`` ordered by the requested (or default) sort, then the tiebreak."""
-        keys = [
-            self.fields[name].column.desc() if desc else self.fields[name].column.asc()
-            for name, desc in (query.sort or self.default_sort)
-        ]
-        if self.tiebreak is not None:
-            keys.append(self.tiebreak.asc())
+    def _order(self, stmt: Any, query: Query, *, reverse: bool = False) -> Any:
+        """``stmt`` ordered by the requested (or default) sort, then the tiebreak (or the reverse)."""
+        keys = [column.desc() if desc != reverse else column.asc() for column, desc in self.order(query)]
         return stmt.order_by(*keys) if keys else stmt
 
     def page(
@@ -177,10 +219,12 @@ class Collection:
         scalars: bool = True,
         totals: TotalsScope | None = None,
         key: Any = None,
+        cursors: CursorCodec | None = None,
         **limits: int | None,
     ) -> Page:
-        """Run the query: one COUNT and one LIMIT/OFFSET select, or the single id-lookup item.
+        """Run the query: one COUNT and one LIMIT/OFFSET select, a keyset page, or the id-lookup item.
 
+        ``session`` is an ORM Session or a Core Connection (for Core selects: no ORM execution layer).
         ``limits`` (``default_size``, ``max_size``) are the caller's paging limits, see ``limits()``.
         Items are the first column of each row (ORM entities for ``select(Model)``), or with
         ``scalars=False`` whole rows (for Core selects of several columns). ``totals`` (a
@@ -188,12 +232,14 @@ class Collection:
         ``key`` (the primary-key column of ``stmt``'s table) makes a page past the first a *late
         row lookup*: the OFFSET skips keys only (an index-only walk when an index covers the filters,
         the sort and the key), then the page's rows are read by key — for page 4,000 of 100,000
-        assets on SQLite that halves the query.
+        assets on SQLite that halves the query. ``cursors`` turns on cursor paging (a collection with
+        a tiebreak): a ``cursor=`` page is one keyset SELECT with no COUNT, and a numbered page links
+        its ``next``/``prev`` by cursor too.
         """
-        query = self.parse(args, **limits)
+        query = self.parse(args, cursors=cursors, **limits)
         filtered = self._where(stmt, query)
-        fetch = session.scalars if scalars else session.execute
         if query.id_lookup:
+            fetch = session.scalars if scalars else session.execute
             item = fetch(self._order(filtered, query).limit(1)).first()
             if item is None:
                 raise (
@@ -202,6 +248,9 @@ class Collection:
                     else NotFound(f"No item matches {self.id_field}={args.get(self.id_field)!r}.")
                 )
             return Page([item], 1, query, single=item, collection=self)
+        keyed = _Keyed(stmt, self.order(query) if cursors is not None and self.tiebreak is not None else [])
+        if query.cursor is not None:
+            return self._keyset_page(session, filtered, query, keyed, scalars, cursors)
         filters = tuple(sorted((f.param, f.raw) for f in query.filters)) if totals is not None else None
         total = totals.get(filters) if totals is not None else None
         if total is None:
@@ -211,14 +260,33 @@ class Collection:
                 totals.put(filters, total)
         if key is not None and query.offset:
             keys = self._order(filtered.with_only_columns(key), query).limit(query.size).offset(query.offset)
-            rows = fetch(self._order(filtered.where(key.in_(keys.scalar_subquery())), query))
+            rows = filtered.where(key.in_(keys.scalar_subquery()))
         else:
-            rows = fetch(self._order(filtered, query).limit(query.size).offset(query.offset))
-        return Page(list(rows.all()), total, query, collection=self)
+            rows = filtered.limit(query.size).offset(query.offset)
+        items, item_keys = keyed.run(session, self._order(rows, query), scalars)
+        return Page(items, total, query, collection=self, keys=item_keys, cursors=cursors)
+
+    def _keyset_page(
+        self, session: Any, filtered: Any, query: Query, keyed: _Keyed, scalars: bool, cursors: CursorCodec
+    ) -> Page:
+        """The page after (or before) ``query.cursor``: ``size + 1`` rows in one seek, no COUNT."""
+        cursor, forward = query.cursor, query.cursor.direction == NEXT
+        order = [(column, desc != (not forward)) for column, desc in keyed.order]
+        dialect = session.dialect if hasattr(session, "dialect") else session.get_bind().dialect
+        nulls_low = dialect.name not in ("postgresql", "oracle")
+        rows = filtered.where(beyond(order, cursor.values, nulls_low=nulls_low)).limit(query.size + 1)
+        items, item_keys = keyed.run(session, self._order(rows, query, reverse=not forward), scalars)
+        more = len(items) > query.size
+        items, item_keys = items[: query.size], item_keys[: query.size]
+        if not forward:
+            items.reverse(), item_keys.reverse()
+        nav = (True, more) if forward else (more, True)
+        return Page(items, None, query, collection=self, keys=item_keys, cursors=cursors, around=nav)
 
     def variables(self, style: str = "page") -> list[str]:
         """Every variable of the grammar, in template order."""
         names = ["limit", "offset"] if style == "offset" else ["page", "size"]
+        names += ["cursor"] if style != "offset" and self.tiebreak is not None else []
         if any(f.sortable for f in self.fields.values()):
             names.append("sort")
         names += [p for p in self.extra_params if p not in names]  # e.g. the catalogue's required ``query``
@@ -289,6 +357,29 @@ class TotalsScope:
         self.cache.put((self.generation, filters), total)
 
 
+class _Keyed:
+    """A page's SELECT that also reads each item's order-key values (what a cursor holds)."""
+
+    def __init__(self, stmt: Any, order: list[tuple[Any, bool]]) -> None:
+        self.order = order
+        selected = list(stmt.selected_columns)
+        found = [next((i for i, c in enumerate(selected) if c is column), None) for column, _ in order]
+        # Core rows that select the key columns already (e.g. the assets' list) carry their own keys.
+        self.positions = found if order and None not in found else None
+
+    def run(self, session: Any, stmt: Any, scalars: bool) -> tuple[list, list | None]:
+        """(items, their key tuples or None without cursor paging) of ``stmt``."""
+        if not self.order:
+            return list((session.scalars if scalars else session.execute)(stmt).all()), None
+        if not scalars and self.positions is not None:
+            rows = session.execute(stmt).all()
+            return list(rows), [tuple(row[i] for i in self.positions) for row in rows]
+        rows = session.execute(stmt.add_columns(*(column for column, _ in self.order))).all()
+        width = len(rows[0]) - len(self.order) if rows else 0  # an entity is one column of the row
+        items = [row[0] for row in rows] if scalars else [row[:width] for row in rows]
+        return items, [tuple(row[width:]) for row in rows]
+
+
 def _url(base: str, pairs: Iterable[tuple[str, str]]) -> str:
     """``base`` plus an encoded query string that keeps ``,``, ``!`` and ``:`` readable."""
     query = urlencode(list(pairs), quote_via=quote, safe=",!:")
@@ -300,19 +391,33 @@ class Page:
     """One page of a collection: the items, the total and the query that selected them."""
 
     items: list
-    total: int
+    total: int | None  # None on a cursor page (no COUNT)
     query: Query
     single: Any = None
     collection: Collection | None = None
+    keys: list[tuple] | None = None  # each item's order-key values, with cursor paging
+    cursors: CursorCodec | None = None
+    around: tuple[bool, bool] = (False, False)  # a cursor page: (items before it, items after it)
 
     @property
     def count(self) -> int:
         """Items on this page."""
         return len(self.items)
 
-    def navigation(self) -> dict[str, dict[str, int]]:
-        """Paging targets as ``{rel: {"page": n}}`` or ``{rel: {"offset": n}}``."""
+    def navigation(self) -> dict[str, dict[str, Any]]:
+        """Paging targets as ``{rel: {"page": n}}``, ``{rel: {"offset": n}}`` or ``{rel: {"cursor": c}}``.
+
+        With cursor paging, ``prev``/``next`` of a page with items are cursors (a client following
+        them never pays for an OFFSET); a cursor page links ``first`` but has no ``last`` (no total).
+        """
         q, size = self.query, self.query.size
+        if q.style == "cursor":
+            nav: dict[str, dict[str, Any]] = {"first": {"page": 1}}
+            if self.items and self.around[0]:
+                nav["prev"] = {"cursor": self._cursor(PREV, 0)}
+            if self.items and self.around[1]:
+                nav["next"] = {"cursor": self._cursor(NEXT, -1)}
+            return nav
         if q.style == "offset":
             last = (self.total - 1) // size * size if self.total else 0
             here, key, start, step = q.offset, "offset", 0, size
@@ -326,16 +431,27 @@ class Page:
         if q.offset + size < self.total:
             nav["next"] = {key: here + step}
         nav["last"] = {key: last}
+        if q.style == "page" and self.keys:
+            if "prev" in nav:
+                nav["prev"] = {"cursor": self._cursor(PREV, 0)}
+            if "next" in nav:
+                nav["next"] = {"cursor": self._cursor(NEXT, -1)}
         return nav
+
+    def _cursor(self, direction: str, index: int) -> str:
+        """The cursor before (PREV) or after (NEXT) item ``index`` of this page."""
+        scope = self.collection.cursor_scope(self.query)
+        return self.cursors.dumps(scope, direction, self.keys[index])
 
     def document(
         self, self_url: str, item_docs: list[Document], *, options_url: str | None = None
     ) -> Document:
-        """The collection document: count, total, paging links, options template, items."""
+        """The collection document: count, total (not on a cursor page), paging links, options, items."""
         if self.collection is None:
             raise ValueError("this page was not produced by a Collection")
         base = self_url.split("?", 1)[0]
-        doc = Document({"count": self.count, "total": self.total}, _url(base, self.query.params()))
+        props = {"count": self.count} if self.total is None else {"count": self.count, "total": self.total}
+        doc = Document(props, _url(base, self.query.params()))
         for rel, target in self.navigation().items():
             doc.link(rel, _url(base, self.query.params(**target)))
         options_base = (options_url or base).split("?", 1)[0]

@@ -154,15 +154,20 @@ class Query:
     filters: list[Filter] = field(default_factory=list)
     id_lookup: bool = False
     extras: list[tuple[str, str]] = field(default_factory=list)
+    cursor: Any = None  # a cursor page's decoded ``Cursor`` (style "cursor")
 
     @property
     def limit(self) -> int:
         """Items per page, whichever style was used."""
         return self.size
 
-    def params(self, *, page: int | None = None, offset: int | None = None) -> list[tuple[str, str]]:
+    def params(
+        self, *, page: int | None = None, offset: int | None = None, cursor: str | None = None
+    ) -> list[tuple[str, str]]:
         """Canonical query pairs (paging, sort, filters, extras), optionally moved to another page."""
-        if self.style == "offset":
+        if cursor is not None or (self.style == "cursor" and page is None):
+            pairs = [("cursor", cursor or self.cursor.raw), ("size", str(self.size))]
+        elif self.style == "offset":
             pairs = [("limit", str(self.size)), ("offset", str(self.offset if offset is None else offset))]
         else:
             pairs = [("page", str(self.page if page is None else page)), ("size", str(self.size))]

@@ -9,7 +9,6 @@ template and decoded again when a caller expands it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +36,10 @@ class Link:
 
     def to_dict(self) -> dict[str, Any]:
         """Render the link, leaving out ``None`` fields and ``templated: false``."""
-        out: dict[str, Any] = {}
-        for name in _FIELDS:
-            value = getattr(self, name)
-            if value is None or (name == "templated" and not value):
-                continue
-            out[name] = value
-        return out
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(Link))  # looked up once, not on every to_dict()
+        # The instance dict holds the fields in declaration order; only ``templated`` can be False.
+        return {
+            name: value for name, value in self.__dict__.items() if value is not None and value is not False
+        }
 
 
 def encode_varname(name: str) -> str:

@@ -132,14 +132,18 @@ def set_html_renderer(fn: Callable[[dict, int], str] | None) -> None:
     _html_renderer = fn or default_html_renderer
 
 
+def encode_json(doc: dict) -> bytes:
+    """The bytes of ``doc`` as every JSON media type sends it (compact, UTF-8, keys in their order)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+
+
 def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -> Response:
     """Serialise ``doc`` as ``media_type`` into a response that varies on Accept."""
     if media_type == HTML:
         body = _html_renderer(doc, status).encode("utf-8")
         content_type = "text/html; charset=utf-8"
     else:
-        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-        body, content_type = text.encode("utf-8"), media_type
+        body, content_type = encode_json(doc), media_type
     response = Response(body, status=status, headers=headers, content_type=content_type)
     if (
         headers and "Vary" in response.headers

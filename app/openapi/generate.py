@@ -111,6 +111,21 @@ def collection_parameters(collection, max_size):
             "schema": {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
             "description": "Items per page.",
         },
+        *(
+            [
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    "description": "Keyset paging: an opaque, signed position taken from a `next`/`prev` "
+                    "link, with `size`, the same `sort` and any filters; not combinable with page, limit "
+                    "or offset. A cursor page has no `total` and costs one index seek at any depth "
+                    "(docs/datamanager.md, Cursor paging).",
+                }
+            ]
+            if collection.tiebreak is not None
+            else []
+        ),
         {
             "name": "limit",
             "in": "query",

@@ -70,12 +70,12 @@ HAL_FORMS_TEMPLATE = {
 
 PAGE = {
     "description": "One page of a collection (DESIGN.md §4): count, total, paging links, the …/options "
-    "template, and the items under _embedded (always an array).",
+    "template, and the items under _embedded (always an array). A `cursor=` page has no total.",
     "allOf": [
         ref("HalResource"),
         {
             "type": "object",
-            "required": ["count", "total", "_embedded"],
+            "required": ["count", "_embedded"],
             "properties": {
                 "count": {"type": "integer", "minimum": 0},
                 "total": {"type": "integer", "minimum": 0},

@@ -50,7 +50,8 @@ def server(app):
 
 
 def call(method, url, body=None, headers=None, form=False):
-    data, head = None, dict(headers or {})
+    """One request as a hypermedia client makes it (HAL unless ``headers`` name another Accept)."""
+    data, head = None, {"Accept": "application/hal+json", **(headers or {})}
     if body is not None and form:
         data = urllib.parse.urlencode(body).encode()
         head["Content-Type"] = "application/x-www-form-urlencoded"
@@ -68,8 +69,7 @@ def call(method, url, body=None, headers=None, form=False):
 def test_sign_in_over_http(server, make_account):
     account = make_account()
     entry = json.loads(call("GET", server + "/")[2])
-    hal = {"Accept": "application/hal+json"}  # a HAL client walking links (a seed client gets no _links)
-    status, headers, text = call("POST", entry["_links"]["ec:auth-requests"]["href"], headers=hal)
+    status, headers, text = call("POST", entry["_links"]["ec:auth-requests"]["href"])
     assert status == 201
     created = json.loads(text)
     ui = server + created["authenticate_ui_uri"]  # a path, as seed 000 shows it

@@ -128,7 +128,9 @@ def test_options_link_holds_the_whole_grammar_and_expands(run):
     assert options["templated"] is True
     href = options["href"]
     # extra parameters (the search ``query``) follow sort: a client expanding the template can send them
-    assert href.startswith(BASE + "{?page,size,sort,query,id,id%21,idFrom,idTo,title,title%21,title%7E,")
+    assert href.startswith(
+        BASE + "{?page,size,cursor,sort,query,id,id%21,idFrom,idTo,title,title%21,title%7E,"
+    )
     for var in (
         "kind",
         "kind%21",

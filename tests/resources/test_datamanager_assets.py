@@ -371,4 +371,4 @@ def test_storage_keys_are_server_chosen(client, app, user_headers, space):
     asset = make_asset(client, space, user_headers, png(), "../../etc/passwd.png")
     assert asset["title"] == "passwd.png"
     key = AssetFile.query.one().storage_key
-    assert os.path.exists(storage.path_of(key)) and "passwd" not in stored_files(app)[0]
+    assert os.path.exists(storage.store().location(key)) and "passwd" not in stored_files(app)[0]

@@ -55,13 +55,14 @@ def _check_name_free(name, group_id=None):
 def list_groups():
     """Groups the caller may see, with the collection grammar."""
     viewer = current_account()
-    page = paginate(groups_collection, visible_groups(viewer))
-    if page.single is not None:
-        return respond(represent_group(page.single, viewer))
-    doc = page.document(url("accounts.list_groups"), [represent_group(g, viewer) for g in page.items])
-    if viewer.is_admin:
-        doc.template("default", group_form())
-    return respond(doc)
+    return paginate(
+        groups_collection,
+        visible_groups(viewer),
+        url("accounts.list_groups"),
+        lambda groups: [represent_group(g, viewer) for g in groups],
+        single=lambda group: represent_group(group, viewer),
+        templates={"default": group_form()} if viewer.is_admin else None,
+    )
 
 
 @bp.post("/api/v1/group/")

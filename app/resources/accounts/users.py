@@ -56,10 +56,13 @@ class LastAdmin(Conflict):
 def list_users():
     """Users the caller may see, with the collection grammar (limit/offset or page/size)."""
     viewer = current_account()
-    page = paginate(users_collection, visible_users(viewer))
-    if page.single is not None:
-        return respond(represent_user(page.single, viewer))
-    return respond(page.document(url("accounts.list_users"), [represent_user(a, viewer) for a in page.items]))
+    return paginate(
+        users_collection,
+        visible_users(viewer),
+        url("accounts.list_users"),
+        lambda accounts: [represent_user(a, viewer) for a in accounts],
+        single=lambda account: represent_user(account, viewer),
+    )
 
 
 @bp.get("/api/v1/user/<int:user_id>/")

@@ -141,21 +141,20 @@ def index():
         message = "This field is required." if not queries else "must not be repeated"
         raise words.QueryDidNotValidate(errors={"query": [message]})
     stmt = select(CatalogueItem).where(words.clause(CatalogueItem.name, queries[0]))
-    page = paginate(items_collection, stmt)
-    if page.single is not None:
-        return respond(represent(page.single, "CATALOGUEITEM_READ"))
-    doc = page.document(request.url, [represent(item, embedded=True) for item in page.items])
-    doc.properties = {"@event": "CATALOGUEITEMS_BULK_READ", "@type": "catalogue_items_list", **doc.properties}
-    if current_account().is_admin:
-        doc.template(
-            "default",
-            Template(
-                method="POST",
-                title="Create a catalogue item",
-                properties=properties_from_schema(catalogue_item_schema),
-            ),
-        )
-    return respond(doc)
+    create = Template(
+        method="POST",
+        title="Create a catalogue item",
+        properties=properties_from_schema(catalogue_item_schema),
+    )
+    return paginate(
+        items_collection,
+        stmt,
+        request.url,
+        lambda items: [represent(item, embedded=True) for item in items],
+        single=lambda item: represent(item, "CATALOGUEITEM_READ"),
+        properties={"@event": "CATALOGUEITEMS_BULK_READ", "@type": "catalogue_items_list"},
+        templates={"default": create} if current_account().is_admin else None,
+    )
 
 
 @bp.post("/catalogue/items/")

@@ -9,33 +9,33 @@ import re
 from urllib.parse import urlsplit
 
 from flask import current_app, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from app.auth import login_required
-from app.errors import BodyDidNotValidate, QueryDidNotValidate
+from app.errors import BodyDidNotValidate, NotFound, QueryDidNotValidate
 from app.extensions import db
 from app.representation import check_preconditions, load_body, no_content, respond
 from app.resources.datamanager import bp
-from app.resources.datamanager.access import require, space_or_404
-from app.resources.datamanager.assets import (
-    asset_or_404,
-    deleted_collection,
-    file_href,
-    list_assets,
-    new_file,
-    represent,
-)
+from app.resources.datamanager.access import access_or_404, require, space_or_404
+from app.resources.datamanager.assets import deleted_collection, list_assets, new_file, represent
 from app.resources.datamanager.models import Asset
-from app.resources.datamanager.reads import access_or_404, asset_row_or_404
+from app.resources.datamanager.reads import AssetUrls, asset_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
 from app.timeutil import utcnow
 
 
 def editable_asset(dm_id, asset_id, *, deleted=False):
-    """The space, the asset and the caller's rights, after the editAssets and If-Match checks."""
+    """The space, the asset (the ORM object to change) and the caller's rights, after the editAssets
+    and If-Match checks."""
     dm, rights = space_or_404(dm_id)
-    asset = asset_or_404(dm, asset_id, deleted=deleted)
+    stmt = select(Asset).where(Asset.datamanager_id == dm.id, Asset.id == asset_id)
+    stmt = stmt.where(Asset.deleted.is_not(None) if deleted else Asset.deleted.is_(None))
+    asset = db.session.scalars(stmt.options(selectinload(Asset.tags), selectinload(Asset.files))).first()
+    if asset is None:
+        raise NotFound("asset")
     require(rights, "editAssets")
     check_preconditions(represent(asset, rights))
     return dm, asset, rights
@@ -43,7 +43,8 @@ def editable_asset(dm_id, asset_id, *, deleted=False):
 
 def _files_plan(asset, refs):
     """[(file, locale-or-missing)] for the sent files, and the files to drop; 400 on unknown urls."""
-    by_url = {file_href(asset, f): f for f in asset.files}
+    urls = AssetUrls(asset.datamanager_id)
+    by_url = {urls.file(asset.id, f.id): f for f in asset.files}
     keep, errors = [], {}
     for i, ref in enumerate(refs):
         f = by_url.get(ref["url"])
@@ -69,7 +70,9 @@ def _merge_targets(dm, asset, links):
         target = None
         if not problems:
             try:
-                endpoint, args = adapter.match(urlsplit(item["href"]).path, method="GET")
+                path, root = urlsplit(item["href"]).path, request.script_root  # root: a proxy's prefix
+                path = path[len(root) :] if root and path.startswith(root + "/") else path
+                endpoint, args = adapter.match(path, method="GET")
             except HTTPException:
                 endpoint, args = None, {}
             if endpoint == "datamanager.asset" and args["dm_id"] == dm.id and args["asset_id"] != asset.id:
@@ -152,17 +155,16 @@ def delete_asset(dm_id, asset_id):
 @login_required
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    doc = list_assets(
+    return list_assets(
         dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
     )
-    return respond(doc) if not hasattr(doc, "status_code") else doc
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")
 @login_required
 def deleted_asset(dm_id, asset_id):
     """One soft-deleted asset."""
-    return respond(represent(*asset_row_or_404(dm_id, asset_id, deleted=True)))
+    return respond(represent(*asset_or_404(dm_id, asset_id, deleted=True)))
 
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

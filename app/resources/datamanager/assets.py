@@ -1,23 +1,20 @@
 """/datamanager/{id}/assets/ (list, upload), /assets/{assetID} (read) and its files' bytes."""
 
-from flask import request
 from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
 
 from app import storage
 from app.auth import login_required
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import core_connection, db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
-from app.representation import respond, url
+from app.representation import paginate, respond
 from app.resources.datamanager import bp
-from app.resources.datamanager.access import require, space_or_404
+from app.resources.datamanager.access import access_or_404, require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.reads import (
     AssetUrls,
-    access_or_404,
-    asset_row_or_404,
+    asset_or_404,
     asset_rows,
     assets_select,
     assets_table,
@@ -84,10 +81,7 @@ deleted_collection = Collection(
 
 FILE_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file"), Property("locale", regex=LOCALE)]
 EDIT_TEMPLATE_PROPERTIES = properties_from_schema(asset_update_schema)  # derived once, not per asset
-
-
-def file_href(asset, f):
-    return url("datamanager.file", dm_id=asset.datamanager_id, asset_id=asset.id, file_id=f.id)
+UPLOAD_TEMPLATE_PROPERTIES = [Property("file", required=True, type="file", multiple=True)]
 
 
 def file_properties(f, href):
@@ -111,8 +105,9 @@ def represent(asset, rights, urls=None, *, templates=True):
     HAL-FORMS renders templates of the top-level document only."""
     urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
+    asset_id = str(asset.id)
     props = {
-        "assetID": str(asset.id),
+        "assetID": asset_id,
         "title": asset.title,
         "type": asset.type,
         "created": rfc3339(asset.created),
@@ -120,11 +115,11 @@ def represent(asset, rights, urls=None, *, templates=True):
     if deleted:
         props["deleted"] = rfc3339(asset.deleted)
     props["tags"] = list(asset.tag_names)
-    hrefs = [urls.file(asset.id, f.id) for f in asset.files]
+    hrefs = [urls.file(asset_id, f.id) for f in asset.files]
     props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs, strict=False)]
     if deleted:  # seed 004 names a deleted asset's files `file`; `files` too, as on a live asset
         props["file"] = props["files"]
-    doc = Document(props, self_href=urls.asset(asset.id, deleted=deleted))
+    doc = Document(props, self_href=urls.asset(asset_id, deleted=deleted))
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)
     doc.links(
@@ -160,42 +155,25 @@ def represent(asset, rights, urls=None, *, templates=True):
     return doc
 
 
-def assets_stmt(dm, *, deleted=False):
-    stmt = select(Asset).where(Asset.datamanager_id == dm.id)
-    stmt = stmt.where(Asset.deleted.is_not(None) if deleted else Asset.deleted.is_(None))
-    return stmt.options(selectinload(Asset.tags), selectinload(Asset.files))
-
-
-def asset_or_404(dm, asset_id, *, deleted=False):
-    asset = db.session.scalars(assets_stmt(dm, deleted=deleted).where(Asset.id == asset_id)).first()
-    if asset is None:
-        raise NotFound("asset")
-    return asset
-
-
-def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
+def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates=None):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
     of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
     rights, generation = access
-    page = collection.page(
-        db.session,
+    urls = AssetUrls(dm_id)
+    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+    return paginate(
+        collection,
         assets_select(dm_id, deleted=deleted),
-        request.args,
+        urls.deleted if deleted else urls.assets,
+        lambda rows: [represent(a, rights, urls, templates=False) for a in asset_rows(rows, dm_id)],
+        single=lambda row: represent(asset_rows([row], dm_id)[0], rights, urls),
+        links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
+        templates=templates,
         scalars=False,
+        session=core_connection(),
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
     )
-    urls = AssetUrls(dm_id)
-    items = asset_rows(page.items)
-    if page.single is not None:
-        return respond(represent(items[0], rights, urls))
-    doc = page.document(
-        urls.deleted if deleted else urls.assets, [represent(a, rights, urls, templates=False) for a in items]
-    )
-    doc.link("ec:datamanager", urls.datamanager)
-    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
-    doc.link(f"{collection.rel}/by-id", Link(by_id, templated=True))
-    return doc
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/")
@@ -203,21 +181,16 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted):
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
     access = access_or_404(dm_id)
-    rights = access[0]
-    doc = list_assets(dm_id, access, assets_collection, "datamanager.asset", deleted=False)
-    if not isinstance(doc, Document):
-        return doc
-    if "editAssets" in rights:
-        doc.template(
-            "default",
-            Template(
-                method="POST",
-                title="Upload files, one asset per file",
-                contentType="multipart/form-data",
-                properties=[Property("file", required=True, type="file", multiple=True)],
-            ),
-        )
-    return respond(doc)
+    upload = Template(
+        method="POST",
+        title="Upload files, one asset per file",
+        contentType="multipart/form-data",
+        properties=UPLOAD_TEMPLATE_PROPERTIES,
+    )
+    templates = {"default": upload} if "editAssets" in access[0] else None
+    return list_assets(
+        dm_id, access, assets_collection, "datamanager.asset", deleted=False, templates=templates
+    )
 
 
 @bp.post("/datamanager/<uuid:dm_id>/assets/")
@@ -239,9 +212,10 @@ def upload(dm_id):
         db.session.rollback()
         discard(uploads)
         raise
-    links = [url("datamanager.asset", dm_id=dm.id, asset_id=a.id) for a in new]
-    doc = Document({"count": len(new)}, self_href=url("datamanager.assets", dm_id=dm.id))
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
+    urls = AssetUrls(dm.id)
+    links = [urls.asset(a.id) for a in new]
+    doc = Document({"count": len(new)}, self_href=urls.assets)
+    doc.link("ec:datamanager", urls.datamanager)
     doc.links("ec:asset", links)
     return respond(doc, 201, {"Location": links[0]}, etag=False)
 
@@ -265,7 +239,7 @@ def new_file(upload, now, locale=None):
 @login_required
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
-    return respond(represent(*asset_row_or_404(dm_id, asset_id)))
+    return respond(represent(*asset_or_404(dm_id, asset_id)))
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")

@@ -4,14 +4,13 @@ Any member may read the list; granting, changing and revoking need manageRights.
 always keeps at least one member holding manageRights (409 otherwise).
 """
 
-from flask import request
 from sqlalchemy import select
 
 from app.auth import login_required
 from app.errors import BodyDidNotValidate, Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import keep_a_manager, require, space_or_404
@@ -68,25 +67,20 @@ def members(dm_id):
     """The members of a space and their rights."""
     dm, rights = space_or_404(dm_id)
     can_manage = "manageRights" in rights
-    page = members_collection.page(
-        db.session, select(Member).where(Member.datamanager_id == dm.id), request.args
+    grant = Template(
+        method="POST",
+        title="Grant rights to another account",
+        properties=properties_from_schema(member_create_schema),
     )
-    if page.single is not None:
-        return respond(represent(page.single, can_manage))
-    doc = page.document(
-        url("datamanager.members", dm_id=dm.id), [represent(m, can_manage) for m in page.items]
+    return paginate(
+        members_collection,
+        select(Member).where(Member.datamanager_id == dm.id),
+        url("datamanager.members", dm_id=dm.id),
+        lambda members: [represent(m, can_manage) for m in members],
+        single=lambda member: represent(member, can_manage),
+        links={"ec:datamanager": url("datamanager.get", dm_id=dm.id)},
+        templates={"default": grant} if can_manage else None,
     )
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=dm.id))
-    if can_manage:
-        doc.template(
-            "default",
-            Template(
-                method="POST",
-                title="Grant rights to another account",
-                properties=properties_from_schema(member_create_schema),
-            ),
-        )
-    return respond(doc)
 
 
 @bp.post("/datamanager/<uuid:dm_id>/members/")

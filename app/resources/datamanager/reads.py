@@ -13,7 +13,7 @@ import functools
 import uuid
 
 from flask import current_app, request
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import String, and_, bindparam, null, select, type_coerce, union_all
 
 from app.auth import current_principal
 from app.errors import NotFound
@@ -21,58 +21,31 @@ from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
 from app.representation import url
-from app.resources.datamanager.models import RIGHTS, Asset, AssetFile, AssetTag, DataManager, Member
+from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_of
+from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
 _members = Member.__table__
-_RIGHT_COLUMNS = [_members.c[column] for column in Member.COLUMNS.values()]
 
-_SPACE_RIGHTS = FastRead(
-    select(
-        DataManager.__table__.c.id,
-        _members.c.account_id,
-        DataManager.__table__.c.assets_generation,
-        *_RIGHT_COLUMNS,
-    )
-    .select_from(DataManager.__table__)
-    .outerjoin(
-        _members,
-        and_(
-            _members.c.datamanager_id == DataManager.__table__.c.id,
-            _members.c.account_id == bindparam("account_id"),
-        ),
-    )
-    .where(DataManager.__table__.c.id == bindparam("dm_id"))
+_FILE_VALUES = (
+    files_table.c.id,
+    files_table.c.mimetype,
+    files_table.c.size,
+    files_table.c.width,
+    files_table.c.height,
+    files_table.c.locale,
+    files_table.c.created,
+    files_table.c.modified,
 )
-_TAGS = (
-    select(tags_table.c.asset_id, tags_table.c.tag)
-    .where(tags_table.c.asset_id.in_(bindparam("ids", expanding=True)))
-    .order_by(tags_table.c.tag)
-)
-_FILES = (
-    select(
-        files_table.c.asset_id,
-        files_table.c.id,
-        files_table.c.mimetype,
-        files_table.c.size,
-        files_table.c.width,
-        files_table.c.height,
-        files_table.c.locale,
-        files_table.c.created,
-        files_table.c.modified,
-    )
-    .where(files_table.c.asset_id.in_(bindparam("ids", expanding=True)))
-    .order_by(files_table.c.created, files_table.c.id)
-)
+# The columns of an asset as rendered (its space is the one in the URL, so it is not read).
 ASSET_COLUMNS = (
     assets_table.c.id,
-    assets_table.c.datamanager_id,
     assets_table.c.title,
     assets_table.c.type,
     assets_table.c.created,
     assets_table.c.deleted,
 )
-_FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILES.selected_columns[1:]]
+_FILE_COLUMNS = [column.label(f"file_{column.name}") for column in _FILE_VALUES]
 # One asset with its tags, its files and the caller's membership row in its space (NULLs when not a
 # member), live or deleted, in one statement: a row per (tag, file) pair, or one row with NULLs for an
 # asset without tags or files. Assets carry a few tags and files, so the product stays small, and it
@@ -83,7 +56,7 @@ _ONE_ASSET = {
             *ASSET_COLUMNS,
             tags_table.c.tag,
             _members.c.account_id.label("member_id"),
-            *_RIGHT_COLUMNS,
+            *RIGHT_COLUMNS,
             *_FILE_COLUMNS,
         )
         .select_from(assets_table)
@@ -106,34 +79,7 @@ _ONE_ASSET = {
     for deleted in (False, True)
 }
 _FIRST_RIGHT_COLUMN = len(ASSET_COLUMNS) + 2
-_FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(_RIGHT_COLUMNS)
-
-
-def _execute(stmt, params):
-    """Run a read on the session's connection (and transaction) without the ORM execution layer."""
-    return core_connection().execute(stmt, params)
-
-
-def _rights(values, principal):
-    """The rights the caller holds, from the member row's right columns (in ``RIGHTS`` order)."""
-    if principal.is_admin:
-        return list(RIGHTS)
-    return [right for right, held in zip(RIGHTS, values, strict=False) if held]
-
-
-def access_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
-    indexed query; 404 like ``space_or_404``."""
-    principal = current_principal()
-    row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
-    if row is None or (row.account_id is None and not principal.is_admin):
-        raise NotFound("datamanager")
-    return _rights(row[-len(_RIGHT_COLUMNS) :], principal), row.assets_generation
-
-
-def rights_or_404(dm_id):
-    """The caller's rights in space ``dm_id`` (a list); 404 like ``space_or_404``."""
-    return access_or_404(dm_id)[0]
+_FIRST_FILE_COLUMN = _FIRST_RIGHT_COLUMN + len(RIGHT_COLUMNS)
 
 
 def totals_scope(dm_id, deleted, generation):
@@ -174,22 +120,50 @@ class AssetRow:
 
     __slots__ = ("id", "datamanager_id", "title", "type", "created", "deleted", "tag_names", "files")
 
-    def __init__(self, row):
-        self.id, self.datamanager_id, self.title, self.type, self.created, self.deleted = row
+    def __init__(self, row, datamanager_id):
+        self.id, self.title, self.type, self.created, self.deleted = row
+        self.datamanager_id = datamanager_id
         self.tag_names, self.files = [], []
 
 
-def asset_rows(rows):
-    """``AssetRow``s for asset rows (``ASSET_COLUMNS``), with tags and files in two more queries."""
-    assets = [AssetRow(row) for row in rows]
+@functools.lru_cache(maxsize=256)  # one per page size (at most HALYARD_PAGE_MAX_SIZE of them)
+def _tags_and_files(n):
+    """The tags and files of ``n`` assets (parameters ``id0``…) in one statement: a file row has a
+    NULL ``tag``, a tag row NULL file columns; files by (created, id) and tags by name. The asset id
+    is only matched, never rendered, so it is read as the stored value (no ``uuid.UUID`` per row)."""
+    ids = [bindparam(f"id{i}", type_=assets_table.c.id.type) for i in range(n)]
+    files = select(
+        type_coerce(files_table.c.asset_id, String).label("asset_id"),
+        *_FILE_VALUES,
+        type_coerce(null(), String).label("tag"),
+    ).where(files_table.c.asset_id.in_(ids))
+    tags = select(
+        type_coerce(tags_table.c.asset_id, String), *(null() for _ in _FILE_VALUES), tags_table.c.tag
+    ).where(tags_table.c.asset_id.in_(ids))
+    both = union_all(files, tags)
+    columns = both.selected_columns
+    return FastRead(both.order_by(columns.tag, columns.created, columns.id))
+
+
+def _hex(stored):
+    """An asset id as stored: 32 hex digits on SQLite; PostgreSQL's driver gives a ``uuid.UUID``."""
+    return stored if stored.__class__ is str else stored.hex
+
+
+def asset_rows(rows, datamanager_id):
+    """``AssetRow``s for asset rows (``ASSET_COLUMNS``) of one space, with their tags and files in
+    one more round trip."""
+    assets = [AssetRow(row, datamanager_id) for row in rows]
     if not assets:
         return assets
-    by_id = {a.id: a for a in assets}
-    params = {"ids": list(by_id)}
-    for asset_id, tag in _execute(_TAGS, params):
-        by_id[asset_id].tag_names.append(tag)
-    for row in _execute(_FILES, params):
-        by_id[row[0]].files.append(FileRow(row[1:]))
+    by_hex = {a.id.hex: a for a in assets}
+    params = {f"id{i}": a.id for i, a in enumerate(assets)}
+    for row in _tags_and_files(len(assets)).rows(core_connection(), params):
+        asset = by_hex[_hex(row[0])]
+        if row[1] is None:
+            asset.tag_names.append(row[-1])
+        else:
+            asset.files.append(FileRow(row[1:-1]))
     return assets
 
 
@@ -199,21 +173,21 @@ def assets_select(dm_id, *, deleted=False):
     return select(*ASSET_COLUMNS).where(assets_table.c.datamanager_id == dm_id, where)
 
 
-def asset_row_or_404(dm_id, asset_id, *, deleted=False):
+def asset_or_404(dm_id, asset_id, *, deleted=False):
     """One ``AssetRow`` and the caller's rights in its space, in one query (the asset joined with its
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
-    not read, else 404 ``asset`` — the same answers, in the same order, as ``rights_or_404`` first."""
+    not read, else 404 ``asset`` — the same answers, in the same order, as ``access_or_404`` first."""
     principal = current_principal()
     rows = _ONE_ASSET[deleted].rows(
         core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}
     )
     if not rows:
-        rights_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
+        access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
     if first.member_id is None and not principal.is_admin:
         raise NotFound("datamanager")
-    asset = AssetRow(first[: len(ASSET_COLUMNS)])
+    asset = AssetRow(first[: len(ASSET_COLUMNS)], dm_id)
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
     asset.tag_names = list(dict.fromkeys(row.tag for row in rows if row.tag is not None))
@@ -223,7 +197,7 @@ def asset_row_or_404(dm_id, asset_id, *, deleted=False):
         if values[0] is not None and values[0] not in files:
             files[values[0]] = FileRow(values)
     asset.files = list(files.values())
-    return asset, _rights(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
+    return asset, rights_of(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
 
 
 _ANY_SPACE = uuid.UUID(int=0)

@@ -1,12 +1,10 @@
 """GET/POST /datamanager/ and GET/PUT /datamanager/{dataManagerID}: Data Manager spaces."""
 
-from flask import request
-
 from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, respond, url
+from app.representation import check_preconditions, created, load_body, paginate, respond, url
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import (
     keep_a_manager,
@@ -76,24 +74,30 @@ def represent(dm, rights):
 def index():
     """The spaces the caller is a member of (ADMINs: all)."""
     account = current_account()
-    page = spaces_collection.page(db.session, visible_spaces(account), request.args)
-    rights = rights_by_space(account, page.items)
-    if page.single is not None:
-        return respond(represent(page.single, rights[page.single.id]))
-    doc = page.document(url("datamanager.index"), [represent(dm, rights[dm.id]) for dm in page.items])
-    doc.link(
-        "ec:datamanager/by-id",
-        Link(url_template("datamanager.get", {"dm_id": "dataManagerID"}), templated=True),
+
+    def items(spaces):
+        rights = rights_by_space(account, spaces)
+        return [represent(dm, rights[dm.id]) for dm in spaces]
+
+    return paginate(
+        spaces_collection,
+        visible_spaces(account),
+        url("datamanager.index"),
+        items,
+        single=lambda dm: items([dm])[0],
+        links={
+            "ec:datamanager/by-id": Link(
+                url_template("datamanager.get", {"dm_id": "dataManagerID"}), templated=True
+            )
+        },
+        templates={
+            "default": Template(
+                method="POST",
+                title="Create a space",
+                properties=properties_from_schema(datamanager_create_schema),
+            )
+        },
     )
-    doc.template(
-        "default",
-        Template(
-            method="POST",
-            title="Create a space",
-            properties=properties_from_schema(datamanager_create_schema),
-        ),
-    )
-    return respond(doc)
 
 
 @bp.post("/datamanager/")

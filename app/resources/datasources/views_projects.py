@@ -1,13 +1,12 @@
 """/api/v1/projects/ and /api/v1/projects/{id}: projects with their members."""
 
-from flask import request
 from sqlalchemy import select
 
 from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
@@ -90,12 +89,14 @@ def _apply(project, data):
 @login_required
 def projects():
     """The projects the caller owns or is a member of (ADMINs: all)."""
-    page = projects_collection.page(db.session, visible_projects(current_account()), request.args)
-    if page.single is not None:
-        return respond(represent(page.single))
-    doc = page.document(url("datasources.projects"), [represent(p) for p in page.items])
-    doc.template("default", Template(method="POST", properties=properties_from_schema(project_schema)))
-    return respond(doc)
+    return paginate(
+        projects_collection,
+        visible_projects(current_account()),
+        url("datasources.projects"),
+        lambda projects: [represent(p) for p in projects],
+        single=represent,
+        templates={"default": Template(method="POST", properties=properties_from_schema(project_schema))},
+    )
 
 
 @bp.post("/api/v1/projects/")

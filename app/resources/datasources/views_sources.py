@@ -1,9 +1,6 @@
 """/api/v1/datasources (the caller's), /api/v1/projects/{id}/datasources and /api/v1/datasources/{id}
 with its stored files: /file, /preview, /table."""
 
-import os
-
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +10,7 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.jobs import QueueUnavailable, enqueue
-from app.representation import check_preconditions, created, no_content, respond, url
+from app.representation import check_preconditions, created, no_content, paginate, respond, url
 from app.resources.datasources import bp, forms
 from app.resources.datasources.access import (
     get_project_or_404,
@@ -132,22 +129,25 @@ def _templates(doc, source):
 
 
 def _page(stmt, self_url, project=None):
-    page = sources_collection.page(db.session, stmt, request.args)
-    if page.single is not None:
-        return respond(represent(page.single))
-    doc = page.document(self_url, [represent(s) for s in page.items])
+    templates = None
     if project is None or project.can_edit_sources(current_account()):
         props = properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
-        doc.template(
-            "default",
-            Template(
+        templates = {
+            "default": Template(
                 method="POST",
                 target=url("datasources.sources"),
                 contentType="multipart/form-data",
                 properties=props,
-            ),
-        )
-    return respond(doc)
+            )
+        }
+    return paginate(
+        sources_collection,
+        stmt,
+        self_url,
+        lambda sources: [represent(s) for s in sources],
+        single=represent,
+        templates=templates,
+    )
 
 
 @bp.get("/api/v1/datasources")
@@ -180,7 +180,8 @@ def _store_upload(upload):
     if stored.size > forms.inline_limit():
         return stored, None
     try:
-        return stored, materialise_csv(storage.path_of(stored.key))
+        with storage.local_copy(stored.key) as path:
+            return stored, materialise_csv(path)
     except TableError as error:
         storage.delete(stored.key)
         raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
@@ -276,7 +277,7 @@ def update_source(source_id):
         old.append(source.file_key)
     stored, table = _store_upload(upload) if upload is not None else (None, None)
     if stored is None and data["type"] == "file":
-        size = os.path.getsize(storage.path_of(source.file_key))
+        size = storage.size(source.file_key)
         table = _table_of_kept_file(source) if size <= forms.inline_limit() else None
     source.version += 1
     _apply(source, data, stored, table)
@@ -287,7 +288,8 @@ def update_source(source_id):
 
 def _table_of_kept_file(source):
     try:
-        return materialise_csv(storage.path_of(source.file_key))
+        with storage.local_copy(source.file_key) as path:
+            return materialise_csv(path)
     except TableError as error:
         raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
 

@@ -18,9 +18,9 @@ from app.jobs import enqueue
 from app.representation import (
     check_preconditions,
     created,
-    full_list_size,
     load_body,
     no_content,
+    paginate,
     respond,
     url,
 )
@@ -80,15 +80,14 @@ def scripts(source_id):
     """The built-in scripts and the ones uploaded to this source, each with its key and body."""
     source = get_source_or_404(source_id)
     keys = _script_keys(source.id)
-    page = scripts_collection(keys).page(
-        db.session, select(keys.c.key), request.args, default_size=full_list_size()
+    return paginate(
+        scripts_collection(keys),
+        select(keys.c.key),
+        url("datasources.scripts", source_id=source.id),
+        lambda keys: [represent_script(source, key, script_body(source, key)) for key in keys],
+        single=lambda key: represent_script(source, key, script_body(source, key)),
+        links={"up": url("datasources.get_source", source_id=source.id)},
     )
-    items = [represent_script(source, key, script_body(source, key)) for key in page.items]
-    if page.single is not None:
-        return respond(items[0])
-    doc = page.document(url("datasources.scripts", source_id=source.id), items)
-    doc.link("up", url("datasources.get_source", source_id=source.id))
-    return respond(doc)
 
 
 @bp.get("/api/v1/datasources/<int:source_id>/script/<key>")
@@ -272,12 +271,14 @@ def runs(source_id):
     """The step jobs of a data source."""
     source = get_source_or_404(source_id)
     stmt = select(StepRun).where(StepRun.datasource_id == source.id)
-    page = runs_collection.page(db.session, stmt, request.args)
-    if page.single is not None:
-        return respond(represent_run(page.single, _state(page.single)))
-    doc = page.document(url("datasources.runs", source_id=source.id), [represent_run(r) for r in page.items])
-    doc.link("up", url("datasources.get_source", source_id=source.id))
-    return respond(doc)
+    return paginate(
+        runs_collection,
+        stmt,
+        url("datasources.runs", source_id=source.id),
+        lambda runs: [represent_run(r) for r in runs],
+        single=lambda run: represent_run(run, _state(run)),
+        links={"up": url("datasources.get_source", source_id=source.id)},
+    )
 
 
 def _state(run):

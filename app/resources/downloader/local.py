@@ -1,6 +1,6 @@
 """The LOCAL executor: a download request as one DuckDB query over the item's data-source table.
 
-The table is read through the data-sources interface only (``table_path``/``table_columns``).
+The table is read through the data-sources interface only (``table_file``/``table_columns``).
 The query selects the requested columns, applies the filters as SQL literals built from
 validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
 
@@ -18,12 +18,14 @@ too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` a
 samples are not Bernoulli at all (a fixed count, whole vectors).
 """
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 
 from flask import current_app
 
+from app import storage
 from app.resources.catalogue.spec import normalise_value
 
 TWO_64 = 2**64
@@ -62,21 +64,34 @@ def spec_type(duckdb_type):
 
 
 def table_of(item):
-    """``(path, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable."""
-    from app.resources.datasources.tables import table_columns, table_path
+    """``(source, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable.
+
+    Read the table with ``table_file(source)``.
+    """
+    from app.resources.datasources.tables import table_columns
 
     source = item.datasource
     if source is None:
         raise SourceUnavailable(f"The catalogue item {item.name!r} is not bound to a data source.")
     if source.status != "ready":
         raise SourceUnavailable(f"The item's data source is not ready (its status is {source.status!r}).")
-    try:
-        path = table_path(source)
-    except LookupError:
-        raise SourceUnavailable("The item's data source has no table.") from None
-    if not os.path.exists(path):
+    if not source.table_key:
+        raise SourceUnavailable("The item's data source has no table.")
+    if not storage.exists(source.table_key):
         raise SourceUnavailable("The item's data source table is missing from storage.")
-    return path, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+    return source, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+
+
+@contextlib.contextmanager
+def table_file(source):
+    """A local path of ``source``'s table for DuckDB (SourceUnavailable when storage lost it meanwhile)."""
+    from app.resources.datasources.tables import table_file as source_table
+
+    try:
+        with source_table(source) as path:
+            yield path
+    except FileNotFoundError:
+        raise SourceUnavailable("The item's data source table is missing from storage.") from None
 
 
 def connect(workdir=None):

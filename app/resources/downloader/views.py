@@ -113,24 +113,21 @@ def load_request_body():
 @login_required
 def index():
     """DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for."""
-    page = paginate(requests_collection, waited_by(current_account()))
-    if page.single is not None:
-        return respond(represent(page.single, "DOWNLOADREQUEST_READ"))
-    doc = page.document(url("downloader.index"), [represent(req) for req in page.items])
-    doc.properties = {
-        "@event": "DOWNLOADREQUESTS_BULK_READ",
-        "@type": "download_requests_list",
-        **doc.properties,
-    }
-    doc.template(
-        "default",
-        Template(
-            method="POST",
-            title="Request a download",
-            properties=properties_from_schema(download_request_schema),
-        ),
+    return paginate(
+        requests_collection,
+        waited_by(current_account()),
+        url("downloader.index"),
+        lambda reqs: [represent(req) for req in reqs],
+        single=lambda req: represent(req, "DOWNLOADREQUEST_READ"),
+        properties={"@event": "DOWNLOADREQUESTS_BULK_READ", "@type": "download_requests_list"},
+        templates={
+            "default": Template(
+                method="POST",
+                title="Request a download",
+                properties=properties_from_schema(download_request_schema),
+            )
+        },
     )
-    return respond(doc)
 
 
 @bp.post("/downloader/requests/")

@@ -1,12 +1,10 @@
 """GET/POST /api/v1/actions/ and GET/PUT /api/v1/actions/{action_id}: the schemas objects follow."""
 
-from flask import request
-
 from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, Forbidden
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, respond, url
+from app.representation import check_preconditions, created, load_body, paginate, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import get_action_or_404, user_href, visible_actions
 from app.resources.objects.models import Action
@@ -72,18 +70,19 @@ def checked_action_body():
 def actions_index():
     """The actions the caller may read, with the query grammar."""
     account = current_account()
-    page = actions_collection.page(db.session, visible_actions(account), request.args)
-    if page.single is not None:
-        return respond(represent(page.single, account))
-    doc = page.document(
-        url("objects.actions_index"), [represent(a, account, with_templates=False) for a in page.items]
+    return paginate(
+        actions_collection,
+        visible_actions(account),
+        url("objects.actions_index"),
+        lambda actions: [represent(a, account, with_templates=False) for a in actions],
+        single=lambda action: represent(action, account),
+        links={"up": url("root.index")},
+        templates={
+            "default": Template(
+                method="POST", title="Create an action", properties=properties_from_schema(action_schema)
+            )
+        },
     )
-    doc.link("up", url("root.index"))
-    doc.template(
-        "default",
-        Template(method="POST", title="Create an action", properties=properties_from_schema(action_schema)),
-    )
-    return respond(doc)
 
 
 @bp.post("/api/v1/actions/")

@@ -1,6 +1,5 @@
 """GET/POST /api/v1/objects/ and GET /api/v1/objects/{object_id} (302 to the current version)."""
 
-from flask import request
 from sqlalchemy import and_, select
 from sqlalchemy.orm import contains_eager
 
@@ -8,7 +7,7 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import created, full_list_size, load_body, respond, url
+from app.representation import created, load_body, paginate, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
@@ -66,23 +65,21 @@ def current_versions(account):
 def objects_index():
     """The current version of every object the caller may READ."""
     account = current_account()
-    page = objects_collection.page(
-        db.session, current_versions(account), request.args, default_size=full_list_size()
-    )
-    if page.single is not None:
-        return respond(represent_version(page.single, page.single.object, account))
-    doc = page.document(
+    return paginate(
+        objects_collection,
+        current_versions(account),
         url("objects.objects_index"),
-        [represent_version(v, v.object, account, embedded=True) for v in page.items],
+        lambda versions: [represent_version(v, v.object, account, embedded=True) for v in versions],
+        single=lambda version: represent_version(version, version.object, account),
+        links={"up": url("root.index")},
+        templates={
+            "default": Template(
+                method="POST",
+                title="Create an object",
+                properties=properties_from_schema(object_create_schema),
+            )
+        },
     )
-    doc.link("up", url("root.index"))
-    doc.template(
-        "default",
-        Template(
-            method="POST", title="Create an object", properties=properties_from_schema(object_create_schema)
-        ),
-    )
-    return respond(doc)
 
 
 @bp.post("/api/v1/objects/")

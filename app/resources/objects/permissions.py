@@ -6,7 +6,6 @@ sent (a bare JSON bool for ``public``, a bare JSON string level for users and gr
 as the HAL-FORMS shapes ``{"public": bool}`` and ``{"permission": level}``.
 """
 
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +13,7 @@ from app.auth import login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
-from app.representation import check_preconditions, full_list_size, json_body, load_body, respond, url
+from app.representation import check_preconditions, json_body, load_body, paginate, respond, url
 from app.resources.accounts.models import Account, Group
 from app.resources.objects import bp
 from app.resources.objects.access import get_object, group_href, user_href
@@ -165,14 +164,16 @@ def _index(kind, object_id):
     obj, level = get_object(object_id, READ)
     model, _, _, collection = KINDS[kind]
     stmt = select(model).where(model.object_id == obj.id, model.level > NONE)
-    page = collection.page(db.session, stmt, request.args, default_size=full_list_size())
-    if page.single is not None:
-        row = page.single
-        return respond(represent_entry(kind, obj, getattr(row, f"{kind}_id"), row.level, level))
-    docs = [represent_entry(kind, obj, getattr(row, f"{kind}_id"), row.level, NONE) for row in page.items]
-    doc = page.document(url(f"objects.{kind}s_index", object_id=obj.id), docs)
-    doc.link("up", url("objects.permissions_get", object_id=obj.id))
-    return respond(doc)
+    return paginate(
+        collection,
+        stmt,
+        url(f"objects.{kind}s_index", object_id=obj.id),
+        lambda rows: [
+            represent_entry(kind, obj, getattr(row, f"{kind}_id"), row.level, NONE) for row in rows
+        ],
+        single=lambda row: represent_entry(kind, obj, getattr(row, f"{kind}_id"), row.level, level),
+        links={"up": url("objects.permissions_get", object_id=obj.id)},
+    )
 
 
 def _lookup(kind, object_id, subject_id, needed):

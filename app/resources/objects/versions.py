@@ -1,13 +1,12 @@
 """GET/POST /api/v1/objects/{object_id}/versions/ and GET …/versions/{version_id} (immutable)."""
 
-from flask import request
 from sqlalchemy import select
 
 from app.auth import current_account, login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, full_list_size, load_body, respond, url
+from app.representation import check_preconditions, created, load_body, paginate, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import get_object
 from app.resources.objects.documents import represent_version
@@ -43,22 +42,20 @@ def versions_index(object_id):
     account = current_account()
     obj, level = get_object(object_id, READ)
     stmt = select(ObjectVersion).where(ObjectVersion.object_id == obj.id)
-    page = versions_collection.page(db.session, stmt, request.args, default_size=full_list_size())
-    if page.single is not None:
-        return respond(represent_version(page.single, obj, account, level=level))
-    self_url = url("objects.versions_index", object_id=obj.id)
-    doc = page.document(self_url, [represent_version(v, obj, account, embedded=True) for v in page.items])
-    doc.link("up", url("objects.object_get", object_id=obj.id))
-    if level >= WRITE:
-        doc.template(
-            "default",
-            Template(
-                method="POST",
-                title="Write the next version",
-                properties=properties_from_schema(version_create_schema),
-            ),
-        )
-    return respond(doc)
+    write = Template(
+        method="POST",
+        title="Write the next version",
+        properties=properties_from_schema(version_create_schema),
+    )
+    return paginate(
+        versions_collection,
+        stmt,
+        url("objects.versions_index", object_id=obj.id),
+        lambda versions: [represent_version(v, obj, account, embedded=True) for v in versions],
+        single=lambda version: represent_version(version, obj, account, level=level),
+        links={"up": url("objects.object_get", object_id=obj.id)},
+        templates={"default": write} if level >= WRITE else None,
+    )
 
 
 @bp.post("/api/v1/objects/<int(max=2147483647):object_id>/versions/")

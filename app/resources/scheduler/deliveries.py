@@ -8,7 +8,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.jobs import scheduler as jobs
-from app.representation import json_body, load_body, respond, url
+from app.representation import json_body, load_body, paginate, respond, url
 from app.resources.scheduler import bp
 from app.resources.scheduler.models import OUTCOMES, DeliveryAttempt, FailedTask, Schedule
 from app.resources.scheduler.schemas import requeue_schema
@@ -103,14 +103,14 @@ def deliveries(schedule_id):
     """Every delivery attempt of one schedule, newest first."""
     schedule = get_schedule_or_404(schedule_id)
     stmt = select(DeliveryAttempt).where(DeliveryAttempt.schedule_id == schedule.id)
-    page = deliveries_collection.page(db.session, stmt, request.args)
-    if page.single is not None:
-        return respond(represent_delivery(page.single))
-    doc = page.document(
-        url("scheduler.deliveries", schedule_id=schedule.id), [represent_delivery(a) for a in page.items]
+    return paginate(
+        deliveries_collection,
+        stmt,
+        url("scheduler.deliveries", schedule_id=schedule.id),
+        lambda attempts: [represent_delivery(a) for a in attempts],
+        single=represent_delivery,
+        links={"up": url("scheduler.get", schedule_id=schedule.id)},
     )
-    doc.link("up", url("scheduler.get", schedule_id=schedule.id))
-    return respond(doc)
 
 
 @bp.get("/api/v1/schedule/<uuid:schedule_id>/deliveries/<int:delivery_id>")
@@ -128,17 +128,18 @@ def delivery(schedule_id, delivery_id):
 @login_required
 def failed_tasks():
     """Runs whose last try failed, for the caller's schedules (ADMINs: all)."""
-    page = failed_tasks_collection.page(db.session, visible_failed_tasks(current_account()), request.args)
-    if page.single is not None:
-        return respond(represent_failed_task(page.single))
-    doc = page.document(url("scheduler.failed_tasks"), [represent_failed_task(t) for t in page.items])
-    doc.template(
-        "default",
-        Template(
-            method="POST", title="Requeue failed tasks", properties=properties_from_schema(requeue_schema)
-        ),
+    return paginate(
+        failed_tasks_collection,
+        visible_failed_tasks(current_account()),
+        url("scheduler.failed_tasks"),
+        lambda tasks: [represent_failed_task(t) for t in tasks],
+        single=represent_failed_task,
+        templates={
+            "default": Template(
+                method="POST", title="Requeue failed tasks", properties=properties_from_schema(requeue_schema)
+            )
+        },
     )
-    return respond(doc)
 
 
 @bp.get("/api/v1/failed-tasks/<uuid:task_id>")

@@ -197,10 +197,11 @@ describe(
     auth="admin",
     responses={
         200: {
-            "description": "The Prometheus text exposition format: counters, schedules, failed tasks, "
-            "queue lengths and RQ jobs per state.",
+            "description": "The Prometheus text exposition format: HTTP requests, jobs, bytes served, "
+            "failed sign-ins, scheduler counters, schedules, failed tasks, queue lengths and ages, RQ jobs "
+            "per state and workers (docs/operations.md).",
             "content": {PROMETHEUS: {"schema": {"type": "string"}}},
         }
     },
-    description="ADMIN.",
+    description="ADMIN, or the HALYARD_METRICS_TOKEN bearer secret.",
 )

@@ -10,7 +10,7 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.jobs import scheduler as jobs
-from app.representation import check_preconditions, created, load_body, no_content, respond, url
+from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.scheduler import bp, counters
 from app.resources.scheduler.models import Schedule
 from app.resources.scheduler.schemas import schedule_schema
@@ -111,17 +111,18 @@ def apply_timing(schedule, now):
 @login_required
 def index():
     """The schedules the caller owns (ADMINs: all), with the query grammar and limit/offset."""
-    page = schedules_collection.page(db.session, visible_schedules(current_account()), request.args)
-    if page.single is not None:
-        return respond(represent(page.single))
-    doc = page.document(url("scheduler.index"), [represent(s) for s in page.items])
-    doc.template(
-        "default",
-        Template(
-            method="POST", title="Create a schedule", properties=properties_from_schema(schedule_schema)
-        ),
+    return paginate(
+        schedules_collection,
+        visible_schedules(current_account()),
+        url("scheduler.index"),
+        lambda schedules: [represent(s) for s in schedules],
+        single=represent,
+        templates={
+            "default": Template(
+                method="POST", title="Create a schedule", properties=properties_from_schema(schedule_schema)
+            )
+        },
     )
-    return respond(doc)
 
 
 @bp.post("/api/v1/schedule/")

@@ -105,7 +105,7 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     n, p = len(eligible), 0.3
     assert abs(len(ids) - n * p) <= 4 * math.sqrt(n * p * (1 - p)), (len(ids), n)
     # ... and exactly the rows the documented condition keeps, by a separate DuckDB query
-    path = storage.path_of(item.datasource.table_key)
+    path = storage.store().location(item.datasource.table_key)
     con = duckdb.connect()
     kept = {
         i
@@ -192,7 +192,7 @@ def test_parquet_on_request(client, bound_item, people, run_jobs):
     assert done["status"] == "finished" and done["format"] == "parquet"
     response = fetch_file(client, done, headers)
     assert response.headers["Content-Type"] == "application/vnd.apache.parquet"
-    path = storage.path_of(db.session.get(DownloadRequest, body["id"]).file_key)
+    path = storage.store().location(db.session.get(DownloadRequest, body["id"]).file_key)
     got = duckdb.connect().execute(f"SELECT id FROM read_parquet('{path}') ORDER BY id").fetchall()
     assert [i for (i,) in got] == [
         r["id"] for r in expected_rows(3000, [lambda r: r["available"], lambda r: r["note"] is None])
@@ -270,7 +270,7 @@ def test_cancel_while_running_stops_the_job(app, client, bound_item, people, wor
     from app.jobs.downloads import sweep_downloads
 
     sweep_downloads()  # the killed work horse could not remove its work directory; the sweep does
-    assert not [n for n in os.listdir(storage.root()) if n.startswith(f".download-{req.id}-")]
+    assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
 
 
 def test_compute_spec_from_data(client, bound_item, people, run_jobs):
@@ -392,7 +392,7 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
     item = bound_item(rows=3_000_000)
     body = create(client, item, people[0][1], ["id", "category", "price", "created", "note"], ratio=0.9)
     get_redis().set(cancel_key(body["id"]), 1, ex=600)
-    workdirs = {n for n in os.listdir(storage.root()) if n.startswith(".download-")}
+    workdirs = {n for n in os.listdir(storage.scratch_root()) if n.startswith(".download-")}
     ended, real_export = [], local.export
 
     def export(*args):
@@ -409,7 +409,7 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
     db.session.expire_all()
     req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.status == "running" and req.error is None
-    assert {n for n in os.listdir(storage.root()) if n.startswith(".download-")} == workdirs
+    assert {n for n in os.listdir(storage.scratch_root()) if n.startswith(".download-")} == workdirs
 
 
 def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item, people, monkeypatch):
