@@ -147,3 +147,16 @@ def test_other_paths_keep_hal(seed_client, user_headers, path, accept):
 def test_hal_client_default_is_unchanged(client, schedules):
     """The ``client`` fixture asks for HAL, as the HAL tests expect."""
     assert "_embedded" in client.get(SCHEDULES, headers=schedules).get_json()
+
+
+@pytest.mark.parametrize("query", ["?size=2", "?page=1&size=2", "?limit=2"])
+def test_native_pages_are_numbered_with_the_total_to_the_end(seed_client, schedules, query):
+    """count is the total on every page and next keeps the request's style (never a cursor), so a
+    client's `while next:` loop reads every item."""
+    seen, href = [], SCHEDULES + query
+    while href:
+        body = get(seed_client, schedules, path=href).get_json()
+        assert body["count"] == 5 and "cursor" not in (body["next"] or "")
+        seen += [s["endpoint"] for s in body["results"]]
+        href = body["next"]
+    assert len(seen) == len(set(seen)) == 5
