@@ -4,6 +4,7 @@
 ``halyard routes`` and ``halyard shell`` work too; the operator's commands are in app/operate.py.
 """
 
+import logging
 import os
 import sys
 
@@ -95,13 +96,14 @@ def start(host, port, web_workers, rq_workers, worker_class):
             for n in range(1, rq_workers + 1)
         ],
     ]
-    supervisor = Supervisor(children, say=lambda message: click.echo(f"halyard start: {message}"))
+    log = logging.getLogger("halyard.start")  # the one log stream (app/logs.py), as its children write
+    supervisor = Supervisor(children, say=log.warning)  # restarts, stops, kills: worth a look at any level
     supervisor.run(
-        on_up=lambda: click.echo(
-            f"Halyard is up on http://{host}:{port}/ (web pid {web.proc.pid}); Ctrl-C stops everything."
+        on_up=lambda: log.info(
+            "Halyard is up on http://%s:%s/ (web pid %s); Ctrl-C stops everything.", host, port, web.proc.pid
         )
     )
-    click.echo("Halyard stopped.")
+    log.info("Halyard stopped.")
 
 
 def _metrics_dir(app):

@@ -59,9 +59,19 @@ SIGNIN_FAILURES = Counter(
 OWN = (HTTP_REQUESTS, HTTP_DURATION, JOBS, JOB_DURATION, FILE_BYTES, SIGNIN_FAILURES)
 
 
+_request_children = {}  # (route, method, status) -> (counter, histogram): labels() once per combination
+
+
 def observe_request(method, route, status, seconds):
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_DURATION.labels(route, method).observe(seconds)
+    key = (route, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = _request_children[key] = (
+            HTTP_REQUESTS.labels(route, method, str(status)),
+            HTTP_DURATION.labels(route, method),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_job(kind, outcome, seconds):

@@ -91,8 +91,9 @@ def envelope_for(seed: str, endpoint: str | None) -> Envelope:
 
 
 def _items_rel(doc) -> str | None:
-    """The rel of a collection document's items (the HAL collection of app/hal: count, total, items)."""
-    if "total" not in doc.properties:
+    """The rel of a collection document's items (the HAL collection of app/hal: count, total (not on
+    a cursor page, which counts nothing), items)."""
+    if "count" not in doc.properties:
         return None
     lists = [rel for rel in doc.embedded_rels if isinstance(doc.embedded(rel), list)]
     return lists[0] if len(lists) == 1 else None
@@ -111,7 +112,7 @@ def native_body(doc, seed: str, endpoint: str | None = None) -> Any:
         return items
     body = dict(envelope.extra)
     if envelope.paging:
-        body.update(count=doc.properties["total"], next=doc.href("next"), previous=doc.href("prev"))
+        body.update(count=doc.properties.get("total"), next=doc.href("next"), previous=doc.href("prev"))
     body[envelope.key] = items
     return body
 

@@ -71,7 +71,7 @@ def paginate(
         request.args,
         default_size=full_list_size() or config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
-        cursors=cursor_codec(),
+        cursors=None if _numbered_native_paging() else cursor_codec(),
         **options,
     )
     if page.single is not None:
@@ -106,11 +106,23 @@ def full_list_size():
         return None
     if any(name in request.args for name in ("page", "size", "limit", "offset")):
         return None
+    return current_app.config["HALYARD_PAGE_MAX_SIZE"] if _native_requested() else None
+
+
+def _numbered_native_paging():
+    """A seed-native list whose envelope pages (seeds 002/003): its ``count`` is the total and its
+    ``next``/``previous`` keep the style the request used (limit/offset or page/size), so its pages
+    are counted and numbered, never cursor pages (which count nothing)."""
+    seed = seed_of(request.path)
+    return bool(seed and envelope_for(seed, request.endpoint).paging and _native_requested())
+
+
+def _native_requested():
+    """Whether this request (on a seed path) gets seed-native JSON."""
     try:
-        native = negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) == JSON
+        return negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) == JSON
     except NotAcceptable:
-        return None  # respond() answers the 406
-    return current_app.config["HALYARD_PAGE_MAX_SIZE"] if native else None
+        return False  # respond() answers the 406
 
 
 def to_dict(doc, media_type=None):

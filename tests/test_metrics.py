@@ -144,3 +144,37 @@ def test_two_gunicorn_workers_are_both_counted(app, tmp_path):
         )
     finally:
         stop(proc)
+
+
+@pytest.mark.e2e
+def test_work_horses_of_a_real_worker_are_counted_in_one_file(app, client, admin_headers, tmp_path):
+    """A real forking ``halyard worker`` with the folder ``halyard start`` would give it: every job runs in
+    a work horse of its own, yet all of them count into one file (no file per job), and a scrape reading
+    the folder sees every job."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    locations = [
+        client.post("/api/health/probe", json={"steps": 1}, headers=admin_headers).headers["Location"]
+        for _ in range(3)
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker", "--burst"],
+        cwd=ROOT,
+        env=subprocess_env(app, PROMETHEUS_MULTIPROC_DIR=str(folder)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        proc.wait(120)
+    finally:
+        stop(proc)
+    assert [client.get(u, headers=admin_headers).get_json()["status"] for u in locations] == ["finished"] * 3
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    found = samples(generate_latest(registry).decode())
+    assert value(found, "halyard_jobs_total", kind="probe", outcome="finished") == 3
+    assert value(found, "halyard_job_duration_seconds_count", kind="probe", outcome="finished") == 3
+    horses = [name for name in os.listdir(folder) if name.startswith("counter_") and name.endswith("h.db")]
+    assert len(horses) == 1, os.listdir(folder)  # one file for all the worker's horses

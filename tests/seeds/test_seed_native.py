@@ -154,3 +154,16 @@ def test_an_undocumented_path_under_a_seed_keeps_hal(seed_client, admin_headers)
     assert seed_client.get("/api/health/", headers=admin_headers).mimetype == "application/json"
     started = seed_client.post("/api/health/probe", json={"steps": 1}, headers=admin_headers)
     assert started.status_code == 202 and started.mimetype == "application/hal+json"
+
+
+@pytest.mark.parametrize("query", ["?size=2", "?page=1&size=2", "?limit=2"])
+def test_native_pages_are_numbered_with_the_total_to_the_end(seed_client, schedules, query):
+    """count is the total on every page and next keeps the request's style (never a cursor), so a
+    client's `while next:` loop reads every item."""
+    seen, href = [], SCHEDULES + query
+    while href:
+        body = get(seed_client, schedules, path=href).get_json()
+        assert body["count"] == 5 and "cursor" not in (body["next"] or "")
+        seen += [s["endpoint"] for s in body["results"]]
+        href = body["next"]
+    assert len(seen) == len(set(seen)) == 5
