@@ -1,5 +1,7 @@
-"""The fault-injection suite's tools: a running ``halyard start`` (``Instance``), a Redis server of the
-test's own (``RedisServer``), polling, and reading back what a stopped instance left in Redis."""
+"""The fault-injection suite's tools: a running ``halyard start`` (``Instance``: its processes, rows that
+track work still unfinished, what storage holds that it should not), a Redis server of the test's own
+(``RedisServer``), a Redis outage (``redis_outage``), a CSV server held by the test (``SlowCsv``), polling,
+and reading back what a stopped instance left in Redis."""
 
 import contextlib
 import importlib

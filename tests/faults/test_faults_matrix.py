@@ -9,14 +9,17 @@ not answer), then the process is killed and the job let go. After each kill:
 - the service answers: ``GET /`` is 200, and while Redis is down a call that needs it is a 503
   problem+json with Retry-After;
 - every row that tracks work (job records, data sources, step runs, download requests, scheduled runs)
-  reaches a final state within a bounded time: failed when its job died with the kill, finished when the
-  job survived it (the RQ scheduler is not in a job's way);
+  reaches a final state within a bounded time: failed when its job died with the kill (worker, work
+  horse), finished when the job survived it (the RQ scheduler is not in a job's way, and a job rides out
+  a Redis outage);
 - nothing is done twice: the receiver got the scheduled POST once, the CSV was fetched once, the adapter
   ran once, the step ran in one run;
 - storage holds no file that no row references, and no temporary folder (``.download-*`` ...);
 - the worker serves again: a new job finishes, and the RQ scheduler moves scheduled jobs again.
 
-The instance's reconciler runs every second and sweeps what has been idle for 3 s. In the PostgreSQL +
+One instance per kill serves its four cells in turn (``shared_halyard``; a failed cell discards it), so
+each cell also starts from an instance that has recovered from the cell before. The instance's
+reconciler runs every second and sweeps what has been idle for 3 s. In the PostgreSQL +
 Redis server suite (REDIS_URL), the Redis cells give the instance a redis-server of the test's own (a
 shared server is never killed), which comes back empty, as a restarted server without persistence does.
 """
