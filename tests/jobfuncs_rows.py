@@ -24,9 +24,12 @@ def long_job(seconds=120):
 
 
 def held_adapter(request, out_path):
-    """A download adapter that writes rows until the folder FAULTS_RELEASE holds a file named after the
-    request (bounded), as a long download does; each call adds its request id to FAULTS_RELEASE/calls."""
+    """A download adapter that writes rows (and reports progress) until the folder FAULTS_RELEASE holds a
+    file named after the request (bounded), as a long download does; each call adds its request id to
+    FAULTS_RELEASE/calls."""
     import os
+
+    from app.jobs import report_progress
 
     folder = os.environ["FAULTS_RELEASE"]
     release = os.path.join(folder, str(request["id"]))
@@ -40,5 +43,6 @@ def held_adapter(request, out_path):
             fh.write(f"{rows}\n")
             fh.flush()
             rows += 1
+            report_progress(0.5, f"{rows} rows")
             time.sleep(0.2)
     return rows

@@ -365,8 +365,11 @@ LOST_ERROR = (
 
 
 def reconcile_pass():
-    """The scheduler's part of every reconcile (app/jobs/reconcile.py): runs lost with a killed delivery
-    job at once, then those past ``lost_after()``; the number settled."""
+    """The scheduler's part of every reconcile (app/jobs/reconcile.py): the tick of the earliest due
+    schedule re-armed (a Redis restarted from an older snapshot keeps the worker registered but may have
+    lost it, and nothing else would arm it again; idempotent), runs lost with a killed delivery job at
+    once, then those past ``lost_after()``; the number settled."""
+    arm_next(utcnow())
     return settle_killed_deliveries() + recover_lost()
 
 

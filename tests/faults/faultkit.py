@@ -1,8 +1,11 @@
-"""The fault-injection suite's tools: a running ``halyard start`` (``Instance``), a Redis server of the
-test's own (``RedisServer``), polling, and reading back what a stopped instance left in Redis."""
+"""The fault-injection suite's tools: a running ``halyard start`` (``Instance``: its processes, rows that
+track work still unfinished, what storage holds that it should not), a Redis server of the test's own
+(``RedisServer``), a Redis outage (``redis_outage``), a CSV server held by the test (``SlowCsv``), polling,
+and reading back what a stopped instance left in Redis."""
 
 import contextlib
 import importlib
+import json
 import os
 import pkgutil
 import shutil
@@ -274,6 +277,55 @@ class SlowCsv:
         self.done.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def held_work_environment(folder):
+    """The environment of an instance that runs held work (tests/faults/test_faults_matrix.py): a reconciler
+    every second, the held download adapter, the release folder and a temp folder of its own."""
+    os.makedirs(folder / "tmp")
+    os.makedirs(folder / "release")
+    return {
+        "HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1",
+        "HALYARD_RECONCILE_SECONDS": "1",
+        "HALYARD_RECONCILE_FILE_AGE_SECONDS": "3",
+        "HALYARD_SCHEDULER_MAX_TRIES": "1",  # a lost delivery is failed, never sent again
+        "HALYARD_DOWNLOADER_ADAPTERS": json.dumps({"DATABRICKS": "jobfuncs_rows:held_adapter"}),
+        "PYTHONPATH": os.pathsep.join([ROOT, os.path.join(ROOT, "tests")]),
+        "FAULTS_RELEASE": str(folder / "release"),
+        "TMPDIR": str(folder / "tmp"),  # the steps' work folders, where the test releases a step
+    }
+
+
+@contextlib.contextmanager
+def redis_outage(instance, server=None):
+    """kill -9 of the instance's Redis for the duration of the block: ``server`` (a ``RedisServer`` the
+    instance uses; started again afterwards, empty), or the embedded one, whose supervisor is paused
+    meanwhile (it would restart Redis within a second) and resumed afterwards to restart it."""
+    if server is not None:
+        server.kill()
+    else:
+        child = instance.children("redis-server")[0]
+        os.kill(instance.proc.pid, signal.SIGSTOP)
+        child.kill()
+    try:
+        yield
+    finally:
+        if server is not None:
+            server.start()
+        else:
+            os.kill(instance.proc.pid, signal.SIGCONT)
+
+
+def answers_without_redis(instance):
+    """While Redis is down: a call that needs it is a 503 problem+json with Retry-After (polled: the web
+    may take a moment to notice), and ``GET /`` (the database only) is a 200."""
+    # a list: a requests.Response is falsy when its status is an error
+    lost = poll(
+        lambda: (r := instance.request("POST", "/api/health/probe", json={})).status_code == 503 and [r]
+    )
+    assert lost[0].headers["Content-Type"].startswith("application/problem+json"), lost[0].headers
+    assert int(lost[0].headers["Retry-After"]) > 0
+    assert instance.request("GET", "/").status_code == 200
 
 
 @contextlib.contextmanager

@@ -556,3 +556,26 @@ def test_a_joined_download_request_shows_each_waiter_as_its_creator(app, client,
     assert f'"{first.email}"' not in body and f"/user/{first.id}/" not in body, body
     own = client.get(created.headers["Location"], headers=token_for(first)).get_json()
     assert own["created_by"]["id"] == first.id and f'"{second.email}"' not in json.dumps(own)
+
+
+def test_the_reconciler_re_arms_a_lost_scheduler_tick(app, client, make_account, token_for):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.jobs import get_queue, reconcile
+    from app.jobs.scheduler import FIRE_QUEUE, tick_job_id
+    from app.resources.scheduler.models import Schedule
+
+    body = {"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": {}}
+    created = client.post("/api/v1/schedule/", json=body, headers=token_for(make_account()))
+    assert created.status_code == 201, created.get_json()
+    registry = ScheduledJobRegistry(queue=get_queue(FIRE_QUEUE))
+    tick = tick_job_id(db.session.get(Schedule, uuid.UUID(created.get_json()["id"])).next_send_at)
+    assert registry.get_job_ids() == [tick]
+    registry.remove(tick, delete_job=True)  # lost: a Redis restarted from a snapshot older than the tick
+    assert registry.get_job_ids() == []
+
+    reconcile.reconcile()
+
+    assert registry.get_job_ids() == [tick]  # re-armed for the same slot: one tick, never a second
+    reconcile.reconcile()
+    assert registry.get_job_ids() == [tick]
