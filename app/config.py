@@ -327,6 +327,10 @@ SETTINGS = {
         "Computed specs give a distribution (and is_enum) to columns with at most this many distinct values.",
     ),
     "HALYARD_CATALOGUE_SAMPLE_ROWS": (5, "Rows in a computed catalogue item sample."),
+    "HALYARD_CATALOGUE_PROFILE_INLINE_ROWS": (
+        1_000_000,
+        "compute_spec profiles a table of at most this many rows in the request; larger ones by a job (202).",
+    ),
     "HALYARD_DOWNLOADER_DUCKDB_MEMORY": (
         "512MB",
         "DuckDB memory limit of a download job and of estimates (it spills to disk past it).",

@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import random
-import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -232,19 +232,19 @@ def test_hostile_files_are_inert_every_way_they_are_served(
 
 
 @pytest.mark.parametrize("way", ["s3"])
-def test_a_presigned_url_expires(app, client, make_account, token_for):
+def test_a_presigned_url_is_short_lived(app, client, make_account, token_for):
+    """The URL is signed for HALYARD_STORAGE_PRESIGN_SECONDS (the store refuses it after; moto's server
+    does not check expiry, so the signed lifetime is what is checked here)."""
     from tests.resources.datamanager_support import create_space, make_asset
 
-    app.config["HALYARD_STORAGE_PRESIGN_SECONDS"] = 1
+    app.config["HALYARD_STORAGE_PRESIGN_SECONDS"] = 7
     headers = token_for(make_account(type="ADMIN"))
     asset = make_asset(client, create_space(client, headers), headers, b"%PDF-1.4 tiny", "a.pdf")
     location = client.get(asset["files"][0]["url"], headers=headers).headers["Location"]
-    assert "Expires=" in location or "X-Amz-Expires=1" in location
-    deadline = time.monotonic() + 60
-    while requests.get(location, timeout=TIMEOUT).status_code == 200:  # expiry is whole seconds
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
-    assert requests.get(location, timeout=TIMEOUT).status_code == 403
+    query = parse_qs(urlsplit(location).query)
+    assert query["X-Amz-Expires"] == ["7"] and query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["response-content-type"] == ["application/pdf"]
+    assert requests.get(location, timeout=TIMEOUT).content == b"%PDF-1.4 tiny"
 
 
 @pytest.mark.parametrize("way", ["file", "s3-stream"])

@@ -4,6 +4,7 @@ members and the statuses of every operation (docs/openapi.md). Imported by ``ini
 from marshmallow import fields, validate
 
 from app.openapi import describe
+from app.openapi.foundation import JobSchema
 from app.openapi.helpers import HalSchema, event, page, type_const, with_event
 from app.openapi.schemas import HTML, MEDIA_HAL
 from app.resources.catalogue.models import EXECUTOR_TYPES
@@ -164,8 +165,10 @@ describe(
     auth="admin",
     request=None,
     errors=(409, 412, 428),
-    responses={200: CatalogueItemSpecComputed},
-    description="ADMIN; no body. Recomputes spec and sample from the bound data source's table; 409 "
+    responses={200: CatalogueItemSpecComputed, 202: JobSchema},
+    description="ADMIN; no body. Recomputes spec and sample from the bound data source's table (202 with"
+    " Location of a job for a table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows; the"
+    " finished job links the item); 409 "
     "CATALOGUEITEM_HAS_NO_DATA when the item is unbound or its table is not readable. If-Match "
     "is honoured.",
 )

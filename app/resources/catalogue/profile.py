@@ -9,6 +9,8 @@ values — ``distribution`` (every value with its count, nulls left out) and ``i
 from flask import current_app
 
 from app.errors import ApiError
+from app.extensions import db
+from app.jobs import JobError, produced, report_progress
 from app.resources.downloader import local
 
 
@@ -16,6 +18,35 @@ class CannotProfile(ApiError):
     code = 409
     event = "CATALOGUEITEM_HAS_NO_DATA"
     description = "The item's data cannot be read."
+
+
+def readable_rows(item):
+    """The row count of the item's table (0 when it has none: profile_item then answers 409 at once)."""
+    try:
+        source, _, _ = local.table_of(item)
+    except local.SourceUnavailable:
+        return 0
+    return source.items or 0
+
+
+def compute_spec_job(item_id, account_id):
+    """RQ job: profile a large table; the item gets its spec and sample (the job's result links it)."""
+    from app.resources.catalogue.models import CatalogueItem
+
+    item = db.session.get(CatalogueItem, item_id)
+    if item is None:
+        raise JobError("The catalogue item was deleted.")
+    report_progress(0.1, "profiling the table")
+    try:
+        spec, sample = profile_item(item)
+    except CannotProfile as exc:
+        raise JobError(exc.description) from None
+    item.spec = spec
+    item.set_sample(sample)
+    item.updated_by_id = account_id
+    db.session.commit()
+    produced(f"/catalogue/items/{item_id}")
+    return {"columns": len(spec)}
 
 
 def profile_item(item):

@@ -1,6 +1,6 @@
 """/catalogue/items/ (GET, POST), /catalogue/items/{id} (GET, PUT, DELETE), .../compute_spec/ (POST)."""
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy import func, select
 
 from app import storage
@@ -8,7 +8,7 @@ from app.auth import admin_required, current_account, login_required
 from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, paginate, respond, url
+from app.representation import accepted, check_preconditions, created, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, words
 from app.resources.catalogue.accounts import account_embed
@@ -219,11 +219,28 @@ def delete(item_id):
 @bp.post("/catalogue/items/<int:item_id>/compute_spec/")
 @admin_required
 def compute_spec(item_id):
-    """CATALOGUEITEM_SPEC_COMPUTED (ADMIN): spec and sample from the bound data source's table."""
-    from app.resources.catalogue.profile import profile_item
+    """CATALOGUEITEM_SPEC_COMPUTED (ADMIN): spec and sample from the bound data source's table.
+
+    A table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows is profiled by a job: 202 + the job.
+    """
+    from app.resources.catalogue.profile import compute_spec_job, profile_item, readable_rows
 
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
+    if readable_rows(item) > current_app.config["HALYARD_CATALOGUE_PROFILE_INLINE_ROWS"]:
+        from app.jobs import enqueue
+        from app.resources.jobs.views import represent as represent_job
+
+        record = enqueue(
+            compute_spec_job,
+            item.id,
+            current_account().id,
+            kind="catalogue-compute-spec",
+            owner=current_account(),
+            subject=f"/catalogue/items/{item.id}",
+            job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"],
+        )
+        return accepted(url("jobs.get", job_id=record.id), represent_job(record))
     spec, sample = profile_item(item)
     item.spec = spec
     item.set_sample(sample)

@@ -499,3 +499,22 @@ def test_estimate_of_a_large_table_reads_a_bounded_sample(app, client, bound_ite
     app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = 0  # no bound: exact again
     assert estimate() == exact
     assert sample_windows(20000, 0) == [] and sample_windows(2000, 2000) == []
+
+
+def test_compute_spec_of_a_large_table_is_a_job(app, client, bound_item, people, run_jobs):
+    item = bound_item(rows=1000)
+    admin = people[2][1]
+    app.config["HALYARD_CATALOGUE_PROFILE_INLINE_ROWS"] = 999
+    response = client.post(f"/catalogue/items/{item.id}/compute_spec/", headers=admin)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "catalogue-compute-spec"
+    assert response.headers["Location"].endswith(f"/jobs/{job['id']}")
+    run_jobs()
+    done = client.get(response.headers["Location"], headers=admin).get_json()
+    assert done["status"] == "finished", done
+    assert done["_links"]["ec:job/result"]["href"].endswith(f"/catalogue/items/{item.id}")
+    body = client.get(done["_links"]["ec:job/result"]["href"], headers=admin).get_json()
+    spec = {c["name"]: c for c in body["spec"]}
+    assert spec["category"]["distribution"] == [{"value": f"cat_{i}", "count": 125} for i in range(8)]
+    assert spec["note"]["size"] == 900 and len(body["sample"]) == 5
