@@ -120,7 +120,7 @@ def test_jobs_list_show_cancel_requeue_and_run(app, env, make_account):
 def test_downloads_sweep_removes_left_work_folders(app, env):
     from app import storage
 
-    left = os.path.join(storage.root(), ".download-987654-abcdef")
+    left = os.path.join(storage.scratch_root(), ".download-987654-abcdef")
     os.makedirs(left)
     swept = halyard(env, "downloads", "sweep")
     assert swept.returncode == 0, swept.stderr
