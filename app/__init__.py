@@ -1,6 +1,5 @@
 """Halyard: five HTTP APIs served as one HAL hypermedia graph, with RQ workers for slow work."""
 
-import logging
 import os
 
 from flask import Flask
@@ -34,7 +33,7 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     _init_logging(app)
     _init_http(app)
 
-    from app import auth, browsable, cli, errors, inputs, openapi, resources  # noqa: F401  (auth: callbacks)
+    from app import auth, browsable, cli, errors, inputs, observe, openapi, resources  # noqa: F401  (auth)
     from app.extensions import close_core_connection, db
 
     db.init_app(app)
@@ -44,12 +43,16 @@ def create_app(config=None, instance_path=None, *, migrations=True):
         from flask_migrate import Migrate
 
         Migrate(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    observe.init_app(app)  # first: its timer starts before any other hook runs
     errors.init_app(app)
     inputs.init_app(app)  # the size cap and the text checks run before authentication
     resources.init_app(app)
     browsable.init_app(app)
     openapi.init_app(app)
     cli.init_app(app)
+    from app import ratelimit
+
+    ratelimit.init_app(app)  # last: its per-route overrides wrap the registered views
     app.extensions["halyard.pid"] = os.getpid()
     return app
 
@@ -118,19 +121,19 @@ def _init_sqlite(app):
 
 
 def _init_logging(app):
-    logger = logging.getLogger("halyard")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(app.config["HALYARD_LOG_LEVEL"])
+    from app import logs
+
+    logs.configure(app.config)
 
 
 def _init_http(app):
-    if app.config["HALYARD_PROXY_FIX"]:
+    hops = int(app.config["HALYARD_PROXY_FIX"])  # the number of trusted proxies (True counts as 1)
+    if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     origins = [o.strip() for o in app.config["HALYARD_CORS_ORIGINS"].split(",") if o.strip()]
     if origins:
         from flask_cors import CORS

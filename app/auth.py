@@ -14,6 +14,12 @@
   past ``HALYARD_LOGIN_MAX_FAILURES`` in ``HALYARD_LOGIN_WINDOW_SECONDS`` every attempt gets
   429 until the window ends, whatever the password, and before the Basic cache is consulted.
 
+- Tokens carry scopes (``read``, ``write``, ``admin``, ``metrics``); ``check_scope`` is the one place
+  that checks them, right after a token is accepted: ``read`` for GET/HEAD/OPTIONS, ``write`` for the
+  other methods, and the scope a view names with ``requires_scope`` instead (``admin_required`` views
+  need ``admin``). A missing scope is 403 ``INSUFFICIENT_SCOPE``. A token without ``admin`` also takes an
+  ADMIN account's wider rights elsewhere away (``Account.is_admin``). Basic credentials have every scope.
+
 Views use ``login_required``, ``admin_required`` or ``optional_auth`` and read the
 caller with ``current_account()`` (the ORM Account, loaded on first use) or, on hot
 read paths that need only the id and type, ``current_principal()``.
@@ -26,22 +32,45 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Forbidden, Unauthorized, problem_response
 from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
 from app.fastread import FastRead
-from app.resources.accounts.models import TOKEN_PREFIX, Account, ApiToken, hash_token
+from app.resources.accounts.models import (
+    SCOPES,
+    TOKEN_PREFIX,
+    Account,
+    ApiToken,
+    admin_scope_allows,
+    hash_token,
+)
 from app.throttle import password_sign_in, throttle
 from app.timeutil import utcnow
 
 CHALLENGE = 'Bearer realm="Halyard", Token realm="Halyard", Basic realm="Halyard"'
 
 login_required = auth.login_required
-admin_required = auth.login_required(role="ADMIN")
 optional_auth = auth.login_required(optional=True)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def requires_scope(scope):
+    """Mark a view as needing token scope ``scope`` instead of read/write by method (outermost decorator
+    below the route)."""
+
+    def mark(view):
+        view.required_scope = scope
+        return view
+
+    return mark
+
+
+def admin_required(view):
+    """ADMIN accounts only; a token also needs the ``admin`` scope."""
+    return requires_scope("admin")(auth.login_required(role="ADMIN")(view))
 
 
 class Principal:
@@ -59,7 +88,7 @@ class Principal:
 
     @property
     def is_admin(self):
-        return self.type == "ADMIN"
+        return self.type == "ADMIN" and admin_scope_allows(self.id)
 
     def __getattr__(self, name):  # only for attributes a Principal does not have itself
         account = current_account() if not name.startswith("__") else None
@@ -111,6 +140,35 @@ def _authenticated(row, *, model=None, token_id=None):
     return g.account
 
 
+def caller_scopes():
+    """The scopes of this request's credential: a token's own, every scope for Basic or no token."""
+    scopes = g.get("token_scopes")
+    return SCOPES if scopes is None else tuple(s for s in SCOPES if s in scopes)
+
+
+def token_has_scope(scope):
+    """Whether this request's credential grants ``scope`` (Basic credentials grant every scope)."""
+    return scope in caller_scopes()
+
+
+def required_scope():
+    """The scope this request needs: the view's own (``requires_scope``), else read or write by method."""
+    view = current_app.view_functions.get(request.endpoint)
+    marked = getattr(view, "required_scope", None)
+    return marked or ("read" if request.method in READ_METHODS else "write")
+
+
+def check_scope():
+    """403 INSUFFICIENT_SCOPE when the token used lacks the scope this request needs."""
+    needed = required_scope()
+    if not token_has_scope(needed):
+        raise Forbidden(
+            f"This token lacks the {needed!r} scope this request needs (it has: "
+            f"{', '.join(caller_scopes()) or 'none'}).",
+            event="INSUFFICIENT_SCOPE",
+        )
+
+
 class TokenRef:
     """The API token that authenticated this request (only its id is needed: "current" in token lists)."""
 
@@ -134,7 +192,13 @@ def _account_attrs():
 # unique/primary keys.
 # They read the whole account row, so current_account() can build the ORM object without another query.
 _TOKEN_CHECK = FastRead(
-    select(_tokens.id.label("token_id"), _tokens.revoked_at, _tokens.expires_at, *_accounts.c)
+    select(
+        _tokens.id.label("token_id"),
+        _tokens.revoked_at,
+        _tokens.expires_at,
+        _tokens.scopes.label("token_scopes"),
+        *_accounts.c,
+    )
     .join_from(ApiToken.__table__, _accounts, _accounts.c.id == _tokens.account_id)
     .where(_tokens.token_hash == bindparam("token_hash"))
 )
@@ -208,8 +272,8 @@ def verify_password(login, password):
 def verify_token(secret):
     if not secret:
         return None
-    if not secret.startswith(TOKEN_PREFIX):
-        g.auth_event = "AUTH_TOKEN_WAS_BROKEN"
+    if not secret.startswith(TOKEN_PREFIX):  # not Halyard's (seed 000's own eyJ… example): no such token
+        g.auth_event = "COULD_NOT_FIND_AUTH_TOKEN"
         return None
     row = _TOKEN_CHECK.first(core_connection(), {"token_hash": hash_token(secret)})
     if row is None:
@@ -224,7 +288,10 @@ def verify_token(secret):
     if not row.active:
         g.auth_event = "ACCOUNT_DEACTIVATED"
         return None
-    return _authenticated(row, token_id=row.token_id)
+    principal = _authenticated(row, token_id=row.token_id)
+    g.token_scopes = frozenset(row.token_scopes.split())
+    check_scope()
+    return principal
 
 
 @basic_auth.get_user_roles
@@ -237,7 +304,6 @@ def user_roles(principal):
 EVENT_DETAILS = {
     "COULD_NOT_FIND_AUTH_TOKEN": "Credentials are missing or no such token exists.",
     "WRONG_CREDENTIALS_DETECTED": "The login or password is wrong.",
-    "AUTH_TOKEN_WAS_BROKEN": "The token is malformed.",
     "AUTH_TOKEN_REVOKED": "The token has been revoked.",
     "AUTH_TOKEN_EXPIRED": "The token has expired.",
     "ACCOUNT_DEACTIVATED": "The account is deactivated.",

@@ -1,9 +1,10 @@
 """Command line: ``halyard start`` (the whole local system), ``worker``, ``create-admin``.
 
-``halyard`` is Flask's CLI bound to create_app, so ``halyard db upgrade``,
-``halyard routes`` and ``halyard shell`` work too.
+``halyard`` is Flask's CLI bound to create_app, so ``halyard db upgrade`` (to every head),
+``halyard routes`` and ``halyard shell`` work too; the operator's commands are in app/operate.py.
 """
 
+import logging
 import os
 import sys
 
@@ -29,22 +30,9 @@ from app.extensions import db
 @with_appcontext
 def create_admin(email, username, password, with_token):
     """Create an ADMIN account (the first account of a new deployment)."""
-    from app.resources.accounts.models import Account
+    from app.operate import create_account
 
-    if len(password) < 8:
-        raise click.UsageError("The password needs at least 8 characters.")
-    if Account.find_login(email) or (username and Account.find_login(username)):
-        raise click.ClickException(f"An account with the email or username of {email} exists already.")
-    account = Account(email=email, username=username, type="ADMIN", active=True)
-    account.set_password(password)
-    db.session.add(account)
-    secret = None
-    if with_token:
-        _, secret = account.issue_token(name="create-admin")
-    db.session.commit()
-    click.echo(f"Created ADMIN account {account.id} <{email}>.")
-    if secret:
-        click.echo(f"token: {secret}")
+    create_account(email, username, "ADMIN", password, with_token=with_token)
 
 
 WORKER_CLASSES = ("fork", "simple")
@@ -94,28 +82,11 @@ def start(host, port, web_workers, rq_workers, worker_class):
     flask_migrate.upgrade(revision="heads")  # one branch per domain (docs/development.md)
     db.engine.dispose()  # the supervisor itself needs no database connection while it runs
     env = dict(os.environ, HALYARD_INSTANCE_PATH=app.instance_path)
+    env["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(app)
     children = []
     if not app.config["REDIS_URL"]:
         children.append(_embedded_redis(app, env))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    web = Child(
-        "web",
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--pythonpath",
-            root,
-            "-w",
-            str(web_workers),
-            "-b",
-            f"{host}:{port}",
-            "--graceful-timeout",
-            "10",
-            "wsgi:app",
-        ],
-        env=env,
-    )
+    web = Child("web", web_command(app.config, host, port, web_workers), env=env)
     worker_command = [sys.executable, "-m", "app", "worker", "--worker-class", worker_class]
     stop_timeout = app.config["HALYARD_WORKER_GRACE_SECONDS"] + 15  # the grace, then unregister and exit
     children += [
@@ -125,13 +96,53 @@ def start(host, port, web_workers, rq_workers, worker_class):
             for n in range(1, rq_workers + 1)
         ],
     ]
-    supervisor = Supervisor(children, say=lambda message: click.echo(f"halyard start: {message}"))
+    log = logging.getLogger("halyard.start")  # the one log stream (app/logs.py), as its children write
+    supervisor = Supervisor(children, say=log.warning)  # restarts, stops, kills: worth a look at any level
     supervisor.run(
-        on_up=lambda: click.echo(
-            f"Halyard is up on http://{host}:{port}/ (web pid {web.proc.pid}); Ctrl-C stops everything."
+        on_up=lambda: log.info(
+            "Halyard is up on http://%s:%s/ (web pid %s); Ctrl-C stops everything.", host, port, web.proc.pid
         )
     )
-    click.echo("Halyard stopped.")
+    log.info("Halyard stopped.")
+
+
+def _metrics_dir(app):
+    """The folder where web and worker processes keep their metrics (prometheus_client multiprocess
+    mode): $PROMETHEUS_MULTIPROC_DIR or <instance>/metrics, emptied at every start (counters restart)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(app.instance_path, "metrics")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    return path
+
+
+def web_command(config, host, port, workers):
+    """gunicorn's command line: threaded workers (gthread), so a slow download holds one thread, and the
+    worker timeout (a hung process) is independent of how long a download takes (docs/storage.md)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--pythonpath",
+        root,
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(config["HALYARD_WEB_THREADS"]),
+        "--timeout",
+        str(config["HALYARD_WEB_TIMEOUT_SECONDS"]),
+        "-b",
+        f"{host}:{port}",
+        "--graceful-timeout",
+        "10",
+        "-c",
+        os.path.join(root, "app", "gunicorn_conf.py"),
+        "wsgi:app",
+    ]
 
 
 def _embedded_redis(app, env):
@@ -159,12 +170,25 @@ def _embedded_redis(app, env):
 
 
 def init_app(app):
-    for command in (create_admin, worker, start):
+    from app.operate import COMMANDS
+
+    for command in (create_admin, worker, start, *COMMANDS):
         app.cli.add_command(command)
+
+
+class HalyardGroup(FlaskGroup):
+    """Flask's CLI, whose ``db`` is Flask-Migrate's with ``upgrade`` to every head (app/operate.py)."""
+
+    def get_command(self, ctx, name):
+        if name == "db":
+            from app.operate import db_group
+
+            return db_group()
+        return super().get_command(ctx, name)
 
 
 def main():
     """The ``halyard`` console script."""
     from app import create_app
 
-    FlaskGroup(create_app=create_app, add_version_option=False)(prog_name="halyard")
+    HalyardGroup(create_app=create_app, add_version_option=False)(prog_name="halyard")

@@ -15,7 +15,9 @@ import secrets
 SETTINGS = {
     "SECRET_KEY": (
         None,
-        "Key for signing and for keyed hashes; generated into instance/secret_key when unset.",
+        "Key for signing, keyed hashes and stored secrets; generated into instance/secret_key when unset."
+        ' A list (newest first; in the environment a JSON list \'["new", "old"]\') rotates it: the newest'
+        " signs and encrypts, all decrypt (`halyard secrets rotate`).",
     ),
     "DATABASE_URL": (None, "SQLAlchemy URL; default sqlite:///<instance>/halyard.sqlite3."),
     "REDIS_URL": (
@@ -27,6 +29,50 @@ SETTINGS = {
         "Prefix of RQ queue names (lets several deployments or test runs share a Redis).",
     ),
     "HALYARD_STORAGE_ROOT": (None, "Directory for uploaded and produced files; default <instance>/files."),
+    "HALYARD_STORAGE_URL": (
+        "",
+        "Where every kept file lives: file:///path or s3://bucket/prefix (docs/storage.md); empty ="
+        " HALYARD_STORAGE_ROOT.",
+    ),
+    "HALYARD_S3_ENDPOINT_URL": ("", "S3: endpoint of an S3-compatible store (MinIO, Ceph RGW); empty = AWS."),
+    "HALYARD_S3_REGION": ("", "S3: region name; empty = the AWS default chain's."),
+    "HALYARD_S3_ACCESS_KEY_ID": (
+        "",
+        "S3: access key id; empty = the standard AWS chain (AWS_ACCESS_KEY_ID, profile, instance role).",
+    ),
+    "HALYARD_S3_SECRET_ACCESS_KEY": ("", "S3: secret access key (never logged); empty = the AWS chain."),
+    "HALYARD_S3_ADDRESSING_STYLE": (
+        "auto",
+        "S3: 'auto', 'path' (MinIO, most self-hosted stores) or 'virtual'.",
+    ),
+    "HALYARD_S3_MULTIPART_BYTES": (
+        16 * 1024 * 1024,
+        "S3: files larger than this are uploaded in parts of this size.",
+    ),
+    "HALYARD_STORAGE_DOWNLOADS": (
+        "redirect",
+        "S3: 'redirect' answers file downloads with 302 to a presigned URL; 'stream' sends them through the"
+        " web process.",
+    ),
+    "HALYARD_STORAGE_PRESIGN_SECONDS": (300, "S3: lifetime of a presigned download URL."),
+    "HALYARD_STORAGE_SENDFILE": (
+        "off",
+        "Local storage: 'off' (the web process streams files), 'nginx' (X-Accel-Redirect) or 'apache'"
+        " (X-Sendfile).",
+    ),
+    "HALYARD_STORAGE_SENDFILE_PREFIX": (
+        "/_halyard_files/",
+        "nginx: the internal location that maps to the storage folder (X-Accel-Redirect target).",
+    ),
+    "HALYARD_WEB_THREADS": (8, "`halyard start`: threads per gunicorn worker (gthread): one per request."),
+    "HALYARD_WEB_TIMEOUT_SECONDS": (
+        30,
+        "`halyard start`: gunicorn's worker timeout (a hung worker is restarted).",
+    ),
+    "HALYARD_DOWNLOAD_TIMEOUT_SECONDS": (
+        3600,
+        "A file streamed by the web process is cut after this long (a slow client holds one thread).",
+    ),
     "HALYARD_MAX_UPLOAD_BYTES": (
         64 * 1024 * 1024,
         "Largest accepted request body, chunked ones too; larger ones get 413 on every path.",
@@ -38,7 +84,11 @@ SETTINGS = {
         "Collection totals each web process keeps per data generation (0: COUNT on every page).",
     ),
     "HALYARD_REQUIRE_IF_MATCH": (False, "When true, PUT/PATCH/DELETE without If-Match get 428."),
-    "HALYARD_PROXY_FIX": (False, "Honour X-Forwarded-For/-Proto/-Host/-Port from one trusted proxy."),
+    "HALYARD_PROXY_FIX": (
+        0,
+        "Number of trusted proxies in front (0: none): X-Forwarded-For/-Proto/-Host/-Port/-Prefix are"
+        " honoured from that many hops (true = 1).",
+    ),
     "HALYARD_CORS_ORIGINS": (
         "",
         "Comma-separated origins allowed by CORS ('*' for any); empty disables CORS.",
@@ -51,6 +101,20 @@ SETTINGS = {
         300,
         "Length of the failed sign-in window; the lock releases when it ends.",
     ),
+    "HALYARD_RATE_LIMIT_ENABLED": (True, "API-wide rate limits (Flask-Limiter on Redis) on or off."),
+    "HALYARD_RATE_LIMIT_DEFAULT": (
+        "600 per minute",
+        "Requests one credential (a token, or a Basic login) may make; limits syntax, ';' for several.",
+    ),
+    "HALYARD_RATE_LIMIT_ANON": (
+        "120 per minute",
+        "Requests without credentials one client address may make.",
+    ),
+    "HALYARD_RATE_LIMIT_ROUTES": (
+        {},
+        "JSON object: endpoint -> a limit of its own on top of the API-wide one, e.g."
+        ' {"downloader.create": "10 per minute"} (endpoints: `halyard routes`).',
+    ),
     "HALYARD_PASSWORD_HASH_METHOD": ("scrypt", "werkzeug password hash method for new passwords."),
     "HALYARD_BASIC_CACHE_SECONDS": (60, "How long a verified Basic credential is remembered (0 disables)."),
     "HALYARD_TOKEN_DEFAULT_TTL_SECONDS": (
@@ -61,9 +125,10 @@ SETTINGS = {
         False,
         "When true, /api/health/ answers without credentials (for load balancers).",
     ),
-    "HALYARD_WORKER_HEARTBEAT_SECONDS": (
+    "HALYARD_WORKER_TTL_SECONDS": (
         60,
-        "A worker not seen for this long counts as gone in /api/health/.",
+        "RQ worker TTL: an idle worker checks in (heartbeat) every TTL - 15 s; its registration expires"
+        " TTL + 60 s after the last one (health counts registered workers whose process is not dead).",
     ),
     "HALYARD_WORKER_GRACE_SECONDS": (
         30,
@@ -85,6 +150,15 @@ SETTINGS = {
         "sources may reach despite being private.",
     ),
     "HALYARD_LOG_LEVEL": ("INFO", "Log level of the app's structured logger."),
+    "HALYARD_LOG_FORMAT": (
+        "json",
+        "Format of every log line (web, access, gunicorn, RQ, jobs): json, logfmt or text.",
+    ),
+    "HALYARD_METRICS_TOKEN": (
+        "",
+        "Bearer secret a Prometheus scraper may present to read /metrics (write-only; empty: ADMINs only).",
+    ),
+    "HALYARD_ACCESS_LOG": (True, "One log line per HTTP request (method, path, status, duration, ids)."),
     # outbound
     "HALYARD_OUTBOUND_TIMEOUT_SECONDS": (
         30,
@@ -259,6 +333,11 @@ SETTINGS = {
     ),
     "HALYARD_DOWNLOADER_DUCKDB_THREADS": (2, "DuckDB threads of a download job and of estimates."),
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
+    "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
+        1_000_000,
+        "POST …/estimate/ counts a bound table exactly up to this many rows; past it, from 16 evenly"
+        " spread windows of this many rows in all, scaled by the file's row count (0: always exact).",
+    ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},
         "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at"
@@ -281,6 +360,9 @@ def _parse(raw, default):
     if isinstance(default, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
+        lowered = raw.strip().lower()
+        if lowered in ("true", "yes", "on", "false", "no", "off"):  # a count that was once a flag
+            return int(lowered in ("true", "yes", "on"))
         return int(raw)
     if isinstance(default, (list, dict)):
         return json.loads(raw)
@@ -306,6 +388,10 @@ def finalize(config, instance_path):
     """Derive Flask/extension settings from Halyard's own ones."""
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance_path)
+    from app.keyring import split_keys
+
+    keys = split_keys(config["SECRET_KEY"])  # newest first (docs/operations.md "Secrets rotation")
+    config["SECRET_KEY"], config["SECRET_KEY_FALLBACKS"] = keys[0], keys[1:]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Pre-ping finds connections a network database dropped; a SQLite file connection cannot go stale,
     # and the ping is one more statement on every request.

@@ -13,7 +13,9 @@ from app.extensions import curies
 from app.hal import (
     HAL_FORMS,
     HTML,
+    JSON,
     CursorCodec,
+    NotAcceptable,
     check_if_match,
     encode_json,
     etag_for,
@@ -23,6 +25,7 @@ from app.hal import (
     representation_suffix,
 )
 from app.inputs import parse_json
+from app.native import NEGOTIATION, envelope_for, native_body, next_link_header, seed_of
 
 
 def url(endpoint, **values):
@@ -31,8 +34,9 @@ def url(endpoint, **values):
 
 
 def base_url():
-    """The request's scheme and host, as ``url()`` writes them in every absolute href."""
-    return f"{request.scheme}://{request.host}"
+    """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
+    writes them before every app path."""
+    return f"{request.scheme}://{request.host}{request.script_root}"
 
 
 def paginate(
@@ -65,9 +69,9 @@ def paginate(
         options.pop("session", None) or db.session,
         stmt,
         request.args,
-        default_size=config["HALYARD_PAGE_DEFAULT_SIZE"],
+        default_size=full_list_size() or config["HALYARD_PAGE_DEFAULT_SIZE"],
         max_size=config["HALYARD_PAGE_MAX_SIZE"],
-        cursors=cursor_codec(),
+        cursors=None if _numbered_native_paging() else cursor_codec(),
         **options,
     )
     if page.single is not None:
@@ -91,6 +95,36 @@ def cursor_codec():
     return codec
 
 
+def full_list_size():
+    """The default page size that makes a seed's list whole where its envelope has no room for paging
+    (a bare array: seed 001's objects, seed 002's scripts; seed 000's ``items``/``requests``, which
+    its document shows unpaged): the configured cap when this request gets seed-native JSON and sends
+    no paging parameter; else None (the usual default). Views pass it as ``default_size``; past the
+    cap the native response carries ``Link: <next>; rel="next"``."""
+    seed = seed_of(request.path)
+    if seed is None or envelope_for(seed, request.endpoint).paging:
+        return None
+    if any(name in request.args for name in ("page", "size", "limit", "offset")):
+        return None
+    return current_app.config["HALYARD_PAGE_MAX_SIZE"] if _native_requested() else None
+
+
+def _numbered_native_paging():
+    """A seed-native list whose envelope pages (seeds 002/003): its ``count`` is the total and its
+    ``next``/``previous`` keep the style the request used (limit/offset or page/size), so its pages
+    are counted and numbered, never cursor pages (which count nothing)."""
+    seed = seed_of(request.path)
+    return bool(seed and envelope_for(seed, request.endpoint).paging and _native_requested())
+
+
+def _native_requested():
+    """Whether this request (on a seed path) gets seed-native JSON."""
+    try:
+        return negotiate(request.environ.get("HTTP_ACCEPT"), **NEGOTIATION) == JSON
+    except NotAcceptable:
+        return False  # respond() answers the 406
+
+
 def to_dict(doc, media_type=None):
     """The document as the dict sent for ``media_type`` (HAL-FORMS and HTML carry _templates)."""
     return doc.to_dict(curies=curies, base_url=base_url(), with_templates=media_type in (HAL_FORMS, HTML))
@@ -109,15 +143,18 @@ def respond(doc, status=200, headers=None, *, etag=True):
     depends on the caller: the view checked credentials (``login_required``/``admin_required``/
     ``optional_auth``: what the caller may read), or the body carries the caller's ``_templates``
     (HAL-FORMS) or names them (HTML). The JSON of a public view (``/``, ``/rels/``) is the same for all.
+
+    On a seed 000–003 path, JSON (also ``*/*`` and no ``Accept``) is the seed's own body, with its
+    own ETag (the hash of that body): app/native.py, docs/seed-native.md.
     """
-    media_type = negotiate(request.environ.get("HTTP_ACCEPT"))
+    seed = seed_of(request.path)
+    media_type = negotiate(request.environ.get("HTTP_ACCEPT"), **(NEGOTIATION if seed else {}))
+    if seed and media_type == JSON:
+        return _respond_native(doc, seed, status, headers, etag)
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
-        if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
-            response.headers["Vary"] = "Accept, Authorization"
-        else:
-            response.vary.add("Authorization")
+        _vary_authorization(response)
     if etag and status in (200, 201):
         # Without _templates the body sent is the canonical encoding itself: hash the bytes sent.
         if media_type in (HAL_FORMS, HTML):
@@ -127,6 +164,32 @@ def respond(doc, status=200, headers=None, *, etag=True):
         suffix = representation_suffix(media_type) + caller_variant(body, media_type)
         response = make_conditional(response, state, suffix=suffix)
     return response
+
+
+def _vary_authorization(response):
+    if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
+        response.headers["Vary"] = "Accept, Authorization"
+    else:
+        response.vary.add("Authorization")
+
+
+def _respond_native(doc, seed, status, headers, etag):
+    """The seed-native JSON response of ``doc`` (application/json; ETag = hash of the body)."""
+    body = native_body(doc, seed, request.endpoint)
+    if not envelope_for(seed, request.endpoint).paging and (link := next_link_header(doc)):
+        headers = {**dict(headers or {}), "Link": link}
+    response = render(body, JSON, status=status, headers=headers)
+    if "flask_httpauth_user" in g:
+        _vary_authorization(response)
+    if etag and status in (200, 201):
+        response = make_conditional(response, etag_for(response.get_data()))  # the bytes sent
+    return response
+
+
+def native_etag(doc):
+    """The ETag of ``doc``'s seed-native body on this (seed) path, or None elsewhere."""
+    seed = seed_of(request.path)
+    return etag_for(encode_json(native_body(doc, seed, request.endpoint))) if seed else None
 
 
 def caller_variant(body, media_type):
@@ -165,8 +228,13 @@ def no_content():
 
 
 def check_preconditions(doc):
-    """Enforce If-Match (412 when stale, 428 when required and missing) against ``doc``'s ETag."""
-    check_if_match(canonical_etag(doc), required=current_app.config["HALYARD_REQUIRE_IF_MATCH"])
+    """Enforce If-Match (412 when stale, 428 when required and missing) against ``doc``'s ETag.
+
+    A seed client echoes the ETag of the native body it read: that tag matches as well."""
+    current = canonical_etag(doc)
+    if "If-Match" in request.headers and (native := native_etag(doc)) and request.if_match.contains(native):
+        current = native
+    check_if_match(current, required=current_app.config["HALYARD_REQUIRE_IF_MATCH"])
 
 
 def json_body():

@@ -58,6 +58,9 @@ class Throttle:
             )
 
     def record_failure(self, login, account_id=None):
+        from app import metrics
+
+        metrics.signin_failed()
         pipe = self.redis.pipeline()  # MULTI/EXEC
         for key in self.keys(login, account_id):
             pipe.set(key, 0, ex=self.window, nx=True)  # a new counter: its window starts now

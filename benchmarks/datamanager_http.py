@@ -267,6 +267,7 @@ def main():
         BASELINE_DB=db_path,
         PYTHONPATH=ROOT,
         HALYARD_LOG_LEVEL="WARNING",
+        HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
     )
     if options.no_totals_cache:
         env["HALYARD_TOTALS_CACHE_ENTRIES"] = "0"

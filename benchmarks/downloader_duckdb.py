@@ -62,6 +62,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     instance = os.path.join(work, "instance")
     os.environ["HALYARD_INSTANCE_PATH"] = instance
+    os.environ["HALYARD_RATE_LIMIT_ENABLED"] = "false"  # a benchmark measures the API, not its rate limits
     os.environ.setdefault("HALYARD_QUEUE_PREFIX", f"bench{os.getpid()}")
 
     import flask_migrate

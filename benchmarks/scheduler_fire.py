@@ -167,6 +167,7 @@ def main():
         HALYARD_OUTBOUND_ALLOWLIST="127.0.0.1,::1",
         HALYARD_LOG_LEVEL=os.environ.get("HALYARD_LOG_LEVEL", "WARNING"),
         HALYARD_QUEUE_PREFIX=f"bench-{os.getpid()}",
+        HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
         SECRET_KEY="bench-secret",
     )
     import flask_migrate

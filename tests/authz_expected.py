@@ -28,6 +28,8 @@ EXPECTED = {
     ("openapi.spec", "GET"): (PUBLIC, 200),
     ("static", "GET"): (PUBLIC, 404),  # no app/static files
     ("browsable.static", "GET"): (PUBLIC, 200),
+    ("apidocs.viewer", "GET"): (PUBLIC, 200),
+    ("apidocs.static", "GET"): (PUBLIC, 200),
     # seed 000's device-style sign-in: public by design (docs/accounts.md)
     ("accounts.create_auth_request", "POST"): (PUBLIC, 201),
     ("accounts.get_auth_request", "GET"): (PUBLIC, 200),
@@ -58,6 +60,8 @@ EXPECTED = {
     ("accounts.add_member", "POST"): (ADMIN, lambda ids: {"user_id": ids["outsider_id"]}),
     ("accounts.remove_member", "DELETE"): (ADMIN, None),
     ("health.get", "GET"): (SIGNED_IN, None),
+    ("health.live", "GET"): (PUBLIC, 200),  # for load balancers: up/down only (docs/operations.md)
+    ("health.ready", "GET"): (PUBLIC, 200),
     ("health.probe", "POST"): (ADMIN, None),
     ("jobs.index", "GET"): (SIGNED_IN, None),
     ("jobs.get", "GET"): (OWNER, None),
@@ -130,8 +134,8 @@ EXPECTED = {
     ("scheduler.failed_tasks", "GET"): (SIGNED_IN, None),
     ("scheduler.failed_task", "GET"): (OWNER, None),
     ("scheduler.requeue", "POST"): (SIGNED_IN, {}),  # another user's tasks: test_requeue_leaves_others_tasks
-    ("scheduler.metrics", "GET"): (ADMIN, None),
-    ("scheduler.fire_metrics", "POST"): (ADMIN, None),
+    ("scheduler.metrics", "GET"): (SIGNED_IN, None),  # the keys (seed 003); values for ADMINs
+    ("scheduler.fire_metrics", "POST"): (SIGNED_IN, None),
     ("scheduler.prometheus", "GET"): (ADMIN, None),
     ("catalogue.index", "GET"): (SIGNED_IN, None),
     ("catalogue.get", "GET"): (SIGNED_IN, None),
@@ -166,6 +170,17 @@ EXPECTED = {
     ("datamanager.deleted_asset", "GET"): (OWNER, None),
     ("datamanager.restore_or_destroy", "DELETE"): (OWNER, None),
 }
+# What another signed-in account gets from an OWNER route: 404 hides that the thing exists, except
+# - seed 001 (iffSamples, docs/objects.md): an existing object on which the caller lacks READ (the
+#   object, its versions, its permissions), WRITE (a new version) or GRANT is 403, and so is PUT on a
+#   visible action they did not create; an object id that does not exist is 404;
+# - a user's own password: every signed-in account sees the users directory, so 403 hides nothing.
+FORBIDDEN_NOT_HIDDEN = ("objects.", "accounts.change_password")
+REFUSED_WITH = {
+    (endpoint, method): 403 if endpoint.startswith(FORBIDDEN_NOT_HIDDEN) else 404
+    for (endpoint, method), (kind, _) in EXPECTED.items()
+    if kind == OWNER
+}
 # URL variables whose value is not the world's same-named id
 VARIABLES = {
     ("datamanager.deleted_asset", "asset_id"): "gone_id",
@@ -174,5 +189,11 @@ VARIABLES = {
     ("datamanager.update_member", "account_id"): "member_id",
     ("datamanager.delete_member", "account_id"): "member_id",
     ("accounts.remove_member", "user_id"): "user_id",
+    ("apidocs.static", "filename"): "swagger_file",
 }
-FIXED = {"rel": "projects", "event": "COULD_NOT_FIND_AUTH_TOKEN", "filename": "browsable.css"}
+FIXED = {
+    "rel": "projects",
+    "event": "COULD_NOT_FIND_AUTH_TOKEN",
+    "filename": "browsable.css",
+    "swagger_file": "swagger-ui.css",
+}

@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -123,6 +124,7 @@ def _config(database_url, redis_url, **overrides):
         "HALYARD_QUEUE_PREFIX": f"hytest-{RUN_ID}-{next(_counter)}",
         "HALYARD_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "HALYARD_HEALTH_PUBLIC": False,
+        "HALYARD_RATE_LIMIT_ENABLED": False,  # tests/test_rate_limits.py turns them on
         **overrides,
     }
 
@@ -139,6 +141,12 @@ class IsolatedClient(FlaskClient):
     The test itself holds an app context (for fixtures and assertions); without this,
     Flask would reuse it for every request and ``g`` or the session would leak between them.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # HAL unless a test asks otherwise: seed 000-003 paths answer seed-native JSON without Accept
+        # (docs/seed-native.md); the ``seed_client`` fixture sends no Accept, as the seeds' clients do.
+        self.environ_base.setdefault("HTTP_ACCEPT", "application/hal+json")
 
     def open(self, *args, **kwargs):
         return contextvars.Context().run(super().open, *args, **kwargs)
@@ -214,6 +222,14 @@ def _empty_tables():
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def seed_client(app):
+    """A test client that sends no Accept header (a seed document's client): seed-native JSON."""
+    seed = app.test_client()
+    del seed.environ_base["HTTP_ACCEPT"]
+    return seed
 
 
 @pytest.fixture
@@ -350,3 +366,36 @@ def unchanged(app):
     from tests.unchanged import assert_unchanged
 
     return lambda ignore=(): assert_unchanged(app, ignore)
+
+
+@pytest.fixture(scope="session")
+def s3_server(run_dir):
+    """A real S3 API server for the run: moto's standalone server on 127.0.0.1; its endpoint URL.
+
+    Tests make a bucket of their own (tests/storage_support.py); the server keeps objects in memory.
+    """
+    import requests
+
+    port = free_port()
+    log = open(run_dir / "s3-server.log", "wb")  # noqa: SIM115 - closed after the server stops
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # importing moto on a loaded machine is slow
+        while True:
+            assert proc.poll() is None, (run_dir / "s3-server.log").read_text()
+            try:
+                requests.get(endpoint + "/moto-api/", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the S3 server did not start"
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        stop(proc)
+        log.close()

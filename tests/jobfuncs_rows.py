@@ -21,3 +21,24 @@ def long_job(seconds=120):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def held_adapter(request, out_path):
+    """A download adapter that writes rows until the folder FAULTS_RELEASE holds a file named after the
+    request (bounded), as a long download does; each call adds its request id to FAULTS_RELEASE/calls."""
+    import os
+
+    folder = os.environ["FAULTS_RELEASE"]
+    release = os.path.join(folder, str(request["id"]))
+    with open(os.path.join(folder, "calls"), "a") as calls:
+        calls.write(f"{request['id']}\n")
+    rows = 0
+    with open(out_path, "w") as fh:
+        fh.write("id\n")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            fh.write(f"{rows}\n")
+            fh.flush()
+            rows += 1
+            time.sleep(0.2)
+    return rows

@@ -92,7 +92,7 @@ class World:
             headers=self.headers,
             json={"steps": [{"key": "builtin:fill_nulls", "exec_order": 1, "params": {"value": "-"}}]},
         )
-        assert r.status_code == 202, r.get_json()
+        assert r.status_code == 201, r.get_json()
         self.run_jobs()
         run = self.client.get(r.headers["Location"], headers=self.headers).get_json()
         assert run["status"] == "finished", run
@@ -190,7 +190,7 @@ def test_the_route_finder_sees_helpers_and_raw_senders(app):
     app.register_blueprint(bp)
     assert file_routes(app)["probe_files.helper"] == "/probe/<key>"
     raw = flask.Blueprint("probe_raw", __name__)
-    raw.add_url_rule("/raw/<key>", "raw", lambda key: flask.send_file(storage.path_of(key)))
+    raw.add_url_rule("/raw/<key>", "raw", lambda key: flask.send_file(storage.store().location(key)))
     app.register_blueprint(raw)
     with pytest.raises(AssertionError, match="probe_raw.raw"):
         file_routes(app)
@@ -202,6 +202,11 @@ def test_hostile_files_are_inert_on_every_route(
 ):
     headers = token_for(make_account(type="ADMIN"))
     seen = check_route(client, headers, CASES[endpoint](World(client, run_jobs, headers, hostile_server)))
+    check_seen(endpoint, seen)
+
+
+def check_seen(endpoint, seen):
+    """What each hostile case was served as: ``{label: (mimetype, disposition)}`` (every way of serving)."""
     assert seen
     never_inline = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
     assert not [label for label, (mime, how) in seen.items() if mime in never_inline and how == "inline"]

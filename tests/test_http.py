@@ -42,6 +42,39 @@ def test_forwarded_headers_are_honoured_when_configured(client):
     assert links["ec:jobs"]["href"] == "https://api.example.org/jobs/"
 
 
+TWO_HOPS = {  # the client → a public load balancer (api.example.org, TLS) → an internal proxy → Halyard
+    "X-Forwarded-For": "203.0.113.7, 10.0.0.2",
+    "X-Forwarded-Proto": "https, http",
+    "X-Forwarded-Host": "api.example.org, halyard.internal",
+    "X-Forwarded-Prefix": "/halyard, /",
+}
+
+
+@pytest.mark.parametrize("config_overrides", [{"HALYARD_PROXY_FIX": 2}])
+def test_links_carry_the_public_host_scheme_and_prefix_through_two_proxies(client, admin_headers, run_jobs):
+    root = client.get("/", headers=TWO_HOPS).get_json()
+    assert root["_links"]["self"]["href"] == "https://api.example.org/halyard/"
+    assert root["_links"]["ec:jobs"]["href"] == "https://api.example.org/halyard/jobs/"
+    assert root["_links"]["curies"][0]["href"] == "https://api.example.org/halyard/rels/{rel}"
+    started = client.post("/api/health/probe", headers={**admin_headers, **TWO_HOPS})
+    assert started.headers["Location"].startswith("https://api.example.org/halyard/jobs/")
+    run_jobs()
+    job = client.get(
+        started.headers["Location"].split("/halyard", 1)[1], headers={**admin_headers, **TWO_HOPS}
+    )
+    links = job.get_json()["_links"]
+    assert links["ec:job/subject"]["href"] == "https://api.example.org/halyard/api/health/"
+    assert links["ec:job/result"]["href"] == "https://api.example.org/halyard/api/health/"
+    spec = client.get("/openapi.json", headers=TWO_HOPS).get_json()
+    assert spec["servers"][0]["url"] == "https://api.example.org/halyard"
+
+
+@pytest.mark.parametrize("config_overrides", [{"HALYARD_PROXY_FIX": 1}])
+def test_one_trusted_hop_takes_only_the_nearest_proxys_word(client):
+    root = client.get("/", headers=TWO_HOPS).get_json()
+    assert root["_links"]["self"]["href"] == "http://halyard.internal/"  # the nearest values; prefix "/"
+
+
 def test_no_cookie_session_is_opened_or_sent(app, client, user_headers):
     """Halyard keeps no session state (docs/decisions.md 19): flask.session refuses writes, no cookie."""
     from flask import session

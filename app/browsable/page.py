@@ -10,11 +10,13 @@ the response is a page, so it also gets the pages' security headers.
 """
 
 import json
+import re
 import shlex
 from urllib.parse import unquote, urlencode
 
 import uritemplate
-from flask import g, has_request_context, render_template, request
+from flask import current_app, g, has_request_context, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from app.browsable.response import PANEL_MARKER
 
@@ -91,6 +93,7 @@ def link_rows(doc, curies):
                     "href": href,
                     "title": link.get("title") or link.get("name"),
                     "templated": templated,
+                    "type": link.get("type"),
                     "variables": template_variables(href) if templated else [],
                     "safe": href.startswith(("http://", "https://", "/")),
                 }
@@ -111,6 +114,123 @@ def label_of(doc):
     return self_link.get("href") if isinstance(self_link, dict) else "resource"
 
 
+# Collections as tables: per item rel the columns worth scanning (the first one links to the item);
+# any other rel gets ``generic_columns``. Keys an item does not have are left out.
+COLUMNS = {
+    "ec:asset": ("title", "type", "tags", "files", "created"),
+    "ec:asset/deleted": ("title", "type", "tags", "created", "deleted"),
+    "ec:job": ("id", "kind", "status", "progress", "created", "ended"),
+    "ec:schedule": ("endpoint", "frequency", "enabled", "next_send_at", "last_run", "triggered"),
+    "ec:user": ("username", "email", "type", "active", "created"),
+    "ec:datasource": ("name", "type", "status", "project", "created"),
+}
+LABEL_KEYS = ("title", "name", "username", "label", "filename", "email", "key", "endpoint")
+KIND_KEYS = ("kind", "type", "mimetype", "status", "state", "frequency", "permission", "active", "enabled")
+SIZE_KEYS = ("size", "bytes", "count", "total", "items", "resolution")
+MAX_COLUMNS = 6
+# Thumbnails only of raster images Halyard serves (never SVG or HTML: an <img> of a blob of these types).
+THUMB_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp")
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def is_date(key, value):
+    return isinstance(value, str) and bool(RFC3339.match(value))
+
+
+def generic_columns(items):
+    """Columns for items of an unknown rel: a label, then kinds/status, dates, sizes, other short values."""
+    keys = []
+    for item in items:
+        keys += [k for k in item if k not in keys]
+    sample = {k: next((i[k] for i in items if i.get(k) is not None), None) for k in keys}
+    label = next((k for k in LABEL_KEYS if k in sample), None) or next(
+        (k for k in keys if k.lower() in ("id", "uuid") or k.lower().endswith("id")), None
+    )
+    scalar = [k for k in keys if k != label and not isinstance(sample[k], dict)]
+    ordered = (
+        [k for k in KIND_KEYS if k in scalar]
+        + [k for k in scalar if is_date(k, sample[k])]
+        + [k for k in scalar if k in SIZE_KEYS or k.endswith("_size")]
+        + [k for k in scalar if not isinstance(sample[k], list) and not k.lower().endswith("id")]
+        + [k for k in scalar if isinstance(sample[k], list)]
+    )
+    chosen = [label] if label else []
+    for key in ordered:
+        if key not in chosen and len(chosen) <= MAX_COLUMNS:
+            chosen.append(key)
+    return chosen
+
+
+def human_size(n):
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def cell(key, value):
+    """One table cell: {"text", "title" (the exact value when the text shortens it), "kind"}."""
+    if value is None or value == "" or value == []:
+        return {"text": "—", "title": None, "kind": "null"}
+    if isinstance(value, bool):
+        return {"text": "yes" if value else "no", "title": None, "kind": "bool"}
+    if isinstance(value, (int, float)) and (key in ("size", "bytes") or key.endswith("_size")):
+        return {"text": human_size(value), "title": f"{value} bytes", "kind": "num"}
+    if isinstance(value, (int, float)):
+        return {"text": str(value), "title": None, "kind": "num"}
+    if is_date(key, value):
+        return {"text": value[:16].replace("T", " "), "title": value, "kind": "date"}
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return {"text": ", ".join(map(str, value)), "title": None, "kind": "list"}
+        return {
+            "text": f"{len(value)} {'item' if len(value) == 1 else 'items'}",
+            "title": None,
+            "kind": "list",
+        }
+    if isinstance(value, dict):
+        parts = [f"{k}: {v}" for k, v in value.items() if v is not None and not isinstance(v, (dict, list))]
+        return {"text": ", ".join(parts) or "—", "title": None, "kind": "dict"}
+    text = str(value)
+    return {
+        "text": text if len(text) <= 80 else text[:79] + "…",
+        "title": text if len(text) > 80 else None,
+        "kind": "str",
+    }
+
+
+def thumbnail(links):
+    """The href of an item's first link to a raster image (its own file/variant link), or None."""
+    for row in links:
+        if row["safe"] and not row["templated"] and (row["type"] or "").split(";")[0].strip() in THUMB_TYPES:
+            return row["href"]
+    return None
+
+
+def item_table(rel, items):
+    """The embedded items of a collection as a table model (columns per rel, one row per item)."""
+    props = [i["properties"] for i in items]
+    preferred = COLUMNS.get(rel)
+    keys = [k for k in preferred if any(k in p for p in props)] if preferred else generic_columns(props)
+    rows = [
+        {
+            "self": item["self"],
+            "label": item["label"],
+            "thumb": thumbnail(item["links"]),
+            "cells": [cell(k, item["properties"].get(k)) for k in keys]
+            or [{"text": item["label"], "title": None, "kind": "str"}],
+        }
+        for item in items
+    ]
+    keys = keys or ["item"]
+    return {
+        "columns": [{"key": k, "sort": None, "sorted": None} for k in keys],
+        "rows": rows,
+        "thumbs": any(r["thumb"] for r in rows),
+    }
+
+
 def view_model(doc, curies, depth=0):
     """The parts of a document the template renders, recursively for embedded resources."""
     self_link = (doc.get("_links") or {}).get("self")
@@ -118,20 +238,32 @@ def view_model(doc, curies, depth=0):
     if depth < MAX_EMBED_DEPTH:
         for rel, value in (doc.get("_embedded") or {}).items():
             items = value if isinstance(value, list) else [value]
+            models = [view_model(item, curies, depth + 1) for item in items if isinstance(item, dict)]
             embedded.append(
                 {
                     "rel": rel,
                     "rel_doc": rel_doc_href(rel, curies),
                     "is_array": isinstance(value, list),
-                    "items": [
-                        view_model(item, curies, depth + 1) for item in items if isinstance(item, dict)
-                    ],
+                    "items": models,
+                    "table": item_table(rel, models)
+                    if depth == 0 and isinstance(value, list) and models
+                    else None,
                 }
             )
+    properties = properties_of(doc)
     return {
         "label": label_of(doc),
         "self": self_link.get("href") if isinstance(self_link, dict) else None,
-        "properties": properties_of(doc),
+        "properties": properties,
+        # a top-level list of objects (``relations`` of /rels/) reads better as a table than nested tables
+        "tables": {
+            k: item_table(None, [{"self": None, "label": "", "links": [], "properties": v} for v in value])
+            for k, value in properties.items()
+            if depth == 0
+            and isinstance(value, list)
+            and len(value) > 1
+            and all(isinstance(v, dict) for v in value)
+        },
         "links": link_rows(doc, curies),
         "embedded": embedded,
     }
@@ -187,13 +319,218 @@ def paging(doc):
     }
 
 
+# The §4 operators as the filter form offers them: op → (what the picker shows, the variable's suffix).
+OPERATORS = {
+    "eq": ("=", ""),
+    "ne": ("!=", "!"),
+    "contains": ("~=", "~"),
+    "from": ("from", "From"),
+    "to": ("to", "To"),
+    "between": ("from/to", None),
+}
+PAGING_VARS = ("page", "size", "limit", "offset")
+
+
+def _ops_of(name, labels, field=None):
+    """The operators a field offers: from its declaration, else from which suffixed variables exist."""
+    if field is not None:
+        if field.type == "datetime":  # a date picker: ranges only (a day is not one instant)
+            return ["from", "to", "between"]
+        ops = ["eq", "ne"] + (["contains"] if field.search else []) + (["from", "to"] if field.range else [])
+    else:
+        ops = [op for op, (_, suffix) in OPERATORS.items() if suffix is not None and name + suffix in labels]
+    if "from" in ops and "to" in ops and "between" not in ops:
+        ops.append("between")
+    return [op for op in ops if op == "between" or name + OPERATORS[op][1] in labels]
+
+
+def _input_of(field):
+    """(input type, choices) of a field's value box."""
+    if field is None or field.type in ("str", "uuid"):
+        return "text", []
+    if field.type in ("int", "float"):
+        return "number", []
+    if field.type == "datetime":
+        return "date", []
+    if field.type == "bool":
+        return "select", ["true", "false"]
+    return "select", [str(getattr(c, "value", c)) for c in field.choices]
+
+
+def _current(name, args, ops):
+    """(op, first value, second value) of a field in the current query (the first operator used)."""
+    has = {op: args.get(name + OPERATORS[op][1]) for op in ops if op != "between"}
+    if has.get("from") is not None and has.get("to") is not None:
+        return "between", has["from"], has["to"]
+    for op, value in has.items():
+        if value is not None:
+            return op, value, ""
+    return ops[0], "", ""
+
+
+def _base_names(labels):
+    """The fields behind a template's variables when nothing declares them: each suffixed variable
+    (``title!``, ``title~``; ``createdFrom`` with ``createdTo`` or ``created``) counts for its field."""
+    names = []
+    for label in labels:
+        if label in PAGING_VARS + ("sort",):
+            continue
+        base = label
+        for suffix, partner in (("!", None), ("~", None), ("From", "To"), ("To", "From")):
+            stem = label[: -len(suffix)]
+            if (
+                label.endswith(suffix)
+                and stem
+                and (partner is None or stem in labels or stem + partner in labels)
+            ):
+                base = stem
+                break
+        if base not in names:
+            names.append(base)
+    return names
+
+
 def grammar_form(rows):
-    """The collection's ``…/options`` template as a filter/sort form, prefilled from the query."""
-    for row in rows:
-        if row["rel"].endswith("/options") and row["templated"]:
-            values = {k: ",".join(request.args.getlist(k)) for k in request.args}
-            return {**row, "values": values}
-    return None
+    """The collection's ``…/options`` template as one typed filter/sort form, prefilled from the query.
+
+    The variables come from the template; their types, enums and sortable fields from the declared
+    ``Collection`` with that rel and exactly those variables (without one: text boxes, operators read
+    from the suffixed variables, no sort choices)."""
+    from app.hal import Collection
+
+    row = next((r for r in rows if r["rel"].endswith("/options") and r["templated"]), None)
+    if row is None:
+        return None
+    var_of = {v["label"]: v["var"] for v in row["variables"]}
+    collection = Collection.declared(row["rel"].removesuffix("/options"), var_of)
+    declared = collection.fields if collection else {}
+    args = {k: ",".join(request.args.getlist(k)) for k in request.args}
+    names = [n for n in var_of if n in declared] if collection else _base_names(var_of)
+    extras = [n for n in var_of if collection and n in collection.extra_params]
+    fields = []
+    for name in names:
+        if name in extras:
+            continue
+        field = declared.get(name)
+        ops = _ops_of(name, var_of, field)
+        if not ops:
+            ops = ["eq"]
+        kind, choices = _input_of(field)
+        op, first, second = _current(name, args, ops)
+        fields.append(
+            {
+                "name": name,
+                "type": kind,
+                "choices": choices,
+                "ops": [(o, OPERATORS[o][0]) for o in ops],
+                "vars": {o: var_of[name + OPERATORS[o][1]] for o in ops if o != "between"},
+                "op": op,
+                "value": first,
+                "value2": second,
+            }
+        )
+    sortable = [f.name for f in declared.values() if f.sortable]
+    default_sort = (
+        ",".join(("-" if desc else "") + n for n, desc in collection.default_sort) if collection else ""
+    )
+    size_var = next((n for n in ("size", "limit") if n in var_of), None)
+    return {
+        **row,
+        "collection_base": row["href"].split("{")[0],
+        "fields": fields,
+        "extras": [{"name": n, "var": var_of[n], "value": args.get(n, "")} for n in extras],
+        "sort_var": var_of.get("sort"),
+        "sortable": sortable,
+        "sort": args.get("sort", default_sort),
+        "size_var": var_of.get(size_var) if size_var else None,
+        "size_name": size_var,
+        "size": args.get(size_var, "") if size_var else "",
+        "var_of": var_of,
+    }
+
+
+def sort_href(grammar, key):
+    """The collection URL sorted by ``key`` (descending when it already is the ascending first key): the
+    ``…/options`` template expanded with the current query (paging restarted)."""
+    current = grammar["sort"].split(",")[0] if grammar["sort"] else ""
+    wanted = f"-{key}" if current == key else key
+    values = {
+        grammar["var_of"][k]: v
+        for k, v in ((k, ",".join(request.args.getlist(k))) for k in request.args)
+        if k in grammar["var_of"] and k not in ("page", "offset", "sort")
+    }
+    values[grammar["sort_var"]] = wanted
+    return uritemplate.expand(grammar["href"], values), (
+        "asc" if current == key else "desc" if current == f"-{key}" else None
+    )
+
+
+def attach_sorting(model, grammar):
+    """Sort links on the headers of the collection table whose columns the collection can sort by."""
+    if not grammar or not grammar["sort_var"]:
+        return
+    for group in model["embedded"]:
+        for column in (group["table"] or {}).get("columns", []):
+            if column["key"] in grammar["sortable"]:
+                column["sort"], column["sorted"] = sort_href(grammar, column["key"])
+
+
+def _grammar_rows(collection):
+    """A declared collection's grammar as rows: field, type, operators, sortable, choices."""
+    rows = []
+    for f in collection.fields.values():
+        ops = (
+            _ops_of(f.name, {f.name + s for _, s in OPERATORS.values() if s is not None}, f)
+            if f.filterable
+            else []
+        )
+        rows.append(
+            {
+                "name": f.name,
+                "type": f.type,
+                "ops": [OPERATORS[o][0] for o in ops if o != "between"],
+                "sortable": f.sortable,
+                "choices": [str(getattr(c, "value", c)) for c in f.choices],
+            }
+        )
+    return rows
+
+
+def relation_model(doc, curies):
+    """What a relation page (``GET /rels/<rel>``) shows beyond its properties: its methods, properties
+    and templates (the relation's documentation), the grammar of the collection it names or lists its
+    items in, and where the entry point links it."""
+    if request.endpoint != "root.rel" or "curie" not in doc:
+        return None
+    from app.extensions import curies as registry
+    from app.hal import Collection
+
+    curies = curies or {registry.name: registry.curie_link(request.host_url)["href"]}
+    curie = doc["curie"]
+    collection = Collection.declared(curie)
+    parent = Collection.declared(curie, item=True)
+    entry = current_app.extensions.get("halyard.entry", {}).get(curie)
+    href = None
+    if entry is not None:
+        from app.resources.root import entry_link
+
+        href = entry_link(entry).href
+    return {
+        "methods": doc.get("methods") or [],
+        "properties": doc.get("properties") or [],
+        "templates": doc.get("templates") or {},
+        "collection": {
+            "item_rel": collection.item_rel,
+            "item_doc": rel_doc_href(collection.item_rel, curies),
+            "fields": _grammar_rows(collection),
+            "default_sort": ",".join(("-" if d else "") + n for n, d in collection.default_sort),
+        }
+        if collection
+        else None,
+        "listed_in": {"rel": parent.rel, "doc": rel_doc_href(parent.rel, curies)} if parent else None,
+        "entry_href": href,
+        "entry_templated": bool(entry and (entry["path_vars"] or entry["query_vars"])),
+    }
 
 
 def pretty_json(doc):
@@ -201,13 +538,18 @@ def pretty_json(doc):
 
 
 def signed_in_account(status):
-    """Who the page is for. Public views skip authentication, so a page there verifies the credentials
-    itself (to say who is signed in); never on error pages, where a failed sign-in must not count twice."""
+    """Who the page is for. Public views and error pages raised before any view (a 404 from routing) skip
+    authentication, so the page verifies the credentials itself (to say who is signed in), but never
+    after a sign-in failed in this request (401, 429 or a recorded ``auth_event``), so that it counts once."""
     account = getattr(g, "account", None)
-    if account is None and status < 400 and request.headers.get("Authorization"):
+    tried = status in (401, 429) or g.get("auth_event")
+    if account is None and not tried and request.headers.get("Authorization"):
         from app.auth import optional_auth
 
-        optional_auth(lambda: None)()
+        try:
+            optional_auth(lambda: None)()
+        except HTTPException:  # throttled while rendering another answer: that answer stands, anonymously
+            return None
         account = getattr(g, "account", None)
     return account
 
@@ -226,6 +568,8 @@ def render_page(doc, status):
     model = view_model(doc, curies)
     is_problem = doc.get("@type") == "error" and "status" in doc
     account = signed_in_account(status)
+    grammar = grammar_form(model["links"])
+    attach_sorting(model, grammar)
     return render_template(
         "browsable/page.html",
         doc=model,
@@ -235,7 +579,8 @@ def render_page(doc, status):
         title=str(doc.get("title") or model["label"]) if is_problem or doc.get("title") else request.path,
         forms=template_forms(doc, model["self"]),
         paging=paging(doc),
-        grammar=grammar_form(model["links"]),
+        grammar=grammar,
+        relation=relation_model(doc, curies),
         raw=pretty_json(doc),
         method=request.method,
         url=display_url(),

@@ -14,9 +14,10 @@ PANEL_MARKER = "<!--halyard:response-panel-->"
 PAGE_HEADER = "X-Halyard-Page"
 # Only Halyard's own static script and stylesheet run on a page (no inline script or style, so injected
 # markup could not run even if it got in); nothing frames it; no <base> or form can point it elsewhere.
+# Images: Halyard's own, or blob: URLs browsable.js made of a raster thumbnail it fetched with credentials.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 
 _PAGING = ("page", "size", "limit", "offset", "cursor")
 _MAX_OFFSET = 2**62
+_DECLARED: weakref.WeakSet = weakref.WeakSet()  # every Collection alive (some are built per request)
 _SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
 
 
@@ -72,6 +74,25 @@ class Collection:
             )
         except QueryError as exc:
             raise ValueError(f"default_sort: {exc.description}") from None
+        _DECLARED.add(self)  # so a page can type its filter form (``declared``)
+
+    @staticmethod
+    def declared(
+        rel: str, variables: Iterable[str] | None = None, *, item: bool = False
+    ) -> Collection | None:
+        """The live collection with this ``rel`` (``item``: this ``item_rel``) whose ``<rel>/options``
+        template has exactly ``variables`` (either paging style; None: any), or None. What a browsable
+        page types its filter form and sort headers from, and a relation page its grammar."""
+        wanted = None if variables is None else set(variables)
+        for collection in list(_DECLARED):
+            if (collection.item_rel if item else collection.rel) != rel:
+                continue
+            if wanted is None or wanted in (
+                {*collection.variables("page")},
+                {*collection.variables("offset")},
+            ):
+                return collection
+        return None
 
     def limits(self, default_size: int | None = None, max_size: int | None = None) -> tuple[int, int]:
         """(default size, cap): the collection's own, else the caller's, else 10 and 200; the cap wins."""

@@ -48,6 +48,7 @@ class Document:
         self._links: dict[str, str | Link | list[str | Link]] = {}
         self._embedded: dict[str, Document | list[Document]] = {}
         self._templates: dict[str, Template] = {}
+        self.native: Any = None  # the seed-native body, see with_native()
         if self_href is not None:
             self.link("self", self_href)
 
@@ -88,13 +89,36 @@ class Document:
         self._templates[name] = tpl
         return self
 
-    @property
-    def self_href(self) -> str | None:
-        """The href of the ``self`` link, if any."""
-        link = self._links.get("self")
+    def with_native(self, body: Any) -> Document:
+        """Attach the JSON body a non-HAL client of this resource expects: a dict or a list, or a
+        function returning one when it is rendered (so it sees properties a view sets afterwards).
+
+        The application decides when it is sent instead of the HAL rendering (Halyard: seed-native
+        JSON, app/native.py); without it that body is derived from the properties.
+        """
+        self.native = body
+        return self
+
+    def href(self, rel: str) -> str | None:
+        """The href of the single link ``rel``, if any."""
+        link = self._links.get(rel)
         if isinstance(link, str):
             return link
         return link.href if isinstance(link, Link) else None
+
+    def embedded(self, rel: str) -> Document | list[Document] | None:
+        """The resource(s) embedded under ``rel``, if any."""
+        return self._embedded.get(rel)
+
+    @property
+    def embedded_rels(self) -> list[str]:
+        """The embedded rels, in the order they were added."""
+        return list(self._embedded)
+
+    @property
+    def self_href(self) -> str | None:
+        """The href of the ``self`` link, if any."""
+        return self.href("self")
 
     def rels(self) -> set[str]:
         """Every link and embedded rel used here or in embedded documents."""

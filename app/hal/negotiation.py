@@ -39,13 +39,17 @@ class NotAcceptable(_NotAcceptable):
     event = "NOT_ACCEPTABLE"
 
 
-def _quality(offer: str, ranges: list[tuple[str, str, float]]) -> float:
-    """Quality of ``offer`` under the most specific matching media range (0 if none)."""
+def _quality(offer: str, ranges: list[tuple[str, str, float]], exact: bool = False) -> float:
+    """Quality of ``offer`` under the most specific matching media range (0 if none).
+
+    With ``exact`` only a range naming ``offer`` itself counts (no ``*/*`` or ``type/*``)."""
     kind, sub = offer.split("/", 1)
     best_spec, best_q = -1, 0.0
     for rkind, rsub, q in ranges:
         if rkind == kind and rsub == sub:
             spec = 2
+        elif exact:
+            continue
         elif rkind == kind and rsub == "*":
             spec = 1
         elif rkind == "*" and rsub == "*":
@@ -57,14 +61,21 @@ def _quality(offer: str, ranges: list[tuple[str, str, float]]) -> float:
     return best_q
 
 
-def negotiate(accept_header: str | None, offered: Iterable[str] = OFFERED) -> str:
+def negotiate(
+    accept_header: str | None,
+    offered: Iterable[str] = OFFERED,
+    *,
+    exact: Iterable[str] = (),
+    default: str | None = None,
+) -> str:
     """Choose the response media type for ``accept_header``; raise NotAcceptable if none fits.
 
-    A missing or empty header selects the first offered type (hal+json).
+    A missing or empty header selects ``default`` (else the first offered type, hal+json). Offers in
+    ``exact`` are chosen only when the header names them (wildcards do not select them).
     """
-    offered = tuple(offered)
+    offered, exact = tuple(offered), frozenset(exact)
     if not accept_header or not accept_header.strip():
-        return offered[0]
+        return default or offered[0]
     ranges = []
     for value, q in parse_accept_header(accept_header, MIMEAccept):
         media = value.split(";", 1)[0].strip().lower()
@@ -72,7 +83,7 @@ def negotiate(accept_header: str | None, offered: Iterable[str] = OFFERED) -> st
             ranges.append((*media.split("/"), q))
     best, best_q = None, 0.0
     for offer in offered:
-        q = _quality(offer, ranges)
+        q = _quality(offer, ranges, offer in exact)
         if q > best_q:
             best, best_q = offer, q
     if best is None:

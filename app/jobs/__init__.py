@@ -13,7 +13,9 @@
   whose message is safe to show.
 """
 
+import logging
 import os
+import time
 import uuid
 
 import redis.exceptions
@@ -21,9 +23,12 @@ from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
 
+from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
+from app.observe import job_meta
 
 QUEUE_NAMES = ("high", "default", "low")
+log = logging.getLogger("halyard.jobs")
 _worker_app = None
 
 
@@ -131,6 +136,11 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
     db.session.commit()
     options.setdefault("result_ttl", current_app.config["HALYARD_JOB_RESULT_TTL_SECONDS"])
     options.setdefault("failure_ttl", current_app.config["HALYARD_JOB_RESULT_TTL_SECONDS"])
+    options["meta"] = {
+        **job_meta(),
+        "kind": record.kind,
+        **(options.get("meta") or {}),
+    }  # the request id, for its log lines
     try:
         target.enqueue(func, *args, job_id=job_id, **options)
     except Exception as exc:
@@ -147,20 +157,26 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 
 def report_progress(fraction, message=None):
-    """Store progress (0–1) and a message in the running job's meta."""
-    job = get_current_job()
-    if job is not None:
-        job.meta["progress"] = max(0.0, min(1.0, float(fraction)))
-        job.meta["message"] = message
-        job.save_meta()
+    """Store progress (0–1) and a message in the running job's meta (informational: never raises)."""
+    from app.jobs.progress import write
+
+    write(get_current_job(), fraction, message)
 
 
 def produced(path):
-    """Record the path of the resource the running job produced (linked from /jobs/{id})."""
+    """Record the path of the resource the running job produced (linked from /jobs/{id}); the record
+    gets it from the job's own copy even when Redis did not take it."""
     job = get_current_job()
     if job is not None:
         job.meta["result_path"] = path
+        _save_meta(job)
+
+
+def _save_meta(job):
+    try:
         job.save_meta()
+    except redis.exceptions.RedisError as exc:
+        logging.getLogger("halyard.worker").warning("job %s: meta not saved (%s)", job.id, type(exc).__name__)
 
 
 def worker_app():
@@ -177,6 +193,15 @@ class AppJob(Job):
     """A Job that runs in a fresh app context and keeps its JobRecord (and tracking row) in step."""
 
     def perform(self):
+        started, outcome = time.perf_counter(), "failed"
+        try:
+            result = self.perform_in_app()
+            outcome = "skipped" if getattr(self, "skipped", False) else "finished"
+            return result
+        finally:
+            job_ended(self, outcome, time.perf_counter() - started)
+
+    def perform_in_app(self):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():
             from app.extensions import db
@@ -185,21 +210,43 @@ class AppJob(Job):
 
             if app.extensions.get("halyard.pid") != os.getpid():
                 db.engine.dispose(close=False)  # a forked work horse must not share pooled connections
+                metrics.adopt_parent()
             recorded = _has_record(self.id)
             if recorded and not JobRecord.begin(self.id):
+                self.skipped = True
                 return None  # failed or cancelled before it ran (e.g. by the reconciler): nothing to do
             try:
                 result = super().perform()
             except BaseException as exc:
                 self.meta["error"] = safe_summary(exc)
-                self.save_meta()
-                if recorded:
+                if recorded:  # first: the database is the record, Redis may be what failed
                     reconcile.fail(self.id, self.meta["error"], cancel=False)
+                _save_meta(self)
                 raise
             if recorded:
                 JobRecord.settle(self.id, "finished", result=self.meta.get("result_path"))
                 db.session.commit()
             return result
+
+
+def job_kind(job):
+    """The kind of a job: its record's (stored in its meta by ``enqueue``), else its function's name."""
+    return job.meta.get("kind") or (job.func_name or "unknown").rsplit(".", 1)[-1]
+
+
+def job_ended(job, outcome, seconds):
+    """One log line per job run: kind, outcome, duration, job id and the id of the request that enqueued
+    it (RQ's current job is gone by now, so they are given here)."""
+    fields = {
+        "job_id": job.id,
+        "kind": job_kind(job),
+        "outcome": outcome,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+    if job.meta.get("request_id"):
+        fields["request_id"] = job.meta["request_id"]
+    log.info("job_ended", extra=fields)
+    metrics.observe_job(fields["kind"], outcome, seconds)
 
 
 def _has_record(job_id):

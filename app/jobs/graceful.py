@@ -9,21 +9,28 @@
 - Between jobs the worker notices the end of a Redis outage (one log line each way) and a Redis that
   came back without its registration (it then stops its loop, and a fresh worker starts).
 
+- While a horse works, a Redis outage skips the worker's heartbeats and the job goes on; a lost Redis
+  that ends the loop while a job runs anyway: the horse is killed and its job failed in the database
+  (``abandon``).
+
 Only documented hooks are extended (``bootstrap``, ``heartbeat``, ``request_stop``, ``teardown``,
-``handle_work_horse_killed``, ``setup_work_horse_signals``, ``RQScheduler.work``), never a private
-method; the scheduler process is started and watched here rather than by RQ's ``_start_scheduler``.
+``handle_work_horse_killed``, ``execute_job``, ``maintain_heartbeats``, ``setup_work_horse_signals``,
+``RQScheduler.work``), never a private method; the scheduler process is started and watched here rather
+than by RQ's ``_start_scheduler``.
 """
 
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
 import redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
-from rq.scheduler import RQScheduler
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 from rq.worker import WorkerStatus
 
 from app.jobs import JobError
@@ -31,6 +38,7 @@ from app.lifecycle import Outage, die_with_parent
 
 log = logging.getLogger("halyard.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+REDIS_LOST = "The worker lost its connection to Redis while this job ran; the job was stopped."
 
 
 class GracePeriodOver(JobError):
@@ -74,6 +82,28 @@ class PollingScheduler(RQScheduler):
             pass
 
 
+def free_dead_locks(connection, queue_names, mine):
+    """Release the scheduler locks of ``queue_names`` whose holder ran on this host and is gone: a scheduler
+    killed with SIGKILL (with its worker's process group, by the OOM killer) cannot release them, and
+    they would keep every other worker from running a scheduler until their TTL. A holder on another
+    host, or whose process still exists, is left alone; the release is a compare-and-delete."""
+    for name in queue_names:
+        key = RQScheduler.get_locking_key(name)
+        holder = connection.get(key)
+        if holder is None or holder.decode() == mine:
+            continue
+        pid, host = connection.hmget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid", "hostname")
+        if not pid or host is None or host.decode() != socket.gethostname():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            if release_lock(connection, key, holder.decode()):
+                log.warning("released the scheduler lock of %s held by dead scheduler pid %s", name, int(pid))
+        except PermissionError:
+            pass
+
+
 class Graceful:
     """Mixed into RQ's Worker or SimpleWorker (see the module docstring)."""
 
@@ -113,9 +143,11 @@ class Graceful:
             self.watch_scheduler()
 
     def watch_scheduler(self):
-        """Start the scheduler process when it is not running and its lock is free (or ours)."""
+        """Start the scheduler process when it is not running and its lock is free, ours, or held by a
+        scheduler that died on this host without releasing it (``free_dead_locks``)."""
         if self.polling is None or (self.scheduler_process and self.scheduler_process.is_alive()):
             return
+        free_dead_locks(self.connection, [queue.name for queue in self.queues], self.polling.name)
         if self.polling.acquire_locks():
             self.scheduler_process = self.polling.start()
 
@@ -146,6 +178,17 @@ class Graceful:
             self.registration_lost = True
             raise StopRequested()
         self.watch_scheduler()
+
+    def maintain_heartbeats(self, job, execution):
+        """RQ's heartbeat while a horse works; a Redis outage skips it (one log line per outage) instead
+        of ending the loop and killing the job: the next one comes a monitoring interval later, well
+        within the keys' TTL, and the job itself does not need Redis to go on."""
+        try:
+            super().maintain_heartbeats(job, execution)
+        except REDIS_ERRORS as exc:
+            self.outage.failed(exc)
+            return
+        self.outage.ok()
 
     def request_stop(self, signum, frame):
         """First SIGTERM/SIGINT: take no new job; give the running one ``grace`` seconds."""
@@ -202,15 +245,26 @@ class Graceful:
         self.halt_scheduler()
         super().teardown()
 
+    def execute_job(self, job, queue):
+        self.running = job  # for ``abandon``: RQ's own record of it is in Redis, which may be gone
+        result = super().execute_job(job, queue)
+        self.running = None  # kept when Redis ended the job's run with an error: ``abandon`` fails it
+        return result
+
     def abandon(self):
-        """After a lost Redis ended the work loop: no horse or scheduler may be left running."""
-        pid = self.horse_pid
+        """After a lost Redis ended the work loop: no horse or scheduler may be left running, and the
+        job the horse ran is failed in the database (its row would otherwise wait for the reconciler)."""
+        pid, job = self.horse_pid, getattr(self, "running", None)
         if pid:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.wait_for_horse()
+            if job is not None:
+                from app.jobs.reconcile import fail
+
+                fail(job.id, REDIS_LOST, cancel=False)
         self.halt_scheduler()
 
 

@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.jobs import AppJob, get_queue, get_redis, queue_name
+from app.jobs.status import mark_tick
 from app.resources.scheduler import counters
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, Schedule, ScheduleRun, decrypt
 from app.resources.scheduler.timing import following_slot
@@ -130,6 +131,7 @@ def tick(epoch=None, round_=0, now=None):
     the slot go out in batches scheduled with ``enqueue_at(slot)``, so claiming and enqueueing are done
     before the slot comes and the batches are in the queue as soon as RQ's scheduler moves them.
     """
+    mark_tick(get_redis())  # /api/health/'s scheduler tick age
     now = now or utcnow()
     horizon = max(now, datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)) if epoch is not None else now
     config = current_app.config

@@ -1,9 +1,10 @@
-"""The storage sweep: what killed jobs and interrupted requests leave under HALYARD_STORAGE_ROOT.
+"""The storage sweep: what killed jobs and interrupted requests leave in storage and its scratch folder.
 
-- ``temporary(age)``: work folders and files (``.download-*``, ``.source-*``, ``.steps-*``, ``.table-*``,
-  ``.export-*``, ``.upload-*``) in which nothing was written for ``age`` seconds. A live job writes to its
-  folder at least once per step, and no job runs longer than its time limit, so ``age``
-  (HALYARD_RECONCILE_FILE_AGE_SECONDS) must exceed the longest time a job goes without writing.
+- ``temporary(age)``: work folders and files of the local scratch folder (``.download-*``, ``.source-*``,
+  ``.steps-*``, ``.table-*``, ``.export-*``, ``.upload-*``, ``.copy-*``) in which nothing was written for
+  ``age`` seconds. A live job writes to its folder at least once per step, and no job runs longer than
+  its time limit, so ``age`` (HALYARD_RECONCILE_FILE_AGE_SECONDS) must exceed the longest time a job
+  goes without writing.
 - ``unreferenced(age)``: stored files older than ``age`` that no row references: a job killed between
   storing a file and committing the row that points at it (a partial table, a download result). A
   column holding a storage key is named ``*_key`` (docs/jobs.md); every such column of every table is
@@ -23,13 +24,13 @@ from sqlalchemy import String, select
 from app import storage
 from app.extensions import db
 
-TEMPORARY = (".download-", ".source-", ".steps-", ".table-", ".export-", ".upload-")
+TEMPORARY = (".download-", ".source-", ".steps-", ".table-", ".export-", ".upload-", ".copy-")
 CHUNK = 500
 
 
 def temporary(age):
     """Remove temporary entries idle for ``age`` seconds; the number removed."""
-    root, cutoff, removed = storage.root(), time.time() - age, 0
+    root, cutoff, removed = storage.scratch_root(), time.time() - age, 0
     for name in os.listdir(root):
         path = os.path.join(root, name)
         if name.startswith(TEMPORARY) and _newest_mtime(path) < cutoff:
@@ -54,17 +55,7 @@ def _newest_mtime(path):
 
 def stored_keys():
     """Every key in storage, with its file's modification time: {key: mtime}."""
-    root, found = storage.root(), {}
-    for prefix in os.listdir(root):
-        folder = os.path.join(root, prefix)
-        if len(prefix) != 2 or not os.path.isdir(folder):
-            continue
-        for key in os.listdir(folder):
-            try:
-                found[key] = os.lstat(os.path.join(folder, key)).st_mtime
-            except FileNotFoundError:
-                continue
-    return found
+    return storage.all_keys()
 
 
 def key_columns():

@@ -19,9 +19,6 @@ from app.jobs.reconcile import at_worker_start, worker_dead
 from app.lifecycle import Backoff, Outage, children_die_with_me
 
 log = logging.getLogger("halyard.worker")
-# RQ blocks up to its TTL - 15 s for a job; 60 s makes an idle worker check in (heartbeat, scheduler
-# process alive, registration kept) every 45 s instead of RQ's 405 s.
-WORKER_TTL = 60
 
 
 def run(app, *, burst=False, scheduler=True, worker_class="fork"):
@@ -48,7 +45,7 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
         if not burst:  # rows left by dead jobs, stray files, and the reconciler's timer (docs/jobs.md)
             at_worker_start(app)
         worker = WORKER_CLASSES[worker_class](
-            all_queues(app), connection=connection, job_class=AppJob, worker_ttl=WORKER_TTL
+            all_queues(app), connection=connection, job_class=AppJob, worker_ttl=worker_ttl(app)
         )
         worker.setup(
             grace=app.config["HALYARD_WORKER_GRACE_SECONDS"],
@@ -77,6 +74,12 @@ def run(app, *, burst=False, scheduler=True, worker_class="fork"):
             delay,
         )
         time.sleep(delay)
+
+
+def worker_ttl(app):
+    """RQ blocks up to its TTL - 15 s for a job; the default 60 s makes an idle worker check in (heartbeat,
+    scheduler process alive, registration kept) every 45 s instead of RQ's 405 s."""
+    return max(16, int(app.config["HALYARD_WORKER_TTL_SECONDS"]))
 
 
 def quiet_retries(record):

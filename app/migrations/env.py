@@ -1,4 +1,7 @@
+import contextlib
+import fcntl
 import logging
+import zlib
 from logging.config import fileConfig
 
 from alembic import context
@@ -63,6 +66,36 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# PostgreSQL advisory lock key of "halyard db upgrade" (any fixed 64-bit number; this one is a CRC).
+MIGRATION_LOCK = zlib.crc32(b"halyard-migrations")
+
+
+@contextlib.contextmanager
+def migration_lock(connection):
+    """Hold the database's migration lock while migrating, so several hosts running ``halyard db upgrade``
+    (or ``halyard start``) at once migrate one after another: the later ones find the revisions applied.
+    PostgreSQL: a session advisory lock; SQLite: an exclusive lock on a file beside the database."""
+    url = connection.engine.url
+    if url.get_backend_name() == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+            connection.commit()
+    elif url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        with open(url.database + ".migrate-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -87,7 +120,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, migration_lock(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

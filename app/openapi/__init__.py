@@ -20,7 +20,7 @@ def spec():
     """The OpenAPI 3.1 description of this server."""
     from app.openapi.generate import build_spec
 
-    server = request.host_url.rstrip("/")
+    server = request.url_root.rstrip("/")  # with the path prefix of a proxy (HALYARD_PROXY_FIX)
     cache = current_app.extensions.setdefault("halyard.openapi", {})
     if server not in cache:
         cache[server] = build_spec(current_app, server)

@@ -32,6 +32,7 @@ class JobSchema(Schema):
     started = fields.String(allow_none=True)
     ended = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
 
 
 describe("root.index", auth="optional", tags=["meta"], responses={200: EntryPointSchema})
@@ -42,7 +43,18 @@ describe(
     "health.get",
     auth="optional",
     responses={200: HealthSchema, 503: HealthSchema},
-    description="Needs credentials unless HALYARD_HEALTH_PUBLIC; 503 (same body) when a dependency is down.",
+    description="Needs credentials unless HALYARD_HEALTH_PUBLIC; 503 (same body) when the database or Redis "
+    "is down; workers are reported, not required.",
+)
+describe(
+    "health.live", auth="none", responses={200: HealthSchema}, description="Liveness: the process answers."
+)
+describe(
+    "health.ready",
+    auth="none",
+    responses={200: HealthSchema},
+    errors=(503,),
+    description="Readiness: the database and Redis answer; 503 problem+json otherwise.",
 )
 describe("health.probe", auth="admin", request=probe_schema, responses={202: JobSchema})
 describe(

@@ -17,6 +17,7 @@ from apispec.ext.marshmallow.common import make_schema_key
 from marshmallow import Schema
 from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
 
+from app.native import envelope_for, seed_of
 from app.openapi.helpers import Page
 from app.openapi.registry import metadata
 from app.openapi.schemas import (
@@ -304,14 +305,16 @@ class Builder:
                 continue
             path, path_params = openapi_path(rule)
             view = self.app.view_functions.get(rule.endpoint)
+            seed = seed_of(rule.rule)
             for method in sorted((rule.methods or set()) - SKIP_METHODS):
-                op = self.operation(rule.endpoint, view, method, path_params)
+                op = self.operation(rule.endpoint, view, method, path_params, seed)
                 paths.setdefault(path, {})[method.lower()] = op
         for path, operations in paths.items():
             self.spec.path(path=path, operations=operations)
         return self.spec.to_dict()
 
-    def operation(self, endpoint, view, method, path_params):
+    def operation(self, endpoint, view, method, path_params, seed=None):
+        """One operation; on a seed 000-003 path (``seed``) its JSON bodies are seed-native."""
         meta = metadata(endpoint, view, method)
         auth = meta.get("auth", "required")
         doc = (view.__doc__ or "").strip().splitlines() if view is not None else []
@@ -336,6 +339,8 @@ class Builder:
             op["parameters"] += list(meta.get("parameters") or ())
         has_body = self.request_body(op, method, meta)
         self.success_responses(op, method, meta)
+        if seed is not None:
+            self.native_content(op, method, seed, endpoint, meta)
         self.error_responses(
             op, method, auth, bool(path_params), has_body, meta, has_query=collection is not None
         )
@@ -421,6 +426,65 @@ class Builder:
         else:
             description += "."
         return {"description": description, "content": hal_content(body)}
+
+    def native_content(self, op, method, seed, endpoint, meta):
+        """On a seed 000-003 path ``application/json`` (also ``*/*``, no Accept) is the seed's own body
+        (docs/seed-native.md): the item schema without HAL members, or the list envelope of its seed."""
+        declared = meta.get("responses")
+        if declared is None and method == "GET" and meta.get("collection") is not None:
+            declared = {200: "page"}  # as success_responses() reads it
+        for status, response in op["responses"].items():
+            content = response.get("content") or {}
+            if "application/hal+json" not in content:  # a file, HTML, or a complete declared response
+                continue
+            schema = (declared or {}).get(int(status))
+            if schema == "page" or isinstance(schema, Page):
+                native = self.native_page(schema, meta.get("collection"), seed, endpoint)
+            else:
+                declared_schema = schema is not None and not isinstance(schema, (str, dict))
+                native = self.native_ref(schema if declared_schema else None)
+            content["application/json"] = {"schema": native}
+
+    def native_ref(self, schema):
+        """The seed-native body of one resource: ``<Name>Native``, the schema's own JSON Schema (no HAL
+        members; extra members allowed), or any object or array when the operation declares none."""
+        if schema is None:
+            return {"type": ["object", "array"]}
+        cls = schema if isinstance(schema, type) else type(schema)
+        instance = schema if isinstance(schema, Schema) else cls()
+        name = (cls.__name__.removesuffix("Schema") or cls.__name__) + "Native"
+        if name not in self.spec.components.schemas:
+            converted = self.plugin.converter.schema2jsonschema(instance)
+            converted.pop("additionalProperties", None)
+            hal = ("_links", "_embedded", "_templates")
+            properties = converted.get("properties", {}).items()
+            converted["properties"] = {k: v for k, v in properties if k not in hal}
+            if converted.get("required"):
+                converted["required"] = [k for k in converted["required"] if k not in hal]
+            self.spec.components.schema(name, converted)
+        return ref(name)
+
+    def native_page(self, page, collection, seed, endpoint):
+        """A list in its seed's envelope (app/native.py): a bare array, or an object with the envelope's
+        constant members, ``count``/``next``/``previous`` when it pages, and the items."""
+        item = self.native_ref(page.item if isinstance(page, Page) else None)
+        if not isinstance(page, Page):
+            item = {"type": "object"}
+        envelope = envelope_for(seed, endpoint)
+        if envelope.key is None:
+            body = {"type": "array", "items": item}
+        else:
+            members = {name: {"const": value} for name, value in envelope.extra}
+            if envelope.paging:
+                members["count"] = {"type": "integer", "minimum": 0, "description": "The total of all pages."}
+                members["next"] = {"type": ["string", "null"], "description": "The next page's URL."}
+                members["previous"] = {"type": ["string", "null"], "description": "The previous page's URL."}
+            members[envelope.key] = {"type": "array", "items": item}
+            body = {"type": "object", "required": list(members), "properties": members}
+        if collection is not None and collection.id_field:
+            single = page.single or page.item if isinstance(page, Page) else None
+            body = {"anyOf": [body, self.native_ref(single) if single else {"type": "object"}]}
+        return body
 
     def error_responses(self, op, method, auth, has_path_params, has_body, meta, has_query):
         statuses = {406}

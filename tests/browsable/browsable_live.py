@@ -39,7 +39,8 @@ def wait_until_healthy(live, timeout=120.0):
     register; the bound is generous because a passing run never waits it out)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if requests.get(live.base + "/api/health/", headers=live.auth, timeout=30).status_code == 200:
+        health = requests.get(live.base + "/api/health/", headers=live.auth, timeout=30)
+        if health.status_code == 200 and health.json()["result"]["workers"] == "Running":
             return
         time.sleep(0.25)
     raise AssertionError("no worker registered in time")

@@ -23,6 +23,7 @@ CSP = {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
+    "img-src 'self' blob:",
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
@@ -55,7 +56,7 @@ def test_every_page_carries_the_strict_policy(app, widgets, client, admin_header
         if "GET" in r.methods
         and not r.arguments
         and not r.endpoint.endswith("static")
-        and r.endpoint != "openapi.spec"
+        and r.endpoint not in ("openapi.spec", "apidocs.viewer")  # Swagger UI's page: its own test below
     )
     pages = 0
     for path in paths:
@@ -111,3 +112,16 @@ def test_the_script_never_parses_markup_it_was_handed():
     # DOMParser is used once, in swap(), and swap() runs only for a response marked as a Halyard page
     assert script.count("DOMParser") == 1 and re.search(r"if \(page\) swap\(text\)", script)
     assert f"'{PAGE_HEADER}'" in script and "isHalyardPage(resp)" in script
+
+
+def test_the_documentation_viewer_keeps_the_policy_with_data_images_for_its_icons(client):
+    response = client.get("/_browsable/api-docs", headers=BROWSER)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = {d.strip() for d in response.headers["Content-Security-Policy"].split(";")}
+    assert csp == (CSP - {"img-src 'self' blob:"}) | {"img-src 'self' blob: data:"}
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert PAGE_HEADER not in response.headers  # never swapped into a page by browsable.js
+    soup = BeautifulSoup(response.data, "html.parser")
+    assert all(s.get("src", "").startswith("/_browsable/") for s in soup.find_all("script"))
+    assert not soup.find_all("style") and not soup.find_all(style=True)

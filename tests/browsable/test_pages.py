@@ -86,28 +86,58 @@ def test_static_assets_are_served_by_the_app(client):
     assert css.status_code == 200 and css.mimetype == "text/css"
 
 
-def test_collection_page_has_paging_the_grammar_form_and_collapsible_items(
+def test_collection_page_has_paging_a_typed_filter_form_and_a_sortable_table(
     app, client, make_account, token_for
 ):
     admin = make_account(type="ADMIN")
     for _ in range(7):
         enqueue(probe, 1, 0.0, False, kind="probe", owner=admin)
-    soup = page(browse(client, "/jobs/?size=3&page=2&sort=-created", token_for(admin)))
+    soup = page(
+        browse(client, "/jobs/?size=3&page=2&sort=-created&kind~=pro&status!=failed", token_for(admin))
+    )
     paging = soup.select_one("nav.paging")
     rels = {a["rel"][0]: a["href"] for a in paging.find_all("a")}
     assert set(rels) == {"first", "prev", "next", "last"}
     assert rels["next"].startswith("http://localhost/jobs/?cursor=")  # next/prev of a numbered page: cursors
-    assert rels["next"].endswith("&size=3&sort=-created") and rels["last"].endswith(
-        "?page=3&size=3&sort=-created"
-    )
+    assert "&size=3&sort=-created&kind~=pro&status!=failed" in rels["next"]
+    assert "?page=3&size=3&sort=-created" in rels["last"]
     assert "3 shown of 7" in paging.get_text()
-    grammar = soup.select_one("section.grammar form.uri-template")
-    assert grammar["data-template"].startswith("http://localhost/jobs/{?page,size,cursor,sort,")
-    values = {i["name"]: i.get("value") for i in grammar.find_all("input")}
-    assert values["size"] == "3" and values["sort"] == "-created" and values["page"] == "2"
-    assert {"status", "status!", "kind~", "createdFrom", "createdTo"} <= set(values)
-    items = soup.select("section.embedded[data-rel='ec:job'] details.item")
-    assert len(items) == 3 and all(item.summary.find("a", string="open") for item in items)
+
+    # one typed filter form, each field once, with its operator picker, prefilled from the query
+    forms = soup.select("form.filter-form")
+    assert len(forms) == 1 and forms[0]["data-template"].startswith(
+        "http://localhost/jobs/{?page,size,cursor,sort,"
+    )
+    assert not soup.select("form.uri-template[data-template*='status']")  # not a second time in the links
+    rows = {row["data-field"]: row for row in forms[0].select(".filter-row[data-field]")}
+    assert {"status", "kind", "created"} <= set(rows) and not {"status!", "kind~", "createdFrom"} & set(rows)
+    ops = {name: [o["value"] for o in row.select("select.op option")] for name, row in rows.items()}
+    assert ops["kind"] == ["eq", "ne", "contains"] and ops["created"] == ["from", "to", "between"]
+    assert ops["status"] == ["eq", "ne"]
+    assert rows["kind"]["data-op"] == "contains" and rows["kind"].select_one("input.value")["value"] == "pro"
+    assert rows["status"]["data-op"] == "ne" and rows["status"]["data-var-ne"] == "status%21"
+    status_choices = [o["value"] for o in rows["status"].select("select.value option")]
+    assert {"", "queued", "started", "finished", "failed"} <= set(status_choices)  # an enum is a dropdown
+    assert rows["status"].select_one("select.value option[selected]")["value"] == "failed"
+    assert rows["created"].select_one("input.value")["type"] == "date"  # a date picker
+    sort = forms[0].select_one("select#q-sort")
+    assert sort.select_one("option[selected]")["value"] == "-created" and len(sort.select("option")) > 3
+    assert forms[0].select_one("input#q-size")["value"] == "3"
+
+    # the items as a table: columns for jobs, the first linking to the item, sortable headers
+    table = soup.select_one("section.embedded[data-rel='ec:job'] table.items")
+    columns = [th["data-key"] for th in table.select("thead th")]
+    assert columns == ["id", "kind", "status", "progress", "created", "ended"]
+    rows = table.select("tbody tr.item")
+    assert len(rows) == 3 and all(row.select_one("td a.self")["href"] == row["data-self"] for row in rows)
+    created = table.select_one("thead th[data-key=created]")
+    assert created["aria-sort"] == "descending"
+    href = created.select_one("a.sort")["href"]
+    assert href.startswith("http://localhost/jobs/?") and "sort=created" in href and "page=" not in href
+    assert "kind%7E=pro" in href and "status%21=failed" in href  # the filters stay, through the template
+    kind = table.select_one("thead th[data-key=kind] a.sort")["href"]
+    assert "sort=kind" in kind
+    assert table.select_one("thead th[data-key=progress] a") is None  # not sortable: a plain header
 
 
 def test_hal_forms_template_becomes_a_real_form(client, admin_headers):
@@ -234,7 +264,7 @@ def test_every_parameterless_get_route_of_every_domain_renders_a_page(app, widge
         if "GET" in r.methods
         and not r.arguments
         and not r.endpoint.endswith("static")
-        and r.endpoint != "openapi.spec"
+        and r.endpoint not in ("openapi.spec", "apidocs.viewer")  # the description; Swagger UI's page
     )
     assert "/jobs/" in paths and "/" in paths
     for path in paths:
@@ -255,5 +285,154 @@ def test_pages_vary_on_authorization_so_browser_caches_never_mix_visitors(client
     anonymous = browse(client, "/")
     signed_in = browse(client, "/", admin_headers)
     assert {"Accept", "Authorization"} <= set(anonymous.headers["Vary"].replace(" ", "").split(","))
-    assert b"Anonymous" in anonymous.data and b"Signed in as" in signed_in.data
+    assert b"Signed in as" not in anonymous.data and b"Signed in as" in signed_in.data
     assert "Authorization" not in client.get("/").headers["Vary"]  # JSON is the same for everyone at /
+
+
+def header(response):
+    auth = page(response).select_one("header .auth")
+    return {
+        "who": auth.select_one(".who").get_text(" ", strip=True) if auth.select_one(".who") else None,
+        "sign_in": auth.select_one("details.signin form#signin-token") is not None,
+        "sign_out": auth.select_one("button#signout") is not None,
+    }
+
+
+def test_header_shows_sign_out_when_signed_in_and_sign_in_otherwise_even_on_a_404(
+    client, make_account, token_for
+):
+    admin = make_account(type="ADMIN", email="head@example.org")
+    admin_headers = token_for(admin)
+    anonymous = {"who": None, "sign_in": True, "sign_out": False}
+    assert header(browse(client, "/")) == anonymous
+    assert header(browse(client, "/no/such/path")) == anonymous
+    for path in ("/", "/jobs/", "/no/such/path", "/jobs/00000000-0000-0000-0000-000000000000"):
+        response = browse(client, path, admin_headers)
+        signed_in = {"who": "Signed in as head@example.org", "sign_in": False, "sign_out": True}
+        assert header(response) == signed_in, (path, response.status_code)
+    wrong = browse(client, "/no/such/path", {"Authorization": "Bearer hy_not-a-token"})
+    assert wrong.status_code == 404 and header(wrong) == anonymous
+
+
+def test_form_fields_are_labelled_by_name_with_the_prompt_as_a_hint_and_a_place_for_errors(
+    client, admin_headers
+):
+    response = browse(client, "/api/v1/objects/", admin_headers)
+    templates = client.get(
+        "/api/v1/objects/", headers={**admin_headers, "Accept": "application/prs.hal-forms+json"}
+    )
+    prompts = {
+        (name, p["name"]): p.get("prompt")
+        for name, tpl in templates.get_json()["_templates"].items()
+        for p in tpl["properties"]
+    }
+    assert any(prompts.values())  # the page has at least one prompt to show
+    fields = page(response).select("form.hal-form .prop[data-field]")
+    assert len(fields) == len(prompts)
+    for box in fields:
+        form, name = box.find_parent("form")["data-name"], box["data-field"]
+        label = box.select_one("label.name")
+        assert label.get_text().rstrip(" *") == name
+        assert box.find(id=label["for"])["name"] == name  # the label belongs to its input
+        hint = box.select_one(".hint")
+        assert (hint.get_text() if hint else None) == prompts[(form, name)]  # whole, never cut
+        assert box.select_one(".field-error[hidden]") is not None
+
+
+def test_documentation_viewer_is_linked_as_service_doc_and_served_locally(client):
+    root = client.get("/").get_json()
+    href = root["_links"]["service-doc"]["href"]
+    assert href == "http://localhost/_browsable/api-docs"
+    response = browse(client, href)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = {d.strip() for d in response.headers["Content-Security-Policy"].split(";")}
+    assert {
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+    } <= csp
+    soup = page(response)
+    scripts = [s["src"] for s in soup.find_all("script")]
+    assert scripts == ["/_browsable/swagger-ui/swagger-ui-bundle.js", "/_browsable/static/api-docs.js"]
+    assert not soup.find("script", src=None) and not soup.find("style")  # nothing inline
+    assert soup.select_one("#swagger-ui")["data-spec"] == "http://localhost/openapi.json"
+    for asset in scripts + [link["href"] for link in soup.find_all("link", rel="stylesheet")]:
+        served = client.get(asset)
+        assert served.status_code == 200 and served.data, asset
+    assert b"SwaggerUIBundle" in client.get(scripts[0]).data
+    as_hal = client.get(href)  # a HAL client gets a document pointing at the description
+    assert as_hal.mimetype == "application/hal+json"
+    assert as_hal.get_json()["_links"]["service-desc"]["href"] == "http://localhost/openapi.json"
+
+
+def test_relation_pages_show_methods_properties_templates_and_the_collection_grammar(client):
+    jobs = page(browse(client, "/rels/jobs")).select_one("section.relation")
+    assert [c.get_text() for c in jobs.select(".methods code.method-badge")] == ["GET"]
+    assert jobs.select(".methods a")[-1]["href"] == "http://localhost/jobs/"  # where / links it
+    grammar = {
+        tr["data-name"]: [td.get_text() for td in tr.find_all("td")]
+        for tr in jobs.select("table.rel-grammar tr[data-name]")
+    }
+    assert (
+        grammar["status"][1] == "enum" and "failed" in grammar["status"][4] and grammar["status"][2] == "= !="
+    )
+    assert grammar["created"][1:4] == ["datetime", "from to", "yes"]
+    assert jobs.find("a", class_="rel", string="ec:job")["href"] == "http://localhost/rels/job"
+    job = page(browse(client, "/rels/job")).select_one("section.relation")
+    assert job.find("a", class_="rel", string="ec:jobs")["href"] == "http://localhost/rels/jobs"  # listed in
+
+    user = page(browse(client, "/rels/user")).select_one("section.relation")
+    assert [c.get_text() for c in user.select("code.method-badge")] == ["GET", "PATCH"]
+    props = {
+        tr["data-name"]: [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+        for tr in user.select("table.rel-props tr[data-name]")
+    }
+    assert set(props) == {"username", "type", "active"}
+    assert props["active"][1] == "checkbox"
+
+
+def test_generic_columns_and_cells_for_a_rel_without_a_preference():
+    from app.browsable.page import cell, generic_columns
+
+    items = [
+        {"sha256": "ab" * 32, "note": "x", "size": 8, "name": "a.csv", "created": "2026-01-02T03:04:05.678Z"},
+        {"sha256": "cd" * 32, "note": None, "size": 2_500_000, "name": "b.csv", "tags": ["t1", "t2"]},
+    ]
+    assert generic_columns(items) == ["name", "created", "size", "sha256", "note", "tags"]
+    assert cell("size", 2_500_000) == {"text": "2.5 MB", "title": "2500000 bytes", "kind": "num"}
+    assert cell("created", "2026-01-02T03:04:05.678Z")["text"] == "2026-01-02 03:04"
+    assert cell("tags", ["t1", "t2"])["text"] == "t1, t2" and cell("files", [{}, {}])["text"] == "2 items"
+    assert cell("active", False)["text"] == "no" and cell("note", None)["text"] == "—"
+
+
+def test_filter_form_without_a_declared_collection_reads_operators_from_the_variables(app):
+    from app.browsable.page import grammar_form, template_variables
+
+    href = "http://localhost/things/{?page,size,sort,title,title%21,title%7E,createdFrom,createdTo}"
+    row = {"rel": "ec:things/options", "href": href, "templated": True, "variables": template_variables(href)}
+    with app.test_request_context("/things/?title%21=x&createdFrom=2026-01-01&createdTo=2026-02-01"):
+        grammar = grammar_form([row])
+    fields = {f["name"]: f for f in grammar["fields"]}
+    assert set(fields) == {"title", "created"}  # each field once, not once per suffix
+    assert [op for op, _ in fields["title"]["ops"]] == ["eq", "ne", "contains"]
+    assert (fields["title"]["op"], fields["title"]["value"], fields["title"]["type"]) == ("ne", "x", "text")
+    assert fields["title"]["vars"] == {"eq": "title", "ne": "title%21", "contains": "title%7E"}
+    assert [op for op, _ in fields["created"]["ops"]] == ["from", "to", "between"]
+    assert (fields["created"]["op"], fields["created"]["value"], fields["created"]["value2"]) == (
+        "between",
+        "2026-01-01",
+        "2026-02-01",
+    )
+    assert grammar["sortable"] == [] and grammar["sort_var"] == "sort"
+
+
+def test_a_top_level_list_of_objects_is_a_table(client):
+    soup = page(browse(client, "/rels/"))
+    table = soup.select_one("section.resource table.props tr.wide table.items")
+    columns = [th["data-key"] for th in table.select("thead th")]
+    assert columns[0] == "title" and {"rel", "curie", "description", "methods"} <= set(columns)
+    rows = table.select("tbody tr.item")
+    assert len(rows) > 20
+    rel = columns.index("rel")
+    assert "jobs" in [row.find_all("td")[rel].get_text() for row in rows]

@@ -35,6 +35,7 @@ class Seeder:
         self.live, self.make_account = live, make_account
         self.s = requests.Session()
         self.s.headers.update(live.auth)
+        self.s.headers["Accept"] = "application/hal+json"  # seed paths answer seed-native JSON for */*
 
     def post(self, path, status=(201, 202), **kwargs):
         r = self.s.post(self.live.base + path, timeout=10, **kwargs)

@@ -50,7 +50,8 @@ def server(app):
 
 
 def call(method, url, body=None, headers=None, form=False):
-    data, head = None, dict(headers or {})
+    """One request as a hypermedia client makes it (HAL unless ``headers`` name another Accept)."""
+    data, head = None, {"Accept": "application/hal+json", **(headers or {})}
     if body is not None and form:
         data = urllib.parse.urlencode(body).encode()
         head["Content-Type"] = "application/x-www-form-urlencoded"
@@ -71,12 +72,13 @@ def test_sign_in_over_http(server, make_account):
     status, headers, text = call("POST", entry["_links"]["ec:auth-requests"]["href"])
     assert status == 201
     created = json.loads(text)
-    assert created["authenticate_ui_uri"].startswith(server)
+    ui = server + created["authenticate_ui_uri"]  # a path, as seed 000 shows it
+    assert created["_links"]["ec:auth-request/ui"]["href"] == ui
     token_url = created["_links"]["ec:auth-tokens"]["href"]
     waiting = call("POST", token_url, {"request_uuid": created["request_uuid"]})
     assert waiting[0] == 400 and json.loads(waiting[2])["@event"] == "AUTH_REQUEST_NOT_YET_ATTACHED"
 
-    status, headers, page = call("GET", created["authenticate_ui_uri"], headers={"Accept": "text/html"})
+    status, headers, page = call("GET", ui, headers={"Accept": "text/html"})
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     form = parse_forms(page).forms[0]
     fields = {name: spec["value"] for name, spec in form["fields"].items()}

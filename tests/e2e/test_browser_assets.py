@@ -38,7 +38,7 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
     css = lambda selector: browser.find_element(By.CSS_SELECTOR, selector)  # noqa: E731
 
     def items():
-        return browser.find_elements(By.CSS_SELECTOR, "section.embedded[data-rel='ec:asset'] details.item")  # noqa: E731
+        return browser.find_elements(By.CSS_SELECTOR, "section.embedded[data-rel='ec:asset'] tr.item")
 
     def result_status(form):
         wait.until(
@@ -99,21 +99,56 @@ def test_a_person_uploads_an_asset_and_filters_the_list(live, browser, tmp_path)
     listed = css("section.embedded[data-rel='ec:asset']").text
     assert "red-kite.png" in listed and "blue-tit.png" in listed and "image" in listed
     assert "2 shown of 2" in css("nav.paging").text
+    headers = [
+        th.get_attribute("data-key")
+        for th in browser.find_elements(By.CSS_SELECTOR, "table.items th[data-key]")
+    ]
+    assert headers == ["title", "type", "tags", "files", "created"]
+    # each image asset shows a preview: its own PNG, fetched with the token, shown as a blob of image/png
+    loaded = (
+        "return Array.from(document.querySelectorAll('img.thumb.loaded')).map(i => [i.naturalWidth, i.src])"
+    )
+    wait.until(lambda d: len(d.execute_script(loaded)) == 2)
+    assert sorted(w for w, _ in browser.execute_script(loaded)) == [4, 12]
+    assert all(src.startswith("blob:") for _, src in browser.execute_script(loaded))
     browser.execute_script("arguments[0].scrollIntoView()", css("section.embedded[data-rel='ec:asset']"))
     steps.shot("assets-listed")
 
-    # 6. Filter with the grammar form: title~=kite leaves one asset, and the form keeps the value.
-    css("section.grammar input[name='title~']").send_keys("kite")
+    # 5b. Sort by title through its column header (the collection's own sort=, not client-side sorting).
+    css("table.items th[data-key=title] a.sort").click()
+    wait.until(lambda d: "sort=title" in d.current_url)
+    wait.until(
+        lambda d: (
+            [r.find_element(By.CSS_SELECTOR, "a.self").text for r in items()]
+            == ["blue-tit.png", "red-kite.png"]
+        )
+    )
+    css("table.items th[data-key=title] a.sort").click()
+    wait.until(lambda d: "sort=-title" in d.current_url)
+    wait.until(
+        lambda d: (
+            [r.find_element(By.CSS_SELECTOR, "a.self").text for r in items()]
+            == ["red-kite.png", "blue-tit.png"]
+        )
+    )
+    assert css("table.items th[data-key=title]").get_attribute("aria-sort") == "descending"
+
+    # 6. Filter with the typed form: title, operator ~= (contains), kite: one asset; the form keeps both.
+    from selenium.webdriver.support.ui import Select
+
+    Select(css(".filter-row[data-field=title] select.op")).select_by_value("contains")
+    css(".filter-row[data-field=title] input.value").send_keys("kite")
     css("section.grammar button[type=submit]").click()
     wait.until(lambda d: "title~=kite" in unquote(d.current_url))
     wait.until(lambda d: len(items()) == 1)
     assert "1 shown of 1" in css("nav.paging").text
     assert "red-kite.png" in items()[0].text and "blue-tit.png" not in css("section.embedded").text
-    assert css("section.grammar input[name='title~']").get_attribute("value") == "kite"
+    assert css(".filter-row[data-field=title] input.value").get_attribute("value") == "kite"
+    assert css(".filter-row[data-field=title]").get_attribute("data-op") == "contains"
     steps.shot("assets-filtered")
 
     # 7. Open the asset: its file is linked and its resolution was read from the PNG.
-    opener = items()[0].find_element(By.CSS_SELECTOR, "summary a")
+    opener = items()[0].find_element(By.CSS_SELECTOR, "a.self")
     asset_url, before = opener.get_attribute("href"), css("main h1")
     opener.click()
     wait.until(EC.url_to_be(asset_url))

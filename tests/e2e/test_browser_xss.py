@@ -69,7 +69,7 @@ def listener():
 
 def api(headers):
     session = requests.Session()
-    session.headers.update(headers)
+    session.headers.update({"Accept": "application/hal+json", **headers})  # HAL, not a seed-native body
     return session
 
 

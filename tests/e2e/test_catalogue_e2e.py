@@ -16,6 +16,7 @@ def test_publish_a_csv_and_download_a_filtered_sample(server):  # noqa: F811
     base, _, headers, _ = server
     s = requests.Session()
     s.headers.update(headers)
+    s.headers["Accept"] = "application/hal+json"  # a hypermedia client following links, not a seed client
     root = s.get(base + "/", timeout=TIMEOUT).json()["_links"]
     project = s.post(root["ec:projects"]["href"], json={"title": "e2e"}, timeout=TIMEOUT).json()
     lines = ["id,city,temp"] + [f"{i},{['oslo', 'rome', 'lima'][i % 3]},{i % 40}" for i in range(3000)]

@@ -53,6 +53,7 @@ def server(tmp_path, fresh_database, run_id):
         DATABASE_URL=fresh_database(str(tmp_path), "e2e"),
         HALYARD_QUEUE_PREFIX=f"hye2e-{run_id}",
         PYTHONPATH=ROOT,
+        HALYARD_RATE_LIMIT_ENABLED="false",  # it polls fast; tests/test_rate_limits.py tests the limits
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "start", "--port", str(port), "--web-workers", "1"],
@@ -103,7 +104,13 @@ def test_follow_links_from_root_to_health_and_a_job(server):
     root = session.get(base + "/", timeout=TIMEOUT).json()
 
     health_href = root["_links"]["ec:health"]["href"]
-    health = poll(lambda: (r := session.get(health_href, timeout=TIMEOUT)).status_code == 200 and r.json())
+    health = poll(
+        lambda: (
+            (r := session.get(health_href, timeout=TIMEOUT)).status_code == 200
+            and r.json()["result"]["workers"] == "Running"
+            and r.json()
+        )
+    )
     assert health["up"] is True and health["result"]["workers"] == "Running"
 
     forms = session.get(

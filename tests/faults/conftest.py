@@ -5,7 +5,8 @@ TEST_DATABASE_URL) and Redis (embedded, or REDIS_URL; ``redis_url=`` overrides, 
 one), waits until it
 serves and its worker is registered, and returns an ``Instance`` (faultkit.py). ``redis_server``
 is a redis-server of the test's own on a free port, for the tests that kill a Redis server.
-Everything a test started is stopped afterwards, processes it left behind included.
+``shared_halyard`` keeps one for several tests of a module. Everything a test (or module) started is
+stopped afterwards, processes it left behind included.
 """
 
 import itertools
@@ -20,9 +21,8 @@ from faultkit import ROOT, Instance, RedisServer, free_port, poll
 _names = itertools.count()
 
 
-@pytest.fixture
-def halyard(tmp_path, fresh_database, run_id):
-    started = []
+def starter(tmp_path, fresh_database, run_id, started):
+    """``start(**options)``: the ``halyard`` fixture's function, for fixtures of other scopes."""
 
     def start(*, redis_url=None, env=None, args=()):
         n = next(_names)
@@ -34,8 +34,9 @@ def halyard(tmp_path, fresh_database, run_id):
             DATABASE_URL=fresh_database(str(tmp_path), f"faults{n}"),
             HALYARD_QUEUE_PREFIX=f"hyfault-{run_id}-{uuid.uuid4().hex[:6]}",
             PYTHONPATH=ROOT,
-            **(env or {}),
+            HALYARD_RATE_LIMIT_ENABLED="false",  # these poll fast; tests/test_rate_limits.py tests the limits
         )
+        environ.update(env or {})
         redis_url = os.environ.get("REDIS_URL") if redis_url is None else redis_url  # "": the embedded one
         if redis_url:
             environ["REDIS_URL"] = redis_url
@@ -60,10 +61,20 @@ def halyard(tmp_path, fresh_database, run_id):
         poll(instance.rq_workers, timeout=180)
         return instance
 
-    yield start
+    return start
+
+
+def stop_all(started):
     for instance in started:
         instance.stop()
         print(f"--- {instance.log_path} (tail)\n{instance.log()[-6000:]}")
+
+
+@pytest.fixture
+def halyard(tmp_path, fresh_database, run_id):
+    started = []
+    yield starter(tmp_path, fresh_database, run_id, started)
+    stop_all(started)
 
 
 @pytest.fixture
@@ -73,3 +84,28 @@ def redis_server(tmp_path):
     yield server
     if server.proc.poll() is None:
         server.kill()
+
+
+@pytest.fixture(scope="module")
+def shared_halyard(tmp_path_factory, fresh_database, run_id):
+    """``shared_halyard(key, options)``: an instance kept for the module's next tests that ask for the same
+    key (so they should come in order of keys); asking for another key stops the one before.
+    ``options(folder)`` gives ``halyard``'s options, ``folder`` being the instance's own temp folder.
+    ``shared_halyard.discard()`` stops the current one (after a failure: the next test starts afresh)."""
+    current, started = {}, []
+
+    def get(key, options):
+        if key not in current:
+            get.discard()
+            folder = tmp_path_factory.mktemp(f"shared-{key}")
+            current[key] = starter(folder, fresh_database, run_id, started)(**options(folder))
+        return current[key]
+
+    def discard():
+        stop_all(started)
+        started.clear()
+        current.clear()
+
+    get.discard = discard
+    yield get
+    discard()

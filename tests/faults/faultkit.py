@@ -2,18 +2,22 @@
 test's own (``RedisServer``), polling, and reading back what a stopped instance left in Redis."""
 
 import contextlib
+import importlib
 import os
+import pkgutil
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psutil
 import redis
 import requests
 from rq import Worker
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT = 10
@@ -45,6 +49,15 @@ def gone(process):
         return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def models():
+    """Import every model module (the mappers refer to each other by name; the trackers register)."""
+    import app.resources
+
+    for found in pkgutil.walk_packages(app.resources.__path__, "app.resources."):
+        if found.name.endswith(".models"):
+            importlib.import_module(found.name)
 
 
 class Instance:
@@ -95,6 +108,72 @@ class Instance:
     def rq_workers(self, connection=None):
         queues = {f"{self.prefix}-{name}" for name in ("high", "default", "low")}
         return [w for w in Worker.all(connection=connection or self.redis()) if queues & set(w.queue_names())]
+
+    def worker(self):
+        """The worker's main process (the one child of ``halyard start`` running ``app worker``)."""
+        found = self.children("app worker")
+        assert len(found) == 1, found
+        return found[0]
+
+    def forked(self):
+        """The worker's forked children: {"horse": the work horse, "scheduler": the RQ scheduler}; the
+        horse leads its own process group (RQ's setpgrp), the scheduler does not."""
+        found = {}
+        for p in self.worker().children():
+            if p.status() != psutil.STATUS_ZOMBIE:
+                found["horse" if os.getpgid(p.pid) == p.pid else "scheduler"] = p
+                self.seen[p.pid] = p
+        return found
+
+    def query(self, statement, **params):
+        """Rows of a SQL statement (text or SQLAlchemy Core) run on the instance's database."""
+        engine = create_engine(self.env["DATABASE_URL"])
+        try:
+            with engine.connect() as conn:
+                return conn.execute(
+                    text(statement) if isinstance(statement, str) else statement, params
+                ).all()
+        finally:
+            engine.dispose()
+
+    def unfinished(self):
+        """Every row that tracks work and is not final yet: (table, id, status)."""
+        models()
+        from app.resources.jobs.models import LIVE, TRACKERS, JobRecord
+        from app.resources.scheduler.models import ScheduleRun
+
+        found = [
+            ("jobs", *row)
+            for row in self.query(select(JobRecord.id, JobRecord.status).where(JobRecord.status.in_(LIVE)))
+        ]
+        for model in set(TRACKERS.values()):
+            statement = select(model.id, model.status).where(model.unfinished())
+            found += [(model.__tablename__, *row) for row in self.query(statement)]
+        unsettled = ScheduleRun.status.in_(("pending", "sending", "retrying"))
+        found += [
+            ("schedule_runs", *r)
+            for r in self.query(select(ScheduleRun.id, ScheduleRun.status).where(unsettled))
+        ]
+        return found
+
+    def leftovers(self):
+        """What storage holds that it should not: temporary entries (``.download-*`` folders and the
+        like), and stored files that no row references (every ``*_key`` column, as the sweep reads)."""
+        from app.jobs.sweep import key_columns
+
+        models()
+
+        root = os.path.join(self.instance, "files")
+        names = os.listdir(root) if os.path.isdir(root) else []
+        left = [name for name in names if name.startswith(".")]
+        referenced = {
+            key
+            for column in key_columns()
+            for (key,) in self.query(select(column).where(column.is_not(None)))
+        }
+        for prefix in (name for name in names if len(name) == 2):
+            left += [key for key in os.listdir(os.path.join(root, prefix)) if key not in referenced]
+        return left
 
     def row(self, job_url):
         """The job's database row (status, error), read directly."""
@@ -156,6 +235,45 @@ class RedisServer:
     def kill(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class SlowCsv:
+    """A 127.0.0.1 server whose CSV never ends: a row every 0.2 s until the test releases it
+    (or is over)."""
+
+    def __init__(self):
+        self.done, self.requests = threading.Event(), 0
+        slow = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                slow.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/csv")
+                self.end_headers()
+                try:
+                    self.wfile.write(b"a,b\n")
+                    while not slow.done.wait(0.2):
+                        self.wfile.write(b"1,2\n")
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the job reading it was killed
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/rows.csv"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self):
+        """End the CSV: the response is complete, and the job reading it can finish."""
+        self.done.set()
+
+    def close(self):
+        self.done.set()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from faultkit import SlowCsv
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -167,40 +168,6 @@ def kill_horse(worker, scheduler):
     os.kill(horses.pop(), signal.SIGKILL)
 
 
-class SlowCsv:
-    """A 127.0.0.1 server whose CSV never ends: a row every 0.2 s until the test is over."""
-
-    def __init__(self):
-        self.done, self.requests = threading.Event(), 0
-        slow = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                slow.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "text/csv")
-                self.end_headers()
-                try:
-                    self.wfile.write(b"a,b\n")
-                    while not slow.done.wait(0.2):
-                        self.wfile.write(b"1,2\n")
-                        self.wfile.flush()
-                except OSError:
-                    pass  # the job reading it was killed
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/rows.csv"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.done.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class HoldingReceiver:
     """A 127.0.0.1 receiver that counts POSTs and answers none of them until the test is over."""
 
@@ -304,7 +271,7 @@ def start_steps(ctx):
         headers=ctx.headers,
         json={"steps": [{"key": "upload:slow", "exec_order": 1}]},
     )
-    assert started.status_code == 202, started.get_json()
+    assert started.status_code == 201, started.get_json()
     run_id = started.get_json()["id"]
 
     def run():
@@ -561,7 +528,7 @@ def test_lost_jobs_orphan_rows_and_stray_files_are_settled_once(app, client, mak
     db.session.commit()
     old = time.time() - 3600
     for key in (stray.key, kept.key):
-        os.utime(storage.path_of(key), (old, old))
+        os.utime(storage.store().location(key), (old, old))
     fresh = storage.save(io.BytesIO(b"just stored, its row not yet committed"))
     app.config["HALYARD_RECONCILE_FILE_AGE_SECONDS"] = 600
     five_minutes_ago = datetime.utcnow() - timedelta(minutes=5)

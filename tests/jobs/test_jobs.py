@@ -32,7 +32,8 @@ def test_probe_job_runs_queued_to_finished(client, admin_headers, run_jobs):
     run_jobs()
     done = client.get(location, headers=admin_headers).get_json()
     assert done["status"] == "finished"
-    assert done["progress"] == {"fraction": 1.0, "message": "done"}
+    assert done["progress"]["fraction"] == 1.0 and done["progress"]["message"] == "done"
+    assert done["progress"]["updated"].endswith("Z")  # when the job last reported progress
     assert done["started"] and done["ended"] and done["error"] is None
     assert done["_links"]["ec:job/result"]["href"] == "http://localhost/api/health/"
     assert done["_links"]["collection"]["href"] == "http://localhost/jobs/"

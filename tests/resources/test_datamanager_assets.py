@@ -292,11 +292,15 @@ def test_delete_restore_delete_destroy(client, app, user_headers, space):
     assert gone["deleted"].endswith("Z") and gone["assetID"] == asset["assetID"]
     gone_href = gone["_links"]["self"]["href"]
     assert client.get(gone["files"][0]["url"], headers=user_headers).status_code == 200
+    assert gone["file"] == gone["files"] and gone["file"][0]["url"] == asset["files"][0]["url"]  # seed 004
+    one = client.get(gone_href, headers=user_headers).get_json()
+    assert one["file"] == one["files"] == gone["files"] and one["deleted"] == gone["deleted"]
     r = client.delete(gone_href, headers=user_headers)
     assert (
         r.status_code == 200
         and r.get_json()["_links"]["self"]["href"] == href
         and "deleted" not in r.get_json()
+        and "file" not in r.get_json()  # a live asset's files are `files` only
     )
     assert client.get(href, headers=user_headers).status_code == 200
     assert client.delete(href, headers=user_headers).status_code == 204
@@ -367,4 +371,4 @@ def test_storage_keys_are_server_chosen(client, app, user_headers, space):
     asset = make_asset(client, space, user_headers, png(), "../../etc/passwd.png")
     assert asset["title"] == "passwd.png"
     key = AssetFile.query.one().storage_key
-    assert os.path.exists(storage.path_of(key)) and "passwd" not in stored_files(app)[0]
+    assert os.path.exists(storage.store().location(key)) and "passwd" not in stored_files(app)[0]

@@ -333,11 +333,31 @@ def test_other_users_lists_do_not_leak(client, owned, user_headers, unchanged):
     assert response.status_code == 201 and response.get_json()["count"] == 0
 
 
-@pytest.mark.parametrize("index", [9, 10, 11])
-def test_metrics_are_admin_only(client, owned, unchanged, index):
-    method, path = _paths(owned[0], owned[1])[index]
+def test_prometheus_metrics_are_admin_only(client, owned, unchanged):
     with unchanged():
-        assert client.open(path, method=method, headers=owned[2]).status_code == 403
+        assert client.get("/metrics", headers=owned[2]).status_code == 403
+
+
+def test_any_account_reads_the_metric_keys_but_not_the_values(client, owned, admin_headers):
+    """Seed 003: GET /api/metrics/ lists the keys for any signed-in account; values stay ADMIN-only."""
+    listing = client.get("/api/metrics/", headers=owned[2]).get_json()
+    assert "schedules.created.sum" in listing["metrics_available"]
+    assert "metrics" not in listing and "snapshot" not in listing
+    assert "metrics" in client.get("/api/metrics/", headers=admin_headers).get_json()
+
+
+def test_any_account_starts_one_metrics_snapshot_at_a_time(app, client, owned, admin_headers, run_jobs):
+    """Seed 003: POST /api/metrics/ is 200; while a snapshot job is pending no second one is queued."""
+    from app.resources.jobs.models import JobRecord
+
+    first = client.post("/api/metrics/", headers=owned[2])
+    assert first.status_code == 200 and first.get_json()["scheduled_metrics_initiated"] is True
+    again = client.post("/api/metrics/", headers=admin_headers)
+    assert again.status_code == 200 and again.headers["Location"] == first.headers["Location"]
+    assert db.session.query(JobRecord).filter_by(kind="scheduler.metrics").count() == 1
+    run_jobs()
+    assert client.post("/api/metrics/", headers=owned[2]).headers["Location"] != first.headers["Location"]
+    assert db.session.query(JobRecord).filter_by(kind="scheduler.metrics").count() == 2
 
 
 def test_admin_sees_and_changes_any_schedule(client, owned, admin_headers):
@@ -490,7 +510,7 @@ def test_metrics_counters_snapshot_and_prometheus(app, client, admin_headers, us
     assert listing["snapshot"] is None
 
     response = client.post("/api/metrics/", headers=admin_headers)
-    assert response.status_code == 201 and response.get_json() == {
+    assert response.status_code == 200 and response.get_json() == {
         **response.get_json(),
         "scheduled_metrics_initiated": True,
     }

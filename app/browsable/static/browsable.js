@@ -142,6 +142,46 @@
     return navigate(expand(form.dataset.template, values), 'push');
   }
 
+  /* The typed filter form: each row's operator picks the variable its value goes to (title + "!=" →
+     title!), "from/to" fills both range variables; the values expand the collection's options template. */
+  function submitFilterForm(form) {
+    var values = {};
+    function put(name, value) { if (name && value !== undefined && String(value).trim() !== '') values[name] = String(value).trim(); }
+    form.querySelectorAll('.filter-row[data-field]').forEach(function (row) {
+      var op = row.querySelector('select.op').value, v1 = row.querySelector('.value').value, v2 = row.querySelector('.value2').value;
+      if (op === 'between') { put(row.dataset.varFrom, v1); put(row.dataset.varTo, v2); }
+      else put(row.dataset['var' + op.charAt(0).toUpperCase() + op.slice(1)], v1);
+    });
+    form.querySelectorAll('[data-var]').forEach(function (input) { put(input.dataset['var'], input.value); });
+    return navigate(expand(form.dataset.template, values), 'push');
+  }
+
+  document.addEventListener('change', function (ev) {
+    var select = ev.target;
+    if (select.matches && select.matches('.filter-row select.op')) select.closest('.filter-row').dataset.op = select.value;
+  });
+
+  /* Thumbnails: the item's own raster image file, fetched with the tab's credentials and shown only when
+     Halyard answers with a raster image type (never SVG or HTML), as a blob: URL of exactly that type. */
+  var THUMB_TYPES = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+  function loadThumbs() {
+    document.querySelectorAll('img[data-thumb]:not([src])').forEach(function (img) {
+      var href = img.dataset.thumb;
+      if (!sameOrigin(href)) return;
+      var auth = getAuth(), headers = { Accept: 'image/*' };
+      if (auth) headers.Authorization = auth;
+      fetch(href, { headers: headers }).then(function (resp) {
+        var type = mediaType(resp);
+        if (!resp.ok || !THUMB_TYPES.test(type)) return;
+        return resp.blob().then(function (blob) {
+          img.src = URL.createObjectURL(new Blob([blob], { type: type }));
+          img.alt = 'preview';
+          img.classList.add('loaded');
+        });
+      }).catch(function () { /* no preview */ });
+    });
+  }
+
   /* ---------- HAL-FORMS ---------- */
   function coerce(el) {
     var type = el.dataset.type || el.type, raw = el.value;
@@ -217,6 +257,44 @@
     return parts.join(' ');
   }
 
+  function parseJson(text) { try { return JSON.parse(text); } catch (e) { return null; } }
+
+  /* The messages of a marshmallow-shaped ``errors`` object ({field: [msg]} or nested {field: {0: [msg]}})
+     as [path, message] pairs, the path being the top-level field name. */
+  function errorPairs(errors) {
+    var pairs = [];
+    function walk(field, value) {
+      if (Array.isArray(value)) value.forEach(function (v) { walk(field, v); });
+      else if (value && typeof value === 'object') Object.keys(value).forEach(function (k) { walk(field, value[k]); });
+      else pairs.push([field, String(value)]);
+    }
+    if (errors && typeof errors === 'object') Object.keys(errors).forEach(function (k) { walk(k, errors[k]); });
+    return pairs;
+  }
+
+  /* A problem's field errors next to their fields; the pairs that name no field of the form are returned. */
+  function showFieldErrors(form, errors) {
+    var unplaced = [];
+    errorPairs(errors).forEach(function (pair) {
+      var box = null;
+      form.querySelectorAll('.prop[data-field]').forEach(function (p) { if (p.dataset.field === pair[0]) box = p; });
+      if (!box) { unplaced.push(pair); return; }
+      var msg = box.querySelector('.field-error');
+      msg.textContent = msg.hidden ? pair[1] : msg.textContent + ' ' + pair[1];
+      msg.hidden = false;
+      box.classList.add('invalid');
+      var input = box.querySelector('[name]');
+      if (input) input.setAttribute('aria-invalid', 'true');
+    });
+    return unplaced;
+  }
+
+  function clearFieldErrors(form) {
+    form.querySelectorAll('.prop.invalid').forEach(function (p) { p.classList.remove('invalid'); });
+    form.querySelectorAll('.field-error').forEach(function (m) { m.hidden = true; m.textContent = ''; });
+    form.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
+  }
+
   function submitHalForm(form) {
     var method = form.dataset.method, target = form.dataset.target, ct = form.dataset.contentType;
     var headers = { Accept: 'application/hal+json, application/problem+json;q=0.9, */*;q=0.1' };
@@ -252,6 +330,7 @@
     }
     var result = form.querySelector('.result');
     fill(result, [el('p', { 'class': 'hint' }, ['Sending…'])]);
+    clearFieldErrors(form);
     return fetch(url, { method: method, headers: headers, body: body }).then(function (resp) {
       return resp.text().then(function (text) {
         var pretty = text;
@@ -264,7 +343,20 @@
         fill(result, [status,
           el('details', { 'class': 'headers' }, [el('summary', {}, ['Response headers']), el('table', {}, rows)]),
           el('div', { 'class': 'curl' }, [el('code', {}, [curlFor(method, url, headers, bodyText, multipart)])])]);
-        if (pretty) result.appendChild(fill(el('pre', { 'class': 'response-body' }), linkify(pretty)));
+        var problem = mediaType(resp) === 'application/problem+json' ? parseJson(text) : null;
+        if (problem) {
+          var unplaced = showFieldErrors(form, problem.errors);
+          result.appendChild(el('p', { 'class': 'problem-detail' }, [String(problem.detail || problem.title || '')]));
+          if (unplaced.length) {
+            result.appendChild(el('ul', { 'class': 'form-errors' }, unplaced.map(function (pair) {
+              return el('li', {}, [el('code', {}, [pair[0]]), ' ' + pair[1]]);
+            })));
+          }
+          if (pretty) {
+            result.appendChild(el('details', { 'class': 'raw-response' }, [el('summary', {}, ['Response body']),
+              fill(el('pre', { 'class': 'response-body' }), linkify(pretty))]));
+          }
+        } else if (pretty) result.appendChild(fill(el('pre', { 'class': 'response-body' }), linkify(pretty)));
       });
     }).catch(function (err) {
       fill(result, [el('p', { 'class': 'status status-5xx' }, ['Request failed: ' + err.message])]);
@@ -274,6 +366,7 @@
   document.addEventListener('submit', function (ev) {
     var form = ev.target;
     if (form.matches('form.uri-template')) { ev.preventDefault(); submitUriTemplate(form); }
+    else if (form.matches('form.filter-form')) { ev.preventDefault(); submitFilterForm(form); }
     else if (form.matches('form.hal-form')) { ev.preventDefault(); submitHalForm(form); }
     else if (form.id === 'signin-token') {
       ev.preventDefault();
@@ -293,9 +386,9 @@
   function init() {
     var out = document.getElementById('signout');
     if (out) {
-      out.hidden = !getAuth();
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
+    loadThumbs();
     var raw = document.getElementById('raw');
     if (raw && !raw.dataset.linked) { fill(raw, linkify(raw.textContent)); raw.dataset.linked = '1'; }
     document.querySelectorAll('button.copy').forEach(function (btn) {

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,6 +14,20 @@ from app.timeutil import utcnow
 
 ACCOUNT_TYPES = ("ADMIN", "RESEARCHER")
 TOKEN_PREFIX = "hy_"
+# What a token may do (docs/operations.md "Token scopes"): read = GET/HEAD, write = every other method,
+# admin = the ADMIN-only routes and an ADMIN's wider rights elsewhere, metrics = /metrics.
+SCOPES = ("read", "write", "admin", "metrics")
+ALL_SCOPES = " ".join(SCOPES)
+
+
+def admin_scope_allows(account_id):
+    """False while this request is authenticated as ``account_id`` by a token without the admin scope
+    (app/auth.py sets ``g.token_scopes``); True otherwise (other callers, Basic, the CLI)."""
+    if not has_request_context():
+        return True
+    scopes, caller = g.get("token_scopes"), g.get("account")
+    return scopes is None or caller is None or caller.id != account_id or "admin" in scopes
+
 
 account_groups = Table(
     "account_groups",
@@ -47,7 +61,7 @@ class Account(db.Model):
 
     @property
     def is_admin(self):
-        return self.type == "ADMIN"
+        return self.type == "ADMIN" and admin_scope_allows(self.id)
 
     def set_password(self, password):
         method = current_app.config["HALYARD_PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
@@ -65,13 +79,20 @@ class Account(db.Model):
         self.active = True
         self.credentials_version = (self.credentials_version or 0) + 1
 
-    def issue_token(self, name="api", ttl_seconds=None):
-        """Create a token; return (ApiToken, secret). Only the secret's hash is stored."""
+    def issue_token(self, name="api", ttl_seconds=None, scopes=SCOPES):
+        """Create a token with ``scopes`` (default: all, today's full rights); return (ApiToken, secret).
+        Only the secret's hash is stored."""
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires = None
         if ttl_seconds:
             expires = utcnow() + timedelta(seconds=ttl_seconds)
-        token = ApiToken(account=self, name=name, token_hash=hash_token(secret), expires_at=expires)
+        token = ApiToken(
+            account=self,
+            name=name,
+            token_hash=hash_token(secret),
+            expires_at=expires,
+            scopes=" ".join(s for s in SCOPES if s in scopes),
+        )
         db.session.add(token)
         return token, secret
 
@@ -108,8 +129,13 @@ class ApiToken(db.Model):
     created: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    scopes: Mapped[str] = mapped_column(String(64), default=ALL_SCOPES, server_default=ALL_SCOPES)
 
     account: Mapped[Account] = relationship(back_populates="tokens")
+
+    @property
+    def scope_list(self):
+        return self.scopes.split()
 
     def revoke(self):
         self.revoked_at = self.revoked_at or utcnow()

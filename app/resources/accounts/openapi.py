@@ -99,8 +99,12 @@ class AuthRequestSchema(Schema):
     )
     type_ = _const("auth_request", data_key="@type", required=True)
     request_uuid = fields.UUID(required=True)
-    authenticate_ui_uri = fields.Url(
-        required=True, metadata={"description": "The page a person signs in on."}
+    authenticate_ui_uri = fields.String(
+        required=True,
+        metadata={
+            "description": "The path of the page a person signs in on, as seed 000 shows it "
+            "(the absolute URL is the ec:auth-request/ui link)."
+        },
     )
     status = fields.String(required=True, validate=validate.OneOf(["pending", "attached", "expired"]))
     expires = fields.DateTime(required=True)

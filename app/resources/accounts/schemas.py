@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.inputs import int32
-from app.resources.accounts.models import ACCOUNT_TYPES
+from app.resources.accounts.models import ACCOUNT_TYPES, SCOPES
 
 # Seed 000's wording for a missing field.
 REQUIRED = {"required": "This field is required.", "null": "This field may not be null."}
@@ -80,6 +80,11 @@ class NewTokenSchema(Schema):
     name = fields.String(load_default="api", validate=validate.Length(min=1, max=100))
     ttl_seconds = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=60, max=10 * 365 * 86400)
+    )
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(SCOPES)),
+        validate=validate.Length(min=1, max=len(SCOPES)),
+        metadata={"description": "What the token may do (default: every scope of the credential used)."},
     )
 
 

@@ -8,7 +8,7 @@ gets an API token and consumes the request. See docs/accounts.md.
 
 import uuid
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 
@@ -50,12 +50,15 @@ class AlreadyAttached(Conflict):
 def represent(auth_request):
     """An auth request: its uuid, UI page, state and expiry; never the account it is attached to."""
     ui = url("accounts.authenticate_ui", request_uuid=auth_request.uuid)
+    # the property is the path, as seed 000 shows it (its clients join it to their base URL); the
+    # ec:auth-request/ui link carries the absolute URL
+    ui_path = url_for("accounts.authenticate_ui", request_uuid=auth_request.uuid)
     state = "expired" if auth_request.expired else ("attached" if auth_request.account_id else "pending")
     doc = Document(
         {
             "@type": "auth_request",
             "request_uuid": auth_request.uuid,
-            "authenticate_ui_uri": ui,
+            "authenticate_ui_uri": ui_path,
             "status": state,
             "expires": rfc3339(auth_request.expires_at),
         },
@@ -140,9 +143,15 @@ def get_auth_request(request_uuid):
 
 @bp.get("/accounts/auth_requests/<request_uuid>/authenticate/ui/")
 def authenticate_ui(request_uuid):
-    """The HTML page where a person signs in for a waiting client."""
+    """The HTML page where a person signs in for a waiting client.
+
+    200 for any uuid, as seed 000 documents it (its example asks for ``some-uuid``): a person opened a
+    link, and the page says why nobody can sign in with it (malformed, unknown, expired, used)."""
     auth_request, refusal = pending_or_page(request_uuid)
-    return refusal or form_page(auth_request.uuid)
+    if refusal is not None:
+        refusal.status_code = 200
+        return refusal
+    return form_page(auth_request.uuid)
 
 
 def pending_or_page(request_uuid):

@@ -7,8 +7,8 @@ secret appears only in the 201 that issues it.
 from flask import current_app, g
 from sqlalchemy import false, select, true
 
-from app.auth import current_account, login_required
-from app.errors import NotFound
+from app.auth import caller_scopes, current_account, login_required
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
@@ -84,7 +84,14 @@ def issue_token(user_id):
     account = token_owner_or_404(user_id)
     data = load_body(new_token_schema)
     ttl = data.get("ttl_seconds") or current_app.config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] or None
-    token, secret = account.issue_token(name=data["name"], ttl_seconds=ttl)
+    scopes = data.get("scopes") or caller_scopes()
+    beyond = sorted(set(scopes) - set(caller_scopes()))
+    if beyond:  # a token cannot hand out more than the credential that issues it
+        raise Forbidden(
+            f"The credential used lacks the scopes {', '.join(beyond)}; a new token cannot have them.",
+            event="INSUFFICIENT_SCOPE",
+        )
+    token, secret = account.issue_token(name=data["name"], ttl_seconds=ttl, scopes=scopes)
     db.session.commit()
     doc = token_created(token, secret)
     return respond(doc, 201, {"Location": doc.self_href, "Cache-Control": "no-store"}, etag=False)

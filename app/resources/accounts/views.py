@@ -194,6 +194,7 @@ def represent_token(token, current=None):
             "created": rfc3339(token.created),
             "expires": rfc3339(token.expires_at),
             "revoked": rfc3339(token.revoked_at),
+            "scopes": token.scope_list,
             "current": current is not None and current.id == token.id,
         },
         self_href=self_href,

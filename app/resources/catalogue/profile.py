@@ -21,9 +21,14 @@ class CannotProfile(ApiError):
 def profile_item(item):
     """``(spec, sample)`` computed from the item's table; 409 when the item has no readable table."""
     try:
-        path, types, _ = local.table_of(item)
+        source, types, _ = local.table_of(item)
+        with local.table_file(source) as path:
+            return _profile(path, types)
     except local.SourceUnavailable as exc:
         raise CannotProfile(str(exc)) from None
+
+
+def _profile(path, types):
     limit = current_app.config["HALYARD_CATALOGUE_DISTRIBUTION_MAX"]
     con = local.connect()
     try:

@@ -70,7 +70,9 @@ def _merge_targets(dm, asset, links):
         target = None
         if not problems:
             try:
-                endpoint, args = adapter.match(urlsplit(item["href"]).path, method="GET")
+                path, root = urlsplit(item["href"]).path, request.script_root  # root: a proxy's prefix
+                path = path[len(root) :] if root and path.startswith(root + "/") else path
+                endpoint, args = adapter.match(path, method="GET")
             except HTTPException:
                 endpoint, args = None, {}
             if endpoint == "datamanager.asset" and args["dm_id"] == dm.id and args["asset_id"] != asset.id:

@@ -117,6 +117,8 @@ def represent(asset, rights, urls=None, *, templates=True):
     props["tags"] = list(asset.tag_names)
     hrefs = [urls.file(asset_id, f.id) for f in asset.files]
     props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs, strict=False)]
+    if deleted:  # seed 004 names a deleted asset's files `file`; `files` too, as on a live asset
+        props["file"] = props["files"]
     doc = Document(props, self_href=urls.asset(asset_id, deleted=deleted))
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)

@@ -89,6 +89,11 @@ class DataManagerAssetSchema(Schema):
 
 class DataManagerDeletedAssetSchema(DataManagerAssetSchema):
     deleted = fields.DateTime(required=True)
+    file = fields.List(
+        fields.Nested(AssetFileSchema),
+        required=True,
+        metadata={"description": "The files, under the name seed 004 gives them here (same as files)."},
+    )
 
 
 class AssetsUploadedSchema(Schema):

@@ -70,9 +70,9 @@ def original_name(filename):
     return name[:255] or "untitled"
 
 
-def _resolution(key):
+def _resolution(path):
     try:
-        with Image.open(storage.path_of(key)) as image:  # reads the header only
+        with Image.open(path) as image:  # reads the header only
             return image.size
     except (OSError, ValueError, Image.DecompressionBombError):
         return None, None
@@ -94,12 +94,13 @@ def receive(field="file", *, allowed=("file",), single=False):
     try:
         for part in parts:
             stored = storage.save(part.stream)
-            mimetype = magic.from_file(storage.path_of(stored.key), mime=True) if stored.size else ""
-            uploads.append(Upload(stored, original_name(part.filename), mimetype, asset_type(mimetype)))
-            if not stored.size:
-                raise BodyDidNotValidate(errors={field: [f"{uploads[-1].name} is empty."]})
-            if uploads[-1].type == "image":
-                uploads[-1].width, uploads[-1].height = _resolution(stored.key)
+            with storage.local_copy(stored.key) as path:
+                mimetype = magic.from_file(path, mime=True) if stored.size else ""
+                uploads.append(Upload(stored, original_name(part.filename), mimetype, asset_type(mimetype)))
+                if not stored.size:
+                    raise BodyDidNotValidate(errors={field: [f"{uploads[-1].name} is empty."]})
+                if uploads[-1].type == "image":
+                    uploads[-1].width, uploads[-1].height = _resolution(path)
     except BaseException:
         discard(uploads)
         raise

@@ -11,11 +11,10 @@
   (SSRF-safe, timeout, size cap).
 """
 
-import base64
 import json
 import time
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -24,6 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from app.keyring import keyring
 from app.resources.datasources.tables import TableError, rows_to_csv
 
 _WRITE_NODES = (
@@ -49,21 +49,20 @@ _WRITE_NODES = (
 )
 
 
-def _fernet():
-    secret = current_app.config["SECRET_KEY"].encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"halyard", info=b"datasource-connection").derive(
-        secret
+def derive_key(secret_key):
+    """The connection URLs' Fernet key from one SECRET_KEY (app/keyring.py)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"halyard", info=b"datasource-connection").derive(
+        secret_key
     )
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def encrypt(url):
-    return _fernet().encrypt(url.encode()).decode()
+    return keyring(derive_key).encrypt(url.encode()).decode()
 
 
 def decrypt(token):
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return keyring(derive_key).decrypt(token.encode()).decode()
     except InvalidToken:
         raise TableError("The stored connection can no longer be decrypted (SECRET_KEY changed?).") from None
 

@@ -88,6 +88,10 @@ class TableMetaSchema(Schema):
         metadata={"description": "Columns (null until ready)."},
     )
     preview = Uri(required=True, allow_none=True, metadata={"description": "The JSON preview (when ready)."})
+    preeview = Uri(
+        allow_none=True,
+        metadata={"description": "Seed-native JSON only: the same URL under seed 002's spelling."},
+    )
 
 
 class ColumnSchema(Schema):
@@ -303,7 +307,7 @@ describe(
     "datasources.start_run",
     tags=TAGS,
     request=StartJobSchema,
-    responses={202: StepJobViewSchema},
+    responses={201: StepJobViewSchema},
     errors=(409,),
     description="400 naming `steps` for an unknown key or a duplicate exec_order; 409 "
     "`DATASOURCE_NOT_READY` while the source is not ready.",

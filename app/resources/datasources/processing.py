@@ -7,7 +7,6 @@ failure leaves the previous table in place and nothing half-written behind.
 
 import json
 import os
-import tempfile
 
 from app import storage
 from app.extensions import db
@@ -39,11 +38,14 @@ def script_body(source, key):
         return fh.read()
 
 
+READING = (0.1, 0.9, "reading the source")  # the job's progress while DuckDB reads the rows
+
+
 def materialise(source):
     """Compute ``source``'s table, preview and metadata; set status ready or error. Returns success."""
     version, new_file = source.version, None
     try:
-        with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".source-") as work:
+        with storage.scratch(".source-") as work:
             table, new_file, file_type = _fetch_and_read(source, work)
     except TableError as error:
         db.session.refresh(source)
@@ -69,16 +71,17 @@ def materialise(source):
 def _fetch_and_read(source, work):
     """``(Table, new stored file key or None, its content type)`` for any source type."""
     if source.type == "file":
-        return tables.materialise_csv(storage.path_of(source.file_key)), None, None
+        with storage.local_copy(source.file_key) as path:
+            return tables.materialise_csv(path, progress=READING), None, None
     rows = os.path.join(work, "rows.csv")
     if source.type == "database":
         truncated = connectors.run_query(connectors.resolve(source), source.query, rows)
-        table = tables.materialise_csv(rows, known_dialect=True)
+        table = tables.materialise_csv(rows, known_dialect=True, progress=READING)
         table.problems["truncated"] = truncated
         return table, storage.save_path(rows).key, "text/csv"
     raw = os.path.join(work, "raw")
     content_type, known = connectors.fetch_api(source.url, raw, rows)
-    table = tables.materialise_csv(rows, known_dialect=known)
+    table = tables.materialise_csv(rows, known_dialect=known, progress=READING)
     try:
         return table, storage.save_path(raw).key, content_type
     except BaseException:
@@ -117,7 +120,7 @@ def run_steps(run_id):
         sandbox.check()
         if source.status != "ready":
             raise JobError("The data source is not ready.")
-        with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".steps-") as work:
+        with storage.scratch(".steps-") as work:
             current = os.path.join(work, "input.csv")
             tables.export_csv(source, current)
             for number, step in enumerate(steps):

@@ -47,7 +47,14 @@ class DataSourceSchema(Schema):
 
 
 class StepSchema(Schema):
-    key = fields.String(required=True, validate=validate.Regexp(r"^(builtin|upload):[A-Za-z0-9_.-]{1,100}$"))
+    key = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^(builtin|upload):[A-Za-z0-9_.-]{1,100}$",
+            error="A step key is builtin:<name> (a built-in script) or upload:<name> (a script uploaded "
+            "to this data source as <name>.py), not a path; GET the source's script list for its keys.",
+        ),
+    )
     exec_order = fields.Integer(required=True, strict=True, validate=INT32)
     params = fields.Dict(keys=fields.String(), load_default=dict)
 

@@ -2,7 +2,7 @@
 
 Every data source that is ``ready`` has one Parquet file in storage (``table_key``),
 its column list with DuckDB types (``columns``) and a JSON preview (``preview_key``).
-The rest of the server reads a source's table only through ``table_path(source)`` and
+The rest of the server reads a source's table only through ``table_file(source)`` and
 ``table_columns(source)`` (docs/datasources.md, "Reading a source's table").
 
 CSV handling streams: the encoding is detected on a sample (BOM, UTF-8, else
@@ -17,12 +17,13 @@ import io
 import json
 import os
 import re
-import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from app import storage
+from app.jobs.progress import duckdb_progress
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -50,14 +51,15 @@ class Table:
         return [self.table_key, self.preview_key]
 
 
-def table_path(source):
-    """The filesystem path of ``source``'s Parquet table (a DataSource or StepRun that is ready).
+def table_file(source):
+    """Context manager: a local path of ``source``'s Parquet table (a DataSource or StepRun that is ready).
 
-    Read it with DuckDB (``read_parquet(path)``) or any Parquet reader; never write to it.
+    Read it with DuckDB (``read_parquet(path)``) or any Parquet reader inside the ``with``; never write
+    to it. LookupError when the source has no table, FileNotFoundError when storage lost it.
     """
     if not getattr(source, "table_key", None):
         raise LookupError("this source has no table (it is not ready)")
-    return storage.path_of(source.table_key)
+    return storage.local_copy(source.table_key)
 
 
 def table_columns(source):
@@ -152,8 +154,11 @@ def check_header(text, delimiter, quotechar):
     return header
 
 
-def materialise_csv(path, *, known_dialect=False):
+def materialise_csv(path, *, known_dialect=False, progress=None):
     """Turn the CSV at ``path`` into a stored Parquet table and preview; return a Table.
+
+    ``progress``: ``(low, high, message)``: the running job's progress follows DuckDB's while it reads
+    (app/jobs/progress.py; nothing outside a job).
 
     ``known_dialect``: the file was written by the server (UTF-8, ``,``, ``"``), so nothing is sniffed.
     """
@@ -165,11 +170,12 @@ def materialise_csv(path, *, known_dialect=False):
     text = sample.decode(encoding, errors="ignore").lstrip("\ufeff")
     delimiter, quotechar = (",", '"') if known_dialect else sniff(text)
     check_header(text, delimiter, quotechar)
-    with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".table-") as workdir:
+    with storage.scratch(".table-") as workdir:
         utf8 = _transcode(path, encoding, workdir)
         con = connect(workdir)
         try:
-            return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
+            with duckdb_progress(con, *progress) if progress else nullcontext():
+                return _to_parquet(con, utf8, delimiter, quotechar, workdir, encoding)
         except _duckdb_error() as exc:
             raise TableError("The file could not be read as CSV: " + _first_line(exc)) from None
         finally:
@@ -243,10 +249,9 @@ def build_preview(con, relation, columns, items):
     }
 
 
-def export_csv(source_or_path, destination):
-    """Write a table (a ready source/run, or a Parquet path) to ``destination`` as UTF-8 CSV with header."""
-    path = source_or_path if isinstance(source_or_path, str) else table_path(source_or_path)
-    with tempfile.TemporaryDirectory(dir=storage.root(), prefix=".export-") as workdir:
+def export_csv(source, destination):
+    """Write a ready source's/run's table to ``destination`` as UTF-8 CSV with header."""
+    with table_file(source) as path, storage.scratch(".export-") as workdir:
         con = connect(workdir)
         try:
             con.execute(

@@ -1,8 +1,6 @@
 """/api/v1/datasources (the caller's), /api/v1/projects/{id}/datasources and /api/v1/datasources/{id}
 with its stored files: /file, /preview, /table."""
 
-import os
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -89,7 +87,13 @@ def represent(source):
         doc.link("ec:job", url("jobs.get", job_id=source.job_id))
     if source.project.can_edit_sources(current_account()):
         _templates(doc, source)
-    return doc
+    # seed-native JSON (docs/seed-native.md): meta_data also under the document's spelling "preeview"
+    return doc.with_native(lambda: _native(doc.properties))
+
+
+def _native(properties):
+    meta = properties["meta_data"]
+    return {**properties, "meta_data": {**meta, "preeview": meta["preview"]}}
 
 
 def _templates(doc, source):
@@ -176,7 +180,8 @@ def _store_upload(upload):
     if stored.size > forms.inline_limit():
         return stored, None
     try:
-        return stored, materialise_csv(storage.path_of(stored.key))
+        with storage.local_copy(stored.key) as path:
+            return stored, materialise_csv(path)
     except TableError as error:
         storage.delete(stored.key)
         raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
@@ -272,7 +277,7 @@ def update_source(source_id):
         old.append(source.file_key)
     stored, table = _store_upload(upload) if upload is not None else (None, None)
     if stored is None and data["type"] == "file":
-        size = os.path.getsize(storage.path_of(source.file_key))
+        size = storage.size(source.file_key)
         table = _table_of_kept_file(source) if size <= forms.inline_limit() else None
     source.version += 1
     _apply(source, data, stored, table)
@@ -283,7 +288,8 @@ def update_source(source_id):
 
 def _table_of_kept_file(source):
     try:
-        return materialise_csv(storage.path_of(source.file_key))
+        with storage.local_copy(source.file_key) as path:
+            return materialise_csv(path)
     except TableError as error:
         raise BodyDidNotValidate(errors={"file": [str(error)]}) from None
 

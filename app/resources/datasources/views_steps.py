@@ -16,7 +16,6 @@ from app.extensions import db
 from app.hal import Collection, Document, Field, Template
 from app.jobs import enqueue
 from app.representation import (
-    accepted,
     check_preconditions,
     created,
     load_body,
@@ -227,12 +226,13 @@ runs_collection = Collection(
 @bp.post("/api/v1/datasources/<int:source_id>/job")
 @login_required
 def start_run(source_id):
-    """Start a step job: ``{steps: [{key, exec_order, params?}]}`` → 202 + Location of the job."""
+    """Start a step job: ``{steps: [{key, exec_order, params?}]}`` → 201 + Location of the job (seed 002's
+    status; the job runs on and is followed at that Location)."""
     source = get_source_or_404(source_id)
     require_editor(source.project)
     data = load_body(start_job_schema)
     unknown = {
-        str(i): {"key": ["No script with this key."]}
+        str(i): {"key": ["No script with this key; GET this source's script list for its keys."]}
         for i, step in enumerate(data["steps"])
         if script_body(source, step["key"]) is None
     }
@@ -255,7 +255,7 @@ def start_run(source_id):
         subject=f"/api/v1/datasources/{source.id}/jobs/{run.id}",
         job_timeout=_job_timeout(len(steps)),
     )
-    return accepted(url("datasources.get_run", source_id=source.id, run_id=run.id), represent_run(run))
+    return created(represent_run(run))
 
 
 def _job_timeout(steps):

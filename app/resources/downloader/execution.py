@@ -170,17 +170,21 @@ def stop_job(req):
 
 
 def estimate(item, spec, fmt):
-    """An Estimate from the bound table when it is readable, else from the item's spec."""
+    """An Estimate from the bound table when it is readable, else from the item's spec. Inside a web
+    request: past HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows the table is sampled, not scanned whole."""
     try:
-        path, types, _ = local.table_of(item)
+        source, types, _ = local.table_of(item)
         local.check_columns(spec, types)
+        with local.table_file(source) as path:
+            con = local.connect()
+            try:
+                return local.estimate_from_data(
+                    con, item, spec, path, fmt, current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
+                )
+            finally:
+                con.close()
     except local.SourceUnavailable:
         return local.estimate_from_spec(item, spec)
-    con = local.connect()
-    try:
-        return local.estimate_from_data(con, item, spec, path, fmt)
-    finally:
-        con.close()
 
 
 def live_progress(req):

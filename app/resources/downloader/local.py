@@ -1,6 +1,6 @@
 """The LOCAL executor: a download request as one DuckDB query over the item's data-source table.
 
-The table is read through the data-sources interface only (``table_path``/``table_columns``).
+The table is read through the data-sources interface only (``table_file``/``table_columns``).
 The query selects the requested columns, applies the filters as SQL literals built from
 validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
 
@@ -18,12 +18,14 @@ too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` a
 samples are not Bernoulli at all (a fixed count, whole vectors).
 """
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
 
 from flask import current_app
 
+from app import storage
 from app.resources.catalogue.spec import normalise_value
 
 TWO_64 = 2**64
@@ -62,21 +64,34 @@ def spec_type(duckdb_type):
 
 
 def table_of(item):
-    """``(path, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable."""
-    from app.resources.datasources.tables import table_columns, table_path
+    """``(source, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable.
+
+    Read the table with ``table_file(source)``.
+    """
+    from app.resources.datasources.tables import table_columns
 
     source = item.datasource
     if source is None:
         raise SourceUnavailable(f"The catalogue item {item.name!r} is not bound to a data source.")
     if source.status != "ready":
         raise SourceUnavailable(f"The item's data source is not ready (its status is {source.status!r}).")
-    try:
-        path = table_path(source)
-    except LookupError:
-        raise SourceUnavailable("The item's data source has no table.") from None
-    if not os.path.exists(path):
+    if not source.table_key:
+        raise SourceUnavailable("The item's data source has no table.")
+    if not storage.exists(source.table_key):
         raise SourceUnavailable("The item's data source table is missing from storage.")
-    return path, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+    return source, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+
+
+@contextlib.contextmanager
+def table_file(source):
+    """A local path of ``source``'s table for DuckDB (SourceUnavailable when storage lost it meanwhile)."""
+    from app.resources.datasources.tables import table_file as source_table
+
+    try:
+        with source_table(source) as path:
+            yield path
+    except FileNotFoundError:
+        raise SourceUnavailable("The item's data source table is missing from storage.") from None
 
 
 def connect(workdir=None):
@@ -175,32 +190,56 @@ class Estimate:
     basis: str
 
 
-def estimate_from_data(con, item, spec, path, fmt):
-    """Bytes of the file: an exact filtered COUNT × ratio × the average width of the selected columns.
+SAMPLE_WINDOWS = 16
 
-    CSV: header + rows × (Σ average text width of the columns + one separator or newline per
-    column). Parquet: the selected columns' compressed bytes in the source, scaled by the share of
-    rows kept.
+
+def sample_windows(total, max_rows):
+    """``[(first, last)]`` file row numbers of the bounded sample of a ``total``-row table: 16 windows
+    spread evenly over the file, ``max_rows`` rows in all; ``[]`` when the table is small enough to
+    scan whole (or ``max_rows`` is 0: no bound)."""
+    if not max_rows or total <= max_rows:
+        return []
+    count = min(SAMPLE_WINDOWS, max_rows)
+    width, step = max_rows // count, total // count
+    return [(i * step, i * step + width - 1) for i in range(count)]
+
+
+def estimate_from_data(con, item, spec, path, fmt, max_rows=0):
+    """Bytes of the file: the filtered row count × ratio × the average width of the selected columns.
+
+    The count is exact when the table has at most ``max_rows`` rows (or ``max_rows`` is 0); past it,
+    only ``sample_windows`` are read (DuckDB skips the other row groups: a file_row_number range is
+    pushed down to the Parquet reader), and the count is the sample's share of ``total`` (the row
+    count from the file's metadata). CSV: header + rows × (Σ average text width of the columns + one
+    separator or newline per column). Parquet: the selected columns' compressed bytes in the source,
+    scaled by the share of rows kept.
     """
     columns = spec["columns"]
+    (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
+    total = int(total or 0)
     conditions = where(item, spec)
+    windows = sample_windows(total, max_rows)
+    if windows:
+        conditions.append("(" + " OR ".join(f"file_row_number BETWEEN {a} AND {b}" for a, b in windows) + ")")
     widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
     sql = f"SELECT count(*), avg({widths}) FROM {source_sql(path)}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     count, width = con.execute(sql).fetchone()
+    if windows:
+        count = count * total / sum(b - a + 1 for a, b in windows)
     rows = count * float(spec.get("randomize_ratio", 1))
+    basis = "sample" if windows else "data"
     if fmt == "parquet":
-        (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
         (compressed,) = con.execute(
             "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
             f"({', '.join(literal('STRING', c) for c in columns)})",
             [path],
         ).fetchone()
         share = rows / total if total else 0
-        return Estimate(int(round((compressed or 0) * share)) + 512, rows, "data")
+        return Estimate(int(round((compressed or 0) * share)) + 512, rows, basis)
     header = sum(len(c) for c in columns) + len(columns)
-    return Estimate(int(round(header + rows * ((width or 0) + len(columns)))), rows, "data")
+    return Estimate(int(round(header + rows * ((width or 0) + len(columns)))), rows, basis)
 
 
 # Defaults where the spec is silent: average text width per type, and the selectivity of a

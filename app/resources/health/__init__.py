@@ -1,4 +1,5 @@
-"""Health: GET /api/health/ (seed 003's shape) and POST /api/health/probe (a job through a worker)."""
+"""Health: GET /api/health/ (seed 003's shape), /api/health/live and /api/health/ready (for load
+balancers) and POST /api/health/probe (a job through a worker)."""
 
 from flask import Blueprint
 
@@ -16,8 +17,21 @@ def init_app(app):
         "health",
         title="Health",
         methods=("GET",),
-        description="{up, result: {database, redis, workers, queues, version}}; 503 when a dependency "
-        "is down. Carries the ec:health/probe template for ADMINs.",
+        description="{up, result: {database, redis, workers, workers_alive, worker_states, queues: {name: "
+        "{length, oldest_age_seconds}}, scheduler_tick_age_seconds, version}}; 503 only when the database or "
+        "Redis is down (no worker: 200, workers Missing). Carries the ec:health/probe template for ADMINs.",
+    )
+    curies.document(
+        "health/live",
+        title="Liveness",
+        methods=("GET",),
+        description="Public: 200 {up: true} while the process answers; touches neither database nor Redis.",
+    )
+    curies.document(
+        "health/ready",
+        title="Readiness",
+        methods=("GET",),
+        description="Public: 200 when the database and Redis answer, else 503 problem+json.",
     )
     curies.document(
         "health/probe",

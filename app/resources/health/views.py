@@ -1,18 +1,18 @@
-"""GET /api/health/ and POST /api/health/probe."""
+"""GET /api/health/ (full report), /api/health/live, /api/health/ready and POST /api/health/probe."""
 
 import time
 
 from flask import current_app, request
 from marshmallow import Schema, fields, validate
-from rq import Worker
 from sqlalchemy import text
 
 from app.auth import CHALLENGE, admin_required, current_account, optional_auth
-from app.errors import Unauthorized
+from app.errors import REDIS_RETRY_AFTER, ServiceUnavailable, Unauthorized
 from app.extensions import db
 from app.hal import Document, Template, properties_from_schema
 from app.jobs import all_queues, enqueue, get_redis
 from app.jobs.probe import probe as probe_job
+from app.jobs.status import oldest_age, tick_age, worker_states
 from app.representation import accepted, load_body, respond, url
 from app.resources.health import bp
 from app.resources.jobs.views import represent as represent_job
@@ -37,48 +37,76 @@ def check_database():
         return False
 
 
-def check_redis_and_workers():
-    """(redis ok, live workers serving our queues, {queue: length})."""
+def check_redis():
     try:
-        redis = get_redis()
-        redis.ping()
-        queues = all_queues()
-        names = {queue.name for queue in queues}
-        horizon = current_app.config["HALYARD_WORKER_HEARTBEAT_SECONDS"]
-        alive = 0
-        for worker in Worker.all(connection=redis):
-            beat = worker.last_heartbeat
-            if names & set(worker.queue_names()) and beat and time.time() - beat.timestamp() < horizon:
-                alive += 1
-        return True, alive, {queue.name: queue.count for queue in queues}
+        get_redis().ping()
+        return True
     except Exception:  # noqa: BLE001
-        return False, 0, {}
+        return False
+
+
+def queues_report(queues, now):
+    return {
+        queue.name: {"length": queue.count, "oldest_age_seconds": oldest_age(queue, now)} for queue in queues
+    }
+
+
+def full_report():
+    """(up, result): up needs the database and Redis only; workers are reported, not required."""
+    database = check_database()
+    result = {"database": "Accessible" if database else "Inaccessible"}
+    try:
+        connection, queues, now = get_redis(), all_queues(), time.time()
+        connection.ping()
+        states = worker_states(connection, queues)
+        result.update(
+            redis="Accessible",
+            workers="Running" if states else "Missing",
+            workers_alive=sum(states.values()),
+            worker_states=states,
+            queues=queues_report(queues, now),
+            scheduler_tick_age_seconds=tick_age(connection, now),
+        )
+        redis_ok = True
+    except Exception:  # noqa: BLE001 — Redis failed somewhere in the report: it is not accessible
+        redis_ok = False
+        result.update(redis="Inaccessible", workers="Unknown", workers_alive=0, worker_states={}, queues={})
+        result["scheduler_tick_age_seconds"] = None
+    result["version"] = VERSION
+    return database and redis_ok, result
+
+
+@bp.get("/api/health/live")
+def live():
+    """Liveness: the process answers (touches neither the database nor Redis)."""
+    return respond(Document({"up": True}, self_href=url("health.live")), etag=False)
+
+
+@bp.get("/api/health/ready")
+def ready():
+    """Readiness: 200 when the database and Redis answer, else 503 problem+json."""
+    database, redis_ok = check_database(), check_redis()
+    if not (database and redis_ok):
+        down = [name for name, ok in (("database", database), ("Redis", redis_ok)) if not ok]
+        raise ServiceUnavailable(
+            f"Not ready: {' and '.join(down)} unreachable.", headers={"Retry-After": str(REDIS_RETRY_AFTER)}
+        )
+    result = {"database": "Accessible", "redis": "Accessible"}
+    return respond(Document({"up": True, "result": result}, self_href=url("health.ready")), etag=False)
 
 
 @bp.get("/api/health/")
 @optional_auth
 def get():
-    """Basic health: database, Redis, workers; 503 when one is down."""
+    """The full report: database, Redis, workers, queues, scheduler; 503 only when database or Redis is
+    down (a web node is healthy without workers)."""
     if current_account() is None and not current_app.config["HALYARD_HEALTH_PUBLIC"]:
         raise Unauthorized(headers={"WWW-Authenticate": CHALLENGE})  # DESIGN.md §6: every 401 challenges
-    database = check_database()
-    redis_ok, workers, queues = check_redis_and_workers()
-    up = database and redis_ok and workers > 0
-    doc = Document(
-        {
-            "up": up,
-            "result": {
-                "database": "Accessible" if database else "Inaccessible",
-                "redis": "Accessible" if redis_ok else "Inaccessible",
-                "workers": "Running" if workers else "Missing",
-                "workers_alive": workers,
-                "queues": queues,
-                "version": VERSION,
-            },
-        },
-        self_href=url("health.get"),
-    )
+    up, result = full_report()
+    doc = Document({"up": up, "result": result}, self_href=url("health.get"))
     doc.link("up", url("root.index"))
+    doc.link("ec:health/live", url("health.live"))
+    doc.link("ec:health/ready", url("health.ready"))
     account = current_account()
     if account is not None and account.is_admin:
         doc.link("ec:health/probe", url("health.probe"))

@@ -1,6 +1,5 @@
 """GET /jobs/ and GET /jobs/{id}: RQ jobs as HAL resources, live state read from Redis."""
 
-from rq.exceptions import NoSuchJobError
 from sqlalchemy import select
 
 from app.auth import current_account, login_required
@@ -33,41 +32,62 @@ RQ_STATUS = {"deferred": "queued", "stopped": "canceled", "canceled": "canceled"
 
 def live_state(record):
     """Merge the job's live state from Redis into a dict; repair the row when RQ knows better."""
-    state = {"status": record.status, "progress": None, "message": None, "enqueued": None}
-    try:
-        job = AppJob.fetch(record.id, connection=get_redis())
-    except NoSuchJobError:
+    return live_states([record])[0]
+
+
+def live_states(records):
+    """``live_state`` of each record, with one Redis round trip for all of them (a page of /jobs/)."""
+    jobs = AppJob.fetch_many([record.id for record in records], connection=get_redis())
+    return [_merge(record, job) for record, job in zip(records, jobs, strict=True)]
+
+
+def _merge(record, job):
+    state = dict(NO_STATE, status=record.status)
+    if job is None:
         return state  # expired from Redis: the row is all we have
     status = job.get_status(refresh=False)
     status = getattr(status, "value", status) or record.status
     status = RQ_STATUS.get(status, status)
-    meta = job.get_meta(refresh=False) if hasattr(job, "get_meta") else job.meta
+    meta = job.meta
     if status in ("failed", "canceled") and record.status not in TERMINAL:
         # e.g. a work horse killed mid-job: RQ moved it to failed, the row still says started
         reconcile.fail(record.id, meta.get("error") or reconcile.DEAD, status=status, cancel=False)
     if record.status in TERMINAL:
         status = record.status  # the row is final: e.g. settled by the reconciler while RQ still held it
     state.update(
-        status=status, progress=meta.get("progress"), message=meta.get("message"), enqueued=job.enqueued_at
+        status=status,
+        progress=meta.get("progress"),
+        message=meta.get("message"),
+        updated=meta.get("progress_at"),
+        enqueued=job.enqueued_at,
+        request_id=meta.get("request_id"),
     )
     if status == "finished":
         state["progress"] = 1.0
     return state
 
 
+NO_STATE = {"progress": None, "message": None, "updated": None, "enqueued": None, "request_id": None}
+
+
 def represent(record, state=None):
-    state = state or {"status": record.status, "progress": None, "message": None, "enqueued": None}
+    state = state or dict(NO_STATE, status=record.status)
     doc = Document(
         {
             "id": record.id,
             "kind": record.kind,
             "status": state["status"],
-            "progress": {"fraction": state["progress"], "message": state["message"]},
+            "progress": {
+                "fraction": state["progress"],
+                "message": state["message"],
+                "updated": state["updated"],
+            },
             "created": rfc3339(record.created),
             "enqueued": rfc3339(state["enqueued"]),
             "started": rfc3339(record.started),
             "ended": rfc3339(record.ended),
             "error": record.error if state["status"] == "failed" else None,
+            "request_id": state["request_id"],
         },
         self_href=url("jobs.get", job_id=record.id),
     )
@@ -100,7 +120,8 @@ def index():
         jobs_collection,
         visible_jobs(current_account()),
         url("jobs.index"),
-        lambda records: [represent(record) for record in records],
+        # each item carries the live fields /jobs/{id} shows
+        lambda records: [represent(r, s) for r, s in zip(records, live_states(records), strict=True)],
         single=lambda record: represent(record, live_state(record)),
     )
 

@@ -1,8 +1,9 @@
 """Who may see what: action visibility, object lookups with the 403/404 rule, reference resolution.
 
-An object the caller may not READ is a 404 — unless the caller may know it exists (a version
-the caller can read refers to it), which makes it a 403. Every list is restricted in SQL
-through ``models.has_level``; nothing here filters a loaded list.
+Seed 001's rule: an object that exists but on which the signed-in caller lacks the level a request
+needs (READ to see it and its versions, WRITE for a new version, GRANT to change permissions) is a 403;
+an id that does not exist is a 404. Every list is restricted in SQL through ``models.has_level``;
+nothing here filters a loaded list, and no list or count shows what the caller may not READ.
 """
 
 from sqlalchemy import or_, select
@@ -17,7 +18,6 @@ from app.resources.objects.models import (
     ObjectRecord,
     effective_level,
     has_level,
-    knows_of,
     level_name,
 )
 
@@ -42,7 +42,8 @@ def get_action_or_404(action_id):
 
 
 def get_object(object_id, level):
-    """(object, caller's effective level) when the caller holds ``level``; else 403 or 404."""
+    """(object, caller's effective level) when the caller holds ``level``; 403 when the object exists
+    and the caller lacks ``level`` (seed 001), 404 when it does not exist."""
     account = current_account()
     obj = db.session.get(ObjectRecord, object_id)
     if obj is None:
@@ -50,13 +51,11 @@ def get_object(object_id, level):
     have = effective_level(account, obj)
     if have >= level:
         return obj, have
-    if have >= READ or knows_of(account, obj.id):
-        raise Forbidden(
-            f"You need {level_name(level).upper()} permission on object {obj.id}; "
-            f"you have {level_name(have).upper()}.",
-            object_id=obj.id,
-        )
-    raise NotFound("object")
+    raise Forbidden(
+        f"You need {level_name(level).upper()} permission on object {obj.id}; "
+        f"you have {level_name(have).upper()}.",
+        object_id=obj.id,
+    )
 
 
 def readable_objects(account):

@@ -102,7 +102,7 @@ class GroupPermission(db.Model):
 
 
 class ObjectReference(db.Model):
-    """Which objects a version's data refers to: a reader of the referrer may know the target exists."""
+    """Which objects a version's data refers to (the version's reference links, filtered by READ)."""
 
     __tablename__ = "object_references"
 
@@ -148,19 +148,6 @@ def effective_level(account, obj):
     )
     levels = db.session.scalars(own.union_all(groups)).all()
     return max([obj.public_level, *levels])
-
-
-def knows_of(account, object_id):
-    """Whether the account may know the object exists: a version it can read refers to it."""
-    referrer = db.aliased(ObjectRecord)
-    stmt = select(
-        exists().where(
-            ObjectReference.referenced_id == object_id,
-            referrer.id == ObjectReference.object_id,
-            has_level(account, READ, referrer.id, referrer.public_level),
-        )
-    )
-    return bool(db.session.scalar(stmt))
 
 
 def level_name(level):

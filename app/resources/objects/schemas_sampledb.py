@@ -132,8 +132,15 @@ def check_schema(schema, path=("schema",)):
             out.append(
                 Violation(path + ("properties", "name", "type"), "the property 'name' must be of type 'text'")
             )
+        # `name` is required at the root whether or not the schema says so (seed 001's own example
+        # schema has no `required`; check_data refuses an object without a name all the same); a
+        # `required` list that leaves it out is refused.
         required = schema.get("required")
-        if isinstance(name, dict) and not (isinstance(required, list) and "name" in required):
+        if (
+            isinstance(name, dict)
+            and required is not None
+            and not (isinstance(required, list) and "name" in required)
+        ):
             out.append(Violation(path + ("required",), "the property 'name' must be required"))
     return out
 

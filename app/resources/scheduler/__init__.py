@@ -59,8 +59,9 @@ RELS = {
     "metrics/prometheus": (
         "Prometheus metrics",
         ("GET",),
-        "ADMIN: the same counters plus queue lengths and job counts per state, in the "
-        "Prometheus text format (GET /metrics).",
+        "ADMIN or the HALYARD_METRICS_TOKEN bearer secret: HTTP, job, file and sign-in metrics, the "
+        "same counters plus queue lengths and ages, job counts per state and workers, in the Prometheus "
+        "text format (GET /metrics; docs/operations.md).",
     ),
 }
 

@@ -1,4 +1,5 @@
-"""GET/POST /api/metrics/ (seed 003's helpers) and GET /metrics (Prometheus text format).
+"""GET/POST /api/metrics/ (seed 003's helpers) and GET /metrics (Prometheus text format; who may read it:
+app/resources/health/metrics_access.py).
 
 Both serve the same Redis counters (``counters``); /metrics adds schedule, failed-task,
 queue-length and per-state job gauges. The exposition uses prometheus_client's own
@@ -8,20 +9,26 @@ scrape time, so every web and worker process reports the same numbers.
 """
 
 import re
+import time
+from datetime import timedelta
 
 from flask import current_app
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
-from app.auth import admin_required, current_account
+from app import metrics as process_metrics
+from app.auth import current_account, login_required, requires_scope
 from app.extensions import db
 from app.hal import Document, Template
 from app.jobs import all_queues, enqueue, get_redis
 from app.jobs import scheduler as jobs
+from app.jobs.status import oldest_age, worker_states
 from app.representation import respond, url
+from app.resources.health.metrics_access import metrics_reader
 from app.resources.scheduler import bp, counters
 from app.resources.scheduler.models import FailedTask, Schedule
+from app.timeutil import utcnow
 
 JOB_STATES = ("scheduled", "started", "deferred", "finished", "failed", "canceled")
 _HTTP_ERROR = re.compile(r"^scheduler\.deliver_task\.http_error\.(\d{3})\.sum$")
@@ -100,39 +107,79 @@ def snapshot():
 
 
 @bp.get("/api/metrics/")
-@admin_required
+@login_required
 def metrics():
-    """The available metric keys, their current values and the last stored snapshot."""
+    """The available metric keys (seed 003, any signed-in account); ADMINs also get the values and the
+    last stored snapshot."""
     values = counters.read()
-    doc = Document(
-        {"metrics_available": list(values), "metrics": values, "snapshot": snapshot()},
-        self_href=url("scheduler.metrics"),
-    )
+    doc = Document({"metrics_available": list(values)}, self_href=url("scheduler.metrics"))
     doc.link("up", url("root.index"))
-    doc.link("ec:metrics/prometheus", url("scheduler.prometheus"))
+    if current_account().is_admin:
+        doc.properties.update(metrics=values, snapshot=snapshot())
+        doc.link("ec:metrics/prometheus", url("scheduler.prometheus"))
     doc.template("default", Template(method="POST", title="Compute and store a snapshot of every metric"))
     return respond(doc, etag=False)
 
 
 @bp.post("/api/metrics/")
-@admin_required
+@login_required
 def fire_metrics():
-    """Start a job that computes and stores a snapshot of every metric; 201."""
-    record = enqueue(
-        jobs.snapshot_metrics, kind="scheduler.metrics", owner=current_account(), subject="/api/metrics/"
+    """Start a job that computes and stores a snapshot of every metric; 200 (seed 003), with Location of
+    the job. While one started less than a job timeout ago is still queued or running, no other is
+    started (any signed-in account may ask: this keeps one from filling the queue)."""
+    from app.resources.jobs.models import JobRecord
+
+    account = current_account()
+    since = utcnow() - timedelta(seconds=current_app.config["HALYARD_JOB_TIMEOUT_SECONDS"])
+    pending = select(JobRecord).where(
+        JobRecord.kind == "scheduler.metrics",
+        JobRecord.status.in_(("queued", "scheduled", "started")),
+        JobRecord.created > since,
     )
-    location = url("jobs.get", job_id=record.id)
+    record = db.session.scalars(pending.limit(1)).first() or enqueue(
+        jobs.snapshot_metrics, kind="scheduler.metrics", owner=account, subject="/api/metrics/"
+    )
     doc = Document({"scheduled_metrics_initiated": True}, self_href=url("scheduler.metrics"))
-    doc.link("ec:job", location)
-    return respond(doc, 201, {"Location": location}, etag=False)
+    headers = {}
+    if account.is_admin or record.owner_id == account.id:  # the job is readable by its owner and ADMINs
+        headers["Location"] = url("jobs.get", job_id=record.id)
+        doc.link("ec:job", headers["Location"])
+    return respond(doc, 200, headers, etag=False)
+
+
+class LiveCollector:
+    """Per queue the age of its oldest waiting job, and the live workers by state (read at scrape time)."""
+
+    def __init__(self, connection, queues):
+        self.connection, self.queues = connection, queues
+
+    def collect(self):
+        now = time.time()
+        age = GaugeMetricFamily(
+            "halyard_rq_queue_oldest_job_age_seconds",
+            "How long the job at the head of an RQ queue has waited (0 when empty).",
+            labels=["queue"],
+        )
+        for queue in self.queues:
+            age.add_metric([queue.name], oldest_age(queue, now) or 0.0)
+        yield age
+        workers = GaugeMetricFamily(
+            "halyard_rq_workers", "Live RQ workers on our queues, by state.", labels=["state"]
+        )
+        for state, count in sorted(worker_states(self.connection, self.queues).items()):
+            workers.add_metric([state], count)
+        yield workers
 
 
 @bp.get("/metrics")
-@admin_required
+@requires_scope("metrics")  # a scraper's token needs only this scope (docs/operations.md)
+@metrics_reader
 def prometheus():
-    """The counters, queue lengths and job counts per state in the Prometheus text format."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(RedisCollector(counters.read(), gauges()))
+    """HTTP, job, file and sign-in metrics of every process (app/metrics.py), the scheduler counters,
+    queue lengths and ages, job counts per state and workers, in the Prometheus text format."""
+    registry = process_metrics.registry(
+        RedisCollector(counters.read(), gauges()), LiveCollector(get_redis(), all_queues())
+    )
     return current_app.response_class(
         generate_latest(registry), mimetype=None, headers={"Content-Type": CONTENT_TYPE_LATEST}
     )

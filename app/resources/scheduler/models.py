@@ -2,59 +2,53 @@
 
 - ``Schedule``: what to POST where and when. ``generation`` changes whenever the timing or
   the enabled flag changes, so a fire or delivery job armed for an older generation does
-  nothing. ``auth_token`` and the signing secret are stored encrypted (Fernet keyed from
-  SECRET_KEY) because they must be sent later; neither is ever returned after creation.
+  nothing. ``auth_token`` and the signing secret are stored encrypted (app/keyring.py: a
+  MultiFernet of every SECRET_KEY) because they must be sent later; neither is ever returned after creation.
 - ``ScheduleRun``: one due run (schedule, slot), unique per pair — the database half of
   exactly-once. Its id is the ``Idempotency-Key`` sent with every attempt of that run.
 - ``DeliveryAttempt``: every attempt to POST a run (status code, duration, excerpt, error).
 - ``FailedTask``: a run whose last attempt failed; requeueing removes the record.
 """
 
-import base64
 import functools
 import hashlib
 import uuid
 from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from cryptography.fernet import InvalidToken
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
+from app.keyring import keyring
 from app.timeutil import utcnow
 
 OUTCOMES = ("success", "retry", "failed", "canceled")
 RUN_STATUSES = ("pending", "sending", "retrying", "sent", "failed", "canceled")
 
 
-@functools.lru_cache(maxsize=8)
-def _fernet_for(secret_key):
-    digest = hashlib.sha256(b"halyard-scheduler:" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
-def _fernet():
-    return _fernet_for(current_app.config["SECRET_KEY"])
+def derive_key(secret_key):
+    """The scheduler's Fernet key from one SECRET_KEY (app/keyring.py)."""
+    return hashlib.sha256(b"halyard-scheduler:" + secret_key).digest()
 
 
 def encrypt(value):
-    return None if value is None else _fernet().encrypt(value.encode()).decode()
+    return None if value is None else keyring(derive_key).encrypt(value.encode()).decode()
 
 
 def decrypt(value):
     if value is None:
         return None
-    return _decrypt(current_app.config["SECRET_KEY"], value)
+    return _decrypt(keyring(derive_key), value)
 
 
 @functools.lru_cache(maxsize=20000)
-def _decrypt(secret_key, value):
+def _decrypt(fernet, value):
     """Cached per process: a delivery batch decrypts each schedule's token and secret every run."""
     try:
-        return _fernet_for(secret_key).decrypt(value.encode()).decode()
+        return fernet.decrypt(value.encode()).decode()
     except InvalidToken:
-        return None  # SECRET_KEY rotated: the stored secret can no longer be used
+        return None  # encrypted with a SECRET_KEY no longer configured: the stored secret is lost
 
 
 class Schedule(db.Model):

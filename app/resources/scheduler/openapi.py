@@ -102,12 +102,13 @@ class MetricsSnapshotSchema(Schema):
 
 class MetricsViewSchema(Schema):
     metrics_available = fields.List(fields.String(), required=True)
-    metrics = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    metrics = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "ADMINs only: the values."}
+    )
     snapshot = fields.Nested(
         MetricsSnapshotSchema,
-        required=True,
         allow_none=True,
-        metadata={"description": "The last snapshot stored by POST (null: none yet)."},
+        metadata={"description": "ADMINs only: the last snapshot stored by POST (null: none yet)."},
     )
 
 
@@ -178,17 +179,17 @@ describe(
 describe(
     "scheduler.metrics",
     tags=TAGS,
-    auth="admin",
     responses={200: MetricsViewSchema},
-    description="ADMIN: counter names, their values, and the last stored snapshot.",
+    description="Any signed-in account: the counter names (seed 003); ADMINs also get their values and the "
+    "last stored snapshot.",
 )
 describe(
     "scheduler.fire_metrics",
     tags=TAGS,
-    auth="admin",
     request=None,
-    responses={201: MetricsInitiatedSchema},
-    description="ADMIN; no body. Starts a job storing a snapshot of every metric; Location names the job.",
+    responses={200: MetricsInitiatedSchema},
+    description="Any signed-in account; no body; 200 as seed 003 documents. Starts a job storing a snapshot "
+    "of every metric (none while one is pending); Location names the job when the caller may read it.",
 )
 describe(
     "scheduler.prometheus",
@@ -196,10 +197,11 @@ describe(
     auth="admin",
     responses={
         200: {
-            "description": "The Prometheus text exposition format: counters, schedules, failed tasks, "
-            "queue lengths and RQ jobs per state.",
+            "description": "The Prometheus text exposition format: HTTP requests, jobs, bytes served, "
+            "failed sign-ins, scheduler counters, schedules, failed tasks, queue lengths and ages, RQ jobs "
+            "per state and workers (docs/operations.md).",
             "content": {PROMETHEUS: {"schema": {"type": "string"}}},
         }
     },
-    description="ADMIN.",
+    description="ADMIN, or the HALYARD_METRICS_TOKEN bearer secret.",
 )

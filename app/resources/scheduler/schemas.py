@@ -61,6 +61,15 @@ class ScheduleSchema(Schema):
             data["interval_definition"] = value
         return data
 
+    def handle_error(self, error, data, **kwargs):
+        """Report an interval error under ``inteval_definition`` when the client sent that spelling."""
+        messages = error.messages
+        if isinstance(data, dict) and "inteval_definition" in data and isinstance(messages, dict):
+            if "interval_definition" in messages:
+                messages = dict(messages)
+                messages["inteval_definition"] = messages.pop("interval_definition")
+                raise ValidationError(messages) from None
+
     @validates("endpoint")
     def _endpoint(self, value, **kwargs):
         check_endpoint(value)

@@ -20,7 +20,10 @@ from croniter import croniter
 PERIODS = ("days", "hours", "minutes", "seconds")
 # The longest interval: ten years keeps every slot far inside Python's datetime range (year 9999).
 MAX_INTERVAL = timedelta(days=3650)
-INTERVAL_HELP = "integer and period (from: days, hours, minutes, seconds) e.g. 1 minutes"
+INTERVAL_HELP = (
+    "integer and period (from: days, hours, minutes, seconds) e.g. 1 minutes;"
+    ' the form is "<n> <days|hours|minutes|seconds>"'
+)
 _INTERVAL = re.compile(r"^\s*([0-9]+)\s+(days|hours|minutes|seconds)\s*$")
 
 

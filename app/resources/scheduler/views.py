@@ -2,6 +2,7 @@
 
 import secrets
 
+from flask import request
 from sqlalchemy import select
 
 from app.auth import current_account, login_required
@@ -74,7 +75,8 @@ def represent(schedule):
         ),
     )
     doc.template("delete", Template(method="DELETE", title="Delete the schedule"))
-    return doc
+    # seed-native JSON (docs/seed-native.md): the document's spelling beside the corrected one
+    return doc.with_native(lambda: {**doc.properties, "inteval_definition": schedule.interval_definition})
 
 
 def visible_schedules(account):
@@ -94,7 +96,9 @@ def apply_timing(schedule, now):
     """Check exactly one definition is set; restart the grid and compute next_send_at."""
     if bool(schedule.cron_definition) == bool(schedule.interval_definition):
         message = "Set exactly one of cron_definition and interval_definition."
-        raise BodyDidNotValidate(errors={name: [message] for name in DEFINITIONS})
+        seed_spelling = "inteval_definition" in (request.get_json(silent=True) or {})  # reported as sent
+        names = ("cron_definition", "inteval_definition") if seed_spelling else DEFINITIONS
+        raise BodyDidNotValidate(errors={name: [message] for name in names})
     schedule.anchor_at = ceil_second(now)
     schedule.next_send_at = (
         next_slot(schedule.cron_definition, schedule.interval_definition, schedule.anchor_at, after=now)

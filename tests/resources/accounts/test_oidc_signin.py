@@ -124,7 +124,7 @@ def test_full_flow_through_the_sign_in_page(base, provider, person):
         f"/accounts/auth_requests/{created['request_uuid']}/authenticate/oidc/"
     )
     browser = requests.Session()
-    page = browser.get(created["authenticate_ui_uri"], timeout=10)
+    page = browser.get(created["_links"]["ec:auth-request/ui"]["href"], timeout=10)
     assert page.status_code == 200 and "Sign in with Test Provider" in page.text
     parsed = parse_forms(page.text)
     assert parsed.forms == []  # no password or ID token to type: the provider proves who you are

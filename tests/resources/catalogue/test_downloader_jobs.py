@@ -105,7 +105,7 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     n, p = len(eligible), 0.3
     assert abs(len(ids) - n * p) <= 4 * math.sqrt(n * p * (1 - p)), (len(ids), n)
     # ... and exactly the rows the documented condition keeps, by a separate DuckDB query
-    path = storage.path_of(item.datasource.table_key)
+    path = storage.store().location(item.datasource.table_key)
     con = duckdb.connect()
     kept = {
         i
@@ -192,7 +192,7 @@ def test_parquet_on_request(client, bound_item, people, run_jobs):
     assert done["status"] == "finished" and done["format"] == "parquet"
     response = fetch_file(client, done, headers)
     assert response.headers["Content-Type"] == "application/vnd.apache.parquet"
-    path = storage.path_of(db.session.get(DownloadRequest, body["id"]).file_key)
+    path = storage.store().location(db.session.get(DownloadRequest, body["id"]).file_key)
     got = duckdb.connect().execute(f"SELECT id FROM read_parquet('{path}') ORDER BY id").fetchall()
     assert [i for (i,) in got] == [
         r["id"] for r in expected_rows(3000, [lambda r: r["available"], lambda r: r["note"] is None])
@@ -270,7 +270,7 @@ def test_cancel_while_running_stops_the_job(app, client, bound_item, people, wor
     from app.jobs.downloads import sweep_downloads
 
     sweep_downloads()  # the killed work horse could not remove its work directory; the sweep does
-    assert not [n for n in os.listdir(storage.root()) if n.startswith(f".download-{req.id}-")]
+    assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
 
 
 def test_compute_spec_from_data(client, bound_item, people, run_jobs):
@@ -392,7 +392,7 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
     item = bound_item(rows=3_000_000)
     body = create(client, item, people[0][1], ["id", "category", "price", "created", "note"], ratio=0.9)
     get_redis().set(cancel_key(body["id"]), 1, ex=600)
-    workdirs = {n for n in os.listdir(storage.root()) if n.startswith(".download-")}
+    workdirs = {n for n in os.listdir(storage.scratch_root()) if n.startswith(".download-")}
     ended, real_export = [], local.export
 
     def export(*args):
@@ -409,7 +409,7 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
     db.session.expire_all()
     req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.status == "running" and req.error is None
-    assert {n for n in os.listdir(storage.root()) if n.startswith(".download-")} == workdirs
+    assert {n for n in os.listdir(storage.scratch_root()) if n.startswith(".download-")} == workdirs
 
 
 def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item, people, monkeypatch):
@@ -462,3 +462,40 @@ def test_a_dead_job_leaves_the_request_failed(client, bound_item, people):
         headers=people[1][1],
     )
     assert again.status_code == 201  # a failed request is not live: equal requests start anew
+
+
+def test_estimate_of_a_large_table_reads_a_bounded_sample(app, client, bound_item, people):
+    """Past HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS the web request reads 16 spread windows of that many
+    rows in all, not the whole table, and scales their count by the file's row count."""
+    from app.resources.downloader.local import sample_windows
+
+    item = bound_item(rows=20000)
+    headers = people[0][1]
+    spec = {
+        "columns": ["id", "note"],
+        "filters": [{"name": "price", "operator": "<", "value": 40}],
+        "randomize_ratio": 0.5,
+    }
+
+    def estimate():
+        response = client.post(
+            "/downloader/requests/estimate/",
+            json={"catalogue_item_id": item.id, "spec": spec},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    exact = estimate()  # 20,000 rows: under the default bound, counted exactly
+    assert exact["basis"] == "data" and exact["estimated_rows"] == 4000  # 40 % of the prices, half kept
+    app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = 2000
+    windows = sample_windows(20000, 2000)
+    assert len(windows) == 16 and sum(b - a + 1 for a, b in windows) == 2000
+    assert windows[0][0] == 0 and windows[-1][1] < 20000 and all(a < b for a, b in windows)
+    sampled = estimate()
+    assert sampled["basis"] == "sample"
+    assert abs(sampled["estimated_rows"] - exact["estimated_rows"]) <= 0.1 * exact["estimated_rows"]
+    assert abs(sampled["estimated_size"] - exact["estimated_size"]) <= 0.1 * exact["estimated_size"]
+    app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = 0  # no bound: exact again
+    assert estimate() == exact
+    assert sample_windows(20000, 0) == [] and sample_windows(2000, 2000) == []

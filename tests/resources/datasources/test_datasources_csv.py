@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.resources.datasources.models import DataSource
-from app.resources.datasources.tables import table_columns, table_path
+from app.resources.datasources.tables import table_columns, table_file
 
 
 def preview_of(client, headers, doc):
@@ -202,7 +202,8 @@ def test_table_path_contract(client, team, upload):
     doc = upload(team.owner.headers, team.project.id, b"k,v\na,1\nb,2\n").get_json()
     source = db.session.get(DataSource, doc["id"])
     assert table_columns(source) == [{"name": "k", "type": "VARCHAR"}, {"name": "v", "type": "BIGINT"}]
-    rows = duckdb.sql(f"SELECT k, v FROM read_parquet('{table_path(source)}') ORDER BY k").fetchall()
+    with table_file(source) as path:
+        rows = duckdb.sql(f"SELECT k, v FROM read_parquet('{path}') ORDER BY k").fetchall()
     assert rows == [("a", 1), ("b", 2)]
     parquet = client.get(doc["_links"]["ec:datasource/table"]["href"], headers=team.viewer.headers)
     assert parquet.status_code == 200 and parquet.data[:4] == b"PAR1"

@@ -27,7 +27,7 @@ def upload_script(client, headers, source, body, filename="step.py"):
 
 def run(client, run_jobs, headers, source, steps):
     r = client.post(f"/api/v1/datasources/{source['id']}/job", json={"steps": steps}, headers=headers)
-    assert r.status_code == 202, r.get_json()
+    assert r.status_code == 201, r.get_json()
     run_jobs()
     return client.get(r.headers["Location"], headers=headers).get_json()
 
@@ -317,7 +317,7 @@ def test_step_job_on_a_real_forking_worker(client, team, source, worker_process)
             ]
         },
     )
-    assert r.status_code == 202
+    assert r.status_code == 201
     proc = worker_process("--burst", "--no-scheduler")
     assert proc.wait(60) == 0, proc.stdout.read().decode()[-2000:]
     job = client.get(r.headers["Location"], headers=team.owner.headers).get_json()

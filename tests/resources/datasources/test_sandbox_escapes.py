@@ -223,7 +223,7 @@ def test_step_processes_die_with_a_killed_worker(app, client, team, source, work
         headers=team.owner.headers,
         json={"steps": [{"key": "upload:hang", "exec_order": 1}]},
     )
-    assert r.status_code == 202
+    assert r.status_code == 201
     worker = worker_process("--burst", "--no-scheduler")
     step = wait_for(lambda: len(steps_under(worker.pid, base)) >= 2 and steps_under(worker.pid, base))
     uid = set(step.values()).pop()
@@ -394,7 +394,7 @@ def test_two_running_steps_cannot_see_signal_or_starve_each_other(
             headers=who.headers,
             json={"steps": [{"key": "upload:probe", "exec_order": 1, "params": params}]},
         )
-        assert r.status_code == 202
+        assert r.status_code == 201
         jobs.append((who, r.headers["Location"]))
     workers = [worker_process("--burst", "--no-scheduler") for _ in range(2)]
     harnesses = {}

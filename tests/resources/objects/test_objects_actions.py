@@ -27,6 +27,7 @@ def test_bad_schema_is_400_naming_every_path_and_writes_nothing(client, user_hea
             "m": {"title": "m", "type": "quantity", "units": "zorks"},
             "t": {"type": "text"},
         },
+        "required": ["m"],
     }
     response = client.post(
         "/api/v1/actions/", json={"type": "sample", "name": "bad", "schema": schema}, headers=user_headers

@@ -6,7 +6,7 @@ import pytest
 from app.extensions import db
 from app.resources.accounts.models import account_groups
 from app.resources.objects.models import GroupPermission, ObjectRecord, UserPermission
-from tests.resources.objects.conftest import SCHEMA, data
+from tests.resources.objects.conftest import data
 
 FORMS = {"Accept": "application/prs.hal-forms+json"}
 READERS = ("owner", "reader", "writer", "granter", "member", "admin")
@@ -66,12 +66,13 @@ def test_permission_matrix(client, roles, unchanged, role):
             expected = ok
             response = call(client, method, path, body, headers)  # a real write for the allowed roles
         else:
-            expected = 403 if role in readers else 404  # a reader may know it exists
+            expected = 403  # seed 001: the object exists, the caller lacks the level
             with unchanged():
                 response = call(client, method, path, body, headers)
         assert response.status_code == expected, (role, method, path, response.json)
-        if expected == 404:
-            assert response.json["@event"] == "COULD_NOT_FIND_OBJECT"
+        if expected == 403:
+            assert response.json["@event"] == "ACCESS_DENIED"
+            assert response.json["object_id"] == roles.object_id
     listing = client.get("/api/v1/objects/", headers=headers).json
     ids = {o["object_id"] for o in listing["_embedded"]["ec:object"]}
     assert (roles.object_id in ids) == (role in readers)
@@ -133,7 +134,7 @@ def test_effective_level_is_the_highest_of_user_group_and_public(client, roles):
     # leaving the group takes the access away at once
     db.session.execute(account_groups.delete().where(account_groups.c.account_id == member.id))
     db.session.commit()
-    assert client.get(o, headers=roles.headers["member"]).status_code == 404
+    assert client.get(o, headers=roles.headers["member"]).status_code == 403
     # public read plus a user write: the user's write wins
     client.put(f"{o}/permissions/public", json=True, headers=granter)
     client.put(f"{o}/permissions/users/{member.id}", json={"permission": "write"}, headers=granter)
@@ -208,40 +209,30 @@ def test_if_match_on_permission_writes(client, roles):
     assert db.session.get(ObjectRecord, roles.object_id).public_level == 1
 
 
-def test_403_only_for_objects_the_caller_may_know_exist(client, roles, make_action):
-    """An unreadable object is a 404, unless an object the caller may read refers to it (then 403)."""
-    stranger = roles.headers["stranger"]
+def test_403_for_an_existing_object_404_for_an_id_that_does_not_exist(client, roles, unchanged):
+    """Seed 001: no READ on an existing object (or its versions, permissions) is 403, no WRITE on a new
+    version is 403; an id that does not exist is 404 for everybody. Lists still hide the object."""
+    stranger, reader = roles.headers["stranger"], roles.headers["reader"]
     o = f"/api/v1/objects/{roles.object_id}"
-    assert client.get(o, headers=stranger).status_code == 404
-    ref_schema = {
-        **SCHEMA,
-        "properties": {**SCHEMA["properties"], "of": {"title": "Of", "type": "object_reference"}},
-    }
-    holder_action = make_action(roles.headers["owner"], schema=ref_schema)
-    holder = client.post(
-        "/api/v1/objects/",
-        headers=roles.headers["owner"],
-        json={
-            "action_id": holder_action["action_id"],
-            "data": data("Holder", of={"_type": "object_reference", "object_id": roles.object_id}),
-        },
-    ).json
-    client.put(
-        f"/api/v1/objects/{holder['object_id']}/permissions/public", json=True, headers=roles.headers["owner"]
-    )
-    response = client.get(o, headers=stranger)
-    assert response.status_code == 403 and response.json["object_id"] == roles.object_id
-    assert client.get(f"{o}/versions/0", headers=stranger).status_code == 403
-    assert client.get(f"{o}/permissions/", headers=stranger).status_code == 403
-    assert (
-        client.get(f"/api/v1/objects/{holder['object_id']}/versions/0", headers=stranger).json["_links"][
-            "ec:object/references"
-        ]
-        == []
-    )
-    # knowing it exists does not put it in lists
+    for path in (o, f"{o}/", f"{o}/versions/", f"{o}/versions/0", f"{o}/versions/99", f"{o}/permissions/"):
+        response = client.get(path, headers=stranger)
+        assert response.status_code == 403, path
+        assert response.json["@event"] == "ACCESS_DENIED" and response.json["object_id"] == roles.object_id
+    with unchanged():
+        refused = client.post(f"{o}/versions/", json={"data": data("No")}, headers=reader)
+    assert refused.status_code == 403 and "WRITE" in refused.json["detail"]
+    assert client.get(f"{o}/versions/99", headers=reader).status_code == 404  # may read: no such version
+    missing = "/api/v1/objects/2147483647"
+    for headers in (stranger, reader, roles.headers["admin"]):
+        for path in (missing, f"{missing}/versions/0", f"{missing}/permissions/"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 404 and response.json["@event"] == "COULD_NOT_FIND_OBJECT"
+        with unchanged():
+            absent = client.post(f"{missing}/versions/", json={"data": data("No")}, headers=headers)
+        assert absent.status_code == 404
     listing = client.get("/api/v1/objects/", headers=stranger).json
     assert roles.object_id not in {o["object_id"] for o in listing["_embedded"]["ec:object"]}
+    assert client.get(f"/api/v1/objects/?object_id={roles.object_id}", headers=stranger).status_code == 404
 
 
 def all_paths(r):

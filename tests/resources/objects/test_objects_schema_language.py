@@ -125,7 +125,12 @@ def test_violation_str_names_the_path():
             "the property 'name' must be of type 'text' (at schema -> properties -> name -> type)",
         ),
         (
-            {"title": "x", "type": "object", "properties": {"name": {"title": "n", "type": "text"}}},
+            {
+                "title": "x",
+                "type": "object",
+                "properties": {"name": {"title": "n", "type": "text"}, "b": {"title": "b", "type": "text"}},
+                "required": ["b"],
+            },
             "the property 'name' must be required (at schema -> required)",
         ),
         (
