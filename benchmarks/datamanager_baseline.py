@@ -1,7 +1,9 @@
 """The benchmark's baseline: the same four answers as Halyard from stdlib sqlite3 and hand-written SQL.
 
 No auth, no HAL library, no ORM: ``COUNT(*)`` + ``LIMIT/OFFSET`` and ``json.dumps``. Served by
-gunicorn with ``BASELINE_DB`` pointing at the SQLite file Halyard uses.
+gunicorn with ``BASELINE_DB`` pointing at the SQLite file Halyard uses. With ``BASELINE_TOTALS_CACHE=1``
+it keeps each filter's ``COUNT(*)`` in a per-process dict (the benchmark's data never changes), as
+Halyard's totals cache does: the benchmark turns both caches on or both off, never one side only.
 """
 
 import json
@@ -14,6 +16,7 @@ from flask import Flask, Response, abort, request
 app = Flask(__name__)
 _local = threading.local()
 COLUMNS = "id, title, type, created"
+_totals = {} if os.environ.get("BASELINE_TOTALS_CACHE") == "1" else None
 
 
 def conn():
@@ -82,7 +85,11 @@ def page(dm):
     if "title~" in request.args:
         where += " AND title LIKE ?"
         params.append(f"%{request.args['title~']}%")
-    total = conn().execute(f"SELECT COUNT(*) FROM assets WHERE {where}", params).fetchone()[0]
+    total = _totals.get((where, *params)) if _totals is not None else None
+    if total is None:
+        total = conn().execute(f"SELECT COUNT(*) FROM assets WHERE {where}", params).fetchone()[0]
+        if _totals is not None:
+            _totals[(where, *params)] = total
     rows = (
         conn()
         .execute(

@@ -1,11 +1,12 @@
 """In-process CPU profile of the data manager benchmark's requests (run by hand, not in CI).
 
-    python benchmarks/datamanager_profile.py [--n 2000] [--cprofile R1] [--keep DIR]
+    python benchmarks/datamanager_profile.py [--n 2000] [--cprofile R1] [--keep DIR] [--no-totals-cache]
 
 Seeds the benchmark's 100,000 assets (benchmarks/datamanager_http.py, or reuses ``--keep DIR``), then
 calls Halyard's WSGI callable and the baseline's directly, without a server or sockets, and prints the
-median CPU time (``time.process_time``, so other processes' load does not count) per request of R1–R4
-and R1b for both, and their ratio. ``--cprofile R1`` prints the top functions of one request kind.
+median CPU time (``time.process_time``, so other processes' load does not count) per request of R1–R4,
+R1b and R5 for both, and their ratio. Both servers cache totals, or with ``--no-totals-cache`` neither.
+``--cprofile R1`` prints the top functions of one request kind.
 This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
 """
 
@@ -13,6 +14,7 @@ import argparse
 import cProfile
 import functools
 import io
+import json
 import os
 import pstats
 import sys
@@ -69,6 +71,7 @@ def main():
         "R1:halyard) and nothing else, for an instruction count under valgrind",
     )
     parser.add_argument("--keep", help="seed into this directory once and reuse it on later runs")
+    parser.add_argument("--no-totals-cache", action="store_true", help="a COUNT per page in both servers")
     options = parser.parse_args()
     work = options.keep or "/tmp/halyard-profile"
     db_path = os.path.join(work, "bench.sqlite3")
@@ -87,6 +90,10 @@ def main():
         HALYARD_LOG_LEVEL="WARNING",
         HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
     )
+    if options.no_totals_cache:
+        os.environ["HALYARD_TOTALS_CACHE_ENTRIES"] = "0"
+    else:
+        os.environ["BASELINE_TOTALS_CACHE"] = "1"
     from app import create_app
     from benchmarks.datamanager_baseline import app as baseline
 
@@ -101,6 +108,8 @@ def main():
         "R4": (f"{hy}?page=4000&size=20", f"{base}?page=4000&size=20", bearer),
         "R1b": (f"{hy}{some_id}", f"{base}{some_id}", basic),
     }
+    page_3999 = json.loads(call(halyard, f"{hy}?page=3999&size=20", bearer)[1])
+    kinds["R5"] = (page_3999["_links"]["next"]["href"].split("8000", 1)[1], kinds["R4"][1], bearer)
     for name, (h, b, headers) in kinds.items():
         if options.only and not options.only.startswith(name + ":"):
             continue

@@ -67,6 +67,7 @@ class Collection:
         self.max_size, self.default_size = max_size, default_size
         self.extra_params = tuple(extra_params)
         self.not_found = not_found
+        self._expansions: dict[str, str] = {}  # the options template's expansion, by paging style
         try:
             self.default_sort = (
                 parse_sort("sort", ",".join(default_sort), self.fields) if default_sort else []
@@ -301,7 +302,12 @@ class Collection:
 
     def options_link(self, base_url: str, style: str = "page") -> Link:
         """The templated ``<rel>/options`` link showing the whole grammar."""
-        return Link(query_template(base_url, self.variables(style)), templated=True)
+        expansion = self._expansions.get(style)
+        if expansion is None:  # "{?page,size,…}": the same for every request
+            expansion = self._expansions[style] = query_template("", self.variables(style))
+        if expansion and "?" in base_url:
+            expansion = "{&" + expansion[2:]
+        return Link(base_url + expansion, templated=True)
 
 
 class TotalsCache:

@@ -11,6 +11,7 @@ depth: ``WHERE (created, id) beyond (the cursor's values) ORDER BY created, id L
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -66,11 +67,18 @@ def _decode(value: Any) -> Any:
     }[tag](text)
 
 
+class _Serializer(URLSafeSerializer):
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one per codec, i.e. per app; a signer per scope)
+    def make_signer(self, salt: Any = None) -> Any:
+        """The signer of one scope, made once (itsdangerous makes one per call)."""
+        return super().make_signer(salt)
+
+
 class CursorCodec:
     """Signs and checks cursors with one secret (the app's ``SECRET_KEY``)."""
 
     def __init__(self, secret: str | bytes) -> None:
-        self._serializer = URLSafeSerializer(secret, salt="halyard.hal.cursor")
+        self._serializer = _Serializer(secret, salt="halyard.hal.cursor")
 
     def dumps(self, scope: str, direction: str, values: tuple) -> str:
         """The opaque cursor for ``values`` in ``scope`` (the collection's rel and sort)."""

@@ -20,11 +20,16 @@ if TYPE_CHECKING:
     from .forms import Template
 
 
-def _as_link(value: str | Link, **kwargs: Any) -> Link:
-    """Coerce an href or a Link, applying keyword overrides."""
+def _as_link(value: str | Link, **kwargs: Any) -> str | Link:
+    """A Link with the keyword overrides applied, or a plain href (kept as the string: most links
+    are only an href, and a page of items has dozens of them)."""
     if isinstance(value, Link):
         return dataclasses.replace(value, **kwargs) if kwargs else value
-    return Link(value, **kwargs)
+    return Link(value, **kwargs) if kwargs else value
+
+
+def _link_dict(value: str | Link) -> dict[str, Any]:
+    return {"href": value} if isinstance(value, str) else value.to_dict()
 
 
 def _rel_group(rel: str) -> int:
@@ -40,7 +45,7 @@ class Document:
     def __init__(self, properties: dict[str, Any] | None = None, self_href: str | None = None) -> None:
         """Start a document with JSON-ready ``properties`` and an optional self href."""
         self.properties: dict[str, Any] = dict(properties or {})
-        self._links: dict[str, Link | list[Link]] = {}
+        self._links: dict[str, str | Link | list[str | Link]] = {}
         self._embedded: dict[str, Document | list[Document]] = {}
         self._templates: dict[str, Template] = {}
         self.native: Any = None  # the seed-native body, see with_native()
@@ -97,6 +102,8 @@ class Document:
     def href(self, rel: str) -> str | None:
         """The href of the single link ``rel``, if any."""
         link = self._links.get(rel)
+        if isinstance(link, str):
+            return link
         return link.href if isinstance(link, Link) else None
 
     def embedded(self, rel: str) -> Document | list[Document] | None:
@@ -111,8 +118,7 @@ class Document:
     @property
     def self_href(self) -> str | None:
         """The href of the ``self`` link, if any."""
-        link = self._links.get("self")
-        return link.href if isinstance(link, Link) else None
+        return self.href("self")
 
     def rels(self) -> set[str]:
         """Every link and embedded rel used here or in embedded documents."""
@@ -177,7 +183,7 @@ class Document:
             if curie is not None and _rel_group(rel) == 2 and "curies" not in out:
                 out["curies"] = [curie]
             value = self._links[rel]
-            out[rel] = [link.to_dict() for link in value] if isinstance(value, list) else value.to_dict()
+            out[rel] = [_link_dict(link) for link in value] if isinstance(value, list) else _link_dict(value)
         if curie is not None and "curies" not in out:
             out["curies"] = [curie]
         return out

@@ -167,6 +167,7 @@ def asset_rows(rows, datamanager_id):
     return assets
 
 
+@functools.lru_cache(maxsize=64)  # statements are immutable: the grammar adds to a copy
 def assets_select(dm_id, *, deleted=False):
     """SELECT of a space's assets (live or deleted) as plain rows."""
     where = assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None)
