@@ -1,5 +1,7 @@
 """GET /jobs/ and GET /jobs/{id}: RQ jobs as HAL resources, live state read from Redis."""
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import select
 
 from app.auth import current_account, login_required
@@ -36,8 +38,14 @@ def live_state(record):
 
 
 def live_states(records):
-    """``live_state`` of each record, with one Redis round trip for all of them (a page of /jobs/)."""
-    jobs = AppJob.fetch_many([record.id for record in records], connection=get_redis())
+    """``live_state`` of each record, with one Redis round trip for all of them (a page of /jobs/).
+
+    The list is a database read: while Redis is unreachable its items carry what the rows hold (as for a
+    job Redis no longer keeps) instead of the whole list answering 503."""
+    try:
+        jobs = AppJob.fetch_many([record.id for record in records], connection=get_redis())
+    except (RedisConnectionError, RedisTimeoutError):
+        return [dict(NO_STATE, status=record.status) for record in records]
     return [_merge(record, job) for record, job in zip(records, jobs, strict=True)]
 
 
