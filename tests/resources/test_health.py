@@ -47,6 +47,7 @@ def test_scheduler_tick_age_is_reported(client, user_headers, run_jobs):
 def test_live_and_ready_answer_without_credentials(client):
     live = client.get("/api/health/live")
     assert live.status_code == 200 and live.get_json()["up"] is True
+    assert live.get_json()["result"] == {"process": "Answering"}
     ready = client.get("/api/health/ready")
     assert ready.status_code == 200
     assert ready.get_json()["result"] == {"database": "Accessible", "redis": "Accessible"}

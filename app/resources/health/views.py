@@ -79,7 +79,8 @@ def full_report():
 @bp.get("/api/health/live")
 def live():
     """Liveness: the process answers (touches neither the database nor Redis)."""
-    return respond(Document({"up": True}, self_href=url("health.live")), etag=False)
+    body = {"up": True, "result": {"process": "Answering"}}  # seed 003's health shape, as /ready and /
+    return respond(Document(body, self_href=url("health.live")), etag=False)
 
 
 @bp.get("/api/health/ready")
