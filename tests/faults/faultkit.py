@@ -193,6 +193,17 @@ class Instance:
         with open(self.log_path, errors="replace") as fh:
             return fh.read()
 
+    def log_records(self, logger=None):
+        """The JSON log lines (HALYARD_LOG_FORMAT=json, the default) as dicts, of ``logger`` when given."""
+        records = []
+        for line in self.log().splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut by the kill
+        return [r for r in records if logger is None or r.get("logger") == logger]
+
     def stop(self):
         if self.proc.poll() is None:
             self.descendants()

@@ -131,7 +131,7 @@ class Steps(Work):
         self.post(f"/api/v1/datasources/{source['id']}/script-upload", files=script)
         steps = {"steps": [{"key": "upload:held", "exec_order": 1}]}
         self.source = source["id"]
-        self.id = self.post(f"/api/v1/datasources/{self.source}/job", expected=202, json=steps)["id"]
+        self.id = self.post(f"/api/v1/datasources/{self.source}/job", expected=201, json=steps)["id"]
 
     def folders(self):
         tmp = self.instance.env["TMPDIR"]

@@ -38,15 +38,18 @@ def live_state(record):
 
 
 def live_states(records):
-    """``live_state`` of each record, with one Redis round trip for all of them (a page of /jobs/).
+    """``live_state`` of each record, with one Redis round trip for all of them (a page of /jobs/)."""
+    jobs = AppJob.fetch_many([record.id for record in records], connection=get_redis())
+    return [_merge(record, job) for record, job in zip(records, jobs, strict=True)]
 
-    The list is a database read: while Redis is unreachable its items carry what the rows hold (as for a
-    job Redis no longer keeps) instead of the whole list answering 503."""
+
+def listed_states(records):
+    """The items of a page of /jobs/: ``live_states``, or while Redis is unreachable what the rows hold
+    (the list is a database read and keeps answering; one job's own resource answers 503 then)."""
     try:
-        jobs = AppJob.fetch_many([record.id for record in records], connection=get_redis())
+        return live_states(records)
     except (RedisConnectionError, RedisTimeoutError):
         return [dict(NO_STATE, status=record.status) for record in records]
-    return [_merge(record, job) for record, job in zip(records, jobs, strict=True)]
 
 
 def _merge(record, job):
@@ -129,7 +132,7 @@ def index():
         visible_jobs(current_account()),
         url("jobs.index"),
         # each item carries the live fields /jobs/{id} shows
-        lambda records: [represent(r, s) for r, s in zip(records, live_states(records), strict=True)],
+        lambda records: [represent(r, s) for r, s in zip(records, listed_states(records), strict=True)],
         single=lambda record: represent(record, live_state(record)),
     )
 
