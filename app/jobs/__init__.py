@@ -25,6 +25,7 @@ from rq.job import Job
 
 from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
+from app.jobs.progress import save_meta, write
 from app.observe import job_meta
 
 QUEUE_NAMES = ("high", "default", "low")
@@ -158,8 +159,6 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 def report_progress(fraction, message=None):
     """Store progress (0–1) and a message in the running job's meta (informational: never raises)."""
-    from app.jobs.progress import write
-
     write(get_current_job(), fraction, message)
 
 
@@ -169,14 +168,7 @@ def produced(path):
     job = get_current_job()
     if job is not None:
         job.meta["result_path"] = path
-        _save_meta(job)
-
-
-def _save_meta(job):
-    try:
-        job.save_meta()
-    except redis.exceptions.RedisError as exc:
-        logging.getLogger("halyard.worker").warning("job %s: meta not saved (%s)", job.id, type(exc).__name__)
+        save_meta(job)
 
 
 def worker_app():
@@ -221,7 +213,7 @@ class AppJob(Job):
                 self.meta["error"] = safe_summary(exc)
                 if recorded:  # first: the database is the record, Redis may be what failed
                     reconcile.fail(self.id, self.meta["error"], cancel=False)
-                _save_meta(self)
+                save_meta(self)
                 raise
             if recorded:
                 JobRecord.settle(self.id, "finished", result=self.meta.get("result_path"))

@@ -1,10 +1,11 @@
 """Progress of the running job, as ``/jobs/{id}`` shows it: ``progress.fraction``, ``message``, ``updated``.
 
-Progress is informational: ``write`` never raises (a Redis hiccup while saving it is logged at DEBUG and
-the job goes on). ``duckdb_progress(con, low, high, message)`` turns on DuckDB's query progress for a
-connection (``enable_progress_bar``, printing off) and, while the block runs its statements, a helper
-thread publishes it into the job, mapped onto ``low``..``high``: when it moves, and at least every
-``HEARTBEAT`` seconds (the ``updated`` time moves even while DuckDB is in a phase it cannot measure).
+Progress is informational: ``write`` never raises (a Redis hiccup while saving it is logged once per
+outage, "meta not saved", and the job goes on). ``duckdb_progress(con, low, high, message)`` turns on
+DuckDB's query progress for a connection (``enable_progress_bar``, printing off) and, while the block
+runs its statements, a helper thread publishes it into the job, mapped onto ``low``..``high``: when it
+moves, and at least every ``HEARTBEAT`` seconds (the ``updated`` time moves even while DuckDB is in a
+phase it cannot measure).
 """
 
 import logging
@@ -26,15 +27,28 @@ def write(job, fraction, message=None):
     """Store ``fraction`` (0–1) and ``message`` in ``job``'s meta; True when it was saved."""
     if job is None:
         return False
+    job.meta["progress"] = max(0.0, min(1.0, float(fraction)))
+    job.meta["message"] = message
+    job.meta["progress_at"] = rfc3339(utcnow())
+    return save_meta(job)
+
+
+_dropping = False  # this process's last meta write failed: the next failures log at DEBUG only
+
+
+def save_meta(job):
+    """Save ``job``'s meta; True when Redis took it. Never raises: a failure is logged once per outage
+    ("meta not saved", WARNING), then at DEBUG until a write succeeds again."""
+    global _dropping
     try:
-        job.meta["progress"] = max(0.0, min(1.0, float(fraction)))
-        job.meta["message"] = message
-        job.meta["progress_at"] = rfc3339(utcnow())
         job.save_meta()
-        return True
-    except Exception:  # noqa: BLE001 — progress is informational: its failure never fails the job
-        log.debug("could not save the progress of job %s", getattr(job, "id", None), exc_info=True)
+    except Exception as exc:  # noqa: BLE001 — meta is informational: its failure never fails the job
+        level = logging.DEBUG if _dropping else logging.WARNING
+        log.log(level, "job %s: meta not saved (%s)", getattr(job, "id", None), type(exc).__name__)
+        _dropping = True
         return False
+    _dropping = False
+    return True
 
 
 def enable(con):

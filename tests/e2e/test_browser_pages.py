@@ -126,7 +126,12 @@ def test_every_page_type_at_desktop_and_phone_width(live, browser, tmp_path, mak
 
     # 4. The documentation viewer, linked from / as service-doc: Swagger UI renders the description.
     browser.get(live.base + "/")
-    docs = css("tr.link[data-rel='service-doc'] a").get_attribute("href")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, signed_in)))  # re-rendered with the token
+    docs = wait.until(  # read in one script: the page may still swap its table in (no stale element)
+        lambda d: d.execute_script(
+            "const a = document.querySelector(\"tr.link[data-rel='service-doc'] a\"); return a && a.href"
+        )
+    )
     assert docs == live.base + "/_browsable/api-docs"
     browser.get_log("browser")  # drop earlier messages
     show(docs, "#swagger-ui .opblock", "api-docs")
