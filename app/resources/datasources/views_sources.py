@@ -19,7 +19,7 @@ from app.resources.datasources.access import (
     visible_sources,
 )
 from app.resources.datasources.models import STATUSES, TYPES, DataSource, Project
-from app.resources.datasources.processing import BUILTINS, process_source
+from app.resources.datasources.jobs import BUILTINS, process_source
 from app.resources.datasources.schemas import datasource_schema, datasource_update_schema
 from app.resources.datasources.tables import TableError, discard, materialise_csv
 from app.timeutil import rfc3339

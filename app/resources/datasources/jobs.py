@@ -1,6 +1,6 @@
 """Making a source's table (``materialise``) and running a step job (``run_steps``).
 
-Both run in RQ jobs (app/jobs/datasources.py); ``materialise`` also runs inside the request
+Both run in RQ jobs (this module is the data sources' jobs); ``materialise`` also runs inside the request
 for small uploads. Files are written first and the database switched to them after, so a
 failure leaves the previous table in place and nothing half-written behind.
 """
