@@ -73,6 +73,8 @@ def _fetch_and_read(source, work):
     if source.type == "file":
         with storage.local_copy(source.file_key) as path:
             return tables.materialise_csv(path, progress=READING), None, None
+    if source.type == "external":
+        return tables.materialise_external(source.url, progress=READING), None, None
     rows = os.path.join(work, "rows.csv")
     if source.type == "database":
         truncated = connectors.run_query(connectors.resolve(source), source.query, rows)
