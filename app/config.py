@@ -345,8 +345,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
         1_000_000,
-        "POST …/estimate/ counts a bound table exactly up to this many rows; past it, from 16 evenly"
-        " spread windows of this many rows in all, scaled by the file's row count (0: always exact).",
+        "POST …/estimate/ counts a stored table of at most this many rows exactly in the request; a larger"
+        " one (or an external data set) is estimated from its row count (metadata) and the item's spec.",
     ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},
