@@ -251,7 +251,7 @@ def estimate_from_spec(item, spec, total=None):
     sizes += [sum(d["count"] for d in c["distribution"]) for c in columns.values() if c.get("distribution")]
     if total is None and not sizes:
         return Estimate(None, None, "unknown")
-    rows = float(max(sizes) if total is None else total)
+    rows, basis = (float(max(sizes)), "spec") if total is None else (float(total), "metadata")
     for flt in spec.get("filters") or []:
         rows *= _selectivity(columns[flt["name"]], flt)
     rows *= float(spec.get("randomize_ratio", 1))
@@ -259,13 +259,12 @@ def estimate_from_spec(item, spec, total=None):
     for name in spec["columns"]:
         column = columns[name]
         dist = column.get("distribution") or []
-        total = sum(d["count"] for d in dist)
-        if total:
-            width += sum(len(_text(d["value"])) * d["count"] for d in dist) / total
+        counted = sum(d["count"] for d in dist)
+        if counted:
+            width += sum(len(_text(d["value"])) * d["count"] for d in dist) / counted
         else:
             width += DEFAULT_WIDTH[column["type"]]
     header = sum(len(c) for c in spec["columns"]) + len(spec["columns"])
-    basis = "spec" if total is None else "metadata"
     return Estimate(int(round(header + rows * (width + len(spec["columns"])))), rows, basis)
 
 
