@@ -11,6 +11,7 @@ from flask import current_app
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import JobError, produced, report_progress
+from app.resources.datasources.tables import TableError, relation, table_columns
 from app.resources.downloader import local
 
 
@@ -65,8 +66,6 @@ def compute_spec_job(item_id, account_id):
 
 def profile_item(item):
     """``(spec, sample)`` computed from the item's rows; 409 when the item has no readable rows."""
-    from app.resources.datasources.tables import TableError, relation, table_columns
-
     source = _source(item)
     types = {c["name"]: c["type"] for c in table_columns(source)}
     con = local.connect()

@@ -283,3 +283,31 @@ def test_data_that_is_not_parquet_fails_the_job(client, team, lake_places, run_j
     )
     assert doc["status"] == "error" and "could not be read as Parquet" in doc["error"]
     assert doc["meta_data"]["preview"] is None
+
+
+def test_a_step_job_reads_the_data_set_where_it_lives(client, team, lake_places, run_jobs):
+    url = f"file://{lake_places['root']}/lake/sales/"
+    doc = ready(
+        client, team.owner.headers, create(client, team.owner.headers, team.project.id, url), run_jobs
+    )
+    steps = [
+        {
+            "key": "builtin:filter_rows",
+            "exec_order": 1,
+            "params": {"column": "year", "op": "eq", "value": "2024"},
+        },
+        {"key": "builtin:drop_columns", "exec_order": 2, "params": {"columns": ["amount"]}},
+    ]
+    started = client.post(
+        f"/api/v1/datasources/{doc['id']}/job", json={"steps": steps}, headers=team.owner.headers
+    )
+    assert started.status_code == 201, started.get_json()
+    run_jobs()
+    job = client.get(started.headers["Location"], headers=team.owner.headers).get_json()
+    assert job["status"] == "finished", job
+    result = client.get(job["result"], headers=team.viewer.headers).get_data(as_text=True).splitlines()
+    assert (
+        result[0] == "id,shop,year"
+        and len(result) == 6
+        and all(line.endswith(",2024") for line in result[1:])
+    )
