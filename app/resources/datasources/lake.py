@@ -60,7 +60,10 @@ def _split(url):
     """``(scheme, path, folder)`` of a location URL; LocationRefused when it is not one."""
     if not isinstance(url, str) or not url or len(url) > 2000 or _UNSAFE.search(url):
         raise LocationRefused("The location is not a valid URL.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" in the host part
+        raise LocationRefused("The location is not a valid URL.") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise LocationRefused("The location must be an s3:// or file:// URL.")

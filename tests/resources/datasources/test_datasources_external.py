@@ -162,6 +162,7 @@ HOSTILE = [
     ("s3://{bucket}/lake/one.parquet\x00", "NUL"),  # refused by the body reader already
     ("s3://{bucket}/lake/one.parquet\x0a", "not a valid URL"),
     ("s3:///lake/one.parquet", "bucket"),
+    ("s3://[{bucket}/lake/one.parquet", "not a valid URL"),
     ("file://{root}/outside/secret.parquet", "not under a location"),
     ("file://{root}/lake/../outside/secret.parquet", "'..'"),
     ("file://{root}/lake/escape/secret.parquet", "not under a location"),  # a link out, resolved
