@@ -298,6 +298,12 @@ SETTINGS = {
     "HALYARD_DATASOURCE_API_TIMEOUT_SECONDS": (30, "Timeout of an `api` source's fetch."),
     "HALYARD_DATASOURCE_API_MAX_BYTES": (64 * 1024 * 1024, "Largest response an `api` source may fetch."),
     "HALYARD_DATASOURCE_SCRIPT_MAX_BYTES": (256 * 1024, "Largest uploaded step script."),
+    "HALYARD_DATASOURCE_EXTERNAL_LOCATIONS": (
+        [],
+        'JSON list of the locations `external` sources may read, e.g. ["s3://lake/sales/",'
+        ' "file:///srv/lake/"] (S3 through HALYARD_S3_*); empty: the type is refused.',
+    ),
+    "HALYARD_DATASOURCE_EXTERNAL_MAX_FILES": (10_000, "Most Parquet files one `external` source may span."),
     "HALYARD_SANDBOX_WALL_SECONDS": (120, "Wall-clock limit of one step; the step is killed past it."),
     "HALYARD_SANDBOX_CPU_SECONDS": (60, "CPU-time limit (RLIMIT_CPU) of one step."),
     "HALYARD_SANDBOX_MEMORY_BYTES": (1024 * 1024 * 1024, "Address-space limit (RLIMIT_AS) of one step."),
@@ -339,8 +345,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
         1_000_000,
-        "POST …/estimate/ counts a bound table exactly up to this many rows; past it, from 16 evenly"
-        " spread windows of this many rows in all, scaled by the file's row count (0: always exact).",
+        "POST …/estimate/ counts a stored table of at most this many rows exactly in the request; a larger"
+        " one (or an external data set) is estimated from its row count (metadata) and the item's spec.",
     ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},

@@ -11,6 +11,7 @@ from flask import current_app
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import JobError, produced, report_progress
+from app.resources.datasources.tables import TableError, relation, table_columns
 from app.resources.downloader import local
 
 
@@ -20,13 +21,27 @@ class CannotProfile(ApiError):
     description = "The item's data cannot be read."
 
 
-def readable_rows(item):
-    """The row count of the item's table (0 when it has none: profile_item then answers 409 at once)."""
+def _source(item):
+    """The item's data source when its rows can be read, else CannotProfile (409) saying why."""
+    source = item.datasource
+    if source is None:
+        raise CannotProfile(f"The catalogue item {item.name!r} is not bound to a data source.")
+    if source.status != "ready":
+        raise CannotProfile(f"The item's data source is not ready (its status is {source.status!r}).")
+    return source
+
+
+def inline(item):
+    """Whether compute_spec may profile the item in the web request: a stored table of at most
+    HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows (the row count is the source's, from its metadata). An
+    external data set is always profiled by a job: the web process never reads the lake. An item that
+    cannot be read at all is answered at once (profile_item raises 409)."""
     try:
-        source, _, _ = local.table_of(item)
-    except local.SourceUnavailable:
-        return 0
-    return source.items or 0
+        source = _source(item)
+    except CannotProfile:
+        return True
+    limit = current_app.config["HALYARD_CATALOGUE_PROFILE_INLINE_ROWS"]
+    return source.type != "external" and (source.items or 0) <= limit
 
 
 def compute_spec_job(item_id, account_id):
@@ -50,53 +65,61 @@ def compute_spec_job(item_id, account_id):
 
 
 def profile_item(item):
-    """``(spec, sample)`` computed from the item's table; 409 when the item has no readable table."""
-    try:
-        source, types, _ = local.table_of(item)
-        with local.table_file(source) as path:
-            return _profile(path, types)
-    except local.SourceUnavailable as exc:
-        raise CannotProfile(str(exc)) from None
-
-
-def _profile(path, types):
-    limit = current_app.config["HALYARD_CATALOGUE_DISTRIBUTION_MAX"]
+    """``(spec, sample)`` computed from the item's rows; 409 when the item has no readable rows."""
+    source = _source(item)
+    types = {c["name"]: c["type"] for c in table_columns(source)}
     con = local.connect()
     try:
-        source = local.source_sql(path)
-        names = list(types)
-        aggregates = ", ".join(
-            f"count({local.ident(n)}), approx_count_distinct({local.ident(n)})" for n in names
-        )
-        row = con.execute(f"SELECT count(*), {aggregates} FROM {source}").fetchone()
-        total, spec = row[0], []
-        for i, name in enumerate(names):
-            non_null, distinct = row[1 + 2 * i], row[2 + 2 * i]
-            column = {
-                "name": name,
-                "type": local.spec_type(types[name]),
-                "is_nullable": non_null < total,
-                "is_enum": False,
-                "size": non_null,
-                "distribution": None,
-            }
-            if distinct <= limit * 2:  # approx_count_distinct is an estimate: confirm exactly below
-                counts = con.execute(
-                    f"SELECT {local.ident(name)} AS v, count(*) FROM {source} WHERE v IS NOT NULL "
-                    f"GROUP BY v ORDER BY v LIMIT {limit + 1}"
-                ).fetchall()
-                if len(counts) <= limit:
-                    column["distribution"] = [
-                        {"value": _value(column["type"], v), "count": c} for v, c in counts
-                    ]
-                    column["is_enum"] = True
-            spec.append(column)
-        rows = con.execute(
-            f"SELECT {', '.join(local.ident(n) for n in names)} FROM {source} "
-            f"LIMIT {current_app.config['HALYARD_CATALOGUE_SAMPLE_ROWS']}"
-        ).fetchall()
+        with relation(con, source) as rows:
+            return _profile(con, rows, types)
+    except LookupError:
+        raise CannotProfile("The item's data source has no table.") from None
+    except FileNotFoundError:
+        raise CannotProfile("The item's data source table is missing from storage.") from None
+    except TableError as exc:
+        raise CannotProfile(str(exc)) from None
+    except _duckdb_error() as exc:
+        raise CannotProfile("The item's data could not be read: " + str(exc).strip()[:300]) from None
     finally:
         con.close()
+
+
+def _duckdb_error():
+    import duckdb  # on use, as local.connect imports it
+
+    return duckdb.Error
+
+
+def _profile(con, source, types):
+    """Spec and sample of the relation ``source`` (its columns ``types``) in ``con``."""
+    limit = current_app.config["HALYARD_CATALOGUE_DISTRIBUTION_MAX"]
+    names = list(types)
+    aggregates = ", ".join(f"count({local.ident(n)}), approx_count_distinct({local.ident(n)})" for n in names)
+    row = con.execute(f"SELECT count(*), {aggregates} FROM {source}").fetchone()
+    total, spec = row[0], []
+    for i, name in enumerate(names):
+        non_null, distinct = row[1 + 2 * i], row[2 + 2 * i]
+        column = {
+            "name": name,
+            "type": local.spec_type(types[name]),
+            "is_nullable": non_null < total,
+            "is_enum": False,
+            "size": non_null,
+            "distribution": None,
+        }
+        if distinct <= limit * 2:  # approx_count_distinct is an estimate: confirm exactly below
+            counts = con.execute(
+                f"SELECT {local.ident(name)} AS v, count(*) FROM {source} WHERE v IS NOT NULL "
+                f"GROUP BY v ORDER BY v LIMIT {limit + 1}"
+            ).fetchall()
+            if len(counts) <= limit:
+                column["distribution"] = [{"value": _value(column["type"], v), "count": c} for v, c in counts]
+                column["is_enum"] = True
+        spec.append(column)
+    rows = con.execute(
+        f"SELECT {', '.join(local.ident(n) for n in names)} FROM {source} "
+        f"LIMIT {current_app.config['HALYARD_CATALOGUE_SAMPLE_ROWS']}"
+    ).fetchall()
     sample = [
         {n: _value(c["type"], v) for n, c, v in zip(names, spec, values, strict=False)} for values in rows
     ]

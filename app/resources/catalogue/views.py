@@ -221,13 +221,14 @@ def delete(item_id):
 def compute_spec(item_id):
     """CATALOGUEITEM_SPEC_COMPUTED (ADMIN): spec and sample from the bound data source's table.
 
-    A table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows is profiled by a job: 202 + the job.
+    A table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows, or an external data set, is profiled
+    by a job: 202 + the job (profile.inline).
     """
-    from app.resources.catalogue.profile import compute_spec_job, profile_item, readable_rows
+    from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
 
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
-    if readable_rows(item) > current_app.config["HALYARD_CATALOGUE_PROFILE_INLINE_ROWS"]:
+    if not inline(item):
         from app.jobs import enqueue
         from app.resources.jobs.views import represent as represent_job
 

@@ -7,7 +7,7 @@ from app.errors import BodyDidNotValidate, UnsupportedMediaType
 from app.representation import json_body
 from app.resources.datasources import connectors
 
-TYPE_FIELDS = {"file": set(), "database": {"connection", "query"}, "api": {"url"}}
+TYPE_FIELDS = {"file": set(), "database": {"connection", "query"}, "api": {"url"}, "external": {"url"}}
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -51,7 +51,7 @@ def check_type_fields(data, upload, existing=None):
     keep = existing is not None and existing.type == kind
     for name in ("connection", "query", "url"):
         if name in data and name not in TYPE_FIELDS[kind]:
-            errors[name] = [f"Only used by type {'database' if name != 'url' else 'api'}."]
+            errors[name] = [f"Only used by type {'database' if name != 'url' else 'api or external'}."]
     if kind != "file" and upload is not None:
         errors["file"] = ["Only used by type file."]
     if kind == "file" and upload is None and not keep:
@@ -66,10 +66,11 @@ def check_type_fields(data, upload, existing=None):
                 errors["connection"] = [message]
         elif not keep:
             errors["connection"] = ["Required for type database."]
-    if kind == "api":
+    if kind in ("api", "external"):
+        check = check_api_url if kind == "api" else check_external_url
         if "url" not in data:
-            errors["url"] = ["Required for type api."]
-        elif message := check_api_url(data["url"]):
+            errors["url"] = [f"Required for type {kind}."]
+        elif message := check(data["url"]):
             errors["url"] = [message]
     if errors:
         raise BodyDidNotValidate(errors=errors)
@@ -82,6 +83,16 @@ def check_api_url(value):
         check_url(value)
     except OutboundError as error:
         return f"The URL is not allowed ({getattr(error, 'kind', 'refused')})."
+    return None
+
+
+def check_external_url(value):
+    from app.resources.datasources.lake import LocationRefused, check_location
+
+    try:
+        check_location(value)
+    except LocationRefused as error:
+        return str(error)
     return None
 
 

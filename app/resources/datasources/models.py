@@ -10,7 +10,7 @@ from app.resources.jobs.models import TracksJob
 from app.timeutil import utcnow
 
 ROLES = ("editor", "viewer")
-TYPES = ("file", "database", "api")
+TYPES = ("file", "database", "api", "external")
 STATUSES = ("processing", "ready", "error")
 
 
@@ -92,7 +92,8 @@ class DataSource(db.Model, TracksJob):
     fields: Mapped[int | None] = mapped_column(Integer)
     columns: Mapped[list | None] = mapped_column(JSON)
     problems: Mapped[dict | None] = mapped_column(JSON)
-    # database type: the encrypted URL or a configured name; api type: the URL
+    # database type: the encrypted URL or a configured name; api type: the URL; external: the data
+    # set's s3:// or file:// URL (lake.py)
     connection_secret: Mapped[str | None] = mapped_column(Text)
     connection_ref: Mapped[str | None] = mapped_column(String(100))
     query: Mapped[str | None] = mapped_column(Text)

@@ -38,11 +38,12 @@ class DataSourceSchema(Schema):
     query = fields.String(
         validate=validate.Length(min=1, max=100_000), metadata={"prompt": "database: one SELECT"}
     )
-    url = fields.Url(
-        schemes={"http", "https"},
-        require_tld=False,
-        validate=validate.Length(max=2000),
-        metadata={"prompt": "api: URL returning CSV or a JSON array of objects"},
+    url = fields.String(  # checked by type (forms.check_type_fields): http(s) for api, s3/file for external
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "prompt": "api: URL returning CSV or a JSON array of objects; external: s3:// or file:// URL of"
+            " Parquet (a file, a folder or a prefix)"
+        },
     )
 
 

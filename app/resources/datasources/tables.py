@@ -1,8 +1,9 @@
 """Tables: a CSV (upload, API response, query result or step output) becomes a Parquet table.
 
-Every data source that is ``ready`` has one Parquet file in storage (``table_key``),
-its column list with DuckDB types (``columns``) and a JSON preview (``preview_key``).
-The rest of the server reads a source's table only through ``table_file(source)`` and
+Every data source that is ``ready`` has one Parquet file in storage (``table_key``) — except an
+``external`` one, whose rows stay where they live (lake.py) —, its column list with DuckDB types
+(``columns``) and a JSON preview (``preview_key``). The rest of the server reads a source's rows only
+through ``relation(con, source)`` (any source), ``table_file(source)`` (a stored table) and
 ``table_columns(source)`` (docs/datasources.md, "Reading a source's table").
 
 CSV handling streams: the encoding is detected on a sample (BOM, UTF-8, else
@@ -12,6 +13,7 @@ memory limit, writes Parquet and keeps the rows it rejects (with their line numb
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import json
@@ -60,6 +62,25 @@ def table_file(source):
     if not getattr(source, "table_key", None):
         raise LookupError("this source has no table (it is not ready)")
     return storage.local_copy(source.table_key)
+
+
+@contextlib.contextmanager
+def relation(con, source):
+    """The rows of any ready source (or step run) as a DuckDB relation in ``con`` (a SQL table expression):
+    its stored Parquet table, or an ``external`` data set read where it lives (app/resources/datasources/
+    lake.py). LookupError when it has none, FileNotFoundError when storage lost it, TableError when the
+    external location is refused or unreadable now."""
+    if getattr(source, "type", None) == "external":
+        from app.resources.datasources import lake
+
+        try:
+            with lake.register(con, source.url, "lake"):
+                yield "lake"
+        except lake.LocationRefused as error:
+            raise TableError(str(error)) from None
+        return
+    with table_file(source) as path:
+        yield f"read_parquet({_literal(path)})"
 
 
 def table_columns(source):
@@ -208,19 +229,50 @@ def _to_parquet(con, csv_path, delimiter, quotechar, workdir, encoding):
 
 def finish(con, parquet, problems=None):
     """Store ``parquet`` and its preview; return the Table."""
-    relation = f"read_parquet({_literal(parquet)})"
-    described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-    columns = [{"name": name, "type": kind} for name, kind, *_ in described]
-    items = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
-    preview = build_preview(con, relation, columns, items)
+    rows = f"read_parquet({_literal(parquet)})"
+    columns = describe(con, rows)
+    items = con.execute(f"SELECT count(*) FROM {rows}").fetchone()[0]
+    preview = build_preview(con, rows, columns, items)
     with open(parquet, "rb") as fh:
         table = storage.save(fh)
     try:
-        preview_file = storage.save(io.BytesIO(json.dumps(preview, default=str).encode()))
+        preview_file = _store_preview(preview)
     except BaseException:
         storage.delete(table.key)
         raise
     return Table(table.key, preview_file.key, items, len(columns), columns, problems or {})
+
+
+def describe(con, rows):
+    """``[{"name", "type"}]`` of a relation, from its schema (DuckDB reads no row for it)."""
+    described = con.execute(f"DESCRIBE SELECT * FROM {rows}").fetchall()
+    return [{"name": name, "type": kind} for name, kind, *_ in described]
+
+
+def _store_preview(preview):
+    return storage.save(io.BytesIO(json.dumps(preview, default=str).encode()))
+
+
+def materialise_external(url, *, progress=None):
+    """The Table of an ``external`` source: schema and row count from the Parquet footers, the preview
+    computed from the data where it lives; nothing is copied (``table_key`` is None)."""
+    from app.resources.datasources import lake
+
+    with storage.scratch(".table-") as workdir:
+        con = connect(workdir)
+        try:
+            with lake.register(con, url, "lake") as found:
+                columns = describe(con, "lake")
+                with duckdb_progress(con, *progress) if progress else nullcontext():
+                    preview = build_preview(con, "lake", columns, found.items)
+        except lake.LocationRefused as error:
+            raise TableError(str(error)) from None
+        except _duckdb_error() as exc:
+            raise TableError("The data set could not be read: " + _first_line(exc)) from None
+        finally:
+            con.close()
+    preview_file = _store_preview(preview)
+    return Table(None, preview_file.key, found.items, len(columns), columns, {"files": found.files})
 
 
 def build_preview(con, relation, columns, items):
@@ -250,14 +302,13 @@ def build_preview(con, relation, columns, items):
 
 
 def export_csv(source, destination):
-    """Write a ready source's/run's table to ``destination`` as UTF-8 CSV with header."""
-    with table_file(source) as path, storage.scratch(".export-") as workdir:
+    """Write a ready source's/run's rows to ``destination`` as UTF-8 CSV with header."""
+    with storage.scratch(".export-") as workdir:
         con = connect(workdir)
         try:
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet({_literal(path)})) TO {_literal(destination)} "
-                "(FORMAT csv, HEADER true, DELIMITER ',')"
-            )
+            with relation(con, source) as rows:
+                options = "FORMAT csv, HEADER true, DELIMITER ','"
+                con.execute(f"COPY (SELECT * FROM {rows}) TO {_literal(destination)} ({options})")
         finally:
             con.close()
 

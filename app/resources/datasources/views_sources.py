@@ -18,8 +18,8 @@ from app.resources.datasources.access import (
     require_editor,
     visible_sources,
 )
+from app.resources.datasources.jobs import BUILTINS, process_source
 from app.resources.datasources.models import STATUSES, TYPES, DataSource, Project
-from app.resources.datasources.processing import BUILTINS, process_source
 from app.resources.datasources.schemas import datasource_schema, datasource_update_schema
 from app.resources.datasources.tables import TableError, discard, materialise_csv
 from app.timeutil import rfc3339
@@ -80,7 +80,8 @@ def represent(source):
         doc.link("ec:datasource/file", url("datasources.source_file", source_id=sid))
     if ready:
         doc.link("ec:datasource/preview", url("datasources.source_preview", source_id=sid))
-        doc.link("ec:datasource/table", url("datasources.source_table", source_id=sid), type=PARQUET)
+        if source.table_key:  # an external source's rows stay where they live
+            doc.link("ec:datasource/table", url("datasources.source_table", source_id=sid), type=PARQUET)
     doc.link("ec:datasource/scripts", url("datasources.scripts", source_id=sid))
     doc.link("ec:datasource/jobs", url("datasources.runs", source_id=sid))
     if source.job_id:
@@ -190,7 +191,7 @@ def _store_upload(upload):
 def _apply(source, data, stored, table):
     source.name, source.type = data["name"], data["type"]
     source.query = data.get("query") if source.type == "database" else None
-    source.url = data.get("url") if source.type == "api" else None
+    source.url = data.get("url") if source.type in ("api", "external") else None
     if source.type == "database":
         forms.set_connection(source, data)
     else:

@@ -26,8 +26,8 @@ from app.representation import (
 )
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_run_or_404, get_source_or_404, require_editor
+from app.resources.datasources.jobs import BUILTINS, run_steps, script_body
 from app.resources.datasources.models import Script, StepRun
-from app.resources.datasources.processing import BUILTINS, run_steps, script_body
 from app.resources.datasources.schemas import start_job_schema
 from app.resources.datasources.tables import discard
 from app.timeutil import rfc3339

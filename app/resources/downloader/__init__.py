@@ -88,7 +88,7 @@ def init_app(app):
         title="Estimate a download",
         methods=("POST",),
         description="POST the body of a download request: SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED with "
-        "estimated_size (bytes), estimated_rows and basis (data|sample|spec|unknown).",
+        "estimated_size (bytes), estimated_rows and basis (data|metadata|spec|unknown).",
     )
     curies.document(
         "download-requests/render-ui-data",

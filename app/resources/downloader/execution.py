@@ -170,17 +170,22 @@ def stop_job(req):
 
 
 def estimate(item, spec, fmt):
-    """An Estimate from the bound table when it is readable, else from the item's spec. Inside a web
-    request: past HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows the table is sampled, not scanned whole."""
+    """An Estimate for the web request, which never scans a large table: a stored table of at most
+    HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows is counted exactly (``data``); a larger one, or an external
+    data set, from its row count (the source's, read from the Parquet metadata when it was made) and the
+    item's spec (``metadata``, no row read); an unreadable one from the spec alone."""
+    source = item.datasource
+    if source is not None and source.status == "ready" and source.items is not None:
+        limit = current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
+        if source.type == "external" or source.items > limit:
+            return local.estimate_from_spec(item, spec, total=source.items)
     try:
         source, types, _ = local.table_of(item)
         local.check_columns(spec, types)
         with local.table_file(source) as path:
             con = local.connect()
             try:
-                return local.estimate_from_data(
-                    con, item, spec, path, fmt, current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
-                )
+                return local.estimate_from_data(con, item, spec, path, fmt)
             finally:
                 con.close()
     except local.SourceUnavailable:

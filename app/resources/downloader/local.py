@@ -190,46 +190,24 @@ class Estimate:
     basis: str
 
 
-SAMPLE_WINDOWS = 16
-
-
-def sample_windows(total, max_rows):
-    """``[(first, last)]`` file row numbers of the bounded sample of a ``total``-row table: 16 windows
-    spread evenly over the file, ``max_rows`` rows in all; ``[]`` when the table is small enough to
-    scan whole (or ``max_rows`` is 0: no bound)."""
-    if not max_rows or total <= max_rows:
-        return []
-    count = min(SAMPLE_WINDOWS, max_rows)
-    width, step = max_rows // count, total // count
-    return [(i * step, i * step + width - 1) for i in range(count)]
-
-
-def estimate_from_data(con, item, spec, path, fmt, max_rows=0):
-    """Bytes of the file: the filtered row count × ratio × the average width of the selected columns.
-
-    The count is exact when the table has at most ``max_rows`` rows (or ``max_rows`` is 0); past it,
-    only ``sample_windows`` are read (DuckDB skips the other row groups: a file_row_number range is
-    pushed down to the Parquet reader), and the count is the sample's share of ``total`` (the row
-    count from the file's metadata). CSV: header + rows × (Σ average text width of the columns + one
-    separator or newline per column). Parquet: the selected columns' compressed bytes in the source,
-    scaled by the share of rows kept.
+def estimate_from_data(con, item, spec, path, fmt):
+    """Bytes of the file: the filtered row count × ratio × the average width of the selected columns
+    (one scan of the table: in the worker, or in the request for a table of at most
+    HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows). CSV: header + rows × (Σ average text width of the
+    columns + one separator or newline per column). Parquet: the selected columns' compressed bytes in
+    the source, scaled by the share of rows kept.
     """
     columns = spec["columns"]
     (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
     total = int(total or 0)
     conditions = where(item, spec)
-    windows = sample_windows(total, max_rows)
-    if windows:
-        conditions.append("(" + " OR ".join(f"file_row_number BETWEEN {a} AND {b}" for a, b in windows) + ")")
     widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
     sql = f"SELECT count(*), avg({widths}) FROM {source_sql(path)}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     count, width = con.execute(sql).fetchone()
-    if windows:
-        count = count * total / sum(b - a + 1 for a, b in windows)
     rows = count * float(spec.get("randomize_ratio", 1))
-    basis = "sample" if windows else "data"
+    basis = "data"
     if fmt == "parquet":
         (compressed,) = con.execute(
             "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
@@ -262,17 +240,18 @@ def _text(value):
     return str(value)
 
 
-def estimate_from_spec(item, spec):
-    """Bytes from the spec alone: rows = the largest column ``size`` (else the distribution counts),
-    times each filter's selectivity (from the column's distribution, else the defaults above),
-    times ``randomize_ratio``, times the average CSV row width (distribution-weighted value widths,
-    else per-type defaults). Unknown when no column has a size or a distribution."""
+def estimate_from_spec(item, spec, total=None):
+    """Bytes from the spec alone: rows = ``total`` (the table's row count from its metadata, basis
+    ``metadata``), else the largest column ``size`` (else the distribution counts), times each filter's
+    selectivity (from the column's distribution, else the defaults above), times ``randomize_ratio``,
+    times the average CSV row width (distribution-weighted value widths, else per-type defaults).
+    Unknown when no row count is known."""
     columns = {c["name"]: c for c in item.spec or []}
     sizes = [c.get("size") for c in columns.values() if c.get("size") is not None]
     sizes += [sum(d["count"] for d in c["distribution"]) for c in columns.values() if c.get("distribution")]
-    if not sizes:
+    if total is None and not sizes:
         return Estimate(None, None, "unknown")
-    rows = float(max(sizes))
+    rows, basis = (float(max(sizes)), "spec") if total is None else (float(total), "metadata")
     for flt in spec.get("filters") or []:
         rows *= _selectivity(columns[flt["name"]], flt)
     rows *= float(spec.get("randomize_ratio", 1))
@@ -280,13 +259,13 @@ def estimate_from_spec(item, spec):
     for name in spec["columns"]:
         column = columns[name]
         dist = column.get("distribution") or []
-        total = sum(d["count"] for d in dist)
-        if total:
-            width += sum(len(_text(d["value"])) * d["count"] for d in dist) / total
+        counted = sum(d["count"] for d in dist)
+        if counted:
+            width += sum(len(_text(d["value"])) * d["count"] for d in dist) / counted
         else:
             width += DEFAULT_WIDTH[column["type"]]
     header = sum(len(c) for c in spec["columns"]) + len(spec["columns"])
-    return Estimate(int(round(header + rows * (width + len(spec["columns"])))), rows, "spec")
+    return Estimate(int(round(header + rows * (width + len(spec["columns"])))), rows, basis)
 
 
 def _selectivity(column, flt):

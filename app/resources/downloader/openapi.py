@@ -65,7 +65,7 @@ class DownloadEstimateSchema(HalSchema):
         required=True, allow_none=True, metadata={"description": "Bytes (null: unknown)."}
     )
     estimated_rows = fields.Integer(required=True, allow_none=True)
-    basis = fields.String(required=True, validate=validate.OneOf(("data", "sample", "spec", "unknown")))
+    basis = fields.String(required=True, validate=validate.OneOf(("data", "metadata", "spec", "unknown")))
 
 
 class ColumnOperatorsSchema(Schema):

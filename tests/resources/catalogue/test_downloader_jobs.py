@@ -464,43 +464,6 @@ def test_a_dead_job_leaves_the_request_failed(client, bound_item, people):
     assert again.status_code == 201  # a failed request is not live: equal requests start anew
 
 
-def test_estimate_of_a_large_table_reads_a_bounded_sample(app, client, bound_item, people):
-    """Past HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS the web request reads 16 spread windows of that many
-    rows in all, not the whole table, and scales their count by the file's row count."""
-    from app.resources.downloader.local import sample_windows
-
-    item = bound_item(rows=20000)
-    headers = people[0][1]
-    spec = {
-        "columns": ["id", "note"],
-        "filters": [{"name": "price", "operator": "<", "value": 40}],
-        "randomize_ratio": 0.5,
-    }
-
-    def estimate():
-        response = client.post(
-            "/downloader/requests/estimate/",
-            json={"catalogue_item_id": item.id, "spec": spec},
-            headers=headers,
-        )
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    exact = estimate()  # 20,000 rows: under the default bound, counted exactly
-    assert exact["basis"] == "data" and exact["estimated_rows"] == 4000  # 40 % of the prices, half kept
-    app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = 2000
-    windows = sample_windows(20000, 2000)
-    assert len(windows) == 16 and sum(b - a + 1 for a, b in windows) == 2000
-    assert windows[0][0] == 0 and windows[-1][1] < 20000 and all(a < b for a, b in windows)
-    sampled = estimate()
-    assert sampled["basis"] == "sample"
-    assert abs(sampled["estimated_rows"] - exact["estimated_rows"]) <= 0.1 * exact["estimated_rows"]
-    assert abs(sampled["estimated_size"] - exact["estimated_size"]) <= 0.1 * exact["estimated_size"]
-    app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = 0  # no bound: exact again
-    assert estimate() == exact
-    assert sample_windows(20000, 0) == [] and sample_windows(2000, 2000) == []
-
-
 def test_compute_spec_of_a_large_table_is_a_job(app, client, bound_item, people, run_jobs):
     item = bound_item(rows=1000)
     admin = people[2][1]

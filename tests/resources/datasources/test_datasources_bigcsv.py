@@ -14,8 +14,8 @@ import time
 from app import storage
 from app.extensions import db
 from app.jobs import enqueue
+from app.resources.datasources.jobs import process_source
 from app.resources.datasources.models import DataSource
-from app.resources.datasources.processing import process_source
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SIZE_MB = int(os.environ.get("HALYARD_TEST_BIG_CSV_MB", "100"))

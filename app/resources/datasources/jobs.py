@@ -1,6 +1,6 @@
 """Making a source's table (``materialise``) and running a step job (``run_steps``).
 
-Both run in RQ jobs (app/jobs/datasources.py); ``materialise`` also runs inside the request
+Both run in RQ jobs (this module is the data sources' jobs); ``materialise`` also runs inside the request
 for small uploads. Files are written first and the database switched to them after, so a
 failure leaves the previous table in place and nothing half-written behind.
 """
@@ -73,6 +73,8 @@ def _fetch_and_read(source, work):
     if source.type == "file":
         with storage.local_copy(source.file_key) as path:
             return tables.materialise_csv(path, progress=READING), None, None
+    if source.type == "external":
+        return tables.materialise_external(source.url, progress=READING), None, None
     rows = os.path.join(work, "rows.csv")
     if source.type == "database":
         truncated = connectors.run_query(connectors.resolve(source), source.query, rows)

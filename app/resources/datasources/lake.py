@@ -1,0 +1,237 @@
+"""The ``external`` source type: a Parquet data set read where it lives (docs/storage.md, "External
+data sets").
+
+The location is a URL the client chooses: ``s3://bucket/key`` (the object store of HALYARD_S3_*, the same
+endpoint and credentials as Halyard's own storage) or ``file:///folder`` (a local or shared folder). It names
+one Parquet file, a folder (every file under it, Hive ``key=value`` folders becoming columns) or a key
+prefix (``s3://bucket/sales/part-`` reads every object whose name starts with it). It is checked by
+``check_location`` when it is sent and again whenever a job reads it:
+
+- only a location under one of HALYARD_DATASOURCE_EXTERNAL_LOCATIONS (the operator's list; empty: the type
+  is off), compared segment by segment after refusing ``.``/``..`` segments, empty segments, backslashes
+  and control characters; a ``file://`` location and every file found under it must stay under the
+  allowed folder once symbolic links are resolved;
+- the S3 endpoint passes the outbound policy (app/outbound.py: no private or loopback address unless
+  HALYARD_OUTBOUND_ALLOWLIST names it), like every other connection a client can steer.
+
+Schema and row count come from the Parquet footers (``describe``: one ranged read per file, never the
+rows); the preview is computed by the source's job (app/resources/datasources/jobs.py) with DuckDB over a
+pyarrow dataset (``register``), which reads only the columns and row groups a query needs.
+"""
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from app import outbound
+
+SCHEMES = ("s3", "file")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+class LocationRefused(Exception):
+    """The location may not be read; the message is safe to show (it names no setting's value)."""
+
+
+@dataclass(frozen=True)
+class Location:
+    scheme: str  # "s3" | "file"
+    path: str  # s3: "bucket/key"; file: an absolute local path (symbolic links resolved)
+    root: str  # the allowed location it lies under, in the same form
+    folder: bool  # written with a trailing "/": a folder, never a name prefix
+
+
+def _segments(path):
+    """The segments of a ``/``-separated path; LocationRefused for ``.``, ``..`` or empty ones."""
+    parts = path.split("/")
+    if any(part in (".", "..") for part in parts):
+        raise LocationRefused("The location may not contain '.' or '..' segments.")
+    if any(not part for part in parts):
+        raise LocationRefused("The location may not contain empty segments ('//').")
+    return parts
+
+
+def _split(url):
+    """``(scheme, path, folder)`` of a location URL; LocationRefused when it is not one."""
+    if not isinstance(url, str) or not url or len(url) > 2000 or _UNSAFE.search(url):
+        raise LocationRefused("The location is not a valid URL.")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" in the host part
+        raise LocationRefused("The location is not a valid URL.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise LocationRefused("The location must be an s3:// or file:// URL.")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise LocationRefused("The location may not have a query or a fragment.")
+    folder, path = parts.path.endswith("/"), parts.path.rstrip("/")
+    if scheme == "s3":
+        if not _BUCKET.match(parts.netloc or ""):
+            raise LocationRefused("The location must name a bucket: s3://bucket/key.")
+        key = path.lstrip("/")
+        if path and not path.startswith("/"):
+            raise LocationRefused("The location is not a valid URL.")
+        return scheme, "/".join([parts.netloc] + (_segments(key) if key else [])), folder
+    if parts.netloc not in ("", "localhost"):
+        raise LocationRefused("A file:// location names a local folder: file:///path.")
+    if not path.startswith("/"):
+        raise LocationRefused("A file:// location needs an absolute path below the root folder.")
+    return scheme, "/" + "/".join(_segments(path[1:])), folder
+
+
+def _under(path, root):
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def allowed_roots():
+    """The operator's allowed locations as ``(scheme, path)``; file:// ones with links resolved."""
+    roots = []
+    for entry in current_app.config["HALYARD_DATASOURCE_EXTERNAL_LOCATIONS"] or []:
+        scheme, path, _ = _split(entry)
+        roots.append((scheme, os.path.realpath(path) if scheme == "file" else path))
+    return roots
+
+
+def check_location(url):
+    """The checked Location of ``url``, or LocationRefused with the reason (nothing is read)."""
+    scheme, path, folder = _split(url)
+    if scheme == "file":
+        path = os.path.realpath(path)
+    root = next((r for s, r in allowed_roots() if s == scheme and _under(path, r)), None)
+    if root is None:
+        raise LocationRefused("The location is not under a location this server allows (ask an admin).")
+    if scheme == "s3":
+        _check_endpoint()
+    return Location(scheme, path, root, folder)
+
+
+def _endpoint():
+    config = current_app.config
+    endpoint = config["HALYARD_S3_ENDPOINT_URL"]
+    if endpoint:
+        return endpoint
+    region = config["HALYARD_S3_REGION"] or "us-east-1"
+    return f"https://s3.{region}.amazonaws.com"
+
+
+def _check_endpoint():
+    parts = urlsplit(_endpoint())
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        outbound.checked_addresses(parts.hostname or "", port)
+    except outbound.OutboundRefused:
+        raise LocationRefused("The object store is not allowed by the outbound policy.") from None
+    except outbound.OutboundError:
+        raise LocationRefused("The object store's host name does not resolve.") from None
+
+
+def filesystem(location):
+    """The pyarrow filesystem that reads ``location``."""
+    from pyarrow import fs  # here: only the worker reads data sets
+
+    if location.scheme == "file":
+        return fs.LocalFileSystem()
+    config, endpoint = current_app.config, urlsplit(_endpoint())
+    options = {
+        "region": config["HALYARD_S3_REGION"] or "us-east-1",
+        "connect_timeout": 10,
+        "request_timeout": 60,
+        "force_virtual_addressing": config["HALYARD_S3_ADDRESSING_STYLE"] == "virtual",
+    }
+    if config["HALYARD_S3_ENDPOINT_URL"]:
+        options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "https")
+    if config["HALYARD_S3_ACCESS_KEY_ID"]:
+        options.update(
+            access_key=config["HALYARD_S3_ACCESS_KEY_ID"], secret_key=config["HALYARD_S3_SECRET_ACCESS_KEY"]
+        )
+    return fs.S3FileSystem(**options)
+
+
+def _hidden(relative):
+    """Files Spark, Hive and Hadoop leave beside the data (``_SUCCESS``, ``.crc``, ``_metadata``)."""
+    return any(part.startswith(("_", ".")) for part in relative.split("/"))
+
+
+def files(location, filesystem):
+    """``(base folder, [Parquet file paths])`` of a location, sorted; LocationRefused when there are none,
+    more than HALYARD_DATASOURCE_EXTERNAL_MAX_FILES, or a ``file://`` one leaves the allowed folder."""
+    from pyarrow import fs
+
+    info = filesystem.get_file_info(location.path)
+    if info.type == fs.FileType.File and not location.folder:
+        found, base = [location.path], None
+    elif info.type == fs.FileType.Directory:
+        base = location.path
+        listed = filesystem.get_file_info(fs.FileSelector(base, recursive=True))
+        found = [
+            i.path for i in listed if i.type == fs.FileType.File and not _hidden(i.path[len(base) + 1 :])
+        ]
+    elif location.folder or "/" not in location.path:
+        raise LocationRefused("Nothing was found at the location.")
+    else:  # a name prefix: every file of the parent folder whose name starts with it
+        base, _, stem = location.path.rpartition("/")
+        listed = filesystem.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
+        found = [
+            i.path
+            for i in listed
+            if i.type == fs.FileType.File
+            and i.path[len(base) + 1 :].startswith(stem)
+            and not _hidden(i.path[len(base) + 1 :])
+        ]
+    if location.scheme == "file" and any(not _under(os.path.realpath(path), location.root) for path in found):
+        raise LocationRefused("A file under the location links outside the allowed folder.")
+    if not found:
+        raise LocationRefused("No Parquet file was found at the location.")
+    limit = current_app.config["HALYARD_DATASOURCE_EXTERNAL_MAX_FILES"]
+    if len(found) > limit:
+        raise LocationRefused(f"The location holds more than {limit} files.")
+    return base, sorted(found)
+
+
+@dataclass
+class Described:
+    dataset: object  # pyarrow.dataset.Dataset
+    items: int
+    files: int
+
+
+def describe(url):
+    """The data set at ``url`` (checked again now) with its row count from the Parquet footers only.
+
+    LocationRefused for a refused location or data that is not Parquet (the message is safe to show).
+    """
+    import pyarrow
+    from pyarrow import dataset
+
+    location = check_location(url)
+    try:
+        filesystem_ = filesystem(location)
+        base, paths = files(location, filesystem_)
+        options = {"partitioning": "hive", "partition_base_dir": base} if base else {}
+        data = dataset.dataset(paths, filesystem=filesystem_, format="parquet", **options)
+        items = sum(fragment.metadata.num_rows for fragment in data.get_fragments())
+    except (OSError, pyarrow.ArrowException) as exc:
+        raise LocationRefused("The data set could not be read as Parquet: " + _first_line(exc)) from None
+    return Described(data, items, len(paths))
+
+
+def _first_line(exc):
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+@contextlib.contextmanager
+def register(con, url, name="lake"):
+    """Register the data set at ``url`` in the DuckDB connection ``con`` as the view ``name``; yields the
+    Described data set. DuckDB scans it through pyarrow: only the columns and row groups a query needs."""
+    described = describe(url)
+    con.register(name, described.dataset)
+    try:
+        yield described
+    finally:
+        con.unregister(name)
