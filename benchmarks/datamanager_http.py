@@ -19,6 +19,11 @@ of each ratio alike:
     R5  the same 20 assets as R4 by cursor (the ``next`` link of page 3999) against the baseline's OFFSET
         page 4000: what a client following ``next`` pays at depth 80,000
 
+Auth: both servers get the same ``Authorization`` header and do the same work with it
+(benchmarks/datamanager_baseline.py): a token lookup with its account per request, or a cached Basic
+check that still reads the account and the sign-in throttle's counters in Redis; and both check the
+caller's membership of the space.
+
 Totals: by default both servers cache the COUNT of a filter (Halyard: its totals cache; the baseline: a
 dict, ``BASELINE_TOTALS_CACHE=1``); ``--no-totals-cache`` turns both off, so a cache is never on one side
 only.
@@ -260,11 +265,14 @@ def main():
     t0 = time.time()
     dm, dm_hex, token, some_id = seed(os.path.join(work, "instance"), db_path)
     print(f"seeded {N_ASSETS:,} assets in {time.time() - t0:.1f}s ({db_path})")
+    from app.jobs.embedded import socket_path
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HALYARD_", "DATABASE_URL", "REDIS_URL"))}
     env.update(
         HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
         DATABASE_URL="sqlite:///" + db_path,
         BASELINE_DB=db_path,
+        BASELINE_REDIS_SOCKET=socket_path(os.path.join(work, "instance")),
         PYTHONPATH=ROOT,
         HALYARD_LOG_LEVEL="WARNING",
         HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
@@ -293,22 +301,22 @@ def main():
         page_3999 = requests.get(f"{hy}?page=3999&size=20", headers=bearer).json()
         requests_["R5"] = (page_3999["_links"]["next"]["href"], requests_["R4"][1])
         for name, (hy_url, base_url) in requests_.items():
-            check(name, requests.get(hy_url, headers=bearer), requests.get(base_url))
+            check(name, requests.get(hy_url, headers=bearer), requests.get(base_url, headers=bearer))
         for name, (hy_url, base_url) in list(requests_.items()) + [("R1b", requests_["R1"])]:
             if name not in options.only.split(","):
                 continue
             headers = {"Authorization": basic} if name == "R1b" else bearer
             hy_body = len(requests.get(hy_url, headers=headers).content)
-            base_body = len(requests.get(base_url).content)
+            base_body = len(requests.get(base_url, headers=headers).content)
             if options.warmup:
                 wrk(hy_url, options.warmup, options.connections, headers)
-                wrk(base_url, options.warmup, options.connections, {})
+                wrk(base_url, options.warmup, options.connections, headers)
             rounds = []
             for _ in range(options.repeats):  # interleaved, so both sides see the same machine load
                 rounds.append(
                     (
                         wrk(hy_url, options.seconds, options.connections, headers),
-                        wrk(base_url, options.seconds, options.connections, {}),
+                        wrk(base_url, options.seconds, options.connections, headers),
                     )
                 )
             print(f"{name}: " + ", ".join(f"{h[0]:.0f}/{b[0]:.0f}" for h, b in rounds) + " req/s", flush=True)
