@@ -36,7 +36,7 @@ def finish(response):
     duration = time.perf_counter() - started
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
     metrics.observe_request(request.method, rule, response.status_code, duration)
-    if current_app.config["HALYARD_ACCESS_LOG"]:
+    if access_log.isEnabledFor(logging.INFO) and current_app.config["HALYARD_ACCESS_LOG"]:
         access_log.info(
             "request", extra={"status": response.status_code, "duration_ms": round(duration * 1000, 3)}
         )

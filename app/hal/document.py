@@ -10,7 +10,7 @@ curied relation is used anywhere in it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .links import Link
@@ -56,7 +56,7 @@ class Document:
         """Add a single-valued link; a rel can be set only once."""
         if rel in self._links:
             raise ValueError(f"link relation {rel!r} is already set")
-        self._links[rel] = _as_link(href, **link_kwargs)
+        self._links[rel] = href if href.__class__ is str and not link_kwargs else _as_link(href, **link_kwargs)
         return self
 
     def links(self, rel: str, hrefs: Iterable[str | Link]) -> Document:
@@ -120,12 +120,12 @@ class Document:
         """The href of the ``self`` link, if any."""
         return self.href("self")
 
-    def rels(self) -> set[str]:
-        """Every link and embedded rel used here or in embedded documents."""
-        found = set(self._links) | set(self._embedded)
-        for child in self._children():
-            found |= child.rels()
-        return found
+    def uses_rel(self, predicate: Callable[[str], bool]) -> bool:
+        """Whether a link or embedded rel here or in an embedded document satisfies ``predicate``
+        (stops at the first: a collection's own curied links answer before its items are visited)."""
+        if any(predicate(rel) for rel in self._links) or any(predicate(rel) for rel in self._embedded):
+            return True
+        return any(child.uses_rel(predicate) for child in self._children())
 
     def _children(self) -> list[Document]:
         """Embedded documents, flattened."""
@@ -160,7 +160,7 @@ class Document:
         out = dict(self.properties)
         curie = None
         if curies is not None and base_url is not None:
-            if any(curies.is_curied(r) for r in self.rels()):
+            if self.uses_rel(curies.is_curied):
                 curie = curies.curie_link(base_url)
         links = self._render_links(curie)
         if links:
@@ -177,10 +177,9 @@ class Document:
 
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
         """``_links`` ordered self, registered rels, curies, curied rels."""
-        ordered = sorted(self._links, key=_rel_group)  # stable: keeps insertion order per group
         out: dict[str, Any] = {}
-        for rel in ordered:
-            if curie is not None and _rel_group(rel) == 2 and "curies" not in out:
+        for rel in sorted(self._links, key=_rel_group):  # stable: keeps insertion order per group
+            if curie is not None and ":" in rel and "curies" not in out:  # the first curied rel
                 out["curies"] = [curie]
             value = self._links[rel]
             out[rel] = [_link_dict(link) for link in value] if isinstance(value, list) else _link_dict(value)

@@ -256,5 +256,3 @@ def file(dm_id, asset_id, file_id):
         raise NotFound("assetfile")
     return storage.send(f.storage_key, mimetype=f.mimetype, download_name=f.original_name, etag=f.sha256)
 
-
-from app.resources.datamanager import asset_writes  # noqa: E402,F401  (PUT/POST/DELETE and deleted assets)

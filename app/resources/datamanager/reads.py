@@ -21,7 +21,7 @@ from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
 from app.representation import url
-from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_of
+from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_or_404
 from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
@@ -186,8 +186,7 @@ def asset_or_404(dm_id, asset_id, *, deleted=False):
         access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
-    if first.member_id is None and not principal.is_admin:
-        raise NotFound("datamanager")
+    rights = rights_or_404(first.member_id, first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
     asset = AssetRow(first[: len(ASSET_COLUMNS)], dm_id)
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
@@ -198,7 +197,7 @@ def asset_or_404(dm_id, asset_id, *, deleted=False):
         if values[0] is not None and values[0] not in files:
             files[values[0]] = FileRow(values)
     asset.files = list(files.values())
-    return asset, rights_of(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
+    return asset, rights
 
 
 _ANY_SPACE = uuid.UUID(int=0)
