@@ -56,7 +56,8 @@ class Document:
         """Add a single-valued link; a rel can be set only once."""
         if rel in self._links:
             raise ValueError(f"link relation {rel!r} is already set")
-        self._links[rel] = href if href.__class__ is str and not link_kwargs else _as_link(href, **link_kwargs)
+        plain = href.__class__ is str and not link_kwargs  # most links: only an href
+        self._links[rel] = href if plain else _as_link(href, **link_kwargs)
         return self
 
     def links(self, rel: str, hrefs: Iterable[str | Link]) -> Document:

@@ -255,4 +255,3 @@ def file(dm_id, asset_id, file_id):
     if f is None:
         raise NotFound("assetfile")
     return storage.send(f.storage_key, mimetype=f.mimetype, download_name=f.original_name, etag=f.sha256)
-
