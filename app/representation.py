@@ -59,8 +59,8 @@ def paginate(
     ``items(page.items)`` (the embedded documents, built from the whole page at once) go into the
     collection document at ``self_url``, with ``links`` ({rel: href or Link}), ``templates``
     ({name: Template}) and ``properties`` (placed before ``count`` and ``total``). ``options`` go
-    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, and ``session``: a Core connection for
-    a Core select, instead of the ORM session).
+    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, ``reuse``, and ``session``: a Core
+    connection for a Core select, instead of the ORM session).
     """
     from app.extensions import db
 

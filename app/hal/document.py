@@ -32,6 +32,13 @@ def _link_dict(value: str | Link) -> dict[str, Any]:
     return {"href": value} if isinstance(value, str) else value.to_dict()
 
 
+def _rendered(value: str | Link | list[str | Link]) -> Any:
+    """A link (or an array of them) as JSON; an array is a list (by construction)."""
+    if isinstance(value, list):
+        return [{"href": link} if isinstance(link, str) else link.to_dict() for link in value]
+    return _link_dict(value)
+
+
 def _rel_group(rel: str) -> int:
     """Ordering key: self, then registered names (no colon), then curied/URI rels."""
     if rel == "self":
@@ -65,7 +72,7 @@ class Document:
         current = self._links.setdefault(rel, [])
         if not isinstance(current, list):
             raise ValueError(f"link relation {rel!r} is already a single link")
-        current.extend(_as_link(h) for h in hrefs)
+        current.extend(hrefs)  # _as_link without overrides keeps each href as given
         return self
 
     def embed(self, rel: str, doc: Document) -> Document:
@@ -178,12 +185,14 @@ class Document:
 
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
         """``_links`` ordered self, registered rels, curies, curied rels."""
+        links = self._links
+        groups = [0 if rel == "self" else 2 if ":" in rel else 1 for rel in links]  # _rel_group, inline
+        ordered = links if groups == sorted(groups) else sorted(links, key=_rel_group)  # stable
         out: dict[str, Any] = {}
-        for rel in sorted(self._links, key=_rel_group):  # stable: keeps insertion order per group
+        for rel in ordered:
             if curie is not None and ":" in rel and "curies" not in out:  # the first curied rel
                 out["curies"] = [curie]
-            value = self._links[rel]
-            out[rel] = [_link_dict(link) for link in value] if isinstance(value, list) else _link_dict(value)
+            out[rel] = _rendered(links[rel])
         if curie is not None and "curies" not in out:
             out["curies"] = [curie]
         return out
