@@ -59,8 +59,8 @@ def limit_size():
         if environ.get("wsgi.input_terminated"):
             _spool(environ, cap)
         return
-    if request.content_length is not None and request.content_length > cap:
-        raise too_large(cap)
+    if environ.get("CONTENT_LENGTH") and request.content_length is not None and request.content_length > cap:
+        raise too_large(cap)  # (no Content-Length, as on most reads: no length to parse)
 
 
 def _spool(environ, cap):

@@ -28,17 +28,6 @@ def _as_link(value: str | Link, **kwargs: Any) -> str | Link:
     return Link(value, **kwargs) if kwargs else value
 
 
-def _link_dict(value: str | Link) -> dict[str, Any]:
-    return {"href": value} if isinstance(value, str) else value.to_dict()
-
-
-def _rendered(value: str | Link | list[str | Link]) -> Any:
-    """A link (or an array of them) as JSON; an array is a list (by construction)."""
-    if isinstance(value, list):
-        return [{"href": link} if isinstance(link, str) else link.to_dict() for link in value]
-    return _link_dict(value)
-
-
 def _rel_group(rel: str) -> int:
     """Ordering key: self, then registered names (no colon), then curied/URI rels."""
     if rel == "self":
@@ -192,7 +181,13 @@ class Document:
         for rel in ordered:
             if curie is not None and ":" in rel and "curies" not in out:  # the first curied rel
                 out["curies"] = [curie]
-            out[rel] = _rendered(links[rel])
+            value = links[rel]
+            if isinstance(value, str):  # most links: only an href (inline, not a call per link)
+                out[rel] = {"href": value}
+            elif isinstance(value, list):
+                out[rel] = [{"href": link} if isinstance(link, str) else link.to_dict() for link in value]
+            else:
+                out[rel] = value.to_dict()
         if curie is not None and "curies" not in out:
             out["curies"] = [curie]
         return out
