@@ -130,14 +130,15 @@ def _authenticated(row, *, model=None, token_id=None):
     """Record the caller: ``g.account`` the Principal (errors.py reads its ``id`` for ``user_id``),
     ``g.account_model`` the ORM Account when already loaded (or ``g.account_row`` to build it from),
     ``g.token`` the token used (its ``id``)."""
-    g.account = Principal(row.id, row.type)
+    context = g._get_current_object()  # one context lookup for the three attributes
+    principal = context.account = Principal(row.id, row.type)
     if model is not None:
-        g.account_model = model
+        context.account_model = model
     else:
-        g.account_row = row
+        context.account_row = row
     if token_id is not None:
-        g.token = TokenRef(token_id)
-    return g.account
+        context.token = TokenRef(token_id)
+    return principal
 
 
 def caller_scopes():

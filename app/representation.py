@@ -36,7 +36,8 @@ def url(endpoint, **values):
 def base_url():
     """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
     writes them before every app path."""
-    return f"{request.scheme}://{request.host}{request.script_root}"
+    req = request._get_current_object()  # one context lookup for the three attributes
+    return f"{req.scheme}://{req.host}{req.script_root}"
 
 
 def paginate(

@@ -12,7 +12,7 @@ ETag of a read equals the ETag a write compares against.
 import functools
 import uuid
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import String, and_, bindparam, null, select, type_coerce, union_all
 
 from app.auth import current_principal
@@ -20,7 +20,7 @@ from app.errors import NotFound
 from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
-from app.representation import url
+from app.representation import base_url, url
 from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_or_404
 from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
@@ -204,8 +204,9 @@ _ANY_SPACE = uuid.UUID(int=0)
 
 
 @functools.lru_cache(maxsize=32)  # bounded: the Host header is the client's
-def _spaces_prefix(scheme, host, script_root):
-    """``{scheme}://{host}{script_root}/datamanager/``: what ``url_for`` writes before a space's id."""
+def _spaces_prefix(base):
+    """``{base}/datamanager/``: what ``url_for`` writes before a space's id, for the request's base URL
+    (``base_url()``: scheme, host and script root, everything url_for(_external=True) reads here)."""
     return url("datamanager.get", dm_id=_ANY_SPACE).removesuffix(str(_ANY_SPACE))
 
 
@@ -217,8 +218,7 @@ class AssetUrls:
     __slots__ = ("assets", "deleted", "datamanager")
 
     def __init__(self, dm_id):
-        # The request's scheme, host and script root are everything url_for(_external=True) reads here.
-        self.datamanager = _spaces_prefix(request.scheme, request.host, request.script_root) + str(dm_id)
+        self.datamanager = _spaces_prefix(base_url()) + str(dm_id)
         self.assets = self.datamanager + "/assets/"
         self.deleted = self.assets + "deleted/"
 
