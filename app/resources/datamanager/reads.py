@@ -211,7 +211,8 @@ def _spaces_prefix(base):
 
 
 class AssetUrls:
-    """The URLs of a space's assets, built by string joins on a prefix ``url_for`` wrote once per host
+    """The URLs of a space and of its assets (the one builder of them: spaces, members and assets link
+    a space through it), built by string joins on a prefix ``url_for`` wrote once per host
     instead of several ``url_for`` calls per asset. tests/resources/datamanager checks every one
     against ``url_for``."""
 
