@@ -5,7 +5,9 @@
 Seeds the benchmark's 100,000 assets (benchmarks/datamanager_http.py, or reuses ``--keep DIR``), then
 calls Halyard's WSGI callable and the baseline's directly, without a server or sockets, and prints the
 median CPU time (``time.process_time``, so other processes' load does not count) per request of R1–R4,
-R1b and R5 for both, and their ratio. Both servers cache totals, or with ``--no-totals-cache`` neither.
+R1b and R5 for both, and their ratio, each server sent the same ``Authorization`` header (the baseline
+does the same auth work, benchmarks/datamanager_baseline.py). Both servers cache totals, or with
+``--no-totals-cache`` neither.
 ``--cprofile R1`` prints the top functions of one request kind.
 This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
 """
