@@ -130,14 +130,15 @@ def _authenticated(row, *, model=None, token_id=None):
     """Record the caller: ``g.account`` the Principal (errors.py reads its ``id`` for ``user_id``),
     ``g.account_model`` the ORM Account when already loaded (or ``g.account_row`` to build it from),
     ``g.token`` the token used (its ``id``)."""
-    g.account = Principal(row.id, row.type)
+    context = g._get_current_object()  # one context lookup for the three attributes
+    principal = context.account = Principal(row.id, row.type)
     if model is not None:
-        g.account_model = model
+        context.account_model = model
     else:
-        g.account_row = row
+        context.account_row = row
     if token_id is not None:
-        g.token = TokenRef(token_id)
-    return g.account
+        context.token = TokenRef(token_id)
+    return principal
 
 
 def caller_scopes():
@@ -148,7 +149,8 @@ def caller_scopes():
 
 def token_has_scope(scope):
     """Whether this request's credential grants ``scope`` (Basic credentials grant every scope)."""
-    return scope in caller_scopes()
+    scopes = g.get("token_scopes")
+    return scope in SCOPES and (scopes is None or scope in scopes)  # scope in caller_scopes(), unbuilt
 
 
 def required_scope():

@@ -10,7 +10,8 @@ result metadata and ``Row`` objects), which costs several times a short indexed 
 inside its transaction; the engine's ``before_cursor_execute`` listeners see them; a DB-API error is
 raised as SQLAlchemy's ``DBAPIError`` subclass, and a disconnect invalidates the connection, as
 ``Connection.execute`` would do. Not supported (refused at compile time): expanding (``IN``) and
-literal-rendered parameters.
+literal-rendered parameters, and result types whose processor turns a NULL into something else (no
+column read here has one: SQLAlchemy's own types keep None).
 """
 
 from collections import namedtuple
@@ -89,7 +90,7 @@ class FastRead:
         return [
             make(
                 [
-                    value if process is None else process(value)
+                    value if process is None or value is None else process(value)  # NULL stays None
                     for process, value in zip(results, row, strict=False)
                 ]
             )

@@ -59,8 +59,8 @@ def limit_size():
         if environ.get("wsgi.input_terminated"):
             _spool(environ, cap)
         return
-    if request.content_length is not None and request.content_length > cap:
-        raise too_large(cap)
+    if environ.get("CONTENT_LENGTH") and request.content_length is not None and request.content_length > cap:
+        raise too_large(cap)  # (no Content-Length, as on most reads: no length to parse)
 
 
 def _spool(environ, cap):
@@ -80,8 +80,12 @@ def _spool(environ, cap):
 
 def check_text():
     """``before_request``: no NUL in the path (no resource has one: 404) or in a query parameter (400)."""
-    if "\0" in request.path:
+    environ = request.environ
+    if "\0" in environ.get("PATH_INFO", ""):  # request.path, before werkzeug decodes it to str
         raise NotFound(description="No resource has a NUL character (%00) in its path.")
+    query = environ.get("QUERY_STRING", "")
+    if "%00" not in query and "\0" not in query:  # nothing in request.args can hold a NUL
+        return
     for key, value in request.args.items(multi=True):
         if "\0" in key or "\0" in value:
             raise QueryDidNotValidate(

@@ -9,6 +9,7 @@ the message. Fields passed with ``extra=`` are fields too. Nothing else is added
 secrets, and the access line carries the path without its query string.
 """
 
+import functools
 import json
 import logging
 import sys
@@ -20,14 +21,33 @@ from pythonjsonlogger.json import JsonFormatter
 FORMATS = ("json", "logfmt", "text")
 CONTEXT_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "account_id", "job_id")
 HANDLER_NAME = "halyard"
+_RESERVED = frozenset(RESERVED_ATTRS)  # python-json-logger's list, as a set: looked up per attribute
+
+
+@functools.cache
+def _flask():
+    """flask's ``g``, ``has_request_context`` and ``request``, imported on the first record (this module
+    configures logging before the app's modules are imported) and not again on every line."""
+    from flask import g, has_request_context, request
+
+    return g, has_request_context, request
+
+
+@functools.cache
+def _get_current_job():
+    """rq's ``get_current_job``, or a function answering None where rq cannot be imported."""
+    try:
+        from rq import get_current_job
+    except Exception:  # noqa: BLE001 — logging never fails the code that logs
+        return lambda: None
+    return get_current_job
 
 
 def context():
     """The request's and the running job's fields (empty outside both)."""
     fields = {}
     try:
-        from flask import g, has_request_context, request
-
+        g, has_request_context, request = _flask()
         if has_request_context():
             fields["request_id"] = getattr(g, "request_id", None)
             fields["method"] = request.method
@@ -38,9 +58,7 @@ def context():
     except Exception:  # noqa: BLE001, S110 — logging never fails the code that logs
         pass
     try:
-        from rq import get_current_job
-
-        job = get_current_job()
+        job = _get_current_job()()
         if job is not None:
             fields["job_id"] = job.id
             fields.setdefault("request_id", job.meta.get("request_id"))
@@ -84,7 +102,7 @@ class Fields:
             if key not in data and getattr(record, key, None) is not None:
                 data[key] = getattr(record, key)
         for key, value in record.__dict__.items():
-            if key not in RESERVED_ATTRS and key not in data and not key.startswith("_"):
+            if key not in _RESERVED and key not in data and not key.startswith("_"):
                 data[key] = value
         if record.exc_info:
             data["exception"] = logging.Formatter().formatException(record.exc_info)

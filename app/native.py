@@ -77,8 +77,14 @@ ENVELOPES = {
 }
 
 
+# Every prefix (and exact path) of SEED_PATHS: most requests match none, which one startswith tells.
+_ANY_SEED_PATH = tuple(prefix.removesuffix("$") for _, prefixes in SEED_PATHS for prefix in prefixes)
+
+
 def seed_of(path: str) -> str | None:
     """The seed (``"000"``–``"003"``) whose document defines ``path``, or None."""
+    if not path.startswith(_ANY_SEED_PATH):
+        return None
     for seed, prefixes in SEED_PATHS:
         for prefix in prefixes:
             if path == prefix[:-1] if prefix.endswith("$") else path.startswith(prefix):

@@ -36,9 +36,14 @@ def finish(response):
     duration = time.perf_counter() - started
     rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
     metrics.observe_request(request.method, rule, response.status_code, duration)
-    if current_app.config["HALYARD_ACCESS_LOG"]:
-        access_log.info(
-            "request", extra={"status": response.status_code, "duration_ms": round(duration * 1000, 3)}
+    if access_log.isEnabledFor(logging.INFO) and current_app.config["HALYARD_ACCESS_LOG"]:
+        # What access_log.info("request", extra=...) does, without Logger.findCaller's walk up the stack
+        # (a third of the line's cost): no format writes the caller's file and line.
+        extra = {"status": response.status_code, "duration_ms": round(duration * 1000, 3)}
+        access_log.handle(
+            access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, "request", (), None, extra=extra
+            )
         )
     return response
 

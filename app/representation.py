@@ -36,7 +36,8 @@ def url(endpoint, **values):
 def base_url():
     """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
     writes them before every app path."""
-    return f"{request.scheme}://{request.host}{request.script_root}"
+    req = request._get_current_object()  # one context lookup for the three attributes
+    return f"{req.scheme}://{req.host}{req.script_root}"
 
 
 def paginate(
@@ -59,8 +60,8 @@ def paginate(
     ``items(page.items)`` (the embedded documents, built from the whole page at once) go into the
     collection document at ``self_url``, with ``links`` ({rel: href or Link}), ``templates``
     ({name: Template}) and ``properties`` (placed before ``count`` and ``total``). ``options`` go
-    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, and ``session``: a Core connection for
-    a Core select, instead of the ORM session).
+    to ``Collection.page()`` (``scalars``, ``totals``, ``key``, ``reuse``, and ``session``: a Core
+    connection for a Core select, instead of the ORM session).
     """
     from app.extensions import db
 

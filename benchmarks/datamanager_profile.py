@@ -5,7 +5,9 @@
 Seeds the benchmark's 100,000 assets (benchmarks/datamanager_http.py, or reuses ``--keep DIR``), then
 calls Halyard's WSGI callable and the baseline's directly, without a server or sockets, and prints the
 median CPU time (``time.process_time``, so other processes' load does not count) per request of R1–R4,
-R1b and R5 for both, and their ratio. Both servers cache totals, or with ``--no-totals-cache`` neither.
+R1b and R5 for both, and their ratio, each server sent the same ``Authorization`` header (the baseline
+does the same auth work, benchmarks/datamanager_baseline.py). Both servers cache totals, or with
+``--no-totals-cache`` neither.
 ``--cprofile R1`` prints the top functions of one request kind.
 This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
 """
@@ -83,10 +85,13 @@ def main():
         with open(marker, "w") as fh:
             fh.write(" ".join(map(str, bench.seed(os.path.join(work, "instance"), db_path))))
     dm, dm_hex, token, some_id = open(marker).read().split()
+    from app.jobs.embedded import socket_path
+
     os.environ.update(
         HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
         DATABASE_URL="sqlite:///" + db_path,
         BASELINE_DB=db_path,
+        BASELINE_REDIS_SOCKET=socket_path(os.path.join(work, "instance")),
         HALYARD_LOG_LEVEL="WARNING",
         HALYARD_RATE_LIMIT_ENABLED="false",  # a benchmark measures the API, not its rate limits
     )
@@ -115,11 +120,11 @@ def main():
             continue
         for _ in range(20):  # warm: statement caches, the one password hash
             assert call(halyard, h, headers)[0].startswith("200"), call(halyard, h, headers)
-            call(baseline, b, {})
+            assert call(baseline, b, headers)[0].startswith("200"), call(baseline, b, headers)
     if options.only:
         name, server = options.only.split(":")
         h, b, headers = kinds[name]
-        app, path, headers = (halyard, h, headers) if server == "halyard" else (baseline, b, {})
+        app, path, headers = (halyard, h, headers) if server == "halyard" else (baseline, b, headers)
         # Inside functools.reduce (C: functools_reduce), which no request calls, so that
         # `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce` counts
         # the instructions of exactly these calls.
@@ -138,7 +143,7 @@ def main():
     print("| request | Halyard ms CPU | baseline ms CPU | ratio (baseline/Halyard) |\n|---|---|---|---|")
     for name, (h, b, headers) in kinds.items():
         n = options.n if name in ("R1", "R1b") else max(options.n // 20, 100)
-        hy_ms, base_ms = cpu_per_call(halyard, h, headers, n), cpu_per_call(baseline, b, {}, n)
+        hy_ms, base_ms = cpu_per_call(halyard, h, headers, n), cpu_per_call(baseline, b, headers, n)
         print(f"| {name} | {hy_ms:.3f} | {base_ms:.3f} | {base_ms / hy_ms:.2f} |", flush=True)
 
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 from sqlalchemy import and_, false, or_
 
 from .grammar import QueryError
@@ -72,6 +74,11 @@ class _Serializer(URLSafeSerializer):
     def make_signer(self, salt: Any = None) -> Any:
         """The signer of one scope, made once (itsdangerous makes one per call)."""
         return super().make_signer(salt)
+
+    def dump_payload(self, obj: Any) -> bytes:
+        """The JSON, base64-encoded, without the zlib attempt: a cursor's few dozen bytes never get
+        shorter, and ``load_payload`` reads a payload with or without compression alike."""
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
 
 class CursorCodec:

@@ -10,7 +10,7 @@ curied relation is used anywhere in it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .links import Link
@@ -26,10 +26,6 @@ def _as_link(value: str | Link, **kwargs: Any) -> str | Link:
     if isinstance(value, Link):
         return dataclasses.replace(value, **kwargs) if kwargs else value
     return Link(value, **kwargs) if kwargs else value
-
-
-def _link_dict(value: str | Link) -> dict[str, Any]:
-    return {"href": value} if isinstance(value, str) else value.to_dict()
 
 
 def _rel_group(rel: str) -> int:
@@ -56,7 +52,8 @@ class Document:
         """Add a single-valued link; a rel can be set only once."""
         if rel in self._links:
             raise ValueError(f"link relation {rel!r} is already set")
-        self._links[rel] = _as_link(href, **link_kwargs)
+        plain = href.__class__ is str and not link_kwargs  # most links: only an href
+        self._links[rel] = href if plain else _as_link(href, **link_kwargs)
         return self
 
     def links(self, rel: str, hrefs: Iterable[str | Link]) -> Document:
@@ -64,7 +61,7 @@ class Document:
         current = self._links.setdefault(rel, [])
         if not isinstance(current, list):
             raise ValueError(f"link relation {rel!r} is already a single link")
-        current.extend(_as_link(h) for h in hrefs)
+        current.extend(hrefs)  # _as_link without overrides keeps each href as given
         return self
 
     def embed(self, rel: str, doc: Document) -> Document:
@@ -120,12 +117,12 @@ class Document:
         """The href of the ``self`` link, if any."""
         return self.href("self")
 
-    def rels(self) -> set[str]:
-        """Every link and embedded rel used here or in embedded documents."""
-        found = set(self._links) | set(self._embedded)
-        for child in self._children():
-            found |= child.rels()
-        return found
+    def uses_rel(self, predicate: Callable[[str], bool]) -> bool:
+        """Whether a link or embedded rel here or in an embedded document satisfies ``predicate``
+        (stops at the first: a collection's own curied links answer before its items are visited)."""
+        if any(predicate(rel) for rel in self._links) or any(predicate(rel) for rel in self._embedded):
+            return True
+        return any(child.uses_rel(predicate) for child in self._children())
 
     def _children(self) -> list[Document]:
         """Embedded documents, flattened."""
@@ -160,7 +157,7 @@ class Document:
         out = dict(self.properties)
         curie = None
         if curies is not None and base_url is not None:
-            if any(curies.is_curied(r) for r in self.rels()):
+            if self.uses_rel(curies.is_curied):
                 curie = curies.curie_link(base_url)
         links = self._render_links(curie)
         if links:
@@ -177,13 +174,20 @@ class Document:
 
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
         """``_links`` ordered self, registered rels, curies, curied rels."""
-        ordered = sorted(self._links, key=_rel_group)  # stable: keeps insertion order per group
+        links = self._links
+        groups = [0 if rel == "self" else 2 if ":" in rel else 1 for rel in links]  # _rel_group, inline
+        ordered = links if groups == sorted(groups) else sorted(links, key=_rel_group)  # stable
         out: dict[str, Any] = {}
         for rel in ordered:
-            if curie is not None and _rel_group(rel) == 2 and "curies" not in out:
+            if curie is not None and ":" in rel and "curies" not in out:  # the first curied rel
                 out["curies"] = [curie]
-            value = self._links[rel]
-            out[rel] = [_link_dict(link) for link in value] if isinstance(value, list) else _link_dict(value)
+            value = links[rel]
+            if isinstance(value, str):  # most links: only an href (inline, not a call per link)
+                out[rel] = {"href": value}
+            elif isinstance(value, list):
+                out[rel] = [{"href": link} if isinstance(link, str) else link.to_dict() for link in value]
+            else:
+                out[rel] = value.to_dict()
         if curie is not None and "curies" not in out:
             out["curies"] = [curie]
         return out

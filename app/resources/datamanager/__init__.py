@@ -79,6 +79,7 @@ RELATIONS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.datamanager import (  # noqa: F401  (routes attach to bp)
+        asset_writes,
         assets,
         members,
         openapi,  # noqa: F401  (describes every operation for /openapi.json)

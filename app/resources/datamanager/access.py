@@ -2,13 +2,15 @@
 
 A space the caller is not a member of is a 404 (``COULD_NOT_FIND_DATAMANAGER``), exactly
 like one that does not exist; a member lacking a right gets 403. ADMIN accounts hold every
-right in every space without a membership row. Reads ask ``access_or_404`` (one indexed Core
-statement, no ORM objects); writes ask ``space_or_404`` for the ``DataManager`` they change.
+right in every space without a membership row. ``rights_or_404`` is that rule, the one door every
+check goes through: reads ask ``access_or_404`` (one indexed Core statement, no ORM objects), one asset
+asks ``reads.asset_or_404`` (the membership joined to the asset's own statement), writes ask
+``space_or_404`` for the ``DataManager`` they change.
 """
 
 from sqlalchemy import and_, bindparam, func, select
 
-from app.auth import current_account, current_principal
+from app.auth import current_principal
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import core_connection, db
 from app.fastread import FastRead
@@ -27,10 +29,14 @@ _SPACE_RIGHTS = FastRead(
 )
 
 
-def rights_of(values, principal):
-    """The rights the caller holds, from the member row's right columns (in ``RIGHTS`` order)."""
+def rights_or_404(member_id, values, principal):
+    """The rights the caller holds in an existing space (a list, in ``RIGHTS`` order), from its
+    membership row (``member_id`` None: no row) and that row's right columns ``values``; 404 for a
+    caller who may not read the space, as for a space that does not exist."""
     if principal.is_admin:
         return list(RIGHTS)
+    if member_id is None:
+        raise NotFound("datamanager")
     return [right for right, held in zip(RIGHTS, values, strict=False) if held]
 
 
@@ -39,22 +45,25 @@ def access_or_404(dm_id):
     indexed query; 404 like ``space_or_404``."""
     principal = current_principal()
     row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
-    if row is None or (row.account_id is None and not principal.is_admin):
+    if row is None:
         raise NotFound("datamanager")
-    return rights_of(row[-len(RIGHT_COLUMNS) :], principal), row.assets_generation
+    return rights_or_404(row.account_id, row[-len(RIGHT_COLUMNS) :], principal), row.assets_generation
 
 
 def space_or_404(dm_id):
-    """The space ``dm_id`` and the caller's rights there (a list), or 404."""
-    account = current_account()
+    """The space ``dm_id`` (the ORM object a write changes) and the caller's rights there (a list), or
+    404, in one query."""
+    principal = current_principal()
     row = db.session.execute(
-        select(DataManager, Member)
-        .outerjoin(Member, and_(Member.datamanager_id == DataManager.id, Member.account_id == account.id))
+        select(DataManager, _members.c.account_id, *RIGHT_COLUMNS)
+        .outerjoin(
+            _members, and_(_members.c.datamanager_id == DataManager.id, _members.c.account_id == principal.id)
+        )
         .where(DataManager.id == dm_id)
     ).first()
-    if row is None or (row[1] is None and not account.is_admin):
+    if row is None:
         raise NotFound("datamanager")
-    return row[0], list(RIGHTS) if account.is_admin else row[1].rights
+    return row[0], rights_or_404(row[1], row[2:], principal)
 
 
 def visible_spaces(account):

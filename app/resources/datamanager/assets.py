@@ -173,6 +173,7 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
         session=core_connection(),
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
+        reuse=True,  # assets_select() is cached per space: its page SELECTs are built once
     )
 
 
@@ -255,6 +256,3 @@ def file(dm_id, asset_id, file_id):
     if f is None:
         raise NotFound("assetfile")
     return storage.send(f.storage_key, mimetype=f.mimetype, download_name=f.original_name, etag=f.sha256)
-
-
-from app.resources.datamanager import asset_writes  # noqa: E402,F401  (PUT/POST/DELETE and deleted assets)

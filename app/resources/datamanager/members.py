@@ -15,6 +15,7 @@ from app.resources.accounts.models import Account
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import keep_a_manager, require, space_or_404
 from app.resources.datamanager.models import Member, member_of
+from app.resources.datamanager.reads import AssetUrls
 from app.resources.datamanager.schemas import member_create_schema, member_update_schema
 from app.resources.datamanager.spaces import customer_href
 from app.timeutil import rfc3339
@@ -39,7 +40,7 @@ def represent(member, can_manage):
         self_href=url("datamanager.member", dm_id=member.datamanager_id, account_id=member.account_id),
     )
     doc.link("collection", url("datamanager.members", dm_id=member.datamanager_id))
-    doc.link("ec:datamanager", url("datamanager.get", dm_id=member.datamanager_id))
+    doc.link("ec:datamanager", AssetUrls(member.datamanager_id).datamanager)
     doc.link("ec:datamanager/member/account", customer_href(member.account_id))
     if can_manage:
         doc.template(
@@ -78,7 +79,7 @@ def members(dm_id):
         url("datamanager.members", dm_id=dm.id),
         lambda members: [represent(m, can_manage) for m in members],
         single=lambda member: represent(member, can_manage),
-        links={"ec:datamanager": url("datamanager.get", dm_id=dm.id)},
+        links={"ec:datamanager": AssetUrls(dm.id).datamanager},
         templates={"default": grant} if can_manage else None,
     )
 

@@ -12,7 +12,7 @@ ETag of a read equals the ETag a write compares against.
 import functools
 import uuid
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import String, and_, bindparam, null, select, type_coerce, union_all
 
 from app.auth import current_principal
@@ -20,8 +20,8 @@ from app.errors import NotFound
 from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
-from app.representation import url
-from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_of
+from app.representation import base_url, url
+from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_or_404
 from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
@@ -186,8 +186,7 @@ def asset_or_404(dm_id, asset_id, *, deleted=False):
         access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
-    if first.member_id is None and not principal.is_admin:
-        raise NotFound("datamanager")
+    rights = rights_or_404(first.member_id, first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
     asset = AssetRow(first[: len(ASSET_COLUMNS)], dm_id)
     # Rows come ordered by (tag, file created, file id): distinct tags in order, and each tag's rows
     # list every file in order.
@@ -198,28 +197,29 @@ def asset_or_404(dm_id, asset_id, *, deleted=False):
         if values[0] is not None and values[0] not in files:
             files[values[0]] = FileRow(values)
     asset.files = list(files.values())
-    return asset, rights_of(first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)
+    return asset, rights
 
 
 _ANY_SPACE = uuid.UUID(int=0)
 
 
 @functools.lru_cache(maxsize=32)  # bounded: the Host header is the client's
-def _spaces_prefix(scheme, host, script_root):
-    """``{scheme}://{host}{script_root}/datamanager/``: what ``url_for`` writes before a space's id."""
+def _spaces_prefix(base):
+    """``{base}/datamanager/``: what ``url_for`` writes before a space's id, for the request's base URL
+    (``base_url()``: scheme, host and script root, everything url_for(_external=True) reads here)."""
     return url("datamanager.get", dm_id=_ANY_SPACE).removesuffix(str(_ANY_SPACE))
 
 
 class AssetUrls:
-    """The URLs of a space's assets, built by string joins on a prefix ``url_for`` wrote once per host
+    """The URLs of a space and of its assets (the one builder of them: spaces, members and assets link
+    a space through it), built by string joins on a prefix ``url_for`` wrote once per host
     instead of several ``url_for`` calls per asset. tests/resources/datamanager checks every one
     against ``url_for``."""
 
     __slots__ = ("assets", "deleted", "datamanager")
 
     def __init__(self, dm_id):
-        # The request's scheme, host and script root are everything url_for(_external=True) reads here.
-        self.datamanager = _spaces_prefix(request.scheme, request.host, request.script_root) + str(dm_id)
+        self.datamanager = _spaces_prefix(base_url()) + str(dm_id)
         self.assets = self.datamanager + "/assets/"
         self.deleted = self.assets + "deleted/"
 

@@ -14,6 +14,7 @@ from app.resources.datamanager.access import (
     visible_spaces,
 )
 from app.resources.datamanager.models import RIGHTS, DataManager, Member, member_of
+from app.resources.datamanager.reads import AssetUrls
 from app.resources.datamanager.schemas import datamanager_create_schema, datamanager_update_schema
 from app.resources.root import url_template
 from app.timeutil import rfc3339
@@ -41,6 +42,7 @@ def customer_href(account_id):
 
 def represent(dm, rights):
     """An ``ec:datamanager`` with the caller's ``rights`` and the templates those rights allow."""
+    urls = AssetUrls(dm.id)
     doc = Document(
         {
             "dataManagerID": str(dm.id),
@@ -49,11 +51,11 @@ def represent(dm, rights):
             "rights": rights,
             "created": rfc3339(dm.created),
         },
-        self_href=url("datamanager.get", dm_id=dm.id),
+        self_href=urls.datamanager,
     )
     doc.link("collection", url("datamanager.index"))
-    doc.link("ec:assets", url("datamanager.assets", dm_id=dm.id))
-    doc.link("ec:assets/deleted", url("datamanager.deleted_assets", dm_id=dm.id))
+    doc.link("ec:assets", urls.assets)
+    doc.link("ec:assets/deleted", urls.deleted)
     doc.link("ec:datamanager/members", url("datamanager.members", dm_id=dm.id))
     if dm.owner_id is not None:
         doc.link("ec:customer", customer_href(dm.owner_id))
