@@ -7,9 +7,10 @@ directly by DuckDB and by Spark in the same run (docs/executors.md).
    into storage (a folder store: Spark reads it by file://, as on NFS) and binds it to a data source;
    a LOCAL item and a DATABRICKS item (run by the SPARK executor, HALYARD_SPARK_MASTER=local[2]) share it.
 2. End to end, per executor (with the time each progress message of the job was first seen, so the
-   Spark driver's start-up shows apart from the query): POST /downloader/requests/ (3 columns, one filter, randomize_ratio 0.1)
-   → a real ``halyard worker`` (started beforehand: its start-up is not counted; Spark's is, since every
-   job's work horse starts its own driver) runs the job → the request is ``finished``.
+   Spark driver's start-up shows apart from the query): POST /downloader/requests/ (3 columns, one
+   filter, randomize_ratio 0.1) → a real ``halyard worker`` (started beforehand: its start-up is not
+   counted; Spark's is, since every job's work horse starts its own driver) runs the job → the request
+   is ``finished``.
 3. Direct: the same query by DuckDB (``local.query``, the worker's thread and memory limits, COPY to
    CSV) and by Spark (``spark.frame`` on a local[2] session started beforehand, written as CSV parts).
 4. Worker peak memory: the largest sum of RSS over the worker's process tree (worker, work horse and
