@@ -50,7 +50,10 @@ def session():
     wanted = (remote, master, json.dumps(conf, sort_keys=True), os.getpid())
     spark = _sessions.get(wanted)
     if spark is None:
-        from pyspark.sql import SparkSession  # imported on use: only workers running Spark need pyspark
+        try:
+            from pyspark.sql import SparkSession  # imported on use: only workers running Spark need pyspark
+        except ImportError:
+            raise JobError("This worker has no Spark client: install Halyard's spark extra.") from None
 
         builder = SparkSession.builder.appName("halyard-downloader")
         builder = builder.remote(remote) if remote else builder.master(master or "local[*]")
@@ -199,7 +202,7 @@ def _merge(parts_url, request, out_path, run):
             if request["format"] == "parquet"
             else "FORMAT csv, HEADER true"
         )
-        tmp = target + ".part" if remote else target
+        tmp = os.path.join(run.workdir, "merged") if remote else target  # same filesystem as storage
         con.execute(f"COPY ({select}) TO '{tmp.replace(chr(39), chr(39) * 2)}' ({options})")
         if remote:
             os.replace(tmp, target)  # appears whole, or not at all
