@@ -30,6 +30,7 @@ import importlib
 import threading
 from dataclasses import dataclass
 
+import redis.exceptions
 from flask import current_app
 
 from app import storage
@@ -99,10 +100,13 @@ class Run:
         self.reporter(fraction)
 
     def cancelled(self):
-        """True once the request is cancelled (sticky): its Redis flag (one EXISTS per call, any thread),
-        and, called from the job's own thread, the request's row too."""
-        if not self._cancelled and self._redis.exists(self._key):
-            self._cancelled = True
+        """True once the request is cancelled (sticky): its Redis flag (one EXISTS per call, any thread;
+        a Redis outage reads as not flagged), and, called from the job's own thread, the request's row too."""
+        if not self._cancelled:
+            try:
+                self._cancelled = bool(self._redis.exists(self._key))
+            except redis.exceptions.RedisError:  # Redis away: the row (below) still says it; the work goes on
+                pass
         if not self._cancelled and self._recorded is not None and threading.current_thread() is self._owner:
             self._cancelled = self._recorded()
         return self._cancelled
