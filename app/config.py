@@ -350,8 +350,27 @@ SETTINGS = {
     ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},
-        "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' adapter; unset types fail at"
-        " once.",
+        "JSON object: executor type (DATABRICKS, ATHENA) -> 'module:function' executor (docs/executors.md);"
+        " it wins over the built-in ones; types without an executor fail at once.",
+    ),
+    "HALYARD_SPARK_MASTER": (
+        "",
+        "Spark master that runs DATABRICKS items' downloads (local[*], spark://host:7077, yarn, k8s://…);"
+        " empty: no Spark (docs/executors.md).",
+    ),
+    "HALYARD_SPARK_REMOTE": (
+        "",
+        "Spark Connect URL (sc://host:15002, or a Databricks workspace's sc://…;token=…;"
+        "x-databricks-cluster-id=…); wins over HALYARD_SPARK_MASTER.",
+    ),
+    "HALYARD_SPARK_CONF": (
+        {},
+        "JSON object of extra Spark settings (the s3a settings of a cluster, executor memory...).",
+    ),
+    "HALYARD_SPARK_WORK_URL": (
+        "",
+        "Folder (file:// shared by the cluster and the workers, as on NFS) where Spark writes a download's"
+        " partitioned files; empty: the job's work folder in storage's scratch folder.",
     ),
     "HALYARD_DOWNLOADER_RETENTION_SECONDS": (
         7 * 24 * 3600,

@@ -286,7 +286,7 @@ def downloads():
 def downloads_sweep():
     """Delete files of downloads cancelled longer than HALYARD_DOWNLOADER_RETENTION_SECONDS ago and work
     folders left by killed jobs (the worker's reconciler also runs this every HALYARD_RECONCILE_SECONDS)."""
-    from app.jobs.downloads import sweep_downloads
+    from app.resources.downloader.jobs import sweep_downloads
 
     click.echo(f"Swept the files of {sweep_downloads()} cancelled download(s).")
 

@@ -107,6 +107,17 @@ def _checked(key):
     return key
 
 
+def new_key():
+    """A fresh random storage key (for a file a remote engine writes itself, see ``url``)."""
+    return uuid.uuid4().hex
+
+
+def url(key):
+    """Where ``key`` lives, for an engine that reads or writes storage itself (Spark):
+    ``file:///folder/ab/key`` or ``s3://bucket/prefix/ab/key``."""
+    return store().url(_checked(key))
+
+
 def save(stream, max_bytes=None):
     """Stream ``stream`` (a file-like object) into storage; return the StoredFile.
 
@@ -122,7 +133,7 @@ def save(stream, max_bytes=None):
                     raise ValueError("file too large")
                 digest.update(chunk)
                 out.write(chunk)
-        key = uuid.uuid4().hex
+        key = new_key()
         store().adopt(tmp, key)
     except BaseException:
         _unlink(tmp)
@@ -137,7 +148,7 @@ def save_path(source_path):
         while chunk := fh.read(CHUNK):
             size += len(chunk)
             digest.update(chunk)
-    key = uuid.uuid4().hex
+    key = new_key()
     try:
         store().adopt(source_path, key)
     finally:

@@ -29,6 +29,9 @@ class FileStore:
     def location(self, key):
         return os.path.join(self.root, key[:2], key)
 
+    def url(self, key):
+        return "file://" + os.path.abspath(self.location(key))
+
     def adopt(self, local_path, key):
         """Move the finished local file ``local_path`` into storage as ``key``."""
         target = self.location(key)
@@ -111,6 +114,9 @@ class S3Store:
 
     def location(self, key):
         return f"{self.prefix}{key[:2]}/{key}"
+
+    def url(self, key):
+        return f"s3://{self.bucket}/{self.location(key)}"
 
     def adopt(self, local_path, key):
         with open(local_path, "rb") as fh:  # multipart past the threshold, part by part

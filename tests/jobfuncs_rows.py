@@ -3,7 +3,7 @@
 import time
 
 
-def blocking_adapter(request, out_path):
+def blocking_adapter(request, out_path, run):
     """A download adapter that writes part of its file, then works for a long time (until killed)."""
     with open(out_path, "w") as fh:
         fh.write("id\n")
@@ -23,7 +23,7 @@ def long_job(seconds=120):
         time.sleep(0.1)
 
 
-def held_adapter(request, out_path):
+def held_adapter(request, out_path, run):
     """A download adapter that writes rows (and reports progress) until the folder FAULTS_RELEASE holds a
     file named after the request (bounded), as a long download does; each call adds its request id to
     FAULTS_RELEASE/calls."""

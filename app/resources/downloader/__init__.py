@@ -15,7 +15,9 @@ def init_app(app):
     from app.resources.root import register_entry
 
     app.register_blueprint(bp)
-    add_pass(app, "app.jobs.downloads:sweep_downloads")  # retention and dead work folders, every reconcile
+    add_pass(
+        app, "app.resources.downloader.jobs:sweep_downloads"
+    )  # retention and dead work folders, every reconcile
     register_entry(app, "ec:download-requests", "downloader.index", title="Download requests you wait for")
     register_entry(
         app,

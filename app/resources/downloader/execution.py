@@ -5,9 +5,10 @@
   makes two concurrent equal POSTs end up in one request. A request is committed only with its job
   record, and a failed one (its job failed, was killed, lost or never queued) leaves ``live_key``, so
   an equal request never joins dead work.
-- ``start``: LOCAL items run ``app.jobs.downloads.run_download`` on RQ. DATABRICKS/ATHENA items run
-  the adapter that ``HALYARD_DOWNLOADER_ADAPTERS`` names for them; with none configured (or an
-  unbound LOCAL item) the request and its job record fail at once with the reason.
+- ``start``: every request runs ``app.resources.downloader.jobs.run_download`` on RQ, which calls the
+  item's executor (``executors.executor_for``: LOCAL → DuckDB, DATABRICKS → Spark when configured,
+  or the adapter HALYARD_DOWNLOADER_ADAPTERS names); with none (or an unbound item where the
+  executor reads the table) the request and its job record fail at once with the reason.
 - ``leave``: the caller stops waiting; without waiters the request is cancelled and its RQ job
   cancelled (queued) or stopped (running) — the job also checks a cancel flag between stages and
   interrupts DuckDB when it is set.
@@ -24,8 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.jobs import AppJob, enqueue, get_redis
-from app.resources.downloader import local
+from app.jobs import AppJob, enqueue, get_redis, reconcile
+from app.resources.downloader import executors, local
+from app.resources.downloader.executors import cancel_key
+from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
 from app.resources.downloader.schemas import dedupe_key
 from app.resources.jobs.models import JobRecord
@@ -70,34 +73,27 @@ def create_or_join(item, spec, fmt, account):
 
 def _alive(req):
     """Whether an equal request's job can still finish; a dead one is failed (and leaves the key) here."""
-    from app.jobs import reconcile
-
     if req.executor_job_id is not None and not reconcile.confirm_alive(req.executor_job_id):
         db.session.refresh(req)
     return req.live_key is not None
 
 
-def adapter_for(executor_type):
-    """The configured ``module:function`` adapter of an executor type, or None."""
-    return (current_app.config["HALYARD_DOWNLOADER_ADAPTERS"] or {}).get(executor_type)
-
-
 def start(req, account):
     """Enqueue the request's job, or fail request and job at once when nothing can run it."""
-    from app.jobs.downloads import run_download
-
     item = req.catalogue_item
     reason = None
-    if item.executor_type == "LOCAL":
+    target = executors.executor_for(item.executor_type)
+    if not target:
+        reason = (
+            f"No executor adapter is configured for {item.executor_type} items "
+            "(HALYARD_DOWNLOADER_ADAPTERS, or HALYARD_SPARK_MASTER / HALYARD_SPARK_REMOTE for DATABRICKS);"
+            " nothing can run this download."
+        )
+    elif executors.needs_table(target):
         try:
             local.table_of(item)
         except local.SourceUnavailable as exc:
             reason = str(exc)
-    elif not adapter_for(item.executor_type):
-        reason = (
-            f"No executor adapter is configured for {item.executor_type} items "
-            "(HALYARD_DOWNLOADER_ADAPTERS); nothing can run this download."
-        )
     subject = f"/downloader/requests/{req.id}"
     if reason:
         record = JobRecord(
@@ -124,10 +120,6 @@ def start(req, account):
         tracker=req,
         job_timeout=current_app.config["HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS"],
     )
-
-
-def cancel_key(request_id):
-    return f"{current_app.config['HALYARD_QUEUE_PREFIX']}:download-cancel:{request_id}"
 
 
 def leave(req, account):
@@ -206,8 +198,6 @@ def live_progress(req):
         return req.progress
     status = str(getattr(job.get_status(refresh=False), "value", job.get_status(refresh=False)))
     if status in ("failed", "stopped", "canceled") and not req.is_cancelled:
-        from app.jobs import reconcile
-
         reconcile.fail(
             req.executor_job_id,
             job.meta.get("error") or "The worker running this download stopped before it finished.",

@@ -1,21 +1,24 @@
 """The LOCAL executor: a download request as one DuckDB query over the item's data-source table.
 
+``execute(request, out_path, run)`` follows the executor contract (app/resources/downloader/executors.py,
+docs/executors.md): it estimates, then runs one DuckDB ``COPY``, publishing DuckDB's query progress
+through ``run.progress`` and interrupting the query once ``run.cancelled()``.
+
 The table is read through the data-sources interface only (``table_file``/``table_columns``).
 The query selects the requested columns, applies the filters as SQL literals built from
 validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
 
-    hash(xor(hash(file_row_number), seed)) < ratio * 2^64
+    md5(CAST(file_row_number AS VARCHAR) || ':' || seed) < threshold
 
-Each row is kept independently with probability ``ratio`` (DuckDB's 64-bit ``hash`` is a
-murmur-style mixer: the row's position in the Parquet file, mixed, XORed with the request's seed
-and mixed again), and the decision depends only on (row, seed) — not on threads, scan order or
-vector boundaries — so the same seed gives the same rows every time on the same table (and the
-same DuckDB version: ``data_version`` and the seed are recorded on the request). The two-argument
-``hash(row, seed)`` is NOT used: it combines two hashes without mixing again, so at ratio 0.5 the
-kept rows depended only on one bit of the seed (seeds were correlated; the tests check that two
-seeds overlap as independent samples do). ``USING SAMPLE p% (bernoulli) REPEATABLE(seed)`` is Bernoulli
-too, but DuckDB only promises its repeatability single-threaded; ``reservoir`` and ``system``
-samples are not Bernoulli at all (a fixed count, whole vectors).
+The row's key is its position in the Parquet file (0-based); ``threshold`` is ``ratio × 2^128``
+written as 32 lowercase hex digits, so comparing the md5's hex text with it is comparing the
+128-bit numbers. Each row is kept independently with probability ``ratio``, and the decision
+depends only on (row, seed) — not on threads, scan order or vector boundaries, nor on the engine:
+Spark computes the same text and the same md5 (``sample_column`` in app/resources/downloader/spark.py),
+so LOCAL and SPARK keep exactly the same rows for one table and seed (tests/resources/catalogue/
+test_downloader_spark.py proves it). DuckDB's own ``hash()`` (used before; samples changed once when
+this replaced it) has no equal in Spark, and ``USING SAMPLE … REPEATABLE`` is only repeatable
+single-threaded.
 """
 
 import contextlib
@@ -26,9 +29,12 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app import storage
+from app.jobs import JobError
+from app.jobs.progress import DuckDBWatcher, enable
 from app.resources.catalogue.spec import normalise_value
+from app.resources.downloader.executors import Cancelled
 
-TWO_64 = 2**64
+TWO_128 = 2**128
 SPEC_TYPES = {
     "BOOLEAN": "BOOLEAN",
     "TINYINT": "INTEGER",
@@ -142,13 +148,26 @@ def where(item, spec):
     return out
 
 
-def sample_condition(ratio, seed):
-    """The Bernoulli sample condition for ``ratio`` (None when every row is kept)."""
+def sample_threshold(ratio):
+    """The md5 hex text below which a row is kept at ``ratio`` (None when every row is kept): the
+    32-hex-digit ``floor(ratio × 2^128)``; both engines compare the md5's hex text with it."""
     ratio = float(ratio)
     if ratio >= 1:
         return None
-    threshold = min(int(ratio * TWO_64), TWO_64 - 1)
-    return f"hash(xor(hash(file_row_number), {int(seed)}::UBIGINT)) < {threshold}::UBIGINT"
+    return format(min(int(ratio * TWO_128), TWO_128 - 1), "032x")
+
+
+def sample_key_suffix(seed):
+    """The text after the row number in the hashed key: ``':' + seed``."""
+    return f":{int(seed)}"
+
+
+def sample_condition(ratio, seed):
+    """The Bernoulli sample condition for ``ratio`` (None when every row is kept)."""
+    threshold = sample_threshold(ratio)
+    if threshold is None:
+        return None
+    return f"md5(CAST(file_row_number AS VARCHAR) || '{sample_key_suffix(seed)}') < '{threshold}'"
 
 
 def source_sql(path):
@@ -175,12 +194,77 @@ def check_columns(spec, table_types):
         )
 
 
+COPY_OPTIONS = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true"}
+
+
 def export(con, item, spec, seed, path, fmt, out_path):
     """Write the request's rows to ``out_path`` (CSV with header, or Parquet); return the row count."""
-    options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    options = COPY_OPTIONS[fmt]
     target = out_path.replace("'", "''")
     result = con.execute(f"COPY ({query(item, spec, seed, path)}) TO '{target}' ({options})").fetchone()
     return int(result[0]) if result else None
+
+
+def execute(request, out_path, run):
+    """The LOCAL executor (the contract of app/resources/downloader/executors.py): estimate, then one
+    DuckDB COPY of the request's rows to ``out_path``; the row count."""
+    import duckdb  # imported on use: web workers never need it
+
+    item = _Item(request["types"])
+    spec, fmt = request["spec"], request["format"]
+    with run.table() as path:
+        con = connect(run.workdir)
+        try:
+            run.progress(0.0, "estimating")
+            run.estimated_size = estimate_from_data(con, item, spec, path, fmt).size
+            if run.cancelled():
+                raise Cancelled()
+            run.progress(0.1, "extracting")
+            with Watcher(con, run, 0.1) as watcher:
+                try:
+                    rows = export(con, item, spec, request["seed"], path, fmt, out_path)
+                except duckdb.InterruptException:
+                    raise Cancelled() from None
+                except duckdb.Error as exc:
+                    raise JobError(f"DuckDB could not run the download: {type(exc).__name__}.") from None
+            if watcher.cancelled:
+                raise Cancelled()
+            return rows
+        finally:
+            con.close()
+
+
+class _Item:
+    """What ``where`` needs of a catalogue item: its spec's column types."""
+
+    def __init__(self, types):
+        self.spec = [{"name": name, "type": kind} for name, kind in types.items()]
+
+
+class Watcher(DuckDBWatcher):
+    """While DuckDB runs a query: publish its progress through ``run.progress`` (mapped onto
+    ``low``..1 of the executor's share), and interrupt it once ``run.cancelled()``."""
+
+    def __init__(self, con, run, low):
+        enable(con)
+        super().__init__(con, lambda fraction: run.progress(low + (1 - low) * fraction), on_tick=self.check)
+        self.run_, self.cancelled = run, False
+
+    def check(self):
+        if self.cancelled or self.run_.cancelled():
+            # Keep interrupting until the query ends: an interrupt that lands before DuckDB has
+            # started the statement is lost.
+            self.cancelled = True
+            self.con.interrupt()
+            return True
+        return False
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 cancellation while running, Parquet output, computed specs and the retention sweep."""
 
 import csv
+import hashlib
 import io
 import math
 import os
@@ -104,15 +105,16 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     # the sample: Bernoulli(0.3) over the eligible rows, within 4 standard deviations
     n, p = len(eligible), 0.3
     assert abs(len(ids) - n * p) <= 4 * math.sqrt(n * p * (1 - p)), (len(ids), n)
-    # ... and exactly the rows the documented condition keeps, by a separate DuckDB query
+    # ... and exactly the rows the documented condition keeps: md5("<row number>:<seed>") as a
+    # 128-bit number below p × 2^128, computed here by Python's hashlib
     path = storage.store().location(item.datasource.table_key)
     con = duckdb.connect()
     kept = {
         i
-        for (i,) in con.execute(
-            f"SELECT id FROM read_parquet('{path}', file_row_number = true) "
-            f"WHERE hash(xor(hash(file_row_number), {done['seed']}::UBIGINT)) < {int(p * 2**64)}::UBIGINT"
+        for (i, row) in con.execute(
+            f"SELECT id, file_row_number FROM read_parquet('{path}', file_row_number = true)"
         ).fetchall()
+        if int(hashlib.md5(f"{row}:{done['seed']}".encode()).hexdigest(), 16) < int(p * 2**128)
     }
     assert set(ids) == kept & set(eligible)
     # the estimate (made before the job ran, and stored by the job) is within 25 % of the real size
@@ -124,7 +126,7 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
 
 
 def test_the_sample_is_reproducible_from_the_recorded_seed(app, client, bound_item, people, run_jobs):
-    from app.jobs.downloads import run_download
+    from app.resources.downloader.jobs import run_download
 
     item = bound_item(rows=5000)
     body = create(client, item, people[0][1], ["id", "category"], ratio=0.5)
@@ -267,7 +269,7 @@ def test_cancel_while_running_stops_the_job(app, client, bound_item, people, wor
         time.sleep(0.1)
     assert req.is_cancelled and req.status == "cancelled" and req.file_key is None and req.real_size is None
     assert db.session.get(JobRecord, req.executor_job_id).status in ("canceled", "failed")
-    from app.jobs.downloads import sweep_downloads
+    from app.resources.downloader.jobs import sweep_downloads
 
     sweep_downloads()  # the killed work horse could not remove its work directory; the sweep does
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
@@ -352,7 +354,7 @@ def test_compute_spec_needs_a_bound_item(client, make_item, people):
 
 
 def test_retention_sweep_deletes_files_of_cancelled_requests(app, client, bound_item, people, run_jobs):
-    from app.jobs.downloads import sweep_downloads
+    from app.resources.downloader.jobs import sweep_downloads
 
     item = bound_item(rows=100)
     headers = people[0][1]
@@ -385,17 +387,17 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
     The real export runs; a spy records how it ended, so the proof is DuckDB's InterruptException (the
     query was cut short), not a time window that a loaded machine could miss."""
     from app.jobs import JobError, get_redis
-    from app.jobs.downloads import run_download
     from app.resources.downloader import local
-    from app.resources.downloader.execution import cancel_key
+    from app.resources.downloader.executors import cancel_key
+    from app.resources.downloader.jobs import run_download
 
     item = bound_item(rows=3_000_000)
     body = create(client, item, people[0][1], ["id", "category", "price", "created", "note"], ratio=0.9)
-    get_redis().set(cancel_key(body["id"]), 1, ex=600)
     workdirs = {n for n in os.listdir(storage.scratch_root()) if n.startswith(".download-")}
     ended, real_export = [], local.export
 
     def export(*args):
+        get_redis().set(cancel_key(body["id"]), 1, ex=600)  # cancelled as the extraction starts
         try:
             return real_export(*args)
         except BaseException as exc:
@@ -413,7 +415,8 @@ def test_the_job_interrupts_duckdb_when_cancellation_is_flagged(app, client, bou
 
 
 def test_the_job_checks_for_cancellation_between_stages(app, client, bound_item, people, monkeypatch):
-    from app.jobs import JobError, downloads
+    from app.jobs import JobError
+    from app.resources.downloader import jobs as downloads
     from app.resources.downloader import local
 
     item = bound_item(rows=1000)

@@ -8,9 +8,9 @@ import io
 import pytest
 
 from app.extensions import db
-from app.jobs.downloads import run_download
 from app.resources.datasources.jobs import process_source, run_steps
 from app.resources.datasources.models import DataSource, StepRun
+from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
 
 

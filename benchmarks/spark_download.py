@@ -1,0 +1,252 @@
+"""Benchmark: one download request on the LOCAL (DuckDB) and SPARK executors, against the same query run
+directly by DuckDB and by Spark in the same run (docs/executors.md).
+
+    .venv/bin/python benchmarks/spark_download.py [--rows 2000000] [--runs 3] [--keep DIR]
+
+1. DuckDB writes a Parquet data set of ``--rows`` rows (id, category, price, available, created, note)
+   into storage (a folder store: Spark reads it by file://, as on NFS) and binds it to a data source;
+   a LOCAL item and a DATABRICKS item (run by the SPARK executor, HALYARD_SPARK_MASTER=local[2]) share it.
+2. End to end, per executor (with the time each progress message of the job was first seen, so the
+   Spark driver's start-up shows apart from the query): POST /downloader/requests/ (3 columns, one
+   filter, randomize_ratio 0.1) → a real ``halyard worker`` (started beforehand: its start-up is not
+   counted; Spark's is, since every job's work horse starts its own driver) runs the job → the request
+   is ``finished``.
+3. Direct: the same query by DuckDB (``local.query``, the worker's thread and memory limits, COPY to
+   CSV) and by Spark (``spark.frame`` on a local[2] session started beforehand, written as CSV parts).
+4. Worker peak memory: the largest sum of RSS over the worker's process tree (worker, work horse and
+   the Spark driver JVM it starts), sampled every 50 ms while the requests run.
+
+Prints medians and the ratios end-to-end / direct as one JSON object. The issue's 50-million-row run
+(``--rows 50000000``) is by hand: about 25 times this default's time.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import duckdb
+import psutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+COLUMNS = ["id", "price", "created"]
+RATIO = 0.1
+SPARK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+
+
+def generate(path, rows):
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT range AS id, 'cat_' || (range % 10) AS category,
+                          round((hash(range) % 100000) / 100.0, 2) AS price, range % 3 = 0 AS available,
+                          TIMESTAMP '2024-01-01' + to_seconds(range) AS created,
+                          CASE WHEN range % 10 = 0 THEN NULL ELSE 'note ' || range END AS note
+                        FROM range({rows})) TO '{path}' (FORMAT parquet)""")
+    con.close()
+
+
+class PeakMemory(threading.Thread):
+    """The largest RSS sum of a process and its descendants, sampled until ``stop()``."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.process, self.peak, self.done = psutil.Process(pid), 0, threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.05):
+            try:
+                tree = [self.process, *self.process.children(recursive=True)]
+                total = 0
+                for proc in tree:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.NoSuchProcess:
+                return
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return round(self.peak / 2**20, 1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", help="work directory to use (kept afterwards)")
+    args = parser.parse_args()
+    work = args.keep or tempfile.mkdtemp(prefix="halyard-spark-bench-")
+    os.makedirs(work, exist_ok=True)
+    os.environ.update(
+        HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
+        HALYARD_RATE_LIMIT_ENABLED="false",
+        HALYARD_SPARK_MASTER="local[2]",
+        HALYARD_SPARK_CONF=json.dumps(SPARK_CONF),
+    )
+    os.environ.setdefault("HALYARD_QUEUE_PREFIX", f"bench{os.getpid()}")
+
+    import flask_migrate
+    from pyspark.sql import SparkSession
+
+    from app import create_app, storage
+    from app.extensions import db
+    from app.jobs import AppJob, get_redis
+    from app.resources.accounts.models import Account
+    from app.resources.catalogue.models import CatalogueItem
+    from app.resources.datasources.models import DataSource, Project
+    from app.resources.downloader import local, spark
+    from app.resources.downloader.models import DownloadRequest
+
+    figures = {"rows": args.rows, "runs": args.runs}
+    parquet = os.path.join(work, "products.parquet")
+    generate(parquet, args.rows)
+    figures["parquet_bytes"] = os.path.getsize(parquet)
+    app = create_app()
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+        admin = Account(email=f"bench{os.getpid()}@example.org", type="ADMIN")
+        db.session.add(admin)
+        with open(parquet, "rb") as fh:
+            stored = storage.save(fh)
+        con = duckdb.connect()
+        columns = [
+            {"name": n, "type": t}
+            for n, t, *_ in con.execute(f"DESCRIBE FROM read_parquet('{parquet}')").fetchall()
+        ]
+        con.close()
+        project = Project(title="bench", owner=admin)
+        source = DataSource(
+            project=project,
+            name="products",
+            type="file",
+            status="ready",
+            table_key=stored.key,
+            columns=columns,
+            items=args.rows,
+            fields=len(columns),
+        )
+        spec = [{"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": True} for c in columns]
+        items = {
+            engine: CatalogueItem(
+                name=f"products-{engine}-{os.getpid()}", executor_type=kind, spec=spec, datasource=source
+            )
+            for engine, kind in (("local", "LOCAL"), ("spark", "DATABRICKS"))
+        }
+        db.session.add_all([project, source, *items.values()])
+        db.session.commit()
+        _, secret = admin.issue_token()
+        db.session.commit()
+        headers = {"Authorization": f"Bearer {secret}"}
+        client = app.test_client()
+        threads = app.config["HALYARD_DOWNLOADER_DUCKDB_THREADS"]
+        memory = app.config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"]
+
+        def job_message(job_id):
+            try:
+                return AppJob.fetch(job_id, connection=get_redis()).get_meta().get("message")
+            except Exception:  # noqa: BLE001 — not queued yet, or ended
+                return None
+
+        session = spark.session()  # this process's local[2] session for the direct Spark runs
+        assert isinstance(session, SparkSession)
+        rounds = {"local": [], "spark": []}
+        values = [f"cat_{i}" for i in range(10)]
+        for engine in ("local", "spark"):
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--no-scheduler"],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": ROOT},
+                stdout=open(os.path.join(work, f"worker-{engine}.log"), "w"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
+            )
+            time.sleep(3)  # the worker's start-up (imports, Redis) is not part of a download
+            peak = PeakMemory(worker.pid)
+            peak.start()
+            for run in range(args.runs):
+                value = values[run % len(values)]
+                body = {
+                    "columns": COLUMNS,
+                    "filters": [{"name": "category", "operator": "!=", "value": value}],
+                    "randomize_ratio": RATIO,
+                }
+                started = time.perf_counter()
+                response = client.post(
+                    "/downloader/requests/",
+                    json={"catalogue_item_id": items[engine].id, "spec": body},
+                    headers=headers,
+                )
+                assert response.status_code == 201, response.get_data(as_text=True)
+                request_id = response.get_json()["id"]
+                phases = {}  # the job's progress message -> when it was first seen
+                while True:
+                    db.session.expire_all()
+                    req = db.session.get(DownloadRequest, request_id)
+                    if req.status in ("finished", "failed"):
+                        break
+                    message = job_message(req.executor_job_id)
+                    if message and message not in phases:
+                        phases[message] = round(time.perf_counter() - started, 2)
+                    time.sleep(0.05)
+                end_to_end = time.perf_counter() - started
+                assert req.status == "finished", req.error
+                rounds[engine].append(
+                    {
+                        "end_to_end_s": round(end_to_end, 3),
+                        "rows": req.rows,
+                        "seed": req.seed,
+                        "phases_s": phases,
+                    }
+                )
+                # the same query, directly
+                request = {
+                    "spec": body,
+                    "types": {c["name"]: c["type"] for c in spec},
+                    "seed": req.seed,
+                    "table_url": storage.url(stored.key),
+                }
+                out = os.path.join(work, "direct.csv")
+                con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
+                started = time.perf_counter()
+                sql = local.query(items[engine], body, req.seed, parquet)
+                con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
+                rounds[engine][-1]["direct_duckdb_s"] = round(time.perf_counter() - started, 3)
+                con.close()
+                folder = os.path.join(work, "direct-spark")
+                started = time.perf_counter()
+                spark.frame(session, request).write.mode("overwrite").option("header", True).csv(folder)
+                rounds[engine][-1]["direct_spark_s"] = round(time.perf_counter() - started, 3)
+                shutil.rmtree(folder, ignore_errors=True)
+                assert rounds[engine][-1]["rows"] == len(open(out).readlines())  # noqa: SIM115
+            figures[f"{engine}_worker_peak_rss_mb"] = peak.stop()
+            worker.terminate()
+            worker.wait(60)
+        session.stop()
+        figures["rounds"] = rounds
+        for engine in ("local", "spark"):
+            for key in ("end_to_end_s", "direct_duckdb_s", "direct_spark_s"):
+                figures[f"{engine}_median_{key}"] = statistics.median(r[key] for r in rounds[engine])
+        direct_duckdb = statistics.median(r["direct_duckdb_s"] for r in rounds["local"] + rounds["spark"])
+        direct_spark = statistics.median(r["direct_spark_s"] for r in rounds["local"] + rounds["spark"])
+        figures["median_direct_duckdb_s"], figures["median_direct_spark_s"] = direct_duckdb, direct_spark
+        figures["ratio_local_vs_direct_duckdb"] = round(
+            figures["local_median_end_to_end_s"] / direct_duckdb, 2
+        )
+        figures["ratio_spark_vs_direct_spark"] = round(figures["spark_median_end_to_end_s"] / direct_spark, 2)
+        figures["duckdb_threads"], figures["duckdb_memory_limit"] = threads, memory
+    print(json.dumps(figures, indent=2))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

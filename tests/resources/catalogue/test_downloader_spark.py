@@ -1,0 +1,188 @@
+"""The SPARK executor on a real Spark (pyspark, local[2], one session for the module): the same sample
+as DuckDB, the same file as LOCAL through the real job, its progress and its cancellation."""
+
+import logging
+import os
+
+import duckdb
+import pytest
+
+from app import storage
+from app.extensions import db
+from app.resources.downloader import executors, local, spark
+from app.resources.downloader.models import DownloadRequest
+
+pytestmark = pytest.mark.spark
+
+SPARK_CONF = {
+    "spark.sql.files.maxPartitionBytes": "262144",  # several tasks (and part files) even for small tables
+    "spark.sql.shuffle.partitions": "2",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+
+
+@pytest.fixture(scope="module")
+def config_overrides():
+    return {"HALYARD_SPARK_MASTER": "local[2]", "HALYARD_SPARK_CONF": SPARK_CONF}
+
+
+@pytest.fixture(scope="module")
+def spark_session():
+    """One local[2] SparkSession for the module (``spark.session()`` finds it with getOrCreate)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master("local[2]").appName("halyard-tests")
+    for key, value in {
+        "spark.ui.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        **SPARK_CONF,
+    }.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    yield session
+    session.stop()
+    spark._sessions.clear()
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its connections close at exit, after pytest's logs
+
+
+def databricks(item):
+    """The item, turned into a DATABRICKS one (the SPARK executor runs those)."""
+    item.executor_type = "DATABRICKS"
+    db.session.commit()
+    return item
+
+
+@pytest.fixture
+def people(make_account, token_for):
+    me = make_account()
+    return me, token_for(me)
+
+
+FILTERS = [
+    {"name": "price", "operator": ">=", "value": 25},
+    {"name": "category", "operator": "!=", "value": "cat_3"},
+    {"name": "created", "operator": "<", "value": "2024-03-10T12:00:00Z"},
+    {"name": "note", "operator": "!=", "value": None},
+    {"name": "available", "operator": "=", "value": False},
+]
+
+
+def test_duckdb_and_spark_keep_exactly_the_same_rows(app, spark_session, bound_item):
+    """One table of several row groups (read by Spark in several tasks), one seed, the filters of every
+    kind: DuckDB's query (LOCAL) and Spark's frame (SPARK) return the same ids, and another seed keeps
+    other rows (the seed matters)."""
+    item = bound_item(rows=200_000)
+    spec = {"columns": ["id", "price"], "filters": FILTERS, "randomize_ratio": 0.1}
+    types = {c["name"]: c["type"] for c in item.spec}
+    url = storage.url(item.datasource.table_key)
+    picked = {}
+    for seed in (12345, 67890):
+        with local.table_file(item.datasource) as path:
+            con = duckdb.connect()
+            by_duckdb = {row[0] for row in con.execute(local.query(item, spec, seed, path)).fetchall()}
+            total = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+            con.close()
+        picked[seed] = by_duckdb
+    request = {"spec": spec, "types": types, "seed": 12345, "table_url": url}
+    by_spark = {row[0] for row in spark.frame(spark_session, request).collect()}
+    assert by_spark == picked[12345]
+    assert total == 200_000
+    # not trivially equal: a real share of the filtered rows is kept, and each seed keeps its own
+    assert all(1000 < len(ids) < 20_000 for ids in picked.values()), {k: len(v) for k, v in picked.items()}
+    assert len(picked[12345] & picked[67890]) < 0.2 * len(picked[12345])
+    assert spark_session.read.parquet(url).rdd.getNumPartitions() > 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_spark_download_is_the_same_file_as_local(
+    app, client, spark_session, bound_item, people, run_jobs, monkeypatch, fmt
+):
+    """Through the real job (RQ worker, Redis, database): a DATABRICKS item runs on Spark, the result is
+    written into storage by the executor itself (a remote result) and is byte for byte the file LOCAL
+    writes for the same request and seed; progress goes from Spark's share to the merge; the parts are
+    gone afterwards."""
+    item = databricks(bound_item(rows=200_000))
+    _, headers = people
+    seen = []
+    real_progress = executors.Run.progress
+
+    def progress(run, fraction, message=None):
+        seen.append((fraction, message or run.reporter.message))
+        return real_progress(run, fraction, message)
+
+    monkeypatch.setattr(executors.Run, "progress", progress)
+    spec = {"columns": ["id", "category", "price", "created"], "filters": FILTERS[:3], "randomize_ratio": 0.2}
+    response = client.post(
+        "/downloader/requests/",
+        json={"catalogue_item_id": item.id, "spec": spec, "format": fmt},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    run_jobs()
+    done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
+    assert done["status"] == "finished", done
+    produced = client.get(done["uri"], headers=headers).get_data()
+    # LOCAL's file for the same request and seed
+    req = db.session.get(DownloadRequest, body["id"])
+    expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.{fmt}")
+    with local.table_file(item.datasource) as path:
+        con = duckdb.connect()
+        rows = local.export(con, item, spec, req.seed, path, fmt, expected_path)
+        expected_rows = con.execute(local.query(item, spec, req.seed, path)).fetchall()
+        con.close()
+    with open(expected_path, "rb") as fh:
+        expected = fh.read()
+    os.unlink(expected_path)
+    assert done["rows"] == rows and rows > 1000
+    if fmt == "csv":
+        assert produced == expected
+    else:  # Parquet files differ in their metadata (writer, row groups): compare their rows in order
+        got_path = expected_path + ".got"
+        with open(got_path, "wb") as fh:
+            fh.write(produced)
+        got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{got_path}')").fetchall()
+        os.unlink(got_path)
+        assert got == expected_rows
+    messages = [m for _, m in seen]
+    assert (
+        messages[0] == "starting Spark" and "running on Spark" in messages and "merging the parts" in messages
+    )
+    fractions = [f for f, _ in seen]
+    assert all(0 <= f <= spark.SPARK_SHARE for f in fractions)
+    job = client.get(done["_links"]["ec:download-request/job"]["href"], headers=headers).get_json()
+    assert job["status"] == "finished" and job["progress"]["fraction"] == 1.0
+    assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
+
+
+def test_a_cancelled_request_stops_its_spark_job(app, client, spark_session, bound_item, people, monkeypatch):
+    """In-process: the flag set as Spark starts is seen by the watcher, which cancels the Spark job group;
+    the write ends with Spark's cancellation (not by finishing), the request stores nothing."""
+    from app.jobs import JobError, get_redis
+    from app.resources.downloader.jobs import run_download
+
+    item = databricks(bound_item(rows=1_000_000))
+    _, headers = people
+    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=headers
+    ).get_json()
+    ended, real_write = [], spark._write
+
+    def write(session, request, parts_url):
+        get_redis().set(executors.cancel_key(request["id"]), 1, ex=600)  # cancelled as Spark starts
+        try:
+            return real_write(session, request, parts_url)
+        except BaseException as exc:
+            ended.append(exc)
+            raise
+
+    monkeypatch.setattr(spark, "_write", write)
+    with pytest.raises(JobError, match="cancelled"):
+        run_download(body["id"])
+    assert len(ended) == 1 and "cancel" in str(ended[0]).lower(), ended
+    db.session.expire_all()
+    req = db.session.get(DownloadRequest, body["id"])
+    assert req.file_key is None and req.error is None
+    assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
