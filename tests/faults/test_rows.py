@@ -562,7 +562,7 @@ def test_the_reconciler_re_arms_a_lost_scheduler_tick(app, client, make_account,
     from rq.registry import ScheduledJobRegistry
 
     from app.jobs import get_queue, reconcile
-    from app.jobs.scheduler import FIRE_QUEUE, tick_job_id
+    from app.resources.scheduler.jobs import FIRE_QUEUE, tick_job_id
     from app.resources.scheduler.models import Schedule
 
     body = {"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": {}}

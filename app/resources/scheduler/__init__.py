@@ -1,5 +1,6 @@
 """Scheduler (seed 003): schedules that POST a payload on cron or interval, their deliveries,
-failed tasks and metrics. Firing runs on RQ (app/jobs/scheduler.py)."""
+failed tasks and metrics. Firing and delivery run on RQ
+(jobs.py: the tick that claims due runs; delivery.py: the batches that POST them)."""
 
 import click
 from flask import Blueprint
@@ -78,7 +79,8 @@ def init_app(app):
     )
 
     app.register_blueprint(bp)
-    add_pass(app, "app.jobs.scheduler:reconcile_pass")  # lost deliveries and ticks, every reconcile
+    add_pass(app, "app.resources.scheduler.jobs:reconcile_pass")  # lost deliveries and ticks, every reconcile
+    add_pass(app, "app.resources.scheduler.jobs:reconcile", at_scheduler_start=True)  # the next tick armed
     register_entry(
         app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval"
     )
@@ -100,6 +102,6 @@ scheduler_cli = AppGroup("scheduler", help="Scheduler maintenance.")
 @scheduler_cli.command("reconcile")
 def reconcile_command():
     """Re-arm every enabled schedule's next run (idempotent; after a Redis loss or crash)."""
-    from app.jobs.scheduler import reconcile
+    from app.resources.scheduler.jobs import reconcile
 
     click.echo(f"Armed {reconcile()['armed']} schedule(s).")
