@@ -6,6 +6,11 @@ import click
 from flask import Blueprint
 from flask.cli import AppGroup
 
+from app.extensions import curies
+from app.jobs.reconcile import add_pass
+from app.resources.root import register_entry
+from app.resources.scheduler.jobs import reconcile
+
 bp = Blueprint("scheduler", __name__)
 
 RELS = {
@@ -68,9 +73,7 @@ RELS = {
 
 
 def init_app(app):
-    from app.extensions import curies
-    from app.jobs.reconcile import add_pass
-    from app.resources.root import register_entry
+    # deferred: route modules import bp from this package
     from app.resources.scheduler import (  # noqa: F401  (routes attach to bp)
         deliveries,
         metrics,
@@ -102,6 +105,4 @@ scheduler_cli = AppGroup("scheduler", help="Scheduler maintenance.")
 @scheduler_cli.command("reconcile")
 def reconcile_command():
     """Re-arm every enabled schedule's next run (idempotent; after a Redis loss or crash)."""
-    from app.resources.scheduler.jobs import reconcile
-
     click.echo(f"Armed {reconcile()['armed']} schedule(s).")
