@@ -162,11 +162,10 @@ def test_every_unit_has_a_place_in_the_picture():
     assert not stale, f"no longer units of app/, remove them from the picture: {stale}"
 
 
-def test_every_import_is_allowed_by_the_picture():
-    layers, free, allowed = picture()
-    assert EDGES
+def disallowed(edges, layers, free, allowed):
+    """The edges the picture does not allow: "source (layer) -> target (layer): first import"."""
     wrong = []
-    for (source, target), imports in sorted(EDGES.items()):
+    for (source, target), imports in sorted(edges.items()):
         if (source, target) in KNOWN_EDGES or source == "app":  # the composition root imports them all
             continue
         low, high = layers.get(target), layers.get(source)
@@ -175,7 +174,27 @@ def test_every_import_is_allowed_by_the_picture():
         if low < high or (low == high and (high in free or (source, target) in allowed)):
             continue
         wrong.append(f"{source} (layer {high}) -> {target} (layer {low}): {imports[0]}")
+    return wrong
+
+
+def test_every_import_is_allowed_by_the_picture():
+    assert EDGES
+    wrong = disallowed(EDGES, *picture())
     assert not wrong, "imports the picture does not allow:\n" + "\n".join(wrong)
+
+
+def test_the_picture_refuses_an_upward_or_unlisted_import():
+    layers, free, allowed = picture()
+    fake = {
+        ("app.hal", "app.jobs"): ["upward"],
+        ("app.resources.scheduler", "app.resources.objects"): ["same layer, not listed"],
+        ("app.resources.catalogue", "app.resources.datasources"): ["same layer, listed"],
+        ("app.storage", "app.metrics"): ["free layer"],
+    }
+    assert [line.split(":")[0] for line in disallowed(fake, layers, free, allowed)] == [
+        "app.hal (layer 0) -> app.jobs (layer 2)",
+        "app.resources.scheduler (layer 6) -> app.resources.objects (layer 6)",
+    ]
 
 
 def _cycles(edges):
@@ -249,3 +268,17 @@ def test_the_root_is_reached_only_by_deferred_imports():
     assert into_root  # the worker and the CLI build their app
     wrong = [repr(imp) for imp in into_root if not (imp.local and imp.reason)]
     assert not wrong, "app/__init__.py (create_app) imported outside a deferred import:\n" + "\n".join(wrong)
+
+
+def test_a_reason_is_read_on_the_import_or_the_line_above():
+    lines = [
+        "def f():",
+        "    from app import config  # deferred: why",
+        "    from app import errors",
+        "    # deferred: because",
+        "    from app import hal",
+        "    from app import inputs  # deferred:",
+    ]
+    nodes = [n for n in ast.walk(ast.parse("\n".join(lines))) if isinstance(n, ast.ImportFrom)]
+    found = [Import("app.cli", f"app.{n.names[0].name}", n, True, lines).reason for n in nodes]
+    assert found == [True, False, True, False]
