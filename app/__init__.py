@@ -11,7 +11,7 @@ from app.hal.grammar import INT32_MAX
 
 
 def create_app(config=None, instance_path=None, *, migrations=True):
-    """The application factory: config → extensions → errors → auth → resources → jobs → cli.
+    """The application factory: config → logging → database → errors, inputs → domains → pages → cli.
 
     ``migrations=False`` (the web entry point, wsgi.py) leaves out Flask-Migrate, and with it Alembic:
     a web worker never migrates (``halyard start``/``halyard db upgrade`` do, before it starts), and
@@ -33,7 +33,10 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     _init_logging(app)
     _init_http(app)
 
+    # deferred: the composition root loads the units only when an app is built
     from app import auth, browsable, cli, errors, inputs, observe, openapi, resources  # noqa: F401  (auth)
+
+    # deferred: the composition root loads the units only when an app is built
     from app.extensions import close_core_connection, db
 
     db.init_app(app)
@@ -50,7 +53,7 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     browsable.init_app(app)
     openapi.init_app(app)
     cli.init_app(app)
-    from app import ratelimit
+    from app import ratelimit  # deferred: the composition root loads the units only when an app is built
 
     ratelimit.init_app(app)  # last: its per-route overrides wrap the registered views
     app.extensions["halyard.pid"] = os.getpid()
@@ -105,7 +108,7 @@ def _init_sqlite(app):
         return
     from sqlalchemy import event
 
-    from app.extensions import db
+    from app.extensions import db  # deferred: the composition root loads the units only when an app is built
 
     with app.app_context():
         engine = db.engine
@@ -121,7 +124,7 @@ def _init_sqlite(app):
 
 
 def _init_logging(app):
-    from app import logs
+    from app import logs  # deferred: the composition root loads the units only when an app is built
 
     logs.configure(app.config)
 

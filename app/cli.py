@@ -13,6 +13,10 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.extensions import db
+from app.jobs import embedded
+from app.jobs.worker import run
+from app.operate import COMMANDS, create_account, db_group
+from app.supervisor import Child, Supervisor
 
 
 @click.command("create-admin")
@@ -30,8 +34,6 @@ from app.extensions import db
 @with_appcontext
 def create_admin(email, username, password, with_token):
     """Create an ADMIN account (the first account of a new deployment)."""
-    from app.operate import create_account
-
     create_account(email, username, "ADMIN", password, with_token=with_token)
 
 
@@ -53,8 +55,6 @@ WORKER_CLASSES = ("fork", "simple")
 @with_appcontext
 def worker(burst, scheduler, worker_class):
     """Run an RQ worker (with RQ's scheduler) on Halyard's queues; SIGTERM stops it gracefully."""
-    from app.jobs.worker import run
-
     run(current_app._get_current_object(), burst=burst, scheduler=scheduler, worker_class=worker_class)
 
 
@@ -75,8 +75,6 @@ def worker(burst, scheduler, worker_class):
 def start(host, port, web_workers, rq_workers, worker_class):
     """Apply migrations, then run and supervise Redis, web (gunicorn) and RQ worker(s) until Ctrl-C."""
     import flask_migrate
-
-    from app.supervisor import Child, Supervisor
 
     app = current_app._get_current_object()
     flask_migrate.upgrade(revision="heads")  # one branch per domain (docs/development.md)
@@ -147,8 +145,6 @@ def web_command(config, host, port, workers):
 
 def _embedded_redis(app, env):
     """The embedded Redis as a supervised child on its fixed socket, handed to the others as REDIS_URL."""
-    from app.jobs import embedded
-    from app.supervisor import Child
 
     path = embedded.socket_path(app.instance_path)
     if embedded.listening(path):
@@ -170,8 +166,6 @@ def _embedded_redis(app, env):
 
 
 def init_app(app):
-    from app.operate import COMMANDS
-
     for command in (create_admin, worker, start, *COMMANDS):
         app.cli.add_command(command)
 
@@ -181,14 +175,12 @@ class HalyardGroup(FlaskGroup):
 
     def get_command(self, ctx, name):
         if name == "db":
-            from app.operate import db_group
-
             return db_group()
         return super().get_command(ctx, name)
 
 
 def main():
     """The ``halyard`` console script."""
-    from app import create_app
+    from app import create_app  # deferred: the composition root
 
     HalyardGroup(create_app=create_app, add_version_option=False)(prog_name="halyard")

@@ -417,6 +417,7 @@ def finalize(config, instance_path):
     """Derive Flask/extension settings from Halyard's own ones."""
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance_path)
+    # deferred: gunicorn's master reads SETTINGS; this module stays stdlib-only
     from app.keyring import split_keys
 
     keys = split_keys(config["SECRET_KEY"])  # newest first (docs/operations.md "Secrets rotation")

@@ -25,6 +25,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def child_exit(server, worker):
+    # deferred: prometheus_client must load after PROMETHEUS_MULTIPROC_DIR is set
     from app.metrics import process_dead
 
     process_dead(worker.pid)

@@ -18,6 +18,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 from sqlalchemy import select
 
+from app.extensions import db
+
 __all__ = ["InvalidToken", "keyring", "rotate_all", "secret_keys", "split_keys"]
 
 
@@ -53,8 +55,6 @@ def rotate_all(stored):
     """Re-encrypt every stored secret with the newest key; ``stored`` is (model, [column names],
     derive) per kind. Returns {"model.column": count re-encrypted}; raises InvalidToken (nothing
     committed) when a value decrypts with none of the keys."""
-    from app.extensions import db
-
     counts = {}
     for model, columns, derive in stored:
         fernet = keyring(derive)

@@ -19,13 +19,19 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs import AppJob, get_redis, reconcile
+from app.jobs.models import JobRecord
+from app.keyring import InvalidToken, rotate_all
+from app.resources.accounts.models import SCOPES, Account
+from app.resources.datasources import connectors
+from app.resources.datasources.models import DataSource
+from app.resources.downloader.jobs import sweep_downloads
+from app.resources.scheduler import models as scheduler
 
 PASSWORD_ENV = "HALYARD_USER_PASSWORD"
 
 
 def _account(login):
-    from app.resources.accounts.models import Account
-
     account = Account.find_login(login)
     if account is None:
         raise click.ClickException(f"No account has the email or username {login!r}.")
@@ -50,8 +56,6 @@ def _check_password(password):
 
 def create_account(email, username, account_type, password, *, with_token=False, scopes=None):
     """Create an active account (and a token when asked); print its id, and the token once."""
-    from app.resources.accounts.models import SCOPES, Account
-
     _check_password(password)
     if Account.find_login(email) or (username and Account.find_login(username)):
         raise click.ClickException(f"An account with the email or username of {email} exists already.")
@@ -69,8 +73,6 @@ def create_account(email, username, account_type, password, *, with_token=False,
 
 
 def _scopes(ctx, param, value):
-    from app.resources.accounts.models import SCOPES
-
     if value is None:
         return None
     chosen = [s.strip() for s in value.split(",") if s.strip()]
@@ -116,8 +118,6 @@ def users_set_password(login, password):
 @with_appcontext
 def users_deactivate(login):
     """Deactivate an account: its tokens and sign-ins stop working at once. The last active ADMIN stays."""
-    from app.resources.accounts.models import Account
-
     account = _account(login)
     if account.type == "ADMIN" and account.active:
         others = db.session.scalar(
@@ -138,8 +138,6 @@ def jobs():
 
 
 def _job(job_id):
-    from app.resources.jobs.models import JobRecord
-
     record = db.session.get(JobRecord, job_id)
     if record is None:
         raise click.ClickException(f"No job {job_id}.")
@@ -148,8 +146,6 @@ def _job(job_id):
 
 def _rq_job(job_id):
     from rq.exceptions import NoSuchJobError
-
-    from app.jobs import AppJob, get_redis
 
     try:
         return AppJob.fetch(job_id, connection=get_redis())
@@ -175,8 +171,6 @@ def _iso(value):
 @with_appcontext
 def jobs_list(status, kind, limit):
     """The newest jobs: id, status, kind, created, error (tab-separated)."""
-    from app.resources.jobs.models import JobRecord
-
     stmt = select(JobRecord).order_by(JobRecord.created.desc(), JobRecord.id).limit(limit)
     if status:
         stmt = stmt.where(JobRecord.status == status)
@@ -226,8 +220,6 @@ def jobs_show(job_id):
 @with_appcontext
 def jobs_requeue(job_id):
     """Run a failed or cancelled job again (its RQ job must still be kept: HALYARD_JOB_RESULT_TTL_SECONDS)."""
-    from app.resources.jobs.models import JobRecord
-
     record = _job(job_id)
     job = _rq_job(job_id)
     if record.status not in ("failed", "canceled"):
@@ -261,8 +253,6 @@ def jobs_cancel(job_id):
     """Cancel a queued job, or stop a running one (its work horse is stopped); the row says canceled."""
     from rq.command import send_stop_job_command
 
-    from app.jobs import get_redis, reconcile
-
     record = _job(job_id)
     if record.status not in ("queued", "started", "scheduled"):
         raise click.ClickException(f"Job {job_id} is {record.status} already.")
@@ -286,8 +276,6 @@ def downloads():
 def downloads_sweep():
     """Delete files of downloads cancelled longer than HALYARD_DOWNLOADER_RETENTION_SECONDS ago and work
     folders left by killed jobs (the worker's reconciler also runs this every HALYARD_RECONCILE_SECONDS)."""
-    from app.resources.downloader.jobs import sweep_downloads
-
     click.echo(f"Swept the files of {sweep_downloads()} cancelled download(s).")
 
 
@@ -298,9 +286,6 @@ def secrets_group():
 
 def stored_secrets():
     """Every kind of encrypted secret the database stores: (model, columns, derive)."""
-    from app.resources.datasources import connectors
-    from app.resources.datasources.models import DataSource
-    from app.resources.scheduler import models as scheduler
 
     return [
         (scheduler.Schedule, ["secret_encrypted", "auth_token_encrypted"], scheduler.derive_key),
@@ -312,8 +297,6 @@ def stored_secrets():
 @with_appcontext
 def secrets_rotate():
     """Re-encrypt every stored secret with the newest SECRET_KEY (the first of the list)."""
-    from app.keyring import InvalidToken, rotate_all
-
     try:
         counts = rotate_all(stored_secrets())
     except InvalidToken:

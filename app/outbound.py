@@ -618,9 +618,3 @@ def _executor(size):
         if pool is None:
             pool = _executors[key] = ThreadPoolExecutor(size, thread_name_prefix="outbound")
         return pool
-
-
-def send_many(items, *, timeout=None, max_bytes=None, concurrency=16, config=None):
-    """Send (method, url, data, headers) requests concurrently under the policy (see ``Batch``)."""
-    with Batch(timeout=timeout, max_bytes=max_bytes, concurrency=concurrency, config=config) as batch:
-        return batch.send_many(items)

@@ -20,6 +20,8 @@ import time
 from flask import current_app, request
 from flask_limiter import Limiter
 
+from app.jobs import embedded
+
 
 def credential():
     """A stable, non-secret name of the request's credential, or None without one."""
@@ -48,8 +50,6 @@ def storage_uri(app):
     """Limits' URI of the app's Redis (a unix socket is ``redis+unix://``)."""
     url = app.config["REDIS_URL"]
     if not url:
-        from app.jobs import embedded
-
         return "redis+unix://" + embedded.socket_path(app.instance_path)
     return "redis+" + url if url.startswith("unix://") else url
 

@@ -9,12 +9,13 @@ Writes call ``check_preconditions(represent(thing))`` before changing anything.
 from flask import current_app, g, request, url_for
 
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
-from app.extensions import curies
+from app.extensions import curies, db
 from app.hal import (
     HAL_FORMS,
     HTML,
     JSON,
     CursorCodec,
+    Document,
     NotAcceptable,
     check_if_match,
     encode_json,
@@ -63,8 +64,6 @@ def paginate(
     to ``Collection.page()`` (``scalars``, ``totals``, ``key``, ``reuse``, and ``session``: a Core
     connection for a Core select, instead of the ORM session).
     """
-    from app.extensions import db
-
     config = current_app.config
     page = collection.page(
         options.pop("session", None) or db.session,
@@ -217,8 +216,6 @@ def created(doc, location=None):
 
 def accepted(location, doc=None):
     """202 Accepted for work that a job carries on, with Location of what tracks it."""
-    from app.hal import Document
-
     return respond(
         doc or Document({"status": "accepted"}, self_href=location), 202, {"Location": location}, etag=False
     )

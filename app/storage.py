@@ -34,7 +34,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import wrap_file
 
-from app import storage_backends
+from app import metrics, storage_backends
 from app.hal.conditional import PreconditionFailed
 
 log = logging.getLogger("halyard.storage")
@@ -260,8 +260,6 @@ def _finish(response, content_type, how):
     response.headers["Content-Type"] = content_type  # exactly this: werkzeug would add a charset of its own
     response.headers.update(FILE_HEADERS)
     if request.method != "HEAD" and response.status_code in (200, 206) and response.content_length:
-        from app import metrics
-
         metrics.file_sent(
             request.url_rule.rule if request.url_rule else "<unmatched>", response.content_length
         )

@@ -14,7 +14,9 @@ import secrets
 from flask import current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import metrics
 from app.errors import TooManyRequests
+from app.jobs import get_redis
 
 
 class Throttle:
@@ -58,8 +60,6 @@ class Throttle:
             )
 
     def record_failure(self, login, account_id=None):
-        from app import metrics
-
         metrics.signin_failed()
         pipe = self.redis.pipeline()  # MULTI/EXEC
         for key in self.keys(login, account_id):
@@ -72,8 +72,6 @@ class Throttle:
 
 
 def throttle():
-    from app.jobs import get_redis
-
     config = current_app.config
     return Throttle(get_redis(), config["HALYARD_LOGIN_MAX_FAILURES"], config["HALYARD_LOGIN_WINDOW_SECONDS"])
 

@@ -15,8 +15,3 @@ def rfc3339(value):
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="milliseconds") + "Z"  # milliseconds truncated, as the filters read them
-
-
-def from_timestamp(seconds):
-    """A POSIX timestamp as a naive UTC datetime."""
-    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)

@@ -113,7 +113,7 @@ def bulk_create(app, account_id, count, url, first_slot):
     from sqlalchemy import insert
 
     from app.extensions import db
-    from app.jobs.scheduler import arm_tick
+    from app.resources.scheduler.jobs import arm_tick
     from app.resources.scheduler.models import Schedule, encrypt
 
     now = datetime.now(UTC).replace(tzinfo=None)

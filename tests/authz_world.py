@@ -13,11 +13,11 @@ from datetime import datetime
 
 from app import storage
 from app.extensions import db
+from app.jobs.models import JobRecord
 from app.resources.accounts.models import AuthRequest, Group
 from app.resources.catalogue.models import CatalogueItem
 from app.resources.datasources.models import DataSource, Project, Script, StepRun
 from app.resources.downloader.models import DownloadRequest, waiters
-from app.resources.jobs.models import JobRecord
 from app.resources.scheduler.models import DeliveryAttempt, FailedTask, ScheduleRun
 
 SCHEMA = {

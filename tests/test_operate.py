@@ -85,8 +85,8 @@ def test_the_last_active_admin_stays_active(app, env, make_account, unchanged):
 
 def test_jobs_list_show_cancel_requeue_and_run(app, env, make_account):
     from app.jobs import enqueue, get_queue
+    from app.jobs.models import JobRecord
     from app.jobs.probe import probe
-    from app.resources.jobs.models import JobRecord
 
     owner = make_account()
     record = enqueue(probe, 1, 0.0, kind="probe", owner=owner)

@@ -428,6 +428,12 @@ class KeepAliveHandler(Handler):
         self.server.events.append(("connect", self.client_address))
 
 
+def send_many(items, **options):
+    """As the scheduler's delivery sends (app/resources/scheduler/delivery.py): one Batch, its send_many."""
+    with outbound.Batch(**options) as batch:
+        return batch.send_many(items)
+
+
 def test_send_many_reuses_connections_and_keeps_order(app):
     server = start(QuietServer, ("127.0.0.1", 0))
     server.RequestHandlerClass = KeepAliveHandler
@@ -437,7 +443,7 @@ def test_send_many_reuses_connections_and_keeps_order(app):
             ("POST", url + "/echo", json.dumps({"n": n}).encode(), {"Content-Type": "application/json"})
             for n in range(60)
         ]
-        results = outbound.send_many(items, concurrency=4, timeout=5)
+        results = send_many(items, concurrency=4, timeout=5)
         assert [json.loads(json.loads(r.content)["body"])["n"] for r in results] == list(range(60))
         assert {r.status_code for r in results} == {201}
         connects = [e for e in server.events if e[0] == "connect"]
@@ -456,7 +462,7 @@ def test_send_many_refuses_a_private_host_once_without_connecting(app, server, m
 
     monkeypatch.setattr(socket, "getaddrinfo", counting)
     items = [("POST", f"{server.url}/echo", b"{}", {})] * 5 + [("POST", "ftp://127.0.0.1/x", b"", {})]
-    results = outbound.send_many(items, config=EMPTY, concurrency=3)
+    results = send_many(items, config=EMPTY, concurrency=3)
     assert all(isinstance(r, OutboundRefused) for r in results)
     assert [r.kind for r in results] == ["refused"] * 5 + ["invalid_url"]
     assert looked_up == ["127.0.0.1"]  # one check per host and batch
@@ -472,7 +478,7 @@ def test_send_many_rebinding_after_the_batch_check_is_caught_at_connect(app, ser
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    [result] = outbound.send_many(
+    [result] = send_many(
         [("GET", f"http://rebind.example:{server.server_address[1]}/hello", None, {})], config=EMPTY
     )
     assert isinstance(result, OutboundRefused) and "rebind.example" in str(result)
@@ -484,7 +490,7 @@ def test_send_many_deadlines_sizes_and_errors_per_request(app, server):
         closed_port = sock.getsockname()[1]
     # A 5 s deadline, so the quick request answers in time on a loaded machine; the slow ones take far
     # longer (the trickle 10 s, the sleep 60 s), so "timeout" is proof that the deadline cut them.
-    results = outbound.send_many(
+    results = send_many(
         [
             ("GET", server.url + "/trickle", None, {}),
             ("GET", server.url + "/sleep?seconds=60", None, {}),

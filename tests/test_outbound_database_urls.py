@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+from app.jobs.models import JobRecord
 from app.outbound_database import DatabaseRefused, pinned
 from app.resources.datasources import connectors
 from app.resources.datasources.models import DataSource, Project
 from app.resources.datasources.tables import TableError
-from app.resources.jobs.models import JobRecord
 
 LOOPBACK_ONLY = {"HALYARD_OUTBOUND_ALLOWLIST": "127.0.0.1"}
 BASE = "postgresql://u:p@127.0.0.1:5432/db"

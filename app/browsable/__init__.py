@@ -9,9 +9,12 @@ Nothing here knows any domain: pages are built from the document alone (docs/bro
 
 from flask import Blueprint
 
+from app.browsable.docs import bp as docs_bp
 from app.browsable.page import render_page
 from app.browsable.response import fill_response_panel
 from app.browsable.toggle import FORMATS, apply_format
+from app.hal import set_html_renderer
+from app.resources.root import register_entry
 
 bp = Blueprint(
     "browsable",
@@ -25,9 +28,6 @@ __all__ = ["FORMATS", "bp", "init_app"]
 
 
 def init_app(app):
-    from app.browsable.docs import bp as docs_bp
-    from app.hal import set_html_renderer
-    from app.resources.root import register_entry
 
     set_html_renderer(render_page)
     app.register_blueprint(bp)

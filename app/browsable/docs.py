@@ -14,6 +14,8 @@ import flask_swagger_ui
 from flask import Blueprint, make_response, render_template, request
 
 from app.browsable.response import PAGE_HEADER, PAGE_HEADERS
+from app.hal import HTML, Document, negotiate
+from app.representation import respond, url
 
 DIST = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
 bp = Blueprint("apidocs", __name__, static_folder=DIST, static_url_path="/_browsable/swagger-ui")
@@ -31,8 +33,6 @@ DOCS_HEADERS = {
 @bp.get("/_browsable/api-docs")
 def viewer():
     """The API's documentation, rendered by Swagger UI from ``/openapi.json`` (``service-doc``)."""
-    from app.hal import HTML, Document, negotiate
-    from app.representation import respond, url
 
     if negotiate(request.headers.get("Accept")) != HTML:
         doc = Document({"title": "Halyard API documentation"}, self_href=url("apidocs.viewer"))

@@ -18,7 +18,12 @@ import uritemplate
 from flask import current_app, g, has_request_context, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.auth import optional_auth
 from app.browsable.response import PANEL_MARKER
+from app.extensions import curies as registry
+from app.hal import Collection
+from app.hal.negotiation import default_html_renderer
+from app.resources.root import entry_link
 
 PAGING_RELS = ("first", "prev", "next", "last")
 MAX_EMBED_DEPTH = 3
@@ -396,8 +401,6 @@ def grammar_form(rows):
     The variables come from the template; their types, enums and sortable fields from the declared
     ``Collection`` with that rel and exactly those variables (without one: text boxes, operators read
     from the suffixed variables, no sort choices)."""
-    from app.hal import Collection
-
     row = next((r for r in rows if r["rel"].endswith("/options") and r["templated"]), None)
     if row is None:
         return None
@@ -502,8 +505,6 @@ def relation_model(doc, curies):
     items in, and where the entry point links it."""
     if request.endpoint != "root.rel" or "curie" not in doc:
         return None
-    from app.extensions import curies as registry
-    from app.hal import Collection
 
     curies = curies or {registry.name: registry.curie_link(request.host_url)["href"]}
     curie = doc["curie"]
@@ -512,8 +513,6 @@ def relation_model(doc, curies):
     entry = current_app.extensions.get("halyard.entry", {}).get(curie)
     href = None
     if entry is not None:
-        from app.resources.root import entry_link
-
         href = entry_link(entry).href
     return {
         "methods": doc.get("methods") or [],
@@ -544,8 +543,6 @@ def signed_in_account(status):
     account = getattr(g, "account", None)
     tried = status in (401, 429) or g.get("auth_event")
     if account is None and not tried and request.headers.get("Authorization"):
-        from app.auth import optional_auth
-
         try:
             optional_auth(lambda: None)()
         except HTTPException:  # throttled while rendering another answer: that answer stands, anonymously
@@ -560,8 +557,6 @@ def render_page(doc, status):
     Outside a request (app/hal used on its own) the library's default renderer answers.
     """
     if not has_request_context():
-        from app.hal.negotiation import default_html_renderer
-
         return default_html_renderer(doc, status)
     g.halyard_page = True  # this response is a browsable page: fill_response_panel marks it as one
     curies = curie_docs(doc)

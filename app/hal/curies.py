@@ -36,10 +36,6 @@ class CurieRegistry:
         """The prefix with its colon, e.g. ``"ec:"``."""
         return f"{self.name}:"
 
-    def qualify(self, rel: str) -> str:
-        """Return ``rel`` with the CURIE prefix (``assets`` → ``ec:assets``)."""
-        return rel if self.is_curied(rel) else self.prefix + rel
-
     def strip(self, rel: str) -> str:
         """Return ``rel`` without the CURIE prefix (``ec:assets`` → ``assets``)."""
         return rel[len(self.prefix) :] if self.is_curied(rel) else rel

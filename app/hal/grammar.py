@@ -1,6 +1,6 @@
 """The collection query grammar (DESIGN.md §4): declared fields, parsed values, errors.
 
-``parse_query`` turns a request's query MultiDict into a ``Query`` and is
+``Collection.parse`` (app/hal/collection.py) turns a request's query MultiDict into a ``Query`` and is
 strict: an unknown parameter, an undeclared property, a disallowed
 operator, a bad value or a repeated parameter raises ``QueryError``
 naming the parameter. Nothing is silently ignored.
@@ -155,11 +155,6 @@ class Query:
     id_lookup: bool = False
     extras: list[tuple[str, str]] = field(default_factory=list)
     cursor: Any = None  # a cursor page's decoded ``Cursor`` (style "cursor")
-
-    @property
-    def limit(self) -> int:
-        """Items per page, whichever style was used."""
-        return self.size
 
     def params(
         self, *, page: int | None = None, offset: int | None = None, cursor: str | None = None

@@ -22,13 +22,29 @@ import redis.exceptions
 from flask import current_app, has_app_context
 from rq import Queue, get_current_job
 from rq.job import Job
+from rq.utils import import_attribute
 
 from app import metrics
 from app.errors import REDIS_RETRY_AFTER, ApiError
+from app.extensions import db
+from app.jobs import embedded
+from app.jobs.models import JobRecord
 from app.jobs.progress import save_meta, write
 from app.observe import job_meta
 
 QUEUE_NAMES = ("high", "default", "low")
+# Job functions that moved (issue 14, docs/jobs.md "Moved job functions"): a job queued or scheduled
+# before an upgrade names its function by the old dotted path, and still runs.
+MOVED_FUNCTIONS = {
+    "app.jobs.scheduler.tick": "app.resources.scheduler.jobs.tick",
+    "app.jobs.scheduler.snapshot_metrics": "app.resources.scheduler.jobs.snapshot_metrics",
+    "app.jobs.scheduler.deliver_batch": "app.resources.scheduler.delivery.deliver_batch",
+    "app.jobs.downloads.run_download": "app.resources.downloader.jobs.run_download",
+    "app.jobs.datasources.process_source": "app.resources.datasources.jobs.process_source",
+    "app.jobs.datasources.run_steps": "app.resources.datasources.jobs.run_steps",
+    "app.resources.datasources.processing.process_source": "app.resources.datasources.jobs.process_source",
+    "app.resources.datasources.processing.run_steps": "app.resources.datasources.jobs.run_steps",
+}
 log = logging.getLogger("halyard.jobs")
 _worker_app = None
 
@@ -62,8 +78,6 @@ def connect(url, instance_path):
         import redis
 
         return redis.Redis.from_url(url, **options)
-    from app.jobs import embedded
-
     return embedded.client(instance_path, **options)
 
 
@@ -117,9 +131,6 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
     ``QueueUnavailable`` raised, so nothing is half-created. When Redis fails between the commit and
     the push, the record and its tracker are failed (``reconcile.fail``) before the error is raised.
     """
-    from app.extensions import db
-    from app.resources.jobs.models import JobRecord
-
     target = get_queue(queue)
     try:
         target.connection.ping()
@@ -145,13 +156,13 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
     try:
         target.enqueue(func, *args, job_id=job_id, **options)
     except Exception as exc:
-        from app.jobs import reconcile
+        from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
         reconcile.fail(job_id, "The job could not be queued.", cancel=False)
         if isinstance(exc, redis.exceptions.RedisError):
             raise QueueUnavailable(committed=True) from exc
         raise
-    from app.jobs import reconcile
+    from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
     reconcile.arm()  # the reconciler's timer comes back after a Redis that lost it (a no-op when armed)
     return record
@@ -175,7 +186,7 @@ def worker_app():
     """The Flask app of a worker process started without one (plain ``rq worker``)."""
     global _worker_app
     if _worker_app is None:
-        from app import create_app
+        from app import create_app  # deferred: the composition root (it imports every package)
 
         _worker_app = create_app()
     return _worker_app
@@ -183,6 +194,12 @@ def worker_app():
 
 class AppJob(Job):
     """A Job that runs in a fresh app context and keeps its JobRecord (and tracking row) in step."""
+
+    @property
+    def func(self):
+        """RQ's function lookup, with ``MOVED_FUNCTIONS`` read for jobs stored under an old path."""
+        moved = None if self.instance else MOVED_FUNCTIONS.get(self.func_name)
+        return import_attribute(moved) if moved else super().func
 
     def perform(self):
         started, outcome = time.perf_counter(), "failed"
@@ -196,9 +213,7 @@ class AppJob(Job):
     def perform_in_app(self):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():
-            from app.extensions import db
-            from app.jobs import reconcile
-            from app.resources.jobs.models import JobRecord
+            from app.jobs import reconcile  # deferred: app.jobs.reconcile imports this module
 
             if app.extensions.get("halyard.pid") != os.getpid():
                 db.engine.dispose(close=False)  # a forked work horse must not share pooled connections

@@ -34,6 +34,7 @@ from rq.scripts import release_lock
 from rq.worker import WorkerStatus
 
 from app.jobs import JobError
+from app.jobs.reconcile import fail
 from app.lifecycle import Outage, die_with_parent
 
 log = logging.getLogger("halyard.worker")
@@ -229,8 +230,6 @@ class Graceful:
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         if self.grace_over:
-            from app.jobs.reconcile import fail
-
             job.meta["error"] = self.grace_message()
             job.save_meta()
             fail(job.id, job.meta["error"], cancel=False)
@@ -262,8 +261,6 @@ class Graceful:
                 pass
             self.wait_for_horse()
             if job is not None:
-                from app.jobs.reconcile import fail
-
                 fail(job.id, REDIS_LOST, cancel=False)
         self.halt_scheduler()
 

@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import AppJob, all_queues, get_queue, get_redis, sweep
+from app.jobs.models import LIVE, JobRecord, trackers
 from app.timeutil import utcnow
 
 log = logging.getLogger("halyard")
@@ -51,8 +52,6 @@ NEVER_QUEUED = "The work was never queued (the server stopped before its job was
 def fail(job_id, message, *, status="failed", cancel=True):
     """Settle job ``job_id`` as ``status`` and fail the row that tracks it; commits. With ``cancel``, a
     job RQ still holds queued is cancelled. Returns whether this call settled the record."""
-    from app.resources.jobs.models import JobRecord, trackers
-
     db.session.rollback()
     moved = JobRecord.settle(job_id, status, message)
     record = db.session.get(JobRecord, job_id)
@@ -87,8 +86,6 @@ def grace_cutoff(now=None):
 
 def confirm_alive(job_id):
     """True unless RQ shows job ``job_id`` failed, stopped, cancelled or lost; a dead one is failed here."""
-    from app.resources.jobs.models import LIVE, JobRecord
-
     record = db.session.get(JobRecord, job_id)
     if record is None:
         return False
@@ -152,8 +149,6 @@ def worker_dead(connection, name):
 
 def check_records(now):
     """Step 2 over every live JobRecord, in chunks; the number failed."""
-    from app.resources.jobs.models import LIVE, JobRecord
-
     failed, after = 0, ""
     while True:
         rows = db.session.execute(
@@ -172,8 +167,6 @@ def check_records(now):
 
 def check_trackers(now):
     """Step 3: rows still waiting for a job that is over, or that never had one; the number failed."""
-    from app.resources.jobs.models import JobRecord, trackers
-
     failed = 0
     for model in trackers():
         column = getattr(model, model.job_attr)
@@ -189,9 +182,21 @@ def check_trackers(now):
     return failed
 
 
-def add_pass(app, target):
-    """Register a domain's pass, ``"module:function"`` called with no argument in every reconcile."""
-    app.extensions.setdefault("halyard.reconcile_passes", []).append(target)
+def add_pass(app, target, *, at_scheduler_start=False):
+    """Register a domain's pass, ``"module:function"`` called with no argument in every reconcile.
+
+    ``at_scheduler_start``: ``target`` is instead called when a worker that runs RQ's scheduler starts
+    (``halyard worker`` without ``--burst``; app/jobs/worker.py). Passes are named by string so that
+    the jobs plumbing never imports a domain (docs/development.md "Which package may import which").
+    """
+    key = "halyard.scheduler_start_passes" if at_scheduler_start else "halyard.reconcile_passes"
+    app.extensions.setdefault(key, []).append(target)
+
+
+def call_pass(target):
+    """Call a registered pass (``"module:function"``); its result."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)()
 
 
 def reconcile(now=None, sweep_files=False):
@@ -204,9 +209,8 @@ def reconcile(now=None, sweep_files=False):
         "rows": check_trackers(now),
     }
     for target in current_app.extensions.get("halyard.reconcile_passes", []):
-        module, _, name = target.partition(":")
         try:
-            report[name] = getattr(importlib.import_module(module), name)()
+            report[target.partition(":")[2]] = call_pass(target)
         except Exception:  # one domain's failure must not stop the others
             db.session.rollback()
             log.exception("reconcile pass %s failed", target)

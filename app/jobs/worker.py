@@ -15,7 +15,7 @@ from rq import Worker
 from app.extensions import db
 from app.jobs import AppJob, all_queues, get_redis
 from app.jobs.graceful import REDIS_ERRORS, WORKER_CLASSES
-from app.jobs.reconcile import at_worker_start, worker_dead
+from app.jobs.reconcile import at_worker_start, call_pass, worker_dead
 from app.lifecycle import Backoff, Outage, children_die_with_me
 
 log = logging.getLogger("halyard.worker")
@@ -111,13 +111,11 @@ def forget_dead_workers(connection, app):
 
 
 def reconcile_scheduler(app):
-    """Re-arm the scheduler's next tick (idempotent): recovers ticks lost with a Redis restart."""
-    if "scheduler" not in app.blueprints:
-        return
-    from app.jobs.scheduler import reconcile
-
-    try:
-        reconcile()
-    except Exception:  # a worker must start even when the scheduler tables are not migrated yet
-        db.session.rollback()
-        app.logger.warning("scheduler reconcile failed at worker start", exc_info=True)
+    """The domains' passes for a worker that runs RQ's scheduler (``add_pass(..., at_scheduler_start=True)``:
+    the scheduler domain re-arms its next tick, recovering ticks lost with a Redis restart; idempotent)."""
+    for target in app.extensions.get("halyard.scheduler_start_passes", []):
+        try:
+            call_pass(target)
+        except Exception:  # a worker must start even when the domain's tables are not migrated yet
+            db.session.rollback()
+            app.logger.warning("%s failed at worker start", target, exc_info=True)

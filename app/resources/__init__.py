@@ -9,10 +9,10 @@ import importlib
 import importlib.util
 import pkgutil
 
+from app.resources import root
+
 
 def init_app(app):
-    from app.resources import root
-
     root.init_app(app)
     domains = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg)
     # Every model first: relationships name classes of other domains by string, and the first

@@ -4,8 +4,8 @@ import pytest
 from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from openapi_spec_validator import validate
 
+from app.jobs.models import STATUSES
 from app.openapi import api_doc, describe
-from app.resources.jobs.models import STATUSES
 
 pytestmark = pytest.mark.fresh_app  # the widgets blueprint is registered on the app
 SKIP = {"HEAD", "OPTIONS"}

@@ -142,7 +142,7 @@ class Instance:
     def unfinished(self):
         """Every row that tracks work and is not final yet: (table, id, status)."""
         models()
-        from app.resources.jobs.models import LIVE, TRACKERS, JobRecord
+        from app.jobs.models import LIVE, TRACKERS, JobRecord
         from app.resources.scheduler.models import ScheduleRun
 
         found = [

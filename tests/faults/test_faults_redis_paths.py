@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from app.extensions import db
-from app.resources.jobs.models import JobRecord
+from app.jobs.models import JobRecord
 
 _refusing = socket.socket()
 _refusing.bind(("127.0.0.1", 0))  # kept bound so no other process can listen on the port

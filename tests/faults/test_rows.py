@@ -26,11 +26,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs import get_redis, queue_name
+from app.jobs.models import JobRecord
 from app.resources.catalogue.models import CatalogueItem
 from app.resources.datamanager.models import AssetFile
 from app.resources.datasources.models import DataSource, Project, Script, StepRun
 from app.resources.downloader.models import DownloadRequest
-from app.resources.jobs.models import JobRecord
 from app.resources.scheduler.models import FailedTask, ScheduleRun
 from tests.conftest import ROOT, subprocess_env
 
@@ -562,7 +562,7 @@ def test_the_reconciler_re_arms_a_lost_scheduler_tick(app, client, make_account,
     from rq.registry import ScheduledJobRegistry
 
     from app.jobs import get_queue, reconcile
-    from app.jobs.scheduler import FIRE_QUEUE, tick_job_id
+    from app.resources.scheduler.jobs import FIRE_QUEUE, tick_job_id
     from app.resources.scheduler.models import Schedule
 
     body = {"endpoint": "http://127.0.0.1:9/hook", "interval_definition": "1 hours", "payload": {}}

@@ -1,11 +1,12 @@
 """Jobs as resources: real Redis, real RQ workers (in-process and forking subprocesses)."""
 
+import importlib
 import time
 
 import jobfuncs
 import pytest
 
-from app.jobs import enqueue
+from app.jobs import MOVED_FUNCTIONS, enqueue, get_queue
 
 
 def wait_for(predicate, timeout=90.0, interval=0.1):
@@ -132,3 +133,14 @@ def test_paging_limits_come_from_the_configuration(client, admin_headers):
     too_big = client.get("/jobs/?size=6", headers=admin_headers)
     assert too_big.status_code == 400 and list(too_big.get_json()["errors"]) == ["size"]
     assert "size=2" in client.get("/jobs/", headers=admin_headers).get_json()["_links"]["self"]["href"]
+
+
+@pytest.mark.parametrize("old_name", sorted(MOVED_FUNCTIONS))
+def test_a_job_queued_under_a_moved_function_name_still_runs(app, old_name):
+    """Jobs queued before an upgrade name their function by the old dotted path (app/jobs MOVED_FUNCTIONS):
+    the job resolves to the function's new home, which exists."""
+    job = get_queue("high", app).enqueue(old_name)
+    assert job.func_name == old_name
+    new_module, name = MOVED_FUNCTIONS[old_name].rsplit(".", 1)
+    assert job.func is getattr(importlib.import_module(new_module), name)
+    assert not old_name.startswith(new_module + ".")

@@ -14,8 +14,8 @@ from rq import Worker
 
 from app.extensions import db
 from app.jobs import AppJob, all_queues, enqueue, get_redis
+from app.jobs.models import JobRecord
 from app.jobs.probe import probe
-from app.resources.jobs.models import JobRecord
 
 pytestmark = pytest.mark.timeout_sensitive  # the grace period is real elapsed time
 

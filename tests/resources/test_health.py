@@ -36,7 +36,7 @@ def test_health_without_worker_is_up_with_workers_missing(client, user_headers, 
 
 def test_scheduler_tick_age_is_reported(client, user_headers, run_jobs):
     from app.jobs import get_queue
-    from app.jobs.scheduler import tick
+    from app.resources.scheduler.jobs import tick
 
     get_queue("high").enqueue(tick)
     run_jobs()

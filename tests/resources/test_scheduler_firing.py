@@ -271,7 +271,7 @@ def _descendants(pid):
 def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same_key(
     client, user_headers, admin_headers, receiver, worker_process
 ):
-    from app.jobs import scheduler as jobs
+    from app.resources.scheduler import delivery
     from app.timeutil import utcnow
 
     s = create(client, user_headers, receiver, frequency=1)
@@ -286,12 +286,12 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
     assert (run.status, run.attempts) == ("sending", 1) and run.sending_at is not None
 
     # Not lost yet: a live batch could still be sending it until its time limit has passed.
-    assert jobs.recover_lost() == 0
+    assert delivery.recover_lost() == 0
     # Past that bound (a fixed clock instead of minutes of waiting), the attempt is recorded as lost
     # and the run is enqueued once more.
-    later = utcnow() + jobs.lost_after() + timedelta(seconds=1)
-    assert jobs.recover_lost(now=later) == 1
-    assert jobs.recover_lost(now=later) == 0  # settled once
+    later = utcnow() + delivery.lost_after() + timedelta(seconds=1)
+    assert delivery.recover_lost(now=later) == 1
+    assert delivery.recover_lost(now=later) == 0  # settled once
     receiver.holds[s["id"]].set()
     worker_process("--worker-class", "simple")
     hits = wait_for(lambda: len(receiver.of(s["id"])) >= 2 and receiver.of(s["id"]))
@@ -322,7 +322,7 @@ def test_an_attempt_lost_with_a_sigkilled_worker_is_sent_once_more_with_the_same
 
     db.session.expire_all()
     assert db.session.get(ScheduleRun, run.id).status == "sent"
-    queue = get_queue(jobs.DELIVERY_QUEUE)
+    queue = get_queue(delivery.DELIVERY_QUEUE)
     waiting = set(queue.job_ids) | set(ScheduledJobRegistry(queue=queue).get_job_ids())
     assert waiting == set(), waiting  # s is the only schedule of this test
     assert len(receiver.of(s["id"])) == 2

@@ -1,13 +1,19 @@
 """Accounts: device-style sign-in (seed 000), users, groups and tokens (seed 003).
 
 The models (Account, Group, ApiToken, AuthRequest) are shared by every domain;
-``views.embed_account(account)`` is how other domains show an account.
+``represent.embed_account(account)`` is how other domains show an account.
 Routes: signin.py, users.py, groups.py, tokens.py; docs/accounts.md is the reference.
 """
 
 import click
 from flask import Blueprint
 from flask.cli import with_appcontext
+
+from app.extensions import curies, db
+from app.hal import properties_from_schema
+from app.resources.accounts import schemas
+from app.resources.accounts.models import AuthRequest
+from app.resources.root import register_entry
 
 bp = Blueprint("accounts", __name__)
 
@@ -112,7 +118,7 @@ RELATIONS = {
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: the route modules import bp from this package
     from app.resources.accounts import (  # noqa: F401  (routes)
         groups,
         openapi,  # noqa: F401  (describes every operation for /openapi.json)
@@ -121,8 +127,9 @@ def init_app(app):
         tokens,
         users,
     )
+
+    # deferred: verifiers -> oidc -> app.auth, which imports this package (through accounts.models)
     from app.resources.accounts.verifiers import VERIFIERS
-    from app.resources.root import register_entry
 
     verifier = app.config["HALYARD_SIGNIN_VERIFIER"]
     if verifier not in VERIFIERS:
@@ -160,9 +167,6 @@ def init_app(app):
 
 def _body_properties():
     """The request-body properties of the relations that accept one, from the validating schemas."""
-    from app.hal import properties_from_schema
-    from app.resources.accounts import schemas
-
     return {
         "auth-request/attach": properties_from_schema(schemas.attach_account_schema),
         "auth-tokens": properties_from_schema(schemas.auth_token_request_schema),
@@ -181,8 +185,6 @@ accounts_cli = click.Group("accounts", help="Accounts maintenance.")
 @with_appcontext
 def sweep_auth_requests():
     """Delete expired sign-in (auth) requests."""
-    from app.extensions import db
-    from app.resources.accounts.models import AuthRequest
 
     count = AuthRequest.sweep()
     db.session.commit()

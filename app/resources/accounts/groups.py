@@ -3,20 +3,20 @@
 from sqlalchemy import select
 
 from app.auth import admin_required, current_account, login_required
-from app.errors import Conflict
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import Group, account_groups
-from app.resources.accounts.schemas import group_schema, member_schema
-from app.resources.accounts.views import (
+from app.resources.accounts.represent import (
     get_group_or_404,
     get_user_or_404,
     group_form,
     represent_group,
     visible_groups,
 )
+from app.resources.accounts.schemas import group_schema, member_schema
 
 
 def _with_member(op, values):
@@ -133,8 +133,6 @@ def remove_member(group_id, user_id):
     group = get_group_or_404(group_id, viewer)
     account = get_user_or_404(user_id, viewer)
     if account not in group.members:
-        from app.errors import NotFound
-
         raise NotFound("membership")
     group.members.remove(account)
     db.session.commit()

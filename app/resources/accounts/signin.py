@@ -21,9 +21,9 @@ from app.resources.accounts import bp
 from app.resources.accounts.models import AuthRequest
 from app.resources.accounts.oidc import code_flow_enabled
 from app.resources.accounts.pages import form_page, page, refusal_page, signed_in_page
+from app.resources.accounts.represent import signin_token_ttl, token_created
 from app.resources.accounts.schemas import attach_account_schema, auth_token_request_schema
 from app.resources.accounts.verifiers import AccountDeactivated, verify
-from app.resources.accounts.views import signin_token_ttl, token_created
 from app.timeutil import rfc3339, utcnow
 
 

@@ -14,14 +14,14 @@ from app.hal import Collection, Field, Template, properties_from_schema
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import ApiToken
-from app.resources.accounts.schemas import new_token_schema
-from app.resources.accounts.views import (
+from app.resources.accounts.represent import (
     get_token_or_404,
     get_user_or_404,
     may_manage_tokens,
     represent_token,
     token_created,
 )
+from app.resources.accounts.schemas import new_token_schema
 
 
 def _revoked(op, values):
@@ -47,7 +47,7 @@ tokens_collection = Collection(
 )
 
 
-def token_owner_or_404(user_id):
+def get_token_owner_or_404(user_id):
     viewer = current_account()
     account = get_user_or_404(user_id, viewer)
     if not may_manage_tokens(viewer, account):
@@ -59,7 +59,7 @@ def token_owner_or_404(user_id):
 @login_required
 def list_tokens(user_id):
     """The account's tokens (metadata only), newest first."""
-    account = token_owner_or_404(user_id)
+    account = get_token_owner_or_404(user_id)
     stmt = select(ApiToken).where(ApiToken.account_id == account.id)
     current = getattr(g, "token", None)
     return paginate(
@@ -81,7 +81,7 @@ def list_tokens(user_id):
 @login_required
 def issue_token(user_id):
     """Issue a named token (201; the secret is in this response only)."""
-    account = token_owner_or_404(user_id)
+    account = get_token_owner_or_404(user_id)
     data = load_body(new_token_schema)
     ttl = data.get("ttl_seconds") or current_app.config["HALYARD_TOKEN_DEFAULT_TTL_SECONDS"] or None
     scopes = data.get("scopes") or caller_scopes()
@@ -101,7 +101,7 @@ def issue_token(user_id):
 @login_required
 def get_token(user_id, token_id):
     """One token's metadata."""
-    token = get_token_or_404(token_owner_or_404(user_id), token_id)
+    token = get_token_or_404(get_token_owner_or_404(user_id), token_id)
     return respond(represent_token(token, getattr(g, "token", None)))
 
 
@@ -109,7 +109,7 @@ def get_token(user_id, token_id):
 @login_required
 def revoke_token(user_id, token_id):
     """Revoke a token by deleting it; it stops working at once (the caller's own one included)."""
-    token = get_token_or_404(token_owner_or_404(user_id), token_id)
+    token = get_token_or_404(get_token_owner_or_404(user_id), token_id)
     check_preconditions(represent_token(token, getattr(g, "token", None)))
     db.session.delete(token)
     db.session.commit()

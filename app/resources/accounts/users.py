@@ -11,15 +11,15 @@ from app.hal import Collection, Field
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp
 from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
-from app.resources.accounts.schemas import password_change_schema, user_token_schema, user_update_schema
-from app.resources.accounts.verifiers import find_by_email
-from app.resources.accounts.views import (
+from app.resources.accounts.represent import (
     get_user_or_404,
     represent_user,
     signin_token_ttl,
     token_created,
     visible_users,
 )
+from app.resources.accounts.schemas import password_change_schema, user_token_schema, user_update_schema
+from app.resources.accounts.verifiers import find_by_email
 from app.throttle import password_sign_in
 
 

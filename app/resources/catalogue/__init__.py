@@ -2,16 +2,18 @@
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("catalogue", __name__)
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: the route modules import bp from this package
     from app.resources.catalogue import (
         openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(

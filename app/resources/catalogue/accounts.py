@@ -3,11 +3,11 @@
 ``{"@type": "account", "id", "email", "type", "_links": {"self": /api/v1/user/{id}/}}``, or None.
 """
 
+from app.resources.accounts.represent import embed_account
+
 
 def account_embed(account):
     """The account as seed 000 embeds it (the shared renderer of the accounts domain), or None."""
     if account is None:
         return None
-    from app.resources.accounts.views import embed_account
-
     return embed_account(account).to_dict()

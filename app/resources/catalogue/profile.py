@@ -11,6 +11,7 @@ from flask import current_app
 from app.errors import ApiError
 from app.extensions import db
 from app.jobs import JobError, produced, report_progress
+from app.resources.catalogue.models import CatalogueItem
 from app.resources.datasources.tables import TableError, relation, table_columns
 from app.resources.downloader import local
 
@@ -46,8 +47,6 @@ def inline(item):
 
 def compute_spec_job(item_id, account_id):
     """RQ job: profile a large table; the item gets its spec and sample (the job's result links it)."""
-    from app.resources.catalogue.models import CatalogueItem
-
     item = db.session.get(CatalogueItem, item_id)
     if item is None:
         raise JobError("The catalogue item was deleted.")

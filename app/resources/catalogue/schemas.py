@@ -2,7 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from app.errors import BodyJsonDidNotParse
 from app.inputs import INT32
+from app.representation import load_body
 from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.spec import validate_sample, validate_spec
 
@@ -44,9 +46,6 @@ def load_seed_body(schema):
     """``load_body`` as seed 000 answers it: a request without any body is 400 BODY_JSON_DID_NOT_PARSE
     (seed 000's example sends no Content-Type either), not 415."""
     from flask import request
-
-    from app.errors import BodyJsonDidNotParse
-    from app.representation import load_body
 
     if not request.get_data(cache=True):
         raise BodyJsonDidNotParse("The request has no body; send a JSON object.")

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
 COLUMN_TYPES = ("INTEGER", "FLOAT", "STRING", "BOOLEAN", "DATETIME")
-NUMERIC = ("INTEGER", "FLOAT", "DATETIME")
 OPERATORS = {
     "INTEGER": (">", ">=", "<", "<=", "=", "!="),
     "FLOAT": (">", ">=", "<", "<=", "=", "!="),

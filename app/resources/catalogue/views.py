@@ -8,12 +8,17 @@ from app.auth import admin_required, current_account, login_required
 from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.jobs import enqueue
 from app.representation import accepted, check_preconditions, created, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, words
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
+from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
 from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
+from app.resources.datasources.models import DataSource
+from app.resources.downloader.models import DownloadRequest
+from app.resources.jobs.views import represent as represent_job
 
 items_collection = Collection(
     rel="ec:catalogue-items",
@@ -108,8 +113,6 @@ def get_item_or_404(item_id):
 
 def apply_body(item, data):
     """Copy a validated body onto ``item``; 400 for unknown accounts, data sources or a taken name."""
-    from app.resources.datasources.models import DataSource
-
     maintainer_id = data["maintained_by_id"]
     if maintainer_id is not None and db.session.get(Account, maintainer_id) is None:
         # seed 000 answers this case with BODY_JSON_DID_NOT_PARSE and this message
@@ -191,8 +194,6 @@ def update(item_id):
 @admin_required
 def delete(item_id):
     """CATALOGUEITEM_DELETED (ADMIN), unless a download request of the item is not cancelled."""
-    from app.resources.downloader.models import DownloadRequest
-
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
     live = db.session.scalar(
@@ -224,14 +225,9 @@ def compute_spec(item_id):
     A table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows, or an external data set, is profiled
     by a job: 202 + the job (profile.inline).
     """
-    from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
-
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
     if not inline(item):
-        from app.jobs import enqueue
-        from app.resources.jobs.views import represent as represent_job
-
         record = enqueue(
             compute_spec_job,
             item.id,

@@ -2,6 +2,9 @@
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("datamanager", __name__)
 
 RELATIONS = {
@@ -77,7 +80,7 @@ RELATIONS = {
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: route modules import bp from this package
     from app.resources.datamanager import (  # noqa: F401  (routes attach to bp)
         asset_writes,
         assets,
@@ -85,7 +88,6 @@ def init_app(app):
         openapi,  # noqa: F401  (describes every operation for /openapi.json)
         spaces,
     )
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:datamanagers", "datamanager.index", title="Data Manager spaces")

@@ -7,6 +7,9 @@ is the reference; ``tables.table_path(source)`` is how the rest of the server re
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("datasources", __name__)
 
 RELS = {
@@ -92,14 +95,13 @@ RELS = {
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: route modules import bp from this package
     from app.resources.datasources import (  # noqa: F401
         openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views_projects,
         views_sources,
         views_steps,
     )
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:projects", "datasources.projects", title="Projects")

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.keyring import keyring
+from app.outbound import OutboundError, request
 from app.resources.datasources.tables import TableError, rows_to_csv
 
 _WRITE_NODES = (
@@ -77,7 +78,7 @@ def check_connection(value):
     A configured name is always allowed; a literal URL must be a network database (PostgreSQL)
     that every host it could reach passes the outbound policy (app.outbound_database).
     """
-    from app import outbound_database  # here: psycopg and the HTTP client load only when needed
+    from app import outbound_database  # deferred: psycopg loads only for database sources
 
     if value in configured_connections():
         return None
@@ -147,7 +148,7 @@ def run_query(url, sql, destination):
 def _engine(url, timeout):
     """An engine for ``url``: a configured connection as the operator wrote it; any other URL checked
     again now (the allowlist may have changed since it was stored) and pinned to the checked addresses."""
-    from app import outbound_database
+    from app import outbound_database  # deferred: psycopg loads only for database sources
 
     if url not in configured_connections().values():
         try:
@@ -197,7 +198,6 @@ def fetch_api(url, raw_destination, csv_destination):
 
     Returns ``(content_type, known_dialect)``: JSON arrays become server-written CSV.
     """
-    from app.outbound import OutboundError, request
 
     config = current_app.config
     try:

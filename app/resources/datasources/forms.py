@@ -4,8 +4,10 @@ from flask import current_app, request
 from marshmallow import ValidationError
 
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
+from app.outbound import OutboundError, check_url
 from app.representation import json_body
 from app.resources.datasources import connectors
+from app.resources.datasources.lake import LocationRefused, check_location
 
 TYPE_FIELDS = {"file": set(), "database": {"connection", "query"}, "api": {"url"}, "external": {"url"}}
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -77,7 +79,6 @@ def check_type_fields(data, upload, existing=None):
 
 
 def check_api_url(value):
-    from app.outbound import OutboundError, check_url
 
     try:
         check_url(value)
@@ -87,7 +88,6 @@ def check_api_url(value):
 
 
 def check_external_url(value):
-    from app.resources.datasources.lake import LocationRefused, check_location
 
     try:
         check_location(value)

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
-from app.resources.jobs.models import TracksJob
+from app.jobs.models import TracksJob
 from app.timeutil import utcnow
 
 ROLES = ("editor", "viewer")

@@ -26,6 +26,7 @@ from flask import current_app
 
 from app import storage
 from app.jobs.progress import duckdb_progress
+from app.resources.datasources import lake
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -71,8 +72,6 @@ def relation(con, source):
     lake.py). LookupError when it has none, FileNotFoundError when storage lost it, TableError when the
     external location is refused or unreadable now."""
     if getattr(source, "type", None) == "external":
-        from app.resources.datasources import lake
-
         try:
             with lake.register(con, source.url, "lake"):
                 yield "lake"
@@ -256,7 +255,6 @@ def _store_preview(preview):
 def materialise_external(url, *, progress=None):
     """The Table of an ``external`` source: schema and row count from the Parquet footers, the preview
     computed from the data where it lives; nothing is copied (``table_key`` is None)."""
-    from app.resources.datasources import lake
 
     with storage.scratch(".table-") as workdir:
         con = connect(workdir)

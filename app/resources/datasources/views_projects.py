@@ -5,13 +5,13 @@ from sqlalchemy import select
 from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
-from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts.models import Account
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
 from app.resources.datasources.models import Project, ProjectMember
-from app.resources.datasources.schemas import project_schema
+from app.resources.datasources.schemas import datasource_schema, project_schema
 from app.resources.datasources.tables import discard
 from app.timeutil import rfc3339
 
@@ -64,9 +64,6 @@ def represent(project):
 
 
 def _source_properties():
-    from app.hal import Property
-    from app.resources.datasources.schemas import datasource_schema
-
     return properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
 
 

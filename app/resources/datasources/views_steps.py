@@ -30,6 +30,7 @@ from app.resources.datasources.jobs import BUILTINS, run_steps, script_body
 from app.resources.datasources.models import Script, StepRun
 from app.resources.datasources.schemas import start_job_schema
 from app.resources.datasources.tables import discard
+from app.resources.jobs.views import live_state
 from app.timeutil import rfc3339
 
 RUN_STATUSES = ("queued", "running", "finished", "failed")
@@ -285,7 +286,6 @@ def _state(run):
     """The live RQ state of the run's job (progress, failure of a dead worker), or None."""
     if run.job is None:
         return None
-    from app.resources.jobs.views import live_state
 
     state = live_state(run.job)
     state["error"] = run.job.error

@@ -2,17 +2,19 @@
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.jobs.reconcile import add_pass
+from app.resources.root import register_entry
+
 bp = Blueprint("downloader", __name__)
 
 
 def init_app(app):
-    from app.extensions import curies
-    from app.jobs.reconcile import add_pass
+    # deferred: route modules import bp from this package
     from app.resources.downloader import (
         openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     add_pass(

@@ -26,12 +26,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.jobs import AppJob, enqueue, get_redis, reconcile
+from app.jobs.models import JobRecord
 from app.resources.downloader import executors, local
 from app.resources.downloader.executors import cancel_key
 from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
 from app.resources.downloader.schemas import dedupe_key
-from app.resources.jobs.models import JobRecord
 from app.timeutil import utcnow
 
 log = logging.getLogger("halyard")

@@ -32,6 +32,8 @@ from app import storage
 from app.jobs import JobError
 from app.jobs.progress import DuckDBWatcher, enable
 from app.resources.catalogue.spec import normalise_value
+from app.resources.datasources.tables import table_columns
+from app.resources.datasources.tables import table_file as source_table
 from app.resources.downloader.executors import Cancelled
 
 TWO_128 = 2**128
@@ -74,7 +76,6 @@ def table_of(item):
 
     Read the table with ``table_file(source)``.
     """
-    from app.resources.datasources.tables import table_columns
 
     source = item.datasource
     if source is None:
@@ -91,7 +92,6 @@ def table_of(item):
 @contextlib.contextmanager
 def table_file(source):
     """A local path of ``source``'s table for DuckDB (SourceUnavailable when storage lost it meanwhile)."""
-    from app.resources.datasources.tables import table_file as source_table
 
     try:
         with source_table(source) as path:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
-from app.resources.jobs.models import TracksJob
+from app.jobs.models import TracksJob
 from app.timeutil import utcnow
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled")

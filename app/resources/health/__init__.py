@@ -3,13 +3,15 @@ balancers) and POST /api/health/probe (a job through a worker)."""
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("health", __name__)
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: route modules import bp from this package
     from app.resources.health import views  # noqa: F401
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:health", "health.get", title="Health of the server, database, Redis and workers")

@@ -2,13 +2,15 @@
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("jobs", __name__)
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: route modules import bp from this package
     from app.resources.jobs import views  # noqa: F401  (registers the routes on bp)
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:jobs", "jobs.index", title="Background jobs you started")

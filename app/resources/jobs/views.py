@@ -9,9 +9,9 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field
 from app.jobs import AppJob, get_redis, reconcile
+from app.jobs.models import STATUSES, TERMINAL, JobRecord
 from app.representation import base_url, paginate, respond, url
 from app.resources.jobs import bp
-from app.resources.jobs.models import STATUSES, TERMINAL, JobRecord
 from app.timeutil import rfc3339
 
 jobs_collection = Collection(

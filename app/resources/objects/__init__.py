@@ -7,6 +7,9 @@ pure modules ``schemas_sampledb`` (schema check) and ``data_sampledb`` (data che
 
 from flask import Blueprint
 
+from app.extensions import curies
+from app.resources.root import register_entry
+
 bp = Blueprint("objects", __name__)
 
 RELS = {
@@ -111,7 +114,7 @@ RELS = {
 
 
 def init_app(app):
-    from app.extensions import curies
+    # deferred: route modules import bp from this package
     from app.resources.objects import (  # noqa: F401  (routes attach to bp)
         actions,
         objects,
@@ -119,7 +122,6 @@ def init_app(app):
         permissions,
         versions,
     )
-    from app.resources.root import register_entry
 
     app.register_blueprint(bp)
     register_entry(app, "ec:actions", "objects.actions_index", title="Actions (the schemas objects follow)")

@@ -58,11 +58,6 @@ def get_object(object_id, level):
     )
 
 
-def readable_objects(account):
-    """SQL: the ids of the objects the account may READ (for IN clauses)."""
-    return select(ObjectRecord.id).where(has_level(account, READ))
-
-
 def reference_resolver(account):
     """``resolve(object_id) -> (action_id, action_type) | None`` over objects the account may READ."""
 

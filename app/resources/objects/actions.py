@@ -96,14 +96,14 @@ def actions_create():
     return created(represent(action, current_account()))
 
 
-@bp.get("/api/v1/actions/<int(max=2147483647):action_id>")
+@bp.get("/api/v1/actions/<int:action_id>")
 @login_required
 def action_get(action_id):
     """One action."""
     return respond(represent(get_action_or_404(action_id), current_account()))
 
 
-@bp.put("/api/v1/actions/<int(max=2147483647):action_id>")
+@bp.put("/api/v1/actions/<int:action_id>")
 @login_required
 def action_put(action_id):
     """Replace an action (ADMINs and its creator); existing versions keep the schema they were written

@@ -16,7 +16,15 @@ import math
 import re
 from datetime import datetime
 
-from .schemas_sampledb import DATETIME_FORMAT, LANGUAGE, Violation, is_id, is_number, parse_units
+from .sampledb_values import (
+    DATETIME_FORMAT,
+    LANGUAGE,
+    Violation,
+    is_id,
+    is_number,
+    parse_units,
+    unit_registry,
+)
 
 VALUE_KEYS = {
     "text": {"_type", "text", "is_markdown"},
@@ -215,8 +223,6 @@ def _check_quantity(data, schema, path, out, resolve):
 
 
 def _to_base(magnitude, unit):
-    from .schemas_sampledb import unit_registry
-
     return float(unit_registry().Quantity(magnitude, unit).to_base_units().magnitude)
 
 

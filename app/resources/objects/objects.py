@@ -112,7 +112,7 @@ def objects_create():
     return created(represent_version(version, obj, account, level=GRANT))
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>")
+@bp.get("/api/v1/objects/<int:object_id>")
 @login_required
 def object_get(object_id):
     """302 to the object's current version."""

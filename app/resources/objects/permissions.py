@@ -135,21 +135,21 @@ def seed_body(schema, key):
     return load_body(schema, data=payload if isinstance(payload, dict) else {key: payload})[key]
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/")
 @login_required
 def permissions_get(object_id):
     """The permissions of an object and the caller's effective level."""
     return respond(represent_index(*get_object(object_id, READ)))
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/public")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/public")
 @login_required
 def public_get(object_id):
     """Whether every signed-in user may READ the object."""
     return respond(represent_public(*get_object(object_id, READ)))
 
 
-@bp.put("/api/v1/objects/<int(max=2147483647):object_id>/permissions/public")
+@bp.put("/api/v1/objects/<int:object_id>/permissions/public")
 @login_required
 def public_put(object_id):
     """Set the public flag (GRANT needed)."""
@@ -220,42 +220,42 @@ def _put(kind, object_id, subject_id):
     return _get(kind, object_id, subject_id)
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/users/")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/users/")
 @login_required
 def users_index(object_id):
     """Users with a permission on the object."""
     return _index("user", object_id)
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/users/<int(max=2147483647):user_id>")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
 @login_required
 def user_get(object_id, user_id):
     """One user's permission (and effective permission) on the object."""
     return _get("user", object_id, user_id)
 
 
-@bp.put("/api/v1/objects/<int(max=2147483647):object_id>/permissions/users/<int(max=2147483647):user_id>")
+@bp.put("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
 @login_required
 def user_put(object_id, user_id):
     """Set one user's permission (GRANT needed); "none" removes it."""
     return _put("user", object_id, user_id)
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/groups/")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/groups/")
 @login_required
 def groups_index(object_id):
     """Groups with a permission on the object."""
     return _index("group", object_id)
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/permissions/groups/<int(max=2147483647):group_id>")
+@bp.get("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
 @login_required
 def group_get(object_id, group_id):
     """One group's permission on the object."""
     return _get("group", object_id, group_id)
 
 
-@bp.put("/api/v1/objects/<int(max=2147483647):object_id>/permissions/groups/<int(max=2147483647):group_id>")
+@bp.put("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
 @login_required
 def group_put(object_id, group_id):
     """Set one group's permission (GRANT needed); "none" removes it."""

@@ -14,15 +14,14 @@ are parsed by pint and must share one dimensionality.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+
+from .data_sampledb import check_data
+from .sampledb_values import LANGUAGE, Violation, is_count, is_id, is_number, parse_units
 
 ACTION_TYPES = ("sample", "measurement", "simulation", "custom")
 REFERENCE_TYPES = ("object_reference", "sample", "measurement")
 TYPES = ("object", "array", "text", "bool", "datetime", "quantity", "tags") + REFERENCE_TYPES
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 MAX_DEPTH = 64  # path length; deeper schemas (and data) are refused rather than recursed into
 
 _COMMON = {"type", "title", "note"}
@@ -49,57 +48,6 @@ KEYWORDS = {
     "sample": set(_COMMON),
     "measurement": set(_COMMON),
 }
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One rule broken at ``path`` (a tuple of keys/indexes)."""
-
-    path: tuple
-    message: str
-
-    def __str__(self) -> str:
-        where = " -> ".join(str(p) for p in self.path)
-        return f"{self.message} (at {where})" if where else self.message
-
-
-@lru_cache(maxsize=1)
-def unit_registry():
-    """The one pint registry (building it is slow, so it is shared)."""
-    import pint
-
-    return pint.UnitRegistry()
-
-
-def parse_units(text):
-    """A pint Unit for ``text`` (``"1"`` means dimensionless), or None when pint cannot parse it."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    registry = unit_registry()
-    if text.strip() == "1":
-        return registry.dimensionless
-    try:
-        return registry.Unit(text)
-    except Exception:  # noqa: BLE001 — pint raises several types (and AssertionError) for bad input
-        return None
-
-
-def is_number(value):
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and value == value
-        and value not in (float("inf"), float("-inf"))
-    )
-
-
-def is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def is_id(value):
-    """An id the database can hold (32-bit, non-negative)."""
-    return is_count(value) and value <= 2**31 - 1
 
 
 def is_title(value):
@@ -181,8 +129,6 @@ def _check_property(schema, path, out):
         and len(out) == before
         and kind in ("array", "text", "bool", "datetime", "quantity", "tags")
     ):
-        from .data_sampledb import check_data
-
         out.extend(check_data(schema["default"], schema, path=path + ("default",), name_rules=False))
 
 

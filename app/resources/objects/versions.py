@@ -35,7 +35,7 @@ def get_version_or_404(obj, version_id):
     return version
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/versions/")
+@bp.get("/api/v1/objects/<int:object_id>/versions/")
 @login_required
 def versions_index(object_id):
     """Every version of an object (READ needed)."""
@@ -58,7 +58,7 @@ def versions_index(object_id):
     )
 
 
-@bp.post("/api/v1/objects/<int(max=2147483647):object_id>/versions/")
+@bp.post("/api/v1/objects/<int:object_id>/versions/")
 @login_required
 def versions_create(object_id):
     """Write version N+1 (WRITE needed); If-Match with the current version's ETag is honoured."""
@@ -89,7 +89,7 @@ def versions_create(object_id):
     return created(represent_version(version, obj, account, level=level))
 
 
-@bp.get("/api/v1/objects/<int(max=2147483647):object_id>/versions/<int(max=2147483647):version_id>")
+@bp.get("/api/v1/objects/<int:object_id>/versions/<int:version_id>")
 @login_required
 def version_get(object_id, version_id):
     """One immutable version (READ needed)."""

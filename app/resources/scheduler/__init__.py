@@ -1,9 +1,15 @@
 """Scheduler (seed 003): schedules that POST a payload on cron or interval, their deliveries,
-failed tasks and metrics. Firing runs on RQ (app/jobs/scheduler.py)."""
+failed tasks and metrics. Firing and delivery run on RQ
+(jobs.py: the tick that claims due runs; delivery.py: the batches that POST them)."""
 
 import click
 from flask import Blueprint
 from flask.cli import AppGroup
+
+from app.extensions import curies
+from app.jobs.reconcile import add_pass
+from app.resources.root import register_entry
+from app.resources.scheduler.jobs import reconcile
 
 bp = Blueprint("scheduler", __name__)
 
@@ -67,9 +73,7 @@ RELS = {
 
 
 def init_app(app):
-    from app.extensions import curies
-    from app.jobs.reconcile import add_pass
-    from app.resources.root import register_entry
+    # deferred: route modules import bp from this package
     from app.resources.scheduler import (  # noqa: F401  (routes attach to bp)
         deliveries,
         metrics,
@@ -78,7 +82,8 @@ def init_app(app):
     )
 
     app.register_blueprint(bp)
-    add_pass(app, "app.jobs.scheduler:reconcile_pass")  # lost deliveries and ticks, every reconcile
+    add_pass(app, "app.resources.scheduler.jobs:reconcile_pass")  # lost deliveries and ticks, every reconcile
+    add_pass(app, "app.resources.scheduler.jobs:reconcile", at_scheduler_start=True)  # the next tick armed
     register_entry(
         app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval"
     )
@@ -100,6 +105,4 @@ scheduler_cli = AppGroup("scheduler", help="Scheduler maintenance.")
 @scheduler_cli.command("reconcile")
 def reconcile_command():
     """Re-arm every enabled schedule's next run (idempotent; after a Redis loss or crash)."""
-    from app.jobs.scheduler import reconcile
-
     click.echo(f"Armed {reconcile()['armed']} schedule(s).")

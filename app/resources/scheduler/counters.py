@@ -1,4 +1,4 @@
-"""Scheduler metrics: monotonically increasing counters in one Redis hash.
+"""Scheduler metrics: monotonically increasing counters in one Redis hash, and the gauges read beside them.
 
 The hash is keyed with HALYARD_QUEUE_PREFIX, so deployments (and test runs) sharing a
 Redis never mix their counters. Names follow the original service's
@@ -6,8 +6,13 @@ Redis never mix their counters. Names follow the original service's
 """
 
 from flask import current_app
+from sqlalchemy import func, select
 
-from app.jobs import get_redis
+from app.extensions import db
+from app.jobs import all_queues, get_redis
+from app.resources.scheduler.models import FailedTask, Schedule
+
+JOB_STATES = ("scheduled", "started", "deferred", "finished", "failed", "canceled")
 
 BASE_METRICS = (
     "schedules.created.sum",
@@ -54,3 +59,22 @@ def read():
     values = dict.fromkeys(BASE_METRICS, 0)
     values.update(stored)
     return dict(sorted(values.items()))
+
+
+def gauges():
+    """Schedules by enabled flag, failed tasks, and per queue: length and jobs per state."""
+    rows = dict(db.session.execute(select(Schedule.enabled, func.count()).group_by(Schedule.enabled)).all())
+    values = {
+        "schedules.enabled": rows.get(True, 0),
+        "schedules.disabled": rows.get(False, 0),
+        "failed_tasks": db.session.scalar(select(func.count()).select_from(FailedTask)) or 0,
+    }
+    for queue in all_queues():
+        values[f"queue.{queue.name}.queued"] = queue.count
+        for state in JOB_STATES:
+            values[f"queue.{queue.name}.{state}"] = getattr(queue, f"{state}_job_registry").count
+    return values
+
+
+def current_metrics():
+    return {**read(), **gauges()}

@@ -7,9 +7,9 @@ from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.jobs import scheduler as jobs
 from app.representation import json_body, load_body, paginate, respond, url
 from app.resources.scheduler import bp
+from app.resources.scheduler.delivery import requeue as requeue_task
 from app.resources.scheduler.models import OUTCOMES, DeliveryAttempt, FailedTask, Schedule
 from app.resources.scheduler.schemas import requeue_schema
 from app.resources.scheduler.views import get_schedule_or_404
@@ -164,7 +164,7 @@ def requeue():
         stmt = stmt.where(FailedTask.schedule_id == options["schedule"])
     tasks = list(db.session.scalars(stmt.order_by(FailedTask.created_at, FailedTask.id)))
     for task in tasks:
-        jobs.requeue(task)
+        requeue_task(task)
     doc = Document(
         {"requeued_failed_tasks": True, "count": len(tasks)}, self_href=url("scheduler.failed_tasks")
     )

@@ -15,42 +15,22 @@ from datetime import timedelta
 from flask import current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import metrics as process_metrics
 from app.auth import current_account, login_required, requires_scope
 from app.extensions import db
 from app.hal import Document, Template
 from app.jobs import all_queues, enqueue, get_redis
-from app.jobs import scheduler as jobs
+from app.jobs.models import JobRecord
 from app.jobs.status import oldest_age, worker_states
 from app.representation import respond, url
 from app.resources.health.metrics_access import metrics_reader
 from app.resources.scheduler import bp, counters
-from app.resources.scheduler.models import FailedTask, Schedule
+from app.resources.scheduler.jobs import snapshot_metrics
 from app.timeutil import utcnow
 
-JOB_STATES = ("scheduled", "started", "deferred", "finished", "failed", "canceled")
 _HTTP_ERROR = re.compile(r"^scheduler\.deliver_task\.http_error\.(\d{3})\.sum$")
-
-
-def gauges():
-    """Schedules by enabled flag, failed tasks, and per queue: length and jobs per state."""
-    rows = dict(db.session.execute(select(Schedule.enabled, func.count()).group_by(Schedule.enabled)).all())
-    values = {
-        "schedules.enabled": rows.get(True, 0),
-        "schedules.disabled": rows.get(False, 0),
-        "failed_tasks": db.session.scalar(select(func.count()).select_from(FailedTask)) or 0,
-    }
-    for queue in all_queues():
-        values[f"queue.{queue.name}.queued"] = queue.count
-        for state in JOB_STATES:
-            values[f"queue.{queue.name}.{state}"] = getattr(queue, f"{state}_job_registry").count
-    return values
-
-
-def current_metrics():
-    return {**counters.read(), **gauges()}
 
 
 class RedisCollector:
@@ -91,7 +71,7 @@ class RedisCollector:
         for queue in all_queues():
             length.add_metric([queue.name], self.gauge_values[f"queue.{queue.name}.queued"])
             states.add_metric([queue.name, "queued"], self.gauge_values[f"queue.{queue.name}.queued"])
-            for state in JOB_STATES:
+            for state in counters.JOB_STATES:
                 states.add_metric([queue.name, state], self.gauge_values[f"queue.{queue.name}.{state}"])
         yield length
         yield states
@@ -127,8 +107,6 @@ def fire_metrics():
     """Start a job that computes and stores a snapshot of every metric; 200 (seed 003), with Location of
     the job. While one started less than a job timeout ago is still queued or running, no other is
     started (any signed-in account may ask: this keeps one from filling the queue)."""
-    from app.resources.jobs.models import JobRecord
-
     account = current_account()
     since = utcnow() - timedelta(seconds=current_app.config["HALYARD_JOB_TIMEOUT_SECONDS"])
     pending = select(JobRecord).where(
@@ -137,7 +115,7 @@ def fire_metrics():
         JobRecord.created > since,
     )
     record = db.session.scalars(pending.limit(1)).first() or enqueue(
-        jobs.snapshot_metrics, kind="scheduler.metrics", owner=account, subject="/api/metrics/"
+        snapshot_metrics, kind="scheduler.metrics", owner=account, subject="/api/metrics/"
     )
     doc = Document({"scheduled_metrics_initiated": True}, self_href=url("scheduler.metrics"))
     headers = {}
@@ -178,7 +156,7 @@ def prometheus():
     """HTTP, job, file and sign-in metrics of every process (app/metrics.py), the scheduler counters,
     queue lengths and ages, job counts per state and workers, in the Prometheus text format."""
     registry = process_metrics.registry(
-        RedisCollector(counters.read(), gauges()), LiveCollector(get_redis(), all_queues())
+        RedisCollector(counters.read(), counters.gauges()), LiveCollector(get_redis(), all_queues())
     )
     return current_app.response_class(
         generate_latest(registry), mimetype=None, headers={"Content-Type": CONTENT_TYPE_LATEST}

@@ -16,7 +16,20 @@ import uuid
 from datetime import datetime
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    any_,
+    literal,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import IDS_NEVER_REUSED, db
@@ -25,6 +38,21 @@ from app.timeutil import utcnow
 
 OUTCOMES = ("success", "retry", "failed", "canceled")
 RUN_STATUSES = ("pending", "sending", "retrying", "sent", "failed", "canceled")
+# failed_tasks.task_name: the job function whose tries ran out (rows written before the scheduler's jobs
+# moved to app/resources/scheduler/ keep "app.jobs.scheduler.deliver")
+FAILED_TASK_NAME = "app.resources.scheduler.delivery.deliver_batch"
+
+
+def on_postgresql():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def in_values(column, values):
+    """``column IN values``; on PostgreSQL ``= ANY(:array)``, one parameter however many values."""
+    values = list(values)
+    if on_postgresql():
+        return column == any_(literal(values, postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def derive_key(secret_key):
@@ -131,7 +159,7 @@ class FailedTask(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     schedule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schedule_runs.id", ondelete="CASCADE"), unique=True)
-    task_name: Mapped[str] = mapped_column(String(100), default="app.jobs.scheduler.deliver")
+    task_name: Mapped[str] = mapped_column(String(100), default=FAILED_TASK_NAME)
     attempts: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -5,13 +5,12 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from app.inputs import int32
+from app.outbound import OutboundError, check_url
 from app.resources.scheduler.timing import DefinitionError, parse_interval, validate_cron
 
 
 def check_endpoint(value):
     """An http(s) URL that the outbound policy allows (private targets only when allowlisted)."""
-    from app.outbound import OutboundError, check_url
-
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(f"{value} is not a valid http(s) URL.")

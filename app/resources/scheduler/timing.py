@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 
-PERIODS = ("days", "hours", "minutes", "seconds")
 # The longest interval: ten years keeps every slot far inside Python's datetime range (year 9999).
 MAX_INTERVAL = timedelta(days=3650)
 INTERVAL_HELP = (

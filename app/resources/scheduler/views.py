@@ -9,9 +9,9 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.jobs import scheduler as jobs
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.scheduler import bp, counters
+from app.resources.scheduler.jobs import arm
 from app.resources.scheduler.models import Schedule
 from app.resources.scheduler.schemas import schedule_schema
 from app.resources.scheduler.timing import ceil_second, next_slot
@@ -147,7 +147,7 @@ def create():
     apply_timing(schedule, now)
     db.session.add(schedule)
     db.session.commit()
-    jobs.arm(schedule)
+    arm(schedule)
     counters.incr("schedules.created.sum")
     doc = represent(schedule)
     doc.properties["signing_secret"] = secret
@@ -181,7 +181,7 @@ def update(schedule_id):
         schedule.generation += 1
     db.session.commit()
     if timing_changed:  # the new generation makes a claimed-but-unsent run of the old one cancel itself
-        jobs.arm(schedule)
+        arm(schedule)
     return respond(represent(schedule))
 
 

@@ -379,7 +379,7 @@ def test_seed_003_user_token(client, world):
 
 
 def test_embed_account_shape(app, make_account, client):
-    from app.resources.accounts.views import embed_account
+    from app.resources.accounts.represent import embed_account
 
     account = make_account(type="ADMIN")
     with app.test_request_context("/"):

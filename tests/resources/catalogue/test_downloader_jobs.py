@@ -14,8 +14,8 @@ import pytest
 
 from app import storage
 from app.extensions import db
+from app.jobs.models import JobRecord
 from app.resources.downloader.models import DownloadRequest
-from app.resources.jobs.models import JobRecord
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import pytest
 
 from app.extensions import db
+from app.jobs.models import JobRecord
 from app.resources.downloader.models import DownloadRequest
-from app.resources.jobs.models import JobRecord
 
 SEED_REQUEST_KEYS = {
     "@type",
