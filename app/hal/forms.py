@@ -14,12 +14,38 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
-__all__ = ["Property", "Template", "properties_from_schema"]
+__all__ = ["OptionsLink", "Property", "Template", "properties_from_schema"]
+
+
+@dataclass(frozen=True)
+class OptionsLink:
+    """HAL-FORMS ``options.link``: the values of a property are the items of a collection.
+
+    ``href`` is the collection (a HAL list, its items under ``_embedded``); a client shows each item's
+    ``promptField`` and sends its ``valueField`` (docs/browsable.md, "HAL-FORMS templates").
+    """
+
+    href: str
+    promptField: str = "title"
+    valueField: str = "id"
+    type: str = "application/hal+json"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "link": {"href": self.href, "type": self.type},
+            "promptField": self.promptField,
+            "valueField": self.valueField,
+        }
 
 
 @dataclass
 class Property:
-    """One HAL-FORMS property; ``to_dict`` omits unset attributes."""
+    """One HAL-FORMS property; ``to_dict`` omits unset attributes.
+
+    ``options`` is a list of values (``options.inline``) or an ``OptionsLink`` (``options.link``);
+    ``multiple`` (a list of values is sent) is rendered as ``options.multiple``, where the HAL-FORMS
+    spec and its clients read it.
+    """
 
     name: str
     required: bool = False
@@ -32,18 +58,31 @@ class Property:
     maxLength: int | None = None
     readOnly: bool = False
     value: Any = None
-    options: list | None = None
+    options: list | OptionsLink | None = None
     multiple: bool = False
     templated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Render the property; ``options`` becomes ``{"inline": [...]}``."""
+        """Render the property; ``options`` becomes ``{"inline": [...]}`` or ``{"link": {...}, ...}``
+        and ``multiple`` becomes ``options.multiple``."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None or value is False:
+            if value is None or value is False or f.name in ("options", "multiple"):
                 continue
-            out[f.name] = {"inline": list(value)} if f.name == "options" else value
+            out[f.name] = value
+        options = self.options
+        if options is not None or self.multiple:
+            rendered = (
+                options.to_dict()
+                if isinstance(options, OptionsLink)
+                else {"inline": list(options)}
+                if options is not None
+                else {}
+            )
+            if self.multiple:
+                rendered["multiple"] = True
+            out["options"] = rendered
         return out
 
 
@@ -136,13 +175,20 @@ def _apply_validators(prop: Property, fld: fields.Field) -> None:
             prop.regex = v.regex.pattern
 
 
+def _choices(fld: fields.Field) -> bool:
+    return any(isinstance(v, validate.OneOf) for v in getattr(fld, "validators", []))
+
+
 def _property(name: str, fld: fields.Field, required: bool) -> Property:
     """Build the Property for one load field."""
     inner = fld.inner if isinstance(fld, fields.List) else fld
     prop = Property(name=name, required=required, type=_input_type(inner))
     if prop.type == "text" and (fld.metadata.get("secret") or "password" in name.lower()):
         prop.type = "password"  # never echoed, never prefilled
-    prop.multiple = isinstance(fld, fields.List)
+    if isinstance(fld, fields.List) and prop.type != "textarea":
+        prop.multiple = True  # a list of plain values (a JSON array of nested objects is one textarea)
+        if not isinstance(inner, fields.Enum) and not _choices(inner) and prop.type == "text":
+            prop.type = "textarea"  # free values, one per line (HAL-FORMS shows options only for choices)
     prop.prompt = fld.metadata.get("prompt") or fld.metadata.get("title")
     if isinstance(inner, fields.Enum):
         prop.options = [m.value if inner.by_value else m.name for m in inner.enum]
@@ -156,20 +202,37 @@ def _property(name: str, fld: fields.Field, required: bool) -> Property:
 
 
 def properties_from_schema(
-    schema: Schema | type[Schema], *, exclude: Iterable[str] = (), partial: bool = False
+    schema: Schema | type[Schema],
+    *,
+    exclude: Iterable[str] = (),
+    partial: bool = False,
+    options: dict[str, OptionsLink] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> list[Property]:
     """Derive HAL-FORMS properties from a schema's load fields.
 
     Dump-only fields are skipped; ``data_key`` is used as the name; ``exclude``
     matches attribute names or data keys; ``partial`` makes nothing required.
+    ``options`` ({name: OptionsLink}) says which collection a field that takes another resource's
+    id picks from (the field keeps its type: an id is sent as a number); ``values`` ({name: value})
+    prefills fields (a parent's id on its own create template).
     """
     if isinstance(schema, type):
         schema = schema()
     skip = set(exclude)
+    links, prefill = options or {}, values or {}
     props = []
     for attr, fld in schema.load_fields.items():
         name = fld.data_key or attr
         if attr in skip or name in skip:
             continue
-        props.append(_property(name, fld, fld.required and not partial))
+        prop = _property(name, fld, fld.required and not partial)
+        if name in links:
+            prop.options = links[name]
+        if name in prefill:
+            prop.value = prefill[name]
+        props.append(prop)
+    unknown = (set(links) | set(prefill)) - {p.name for p in props}
+    if unknown:
+        raise ValueError(f"no such fields in {type(schema).__name__}: {sorted(unknown)}")
     return props

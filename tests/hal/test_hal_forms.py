@@ -2,9 +2,10 @@
 
 import enum
 
+import pytest
 from marshmallow import Schema, fields, validate
 
-from app.hal import Property, Template, properties_from_schema
+from app.hal import OptionsLink, Property, Template, properties_from_schema
 
 
 class Colour(enum.Enum):
@@ -50,7 +51,7 @@ def test_type_mapping():
         "public": "checkbox",
         "created": "datetime-local",
         "kind": "text",
-        "tags": "text",
+        "tags": "textarea",  # free values, one per line; options.multiple says it is a list
         "metaData": "textarea",
         "blob": "textarea",
         "colour": "text",
@@ -91,6 +92,29 @@ def test_property_to_dict_omits_defaults_and_wraps_options():
         "readOnly": True,
         "options": {"inline": ["x", "y"]},
     }
+
+
+def test_multiple_is_rendered_inside_options_where_hal_forms_clients_read_it():
+    props = by_name(properties_from_schema(AssetSchema))
+    tags = props["tags"].to_dict()
+    assert "multiple" not in tags and tags["options"] == {"multiple": True}
+    chosen = Property("rights", options=["READ", "WRITE"], multiple=True).to_dict()
+    assert chosen["options"] == {"inline": ["READ", "WRITE"], "multiple": True}
+    assert "options" not in props["title"].to_dict()
+
+
+def test_an_id_field_takes_its_options_from_a_linked_collection_and_keeps_its_type():
+    link = OptionsLink("http://h/api/v1/actions/", promptField="name", valueField="id")
+    props = by_name(properties_from_schema(AssetSchema, options={"count": link}, values={"title": "x"}))
+    assert props["count"].to_dict()["options"] == {
+        "link": {"href": "http://h/api/v1/actions/", "type": "application/hal+json"},
+        "promptField": "name",
+        "valueField": "id",
+    }
+    assert props["count"].type == "number"  # sent as a number, as the schema loads it
+    assert props["title"].value == "x"  # a prefilled parent id or value
+    with pytest.raises(ValueError, match="no such fields"):
+        properties_from_schema(AssetSchema, options={"nope": link})
 
 
 # --- in-place edit templates start from the resource's current values (issue 19) ----------------

@@ -7,6 +7,7 @@ from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
+from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
@@ -57,17 +58,21 @@ def represent(project):
                 method="POST",
                 target=url("datasources.sources"),
                 contentType="multipart/form-data",
-                properties=_source_properties(),
+                properties=_source_properties(project.id),
             ),
         )
     return doc
 
 
-def _source_properties():
+def _source_properties(project_id):
+    """A new data source's fields, ``project`` prefilled with this project (on its own template)."""
     from app.hal import Property
     from app.resources.datasources.schemas import datasource_schema
 
-    return properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
+    props = properties_from_schema(
+        datasource_schema, options={"project": choices.projects()}, values={"project": project_id}
+    )
+    return props + [Property(name="file", type="file")]
 
 
 def _apply(project, data):

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.hal import Document, Link, Template, properties_from_schema
 from app.representation import url
+from app.resources import choices
 from app.resources.objects.access import can_read_action, user_href
 from app.resources.objects.models import READ, WRITE, ObjectRecord, ObjectReference, has_level
 from app.resources.objects.schemas import version_create_schema
@@ -56,7 +57,9 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
                 method="POST",
                 title="Write the next version",
                 target=url("objects.versions_index", object_id=obj.id),
-                properties=properties_from_schema(version_create_schema),
+                properties=properties_from_schema(
+                    version_create_schema, options={"action_id": choices.actions()}
+                ),
             ),
         )
     return doc

@@ -7,6 +7,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
+from app.resources import choices
 from app.resources.objects import bp
 from app.resources.objects.access import get_object
 from app.resources.objects.documents import represent_version
@@ -45,7 +46,7 @@ def versions_index(object_id):
     write = Template(
         method="POST",
         title="Write the next version",
-        properties=properties_from_schema(version_create_schema),
+        properties=properties_from_schema(version_create_schema, options={"action_id": choices.actions()}),
     )
     return paginate(
         versions_collection,
