@@ -104,10 +104,11 @@ class Template:
     def to_dict(self, current: dict[str, Any] | None = None) -> dict[str, Any]:
         """Render with HAL-FORMS key names, leaving out unset title and target.
 
-        ``current`` (the resource's properties) prefills an in-place edit: a property without a
-        ``value`` of its own takes the resource's current one, so a form starts from what is there and a
+        ``current`` (the resource's properties) prefills an in-place edit: a property takes the
+        resource's current value (over the schema's default), so a form starts from what is there and a
         client sending it back unchanged changes nothing. Only plain values (text, numbers, booleans and
-        lists of them) are prefilled: nested objects are shown in another shape than they are written.
+        lists of them) are taken: nested objects may be shown in another shape than they are written, so
+        a template gives those explicitly where they are (``properties_from_schema(values=...)``).
         """
         out: dict[str, Any] = {"method": self.method.upper(), "contentType": self.contentType}
         if self.title is not None:
@@ -123,8 +124,9 @@ _PLAIN = (str, int, float, bool)
 
 
 def _with_current(prop: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """``prop`` with ``value`` set from ``current`` when it has none and the current value is plain."""
-    if "value" in prop or prop.get("type") == "password" or prop["name"] not in current:
+    """``prop`` with ``value`` set from ``current`` when the current value is plain: what the resource
+    holds now, not the schema's default for a new one (a value given for a nested field stays)."""
+    if prop.get("type") == "password" or prop["name"] not in current:
         return prop
     value = current[prop["name"]]
     plain = isinstance(value, _PLAIN) or (

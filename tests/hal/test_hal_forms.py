@@ -130,6 +130,7 @@ class EditSchema(Schema):
 
 
 CURRENT = {"title": "Kite", "tags": ["red", "bird"], "enabled": False, "payload": {"a": 1}, "password": "x"}
+NOTED = {**CURRENT, "note": "kept"}
 
 
 def rendered(template):
@@ -144,7 +145,16 @@ def test_a_put_or_patch_of_the_resource_itself_is_prefilled_with_plain_current_v
         assert props["enabled"]["value"] is False  # a False current value is still a value
         assert "value" not in props["payload"]  # nested: shown in another shape than written
         assert props["password"]["type"] == "password" and "value" not in props["password"]
-        assert props["note"]["value"] == "none"  # a template's own value wins
+        assert props["note"]["value"] == "none"  # not in the resource: the schema's default
+        noted = {
+            p["name"]: p
+            for p in Template(method=method, properties=properties_from_schema(EditSchema)).to_dict(NOTED)[
+                "properties"
+            ]
+        }
+        assert noted["note"]["value"] == "kept"  # the current value, not the default for a new one
+        given = properties_from_schema(EditSchema, values={"payload": {"a": 1}})
+        assert rendered(Template(method=method, properties=given))["payload"]["value"] == {"a": 1}
 
 
 def test_posts_and_templates_aimed_elsewhere_are_not_prefilled():

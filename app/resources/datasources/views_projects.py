@@ -49,7 +49,12 @@ def represent(project):
     doc.link("collection", url("datasources.projects"))
     doc.link("ec:project/datasources", url("datasources.project_sources", project_id=project.id))
     if role == "owner":
-        doc.template("default", Template(method="PUT", properties=properties_from_schema(project_schema)))
+        # a full PUT: the form starts from every current value, the members too
+        members = {"members": doc.properties["members"]}
+        doc.template(
+            "default",
+            Template(method="PUT", properties=properties_from_schema(project_schema, values=members)),
+        )
         doc.template("delete", Template(method="DELETE", properties=[]))
     if role in ("owner", "editor"):
         doc.template(

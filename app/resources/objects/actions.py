@@ -56,7 +56,10 @@ def represent(action, account, *, with_templates=True):
         doc.template(
             "default",
             Template(
-                method="PUT", title="Replace this action", properties=properties_from_schema(action_schema)
+                method="PUT",
+                title="Replace this action",
+                # a full PUT: the form starts from every current value, the schema too
+                properties=properties_from_schema(action_schema, values={"schema": action.schema}),
             ),
         )
     return doc
