@@ -210,6 +210,17 @@ def test_a_new_version_invalidates_the_object_and_its_lists(client, admin_header
     )
     assert obj.status_code == 201 and obj.headers["Content-Location"] == obj.headers["Location"]
     object_id = obj.json["object_id"]
+    history = client.get(f"/api/v1/objects/{object_id}/versions/", headers={**admin_headers, **FORMS}).json
+    write = props(history["_templates"]["default"])
+    action_id = action.json["action_id"]
+    assert (write["object_id"]["value"], write["version_id"]["value"]) == (
+        object_id,
+        1,
+    )  # the ids it must carry
+    assert (
+        write["action_id"]["value"] == action_id
+        and write["action_id"]["options"]["valueField"] == "action_id"
+    )
     data = {"name": {"_type": "text", "text": "v1"}}
     version = client.post(f"/api/v1/objects/{object_id}/versions/", json={"data": data}, headers=headers)
     assert version.status_code == 201

@@ -57,12 +57,19 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
                 method="POST",
                 title="Write the next version",
                 target=url("objects.versions_index", object_id=obj.id),
-                properties=properties_from_schema(
-                    version_create_schema, options={"action_id": choices.actions()}
-                ),
+                properties=next_version_properties(obj),
             ),
         )
     return doc
+
+
+def next_version_properties(obj):
+    """The fields of ``obj``'s next version: the ids it must carry (its own, the next version's, its
+    action's) prefilled, ``action_id`` also offered from ``ec:actions``."""
+    values = {"object_id": obj.id, "version_id": obj.current_version + 1, "action_id": obj.action_id}
+    return properties_from_schema(
+        version_create_schema, options={"action_id": choices.actions()}, values=values
+    )
 
 
 def readable_references(version, account):
