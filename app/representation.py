@@ -217,14 +217,21 @@ def native_etag(doc):
 def caller_variant(body, media_type):
     """The part of a HAL-FORMS or HTML ETag that depends on the caller (empty for plain HAL/JSON).
 
-    The state tag hashes the document without ``_templates``; the templates a caller is offered
-    depend on their rights, and an HTML page also names who is signed in. So ``-f``/``-h`` are followed
-    by 8 hex digits of those: two callers offered different actions never share a tag (a 304 from one
-    caller's tag would otherwise confirm the other's forms). If-Match ignores the suffix (decision 6).
+    The state tag hashes the document without ``_templates``; the templates a caller is offered (its
+    own and its embedded items') depend on their rights, and an HTML page also names who is signed in.
+    So ``-f``/``-h`` are followed by 8 hex digits of those: two callers offered different actions never
+    share a tag (a 304 from one caller's tag would otherwise confirm the other's forms). If-Match
+    ignores the suffix (decision 6).
     """
     if media_type not in (HAL_FORMS, HTML):
         return ""
     varies = {"templates": body.get("_templates")}
+    embedded = body.get("_embedded")
+    if embedded:  # each item's templates are the caller's too
+        varies["items"] = {
+            rel: [i.get("_templates") for i in (items if isinstance(items, list) else [items])]
+            for rel, items in embedded.items()
+        }
     if media_type == HTML:
         account = getattr(g, "account", None)  # set while the page was rendered (app/browsable/page.py)
         varies["account"] = getattr(account, "id", None)

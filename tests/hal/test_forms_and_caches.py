@@ -163,6 +163,24 @@ def test_embedded_items_carry_their_templates_only_in_hal_forms(client, admin_he
     assert theirs and all("_templates" not in a for a in theirs)
 
 
+def test_callers_offered_different_item_templates_get_different_tags(client, make_account, token_for):
+    owner, other = token_for(make_account()), token_for(make_account())
+    body = {"type": "sample", "name": "mine", "schema": SCHEMA}
+    assert client.post("/api/v1/actions/", json=body, headers=owner).status_code == 201
+    pages = {
+        who: client.get("/api/v1/actions/", headers={**h, **FORMS})
+        for who, h in (("owner", owner), ("other", other))
+    }
+    assert pages["owner"].json["_templates"] == pages["other"].json["_templates"]  # the same create form
+    assert "_templates" in pages["owner"].json["_embedded"]["ec:action"][0]
+    assert "_templates" not in pages["other"].json["_embedded"]["ec:action"][0]
+    assert pages["owner"].headers["ETag"] != pages["other"].headers["ETag"]
+    crossed = client.get(
+        "/api/v1/actions/", headers={**other, **FORMS, "If-None-Match": pages["owner"].headers["ETag"]}
+    )
+    assert crossed.status_code == 200  # never a 304 confirming another caller's item forms
+
+
 def test_embedded_catalogue_items_carry_the_admins_templates(client, admin_headers, user_headers):
     body = {"name": "cars", "executor_type": "DATABRICKS", "spec": SPEC}
     assert client.post("/catalogue/items/", json=body, headers=admin_headers).status_code == 201
