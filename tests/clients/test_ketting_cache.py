@@ -8,8 +8,6 @@ version 0 after version 1 was written. The fixture data is made here over plain 
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -17,16 +15,13 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browsable"))
+sys.path.insert(0, HERE)
 from browsable_fixtures import live, widgets  # noqa: E402,F401
+from run_ketting import run_ketting  # noqa: E402
+from walk_seed import SCHEMA  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: widgets registers routes
 TIMEOUT = 30
-SCHEMA = {
-    "title": "Cache",
-    "type": "object",
-    "properties": {"name": {"title": "Name", "type": "text"}},
-    "required": ["name"],
-}
 
 
 def make_data(live):
@@ -47,21 +42,8 @@ def make_data(live):
 
 
 def test_kettings_cache_follows_delete_restore_and_new_version(live):
-    node = shutil.which("node")
-    assert node, "Node.js is required (CI installs it with the machine; see docs/browsable.md)"
-    assert os.path.isdir(os.path.join(HERE, "node_modules", "ketting")), (
-        "run `npm ci` in tests/clients (.ci/run does) to install Ketting from package-lock.json"
-    )
     make_data(live)
-    done = subprocess.run(
-        [node, "ketting_cache.mjs", live.base, live.token],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = run_ketting("ketting_cache.mjs", live.base, live.token)
     print(json.dumps(summary, indent=1))
     # the DELETE named the list: Ketting fetched it again and the asset is gone from it
     assert summary["delete"] == {"before": 2, "after": 1, "listed": False}

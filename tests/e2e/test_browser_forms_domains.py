@@ -14,28 +14,18 @@ import pytest
 import requests
 from sqlalchemy import inspect
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browsable"))
+from app.extensions import db
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "browsable"))
+sys.path.insert(0, os.path.join(TESTS, "clients"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
 from test_browser import WAIT, browser, sign_in_with_token  # noqa: E402,F401  (Chromium)
 from test_browser_forms import api, field, open_page, submit  # noqa: E402
-
-from app.extensions import db
+from walk_seed import SCHEMA, SPEC  # noqa: E402  (an action's schema, a catalogue item's spec)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: the live fixture registers widgets
 TIMEOUT = 30
-SPEC = [
-    {"distribution": None, "is_nullable": True, "name": "product", "size": None, "type": "STRING"},
-    {"distribution": None, "is_nullable": False, "name": "price", "size": None, "type": "INTEGER"},
-]
-SCHEMA = {
-    "title": "Kite",
-    "type": "object",
-    "properties": {
-        "name": {"title": "Name", "type": "text"},
-        "mass": {"title": "Mass", "type": "quantity", "units": "g"},
-    },
-    "required": ["name"],
-}
 
 
 def columns(model, key):
