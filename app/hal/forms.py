@@ -8,6 +8,7 @@ marshmallow schema so a form and the body validation never disagree.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,11 +67,10 @@ class Property:
         """Render the property; ``options`` becomes ``{"inline": [...]}`` or ``{"link": {...}, ...}``
         and ``multiple`` becomes ``options.multiple``."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None or value is False or f.name in ("options", "multiple"):
-                continue
-            out[f.name] = value
+        for name in _RENDERED:
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                out[name] = value
         options = self.options
         if options is not None or self.multiple:
             rendered = (
@@ -84,6 +84,10 @@ class Property:
                 rendered["multiple"] = True
             out["options"] = rendered
         return out
+
+
+# Property's attributes rendered as they are (``options`` and ``multiple`` become ``options``).
+_RENDERED = tuple(f.name for f in dataclasses.fields(Property) if f.name not in ("options", "multiple"))
 
 
 @dataclass
@@ -218,23 +222,42 @@ def properties_from_schema(
     ``options`` ({name: OptionsLink}) says which collection a field that takes another resource's
     id picks from (the field keeps its type: an id is sent as a number); ``values`` ({name: value})
     prefills fields (a parent's id on its own create template).
+
+    A schema's properties are derived once (a list of items each builds its templates from the same
+    schemas) and shared: a property ``options`` or ``values`` changes is a copy; change no other in
+    place (``dataclasses.replace`` it).
     """
+    links, prefill = options or {}, values or {}
+    props = list(_derived(schema, frozenset(exclude), partial))
+    if links or prefill:
+        for i, prop in enumerate(props):
+            changes = {}
+            if prop.name in links:
+                changes["options"] = links[prop.name]
+            if prop.name in prefill:
+                changes["value"] = prefill[prop.name]
+            if changes:
+                props[i] = dataclasses.replace(prop, **changes)
+    unknown = (set(links) | set(prefill)) - {p.name for p in props}
+    if unknown:
+        raise ValueError(f"no such fields in {_schema_name(schema)}: {sorted(unknown)}")
+    return props
+
+
+def _schema_name(schema: Schema | type[Schema]) -> str:
+    return schema.__name__ if isinstance(schema, type) else type(schema).__name__
+
+
+@functools.lru_cache(maxsize=512)
+def _derived(schema: Schema | type[Schema], skip: frozenset[str], partial: bool) -> tuple[Property, ...]:
+    """The properties of ``schema`` (a class or an instance: schemas are built once and never
+    changed, so both are keys as they are)."""
     if isinstance(schema, type):
         schema = schema()
-    skip = set(exclude)
-    links, prefill = options or {}, values or {}
     props = []
     for attr, fld in schema.load_fields.items():
         name = fld.data_key or attr
         if attr in skip or name in skip:
             continue
-        prop = _property(name, fld, fld.required and not partial)
-        if name in links:
-            prop.options = links[name]
-        if name in prefill:
-            prop.value = prefill[name]
-        props.append(prop)
-    unknown = (set(links) | set(prefill)) - {p.name for p in props}
-    if unknown:
-        raise ValueError(f"no such fields in {type(schema).__name__}: {sorted(unknown)}")
-    return props
+        props.append(_property(name, fld, fld.required and not partial))
+    return tuple(props)
