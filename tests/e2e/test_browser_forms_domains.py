@@ -12,7 +12,6 @@ import sys
 
 import pytest
 import requests
-from sqlalchemy import inspect
 
 from app.extensions import db
 
@@ -21,22 +20,11 @@ sys.path.insert(0, os.path.join(TESTS, "browsable"))
 sys.path.insert(0, os.path.join(TESTS, "clients"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
 from test_browser import WAIT, browser, sign_in_with_token  # noqa: E402,F401  (Chromium)
-from test_browser_forms import api, field, open_page, submit  # noqa: E402
+from test_browser_forms import api, changed_only, columns, field, open_page, submit  # noqa: E402
 from walk_seed import SCHEMA, SPEC  # noqa: E402  (an action's schema, a catalogue item's spec)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: the live fixture registers widgets
 TIMEOUT = 30
-
-
-def columns(model, key):
-    """The row's columns as the database holds them now (not the session's copy)."""
-    db.session.expire_all()
-    row = db.session.get(model, key)
-    return {attr.key: getattr(row, attr.key) for attr in inspect(model).column_attrs}
-
-
-def changed_only(before, after, *allowed):
-    return {k for k in before if before[k] != after[k]} - set(allowed)
 
 
 def retitle(browser, name, value, form="default"):
