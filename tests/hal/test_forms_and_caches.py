@@ -138,6 +138,23 @@ def test_multiple_is_in_options_and_secrets_are_password_fields(client, admin_he
     assert props(schedules["_templates"]["default"])["auth_token"]["type"] == "password"
 
 
+def test_no_partial_edit_template_marks_a_field_required(client, admin_headers, make_account):
+    headers = {**admin_headers, **FORMS}
+    user = make_account()
+    hook = {"endpoint": "http://127.0.0.1:9/x", "interval_definition": "1 hours"}
+    schedule = client.post("/api/v1/schedule/", json=hook, headers=admin_headers).headers["Location"]
+    space = path_of(
+        client.post("/datamanager/", json={"title": "S"}, headers=admin_headers).headers["Location"]
+    )
+    assets = space.rstrip("/") + "/assets/"
+    client.post(assets, data={"file": (io.BytesIO(b"a\n"), "a.txt")}, headers=admin_headers)
+    asset = client.get(assets, headers=headers).json["_embedded"]["ec:asset"][0]["_links"]["self"]["href"]
+    for path, method in ((f"/api/v1/user/{user.id}/", "PATCH"), (schedule, "PUT"), (asset, "PUT")):
+        template = client.get(path_of(path), headers=headers).json["_templates"]["default"]
+        assert template["method"] == method, path
+        assert not [p["name"] for p in template["properties"] if p.get("required")], path
+
+
 # --- embedded items carry their templates (HAL-FORMS only) --------------------------------------
 
 
