@@ -6,7 +6,11 @@ A view builds a ``Document`` (through its domain's ``represent()``) and returns
 Writes call ``check_preconditions(represent(thing))`` before changing anything.
 """
 
+from urllib.parse import urlsplit
+
 from flask import current_app, g, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
 from app.extensions import curies, db
@@ -125,6 +129,20 @@ def _native_requested():
         return False  # respond() answers the 406
 
 
+def wants_templates():
+    """Whether this request's response carries ``_templates`` (HAL-FORMS or an HTML page): a list
+    builds its embedded items' templates only then (they cost a little per item). Asked once."""
+    wanted = g.get("halyard_wants_templates")
+    if wanted is None:
+        try:
+            offered = NEGOTIATION if seed_of(request.path) else {}
+            wanted = negotiate(request.environ.get("HTTP_ACCEPT"), **offered) in (HAL_FORMS, HTML)
+        except NotAcceptable:
+            wanted = False
+        g.halyard_wants_templates = wanted
+    return wanted
+
+
 def to_dict(doc, media_type=None):
     """The document as the dict sent for ``media_type`` (HAL-FORMS and HTML carry _templates)."""
     return doc.to_dict(curies=curies, base_url=base_url(), with_templates=media_type in (HAL_FORMS, HTML))
@@ -155,6 +173,8 @@ def respond(doc, status=200, headers=None, *, etag=True):
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
         _vary_authorization(response)
+    if request.method not in SAFE_METHODS:
+        cache_headers_of_write(response, doc)
     if etag and status in (200, 201):
         # Without _templates the body sent is the canonical encoding itself: hash the bytes sent.
         if media_type in (HAL_FORMS, HTML):
@@ -181,6 +201,8 @@ def _respond_native(doc, seed, status, headers, etag):
     response = render(body, JSON, status=status, headers=headers)
     if "flask_httpauth_user" in g:
         _vary_authorization(response)
+    if request.method not in SAFE_METHODS:
+        cache_headers_of_write(response, doc)
     if etag and status in (200, 201):
         response = make_conditional(response, etag_for(response.get_data()))  # the bytes sent
     return response
@@ -195,14 +217,21 @@ def native_etag(doc):
 def caller_variant(body, media_type):
     """The part of a HAL-FORMS or HTML ETag that depends on the caller (empty for plain HAL/JSON).
 
-    The state tag hashes the document without ``_templates``; the templates a caller is offered
-    depend on their rights, and an HTML page also names who is signed in. So ``-f``/``-h`` are followed
-    by 8 hex digits of those: two callers offered different actions never share a tag (a 304 from one
-    caller's tag would otherwise confirm the other's forms). If-Match ignores the suffix (decision 6).
+    The state tag hashes the document without ``_templates``; the templates a caller is offered (its
+    own and its embedded items') depend on their rights, and an HTML page also names who is signed in.
+    So ``-f``/``-h`` are followed by 8 hex digits of those: two callers offered different actions never
+    share a tag (a 304 from one caller's tag would otherwise confirm the other's forms). If-Match
+    ignores the suffix (decision 6).
     """
     if media_type not in (HAL_FORMS, HTML):
         return ""
     varies = {"templates": body.get("_templates")}
+    embedded = body.get("_embedded")
+    if embedded:  # each item's templates are the caller's too
+        varies["items"] = {
+            rel: [i.get("_templates") for i in (items if isinstance(items, list) else [items])]
+            for rel, items in embedded.items()
+        }
     if media_type == HTML:
         account = getattr(g, "account", None)  # set while the page was rendered (app/browsable/page.py)
         varies["account"] = getattr(account, "id", None)
@@ -222,7 +251,73 @@ def accepted(location, doc=None):
 
 
 def no_content():
-    return current_app.response_class(status=204)
+    """204: no body, so no Content-Type either (a client must not look for a body in some type)."""
+    response = current_app.response_class(status=204)
+    response.headers.pop("Content-Type", None)
+    cache_headers_of_write(response)
+    return response
+
+
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def cache_headers_of_write(response, doc=None):
+    """What a successful write tells a client's cache (docs/browsable.md, "Caches after a write").
+
+    ``Content-Location``: a 200/201 whose body is the representation of a resource one may GET (the
+    document's ``self``) names it, so a cache stores the new state (a 201, a restore, an edit) instead
+    of keeping the old one. ``Link: <…>; rel="invalidates"``: the collections and parents the write
+    changed: the GET resources above the request path and above the document's ``self`` (an item's
+    list, a space above its assets, the object above its versions) and its ``collection``/``up`` links.
+    The request's own URL is not listed: every cache drops it after an unsafe method anyway.
+    """
+    if not 200 <= response.status_code < 300:
+        return
+    adapter = current_app.url_map.bind("", script_name="/")
+    self_href = doc.self_href if doc is not None else None
+    self_path = _app_path(self_href)
+    if self_path and response.status_code in (200, 201) and "Content-Location" not in response.headers:
+        if _resource_path(adapter, self_path):
+            response.headers["Content-Location"] = self_href
+    paths = _ancestors(request.path)
+    if self_path:
+        paths += _ancestors(self_path) + [_app_path(doc.href(rel)) for rel in ("collection", "up")]
+    written = _resource_path(adapter, request.path)
+    links = []
+    for path in dict.fromkeys(p for p in paths if p):
+        canonical = _resource_path(adapter, path)
+        if canonical and canonical != written and canonical not in links:
+            links.append(canonical)
+    if links:
+        response.headers.add("Link", ", ".join(f'<{base_url()}{path}>; rel="invalidates"' for path in links))
+
+
+def _ancestors(path):
+    """The paths above ``path`` (each with and without its trailing slash: a route has one of them),
+    nearest first, not ``/``."""
+    parts = path.rstrip("/").split("/")
+    out = []
+    for end in range(len(parts) - 1, 1, -1):
+        above = "/".join(parts[:end])
+        out += [above + "/", above]
+    return out
+
+
+def _app_path(href):
+    """The path of one of this app's absolute hrefs, below the script root (None for another origin)."""
+    if not href or not href.startswith(base_url() + "/"):
+        return None
+    return urlsplit(href).path[len(request.script_root) :]
+
+
+def _resource_path(adapter, path):
+    """The path of the resource a GET of ``path`` reaches, as the app's links spell it (a route answers
+    with and without its "/"), or None when no view answers a GET there."""
+    try:
+        endpoint, values = adapter.match(path, method="GET")
+    except (HTTPException, RoutingException):
+        return None
+    return adapter.build(endpoint, values, method="GET")
 
 
 def check_preconditions(doc):

@@ -274,6 +274,16 @@ def view_model(doc, curies, depth=0):
     }
 
 
+def _form_text(value, multiple):
+    """What a form field shows of a prefilled value: a list of plain values one per line, a JSON
+    object or array (a textarea's value) as JSON, anything else as it is."""
+    if isinstance(value, list) and multiple:
+        return "\n".join(map(str, value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, indent=1, ensure_ascii=False)
+    return value
+
+
 def template_forms(doc, self_href):
     """HAL-FORMS templates as form descriptions; the target defaults to the resource itself."""
     forms = []
@@ -284,11 +294,18 @@ def template_forms(doc, self_href):
             inline = options.get("inline") if isinstance(options, dict) else None
             value = prop.get("value")
             values = value if isinstance(value, list) else [] if value is None else [value]
+            link = options.get("link") if isinstance(options, dict) else None
+            multiple = bool(prop.get("multiple") or (isinstance(options, dict) and options.get("multiple")))
             properties.append(
                 {
                     **prop,
-                    # what the form shows: one item per line for a list, the value as text otherwise
-                    "text": "\n".join(map(str, values)) if isinstance(value, list) else value,
+                    "multiple": multiple,
+                    # options.link: the page script lists the collection's items as suggestions
+                    "options_link": (link.get("href"), options.get("promptField"), options.get("valueField"))
+                    if isinstance(link, dict) and link.get("href")
+                    else None,
+                    # what the form shows: one value per line for a list, JSON for an object
+                    "text": _form_text(value, multiple),
                     "selected": {str(v) for v in values},
                     "choices": [
                         (o.get("value"), o.get("prompt", o.get("value"))) if isinstance(o, dict) else (o, o)

@@ -19,7 +19,7 @@ from .conditional import (
 from .curies import CurieRegistry
 from .cursor import CursorCodec
 from .document import Document
-from .forms import Property, Template, properties_from_schema
+from .forms import OptionsLink, Property, Template, properties_from_schema
 from .grammar import Field, Query, QueryError
 from .links import Link, encode_varname, expand, query_template
 from .negotiation import (
@@ -55,6 +55,7 @@ __all__ = [
     "Page",
     "PreconditionFailed",
     "PreconditionRequired",
+    "OptionsLink",
     "Property",
     "Query",
     "QueryError",

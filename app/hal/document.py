@@ -152,7 +152,8 @@ class Document:
         """Render as a HAL (or HAL-FORMS, ``with_templates``) dict.
 
         The ``curies`` link is added when ``curies`` and ``base_url`` are given
-        and a curied rel appears in this document or any embedded one.
+        and a curied rel appears in this document or any embedded one. ``with_templates`` renders
+        the ``_templates`` of embedded documents too (what a client may do with each item).
         """
         out = dict(self.properties)
         curie = None
@@ -164,7 +165,9 @@ class Document:
             out["_links"] = links
         if self._embedded:
             out["_embedded"] = {
-                rel: [d.to_dict() for d in value] if isinstance(value, list) else value.to_dict()
+                rel: [d.to_dict(with_templates=with_templates) for d in value]
+                if isinstance(value, list)
+                else value.to_dict(with_templates=with_templates)
                 for rel, value in self._embedded.items()
             }
         if with_templates and self._templates:

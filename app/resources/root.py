@@ -5,27 +5,31 @@ from their ``init_app``; the entry point lists whatever was registered, so no
 list here is edited by hand when a domain lands.
 """
 
+import dataclasses
+
 from flask import Blueprint, current_app
 
 from app.errors import STATUS_EVENTS, NotFound
 from app.extensions import curies
 from app.hal import Document, Link, query_template
-from app.representation import respond, url
+from app.representation import respond, url, wants_templates
 
 bp = Blueprint("root", __name__)
 
 VERSION = "0.1.0"
 
 
-def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None):
+def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None, template=None):
     """Add a link to ``GET /``: ``rel`` → ``endpoint``; ``path_vars`` {arg: template name} makes it
-    templated."""
+    templated. ``template`` (a function returning a HAL-FORMS ``Template``) describes a link one only
+    POSTs to: ``/`` carries it under the rel's name, with the link as its ``target``."""
     app.extensions.setdefault("halyard.entry", {})[rel] = {
         "endpoint": endpoint,
         "title": title,
         "path_vars": path_vars or {},
         "query_vars": query_vars or (),
         "values": values or {},
+        "template": template,
     }
 
 
@@ -55,7 +59,10 @@ def index():
     """The API's entry point: a link to every top-level collection and action."""
     doc = Document({"title": "Halyard", "version": VERSION}, self_href=url("root.index"))
     for rel, entry in sorted(current_app.extensions.get("halyard.entry", {}).items()):
-        doc.link(rel, entry_link(entry))
+        link = entry_link(entry)
+        doc.link(rel, link)
+        if entry["template"] is not None and wants_templates():
+            doc.template(rel, dataclasses.replace(entry["template"](), target=link.href))
     doc.link("ec:rels", Link(url("root.rels"), title="Documentation of every link relation"))
     return respond(doc)
 

@@ -1,21 +1,25 @@
 """Forms in the browser send only what the person changed (issue 19, first part).
 
 Each test edits ONE field through the browsable HAL-FORMS form in headless Chromium and then reads the
-resource back through the API: every other field is as it was. Seen before this fix: a PATCH of a
-user's username deactivated the account (the unchecked checkbox was sent as false), a schedule created
-with "Enabled" left as rendered was disabled, and renaming an asset was refused (empty multi-line
-fields were sent as []).
+resource back through the API and its row from the database: every other field is as it was. Seen
+before this fix: a PATCH of a user's username deactivated the account (the unchecked checkbox was sent
+as false), a schedule created with "Enabled" left as rendered was disabled, and renaming an asset was
+refused (empty multi-line fields were sent as []).
 """
 
 import os
 import sys
+import uuid
 
 import pytest
 import requests
+from sqlalchemy import inspect
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browsable"))
 from browsable_fixtures import live, widgets  # noqa: E402,F401
 from test_browser import WAIT, browser, sign_in_with_token  # noqa: E402,F401  (Chromium)
+
+from app.extensions import db  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fresh_app]  # fresh_app: the live fixture registers widgets
 TIMEOUT = 30
@@ -60,6 +64,17 @@ def field(browser, name, form="default"):
     return browser.find_element(By.CSS_SELECTOR, f"form[data-name={form}] [name='{name}']")
 
 
+def columns(model, key):
+    """The row's columns as the database holds them now (not the session's copy)."""
+    db.session.expire_all()
+    row = db.session.get(model, key)
+    return {attr.key: getattr(row, attr.key) for attr in inspect(model).column_attrs}
+
+
+def changed_only(before, after, *allowed):
+    return {k for k in before if before[k] != after[k]} - set(allowed)
+
+
 def without(doc, *keys):
     return {k: v for k, v in doc.items() if k not in ("_links", "_templates", "_embedded", *keys)}
 
@@ -70,6 +85,9 @@ def test_renaming_a_user_changes_nothing_else(live, browser, make_account):
     session = api(live)
     before = session.get(url, timeout=TIMEOUT).json()
     assert before["active"] is True and before["username"] == "kim"
+    from app.resources.accounts.models import Account
+
+    row = columns(Account, user.id)
 
     sign_in_with_token(browser, live)
     open_page(browser, url)
@@ -85,6 +103,7 @@ def test_renaming_a_user_changes_nothing_else(live, browser, make_account):
     changeable = ("username", "updated", "modified")
     assert without(after, *changeable) == without(before, *changeable)
     assert after["active"] is True
+    assert changed_only(row, columns(Account, user.id), "username", "updated", "modified") == set()
 
 
 def test_a_schedule_created_with_enabled_left_as_rendered_is_enabled(live, browser):
@@ -117,6 +136,10 @@ def test_editing_one_field_of_a_schedule_keeps_the_others(live, browser):
     assert created.status_code == 201, created.text
     url = created.headers["Location"]
     before = session.get(url, timeout=TIMEOUT).json()
+    from app.resources.scheduler.models import Schedule
+
+    schedule_id = uuid.UUID(before["id"])
+    row = columns(Schedule, schedule_id)
 
     sign_in_with_token(browser, live)
     open_page(browser, url)
@@ -133,6 +156,9 @@ def test_editing_one_field_of_a_schedule_keeps_the_others(live, browser):
     keep = ("endpoint", "interval_definition", "cron_definition", "payload", "enabled")
     assert {k: after[k] for k in keep} == {k: before[k] for k in keep}
     assert after["enabled"] is False
+    assert (
+        changed_only(row, columns(Schedule, schedule_id), "frequency", "updated_at", "updated_by_id") == set()
+    )
 
 
 def test_renaming_an_asset_keeps_its_tags_and_files(live, browser):
@@ -153,6 +179,9 @@ def test_renaming_an_asset_keeps_its_tags_and_files(live, browser):
     )
     assert tagged.status_code == 200, tagged.text
     before = session.get(url, timeout=TIMEOUT).json()
+    from app.resources.datamanager.models import Asset
+
+    row = columns(Asset, uuid.UUID(before["assetID"]))
 
     sign_in_with_token(browser, live)
     open_page(browser, url)
@@ -165,3 +194,4 @@ def test_renaming_an_asset_keeps_its_tags_and_files(live, browser):
     assert after["title"] == "A red kite"
     assert sorted(after["tags"]) == ["bird", "red"]
     assert [f["url"] for f in after["files"]] == [f["url"] for f in before["files"]] != []
+    assert changed_only(row, columns(Asset, uuid.UUID(before["assetID"])), "title") == set()

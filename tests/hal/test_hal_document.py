@@ -112,7 +112,9 @@ def test_templates_only_with_with_templates_and_default_first():
         "contentType": "application/json",
         "properties": [],
     }
-    assert "_templates" not in out["_embedded"]["item"]
+    # an embedded item carries its own templates (what a client may do with it), in HAL-FORMS only
+    assert out["_embedded"]["item"]["_templates"]["default"]["method"] == "PUT"
+    assert "_templates" not in doc.to_dict()["_embedded"]["item"]
 
 
 def test_no_templates_key_when_none_defined():

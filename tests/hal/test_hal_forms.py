@@ -2,9 +2,10 @@
 
 import enum
 
+import pytest
 from marshmallow import Schema, fields, validate
 
-from app.hal import Property, Template, properties_from_schema
+from app.hal import OptionsLink, Property, Template, properties_from_schema
 
 
 class Colour(enum.Enum):
@@ -50,7 +51,7 @@ def test_type_mapping():
         "public": "checkbox",
         "created": "datetime-local",
         "kind": "text",
-        "tags": "text",
+        "tags": "textarea",  # free values, one per line; options.multiple says it is a list
         "metaData": "textarea",
         "blob": "textarea",
         "colour": "text",
@@ -93,6 +94,29 @@ def test_property_to_dict_omits_defaults_and_wraps_options():
     }
 
 
+def test_multiple_is_rendered_inside_options_where_hal_forms_clients_read_it():
+    props = by_name(properties_from_schema(AssetSchema))
+    tags = props["tags"].to_dict()
+    assert "multiple" not in tags and tags["options"] == {"multiple": True}
+    chosen = Property("rights", options=["READ", "WRITE"], multiple=True).to_dict()
+    assert chosen["options"] == {"inline": ["READ", "WRITE"], "multiple": True}
+    assert "options" not in props["title"].to_dict()
+
+
+def test_an_id_field_takes_its_options_from_a_linked_collection_and_keeps_its_type():
+    link = OptionsLink("http://h/api/v1/actions/", promptField="name", valueField="id")
+    props = by_name(properties_from_schema(AssetSchema, options={"count": link}, values={"title": "x"}))
+    assert props["count"].to_dict()["options"] == {
+        "link": {"href": "http://h/api/v1/actions/", "type": "application/hal+json"},
+        "promptField": "name",
+        "valueField": "id",
+    }
+    assert props["count"].type == "number"  # sent as a number, as the schema loads it
+    assert props["title"].value == "x"  # a prefilled parent id or value
+    with pytest.raises(ValueError, match="no such fields"):
+        properties_from_schema(AssetSchema, options={"nope": link})
+
+
 # --- in-place edit templates start from the resource's current values (issue 19) ----------------
 
 
@@ -106,6 +130,7 @@ class EditSchema(Schema):
 
 
 CURRENT = {"title": "Kite", "tags": ["red", "bird"], "enabled": False, "payload": {"a": 1}, "password": "x"}
+NOTED = {**CURRENT, "note": "kept"}
 
 
 def rendered(template):
@@ -120,7 +145,16 @@ def test_a_put_or_patch_of_the_resource_itself_is_prefilled_with_plain_current_v
         assert props["enabled"]["value"] is False  # a False current value is still a value
         assert "value" not in props["payload"]  # nested: shown in another shape than written
         assert props["password"]["type"] == "password" and "value" not in props["password"]
-        assert props["note"]["value"] == "none"  # a template's own value wins
+        assert props["note"]["value"] == "none"  # not in the resource: the schema's default
+        noted = {
+            p["name"]: p
+            for p in Template(method=method, properties=properties_from_schema(EditSchema)).to_dict(NOTED)[
+                "properties"
+            ]
+        }
+        assert noted["note"]["value"] == "kept"  # the current value, not the default for a new one
+        given = properties_from_schema(EditSchema, values={"payload": {"a": 1}})
+        assert rendered(Template(method=method, properties=given))["payload"]["value"] == {"a": 1}
 
 
 def test_posts_and_templates_aimed_elsewhere_are_not_prefilled():

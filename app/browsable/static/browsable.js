@@ -182,6 +182,30 @@
     });
   }
 
+  /* HAL-FORMS options.link: the linked collection's items (one page of the largest size) become the
+     suggestions of the id field, each showing its promptField and filling in its valueField. */
+  function loadOptions() {
+    document.querySelectorAll('input[data-options-href]:not([data-options-loaded])').forEach(function (input) {
+      var href = input.dataset.optionsHref, list = document.getElementById(input.getAttribute('list'));
+      input.dataset.optionsLoaded = '1';
+      if (!list || !sameOrigin(href)) return;
+      var auth = getAuth(), headers = { Accept: 'application/hal+json' };
+      if (auth) headers.Authorization = auth;
+      var url = new URL(href, location.href);
+      if (!url.searchParams.has('size')) url.searchParams.set('size', '100');
+      fetch(url.toString(), { headers: headers, cache: 'no-store' }).then(function (resp) {
+        return resp.ok ? resp.json() : null;
+      }).then(function (body) {
+        var embedded = (body && body._embedded) || {}, items = [];
+        Object.keys(embedded).forEach(function (rel) { items = items.concat(embedded[rel]); });
+        fill(list, items.filter(function (item) { return item && item[input.dataset.valueField] != null; }).map(function (item) {
+          var value = String(item[input.dataset.valueField]), prompt = item[input.dataset.promptField];
+          return el('option', { value: value, label: prompt == null ? value : String(prompt) + ' (' + value + ')' });
+        }));
+      }).catch(function () { /* no suggestions */ });
+    });
+  }
+
   /* ---------- HAL-FORMS ---------- */
   function coerce(el) {
     var type = el.dataset.type || el.type, raw = el.value;
@@ -389,6 +413,7 @@
       out.onclick = function () { sessionStorage.removeItem(KEY); location.reload(); };
     }
     loadThumbs();
+    loadOptions();
     var raw = document.getElementById('raw');
     if (raw && !raw.dataset.linked) { fill(raw, linkify(raw.textContent)); raw.dataset.linked = '1'; }
     document.querySelectorAll('button.copy').forEach(function (btn) {

@@ -10,9 +10,10 @@ from flask import Blueprint
 from flask.cli import with_appcontext
 
 from app.extensions import curies, db
-from app.hal import properties_from_schema
+from app.hal import Template, properties_from_schema
 from app.resources.accounts import schemas
 from app.resources.accounts.models import AuthRequest
+from app.resources.accounts.schemas import auth_token_request_schema, user_token_schema
 from app.resources.root import register_entry
 
 bp = Blueprint("accounts", __name__)
@@ -142,16 +143,38 @@ def init_app(app):
             raise ValueError(f"HALYARD_SIGNIN_VERIFIER=oidc needs {', '.join(missing)}")
         signin_oidc.init_app(app)
     app.register_blueprint(bp)
-    register_entry(app, "ec:auth-requests", "accounts.create_auth_request", title="Start a sign-in (POST)")
     register_entry(
-        app, "ec:auth-tokens", "accounts.create_auth_token", title="Exchange a sign-in for a token (POST)"
+        app,
+        "ec:auth-requests",
+        "accounts.create_auth_request",
+        title="Start a sign-in (POST)",
+        template=lambda: Template(method="POST", title="Start a sign-in", properties=[]),
+    )
+    register_entry(
+        app,
+        "ec:auth-tokens",
+        "accounts.create_auth_token",
+        title="Exchange a sign-in for a token (POST)",
+        template=lambda: Template(
+            method="POST",
+            title="Exchange an attached sign-in for a token",
+            properties=properties_from_schema(auth_token_request_schema),
+        ),
     )
     register_entry(app, "ec:users", "accounts.list_users", title="Users")
     register_entry(
         app, "ec:user/by-id", "accounts.get_user", title="A user by id", path_vars={"user_id": "id"}
     )
     register_entry(
-        app, "ec:user/token", "accounts.create_user_token", title="ADMIN: a token for an email (POST)"
+        app,
+        "ec:user/token",
+        "accounts.create_user_token",
+        title="ADMIN: a token for an email (POST)",
+        template=lambda: Template(
+            method="POST",
+            title="ADMIN: a token for an email (the account is made if needed)",
+            properties=properties_from_schema(user_token_schema),
+        ),
     )
     register_entry(app, "ec:groups", "accounts.list_groups", title="Groups")
     register_entry(

@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.hal import Document, Template, properties_from_schema
 from app.representation import url
+from app.resources import choices
 from app.resources.accounts.models import Account, ApiToken, Group, account_groups
 from app.resources.accounts.schemas import (
     group_schema,
@@ -170,7 +171,7 @@ def represent_group(group, viewer):
                 method="POST",
                 target=members_href,
                 title="Add a member",
-                properties=properties_from_schema(member_schema),
+                properties=properties_from_schema(member_schema, options={"user_id": choices.users()}),
             ),
         )
     return doc

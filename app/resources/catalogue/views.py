@@ -9,7 +9,8 @@ from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.jobs import enqueue
-from app.representation import accepted, check_preconditions, created, paginate, respond, url
+from app.representation import accepted, check_preconditions, created, paginate, respond, url, wants_templates
+from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, words
 from app.resources.catalogue.accounts import account_embed
@@ -66,7 +67,8 @@ def item_properties(item):
 
 
 def represent(item, event=None, *, embedded=False):
-    """The item as a HAL document; ``embedded`` leaves out templates and the caller-specific links."""
+    """The item as a HAL document; ``embedded`` leaves out the caller-specific links (and the templates
+    unless the response renders them)."""
     properties = item_properties(item)
     if event:
         properties = {"@event": event, **properties}
@@ -76,20 +78,17 @@ def represent(item, event=None, *, embedded=False):
         account = properties[rel]
         if account:
             doc.link("ec:catalogue-item/" + rel.replace("_", "-"), account["_links"]["self"]["href"])
-    if embedded:
-        return doc
     account = current_account()
-    if item.datasource is not None and (account.is_admin or item.datasource.project.role_of(account)):
-        doc.link("ec:catalogue-item/datasource", url("datasources.get_source", source_id=item.datasource_id))
-    doc.link("ec:download-requests", url("downloader.index"))
-    if account.is_admin:
+    if not embedded:
+        if item.datasource is not None and (account.is_admin or item.datasource.project.role_of(account)):
+            doc.link(
+                "ec:catalogue-item/datasource", url("datasources.get_source", source_id=item.datasource_id)
+            )
+        doc.link("ec:download-requests", url("downloader.index"))
+    if account.is_admin and (not embedded or wants_templates()):
         doc.template(
             "default",
-            Template(
-                method="PUT",
-                title="Replace the item",
-                properties=properties_from_schema(catalogue_item_schema),
-            ),
+            Template(method="PUT", title="Replace the item", properties=item_form_properties(item)),
         )
         doc.template("delete", Template(method="DELETE", title="Delete the item", properties=[]))
         if item.datasource_id:
@@ -102,6 +101,17 @@ def represent(item, event=None, *, embedded=False):
                 ),
             )
     return doc
+
+
+def item_form_properties(item=None):
+    """The fields of a catalogue item's POST and (full) PUT, the ids picked from their collections.
+    The PUT replaces the whole item, so its form starts from every current value (``item``)."""
+    options = {"maintained_by_id": choices.users(), "datasource_id": choices.datasources()}
+    values = None
+    if item is not None:
+        values = {"spec": item.spec, "sample": item.sample, "maintained_by_id": item.maintained_by_id}
+        values = {name: value for name, value in values.items() if value is not None}
+    return properties_from_schema(catalogue_item_schema, options=options, values=values)
 
 
 def get_item_or_404(item_id):
@@ -144,11 +154,7 @@ def index():
         message = "This field is required." if not queries else "must not be repeated"
         raise words.QueryDidNotValidate(errors={"query": [message]})
     stmt = select(CatalogueItem).where(words.clause(CatalogueItem.name, queries[0]))
-    create = Template(
-        method="POST",
-        title="Create a catalogue item",
-        properties=properties_from_schema(catalogue_item_schema),
-    )
+    create = Template(method="POST", title="Create a catalogue item", properties=item_form_properties())
     return paginate(
         items_collection,
         stmt,

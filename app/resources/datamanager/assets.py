@@ -8,7 +8,7 @@ from app.errors import NotFound
 from app.extensions import core_connection, db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
-from app.representation import paginate, respond
+from app.representation import paginate, respond, wants_templates
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import access_or_404, require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
@@ -101,8 +101,8 @@ def represent(asset, rights, urls=None, *, templates=True):
     """An ``ec:asset`` (or, once deleted, an ``ec:asset/deleted``) with the templates ``rights`` allow.
 
     ``asset`` is an ``Asset`` or an ``AssetRow``; ``urls`` (``AssetUrls`` of its space) may be shared
-    by every asset of a page, whose embedded items leave out the templates (``templates=False``):
-    HAL-FORMS renders templates of the top-level document only."""
+    by every asset of a page, whose embedded items carry templates only when the response renders
+    them (``templates=wants_templates()``: HAL-FORMS and HTML)."""
     urls = urls or AssetUrls(asset.datamanager_id)
     deleted = asset.deleted is not None
     asset_id = str(asset.id)
@@ -165,7 +165,9 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
         collection,
         assets_select(dm_id, deleted=deleted),
         urls.deleted if deleted else urls.assets,
-        lambda rows: [represent(a, rights, urls, templates=False) for a in asset_rows(rows, dm_id)],
+        lambda rows: [
+            represent(a, rights, urls, templates=wants_templates()) for a in asset_rows(rows, dm_id)
+        ],
         single=lambda row: represent(asset_rows([row], dm_id)[0], rights, urls),
         links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
         templates=templates,

@@ -11,6 +11,7 @@ from app.errors import BodyDidNotValidate, Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
+from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import keep_a_manager, require, space_or_404
@@ -71,7 +72,7 @@ def members(dm_id):
     grant = Template(
         method="POST",
         title="Grant rights to another account",
-        properties=properties_from_schema(member_create_schema),
+        properties=properties_from_schema(member_create_schema, options={"accountID": choices.users()}),
     )
     return paginate(
         members_collection,

@@ -7,6 +7,7 @@ from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
+from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
@@ -48,7 +49,12 @@ def represent(project):
     doc.link("collection", url("datasources.projects"))
     doc.link("ec:project/datasources", url("datasources.project_sources", project_id=project.id))
     if role == "owner":
-        doc.template("default", Template(method="PUT", properties=properties_from_schema(project_schema)))
+        # a full PUT: the form starts from every current value, the members too
+        members = {"members": doc.properties["members"]}
+        doc.template(
+            "default",
+            Template(method="PUT", properties=properties_from_schema(project_schema, values=members)),
+        )
         doc.template("delete", Template(method="DELETE", properties=[]))
     if role in ("owner", "editor"):
         doc.template(
@@ -57,14 +63,18 @@ def represent(project):
                 method="POST",
                 target=url("datasources.sources"),
                 contentType="multipart/form-data",
-                properties=_source_properties(),
+                properties=_source_properties(project.id),
             ),
         )
     return doc
 
 
-def _source_properties():
-    return properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
+def _source_properties(project_id):
+    """A new data source's fields, ``project`` prefilled with this project (on its own template)."""
+    props = properties_from_schema(
+        datasource_schema, options={"project": choices.projects()}, values={"project": project_id}
+    )
+    return props + [Property(name="file", type="file")]
 
 
 def _apply(project, data):

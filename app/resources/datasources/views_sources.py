@@ -11,6 +11,7 @@ from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.jobs import QueueUnavailable, enqueue
 from app.representation import check_preconditions, created, no_content, paginate, respond, url
+from app.resources import choices
 from app.resources.datasources import bp, forms
 from app.resources.datasources.access import (
     get_project_or_404,
@@ -132,7 +133,11 @@ def _templates(doc, source):
 def _page(stmt, self_url, project=None):
     templates = None
     if project is None or project.can_edit_sources(current_account()):
-        props = properties_from_schema(datasource_schema) + [Property(name="file", type="file")]
+        props = properties_from_schema(
+            datasource_schema,
+            options={"project": choices.projects()},
+            values={"project": project.id} if project is not None else None,
+        ) + [Property(name="file", type="file")]
         templates = {
             "default": Template(
                 method="POST",

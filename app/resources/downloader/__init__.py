@@ -3,7 +3,10 @@
 from flask import Blueprint
 
 from app.extensions import curies
+from app.hal import Template, properties_from_schema
 from app.jobs.reconcile import add_pass
+from app.resources import choices
+from app.resources.downloader.schemas import download_request_schema, render_ui_data_schema
 from app.resources.root import register_entry
 
 bp = Blueprint("downloader", __name__)
@@ -15,6 +18,9 @@ def init_app(app):
         openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
+
+    def item_choice():
+        return {"catalogue_item_id": choices.catalogue_items()}
 
     app.register_blueprint(bp)
     add_pass(
@@ -33,12 +39,22 @@ def init_app(app):
         "ec:download-requests/estimate",
         "downloader.estimate",
         title="Estimate the size of a download request",
+        template=lambda: Template(
+            method="POST",
+            title="Estimate the size of a download request",
+            properties=properties_from_schema(download_request_schema, options=item_choice()),
+        ),
     )
     register_entry(
         app,
         "ec:download-requests/render-ui-data",
         "downloader.render_ui_data",
         title="Operators per column of a catalogue item, for a download form",
+        template=lambda: Template(
+            method="POST",
+            title="Operators per column of a catalogue item",
+            properties=properties_from_schema(render_ui_data_schema, options=item_choice()),
+        ),
     )
     curies.document(
         "download-requests",

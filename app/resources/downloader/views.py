@@ -9,6 +9,7 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.representation import check_preconditions, created, paginate, respond, url
+from app.resources import choices
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import CatalogueItem
 from app.resources.catalogue.schemas import load_seed_body
@@ -124,7 +125,9 @@ def index():
             "default": Template(
                 method="POST",
                 title="Request a download",
-                properties=properties_from_schema(download_request_schema),
+                properties=properties_from_schema(
+                    download_request_schema, options={"catalogue_item_id": choices.catalogue_items()}
+                ),
             )
         },
     )

@@ -4,7 +4,15 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, Forbidden
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
-from app.representation import check_preconditions, created, load_body, paginate, respond, url
+from app.representation import (
+    check_preconditions,
+    created,
+    load_body,
+    paginate,
+    respond,
+    url,
+    wants_templates,
+)
 from app.resources.objects import bp
 from app.resources.objects.access import get_action_or_404, user_href, visible_actions
 from app.resources.objects.models import Action
@@ -48,7 +56,10 @@ def represent(action, account, *, with_templates=True):
         doc.template(
             "default",
             Template(
-                method="PUT", title="Replace this action", properties=properties_from_schema(action_schema)
+                method="PUT",
+                title="Replace this action",
+                # a full PUT: the form starts from every current value, the schema too
+                properties=properties_from_schema(action_schema, values={"schema": action.schema}),
             ),
         )
     return doc
@@ -74,7 +85,7 @@ def actions_index():
         actions_collection,
         visible_actions(account),
         url("objects.actions_index"),
-        lambda actions: [represent(a, account, with_templates=False) for a in actions],
+        lambda actions: [represent(a, account, with_templates=wants_templates()) for a in actions],
         single=lambda action: represent(action, account),
         links={"up": url("root.index")},
         templates={

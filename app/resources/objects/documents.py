@@ -5,6 +5,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.hal import Document, Link, Template, properties_from_schema
 from app.representation import url
+from app.resources import choices
 from app.resources.objects.access import can_read_action, user_href
 from app.resources.objects.models import READ, WRITE, ObjectRecord, ObjectReference, has_level
 from app.resources.objects.schemas import version_create_schema
@@ -56,10 +57,19 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
                 method="POST",
                 title="Write the next version",
                 target=url("objects.versions_index", object_id=obj.id),
-                properties=properties_from_schema(version_create_schema),
+                properties=next_version_properties(obj),
             ),
         )
     return doc
+
+
+def next_version_properties(obj):
+    """The fields of ``obj``'s next version: the ids it must carry (its own, the next version's, its
+    action's) prefilled, ``action_id`` also offered from ``ec:actions``."""
+    values = {"object_id": obj.id, "version_id": obj.current_version + 1, "action_id": obj.action_id}
+    return properties_from_schema(
+        version_create_schema, options={"action_id": choices.actions()}, values=values
+    )
 
 
 def readable_references(version, account):

@@ -8,6 +8,7 @@ from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.representation import created, load_body, paginate, respond, url
+from app.resources import choices
 from app.resources.objects import bp
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
@@ -76,7 +77,9 @@ def objects_index():
             "default": Template(
                 method="POST",
                 title="Create an object",
-                properties=properties_from_schema(object_create_schema),
+                properties=properties_from_schema(
+                    object_create_schema, options={"action_id": choices.actions()}
+                ),
             )
         },
     )

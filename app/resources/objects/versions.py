@@ -5,11 +5,11 @@ from sqlalchemy import select
 from app.auth import current_account, login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.hal import Collection, Field, Template, properties_from_schema
+from app.hal import Collection, Field, Template
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
 from app.resources.objects import bp
 from app.resources.objects.access import get_object
-from app.resources.objects.documents import represent_version
+from app.resources.objects.documents import next_version_properties, represent_version
 from app.resources.objects.models import READ, WRITE, ObjectVersion
 from app.resources.objects.schemas import version_create_schema
 from app.resources.objects.writes import check_version_data, commit_next_version
@@ -45,7 +45,7 @@ def versions_index(object_id):
     write = Template(
         method="POST",
         title="Write the next version",
-        properties=properties_from_schema(version_create_schema),
+        properties=next_version_properties(obj),
     )
     return paginate(
         versions_collection,
