@@ -315,7 +315,7 @@ class Builder:
 
     def operation(self, endpoint, view, method, path_params, seed=None):
         """One operation; on a seed 000-003 path (``seed``) its JSON bodies are seed-native."""
-        meta = metadata(endpoint, view, method)
+        meta = metadata(view, method)
         auth = meta.get("auth", "required")
         doc = (view.__doc__ or "").strip().splitlines() if view is not None else []
         op = {

@@ -4,7 +4,7 @@ import pytest
 from browsable_fixtures import widgets  # noqa: F401  (no conftest here: it would shadow tests/conftest)
 from openapi_spec_validator import validate
 
-from app.openapi import api_doc, describe
+from app.openapi import api_doc
 from app.resources.jobs.models import STATUSES
 
 pytestmark = pytest.mark.fresh_app  # the widgets blueprint is registered on the app
@@ -118,7 +118,7 @@ def test_the_metadata_api_refuses_unknown_keys():
     with pytest.raises(TypeError):
         api_doc(respones={200: None})
     with pytest.raises(ValueError):
-        describe("x.y", auth="sometimes")
+        api_doc(auth="sometimes")
 
 
 def test_integer_path_ids_are_bounded_so_huge_ids_are_404_not_500(app, widgets, client, admin_headers):

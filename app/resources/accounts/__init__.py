@@ -115,7 +115,6 @@ def init_app(app):
     from app.extensions import curies
     from app.resources.accounts import (  # noqa: F401  (routes)
         groups,
-        openapi,  # noqa: F401  (describes every operation for /openapi.json)
         signin,
         signin_oidc,
         tokens,

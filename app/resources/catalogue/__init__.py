@@ -8,7 +8,6 @@ bp = Blueprint("catalogue", __name__)
 def init_app(app):
     from app.extensions import curies
     from app.resources.catalogue import (
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
     from app.resources.root import register_entry

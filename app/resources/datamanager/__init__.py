@@ -81,7 +81,6 @@ def init_app(app):
     from app.resources.datamanager import (  # noqa: F401  (routes attach to bp)
         assets,
         members,
-        openapi,  # noqa: F401  (describes every operation for /openapi.json)
         spaces,
     )
     from app.resources.root import register_entry

@@ -94,7 +94,6 @@ RELS = {
 def init_app(app):
     from app.extensions import curies
     from app.resources.datasources import (  # noqa: F401
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views_projects,
         views_sources,
         views_steps,

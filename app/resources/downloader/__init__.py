@@ -9,7 +9,6 @@ def init_app(app):
     from app.extensions import curies
     from app.jobs.reconcile import add_pass
     from app.resources.downloader import (
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
     from app.resources.root import register_entry

@@ -4,10 +4,13 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, Forbidden
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
-from app.resources.objects import bp
+from app.resources.objects import bp, schemas
 from app.resources.objects.access import get_action_or_404, user_href, visible_actions
 from app.resources.objects.models import Action
+from app.resources.objects.openapi import ACTION, ObjectActionSchema
 from app.resources.objects.schemas import action_schema
 from app.resources.objects.schemas_sampledb import ACTION_TYPES, check_schema
 
@@ -67,6 +70,10 @@ def checked_action_body():
 
 @bp.get("/api/v1/actions/")
 @login_required
+@api_doc(
+    collection=actions_collection,
+    responses={200: page(ObjectActionSchema, "The actions the caller may read")},
+)
 def actions_index():
     """The actions the caller may read, with the query grammar."""
     account = current_account()
@@ -87,6 +94,11 @@ def actions_index():
 
 @bp.post("/api/v1/actions/")
 @login_required
+@api_doc(
+    request=schemas.action_schema,
+    responses={201: ObjectActionSchema},
+    description="400 names every violation of the SampleDB schema with its path.",
+)
 def actions_create():
     """Create an action; the caller becomes its creator."""
     data = checked_action_body()
@@ -98,6 +110,10 @@ def actions_create():
 
 @bp.get("/api/v1/actions/<int(max=2147483647):action_id>")
 @login_required
+@api_doc(
+    responses=ACTION,
+    description="Hidden actions are visible to their creator and ADMINs only (404 for others).",
+)
 def action_get(action_id):
     """One action."""
     return respond(represent(get_action_or_404(action_id), current_account()))
@@ -105,6 +121,11 @@ def action_get(action_id):
 
 @bp.put("/api/v1/actions/<int(max=2147483647):action_id>")
 @login_required
+@api_doc(
+    request=schemas.action_schema,
+    responses=ACTION,
+    description="ADMINs and the action's creator (403 for other readers).",
+)
 def action_put(action_id):
     """Replace an action (ADMINs and its creator); existing versions keep the schema they were written
     with."""
