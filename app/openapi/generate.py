@@ -96,97 +96,65 @@ def _converter_schema(converter):
 
 
 def collection_parameters(collection, max_size):
-    """The §4 grammar of a Collection as query parameters."""
+    """The §4 grammar of a Collection as query parameters: every name its parser accepts
+    (``Collection.grammar(None)``), typed here."""
     default_size, cap = collection.limits(None, max_size)
-    params = [
-        {
-            "name": "page",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
-            "description": "1-based page number.",
-        },
-        {
-            "name": "size",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
-            "description": "Items per page.",
-        },
-        *(
-            [
-                {
-                    "name": "cursor",
-                    "in": "query",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 2000},
-                    "description": "Keyset paging: an opaque, signed position taken from a `next`/`prev` "
-                    "link, with `size`, the same `sort` and any filters; not combinable with page, limit "
-                    "or offset. A cursor page has no `total` and costs one index seek at any depth "
-                    "(docs/datamanager.md, Cursor paging).",
-                }
-            ]
-            if collection.tiebreak is not None
-            else []
+    paging = {
+        "page": ({"type": "integer", "minimum": 1, "maximum": 100000}, "1-based page number."),
+        "size": (
+            {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
+            "Items per page.",
         ),
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": cap},
-            "description": "Offset-style paging (seed 003); not combinable with page/size.",
-        },
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
-    ]
+        "cursor": (
+            {"type": "string", "minLength": 1, "maxLength": 2000},
+            "Keyset paging: an opaque, signed position taken from a `next`/`prev` link, with `size`, the "
+            "same `sort` and any filters; not combinable with page, limit or offset. A cursor page has no "
+            "`total` and costs one index seek at any depth (docs/datamanager.md, Cursor paging).",
+        ),
+        "limit": (
+            {"type": "integer", "minimum": 1, "maximum": cap},
+            "Offset-style paging (seed 003); not combinable with page/size.",
+        ),
+        "offset": ({"type": "integer", "minimum": 0, "maximum": 1000000}, None),
+    }
     sortable = [f.name for f in collection.fields.values() if f.sortable]
-    if sortable:
-        one = "[+-]?(" + "|".join(sortable) + ")"
-        params.append(
-            {
-                "name": "sort",
-                "in": "query",
-                "description": f"Sort keys: {', '.join(sortable)}.",
-                "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
-            }
-        )
-    for fld in collection.fields.values():
-        if not (fld.filterable or fld.name == collection.id_field):
-            continue
-        base = (
-            {"type": "string", "enum": list(fld.choices)}
-            if fld.type == "enum"
-            else dict(GRAMMAR_TYPES[fld.type])
-        )
-        text = {"type": "string", "minLength": 1, "maxLength": 100}
-        params.append(
-            {
-                "name": fld.name,
-                "in": "query",
-                "schema": base,
-                "description": "Exact match; `a,b` matches any of them."
-                + (" Returns that single item." if fld.name == collection.id_field else ""),
-            }
-        )
-        if fld.filterable:
+    params = []
+    for variable in collection.grammar(None):
+        name, fld = variable.name, variable.field
+        if name in paging:
+            schema, description = paging[name]
+            params.append({"name": name, "in": "query", "schema": schema})
+            if description:
+                params[-1]["description"] = description
+        elif name == "sort":
+            one = "[+-]?(" + "|".join(sortable) + ")"
             params.append(
-                {"name": fld.name + "!", "in": "query", "schema": base, "description": "Not equal."}
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "description": f"Sort keys: {', '.join(sortable)}.",
+                    "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
+                }
             )
-            if fld.search:
-                params.append(
-                    {
-                        "name": fld.name + "~",
-                        "in": "query",
-                        "schema": text,
-                        "description": "Contains, case-insensitive.",
-                    }
-                )
-            if fld.range:
-                for suffix in ("From", "To"):
-                    params.append(
-                        {
-                            "name": fld.name + suffix,
-                            "in": "query",
-                            "schema": base,
-                            "description": "Inclusive range bound.",
-                        }
-                    )
+        elif fld is not None:
+            params.append({"name": name, "in": "query", **_filter_parameter(variable, collection)})
     return params
+
+
+def _filter_parameter(variable, collection):
+    """Schema and description of one filter parameter (``grammar.OPERATORS`` says what each does)."""
+    fld, operator = variable.field, variable.operator
+    base = (
+        {"type": "string", "enum": list(fld.choices)} if fld.type == "enum" else dict(GRAMMAR_TYPES[fld.type])
+    )
+    if operator is None:
+        description = "Exact match; `a,b` matches any of them." + (
+            " Returns that single item." if fld.name == collection.id_field else ""
+        )
+        return {"schema": base, "description": description}
+    other = fld.name + operator.suffix if variable.alias else f"{fld.name}.{operator.alias}"
+    schema = {"type": "string", "minLength": 1, "maxLength": 100} if operator.op == "contains" else base
+    return {"schema": schema, "description": f"{operator.description} Also spelled `{other}`."}
 
 
 def page_component(collection):

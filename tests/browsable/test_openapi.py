@@ -101,6 +101,10 @@ def test_collections_document_their_grammar(spec):
     assert params["size"]["schema"]["maximum"] == 200
     assert params["sort"]["schema"]["pattern"].startswith("^[+-]?(kind|status|created)")
     assert params["createdFrom"]["schema"]["format"] == "date-time"
+    # the dotted aliases (app.hal.grammar.OPERATORS) are documented beside the suffix spellings
+    assert params["created.from"]["schema"] == params["createdFrom"]["schema"]
+    assert params["status.not"]["schema"]["enum"] == list(STATUSES)
+    assert "`status!`" in params["status.not"]["description"]
 
 
 def test_multipart_upload_and_undeclared_operations(spec):
