@@ -26,6 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, NotFound, QueryDidNotValidate
 from app.hal.grammar import INT32_MAX
 
+MAX_QUERY_VALUE = 2000  # characters of one query parameter's value (a cursor is ~100-300; ids lists fit)
 MAX_JSON_DEPTH = 64  # arrays and objects inside each other; Halyard's deepest real bodies (schemas) use ~10
 SPOOL_IN_MEMORY = 1024 * 1024  # a chunked body moves from memory to an unlinked temporary file past this
 _READ = 64 * 1024
@@ -79,7 +80,8 @@ def _spool(environ, cap):
 
 
 def check_text():
-    """``before_request``: no NUL in the path (no resource has one: 404) or in a query parameter (400)."""
+    """``before_request``: no NUL in the path (no resource has one: 404); in a query parameter no NUL and
+    at most MAX_QUERY_VALUE characters (400 naming it; the OpenAPI description says both)."""
     if "\0" in request.path:
         raise NotFound(description="No resource has a NUL character (%00) in its path.")
     for key, value in request.args.items(multi=True):
@@ -87,6 +89,11 @@ def check_text():
             raise QueryDidNotValidate(
                 f"Query parameter {key!r}: the NUL character (%00) is not accepted.",
                 errors={key: ["The NUL character (%00) is not accepted."]},
+            )
+        if len(value) > MAX_QUERY_VALUE:
+            raise QueryDidNotValidate(
+                f"Query parameter {key[:100]!r}: longer than {MAX_QUERY_VALUE} characters.",
+                errors={key[:100]: [f"longer than {MAX_QUERY_VALUE} characters"]},
             )
 
 

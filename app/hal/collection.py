@@ -114,6 +114,17 @@ class Collection:
         cap = min(caps) if caps else 200
         return min(self.default_size or default_size or 10, cap), cap
 
+    @staticmethod
+    def max_page(max_size: int) -> int:
+        """The last page number any page size up to ``max_size`` may ask for: its OFFSET stays below
+        2**62 (SQL's LIMIT/OFFSET are 64-bit); one bound for every size, so a description can state it."""
+        return _MAX_OFFSET // max_size
+
+    @staticmethod
+    def max_offset() -> int:
+        """The largest ``offset``."""
+        return _MAX_OFFSET
+
     def parse(
         self,
         args: MultiDict,
@@ -216,7 +227,7 @@ class Collection:
             query.page = query.offset // query.size + 1
         else:
             query.size = number("size", 1, max_size) or query.size
-            query.page = number("page", 1, _MAX_OFFSET // query.size) or 1
+            query.page = number("page", 1, self.max_page(max_size)) or 1
             query.offset = (query.page - 1) * query.size
 
     def apply(self, stmt: Any, query: Query) -> Any:

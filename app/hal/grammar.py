@@ -30,6 +30,7 @@ __all__ = [
     "INT32_MAX",
     "INT64_MAX",
     "parse_integer",
+    "int_limit",
     "OPERATORS",
     "Operator",
     "Variable",
@@ -249,7 +250,7 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     if kind == "str":
         return raw
     if kind == "int":
-        limit = _int_limit(fld)
+        limit = int_limit(fld)
         return parse_integer(param, raw, -limit, limit)
     if kind == "float":
         try:
@@ -289,7 +290,7 @@ def parse_integer(param: str, raw: str, low: int, high: int) -> int:
     return value
 
 
-def _int_limit(fld: Field) -> int:
+def int_limit(fld: Field) -> int:
     """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an
     error)."""
     column_type = getattr(fld.column, "type", None)

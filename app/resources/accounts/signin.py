@@ -146,7 +146,7 @@ def create_auth_request():
     return created(doc)
 
 
-@bp.get("/accounts/auth_requests/<request_uuid>/")
+@bp.get("/accounts/auth_requests/<uuid:request_uuid>/")
 @api_doc(
     auth="none",
     responses={200: AuthRequestSchema},

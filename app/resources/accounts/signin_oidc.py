@@ -84,6 +84,10 @@ def oidc_start(request_uuid):
     "exp, nonce). text/html pages: 400 unknown or used state / provider error / expired request, 401 "
     "AUTH_CODE_DID_NOT_VERIFY, 403 SELF_SIGNUP_DISABLED, 409 already attached, 503 provider unreachable. "
     "Without `state`: 400 QUERY_DID_NOT_VALIDATE.",
+    parameters=[
+        {"name": name, "in": "query", "required": True, "schema": {"type": "string"}, "description": text}
+        for name, text in (("state", "The login's state, as sent to the provider."), ("code", "The code."))
+    ],
 )
 def oidc_callback():
     """Where the provider sends the person back: take the login by its state, exchange the code, attach."""

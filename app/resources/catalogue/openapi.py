@@ -106,7 +106,7 @@ QUERY = {
     "name": "query",
     "in": "query",
     "required": True,
-    "schema": {"type": "string", "maxLength": 1000},
+    "schema": {"type": "string", "maxLength": 500},
     "description": "Words matched in item names, case-insensitive ('' matches every item): `a b` = a OR b, "
     "`a & b`, `a | b`, `a ~ b` (a AND NOT b), left to right. Missing or repeated: 400 naming query.",
 }
