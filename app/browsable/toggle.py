@@ -7,7 +7,8 @@ and ``Accept`` is replaced by the chosen media type. Any other value (``format=c
 in the query only for a view whose grammar has a ``format`` of its own (the downloader's
 ``format`` filter, as its ``@api_doc`` collection declares); anywhere else it is a 400 naming
 ``format``, as the OpenAPI description says (an enum). Only GET and HEAD honour the toggle;
-``format`` given twice is a 400.
+``format`` given twice is a 400, but for one representation and one value of a view's own
+``format`` (``format=parquet&format=html``).
 """
 
 from flask import current_app, request
@@ -25,19 +26,24 @@ def apply_format():
     if request.method not in ("GET", "HEAD") or "format" not in request.args:
         return
     given = request.args.getlist("format")
-    if len(given) > 1:
+    chosen = [v for v in given if v in FORMATS]
+    own = request.url_rule is not None and _own_format()
+    if len(chosen) > 1 or (len(given) > 1 and not (own and len(chosen) == 1 and len(given) == 2)):
+        # twice: only a view with its own ``format`` takes one value of each (``format=csv&format=html``)
         raise QueryDidNotValidate(
             "Query parameter 'format': must not be repeated.", errors={"format": ["must not be repeated"]}
         )
-    chosen = given[0]
-    if chosen not in FORMATS:
-        if request.url_rule is None or _own_format():
+    if not chosen:
+        if request.url_rule is None or own:
             return  # no such resource (its 404 follows), or the view's own ``format`` parameter
         raise QueryDidNotValidate(
             f"Query parameter 'format': give one of: {', '.join(FORMATS)}.",
             errors={"format": [f"give one of: {', '.join(FORMATS)}"]},
         )
-    request.args = ImmutableMultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "format"])
+    chosen = chosen[0]
+    request.args = ImmutableMultiDict(
+        [(k, v) for k, v in request.args.items(multi=True) if not (k == "format" and v == chosen)]
+    )
     request.environ["HTTP_ACCEPT"] = FORMATS[chosen]
     request.environ["halyard.format"] = chosen
 
