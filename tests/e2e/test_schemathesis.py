@@ -127,8 +127,8 @@ def allowed_rejection(operation, response):
     """Whether a 400 to schema-valid data names only rules the description cannot state (above)."""
     if response.status_code != 400:
         return False
-    if operation.label in HTML_PAGES:
-        return response.headers.get("Content-Type", "").startswith("text/html")
+    if operation.label in HTML_PAGES and response.headers.get("Content-Type", "").startswith("text/html"):
+        return True
     try:
         errors = list(_errors(response.json().get("errors") or {}))
     except ValueError:

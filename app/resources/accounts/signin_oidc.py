@@ -85,7 +85,8 @@ def oidc_start(request_uuid):
     "AUTH_CODE_DID_NOT_VERIFY, 403 SELF_SIGNUP_DISABLED, 409 already attached, 503 provider unreachable. "
     "Without `state`: 400 QUERY_DID_NOT_VALIDATE.",
     parameters=[
-        {"name": name, "in": "query", "required": True, "schema": {"type": "string"}, "description": text}
+        {"name": name, "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}}
+        | {"description": text}
         for name, text in (("state", "The login's state, as sent to the provider."), ("code", "The code."))
     ],
 )
