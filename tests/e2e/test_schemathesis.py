@@ -30,6 +30,18 @@ TRUTH_EXAMPLES = int(os.environ.get("HALYARD_SCHEMATHESIS_TRUTH_EXAMPLES", "2"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
+def bounded(examples):
+    """Hypothesis settings of every run here: ``examples`` derandomized cases, explicit then generated."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+
+
 @pytest.fixture
 def config_overrides():
     # The fuzzer starts probe jobs of up to 100 s; a short timeout keeps the worker (and teardown) quick.
@@ -66,14 +78,7 @@ def test_api_conforms_to_its_openapi_description(live, worker_process, accept):
         operations += 1
 
         @given(operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-        )
+        @bounded(EXAMPLES)
         def run(case):
             check_case(case, live, accept)
 
@@ -153,14 +158,7 @@ def test_the_description_says_what_is_refused(live, worker_process):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=TRUTH_EXAMPLES,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                phases=[Phase.explicit, Phase.generate],
-            )
+            @bounded(TRUTH_EXAMPLES)
             def run(case):
                 headers = {**live.auth, "Accept": "application/hal+json"}
                 response = case.call(headers=headers, timeout=10)
