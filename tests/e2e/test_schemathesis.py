@@ -48,14 +48,19 @@ def config_overrides():
     return {"HALYARD_JOB_TIMEOUT_SECONDS": 2}
 
 
+def media_type(response):
+    """The response's Content-Type (schemathesis' responses keep each header as a list, lower-cased)."""
+    media = response.headers.get("Content-Type", response.headers.get("content-type", [""]))
+    return media[0] if isinstance(media, list) else media
+
+
 def check_case(case, live, accept=None):
     """Call one generated case and apply every check; raise on the first failure."""
     headers = {**live.auth, **({"Accept": accept} if accept else {})}
     response = case.call(headers=headers, timeout=10)
     case.validate_response(response, checks=CHECKS)
     if response.status_code >= 400:
-        media = response.headers.get("Content-Type", response.headers.get("content-type", [""]))
-        media = media[0] if isinstance(media, list) else media
+        media = media_type(response)
         # An HTML error page is documented for every operation (browsers get problems as pages, and a
         # domain's own HTML views, e.g. the device sign-in UI, answer in HTML); anything else is a problem.
         if not media.startswith("text/html"):
@@ -132,7 +137,7 @@ def allowed_rejection(operation, response):
     """Whether a 400 to schema-valid data names only rules the description cannot state (above)."""
     if response.status_code != 400:
         return False
-    if operation.label in HTML_PAGES and response.headers.get("Content-Type", "").startswith("text/html"):
+    if operation.label in HTML_PAGES and media_type(response).startswith("text/html"):
         return True
     try:
         errors = list(_errors(response.json().get("errors") or {}))
