@@ -14,7 +14,7 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import make_schema_key
-from marshmallow import Schema
+from marshmallow import Schema, validate
 from werkzeug.routing import FloatConverter, IntegerConverter, PathConverter, UUIDConverter
 
 from app.hal.grammar import int_limit
@@ -315,6 +315,21 @@ def with_toggle(params, declared):
     ).strip()
 
 
+def exclusive_bounds(self, field, ret, **kwargs):
+    """A marshmallow ``Range(min_inclusive=False)`` (or ``max_inclusive=False``) as JSON Schema's
+    ``exclusiveMinimum``/``exclusiveMaximum`` (apispec writes an inclusive bound for it)."""
+    for validator in getattr(field, "validators", ()):
+        if not isinstance(validator, validate.Range):
+            continue
+        if validator.min is not None and not validator.min_inclusive:
+            ret.pop("minimum", None)
+            ret["exclusiveMinimum"] = validator.min
+        if validator.max is not None and not validator.max_inclusive:
+            ret.pop("maximum", None)
+            ret["exclusiveMaximum"] = validator.max
+    return {}
+
+
 class Builder:
     """One generation run over an app."""
 
@@ -332,6 +347,7 @@ class Builder:
             },
             servers=[{"url": server_url}],
         )
+        self.plugin.converter.add_attribute_function(exclusive_bounds)
         for name, schema in COMPONENT_SCHEMAS.items():
             self.spec.components.schema(name, schema)
         for name, scheme in SECURITY_SCHEMES.items():
@@ -461,7 +477,7 @@ class Builder:
         content_type = meta.get("content_type", "application/json")
         if schema is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": meta.get("body_required", True),
                 "content": {content_type: {"schema": self.schema_ref(schema)}},
             }
         else:

@@ -10,6 +10,7 @@ Metadata keys (all optional):
     auth          "required" (default) | "admin" | "optional" | "none"
     request       marshmallow Schema (class or instance) of the request body; ``None`` given
                   explicitly: the operation takes no body (no requestBody, no 413/415)
+    body_required False: the body may be left out (the server then uses the schema's defaults)
     content_type  the body's media type: "application/json" (default) or "multipart/form-data"
     responses     {status: Schema | None | "description" | page(...) | dict}: the documented
                   success statuses; a Schema describes the HAL resource's own properties;
@@ -33,6 +34,7 @@ KEYS = {
     "tags",
     "auth",
     "request",
+    "body_required",
     "content_type",
     "responses",
     "collection",

@@ -104,6 +104,8 @@ def test_api_conforms_to_its_openapi_description(live, worker_process, accept):
 SEMANTIC = {
     "GET /accounts/auth_requests/oidc/callback/": {"state", "code"},
     "POST /api/v1/actions/": {"schema"},
+    "POST /catalogue/items/": {"name", "datasource_id", "maintained_by_id"},
+    "PUT /catalogue/items/{item_id}": {"name", "datasource_id", "maintained_by_id"},
     "POST /api/v1/datasources": {"project", "url"},
     "PUT /api/v1/datasources/{source_id}": {"url"},
     "POST /api/v1/objects/": {"action_id", "data", "members"},

@@ -141,7 +141,7 @@ def get():
 
 @bp.post("/api/health/probe")
 @admin_required
-@api_doc(auth="admin", request=probe_schema, responses={202: JobSchema})
+@api_doc(auth="admin", request=probe_schema, body_required=False, responses={202: JobSchema})
 def probe():
     """Enqueue a probe job; 202 with the job's Location."""
     options = load_body(probe_schema, data=None if request.content_length else {})

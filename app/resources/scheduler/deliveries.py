@@ -171,6 +171,7 @@ def failed_task(task_id):
 @login_required
 @api_doc(
     request=RequeueSchema,
+    body_required=False,
     responses={201: RequeuedSchema},
     description="The body may also be left out (no Content-Length): every failed task the caller may see "
     "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.",
