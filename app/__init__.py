@@ -52,6 +52,9 @@ def create_app(config=None, instance_path=None, *, migrations=True):
     resources.init_app(app)
     browsable.init_app(app)
     openapi.init_app(app)
+    resources.root.register_entry(
+        app, "service-desc", "openapi.spec", title="OpenAPI 3.1 description of this API"
+    )  # here: app.openapi sits below app.resources.root, which declares its views with app.openapi
     cli.init_app(app)
     from app import ratelimit  # deferred: the composition root loads the units only when an app is built
 

@@ -12,6 +12,8 @@ import os
 import secrets
 
 # name: (default, one-line description) — the single source for docs/configuration.md
+VERSION = "0.1.0"  # Halyard's version: GET / and the OpenAPI description say it
+
 SETTINGS = {
     "SECRET_KEY": (
         None,

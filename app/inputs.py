@@ -26,6 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, NotFound, QueryDidNotValidate
 from app.hal.grammar import INT32_MAX
 
+MAX_QUERY_VALUE = 2000  # characters of one query parameter's value (a cursor is ~100-300; ids lists fit)
 MAX_JSON_DEPTH = 64  # arrays and objects inside each other; Halyard's deepest real bodies (schemas) use ~10
 SPOOL_IN_MEMORY = 1024 * 1024  # a chunked body moves from memory to an unlinked temporary file past this
 _READ = 64 * 1024
@@ -79,18 +80,24 @@ def _spool(environ, cap):
 
 
 def check_text():
-    """``before_request``: no NUL in the path (no resource has one: 404) or in a query parameter (400)."""
+    """``before_request``: no NUL in the path (no resource has one: 404); in a query parameter no NUL and
+    at most MAX_QUERY_VALUE characters (400 naming it; the OpenAPI description says both)."""
     environ = request.environ
     if "\0" in environ.get("PATH_INFO", ""):  # request.path, before werkzeug decodes it to str
         raise NotFound(description="No resource has a NUL character (%00) in its path.")
     query = environ.get("QUERY_STRING", "")
-    if "%00" not in query and "\0" not in query:  # nothing in request.args can hold a NUL
-        return
+    if len(query) <= MAX_QUERY_VALUE and "%00" not in query and "\0" not in query:
+        return  # no value in request.args can hold a NUL or be longer (decoding never lengthens)
     for key, value in request.args.items(multi=True):
         if "\0" in key or "\0" in value:
             raise QueryDidNotValidate(
                 f"Query parameter {key!r}: the NUL character (%00) is not accepted.",
                 errors={key: ["The NUL character (%00) is not accepted."]},
+            )
+        if len(value) > MAX_QUERY_VALUE:
+            raise QueryDidNotValidate(
+                f"Query parameter {key[:100]!r}: longer than {MAX_QUERY_VALUE} characters.",
+                errors={key[:100]: [f"longer than {MAX_QUERY_VALUE} characters"]},
             )
 
 

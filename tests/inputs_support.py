@@ -50,7 +50,7 @@ def _routes():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             view = app.view_functions.get(rule.endpoint)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                meta = metadata(rule.endpoint, view, method)
+                meta = metadata(view, method)
                 if method == "GET" and meta.get("collection") is not None:
                     out.append(Route(method, rule.endpoint, rule.rule, collection=meta["collection"]))
                 elif method in BODY_METHODS and not ("request" in meta and meta["request"] is None):

@@ -33,24 +33,11 @@ UNIT_OF_MODULE = {"app.auth": "app.resources.accounts"}  # see the module docstr
 # Edges that break the picture while issue 14 is merged: each is moved away by another change of that
 # issue, and the lead removes its line here after the merge (test_known_edges_still_exist says when).
 KNOWN_EDGES = {
-    ("app.openapi", "app.resources.health"): "app/openapi/foundation.py describes /api/health/",
-    ("app.openapi", "app.resources.jobs"): "app/openapi/foundation.py describes /jobs/",
     # catalogue ↔ downloader: catalogue/profile.py reads an item's table through downloader/local.py and
     # catalogue's DELETE counts DownloadRequests; the downloader (which owns those files) is to give
     # both back (the table reader beside the catalogue, a delete guard the downloader registers)
     ("app.resources.catalogue", "app.resources.downloader"): "catalogue/profile.py, catalogue/views.py",
 }
-
-# Files whose function-local app imports do not carry ``# deferred:`` yet: their owners reshape them in
-# the same issue (downloader and datasources jobs, the data manager's read path, OpenAPI from the views).
-# The lead removes each line after the merge, once that file's local imports carry their reasons.
-KNOWN_UNREASONED = (
-    "app/openapi/",
-    "app/resources/accounts/openapi.py",
-    "app/resources/catalogue/openapi.py",
-    "app/resources/objects/openapi.py",
-    "app/resources/scheduler/openapi.py",
-)
 
 
 def module_name(path):
@@ -250,9 +237,7 @@ def test_function_local_app_imports_say_why():
     which."""
     local = [imp for imp in IMPORTS if imp.local]
     assert local
-    checked = [i for i in local if not str(MODULES[i.module].relative_to(ROOT)).startswith(KNOWN_UNREASONED)]
-    assert checked
-    missing = [repr(imp) for imp in checked if not imp.reason]
+    missing = [repr(imp) for imp in local if not imp.reason]
     assert not missing, "function-local imports without '# deferred: <reason>':\n" + "\n".join(missing)
 
 

@@ -25,7 +25,17 @@ from werkzeug.exceptions import NotFound
 
 from .cursor import NEXT, PREV, CursorCodec, beyond
 from .document import Document
-from .grammar import Field, Filter, Query, QueryError, parse_integer, parse_sort, parse_value
+from .grammar import (
+    OPERATORS,
+    Field,
+    Filter,
+    Query,
+    QueryError,
+    Variable,
+    parse_integer,
+    parse_sort,
+    parse_value,
+)
 from .links import Link, query_template
 
 __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
@@ -33,7 +43,6 @@ __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 _PAGING = ("page", "size", "limit", "offset", "cursor")
 _MAX_OFFSET = 2**62
 _DECLARED: weakref.WeakSet = weakref.WeakSet()  # every Collection alive (some are built per request)
-_SUFFIXES = (("!", "ne"), ("~", "contains"), ("From", "from"), ("To", "to"))
 
 
 class Collection:
@@ -70,6 +79,11 @@ class Collection:
         self.not_found = not_found
         self._expansions: dict[str, str] = {}  # the options template's expansion, by paging style
         self._statements = _Statements()
+        self._filters = {v.name: v for v in self.filter_variables()}  # every filter spelling, by name
+        taken = reserved | set(self.fields)
+        clashes = sorted(n for n, v in self._filters.items() if v.op != "eq" and n in taken)
+        if clashes:
+            raise ValueError(f"filter names {clashes} clash with declared fields or parameters")
         try:
             self.default_sort = (
                 parse_sort("sort", ",".join(default_sort), self.fields) if default_sort else []
@@ -101,6 +115,17 @@ class Collection:
         caps = [x for x in (self.max_size, max_size) if x]
         cap = min(caps) if caps else 200
         return min(self.default_size or default_size or 10, cap), cap
+
+    @staticmethod
+    def max_page(max_size: int) -> int:
+        """The last page number any page size up to ``max_size`` may ask for: its OFFSET stays below
+        2**62 (SQL's LIMIT/OFFSET are 64-bit); one bound for every size, so a description can state it."""
+        return _MAX_OFFSET // max_size
+
+    @staticmethod
+    def max_offset() -> int:
+        """The largest ``offset``."""
+        return _MAX_OFFSET
 
     def parse(
         self,
@@ -148,23 +173,17 @@ class Collection:
         return f"{self.rel} {sort}"
 
     def _filter(self, key: str, raw: str, query: Query) -> Filter:
-        """Parse one filter parameter (``prop``, ``prop!``, ``prop~``, ``propFrom``, ``propTo``)."""
-        name, op = key, "eq"
-        if key not in self.fields:
-            for suffix, suffix_op in _SUFFIXES:
-                if key.endswith(suffix) and key[: -len(suffix)] in self.fields:
-                    name, op = key[: -len(suffix)], suffix_op
-                    break
-            else:
-                raise QueryError(key, "unknown query parameter (not a declared property)")
+        """Parse one filter parameter: ``prop``, or an operator in either spelling (``prop!`` or
+        ``prop.not``, ``prop~`` or ``prop.contains``, ``propFrom`` or ``prop.from``, ``propTo`` or
+        ``prop.to``; ``grammar.OPERATORS``)."""
+        variable = self._filters.get(key)
+        if variable is None:
+            variable = self._operator_of(key)
+        name, op = variable.field.name, variable.op
         fld = self.fields[name]
         is_id = name == self.id_field and op == "eq" and "," not in raw
         if not fld.filterable and not is_id:
             raise QueryError(key, f"property {name!r} cannot be filtered")
-        if op == "contains" and not fld.search:
-            raise QueryError(key, f"property {name!r} does not support '~=' (contains)")
-        if op in ("from", "to") and not fld.range:
-            raise QueryError(key, f"property {name!r} does not support ranges")
         if op == "contains" and raw == "":
             raise QueryError(key, "must not be empty")
         if op in ("eq", "ne"):
@@ -175,6 +194,21 @@ class Collection:
             values = [parse_value(fld, key, raw, upper=op == "to")]
         query.id_lookup = query.id_lookup or is_id
         return Filter(fld, op, values, key, raw)
+
+    def _operator_of(self, key: str) -> Variable:
+        """Why ``key`` is no filter of this collection: a QueryError naming it."""
+        if key in self.fields:
+            raise QueryError(key, f"property {key!r} cannot be filtered")
+        for operator in OPERATORS:
+            for stem in (key.removesuffix(operator.suffix), key.removesuffix("." + operator.alias)):
+                if stem != key and stem in self.fields:
+                    fld = self.fields[stem]
+                    if not fld.filterable:
+                        raise QueryError(key, f"property {stem!r} cannot be filtered")
+                    if operator.op == "contains":
+                        raise QueryError(key, f"property {stem!r} does not support '~=' (contains)")
+                    raise QueryError(key, f"property {stem!r} does not support ranges")
+        raise QueryError(key, "unknown query parameter (not a declared property)")
 
     def _paging(self, paging: dict[str, str], query: Query, max_size: int) -> None:
         """Validate page/size or limit/offset (never both styles) into ``query``."""
@@ -195,7 +229,7 @@ class Collection:
             query.page = query.offset // query.size + 1
         else:
             query.size = number("size", 1, max_size) or query.size
-            query.page = number("page", 1, _MAX_OFFSET // query.size) or 1
+            query.page = number("page", 1, self.max_page(max_size)) or 1
             query.offset = (query.page - 1) * query.size
 
     def apply(self, stmt: Any, query: Query) -> Any:
@@ -313,21 +347,40 @@ class Collection:
         nav = (True, more) if forward else (more, True)
         return Page(items, None, query, collection=self, keys=item_keys, cursors=cursors, around=nav)
 
-    def variables(self, style: str = "page") -> list[str]:
-        """Every variable of the grammar, in template order."""
-        names = ["limit", "offset"] if style == "offset" else ["page", "size"]
-        names += ["cursor"] if style != "offset" and self.tiebreak is not None else []
-        if any(f.sortable for f in self.fields.values()):
-            names.append("sort")
-        names += [p for p in self.extra_params if p not in names]  # e.g. the catalogue's required ``query``
+    def filter_variables(self) -> list[Variable]:
+        """Every filter parameter, in template order: per field the bare property (equality; also the
+        id lookup) and each operator it supports (``grammar.OPERATORS``) as a suffix; then the same
+        operators in their dotted spelling (after all the others: the template of before is a prefix)."""
+        out: list[Variable] = []
         for f in self.fields.values():
             if f.filterable or f.name == self.id_field:
-                names.append(f.name)
+                out.append(Variable(f.name, f, "eq"))
             if f.filterable:
-                names.append(f.name + "!")
-                names += [f.name + "~"] if f.search else []
-                names += [f.name + "From", f.name + "To"] if f.range else []
-        return names
+                out += [Variable(f.name + o.suffix, f, o.op, o) for o in OPERATORS if o.applies(f)]
+        for f in self.fields.values():
+            if f.filterable:
+                out += [
+                    Variable(f"{f.name}.{o.alias}", f, o.op, o, alias=True) for o in OPERATORS if o.applies(f)
+                ]
+        return out
+
+    def grammar(self, style: str | None = "page") -> list[Variable]:
+        """The query parameters of one paging style (``page``, ``offset``; ``None``: every parameter the
+        parser accepts, for the OpenAPI description), in template order: paging, ``sort``, the extras,
+        the filters. The one list the parser's vocabulary, the ``…/options`` template and
+        app/openapi/generate.py are read from."""
+        cursor = ["cursor"] if self.tiebreak is not None else []
+        if style is None:
+            paging = ["page", "size", *cursor, "limit", "offset"]
+        else:  # "page", "cursor" (a cursor page's template pages by number or cursor) or "offset"
+            paging = ["limit", "offset"] if style == "offset" else ["page", "size", *cursor]
+        names = paging + (["sort"] if any(f.sortable for f in self.fields.values()) else [])
+        names += [p for p in self.extra_params if p not in names]  # e.g. the catalogue's required ``query``
+        return [Variable(n) for n in names] + self.filter_variables()
+
+    def variables(self, style: str = "page") -> list[str]:
+        """Every variable of the grammar, in template order."""
+        return [v.name for v in self.grammar(style)]
 
     def options_link(self, base_url: str, style: str = "page") -> Link:
         """The templated ``<rel>/options`` link showing the whole grammar."""

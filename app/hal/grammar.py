@@ -30,6 +30,10 @@ __all__ = [
     "INT32_MAX",
     "INT64_MAX",
     "parse_integer",
+    "int_limit",
+    "OPERATORS",
+    "Operator",
+    "Variable",
 ]
 
 TYPES = ("str", "int", "float", "bool", "datetime", "uuid", "enum")
@@ -40,6 +44,46 @@ _INT = re.compile(r"[+-]?[0-9]+")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A literal "+" in a query string decodes to a space: "…T10:00 01:00" means "+01:00".
 _SPACE_OFFSET = re.compile(r" (\d{2}(?::?\d{2})?)$")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One filter operator of the grammar with both of its spellings (docs/hal.md, "Filter names").
+
+    ``suffix`` is appended to the property's name (``title!``, ``title~``, ``createdFrom``): the
+    spelling of DESIGN.md §4. ``alias`` follows a dot (``title.not``, ``title.contains``,
+    ``created.from``): a valid RFC 6570 variable name, which every URI Template library expands as
+    it is (``!`` and ``~`` are not varchars, so a template must carry them percent-encoded, and
+    libraries that re-encode ``%`` cannot fill them in). Both spellings parse to the same filter.
+    """
+
+    op: str  # the Filter op
+    suffix: str
+    alias: str
+    applies: Callable[[Field], bool]
+    description: str
+
+
+OPERATORS = (
+    Operator("ne", "!", "not", lambda f: True, "Not equal; `a,b` matches neither."),
+    Operator("contains", "~", "contains", lambda f: bool(f.search), "Contains, case-insensitive."),
+    Operator("from", "From", "from", lambda f: bool(f.range), "Inclusive lower bound."),
+    Operator("to", "To", "to", lambda f: bool(f.range), "Inclusive upper bound."),
+)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One query parameter of a collection's grammar: paging, ``sort``, an extra, or a filter.
+
+    A filter's ``field`` and ``op`` (``eq`` for the bare property) and, for an operator, its
+    ``operator`` and whether this is its dotted ``alias`` spelling."""
+
+    name: str
+    field: Field | None = None
+    op: str | None = None
+    operator: Operator | None = None
+    alias: bool = False
 
 
 class QueryError(BadRequest):
@@ -201,7 +245,7 @@ def parse_value(fld: Field, param: str, raw: str, *, upper: bool = False) -> Any
     if kind == "str":
         return raw
     if kind == "int":
-        limit = _int_limit(fld)
+        limit = int_limit(fld)
         return parse_integer(param, raw, -limit, limit)
     if kind == "float":
         try:
@@ -241,7 +285,7 @@ def parse_integer(param: str, raw: str, low: int, high: int) -> int:
     return value
 
 
-def _int_limit(fld: Field) -> int:
+def int_limit(fld: Field) -> int:
     """The largest magnitude the field's column holds (PostgreSQL rejects bigger bound values with an
     error)."""
     column_type = getattr(fld.column, "type", None)

@@ -1,24 +1,34 @@
 """``GET /openapi.json``: the OpenAPI 3.1 description, generated from the routes (docs/openapi.md).
 
-Views declare their operation with ``@api_doc(...)`` or ``describe(endpoint, ...)``
-(app/openapi/registry.py); everything else is documented generically. The entry
+Each view declares its operation with ``@api_doc(...)`` (app/openapi/registry.py);
+everything else is documented generically. The entry
 point links the description as ``service-desc`` (RFC 8631).
 """
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.openapi.registry import api_doc, describe
+from app.openapi.registry import api_doc
 
 bp = Blueprint("openapi", __name__)
 MEDIA_TYPE = "application/vnd.oai.openapi+json"
 
-__all__ = ["api_doc", "bp", "describe", "init_app"]
+__all__ = ["api_doc", "bp", "init_app"]
 
 
 @bp.get("/openapi.json")
+@api_doc(
+    auth="none",
+    tags=["meta"],
+    responses={
+        200: {
+            "description": "This document.",
+            "content": {MEDIA_TYPE: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
+        }
+    },
+)
 def spec():
     """The OpenAPI 3.1 description of this server."""
-    from app.openapi.generate import build_spec
+    from app.openapi.generate import build_spec  # deferred: the generator loads on the first request for it
 
     server = request.url_root.rstrip("/")  # with the path prefix of a proxy (HALYARD_PROXY_FIX)
     cache = current_app.extensions.setdefault("halyard.openapi", {})
@@ -30,19 +40,5 @@ def spec():
 
 
 def init_app(app):
-    from app.openapi import foundation  # noqa: F401  (describes the foundation's endpoints)
-    from app.resources.root import register_entry
-
+    """Serve the description; the composition root links it from ``/`` as ``service-desc``."""
     app.register_blueprint(bp)
-    describe(
-        "openapi.spec",
-        auth="none",
-        tags=["meta"],
-        responses={
-            200: {
-                "description": "This document.",
-                "content": {MEDIA_TYPE: {"schema": {"type": "object", "required": ["openapi", "paths"]}}},
-            }
-        },
-    )
-    register_entry(app, "service-desc", "openapi.spec", title="OpenAPI 3.1 description of this API")

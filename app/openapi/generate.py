@@ -14,9 +14,12 @@ import re
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import make_schema_key
-from marshmallow import Schema
-from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
+from marshmallow import Schema, validate
+from werkzeug.routing import FloatConverter, IntegerConverter, PathConverter, UUIDConverter
 
+from app.config import VERSION
+from app.hal.grammar import int_limit
+from app.inputs import MAX_QUERY_VALUE
 from app.native import envelope_for, seed_of
 from app.openapi.helpers import Page
 from app.openapi.registry import metadata
@@ -33,7 +36,8 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
 FORMATS = ["json", "hal", "hal-forms", "html"]
 ERROR_TEXT = {
-    400: "The query or body did not validate (`errors` names each field).",
+    400: "The query or body did not validate (`errors` names each field); also a NUL character anywhere in "
+    f"the query or a JSON body, a query value past {MAX_QUERY_VALUE} characters, or a parameter given twice.",
     401: "Credentials are missing or invalid.",
     403: "Authenticated but not allowed.",
     404: "No such resource, or not one the caller may see.",
@@ -91,102 +95,181 @@ def _converter_schema(converter):
         return {"type": "number", "minimum": 0}
     if isinstance(converter, UUIDConverter):
         return {"type": "string", "format": "uuid"}
-    # string/path: anything but "/" (string) — keep the generated values printable and non-empty
-    return {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_.~-]+$"}
+    # what werkzeug matches: a string is anything but "/" (path: "/" too); NUL in a path is a 404 (app.inputs)
+    if isinstance(converter, PathConverter):
+        return {"type": "string", "minLength": 1, "pattern": NO_NUL}
+    return {"type": "string", "minLength": 1, "pattern": "^[^/\\u0000]+$"}
+
+
+GRAMMAR = "grammar"
+# The paging styles exclude each other (the parser's 400 "cannot be combined"): no two of these together.
+EXCLUSIVE = [("page", "limit"), ("page", "offset"), ("size", "limit"), ("size", "offset")] + [
+    ("cursor", other) for other in ("page", "limit", "offset")
+]
 
 
 def collection_parameters(collection, max_size):
-    """The §4 grammar of a Collection as query parameters."""
+    """The §4 grammar of a Collection as one query parameter: an object exploded into the query
+    (``style: form, explode: true``, so each property is its own ``name=value``), whose properties are
+    every name the parser accepts (``Collection.grammar(None)``), typed here. One object because the
+    paging styles exclude each other (``not`` any pair of EXCLUSIVE) and no other name is accepted
+    (``additionalProperties: false``): separate parameters cannot say either."""
     default_size, cap = collection.limits(None, max_size)
-    params = [
-        {
-            "name": "page",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
-            "description": "1-based page number.",
-        },
-        {
-            "name": "size",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
-            "description": "Items per page.",
-        },
-        *(
-            [
-                {
-                    "name": "cursor",
-                    "in": "query",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 2000},
-                    "description": "Keyset paging: an opaque, signed position taken from a `next`/`prev` "
-                    "link, with `size`, the same `sort` and any filters; not combinable with page, limit "
-                    "or offset. A cursor page has no `total` and costs one index seek at any depth "
-                    "(docs/datamanager.md, Cursor paging).",
-                }
-            ]
-            if collection.tiebreak is not None
-            else []
+    paging = {
+        "page": (
+            {"type": "integer", "minimum": 1, "maximum": collection.max_page(cap)},
+            "1-based page number (its offset stays below 2^62 at any size).",
         ),
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": cap},
-            "description": "Offset-style paging (seed 003); not combinable with page/size.",
-        },
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
-    ]
+        "size": (
+            {"type": "integer", "minimum": 1, "maximum": cap, "default": default_size},
+            "Items per page.",
+        ),
+        "cursor": (
+            {"type": "string", "minLength": 1, "maxLength": 2000},
+            "Keyset paging: an opaque, signed position taken from a `next`/`prev` link, with `size`, the "
+            "same `sort` and any filters; not combinable with page, limit or offset. A cursor page has no "
+            "`total` and costs one index seek at any depth (docs/datamanager.md, Cursor paging).",
+        ),
+        "limit": (
+            {"type": "integer", "minimum": 1, "maximum": cap},
+            "Offset-style paging (seed 003); not combinable with page/size.",
+        ),
+        "offset": ({"type": "integer", "minimum": 0, "maximum": collection.max_offset()}, None),
+    }
     sortable = [f.name for f in collection.fields.values() if f.sortable]
-    if sortable:
-        one = "[+-]?(" + "|".join(sortable) + ")"
-        params.append(
-            {
-                "name": "sort",
-                "in": "query",
-                "description": f"Sort keys: {', '.join(sortable)}.",
-                "schema": {"type": "string", "pattern": f"^{one}(,{one})*$"},
-            }
-        )
-    for fld in collection.fields.values():
-        if not (fld.filterable or fld.name == collection.id_field):
-            continue
-        base = (
-            {"type": "string", "enum": list(fld.choices)}
-            if fld.type == "enum"
-            else dict(GRAMMAR_TYPES[fld.type])
-        )
-        text = {"type": "string", "minLength": 1, "maxLength": 100}
-        params.append(
-            {
-                "name": fld.name,
-                "in": "query",
-                "schema": base,
-                "description": "Exact match; `a,b` matches any of them."
-                + (" Returns that single item." if fld.name == collection.id_field else ""),
-            }
-        )
-        if fld.filterable:
+    params = []
+    for variable in collection.grammar(None):
+        name, fld = variable.name, variable.field
+        if name in paging:
+            schema, description = paging[name]
+            params.append({"name": name, "schema": dict(schema)})
+            if description:
+                params[-1]["description"] = description
+        elif name == "sort":
+            keys = "(" + "|".join(sortable) + ")"
+            one = f"[+-]?(?:{keys[1:-1]})"
+            # each key once: the lookahead refuses a key (any sign) that comes back later
+            once = f"(?!.*(?:^|,)[+-]?{keys}(?:,.*)?,[+-]?\\1(?:,|$))"
             params.append(
-                {"name": fld.name + "!", "in": "query", "schema": base, "description": "Not equal."}
+                {
+                    "name": "sort",
+                    "description": f"Sort keys: {', '.join(sortable)}; `-` descending; each key once.",
+                    "schema": {"type": "string", "pattern": f"^{once}{one}(,{one})*$"},
+                }
             )
-            if fld.search:
-                params.append(
-                    {
-                        "name": fld.name + "~",
-                        "in": "query",
-                        "schema": text,
-                        "description": "Contains, case-insensitive.",
-                    }
-                )
-            if fld.range:
-                for suffix in ("From", "To"):
-                    params.append(
-                        {
-                            "name": fld.name + suffix,
-                            "in": "query",
-                            "schema": base,
-                            "description": "Inclusive range bound.",
-                        }
-                    )
-    return params
+        elif fld is not None:
+            params.append({"name": name, **_filter_parameter(variable, collection)})
+    present = {p["name"] for p in params}
+    pairs = [pair for pair in EXCLUSIVE if set(pair) <= present]
+    schema = {
+        "type": "object",
+        "properties": {p["name"]: {**p["schema"], "description": p.get("description")} for p in params},
+        "additionalProperties": False,
+    }
+    for prop in schema["properties"].values():
+        if prop["description"] is None:
+            del prop["description"]
+    if pairs:
+        schema["not"] = {"anyOf": [{"required": list(pair)} for pair in pairs]}
+    description = (
+        "The collection's query grammar (docs/hal.md): paging by `page`/`size`, by `limit`/`offset`"
+        + (" or by `cursor` (with `size`)" if "cursor" in present else "")
+        + ", never two styles at once; `sort`; filters: the property for equality, and each operator"
+        " in either spelling, `title.not` or `title!`, `title.contains` or `title~`, `created.from` or"
+        " `createdFrom`, `created.to` or `createdTo`. Any other name is a 400 naming it."
+    )
+    return [
+        {
+            "name": GRAMMAR,
+            "in": "query",
+            "style": "form",
+            "explode": True,
+            "required": False,
+            "schema": schema,
+            "description": description,
+        }
+    ]
+
+
+def query_parameters(operation):
+    """``{name: {"schema", "description"}}`` of every query name an operation of the document accepts,
+    the grammar object's properties included (for readers of the document, e.g. tests)."""
+    out = {}
+    for param in operation.get("parameters", ()):
+        if param.get("in") != "query":
+            continue
+        if param["name"] == GRAMMAR:
+            for name, schema in param["schema"]["properties"].items():
+                schema = dict(schema)
+                out[name] = {"description": schema.pop("description", ""), "schema": schema}
+        else:
+            out[param["name"]] = param
+    return out
+
+
+def _filter_parameter(variable, collection):
+    """Schema and description of one filter parameter (``grammar.OPERATORS`` says what each does)."""
+    fld, operator = variable.field, variable.operator
+    base = (
+        {"type": "string", "enum": list(fld.choices)} if fld.type == "enum" else dict(GRAMMAR_TYPES[fld.type])
+    )
+    if fld.type == "int":  # the column's range (a bigger bound is a 400)
+        base.update(minimum=-int_limit(fld), maximum=int_limit(fld))
+    if operator is None:
+        description = "Exact match; `a,b` matches any of them." + (
+            " Returns that single item." if fld.name == collection.id_field else ""
+        )
+        return {"schema": base, "description": description}
+    other = fld.name + operator.suffix if variable.alias else f"{fld.name}.{operator.alias}"
+    schema = {"type": "string", "minLength": 1} if operator.op == "contains" else base
+    return {"schema": schema, "description": f"{operator.description} Also spelled `{other}`."}
+
+
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _plain_text(schema):
+    """What every query value is held to (app/inputs.py ``check_text``): at most MAX_QUERY_VALUE characters
+    and no NUL; said on each free-text string schema (an enum or a format says more already)."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") != "string" or "enum" in branch or "const" in branch:
+            continue
+        branch["maxLength"] = min(branch.get("maxLength", MAX_QUERY_VALUE), MAX_QUERY_VALUE)
+        if "pattern" not in branch and "format" not in branch:
+            branch["pattern"] = NO_NUL
+
+
+def _no_nul_in_bodies(document):
+    """Say on every request body schema what app/inputs.py refuses in a body (400 naming the field): a
+    NUL in a string (a pattern on free text) or in an object's key (``propertyNames``)."""
+    components = document.get("components", {}).get("schemas", {})
+    stack, seen = [], set()
+    for operations in document["paths"].values():
+        for op in operations.values():
+            for media in (op.get("requestBody") or {}).get("content", {}).values():
+                stack.append(media.get("schema", {}))
+    while stack:
+        schema = stack.pop()
+        if not isinstance(schema, dict):
+            continue
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                stack.append(components.get(name))
+            continue
+        kind = schema.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if "string" in kinds and not ({"enum", "const", "pattern", "format"} & set(schema)):
+            schema["pattern"] = NO_NUL
+        if "object" in kinds and schema.get("additionalProperties", True) is not False:
+            schema.setdefault("propertyNames", {"pattern": NO_NUL})
+        for key in ("properties", "patternProperties", "$defs"):
+            stack.extend((schema.get(key) or {}).values())
+        for key in ("items", "additionalProperties", "not"):
+            stack.append(schema.get(key))
+        for key in ("allOf", "anyOf", "oneOf", "prefixItems"):
+            stack.extend(schema.get(key) or ())
 
 
 def page_component(collection):
@@ -208,6 +291,17 @@ def with_toggle(params, declared):
     """
     toggle = {"type": "string", "enum": FORMATS}
     own = next((p for p in params + declared if p["name"] == "format" and p.get("in") == "query"), None)
+    grammar = next((p for p in params if p["name"] == GRAMMAR), None)
+    if own is None and grammar is not None and "format" in grammar["schema"]["properties"]:
+        prop = grammar["schema"]["properties"]["format"]
+        description = prop.pop("description", "")
+        grammar["schema"]["properties"]["format"] = {
+            "anyOf": [prop, toggle],
+            "description": f"{description} A representation name ({', '.join(FORMATS)}) is instead the "
+            f"{TOGGLE[0].lower()}{TOGGLE[1:]}".strip(),
+        }
+        params += declared
+        return
     if own is None:
         params.append(
             {"name": "format", "in": "query", "required": False, "schema": toggle, "description": TOGGLE}
@@ -220,6 +314,21 @@ def with_toggle(params, declared):
         f"{own.get('description', '').strip()} A representation name ({', '.join(FORMATS)}) is instead the "
         f"{TOGGLE[0].lower()}{TOGGLE[1:]}"
     ).strip()
+
+
+def exclusive_bounds(self, field, ret, **kwargs):
+    """A marshmallow ``Range(min_inclusive=False)`` (or ``max_inclusive=False``) as JSON Schema's
+    ``exclusiveMinimum``/``exclusiveMaximum`` (apispec writes an inclusive bound for it)."""
+    for validator in getattr(field, "validators", ()):
+        if not isinstance(validator, validate.Range):
+            continue
+        if validator.min is not None and not validator.min_inclusive:
+            ret.pop("minimum", None)
+            ret["exclusiveMinimum"] = validator.min
+        if validator.max is not None and not validator.max_inclusive:
+            ret.pop("maximum", None)
+            ret["exclusiveMaximum"] = validator.max
+    return {}
 
 
 class Builder:
@@ -239,6 +348,7 @@ class Builder:
             },
             servers=[{"url": server_url}],
         )
+        self.plugin.converter.add_attribute_function(exclusive_bounds)
         for name, schema in COMPONENT_SCHEMAS.items():
             self.spec.components.schema(name, schema)
         for name, scheme in SECURITY_SCHEMES.items():
@@ -311,11 +421,13 @@ class Builder:
                 paths.setdefault(path, {})[method.lower()] = op
         for path, operations in paths.items():
             self.spec.path(path=path, operations=operations)
-        return self.spec.to_dict()
+        document = self.spec.to_dict()
+        _no_nul_in_bodies(document)
+        return document
 
     def operation(self, endpoint, view, method, path_params, seed=None):
         """One operation; on a seed 000-003 path (``seed``) its JSON bodies are seed-native."""
-        meta = metadata(endpoint, view, method)
+        meta = metadata(view, method)
         auth = meta.get("auth", "required")
         doc = (view.__doc__ or "").strip().splitlines() if view is not None else []
         op = {
@@ -344,6 +456,10 @@ class Builder:
         self.error_responses(
             op, method, auth, bool(path_params), has_body, meta, has_query=collection is not None
         )
+        for param in op["parameters"]:
+            if param.get("in") == "query":
+                for schema in param["schema"].get("properties", {"": param["schema"]}).values():
+                    _plain_text(schema)
         if not op["parameters"]:
             del op["parameters"]
         return op
@@ -362,7 +478,7 @@ class Builder:
         content_type = meta.get("content_type", "application/json")
         if schema is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": meta.get("body_required", True),
                 "content": {content_type: {"schema": self.schema_ref(schema)}},
             }
         else:
@@ -512,8 +628,6 @@ class Builder:
 
 
 def _version():
-    from app.resources.root import VERSION
-
     return VERSION
 
 

@@ -1,15 +1,16 @@
-"""How a view declares its OpenAPI operation: the ``@api_doc`` decorator and ``describe()``.
+"""How a view declares its OpenAPI operation: the ``@api_doc`` decorator, on the view itself.
 
-Both store the same keyword metadata; ``describe`` does it by endpoint name (for
-views one cannot or need not edit, e.g. from a domain's ``init_app``), the decorator
-on the view function itself (it survives ``login_required``'s ``functools.wraps``).
-Anything not declared falls back to a generic operation (app/openapi/generate.py).
+The decorator stores its keyword metadata on the view function (``_openapi``, per HTTP method;
+placed under the route and auth decorators it survives their ``functools.wraps``), so the
+declaration sits where the route is and the generator (app/openapi/generate.py) reads it from
+``app.view_functions`` beside the URL map. Anything not declared falls back to a generic operation.
 
 Metadata keys (all optional):
     summary, description, tags   text; tags default to the blueprint's name
     auth          "required" (default) | "admin" | "optional" | "none"
     request       marshmallow Schema (class or instance) of the request body; ``None`` given
                   explicitly: the operation takes no body (no requestBody, no 413/415)
+    body_required False: the body may be left out (the server then uses the schema's defaults)
     content_type  the body's media type: "application/json" (default) or "multipart/form-data"
     responses     {status: Schema | None | "description" | page(...) | dict}: the documented
                   success statuses; a Schema describes the HAL resource's own properties;
@@ -33,6 +34,7 @@ KEYS = {
     "tags",
     "auth",
     "request",
+    "body_required",
     "content_type",
     "responses",
     "collection",
@@ -40,8 +42,6 @@ KEYS = {
     "parameters",
 }
 AUTH = ("required", "admin", "optional", "none")
-
-_described: dict[tuple[str, str | None], dict[str, Any]] = {}
 
 
 def _check(meta: dict[str, Any]) -> dict[str, Any]:
@@ -66,21 +66,7 @@ def api_doc(method: str | None = None, **meta: Any):
     return decorate
 
 
-def describe(endpoint: str, method: str | None = None, **meta: Any) -> None:
-    """Declare the metadata of ``endpoint`` (e.g. ``"jobs.index"``) without touching its view."""
-    _described[(endpoint, method.upper() if method else None)] = _check(meta)
-
-
-def metadata(endpoint: str, view: Any, method: str) -> dict[str, Any]:
-    """The merged metadata of one operation: describe() for any method < describe() for this method
-    < decorator for any method < decorator for this method."""
+def metadata(view: Any, method: str) -> dict[str, Any]:
+    """The merged metadata of one operation: the view's declaration for any method < for this method."""
     per_method = getattr(view, ATTRIBUTE, {}) if view is not None else {}
-    merged: dict[str, Any] = {}
-    for source in (
-        _described.get((endpoint, None)),
-        _described.get((endpoint, method)),
-        per_method.get(None),
-        per_method.get(method),
-    ):
-        merged.update(source or {})
-    return merged
+    return {**(per_method.get(None) or {}), **(per_method.get(method) or {})}

@@ -8,15 +8,23 @@ list here is edited by hand when a domain lands.
 import dataclasses
 
 from flask import Blueprint, current_app
+from marshmallow import Schema, fields
 
+from app.config import VERSION
 from app.errors import STATUS_EVENTS, NotFound
 from app.extensions import curies
 from app.hal import Document, Link, query_template
+from app.openapi import api_doc
 from app.representation import respond, url, wants_templates
 
 bp = Blueprint("root", __name__)
 
-VERSION = "0.1.0"
+
+class EntryPointSchema(Schema):
+    """``GET /``'s own properties (its links are the registered entries)."""
+
+    title = fields.String()
+    version = fields.String()
 
 
 def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None, values=None, template=None):
@@ -55,6 +63,7 @@ def entry_link(entry):
 
 
 @bp.get("/")
+@api_doc(auth="optional", tags=["meta"], responses={200: EntryPointSchema})
 def index():
     """The API's entry point: a link to every top-level collection and action."""
     doc = Document({"title": "Halyard", "version": VERSION}, self_href=url("root.index"))
@@ -68,6 +77,7 @@ def index():
 
 
 @bp.get("/rels/")
+@api_doc(auth="none", tags=["meta"])
 def rels():
     """Every documented relation, each also linked as an ``item`` (its page)."""
     relations = curies.all()
@@ -78,6 +88,7 @@ def rels():
 
 
 @bp.get("/rels/<path:rel>")
+@api_doc(auth="none", tags=["meta"])
 def rel(rel):
     """What a relation points to, its methods, properties and templates (a browsable page in HTML)."""
     info = curies.get(rel)
@@ -90,6 +101,7 @@ def rel(rel):
 
 
 @bp.get("/problems/<event>")
+@api_doc(auth="none", tags=["meta"])
 def problem(event):
     """Documentation of an error type (the ``type`` and ``describedby`` of problem bodies)."""
     statuses = [code for code, name in STATUS_EVENTS.items() if name == event]

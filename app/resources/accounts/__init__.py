@@ -122,7 +122,6 @@ def init_app(app):
     # deferred: the route modules import bp from this package
     from app.resources.accounts import (  # noqa: F401  (routes)
         groups,
-        openapi,  # noqa: F401  (describes every operation for /openapi.json)
         signin,
         signin_oidc,
         tokens,

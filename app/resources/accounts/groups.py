@@ -6,9 +6,12 @@ from app.auth import admin_required, current_account, login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
-from app.resources.accounts import bp
+from app.resources.accounts import bp, schemas
 from app.resources.accounts.models import Group, account_groups
+from app.resources.accounts.openapi import GROUP, AccountGroupSchema
 from app.resources.accounts.represent import (
     get_group_or_404,
     get_user_or_404,
@@ -52,6 +55,9 @@ def _check_name_free(name, group_id=None):
 
 @bp.get("/api/v1/group/")
 @login_required
+@api_doc(
+    collection=groups_collection, responses={200: page(AccountGroupSchema, "The groups the caller may see")}
+)
 def list_groups():
     """Groups the caller may see, with the collection grammar."""
     viewer = current_account()
@@ -67,6 +73,13 @@ def list_groups():
 
 @bp.post("/api/v1/group/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=schemas.group_schema,
+    responses={201: AccountGroupSchema},
+    errors=(409,),
+    description="409 GROUP_NAME_TAKEN.",
+)
 def create_group():
     """ADMIN: create a group (201)."""
     data = load_body(group_schema)
@@ -79,6 +92,7 @@ def create_group():
 
 @bp.get("/api/v1/group/<int:group_id>/")
 @login_required
+@api_doc(responses=GROUP)
 def get_group(group_id):
     """One group, its members as links."""
     viewer = current_account()
@@ -87,6 +101,13 @@ def get_group(group_id):
 
 @bp.put("/api/v1/group/<int:group_id>/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=schemas.group_schema,
+    responses=GROUP,
+    errors=(409,),
+    description="409 GROUP_NAME_TAKEN.",
+)
 def rename_group(group_id):
     """ADMIN: rename a group."""
     viewer = current_account()
@@ -101,6 +122,7 @@ def rename_group(group_id):
 
 @bp.delete("/api/v1/group/<int:group_id>/")
 @admin_required
+@api_doc(auth="admin", responses={204: None})
 def delete_group(group_id):
     """ADMIN: delete a group (its memberships go with it)."""
     viewer = current_account()
@@ -113,6 +135,12 @@ def delete_group(group_id):
 
 @bp.post("/api/v1/group/<int:group_id>/members/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=schemas.member_schema,
+    responses=GROUP,
+    description="Idempotent; answers 200 with the group. 404 for an unknown account.",
+)
 def add_member(group_id):
     """ADMIN: add an account to a group (idempotent); answers with the group."""
     viewer = current_account()
@@ -127,6 +155,7 @@ def add_member(group_id):
 
 @bp.delete("/api/v1/group/<int:group_id>/members/<int:user_id>/")
 @admin_required
+@api_doc(auth="admin", responses={204: None}, description="404 when the account is not a member.")
 def remove_member(group_id, user_id):
     """ADMIN: remove an account from a group (204; 404 when it is not a member)."""
     viewer = current_account()

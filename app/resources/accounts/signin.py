@@ -16,10 +16,13 @@ from app.errors import ApiError, Conflict, NotFound, TooManyRequests
 from app.extensions import db
 from app.hal import Document, Property, Template
 from app.jobs import get_redis
+from app.openapi import api_doc
+from app.openapi.helpers import html_response
 from app.representation import created, load_body, respond, url
-from app.resources.accounts import bp
+from app.resources.accounts import bp, schemas
 from app.resources.accounts.models import AuthRequest
 from app.resources.accounts.oidc import code_flow_enabled
+from app.resources.accounts.openapi import AccountAttachedSchema, AuthRequestSchema, AuthTokenCreatedSchema
 from app.resources.accounts.pages import form_page, page, refusal_page, signed_in_page
 from app.resources.accounts.represent import signin_token_ttl, token_created
 from app.resources.accounts.schemas import attach_account_schema, auth_token_request_schema
@@ -123,6 +126,14 @@ def limit_creation_rate():
 
 
 @bp.post("/accounts/auth_requests/")
+@api_doc(
+    auth="none",
+    request=None,
+    responses={201: AuthRequestSchema},
+    errors=(429,),
+    description="No credentials and no body. 429 TOO_MANY_AUTH_REQUESTS past "
+    "HALYARD_AUTH_REQUESTS_PER_MINUTE per client address.",
+)
 def create_auth_request():
     """Start a sign-in: 201 AUTH_REQUEST_CREATED (no credentials needed); sweeps expired requests."""
     limit_creation_rate()
@@ -135,13 +146,25 @@ def create_auth_request():
     return created(doc)
 
 
-@bp.get("/accounts/auth_requests/<request_uuid>/")
+@bp.get("/accounts/auth_requests/<uuid:request_uuid>/")
+@api_doc(
+    auth="none",
+    responses={200: AuthRequestSchema},
+    description="404 for an unknown (or malformed) uuid and once a token consumed the request.",
+)
 def get_auth_request(request_uuid):
     """The state of an auth request (pending, attached, expired)."""
     return respond(represent(get_auth_request_or_404(request_uuid)))
 
 
 @bp.get("/accounts/auth_requests/<request_uuid>/authenticate/ui/")
+@api_doc(
+    auth="none",
+    errors=(409,),
+    responses={200: html_response("The sign-in form.")},
+    description="Always text/html: 400 for a malformed or expired request, 404 unknown, 409 already "
+    "attached (each as a page).",
+)
 def authenticate_ui(request_uuid):
     """The HTML page where a person signs in for a waiting client.
 
@@ -189,6 +212,21 @@ def check_pending(auth_request):
 
 
 @bp.post("/accounts/auth_requests/attach_account/")
+@api_doc(
+    auth="none",
+    request=schemas.attach_account_schema,
+    responses={200: AccountAttachedSchema},
+    errors=(401, 403, 404, 409, 429, 503),
+    description="`code` is the password; with HALYARD_SIGNIN_VERIFIER=oidc, an authorization code of a "
+    "sign-in started at the auth request's ec:auth-request/oidc link (exchanged by the server), or an ID "
+    "token. "
+    "400 EMAIL_MISMATCH_DETECTED / EXPIRED_AUTH_REQUEST_DETECTED, 401 "
+    "WRONG_CREDENTIALS_DETECTED / AUTH_CODE_DID_NOT_VERIFY / ACCOUNT_DEACTIVATED, 403 "
+    "SELF_SIGNUP_DISABLED, 404 unknown request, 409 AUTH_REQUEST_ALREADY_ATTACHED, 429 "
+    "TOO_MANY_FAILED_SIGN_INS, 503 IDENTITY_PROVIDER_UNAVAILABLE. The sign-in page's form "
+    "posts the same fields as application/x-www-form-urlencoded and is answered with an HTML "
+    "page.",
+)
 def attach_account():
     """Prove an identity with ``code`` and attach that account: 200 ACCOUNT_TO_AUTH_REQUEST_ATTACHED."""
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -251,6 +289,14 @@ def attach_from_form():
 
 
 @bp.post("/accounts/auth_tokens/")
+@api_doc(
+    auth="none",
+    request=schemas.auth_token_request_schema,
+    responses={201: AuthTokenCreatedSchema},
+    errors=(401, 404),
+    description="400 AUTH_REQUEST_NOT_YET_ATTACHED (poll again) or EXPIRED_AUTH_REQUEST_DETECTED; 401 "
+    "ACCOUNT_DEACTIVATED; 404 unknown or already consumed. Location names the new token.",
+)
 def create_auth_token():
     """Exchange an attached auth request for a token (201 AUTH_TOKEN_CREATED); consumes the request."""
     data = load_body(auth_token_request_schema)

@@ -12,6 +12,8 @@ from flask import current_app, redirect, request
 
 from app.errors import ApiError, NotFound, QueryDidNotValidate
 from app.extensions import db
+from app.openapi import api_doc
+from app.openapi.helpers import html_response
 from app.representation import url
 from app.resources.accounts import bp, oidc
 from app.resources.accounts.models import AuthRequest
@@ -38,6 +40,24 @@ def redirect_uri():
 
 
 @bp.get("/accounts/auth_requests/<request_uuid>/authenticate/oidc/")
+@api_doc(
+    auth="none",
+    errors=(409, 503),
+    responses={
+        302: {
+            **html_response(
+                "To the OpenID Connect provider's authorization endpoint (state, "
+                "nonce, S256 PKCE challenge; a new login bound to this auth request)."
+            ),
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "The provider's authorization URL."}
+            },
+        }
+    },
+    description="Only with HALYARD_SIGNIN_VERIFIER=oidc and HALYARD_OIDC_CLIENT_ID (else 404). Otherwise "
+    "text/html like the sign-in page: 400 malformed or expired, 404 unknown, 409 attached, 503 provider "
+    "unreachable.",
+)
 def oidc_start(request_uuid):
     """Send the person to the identity provider (302) with a new state, nonce and PKCE challenge."""
     if not oidc.code_flow_enabled():
@@ -55,6 +75,21 @@ def oidc_start(request_uuid):
 
 
 @bp.get("/accounts/auth_requests/oidc/callback/")
+@api_doc(
+    auth="none",
+    errors=(401, 403, 409, 503),
+    responses={200: html_response("Signed in: the account is attached to the login's auth request.")},
+    description="Where the provider sends the person back with `code` and `state`. The state's login is "
+    "used once; the code is exchanged with its PKCE verifier and the ID token checked (signature, iss, aud, "
+    "exp, nonce). text/html pages: 400 unknown or used state / provider error / expired request, 401 "
+    "AUTH_CODE_DID_NOT_VERIFY, 403 SELF_SIGNUP_DISABLED, 409 already attached, 503 provider unreachable. "
+    "Without `state`: 400 QUERY_DID_NOT_VALIDATE.",
+    parameters=[
+        {"name": name, "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}}
+        | {"description": text}
+        for name, text in (("state", "The login's state, as sent to the provider."), ("code", "The code."))
+    ],
+)
 def oidc_callback():
     """Where the provider sends the person back: take the login by its state, exchange the code, attach."""
     state = request.args.get("state")

@@ -11,9 +11,12 @@ from app.auth import caller_scopes, current_account, login_required
 from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
-from app.resources.accounts import bp
+from app.resources.accounts import bp, schemas
 from app.resources.accounts.models import ApiToken
+from app.resources.accounts.openapi import ApiTokenSchema, AuthTokenCreatedSchema
 from app.resources.accounts.represent import (
     get_token_or_404,
     get_user_or_404,
@@ -57,6 +60,11 @@ def get_token_owner_or_404(user_id):
 
 @bp.get("/api/v1/user/<int:user_id>/tokens/")
 @login_required
+@api_doc(
+    collection=tokens_collection,
+    responses={200: page(ApiTokenSchema, "The account's tokens, newest first")},
+    description="The owner and ADMINs only (404 for anyone else).",
+)
 def list_tokens(user_id):
     """The account's tokens (metadata only), newest first."""
     account = get_token_owner_or_404(user_id)
@@ -79,6 +87,7 @@ def list_tokens(user_id):
 
 @bp.post("/api/v1/user/<int:user_id>/tokens/")
 @login_required
+@api_doc(request=schemas.new_token_schema, responses={201: AuthTokenCreatedSchema})
 def issue_token(user_id):
     """Issue a named token (201; the secret is in this response only)."""
     account = get_token_owner_or_404(user_id)
@@ -99,6 +108,7 @@ def issue_token(user_id):
 
 @bp.get("/api/v1/user/<int:user_id>/tokens/<int:token_id>/")
 @login_required
+@api_doc(responses={200: ApiTokenSchema})
 def get_token(user_id, token_id):
     """One token's metadata."""
     token = get_token_or_404(get_token_owner_or_404(user_id), token_id)
@@ -107,6 +117,7 @@ def get_token(user_id, token_id):
 
 @bp.delete("/api/v1/user/<int:user_id>/tokens/<int:token_id>/")
 @login_required
+@api_doc(responses={204: None})
 def revoke_token(user_id, token_id):
     """Revoke a token by deleting it; it stops working at once (the caller's own one included)."""
     token = get_token_or_404(get_token_owner_or_404(user_id), token_id)

@@ -8,9 +8,12 @@ from app.auth import admin_required, current_account, login_required
 from app.errors import BodyDidNotValidate, Conflict, Forbidden
 from app.extensions import db
 from app.hal import Collection, Field
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
-from app.resources.accounts import bp
+from app.resources.accounts import bp, schemas
 from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
+from app.resources.accounts.openapi import USER, AccountUserSchema, AuthTokenCreatedSchema
 from app.resources.accounts.represent import (
     get_user_or_404,
     represent_user,
@@ -53,6 +56,9 @@ class LastAdmin(Conflict):
 
 @bp.get("/api/v1/user/")
 @login_required
+@api_doc(
+    collection=users_collection, responses={200: page(AccountUserSchema, "The users the caller may see")}
+)
 def list_users():
     """Users the caller may see, with the collection grammar (limit/offset or page/size)."""
     viewer = current_account()
@@ -67,6 +73,7 @@ def list_users():
 
 @bp.get("/api/v1/user/<int:user_id>/")
 @login_required
+@api_doc(responses=USER)
 def get_user(user_id):
     """One user."""
     viewer = current_account()
@@ -75,6 +82,7 @@ def get_user(user_id):
 
 @bp.get("/accounts/me/")
 @login_required
+@api_doc(responses=USER, description="Content-Location names the user resource.")
 def me():
     """The caller's own account (its self link is the user resource)."""
     viewer = current_account()
@@ -86,6 +94,13 @@ def me():
 
 @bp.patch("/api/v1/user/<int:user_id>/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=schemas.user_update_schema,
+    responses=USER,
+    errors=(409,),
+    description="409 USERNAME_TAKEN, or LAST_ADMIN_DETECTED when no active ADMIN would remain.",
+)
 def update_user(user_id):
     """ADMIN: change username, type or active (deactivation stops the account's tokens at once)."""
     viewer = current_account()
@@ -122,6 +137,12 @@ def update_user(user_id):
 
 @bp.post("/api/v1/user/<int:user_id>/password/")
 @login_required
+@api_doc(
+    request=schemas.password_change_schema,
+    responses={204: None},
+    description="Your own password (current_password needed when you have one; 400 when wrong, 429 "
+    "TOO_MANY_FAILED_SIGN_INS after repeated failures) or, as ADMIN, anyone's; 403 otherwise.",
+)
 def change_password(user_id):
     """Change a password: your own (current_password needed when you have one), or anyone's as ADMIN."""
     viewer = current_account()
@@ -139,6 +160,12 @@ def change_password(user_id):
 
 @bp.post("/api/v1/user/token/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=schemas.user_token_schema,
+    responses={201: AuthTokenCreatedSchema},
+    description="Creates a RESEARCHER account when the email is new.",
+)
 def create_user_token():
     """ADMIN (seed 003): a new token for the account with this email, creating the account if needed."""
     data = load_body(user_token_schema)

@@ -11,7 +11,6 @@ bp = Blueprint("catalogue", __name__)
 def init_app(app):
     # deferred: the route modules import bp from this package
     from app.resources.catalogue import (
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
 

@@ -1,18 +1,14 @@
-"""OpenAPI description of the catalogue items (seed 000): bodies with seed 000's ``@event``/``@type``
-members and the statuses of every operation (docs/openapi.md). Imported by ``init_app``."""
+"""Shared OpenAPI schemas of the catalogue items (seed 000): the request and response bodies its views'
+``@api_doc`` declarations name (docs/openapi.md)."""
 
 from marshmallow import fields, validate
 
-from app.openapi import describe
-from app.openapi.foundation import JobSchema
-from app.openapi.helpers import HalSchema, event, page, type_const, with_event
+from app.openapi.helpers import HalSchema, event, type_const, with_event
 from app.openapi.schemas import HTML, MEDIA_HAL
 from app.resources.catalogue.models import EXECUTOR_TYPES
 from app.resources.catalogue.schemas import CatalogueItemSchema
 from app.resources.catalogue.spec import SPEC_SCHEMA
-from app.resources.catalogue.views import items_collection
 
-TAGS = ["catalogue"]
 SPEC = {k: v for k, v in SPEC_SCHEMA.items() if k != "$schema"}
 SPEC["items"] = {
     k: v for k, v in SPEC["items"].items() if k != "allOf"
@@ -110,65 +106,7 @@ QUERY = {
     "name": "query",
     "in": "query",
     "required": True,
-    "schema": {"type": "string", "maxLength": 1000},
+    "schema": {"type": "string", "maxLength": 500},
     "description": "Words matched in item names, case-insensitive ('' matches every item): `a b` = a OR b, "
     "`a & b`, `a | b`, `a ~ b` (a AND NOT b), left to right. Missing or repeated: 400 naming query.",
 }
-
-describe(
-    "catalogue.index",
-    tags=TAGS,
-    collection=items_collection,
-    parameters=[QUERY],
-    responses={200: page(CatalogueItemViewSchema, single=CatalogueItemRead, **PAGE_MEMBERS)},
-    description="CATALOGUEITEMS_BULK_READ: a page of items (embedded without @event); `id=<id>` answers "
-    "that item itself (CATALOGUEITEM_READ; 404 COULD_NOT_FIND_CATALOGUEITEM).",
-)
-describe(
-    "catalogue.create",
-    tags=TAGS,
-    auth="admin",
-    request=CatalogueItemBodySchema,
-    responses={201: CatalogueItemCreated},
-    description="ADMIN. 400 BODY_JSON_DID_NOT_PARSE without a body or for an unknown maintained_by_id; "
-    "400 BODY_DID_NOT_VALIDATE naming the field (spec, sample, a taken name, an unknown "
-    "datasource_id).",
-)
-describe(
-    "catalogue.get",
-    tags=TAGS,
-    responses={200: CatalogueItemRead},
-    description="404 COULD_NOT_FIND_CATALOGUEITEM.",
-)
-describe(
-    "catalogue.update",
-    tags=TAGS,
-    auth="admin",
-    request=CatalogueItemBodySchema,
-    responses={200: CatalogueItemUpdated},
-    description="ADMIN; replaces every field (as on create).",
-)
-describe(
-    "catalogue.delete",
-    tags=TAGS,
-    auth="admin",
-    errors=(400,),
-    responses={
-        200: empty_response("CATALOGUEITEM_DELETED", "Deleted, with its cancelled download requests.")
-    },
-    description="ADMIN. 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED (with item_id and not_cancelled_count) "
-    "while a download request of the item is not cancelled.",
-)
-describe(
-    "catalogue.compute_spec",
-    tags=TAGS,
-    auth="admin",
-    request=None,
-    errors=(409, 412, 428),
-    responses={200: CatalogueItemSpecComputed, 202: JobSchema},
-    description="ADMIN; no body. Recomputes spec and sample from the bound data source's table (202 with"
-    " Location of a job for a table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows; the"
-    " finished job links the item); 409 "
-    "CATALOGUEITEM_HAS_NO_DATA when the item is unbound or its table is not readable. If-Match "
-    "is honoured.",
-)

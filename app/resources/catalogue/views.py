@@ -9,16 +9,30 @@ from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.jobs import enqueue
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import accepted, check_preconditions, created, paginate, respond, url, wants_templates
 from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, words
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
+from app.resources.catalogue.openapi import (
+    PAGE_MEMBERS,
+    QUERY,
+    CatalogueItemBodySchema,
+    CatalogueItemCreated,
+    CatalogueItemRead,
+    CatalogueItemSpecComputed,
+    CatalogueItemUpdated,
+    CatalogueItemViewSchema,
+    empty_response,
+)
 from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
 from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
 from app.resources.datasources.models import DataSource
 from app.resources.downloader.models import DownloadRequest
+from app.resources.jobs.schemas import JobSchema
 from app.resources.jobs.views import represent as represent_job
 
 items_collection = Collection(
@@ -147,6 +161,13 @@ def apply_body(item, data):
 
 @bp.get("/catalogue/items/")
 @login_required
+@api_doc(
+    collection=items_collection,
+    parameters=[QUERY],
+    responses={200: page(CatalogueItemViewSchema, single=CatalogueItemRead, **PAGE_MEMBERS)},
+    description="CATALOGUEITEMS_BULK_READ: a page of items (embedded without @event); `id=<id>` answers "
+    "that item itself (CATALOGUEITEM_READ; 404 COULD_NOT_FIND_CATALOGUEITEM).",
+)
 def index():
     """CATALOGUEITEMS_BULK_READ: the items whose names match ``query``."""
     queries = request.args.getlist("query")
@@ -168,6 +189,14 @@ def index():
 
 @bp.post("/catalogue/items/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=CatalogueItemBodySchema,
+    responses={201: CatalogueItemCreated},
+    description="ADMIN. 400 BODY_JSON_DID_NOT_PARSE without a body or for an unknown maintained_by_id; "
+    "400 BODY_DID_NOT_VALIDATE naming the field (spec, sample, a taken name, an unknown "
+    "datasource_id).",
+)
 def create():
     """CATALOGUEITEM_CREATED (ADMIN)."""
     data = load_seed_body(catalogue_item_schema)
@@ -180,6 +209,7 @@ def create():
 
 @bp.get("/catalogue/items/<int:item_id>")
 @login_required
+@api_doc(responses={200: CatalogueItemRead}, description="404 COULD_NOT_FIND_CATALOGUEITEM.")
 def get(item_id):
     """CATALOGUEITEM_READ."""
     return respond(represent(get_item_or_404(item_id), "CATALOGUEITEM_READ"))
@@ -187,6 +217,12 @@ def get(item_id):
 
 @bp.put("/catalogue/items/<int:item_id>")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=CatalogueItemBodySchema,
+    responses={200: CatalogueItemUpdated},
+    description="ADMIN; replaces every field (as on create).",
+)
 def update(item_id):
     """CATALOGUEITEM_UPDATED (ADMIN): replace the item's fields."""
     item = get_item_or_404(item_id)
@@ -198,6 +234,15 @@ def update(item_id):
 
 @bp.delete("/catalogue/items/<int:item_id>")
 @admin_required
+@api_doc(
+    auth="admin",
+    errors=(400,),
+    responses={
+        200: empty_response("CATALOGUEITEM_DELETED", "Deleted, with its cancelled download requests.")
+    },
+    description="ADMIN. 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED (with item_id and not_cancelled_count) "
+    "while a download request of the item is not cancelled.",
+)
 def delete(item_id):
     """CATALOGUEITEM_DELETED (ADMIN), unless a download request of the item is not cancelled."""
     item = get_item_or_404(item_id)
@@ -225,6 +270,17 @@ def delete(item_id):
 
 @bp.post("/catalogue/items/<int:item_id>/compute_spec/")
 @admin_required
+@api_doc(
+    auth="admin",
+    request=None,
+    errors=(409, 412, 428),
+    responses={200: CatalogueItemSpecComputed, 202: JobSchema},
+    description="ADMIN; no body. Recomputes spec and sample from the bound data source's table (202 with"
+    " Location of a job for a table of more than HALYARD_CATALOGUE_PROFILE_INLINE_ROWS rows; the"
+    " finished job links the item); 409 "
+    "CATALOGUEITEM_HAS_NO_DATA when the item is unbound or its table is not readable. If-Match "
+    "is honoured.",
+)
 def compute_spec(item_id):
     """CATALOGUEITEM_SPEC_COMPUTED (ADMIN): spec and sample from the bound data source's table.
 

@@ -85,7 +85,6 @@ def init_app(app):
         asset_writes,
         assets,
         members,
-        openapi,  # noqa: F401  (describes every operation for /openapi.json)
         spaces,
     )
 

@@ -16,11 +16,19 @@ from werkzeug.exceptions import HTTPException
 from app.auth import login_required
 from app.errors import BodyDidNotValidate, NotFound, QueryDidNotValidate
 from app.extensions import db
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, load_body, no_content, respond
-from app.resources.datamanager import bp
+from app.resources.datamanager import bp, schemas
 from app.resources.datamanager.access import access_or_404, require, space_or_404
 from app.resources.datamanager.assets import deleted_collection, list_assets, new_file, represent
 from app.resources.datamanager.models import Asset
+from app.resources.datamanager.openapi import (
+    ASSET,
+    AssetFileUploadSchema,
+    DataManagerAssetSchema,
+    DataManagerDeletedAssetSchema,
+)
 from app.resources.datamanager.reads import AssetUrls, asset_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
@@ -92,6 +100,13 @@ def _merge_targets(dm, asset, links):
 
 @bp.put("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
 @login_required
+@api_doc(
+    request=schemas.asset_update_schema,
+    responses=ASSET,
+    description="Needs editAssets. Edits title and tags; `files` keeps (and re-localises) the listed files "
+    "and drops the others; `_links.ec:asset` merges those assets (same space and type) into "
+    "this one.",
+)
 def update_asset(dm_id, asset_id):
     """Edit title, tags and files' locales; drop omitted files; merge linked assets into this one."""
     dm, asset, rights = editable_asset(dm_id, asset_id)
@@ -120,6 +135,13 @@ def update_asset(dm_id, asset_id):
 
 @bp.post("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
 @login_required
+@api_doc(
+    request=AssetFileUploadSchema,
+    content_type="multipart/form-data",
+    responses=ASSET,
+    errors=(412, 428),
+    description="Needs editAssets; the file must have the asset's type. If-Match is honoured.",
+)
 def add_file(dm_id, asset_id):
     """Add another representation (a ``file`` part, optional ``locale``) to an asset → 200."""
     dm, asset, rights = editable_asset(dm_id, asset_id)
@@ -143,6 +165,7 @@ def add_file(dm_id, asset_id):
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
 @login_required
+@api_doc(responses={204: None}, description="Needs editAssets; moves the asset to ec:assets/deleted.")
 def delete_asset(dm_id, asset_id):
     """Move an asset to the deleted assets → 204."""
     _, asset, _ = editable_asset(dm_id, asset_id)
@@ -153,6 +176,10 @@ def delete_asset(dm_id, asset_id):
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/deleted/")
 @login_required
+@api_doc(
+    collection=deleted_collection,
+    responses={200: page(DataManagerDeletedAssetSchema, "The soft-deleted assets of the space")},
+)
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
     return list_assets(
@@ -162,6 +189,7 @@ def deleted_assets(dm_id):
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")
 @login_required
+@api_doc(responses={200: DataManagerDeletedAssetSchema})
 def deleted_asset(dm_id, asset_id):
     """One soft-deleted asset."""
     return respond(represent(*asset_or_404(dm_id, asset_id, deleted=True)))
@@ -169,6 +197,12 @@ def deleted_asset(dm_id, asset_id):
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")
 @login_required
+@api_doc(
+    responses={200: DataManagerAssetSchema, 204: None},
+    errors=(400,),
+    description="Needs editAssets. Without a query: restores the asset (200, the ec:asset). With "
+    "`?destroy=destroy`: purges it and its files (204). Any other query parameter is a 400.",
+)
 def restore_or_destroy(dm_id, asset_id):
     """Restore a deleted asset (200 with the ``ec:asset``), or with ``?destroy=destroy`` purge it (204)."""
     for key, value in request.args.items(multi=True):

@@ -8,10 +8,18 @@ from app.errors import NotFound
 from app.extensions import core_connection, db
 from app.hal import Collection, Document, Field, Link, Property, Template, properties_from_schema
 from app.hal.grammar import escape_like
+from app.openapi import api_doc
+from app.openapi.helpers import page, stored_file
 from app.representation import paginate, respond, wants_templates
 from app.resources.datamanager import bp
 from app.resources.datamanager.access import access_or_404, require, space_or_404
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
+from app.resources.datamanager.openapi import (
+    ASSET,
+    AssetsUploadedSchema,
+    AssetUploadSchema,
+    DataManagerAssetSchema,
+)
 from app.resources.datamanager.reads import (
     AssetUrls,
     asset_or_404,
@@ -181,6 +189,9 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/")
 @login_required
+@api_doc(
+    collection=assets_collection, responses={200: page(DataManagerAssetSchema, "The assets of the space")}
+)
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
     access = access_or_404(dm_id)
@@ -198,6 +209,14 @@ def assets(dm_id):
 
 @bp.post("/datamanager/<uuid:dm_id>/assets/")
 @login_required
+@api_doc(
+    request=AssetUploadSchema,
+    content_type="multipart/form-data",
+    responses={201: AssetsUploadedSchema},
+    description="Needs editAssets. One asset per `file` part (Location: the first); 400 for an empty or "
+    "missing file or an unknown field, 413 past HALYARD_MAX_UPLOAD_BYTES, 415 when not "
+    "multipart/form-data.",
+)
 def upload(dm_id):
     """One asset per uploaded ``file`` part; 201 linking every new asset, Location of the first."""
     dm, rights = space_or_404(dm_id)
@@ -240,6 +259,7 @@ def new_file(upload, now, locale=None):
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>")
 @login_required
+@api_doc(responses=ASSET)
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
     return respond(represent(*asset_or_404(dm_id, asset_id)))
@@ -247,6 +267,11 @@ def asset(dm_id, asset_id):
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")
 @login_required
+@api_doc(
+    **stored_file("The bytes, in the stored (sniffed) media type.", filename=True),
+    description="Conditional (ETag: 304 for If-None-Match, 412 when If-Match does not match; If-Range) and "
+    "ranged; 416 for an unsatisfiable Range.",
+)
 def file(dm_id, asset_id, file_id):
     """The bytes of one asset file: stored MIME type, ETag, Range, Content-Disposition."""
     dm, _ = space_or_404(dm_id)

@@ -10,12 +10,15 @@ from app.auth import login_required
 from app.errors import BodyDidNotValidate, Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources import choices
 from app.resources.accounts.models import Account
-from app.resources.datamanager import bp
+from app.resources.datamanager import bp, schemas
 from app.resources.datamanager.access import keep_a_manager, require, space_or_404
 from app.resources.datamanager.models import Member, member_of
+from app.resources.datamanager.openapi import MEMBER, DataManagerMemberSchema
 from app.resources.datamanager.reads import AssetUrls
 from app.resources.datamanager.schemas import member_create_schema, member_update_schema
 from app.resources.datamanager.spaces import customer_href
@@ -65,6 +68,10 @@ def member_or_404(dm_id, account_id):
 
 @bp.get("/datamanager/<uuid:dm_id>/members/")
 @login_required
+@api_doc(
+    collection=members_collection,
+    responses={200: page(DataManagerMemberSchema, "The members of the space and their rights")},
+)
 def members(dm_id):
     """The members of a space and their rights."""
     dm, rights = space_or_404(dm_id)
@@ -87,6 +94,12 @@ def members(dm_id):
 
 @bp.post("/datamanager/<uuid:dm_id>/members/")
 @login_required
+@api_doc(
+    request=schemas.member_create_schema,
+    responses={201: DataManagerMemberSchema},
+    errors=(409,),
+    description="Needs manageRights; 400 for an unknown account; 409 MEMBER_ALREADY_EXISTS.",
+)
 def add_member(dm_id):
     """Make another account a member with the given rights (needs manageRights)."""
     dm, rights = space_or_404(dm_id)
@@ -108,6 +121,7 @@ def add_member(dm_id):
 
 @bp.get("/datamanager/<uuid:dm_id>/members/<int:account_id>")
 @login_required
+@api_doc(responses=MEMBER)
 def member(dm_id, account_id):
     """One member's rights."""
     dm, rights = space_or_404(dm_id)
@@ -116,6 +130,12 @@ def member(dm_id, account_id):
 
 @bp.put("/datamanager/<uuid:dm_id>/members/<int:account_id>")
 @login_required
+@api_doc(
+    request=schemas.member_update_schema,
+    responses=MEMBER,
+    errors=(409,),
+    description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.",
+)
 def update_member(dm_id, account_id):
     """Replace a member's rights (needs manageRights)."""
     dm, rights = space_or_404(dm_id)
@@ -131,6 +151,7 @@ def update_member(dm_id, account_id):
 
 @bp.delete("/datamanager/<uuid:dm_id>/members/<int:account_id>")
 @login_required
+@api_doc(responses={204: None}, errors=(409,), description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.")
 def delete_member(dm_id, account_id):
     """Revoke a membership (needs manageRights)."""
     dm, rights = space_or_404(dm_id)

@@ -4,8 +4,10 @@ from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
-from app.resources.datamanager import bp
+from app.resources.datamanager import bp, schemas
 from app.resources.datamanager.access import (
     keep_a_manager,
     require,
@@ -14,6 +16,7 @@ from app.resources.datamanager.access import (
     visible_spaces,
 )
 from app.resources.datamanager.models import RIGHTS, DataManager, Member, member_of
+from app.resources.datamanager.openapi import SPACE, DataManagerSpaceSchema
 from app.resources.datamanager.reads import AssetUrls
 from app.resources.datamanager.schemas import datamanager_create_schema, datamanager_update_schema
 from app.resources.root import url_template
@@ -73,6 +76,10 @@ def represent(dm, rights):
 
 @bp.get("/datamanager/")
 @login_required
+@api_doc(
+    collection=spaces_collection,
+    responses={200: page(DataManagerSpaceSchema, "The spaces the caller is a member of (ADMINs: all)")},
+)
 def index():
     """The spaces the caller is a member of (ADMINs: all)."""
     account = current_account()
@@ -104,6 +111,11 @@ def index():
 
 @bp.post("/datamanager/")
 @login_required
+@api_doc(
+    request=schemas.datamanager_create_schema,
+    responses={201: DataManagerSpaceSchema},
+    description="The creator owns the space and holds every right.",
+)
 def create():
     """Create a space; the creator owns it and holds every right."""
     data = load_body(datamanager_create_schema)
@@ -119,6 +131,9 @@ def create():
 
 @bp.get("/datamanager/<uuid:dm_id>")
 @login_required
+@api_doc(
+    responses=SPACE, description="404 COULD_NOT_FIND_DATAMANAGER for a space the caller is not a member of."
+)
 def get(dm_id):
     """One space with the caller's rights."""
     dm, rights = space_or_404(dm_id)
@@ -127,6 +142,13 @@ def get(dm_id):
 
 @bp.put("/datamanager/<uuid:dm_id>")
 @login_required
+@api_doc(
+    request=schemas.datamanager_update_schema,
+    responses=SPACE,
+    errors=(409,),
+    description="Needs manageRights (403 DATAMANAGER_RIGHT_MISSING); 409 LAST_RIGHTS_MANAGER "
+    "when giving up manageRights would leave nobody holding it.",
+)
 def update(dm_id):
     """Change title, description and the caller's own rights (needs manageRights)."""
     dm, rights = space_or_404(dm_id)

@@ -97,7 +97,6 @@ RELS = {
 def init_app(app):
     # deferred: route modules import bp from this package
     from app.resources.datasources import (  # noqa: F401
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views_projects,
         views_sources,
         views_steps,

@@ -12,6 +12,7 @@ from app.timeutil import utcnow
 ROLES = ("editor", "viewer")
 TYPES = ("file", "database", "api", "external")
 STATUSES = ("processing", "ready", "error")
+RUN_STATUSES = ("queued", "running", "finished", "failed")  # a step job's run
 
 
 class Project(db.Model):

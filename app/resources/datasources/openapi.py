@@ -1,22 +1,12 @@
-"""OpenAPI description of projects and data sources (seed 002): request bodies, response bodies and
-the statuses of every operation (docs/openapi.md). Imported by ``init_app``; views stay untouched."""
+"""Shared OpenAPI schemas of projects and data sources (seed 002): the request and response bodies its views'
+``@api_doc`` declarations name (docs/openapi.md)."""
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from app.openapi import describe
-from app.openapi.helpers import HalSchema, page, stored_file
-from app.resources.datasources.models import ROLES, STATUSES, TYPES
-from app.resources.datasources.schemas import DataSourceSchema, ProjectSchema, StartJobSchema
-from app.resources.datasources.views_projects import projects_collection
-from app.resources.datasources.views_sources import PARQUET, sources_collection
-from app.resources.datasources.views_steps import (
-    RUN_STATUSES,
-    _script_keys,
-    runs_collection,
-    scripts_collection,
-)
+from app.openapi.helpers import HalSchema
+from app.resources.datasources.models import ROLES, RUN_STATUSES, STATUSES, TYPES
+from app.resources.datasources.schemas import DataSourceSchema
 
-TAGS = ["datasources"]
 Uri = fields.String  # absolute http(s) URLs
 STEP_STATUSES = ("pending", "running", "finished", "failed", "skipped")
 
@@ -195,144 +185,9 @@ PREVIEW = {
 
 # --- operations -----------------------------------------------------------------------------------
 
-describe(
-    "datasources.projects",
-    tags=TAGS,
-    collection=projects_collection,
-    responses={200: page(ProjectViewSchema)},
-    description="`id=<id>` answers that project itself instead of a page (404 when not visible).",
-)
-describe(
-    "datasources.create_project",
-    tags=TAGS,
-    request=ProjectSchema,
-    responses={201: ProjectViewSchema},
-    description="Members replace the list; an unknown account or one listed twice is 400 `members`.",
-)
-describe("datasources.get_project", tags=TAGS, responses={200: ProjectViewSchema})
-describe(
-    "datasources.update_project",
-    tags=TAGS,
-    request=ProjectSchema,
-    responses={200: ProjectViewSchema},
-    description="Owner and ADMINs; members of the project get 403, everyone else 404.",
-)
-describe(
-    "datasources.delete_project",
-    tags=TAGS,
-    responses={204: None},
-    description="Owner and ADMINs; deletes its data sources, scripts, step jobs and stored files.",
-)
 
 SOURCE_BODY = (
     "Multipart fields: name, type, by type `file` (CSV) | `connection` + `query` | `url`. "
     "application/json and application/x-www-form-urlencoded are accepted as well when no file is sent. "
     "Unknown, repeated or misplaced fields are 400 naming them; nothing is stored then."
-)
-describe(
-    "datasources.sources",
-    tags=TAGS,
-    collection=sources_collection,
-    responses={200: page(DataSourceViewSchema)},
-    description="`id=<id>` answers that data source itself instead of a page.",
-)
-describe(
-    "datasources.project_sources",
-    tags=TAGS,
-    collection=sources_collection,
-    responses={200: page(DataSourceViewSchema)},
-)
-describe(
-    "datasources.create_source",
-    tags=TAGS,
-    request=DataSourceUploadSchema,
-    content_type="multipart/form-data",
-    responses={201: DataSourceViewSchema},
-    description=SOURCE_BODY + " A small file is read at once (status ready); anything else is "
-    "processed by a job (status processing, link ec:job). 403 for viewers of the project.",
-)
-describe("datasources.get_source", tags=TAGS, responses={200: DataSourceViewSchema})
-describe(
-    "datasources.update_source",
-    tags=TAGS,
-    request=DataSourceReplaceUploadSchema,
-    content_type="multipart/form-data",
-    responses={200: DataSourceViewSchema},
-    description=SOURCE_BODY + " `file` and `connection` may be left out to keep them (same type).",
-)
-describe("datasources.delete_source", tags=TAGS, responses={204: None})
-
-describe(
-    "datasources.source_file",
-    tags=TAGS,
-    **stored_file("The upload, the fetched response or the query's rows.", "text/csv"),
-    description="404 `COULD_NOT_FIND_FILE` while there is none.",
-)
-describe(
-    "datasources.source_preview",
-    tags=TAGS,
-    **stored_file("Columns with statistics and the first rows.", "application/json", json_schema=PREVIEW),
-    description="404 `COULD_NOT_FIND_PREVIEW` until the source is ready.",
-)
-describe(
-    "datasources.source_table",
-    tags=TAGS,
-    **stored_file("The table as Parquet.", PARQUET),
-    description="404 `COULD_NOT_FIND_TABLE` until the source is ready.",
-)
-
-describe(
-    "datasources.scripts",
-    tags=TAGS,
-    collection=scripts_collection(_script_keys(0)),
-    responses={200: page(StepScriptViewSchema)},
-    description="`key=<key>` answers that script itself instead of a page.",
-)
-describe("datasources.get_script", tags=TAGS, responses={200: StepScriptViewSchema})
-describe(
-    "datasources.delete_script",
-    tags=TAGS,
-    responses={204: None},
-    description="Uploaded scripts only (a built-in is 404); editors, the owner and ADMINs.",
-)
-describe(
-    "datasources.script_upload",
-    tags=TAGS,
-    request=ScriptUploadSchema,
-    content_type="multipart/form-data",
-    responses={201: StepScriptViewSchema},
-    description="The file is syntax-checked, never run here; an upload of the same name replaces it.",
-)
-describe(
-    "datasources.start_run",
-    tags=TAGS,
-    request=StartJobSchema,
-    responses={201: StepJobViewSchema},
-    errors=(409,),
-    description="400 naming `steps` for an unknown key or a duplicate exec_order; 409 "
-    "`DATASOURCE_NOT_READY` while the source is not ready.",
-)
-describe(
-    "datasources.runs",
-    tags=TAGS,
-    collection=runs_collection,
-    responses={200: page(StepJobViewSchema)},
-    description="`id=<id>` answers that step job itself instead of a page.",
-)
-describe("datasources.get_run", tags=TAGS, responses={200: StepJobViewSchema})
-describe(
-    "datasources.run_result",
-    tags=TAGS,
-    **stored_file("The final table as CSV.", "text/csv"),
-    description="404 `COULD_NOT_FIND_RESULT` until the job has finished.",
-)
-describe(
-    "datasources.run_preview",
-    tags=TAGS,
-    **stored_file("The preview of the result.", "application/json", json_schema=PREVIEW),
-)
-describe(
-    "datasources.run_table",
-    tags=TAGS,
-    **stored_file("The final table as Parquet.", PARQUET),
 )

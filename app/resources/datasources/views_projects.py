@@ -6,13 +6,16 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_project_or_404, require_owner, visible_projects
 from app.resources.datasources.models import Project, ProjectMember
-from app.resources.datasources.schemas import datasource_schema, project_schema
+from app.resources.datasources.openapi import ProjectViewSchema
+from app.resources.datasources.schemas import ProjectSchema, datasource_schema, project_schema
 from app.resources.datasources.tables import discard
 from app.timeutil import rfc3339
 
@@ -94,6 +97,11 @@ def _apply(project, data):
 
 @bp.get("/api/v1/projects/")
 @login_required
+@api_doc(
+    collection=projects_collection,
+    responses={200: page(ProjectViewSchema)},
+    description="`id=<id>` answers that project itself instead of a page (404 when not visible).",
+)
 def projects():
     """The projects the caller owns or is a member of (ADMINs: all)."""
     return paginate(
@@ -108,6 +116,11 @@ def projects():
 
 @bp.post("/api/v1/projects/")
 @login_required
+@api_doc(
+    request=ProjectSchema,
+    responses={201: ProjectViewSchema},
+    description="Members replace the list; an unknown account or one listed twice is 400 `members`.",
+)
 def create_project():
     """Create a project owned by the caller."""
     data = load_body(project_schema)
@@ -120,6 +133,7 @@ def create_project():
 
 @bp.get("/api/v1/projects/<int:project_id>")
 @login_required
+@api_doc(responses={200: ProjectViewSchema})
 def get_project(project_id):
     """One project."""
     return respond(represent(get_project_or_404(project_id)))
@@ -127,6 +141,11 @@ def get_project(project_id):
 
 @bp.put("/api/v1/projects/<int:project_id>")
 @login_required
+@api_doc(
+    request=ProjectSchema,
+    responses={200: ProjectViewSchema},
+    description="Owner and ADMINs; members of the project get 403, everyone else 404.",
+)
 def update_project(project_id):
     """Replace title, description and members (owner and ADMINs)."""
     project = get_project_or_404(project_id)
@@ -140,6 +159,10 @@ def update_project(project_id):
 
 @bp.delete("/api/v1/projects/<int:project_id>")
 @login_required
+@api_doc(
+    responses={204: None},
+    description="Owner and ADMINs; deletes its data sources, scripts, step jobs and stored files.",
+)
 def delete_project(project_id):
     """Delete the project, its data sources and every stored file of them."""
     project = get_project_or_404(project_id)

@@ -10,6 +10,8 @@ from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Property, Template, properties_from_schema
 from app.jobs import QueueUnavailable, enqueue
+from app.openapi import api_doc
+from app.openapi.helpers import page, stored_file
 from app.representation import check_preconditions, created, no_content, paginate, respond, url
 from app.resources import choices
 from app.resources.datasources import bp, forms
@@ -21,6 +23,13 @@ from app.resources.datasources.access import (
 )
 from app.resources.datasources.jobs import BUILTINS, process_source
 from app.resources.datasources.models import STATUSES, TYPES, DataSource, Project
+from app.resources.datasources.openapi import (
+    PREVIEW,
+    SOURCE_BODY,
+    DataSourceReplaceUploadSchema,
+    DataSourceUploadSchema,
+    DataSourceViewSchema,
+)
 from app.resources.datasources.schemas import datasource_schema, datasource_update_schema
 from app.resources.datasources.tables import TableError, discard, materialise_csv
 from app.timeutil import rfc3339
@@ -158,6 +167,11 @@ def _page(stmt, self_url, project=None):
 
 @bp.get("/api/v1/datasources")
 @login_required
+@api_doc(
+    collection=sources_collection,
+    responses={200: page(DataSourceViewSchema)},
+    description="`id=<id>` answers that data source itself instead of a page.",
+)
 def sources():
     """Every data source of every project the caller may read."""
     return _page(visible_sources(current_account()), url("datasources.sources"))
@@ -165,6 +179,7 @@ def sources():
 
 @bp.get("/api/v1/projects/<int:project_id>/datasources")
 @login_required
+@api_doc(collection=sources_collection, responses={200: page(DataSourceViewSchema)})
 def project_sources(project_id):
     """The data sources of one project."""
     project = get_project_or_404(project_id)
@@ -244,6 +259,13 @@ def _commit(source, new_keys):
 
 @bp.post("/api/v1/datasources")
 @login_required
+@api_doc(
+    request=DataSourceUploadSchema,
+    content_type="multipart/form-data",
+    responses={201: DataSourceViewSchema},
+    description=SOURCE_BODY + " A small file is read at once (status ready); anything else is "
+    "processed by a job (status processing, link ec:job). 403 for viewers of the project.",
+)
 def create_source():
     """Create a data source (multipart: name, project, type, file | connection+query | url)."""
     data, upload = forms.read_body(datasource_schema)
@@ -263,6 +285,7 @@ def create_source():
 
 @bp.get("/api/v1/datasources/<int:source_id>")
 @login_required
+@api_doc(responses={200: DataSourceViewSchema})
 def get_source(source_id):
     """One data source."""
     return respond(represent(get_source_or_404(source_id)))
@@ -270,6 +293,12 @@ def get_source(source_id):
 
 @bp.put("/api/v1/datasources/<int:source_id>")
 @login_required
+@api_doc(
+    request=DataSourceReplaceUploadSchema,
+    content_type="multipart/form-data",
+    responses={200: DataSourceViewSchema},
+    description=SOURCE_BODY + " `file` and `connection` may be left out to keep them (same type).",
+)
 def update_source(source_id):
     """Replace name, type and file (or connection/query, url); the metadata is recomputed."""
     source = get_source_or_404(source_id)
@@ -302,6 +331,7 @@ def _table_of_kept_file(source):
 
 @bp.delete("/api/v1/datasources/<int:source_id>")
 @login_required
+@api_doc(responses={204: None})
 def delete_source(source_id):
     """Delete the data source, its scripts, its jobs' results and every stored file."""
     source = get_source_or_404(source_id)
@@ -326,6 +356,10 @@ def _send(key, mimetype, what):
 
 @bp.get("/api/v1/datasources/<int:source_id>/file")
 @login_required
+@api_doc(
+    **stored_file("The upload, the fetched response or the query's rows.", "text/csv"),
+    description="404 `COULD_NOT_FIND_FILE` while there is none.",
+)
 def source_file(source_id):
     """The source's data as a file: the upload, the fetched response or the query's rows (CSV)."""
     source = get_source_or_404(source_id)
@@ -334,6 +368,10 @@ def source_file(source_id):
 
 @bp.get("/api/v1/datasources/<int:source_id>/preview")
 @login_required
+@api_doc(
+    **stored_file("Columns with statistics and the first rows.", "application/json", json_schema=PREVIEW),
+    description="404 `COULD_NOT_FIND_PREVIEW` until the source is ready.",
+)
 def source_preview(source_id):
     """The JSON preview: columns with types and statistics, and the first rows."""
     source = get_source_or_404(source_id)
@@ -342,6 +380,10 @@ def source_preview(source_id):
 
 @bp.get("/api/v1/datasources/<int:source_id>/table")
 @login_required
+@api_doc(
+    **stored_file("The table as Parquet.", PARQUET),
+    description="404 `COULD_NOT_FIND_TABLE` until the source is ready.",
+)
 def source_table(source_id):
     """The materialised table as Parquet."""
     source = get_source_or_404(source_id)

@@ -15,6 +15,8 @@ from app.errors import BodyDidNotValidate, Conflict, NotFound, UnsupportedMediaT
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template
 from app.jobs import enqueue
+from app.openapi import api_doc
+from app.openapi.helpers import page, stored_file
 from app.representation import (
     check_preconditions,
     created,
@@ -27,13 +29,19 @@ from app.representation import (
 from app.resources.datasources import bp
 from app.resources.datasources.access import get_run_or_404, get_source_or_404, require_editor
 from app.resources.datasources.jobs import BUILTINS, run_steps, script_body
-from app.resources.datasources.models import Script, StepRun
-from app.resources.datasources.schemas import start_job_schema
+from app.resources.datasources.models import RUN_STATUSES, Script, StepRun
+from app.resources.datasources.openapi import (
+    PREVIEW,
+    ScriptUploadSchema,
+    StepJobViewSchema,
+    StepScriptViewSchema,
+)
+from app.resources.datasources.schemas import StartJobSchema, start_job_schema
 from app.resources.datasources.tables import discard
+from app.resources.datasources.views_sources import PARQUET
 from app.resources.jobs.views import live_state
 from app.timeutil import rfc3339
 
-RUN_STATUSES = ("queued", "running", "finished", "failed")
 SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
@@ -77,6 +85,11 @@ def represent_script(source, key, body):
 
 @bp.get("/api/v1/datasources/<int:source_id>/script")
 @login_required
+@api_doc(
+    collection=scripts_collection(_script_keys(0)),
+    responses={200: page(StepScriptViewSchema)},
+    description="`key=<key>` answers that script itself instead of a page.",
+)
 def scripts(source_id):
     """The built-in scripts and the ones uploaded to this source, each with its key and body."""
     source = get_source_or_404(source_id)
@@ -93,6 +106,7 @@ def scripts(source_id):
 
 @bp.get("/api/v1/datasources/<int:source_id>/script/<key>")
 @login_required
+@api_doc(responses={200: StepScriptViewSchema})
 def get_script(source_id, key):
     """One script by key."""
     source = get_source_or_404(source_id)
@@ -104,6 +118,10 @@ def get_script(source_id, key):
 
 @bp.delete("/api/v1/datasources/<int:source_id>/script/<key>")
 @login_required
+@api_doc(
+    responses={204: None},
+    description="Uploaded scripts only (a built-in is 404); editors, the owner and ADMINs.",
+)
 def delete_script(source_id, key):
     """Delete an uploaded script (built-ins cannot be deleted)."""
     source = get_source_or_404(source_id)
@@ -150,6 +168,12 @@ def _read_script():
 
 @bp.post("/api/v1/datasources/<int:source_id>/script-upload")
 @login_required
+@api_doc(
+    request=ScriptUploadSchema,
+    content_type="multipart/form-data",
+    responses={201: StepScriptViewSchema},
+    description="The file is syntax-checked, never run here; an upload of the same name replaces it.",
+)
 def script_upload(source_id):
     """Upload a step script (multipart ``script``, a .py file, syntax-checked); same name replaces."""
     source = get_source_or_404(source_id)
@@ -226,6 +250,13 @@ runs_collection = Collection(
 
 @bp.post("/api/v1/datasources/<int:source_id>/job")
 @login_required
+@api_doc(
+    request=StartJobSchema,
+    responses={201: StepJobViewSchema},
+    errors=(409,),
+    description="400 naming `steps` for an unknown key or a duplicate exec_order; 409 "
+    "`DATASOURCE_NOT_READY` while the source is not ready.",
+)
 def start_run(source_id):
     """Start a step job: ``{steps: [{key, exec_order, params?}]}`` → 201 + Location of the job (seed 002's
     status; the job runs on and is followed at that Location)."""
@@ -268,6 +299,11 @@ def _job_timeout(steps):
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs")
 @login_required
+@api_doc(
+    collection=runs_collection,
+    responses={200: page(StepJobViewSchema)},
+    description="`id=<id>` answers that step job itself instead of a page.",
+)
 def runs(source_id):
     """The step jobs of a data source."""
     source = get_source_or_404(source_id)
@@ -294,6 +330,7 @@ def _state(run):
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs/<int:run_id>")
 @login_required
+@api_doc(responses={200: StepJobViewSchema})
 def get_run(source_id, run_id):
     """One step job: per-step status, durations, exit statuses and log tails; links to the result."""
     source = get_source_or_404(source_id)
@@ -311,6 +348,10 @@ def _finished_file(source_id, run_id, attr, mimetype, what):
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs/<int:run_id>/result")
 @login_required
+@api_doc(
+    **stored_file("The final table as CSV.", "text/csv"),
+    description="404 `COULD_NOT_FIND_RESULT` until the job has finished.",
+)
 def run_result(source_id, run_id):
     """The job's final table as CSV."""
     return _finished_file(source_id, run_id, "result_key", "text/csv", "result")
@@ -318,6 +359,7 @@ def run_result(source_id, run_id):
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs/<int:run_id>/preview")
 @login_required
+@api_doc(**stored_file("The preview of the result.", "application/json", json_schema=PREVIEW))
 def run_preview(source_id, run_id):
     """The JSON preview of the job's result."""
     return _finished_file(source_id, run_id, "preview_key", "application/json", "preview")
@@ -325,6 +367,7 @@ def run_preview(source_id, run_id):
 
 @bp.get("/api/v1/datasources/<int:source_id>/jobs/<int:run_id>/table")
 @login_required
+@api_doc(**stored_file("The final table as Parquet.", PARQUET))
 def run_table(source_id, run_id):
     """The job's result as Parquet."""
     return _finished_file(source_id, run_id, "table_key", "application/vnd.apache.parquet", "table")

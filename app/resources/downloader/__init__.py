@@ -15,7 +15,6 @@ bp = Blueprint("downloader", __name__)
 def init_app(app):
     # deferred: route modules import bp from this package
     from app.resources.downloader import (
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,  # noqa: F401  (registers the routes on bp)
     )
 

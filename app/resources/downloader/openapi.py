@@ -1,17 +1,14 @@
-"""OpenAPI description of the download requests (seed 000): bodies with seed 000's ``@event``/``@type``
-members and the statuses of every operation (docs/openapi.md). Imported by ``init_app``."""
+"""Shared OpenAPI schemas of the download requests (seed 000): the request and response bodies its views'
+``@api_doc`` declarations name (docs/openapi.md)."""
 
 from marshmallow import Schema, fields, validate
 
-from app.openapi import describe
-from app.openapi.helpers import HalSchema, event, page, stored_file, type_const, with_event
-from app.resources.catalogue.openapi import CatalogueAccountSchema, CatalogueItemViewSchema, empty_response
+from app.openapi.helpers import HalSchema, event, type_const, with_event
+from app.resources.catalogue.openapi import CatalogueAccountSchema, CatalogueItemViewSchema
 from app.resources.catalogue.spec import COLUMN_TYPES
 from app.resources.downloader.models import FORMATS, STATUSES
-from app.resources.downloader.schemas import ALL_OPERATORS, DownloadRequestSchema, RenderUiDataSchema
-from app.resources.downloader.views import MIMETYPES, requests_collection
+from app.resources.downloader.schemas import ALL_OPERATORS
 
-TAGS = ["downloader"]
 NOT_FOUND_ITEM = "404 COULD_NOT_FIND_CATALOGUEITEM for an unknown catalogue_item_id."
 BODY_ERRORS = (
     "400 BODY_DID_NOT_VALIDATE names every field that does not fit the shape or the item's spec "
@@ -80,58 +77,3 @@ class DownloadUiDataSchema(HalSchema):
     event = event("DOWNLOAD_REQUEST_UI_DATA_RENDERED")
     type_ = type_const("download_request_render")
     columns_operators = fields.List(fields.Nested(ColumnOperatorsSchema), required=True)
-
-
-describe(
-    "downloader.index",
-    tags=TAGS,
-    collection=requests_collection,
-    responses={200: page(DownloadRequestViewSchema, single=DownloadRequestRead, **PAGE_MEMBERS)},
-    description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
-    "request itself (DOWNLOADREQUEST_READ). `format=csv|parquet` filters by file format; "
-    "`format=json|hal|hal-forms|html` is the representation toggle (docs/browsable.md).",
-)
-describe(
-    "downloader.create",
-    tags=TAGS,
-    request=DownloadRequestSchema,
-    responses={201: DownloadRequestCreated, 200: DownloadRequestRead},
-    description="201 DOWNLOADREQUEST_CREATED and a job; 200 DOWNLOADREQUEST_READ (Content-Location names it) "
-    "when an equal live request exists: the caller joins its waiters. " + NOT_FOUND_ITEM + " " + BODY_ERRORS,
-)
-describe(
-    "downloader.get",
-    tags=TAGS,
-    responses={200: DownloadRequestRead},
-    description="Waiters only; everyone else (ADMINs included) 404 COULD_NOT_FIND_DOWNLOADREQUEST.",
-)
-describe(
-    "downloader.delete",
-    tags=TAGS,
-    responses={
-        200: empty_response(
-            "DOWNLOADREQUEST_DELETED",
-            "The caller no longer waits; the last waiter cancels the request and stops its job.",
-        )
-    },
-)
-describe(
-    "downloader.file",
-    tags=TAGS,
-    **stored_file("The produced file.", *MIMETYPES.values(), filename=True),
-    description="Waiters only; 404 COULD_NOT_FIND_DOWNLOADFILE until the request has finished.",
-)
-describe(
-    "downloader.estimate",
-    tags=TAGS,
-    request=DownloadRequestSchema,
-    responses={200: DownloadEstimateSchema},
-    description="Nothing is stored. " + NOT_FOUND_ITEM + " " + BODY_ERRORS,
-)
-describe(
-    "downloader.render_ui_data",
-    tags=TAGS,
-    request=RenderUiDataSchema,
-    responses={200: DownloadUiDataSchema},
-    description=NOT_FOUND_ITEM,
-)

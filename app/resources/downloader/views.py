@@ -8,16 +8,31 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page, stored_file
 from app.representation import check_preconditions, created, paginate, respond, url
 from app.resources import choices
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import CatalogueItem
+from app.resources.catalogue.openapi import empty_response
 from app.resources.catalogue.schemas import load_seed_body
 from app.resources.catalogue.spec import OPERATORS
 from app.resources.catalogue.views import represent as represent_item
 from app.resources.downloader import bp, execution
 from app.resources.downloader.models import FORMATS, STATUSES, DownloadRequest, waiters
+from app.resources.downloader.openapi import (
+    BODY_ERRORS,
+    NOT_FOUND_ITEM,
+    PAGE_MEMBERS,
+    DownloadEstimateSchema,
+    DownloadRequestCreated,
+    DownloadRequestRead,
+    DownloadRequestViewSchema,
+    DownloadUiDataSchema,
+)
 from app.resources.downloader.schemas import (
+    DownloadRequestSchema,
+    RenderUiDataSchema,
     check_against_item,
     download_request_schema,
     render_ui_data_schema,
@@ -112,6 +127,13 @@ def load_request_body():
 
 @bp.get("/downloader/requests/")
 @login_required
+@api_doc(
+    collection=requests_collection,
+    responses={200: page(DownloadRequestViewSchema, single=DownloadRequestRead, **PAGE_MEMBERS)},
+    description="DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for; `id=<id>` answers that "
+    "request itself (DOWNLOADREQUEST_READ). `format=csv|parquet` filters by file format; "
+    "`format=json|hal|hal-forms|html` is the representation toggle (docs/browsable.md).",
+)
 def index():
     """DOWNLOADREQUESTS_BULK_READ: the requests the caller waits for."""
     return paginate(
@@ -135,6 +157,12 @@ def index():
 
 @bp.post("/downloader/requests/")
 @login_required
+@api_doc(
+    request=DownloadRequestSchema,
+    responses={201: DownloadRequestCreated, 200: DownloadRequestRead},
+    description="201 DOWNLOADREQUEST_CREATED and a job; 200 DOWNLOADREQUEST_READ (Content-Location names it) "
+    "when an equal live request exists: the caller joins its waiters. " + NOT_FOUND_ITEM + " " + BODY_ERRORS,
+)
 def create():
     """DOWNLOADREQUEST_CREATED and a job, or DOWNLOADREQUEST_READ after joining an equal live request."""
     data, item = load_request_body()
@@ -149,6 +177,10 @@ def create():
 
 @bp.get("/downloader/requests/<int:request_id>")
 @login_required
+@api_doc(
+    responses={200: DownloadRequestRead},
+    description="Waiters only; everyone else (ADMINs included) 404 COULD_NOT_FIND_DOWNLOADREQUEST.",
+)
 def get(request_id):
     """DOWNLOADREQUEST_READ (waiters only)."""
     return respond(represent(get_request_or_404(request_id), "DOWNLOADREQUEST_READ"))
@@ -156,6 +188,14 @@ def get(request_id):
 
 @bp.delete("/downloader/requests/<int:request_id>")
 @login_required
+@api_doc(
+    responses={
+        200: empty_response(
+            "DOWNLOADREQUEST_DELETED",
+            "The caller no longer waits; the last waiter cancels the request and stops its job.",
+        )
+    }
+)
 def delete(request_id):
     """DOWNLOADREQUEST_DELETED: leave the waiters; the last one cancels the request and stops its job."""
     req = get_request_or_404(request_id)
@@ -168,6 +208,10 @@ def delete(request_id):
 
 @bp.get("/downloader/requests/<int:request_id>/file")
 @login_required
+@api_doc(
+    **stored_file("The produced file.", *MIMETYPES.values(), filename=True),
+    description="Waiters only; 404 COULD_NOT_FIND_DOWNLOADFILE until the request has finished.",
+)
 def file(request_id):
     """The produced file (waiters only)."""
     req = get_request_or_404(request_id)
@@ -182,6 +226,11 @@ def file(request_id):
 
 @bp.post("/downloader/requests/estimate/")
 @login_required
+@api_doc(
+    request=DownloadRequestSchema,
+    responses={200: DownloadEstimateSchema},
+    description="Nothing is stored. " + NOT_FOUND_ITEM + " " + BODY_ERRORS,
+)
 def estimate():
     """SIZE_OF_DOWNLOAD_REQUEST_ESTIMATED: bytes of the file, from the data when bound, else the spec."""
     data, item = load_request_body()
@@ -202,6 +251,7 @@ def estimate():
 
 @bp.post("/downloader/requests/render_ui_data/")
 @login_required
+@api_doc(request=RenderUiDataSchema, responses={200: DownloadUiDataSchema}, description=NOT_FOUND_ITEM)
 def render_ui_data():
     """DOWNLOAD_REQUEST_UI_DATA_RENDERED: the operators each column of the item allows."""
     data = load_seed_body(render_ui_data_schema)

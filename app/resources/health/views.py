@@ -13,8 +13,11 @@ from app.hal import Document, Template, properties_from_schema
 from app.jobs import all_queues, enqueue, get_redis
 from app.jobs.probe import probe as probe_job
 from app.jobs.status import oldest_age, tick_age, worker_states
+from app.openapi import api_doc
 from app.representation import accepted, load_body, respond, url
 from app.resources.health import bp
+from app.resources.health.schemas import HealthSchema
+from app.resources.jobs.schemas import JobSchema
 from app.resources.jobs.views import represent as represent_job
 from app.resources.root import VERSION
 
@@ -77,6 +80,7 @@ def full_report():
 
 
 @bp.get("/api/health/live")
+@api_doc(auth="none", responses={200: HealthSchema}, description="Liveness: the process answers.")
 def live():
     """Liveness: the process answers (touches neither the database nor Redis)."""
     body = {"up": True, "result": {"process": "Answering"}}  # seed 003's health shape, as /ready and /
@@ -84,6 +88,12 @@ def live():
 
 
 @bp.get("/api/health/ready")
+@api_doc(
+    auth="none",
+    responses={200: HealthSchema},
+    errors=(503,),
+    description="Readiness: the database and Redis answer; 503 problem+json otherwise.",
+)
 def ready():
     """Readiness: 200 when the database and Redis answer, else 503 problem+json."""
     database, redis_ok = check_database(), check_redis()
@@ -98,6 +108,12 @@ def ready():
 
 @bp.get("/api/health/")
 @optional_auth
+@api_doc(
+    auth="optional",
+    responses={200: HealthSchema, 503: HealthSchema},
+    description="Needs credentials unless HALYARD_HEALTH_PUBLIC; 503 (same body) when the database or Redis "
+    "is down; workers are reported, not required.",
+)
 def get():
     """The full report: database, Redis, workers, queues, scheduler; 503 only when database or Redis is
     down (a web node is healthy without workers)."""
@@ -125,6 +141,7 @@ def get():
 
 @bp.post("/api/health/probe")
 @admin_required
+@api_doc(auth="admin", request=probe_schema, body_required=False, responses={202: JobSchema})
 def probe():
     """Enqueue a probe job; 202 with the job's Location."""
     options = load_body(probe_schema, data=None if request.content_length else {})

@@ -10,8 +10,11 @@ from app.extensions import db
 from app.hal import Collection, Document, Field
 from app.jobs import AppJob, get_redis, reconcile
 from app.jobs.models import STATUSES, TERMINAL, JobRecord
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import base_url, paginate, respond, url
 from app.resources.jobs import bp
+from app.resources.jobs.schemas import JobSchema
 from app.timeutil import rfc3339
 
 jobs_collection = Collection(
@@ -125,6 +128,11 @@ def get_job_or_404(job_id):
 
 @bp.get("/jobs/")
 @login_required
+@api_doc(
+    collection=jobs_collection,
+    responses={200: page(JobSchema, "The caller's jobs (ADMINs: all)")},
+    description="`id=<id>` returns that single job, not a page.",
+)
 def index():
     """The jobs the caller started (ADMINs see all)."""
     return paginate(
@@ -139,6 +147,7 @@ def index():
 
 @bp.get("/jobs/<job_id>")
 @login_required
+@api_doc(responses={200: JobSchema})
 def get(job_id):
     """One job: status, progress, timestamps, error summary and links."""
     record = get_job_or_404(job_id)

@@ -118,7 +118,6 @@ def init_app(app):
     from app.resources.objects import (  # noqa: F401  (routes attach to bp)
         actions,
         objects,
-        openapi,  # noqa: F401  (describes every operation for /openapi.json)
         permissions,
         versions,
     )

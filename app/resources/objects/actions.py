@@ -4,6 +4,8 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, Forbidden
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import (
     check_preconditions,
     created,
@@ -13,9 +15,10 @@ from app.representation import (
     url,
     wants_templates,
 )
-from app.resources.objects import bp
+from app.resources.objects import bp, schemas
 from app.resources.objects.access import get_action_or_404, user_href, visible_actions
 from app.resources.objects.models import Action
+from app.resources.objects.openapi import ACTION, ObjectActionSchema
 from app.resources.objects.schemas import action_schema
 from app.resources.objects.schemas_sampledb import ACTION_TYPES, check_schema
 
@@ -78,6 +81,10 @@ def checked_action_body():
 
 @bp.get("/api/v1/actions/")
 @login_required
+@api_doc(
+    collection=actions_collection,
+    responses={200: page(ObjectActionSchema, "The actions the caller may read")},
+)
 def actions_index():
     """The actions the caller may read, with the query grammar."""
     account = current_account()
@@ -98,6 +105,11 @@ def actions_index():
 
 @bp.post("/api/v1/actions/")
 @login_required
+@api_doc(
+    request=schemas.action_schema,
+    responses={201: ObjectActionSchema},
+    description="400 names every violation of the SampleDB schema with its path.",
+)
 def actions_create():
     """Create an action; the caller becomes its creator."""
     data = checked_action_body()
@@ -109,6 +121,10 @@ def actions_create():
 
 @bp.get("/api/v1/actions/<int:action_id>")
 @login_required
+@api_doc(
+    responses=ACTION,
+    description="Hidden actions are visible to their creator and ADMINs only (404 for others).",
+)
 def action_get(action_id):
     """One action."""
     return respond(represent(get_action_or_404(action_id), current_account()))
@@ -116,6 +132,11 @@ def action_get(action_id):
 
 @bp.put("/api/v1/actions/<int:action_id>")
 @login_required
+@api_doc(
+    request=schemas.action_schema,
+    responses=ACTION,
+    description="ADMINs and the action's creator (403 for other readers).",
+)
 def action_put(action_id):
     """Replace an action (ADMINs and its creator); existing versions keep the schema they were written
     with."""

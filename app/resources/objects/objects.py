@@ -7,9 +7,11 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import created, load_body, paginate, respond, url
 from app.resources import choices
-from app.resources.objects import bp
+from app.resources.objects import bp, schemas
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
 from app.resources.objects.documents import represent_version, version_href
@@ -22,6 +24,7 @@ from app.resources.objects.models import (
     UserPermission,
     has_level,
 )
+from app.resources.objects.openapi import REDIRECT, ObjectVersionSchema
 from app.resources.objects.schemas import object_create_schema
 from app.resources.objects.schemas_sampledb import ACTION_TYPES
 from app.resources.objects.writes import add_version, check_version_data
@@ -63,6 +66,10 @@ def current_versions(account):
 
 @bp.get("/api/v1/objects/")
 @login_required
+@api_doc(
+    collection=objects_collection,
+    responses={200: page(ObjectVersionSchema, "The current version of every object the caller may READ")},
+)
 def objects_index():
     """The current version of every object the caller may READ."""
     account = current_account()
@@ -87,6 +94,11 @@ def objects_index():
 
 @bp.post("/api/v1/objects/")
 @login_required
+@api_doc(
+    request=schemas.object_create_schema,
+    responses={201: ObjectVersionSchema},
+    description="Writes version 0; the creator gets GRANT. 400 names every data violation.",
+)
 def objects_create():
     """Create an object (version 0); the creator gets GRANT."""
     account = current_account()
@@ -117,6 +129,11 @@ def objects_create():
 
 @bp.get("/api/v1/objects/<int:object_id>")
 @login_required
+@api_doc(
+    responses={302: REDIRECT},
+    description="Always 302 to the current version (READ needed; 403 when the caller only knows of it "
+    "through a reference).",
+)
 def object_get(object_id):
     """302 to the object's current version."""
     obj, _ = get_object(object_id, READ)

@@ -13,9 +13,11 @@ from app.auth import login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Link, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, json_body, load_body, paginate, respond, url
 from app.resources.accounts.models import Account, Group
-from app.resources.objects import bp
+from app.resources.objects import bp, schemas
 from app.resources.objects.access import get_object, group_href, user_href
 from app.resources.objects.models import (
     GRANT,
@@ -26,6 +28,14 @@ from app.resources.objects.models import (
     UserPermission,
     effective_level,
     level_name,
+)
+from app.resources.objects.openapi import (
+    GROUP_PERMISSION,
+    USER_PERMISSION,
+    ObjectGroupPermissionSchema,
+    ObjectPermissionsSchema,
+    ObjectPublicSchema,
+    ObjectUserPermissionSchema,
 )
 from app.resources.objects.schemas import permission_schema, public_schema
 from app.resources.root import url_template
@@ -137,6 +147,7 @@ def seed_body(schema, key):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/")
 @login_required
+@api_doc(responses={200: ObjectPermissionsSchema})
 def permissions_get(object_id):
     """The permissions of an object and the caller's effective level."""
     return respond(represent_index(*get_object(object_id, READ)))
@@ -144,6 +155,7 @@ def permissions_get(object_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/public")
 @login_required
+@api_doc(responses={200: ObjectPublicSchema})
 def public_get(object_id):
     """Whether every signed-in user may READ the object."""
     return respond(represent_public(*get_object(object_id, READ)))
@@ -151,6 +163,11 @@ def public_get(object_id):
 
 @bp.put("/api/v1/objects/<int:object_id>/permissions/public")
 @login_required
+@api_doc(
+    request=schemas.public_schema,
+    responses={200: ObjectPublicSchema},
+    description="GRANT needed. The seed's bare JSON `true`/`false` body is accepted too.",
+)
 def public_put(object_id):
     """Set the public flag (GRANT needed)."""
     obj, level = get_object(object_id, GRANT)
@@ -222,6 +239,10 @@ def _put(kind, object_id, subject_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/users/")
 @login_required
+@api_doc(
+    collection=users_collection,
+    responses={200: page(ObjectUserPermissionSchema, "Users holding a permission on the object")},
+)
 def users_index(object_id):
     """Users with a permission on the object."""
     return _index("user", object_id)
@@ -229,6 +250,7 @@ def users_index(object_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
 @login_required
+@api_doc(responses=USER_PERMISSION, description="404 for an unknown user.")
 def user_get(object_id, user_id):
     """One user's permission (and effective permission) on the object."""
     return _get("user", object_id, user_id)
@@ -236,6 +258,13 @@ def user_get(object_id, user_id):
 
 @bp.put("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
 @login_required
+@api_doc(
+    request=schemas.permission_schema,
+    responses=USER_PERMISSION,
+    errors=(409,),
+    description="GRANT needed; `none` removes the permission. The seed's bare JSON string "
+    "level is accepted too. 409 when a concurrent change won.",
+)
 def user_put(object_id, user_id):
     """Set one user's permission (GRANT needed); "none" removes it."""
     return _put("user", object_id, user_id)
@@ -243,6 +272,10 @@ def user_put(object_id, user_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/groups/")
 @login_required
+@api_doc(
+    collection=groups_collection,
+    responses={200: page(ObjectGroupPermissionSchema, "Groups holding a permission on the object")},
+)
 def groups_index(object_id):
     """Groups with a permission on the object."""
     return _index("group", object_id)
@@ -250,6 +283,7 @@ def groups_index(object_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
 @login_required
+@api_doc(responses=GROUP_PERMISSION, description="404 for an unknown group.")
 def group_get(object_id, group_id):
     """One group's permission on the object."""
     return _get("group", object_id, group_id)
@@ -257,6 +291,13 @@ def group_get(object_id, group_id):
 
 @bp.put("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
 @login_required
+@api_doc(
+    request=schemas.permission_schema,
+    responses=GROUP_PERMISSION,
+    errors=(409,),
+    description="GRANT needed; `none` removes the permission. The seed's bare JSON string "
+    "level is accepted too. 409 when a concurrent change won.",
+)
 def group_put(object_id, group_id):
     """Set one group's permission (GRANT needed); "none" removes it."""
     return _put("group", object_id, group_id)

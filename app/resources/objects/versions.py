@@ -6,11 +6,14 @@ from app.auth import current_account, login_required
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.hal import Collection, Field, Template
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
-from app.resources.objects import bp
+from app.resources.objects import bp, schemas
 from app.resources.objects.access import get_object
 from app.resources.objects.documents import next_version_properties, represent_version
 from app.resources.objects.models import READ, WRITE, ObjectVersion
+from app.resources.objects.openapi import VERSION, ObjectVersionSchema
 from app.resources.objects.schemas import version_create_schema
 from app.resources.objects.writes import check_version_data, commit_next_version
 
@@ -37,6 +40,9 @@ def get_version_or_404(obj, version_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/versions/")
 @login_required
+@api_doc(
+    collection=versions_collection, responses={200: page(ObjectVersionSchema, "Every version of the object")}
+)
 def versions_index(object_id):
     """Every version of an object (READ needed)."""
     account = current_account()
@@ -60,6 +66,14 @@ def versions_index(object_id):
 
 @bp.post("/api/v1/objects/<int:object_id>/versions/")
 @login_required
+@api_doc(
+    request=schemas.version_create_schema,
+    responses={201: ObjectVersionSchema},
+    errors=(409, 412, 428),
+    description="Version N+1 (WRITE needed). If-Match with the current version's ETag is honoured (412 "
+    "stale, 428 when HALYARD_REQUIRE_IF_MATCH); 409 OBJECT_VERSION_CONFLICT when that version "
+    "exists or another writer won.",
+)
 def versions_create(object_id):
     """Write version N+1 (WRITE needed); If-Match with the current version's ETag is honoured."""
     account = current_account()
@@ -91,6 +105,7 @@ def versions_create(object_id):
 
 @bp.get("/api/v1/objects/<int:object_id>/versions/<int:version_id>")
 @login_required
+@api_doc(responses=VERSION)
 def version_get(object_id, version_id):
     """One immutable version (READ needed)."""
     obj, level = get_object(object_id, READ)

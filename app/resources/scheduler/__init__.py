@@ -77,7 +77,6 @@ def init_app(app):
     from app.resources.scheduler import (  # noqa: F401  (routes attach to bp)
         deliveries,
         metrics,
-        openapi,  # noqa: F401  (describes the operations, docs/openapi.md)
         views,
     )
 

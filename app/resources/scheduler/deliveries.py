@@ -7,11 +7,14 @@ from app.auth import current_account, login_required
 from app.errors import NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import json_body, load_body, paginate, respond, url
 from app.resources.scheduler import bp
 from app.resources.scheduler.delivery import requeue as requeue_task
 from app.resources.scheduler.models import OUTCOMES, DeliveryAttempt, FailedTask, Schedule
-from app.resources.scheduler.schemas import requeue_schema
+from app.resources.scheduler.openapi import DeliveryViewSchema, FailedTaskViewSchema, RequeuedSchema
+from app.resources.scheduler.schemas import RequeueSchema, requeue_schema
 from app.resources.scheduler.views import get_schedule_or_404
 from app.timeutil import rfc3339
 
@@ -99,6 +102,11 @@ def visible_failed_tasks(account):
 
 @bp.get("/api/v1/schedule/<uuid:schedule_id>/deliveries/")
 @login_required
+@api_doc(
+    collection=deliveries_collection,
+    responses={200: page(DeliveryViewSchema)},
+    description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.",
+)
 def deliveries(schedule_id):
     """Every delivery attempt of one schedule, newest first."""
     schedule = get_schedule_or_404(schedule_id)
@@ -115,6 +123,7 @@ def deliveries(schedule_id):
 
 @bp.get("/api/v1/schedule/<uuid:schedule_id>/deliveries/<int:delivery_id>")
 @login_required
+@api_doc(responses={200: DeliveryViewSchema})
 def delivery(schedule_id, delivery_id):
     """One delivery attempt."""
     schedule = get_schedule_or_404(schedule_id)
@@ -126,6 +135,11 @@ def delivery(schedule_id, delivery_id):
 
 @bp.get("/api/v1/failed-tasks/")
 @login_required
+@api_doc(
+    collection=failed_tasks_collection,
+    responses={200: page(FailedTaskViewSchema)},
+    description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.",
+)
 def failed_tasks():
     """Runs whose last try failed, for the caller's schedules (ADMINs: all)."""
     return paginate(
@@ -144,6 +158,7 @@ def failed_tasks():
 
 @bp.get("/api/v1/failed-tasks/<uuid:task_id>")
 @login_required
+@api_doc(responses={200: FailedTaskViewSchema})
 def failed_task(task_id):
     """One failed task."""
     task = db.session.scalar(visible_failed_tasks(current_account()).where(FailedTask.id == task_id))
@@ -154,6 +169,13 @@ def failed_task(task_id):
 
 @bp.post("/api/v1/failed-tasks/")
 @login_required
+@api_doc(
+    request=RequeueSchema,
+    body_required=False,
+    responses={201: RequeuedSchema},
+    description="The body may also be left out (no Content-Length): every failed task the caller may see "
+    "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.",
+)
 def requeue():
     """Requeue failed tasks (all the caller may see, or the given ``ids``/``schedule``); 201."""
     options = load_body(requeue_schema, data=json_body() if request.content_length else {})

@@ -24,10 +24,12 @@ from app.hal import Document, Template
 from app.jobs import all_queues, enqueue, get_redis
 from app.jobs.models import JobRecord
 from app.jobs.status import oldest_age, worker_states
+from app.openapi import api_doc
 from app.representation import respond, url
 from app.resources.health.metrics_access import metrics_reader
 from app.resources.scheduler import bp, counters
 from app.resources.scheduler.jobs import snapshot_metrics
+from app.resources.scheduler.openapi import PROMETHEUS, MetricsInitiatedSchema, MetricsViewSchema
 from app.timeutil import utcnow
 
 _HTTP_ERROR = re.compile(r"^scheduler\.deliver_task\.http_error\.(\d{3})\.sum$")
@@ -88,6 +90,11 @@ def snapshot():
 
 @bp.get("/api/metrics/")
 @login_required
+@api_doc(
+    responses={200: MetricsViewSchema},
+    description="Any signed-in account: the counter names (seed 003); ADMINs also get their values and the "
+    "last stored snapshot.",
+)
 def metrics():
     """The available metric keys (seed 003, any signed-in account); ADMINs also get the values and the
     last stored snapshot."""
@@ -103,6 +110,12 @@ def metrics():
 
 @bp.post("/api/metrics/")
 @login_required
+@api_doc(
+    request=None,
+    responses={200: MetricsInitiatedSchema},
+    description="Any signed-in account; no body; 200 as seed 003 documents. Starts a job storing a snapshot "
+    "of every metric (none while one is pending); Location names the job when the caller may read it.",
+)
 def fire_metrics():
     """Start a job that computes and stores a snapshot of every metric; 200 (seed 003), with Location of
     the job. While one started less than a job timeout ago is still queued or running, no other is
@@ -152,6 +165,18 @@ class LiveCollector:
 @bp.get("/metrics")
 @requires_scope("metrics")  # a scraper's token needs only this scope (docs/operations.md)
 @metrics_reader
+@api_doc(
+    auth="admin",
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format: HTTP requests, jobs, bytes served, "
+            "failed sign-ins, scheduler counters, schedules, failed tasks, queue lengths and ages, RQ jobs "
+            "per state and workers (docs/operations.md).",
+            "content": {PROMETHEUS: {"schema": {"type": "string"}}},
+        }
+    },
+    description="ADMIN, or the HALYARD_METRICS_TOKEN bearer secret.",
+)
 def prometheus():
     """HTTP, job, file and sign-in metrics of every process (app/metrics.py), the scheduler counters,
     queue lengths and ages, job counts per state and workers, in the Prometheus text format."""

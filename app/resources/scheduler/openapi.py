@@ -1,16 +1,12 @@
-"""OpenAPI description of the scheduler (seed 003): schedules, deliveries, failed tasks and metrics —
-request bodies, response bodies and the statuses of every operation (docs/openapi.md)."""
+"""Shared OpenAPI schemas of the scheduler (seed 003): the bodies of schedules, deliveries, failed
+tasks and metrics that its views' ``@api_doc`` declarations name (docs/openapi.md)."""
 
 from marshmallow import Schema, fields, validate
 
-from app.openapi import describe
-from app.openapi.helpers import HalSchema, page
-from app.resources.scheduler.deliveries import deliveries_collection, failed_tasks_collection
+from app.openapi.helpers import HalSchema
 from app.resources.scheduler.models import OUTCOMES
-from app.resources.scheduler.schemas import RequeueSchema, ScheduleSchema
-from app.resources.scheduler.views import schedules_collection
+from app.resources.scheduler.schemas import ScheduleSchema
 
-TAGS = ["scheduler"]
 PROMETHEUS = "text/plain"
 
 
@@ -118,90 +114,7 @@ class MetricsInitiatedSchema(Schema):
 
 # --- operations -----------------------------------------------------------------------------------
 
-DEFINITIONS = (
+DEFINITIONS_TEXT = (
     "Exactly one of cron_definition and interval_definition; an invalid one, an endpoint the outbound "
     "policy refuses or an unknown field is 400 naming it."
-)
-describe(
-    "scheduler.index",
-    tags=TAGS,
-    collection=schedules_collection,
-    responses={200: page(ScheduleViewSchema)},
-    description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.",
-)
-describe(
-    "scheduler.create",
-    tags=TAGS,
-    request=ScheduleCreateSchema,
-    responses={201: ScheduleCreatedSchema},
-    description=DEFINITIONS,
-)
-describe(
-    "scheduler.get",
-    tags=TAGS,
-    responses={200: ScheduleViewSchema},
-    description="Owner and ADMINs; 404 COULD_NOT_FIND_SCHEDULE for anyone else.",
-)
-describe(
-    "scheduler.update",
-    tags=TAGS,
-    request=ScheduleChangeSchema,
-    responses={200: ScheduleViewSchema},
-    description="Any subset of the fields; one definition replaces the other kind. " + DEFINITIONS,
-)
-describe(
-    "scheduler.delete", tags=TAGS, responses={204: None}, description="The pending run is cancelled at once."
-)
-describe(
-    "scheduler.deliveries",
-    tags=TAGS,
-    collection=deliveries_collection,
-    responses={200: page(DeliveryViewSchema)},
-    description="Every delivery attempt of the schedule, newest first; `id=<id>` answers that attempt.",
-)
-describe("scheduler.delivery", tags=TAGS, responses={200: DeliveryViewSchema})
-describe(
-    "scheduler.failed_tasks",
-    tags=TAGS,
-    collection=failed_tasks_collection,
-    responses={200: page(FailedTaskViewSchema)},
-    description="Runs whose last try failed (the caller's schedules; ADMINs: all); `id=<uuid>` answers one.",
-)
-describe("scheduler.failed_task", tags=TAGS, responses={200: FailedTaskViewSchema})
-describe(
-    "scheduler.requeue",
-    tags=TAGS,
-    request=RequeueSchema,
-    responses={201: RequeuedSchema},
-    description="The body may also be left out (no Content-Length): every failed task the caller may see "
-    "is requeued. `ids` and `schedule` narrow the choice; ids the caller may not see are skipped.",
-)
-describe(
-    "scheduler.metrics",
-    tags=TAGS,
-    responses={200: MetricsViewSchema},
-    description="Any signed-in account: the counter names (seed 003); ADMINs also get their values and the "
-    "last stored snapshot.",
-)
-describe(
-    "scheduler.fire_metrics",
-    tags=TAGS,
-    request=None,
-    responses={200: MetricsInitiatedSchema},
-    description="Any signed-in account; no body; 200 as seed 003 documents. Starts a job storing a snapshot "
-    "of every metric (none while one is pending); Location names the job when the caller may read it.",
-)
-describe(
-    "scheduler.prometheus",
-    tags=TAGS,
-    auth="admin",
-    responses={
-        200: {
-            "description": "The Prometheus text exposition format: HTTP requests, jobs, bytes served, "
-            "failed sign-ins, scheduler counters, schedules, failed tasks, queue lengths and ages, RQ jobs "
-            "per state and workers (docs/operations.md).",
-            "content": {PROMETHEUS: {"schema": {"type": "string"}}},
-        }
-    },
-    description="ADMIN, or the HALYARD_METRICS_TOKEN bearer secret.",
 )

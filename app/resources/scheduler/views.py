@@ -9,10 +9,19 @@ from app.auth import current_account, login_required
 from app.errors import BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
+from app.openapi import api_doc
+from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.scheduler import bp, counters
 from app.resources.scheduler.jobs import arm
 from app.resources.scheduler.models import Schedule
+from app.resources.scheduler.openapi import (
+    DEFINITIONS_TEXT,
+    ScheduleChangeSchema,
+    ScheduleCreatedSchema,
+    ScheduleCreateSchema,
+    ScheduleViewSchema,
+)
 from app.resources.scheduler.schemas import schedule_schema
 from app.resources.scheduler.timing import ceil_second, next_slot
 from app.timeutil import rfc3339, utcnow
@@ -109,6 +118,11 @@ def apply_timing(schedule, now):
 
 @bp.get("/api/v1/schedule/")
 @login_required
+@api_doc(
+    collection=schedules_collection,
+    responses={200: page(ScheduleViewSchema)},
+    description="The caller's schedules (ADMINs: all); `id=<uuid>` answers that schedule itself.",
+)
 def index():
     """The schedules the caller owns (ADMINs: all), with the query grammar and limit/offset."""
     return paginate(
@@ -127,6 +141,7 @@ def index():
 
 @bp.post("/api/v1/schedule/")
 @login_required
+@api_doc(request=ScheduleCreateSchema, responses={201: ScheduleCreatedSchema}, description=DEFINITIONS_TEXT)
 def create():
     """Create a schedule; 201 with Location and its signing secret (shown this once)."""
     data = load_body(schedule_schema)
@@ -156,6 +171,10 @@ def create():
 
 @bp.get("/api/v1/schedule/<uuid:schedule_id>/")
 @login_required
+@api_doc(
+    responses={200: ScheduleViewSchema},
+    description="Owner and ADMINs; 404 COULD_NOT_FIND_SCHEDULE for anyone else.",
+)
 def get(schedule_id):
     """One schedule (auth_token is never returned, only has_auth_token)."""
     return respond(represent(get_schedule_or_404(schedule_id)))
@@ -163,6 +182,11 @@ def get(schedule_id):
 
 @bp.put("/api/v1/schedule/<uuid:schedule_id>/")
 @login_required
+@api_doc(
+    request=ScheduleChangeSchema,
+    responses={200: ScheduleViewSchema},
+    description="Any subset of the fields; one definition replaces the other kind. " + DEFINITIONS_TEXT,
+)
 def update(schedule_id):
     """Change a schedule; a new definition or enabled flag reschedules at once."""
     schedule = get_schedule_or_404(schedule_id)
@@ -187,6 +211,7 @@ def update(schedule_id):
 
 @bp.delete("/api/v1/schedule/<uuid:schedule_id>/")
 @login_required
+@api_doc(responses={204: None}, description="The pending run is cancelled at once.")
 def delete(schedule_id):
     """Delete a schedule: its pending run is cancelled at once."""
     schedule = get_schedule_or_404(schedule_id)
