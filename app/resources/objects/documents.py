@@ -18,7 +18,8 @@ def version_href(object_id, version_id):
 
 
 def represent_version(version, obj, account, *, level=READ, embedded=False):
-    """One version; ``embedded`` (in lists) leaves out the per-item lookups and templates."""
+    """One version; ``embedded`` (in lists) leaves out the per-item lookups; its ``new-version`` template
+    only when the list passes the caller's ``level`` (HAL-FORMS and HTML, ``wants_templates()``)."""
     doc = Document(
         {
             "object_id": version.object_id,
@@ -43,6 +44,7 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
     if version.user_id is not None:
         doc.link("ec:user", user_href(version.user_id))
     if embedded:
+        _new_version_template(doc, version, obj, level)  # level is READ unless the list asked (templates)
         return doc
     if can_read_action(account, obj.action):
         doc.link("ec:action", url("objects.action_get", action_id=obj.action_id))
@@ -50,6 +52,12 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
         "ec:object/references",
         [Link(url("objects.object_get", object_id=oid)) for oid in readable_references(version, account)],
     )
+    _new_version_template(doc, version, obj, level)
+    return doc
+
+
+def _new_version_template(doc, version, obj, level):
+    """The ``new-version`` template of the current version, for a caller holding WRITE."""
     if level >= WRITE and version.version_id == obj.current_version:
         doc.template(
             "new-version",
@@ -60,7 +68,14 @@ def represent_version(version, obj, account, *, level=READ, embedded=False):
                 properties=next_version_properties(obj),
             ),
         )
-    return doc
+
+
+def writable(account, object_ids):
+    """The ids among ``object_ids`` on which ``account`` holds WRITE (one query)."""
+    if not object_ids:
+        return set()
+    stmt = select(ObjectRecord.id).where(ObjectRecord.id.in_(object_ids), has_level(account, WRITE))
+    return set(db.session.scalars(stmt))
 
 
 def next_version_properties(obj):

@@ -9,15 +9,16 @@ from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.openapi import api_doc
 from app.openapi.helpers import page
-from app.representation import created, load_body, paginate, respond, url
+from app.representation import created, load_body, paginate, respond, url, wants_templates
 from app.resources import choices
 from app.resources.objects import bp, schemas
 from app.resources.objects.access import can_read_action, get_object
 from app.resources.objects.data_sampledb import object_name
-from app.resources.objects.documents import represent_version, version_href
+from app.resources.objects.documents import represent_version, version_href, writable
 from app.resources.objects.models import (
     GRANT,
     READ,
+    WRITE,
     Action,
     ObjectRecord,
     ObjectVersion,
@@ -77,7 +78,7 @@ def objects_index():
         objects_collection,
         current_versions(account),
         url("objects.objects_index"),
-        lambda versions: [represent_version(v, v.object, account, embedded=True) for v in versions],
+        lambda versions: _items(versions, account),
         single=lambda version: represent_version(version, version.object, account),
         links={"up": url("root.index")},
         templates={
@@ -90,6 +91,18 @@ def objects_index():
             )
         },
     )
+
+
+def _items(versions, account):
+    """The page's versions; with their ``new-version`` templates where the caller may WRITE, when the
+    response shows templates (one query for the page)."""
+    may_write = writable(account, [v.object_id for v in versions]) if wants_templates() else set()
+    return [
+        represent_version(
+            v, v.object, account, embedded=True, level=WRITE if v.object_id in may_write else READ
+        )
+        for v in versions
+    ]
 
 
 @bp.post("/api/v1/objects/")

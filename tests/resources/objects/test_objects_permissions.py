@@ -254,3 +254,37 @@ def test_every_path_needs_credentials(client, roles, auth):
         assert response.status_code == 401, (method, path)
         assert "WWW-Authenticate" in response.headers and response.json["user_id"] == "anonymous"
     assert db.session.query(ObjectRecord).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("role", "writable"),
+    [
+        ("owner", True),
+        ("writer", True),
+        ("granter", True),
+        ("admin", True),
+        ("reader", False),
+        ("member", False),
+    ],
+)
+def test_listed_objects_offer_the_next_version_form_only_to_writers(client, roles, role, writable):
+    """HAL-FORMS list items carry ``new-version`` exactly where the caller holds WRITE (one query per page);
+    plain HAL lists carry no templates at all."""
+    forms = {**roles.headers[role], "Accept": "application/prs.hal-forms+json"}
+    items = client.get("/api/v1/objects/", headers=forms).json["_embedded"]["ec:object"]
+    mine = [i for i in items if i["object_id"] == roles.object_id]
+    assert len(mine) == 1, items
+    template = mine[0].get("_templates", {}).get("new-version")
+    if writable:
+        assert template["method"] == "POST" and template["target"].endswith(
+            f"/api/v1/objects/{roles.object_id}/versions/"
+        )
+        values = {p["name"]: p.get("value") for p in template["properties"]}
+        assert values["object_id"] == roles.object_id and values["version_id"] == 1
+    else:
+        assert template is None
+    public = [i for i in items if i["object_id"] == roles.public_version["object_id"]]
+    if role in ("reader", "member", "writer", "granter"):  # public READ only: no form on that one
+        assert public and "_templates" not in public[0]
+    plain = client.get("/api/v1/objects/", headers={**roles.headers[role], "Accept": "application/hal+json"})
+    assert all("_templates" not in i for i in plain.json["_embedded"]["ec:object"])
