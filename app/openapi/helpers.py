@@ -77,9 +77,9 @@ def page(item_schema, description=None, *, single=None, **members):
 
 
 def stored_file(description, *media_types, json_schema=None, filename=False):
-    """``describe()`` keywords of a GET serving a stored file through ``app.storage.send``.
+    """``@api_doc`` keywords of a GET serving a stored file through ``app.storage.send``.
 
-    ``describe("x.file", **stored_file("The table.", "text/csv"))``: the ``Range`` header; 200 (the
+    ``@api_doc(**stored_file("The table.", "text/csv"))``: the ``Range`` header; 200 (the
     whole file in each of ``media_types``, default ``*/*``; ``json_schema`` describes an
     application/json one, anything else is binary) and 206 (the byte range), both with ETag and
     Accept-Ranges, Content-Disposition (with the file's name when ``filename``), the sandboxing
