@@ -26,7 +26,8 @@ def long_job(seconds=120):
 def held_adapter(request, out_path, run):
     """A download adapter that writes rows (and reports progress) until the folder FAULTS_RELEASE holds a
     file named after the request (bounded), as a long download does; each call adds its request id to
-    FAULTS_RELEASE/calls."""
+    FAULTS_RELEASE/calls, and each progress report a line to FAULTS_RELEASE/progress-<id>: "saved" when
+    Redis took it, "dropped" when not (tests/faults/test_redis_blips.py waits for a saved one)."""
     import os
 
     from app.jobs import report_progress
@@ -36,13 +37,14 @@ def held_adapter(request, out_path, run):
     with open(os.path.join(folder, "calls"), "a") as calls:
         calls.write(f"{request['id']}\n")
     rows = 0
-    with open(out_path, "w") as fh:
+    with open(out_path, "w") as fh, open(os.path.join(folder, f"progress-{request['id']}"), "a") as reports:
         fh.write("id\n")
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # long enough for a slow machine's outages, still bounded
         while not os.path.exists(release) and time.monotonic() < deadline:
             fh.write(f"{rows}\n")
             fh.flush()
             rows += 1
-            report_progress(0.5, f"{rows} rows")
+            reports.write("saved\n" if report_progress(0.5, f"{rows} rows") else "dropped\n")
+            reports.flush()
             time.sleep(0.2)
     return rows

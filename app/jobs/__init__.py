@@ -169,8 +169,9 @@ def enqueue(func, *args, kind=None, owner=None, subject=None, queue="default", t
 
 
 def report_progress(fraction, message=None):
-    """Store progress (0–1) and a message in the running job's meta (informational: never raises)."""
-    write(get_current_job(), fraction, message)
+    """Store progress (0–1) and a message in the running job's meta (informational: never raises); True
+    when Redis took it."""
+    return write(get_current_job(), fraction, message)
 
 
 def produced(path):

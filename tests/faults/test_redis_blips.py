@@ -38,12 +38,21 @@ def test_a_job_rides_out_redis_blips(request, tmp_path, mode):
     download = created.headers["Location"]
     poll(lambda: instance.request("GET", download).json()["status"] == "running")
 
+    reports = os.path.join(instance.env["FAULTS_RELEASE"], f"progress-{created.json()['id']}")
+
+    def saved():
+        with open(reports) as fh:
+            return fh.read().count("saved")
+
     for _ in range(2):
         dropped = instance.log().count(DROPPED)
         with redis_outage(instance, server):
             answers_without_redis(instance)
             poll(lambda n=dropped: instance.log().count(DROPPED) > n)  # a progress update fell in the outage
+            before = saved()
         poll(lambda: instance.request("POST", "/api/health/probe", json={"steps": 1}).status_code == 202)
+        # the job saves its progress again (so the next outage is a new one, logged again)
+        poll(lambda n=before: saved() > n)
 
     open(os.path.join(instance.env["FAULTS_RELEASE"], str(created.json()["id"])), "w").close()
     poll(lambda: instance.request("GET", download).json()["status"] == "finished", timeout=120)
