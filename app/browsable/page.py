@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from app.auth import optional_auth
 from app.browsable.response import PANEL_MARKER
 from app.extensions import curies as registry
-from app.hal import Collection
+from app.hal import Collection, grammar
 from app.hal.negotiation import default_html_renderer
 from app.resources.root import entry_link
 
@@ -341,29 +341,36 @@ def paging(doc):
     }
 
 
-# The §4 operators as the filter form offers them: op → (what the picker shows, the variable's suffix).
-OPERATORS = {
-    "eq": ("=", ""),
-    "ne": ("!=", "!"),
-    "contains": ("~=", "~"),
-    "from": ("from", "From"),
-    "to": ("to", "To"),
-    "between": ("from/to", None),
-}
+# The Filter ops (grammar.OPS) a "between" row of the filter form joins: one row, both range bounds.
+BOUNDS = ("from", "to")
+
+
+def form_operators():
+    """The filter form's operators, op -> (what the picker shows, the variable's suffix): the bare
+    property (``eq``), the grammar's operators (app/hal/grammar.py OPERATORS, their one home; read at
+    each call) and the form's own ``between`` (no variable of its own)."""
+    return {
+        "eq": ("=", ""),
+        **{o.op: (o.symbol, o.suffix) for o in grammar.OPERATORS},
+        "between": ("/".join(BOUNDS), None),
+    }
+
+
 PAGING_VARS = ("page", "size", "limit", "offset")
 
 
 def _ops_of(name, labels, field=None):
     """The operators a field offers: from its declaration, else from which suffixed variables exist."""
+    operators = form_operators()
     if field is not None:
+        ops = ["eq"] + [o.op for o in grammar.OPERATORS if o.applies(field)]
         if field.type == "datetime":  # a date picker: ranges only (a day is not one instant)
-            return ["from", "to", "between"]
-        ops = ["eq", "ne"] + (["contains"] if field.search else []) + (["from", "to"] if field.range else [])
+            ops = list(BOUNDS)
     else:
-        ops = [op for op, (_, suffix) in OPERATORS.items() if suffix is not None and name + suffix in labels]
-    if "from" in ops and "to" in ops and "between" not in ops:
+        ops = [op for op, (_, suffix) in operators.items() if suffix is not None and name + suffix in labels]
+    if all(bound in ops for bound in BOUNDS) and "between" not in ops:
         ops.append("between")
-    return [op for op in ops if op == "between" or name + OPERATORS[op][1] in labels]
+    return [op for op in ops if op == "between" or name + operators[op][1] in labels]
 
 
 def _input_of(field):
@@ -381,13 +388,23 @@ def _input_of(field):
 
 def _current(name, args, ops):
     """(op, first value, second value) of a field in the current query (the first operator used)."""
-    has = {op: args.get(name + OPERATORS[op][1]) for op in ops if op != "between"}
-    if has.get("from") is not None and has.get("to") is not None:
-        return "between", has["from"], has["to"]
+    suffixes = form_operators()
+    has = {op: args.get(name + suffixes[op][1]) for op in ops if op != "between"}
+    low, high = BOUNDS
+    if has.get(low) is not None and has.get(high) is not None:
+        return "between", has[low], has[high]
     for op, value in has.items():
         if value is not None:
             return op, value, ""
     return ops[0], "", ""
+
+
+def _suffix_partners():
+    """Each operator's suffix with, for a range bound, the other bound's suffix: ``createdFrom`` names
+    the field ``created`` only beside ``createdTo`` or ``created`` (a property may end in "From")."""
+    suffixes = {o.op: o.suffix for o in grammar.OPERATORS}
+    other = {BOUNDS[0]: BOUNDS[1], BOUNDS[1]: BOUNDS[0]}
+    return [(o.suffix, suffixes.get(other[o.op]) if o.op in other else None) for o in grammar.OPERATORS]
 
 
 def _base_names(labels):
@@ -398,7 +415,7 @@ def _base_names(labels):
         if label in PAGING_VARS + ("sort",):
             continue
         base = label
-        for suffix, partner in (("!", None), ("~", None), ("From", "To"), ("To", "From")):
+        for suffix, partner in _suffix_partners():
             stem = label[: -len(suffix)]
             if (
                 label.endswith(suffix)
@@ -428,6 +445,7 @@ def grammar_form(rows):
     names = [n for n in var_of if n in declared] if collection else _base_names(var_of)
     extras = [n for n in var_of if collection and n in collection.extra_params]
     fields = []
+    operators = form_operators()
     for name in names:
         if name in extras:
             continue
@@ -442,8 +460,8 @@ def grammar_form(rows):
                 "name": name,
                 "type": kind,
                 "choices": choices,
-                "ops": [(o, OPERATORS[o][0]) for o in ops],
-                "vars": {o: var_of[name + OPERATORS[o][1]] for o in ops if o != "between"},
+                "ops": [(o, operators[o][0]) for o in ops],
+                "vars": {o: var_of[name + operators[o][1]] for o in ops if o != "between"},
                 "op": op,
                 "value": first,
                 "value2": second,
@@ -498,9 +516,10 @@ def attach_sorting(model, grammar):
 def _grammar_rows(collection):
     """A declared collection's grammar as rows: field, type, operators, sortable, choices."""
     rows = []
+    operators = form_operators()
     for f in collection.fields.values():
         ops = (
-            _ops_of(f.name, {f.name + s for _, s in OPERATORS.values() if s is not None}, f)
+            _ops_of(f.name, {f.name + s for _, s in operators.values() if s is not None}, f)
             if f.filterable
             else []
         )
@@ -508,7 +527,7 @@ def _grammar_rows(collection):
             {
                 "name": f.name,
                 "type": f.type,
-                "ops": [OPERATORS[o][0] for o in ops if o != "between"],
+                "ops": [operators[o][0] for o in ops if o != "between"],
                 "sortable": f.sortable,
                 "choices": [str(getattr(c, "value", c)) for c in f.choices],
             }
@@ -540,6 +559,7 @@ def relation_model(doc, curies):
             "item_doc": rel_doc_href(collection.item_rel, curies),
             "fields": _grammar_rows(collection),
             "default_sort": ",".join(("-" if d else "") + n for n, d in collection.default_sort),
+            "operators": [("prop" + o.suffix, o.alias) for o in grammar.OPERATORS],
         }
         if collection
         else None,

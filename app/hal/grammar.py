@@ -55,6 +55,7 @@ class Operator:
     ``created.from``): a valid RFC 6570 variable name, which every URI Template library expands as
     it is (``!`` and ``~`` are not varchars, so a template must carry them percent-encoded, and
     libraries that re-encode ``%`` cannot fill them in). Both spellings parse to the same filter.
+    ``symbol`` is what the browsable filter form's operator picker shows (app/browsable/page.py).
     """
 
     op: str  # the Filter op
@@ -62,13 +63,14 @@ class Operator:
     alias: str
     applies: Callable[[Field], bool]
     description: str
+    symbol: str
 
 
 OPERATORS = (
-    Operator("ne", "!", "not", lambda f: True, "Not equal; `a,b` matches neither."),
-    Operator("contains", "~", "contains", lambda f: bool(f.search), "Contains, case-insensitive."),
-    Operator("from", "From", "from", lambda f: bool(f.range), "Inclusive lower bound."),
-    Operator("to", "To", "to", lambda f: bool(f.range), "Inclusive upper bound."),
+    Operator("ne", "!", "not", lambda f: True, "Not equal; `a,b` matches neither.", "!="),
+    Operator("contains", "~", "contains", lambda f: bool(f.search), "Contains, case-insensitive.", "~="),
+    Operator("from", "From", "from", lambda f: bool(f.range), "Inclusive lower bound.", "from"),
+    Operator("to", "To", "to", lambda f: bool(f.range), "Inclusive upper bound.", "to"),
 )
 
 

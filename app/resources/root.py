@@ -1,7 +1,8 @@
 """The entry point ``GET /``, relation docs ``GET /rels/{rel}`` and error docs ``GET /problems/{event}``.
 
-Domains add their top-level links with ``register_entry(app, rel, endpoint, ...)``
-from their ``init_app``; the entry point lists whatever was registered, so no
+Domains add their top-level links with ``register_entry(app, rel, endpoint, ...)`` (or a table of
+them with ``register_entries``) and document their relations with ``document_relations`` from
+their ``init_app``; the entry point lists whatever was registered, so no
 list here is edited by hand when a domain lands.
 """
 
@@ -39,6 +40,26 @@ def register_entry(app, rel, endpoint, *, title, path_vars=None, query_vars=None
         "values": values or {},
         "template": template,
     }
+
+
+def register_entries(app, entries):
+    """``register_entry`` for each row of a domain's ``ENTRIES`` table, ``{rel: (endpoint, title,
+    path_vars)}``; ``path_vars`` is None for a plain link, ``{arg: template name}`` for a by-id one."""
+    for rel, (endpoint, title, path_vars) in entries.items():
+        register_entry(app, rel, endpoint, title=title, path_vars=path_vars)
+
+
+def document_relations(relations, properties=None):
+    """Document each row of a domain's ``RELATIONS`` table, ``{rel: (title, methods, description)}``,
+    under ``GET /rels/{rel}``; ``properties`` ({rel: [Property]}) adds a relation's body properties."""
+    for rel, (title, methods, description) in relations.items():
+        curies.document(
+            rel,
+            title=title,
+            methods=methods,
+            description=description,
+            properties=(properties or {}).get(rel),
+        )
 
 
 def url_template(endpoint, path_vars, query_vars=(), **values):

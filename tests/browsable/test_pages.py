@@ -427,6 +427,42 @@ def test_filter_form_without_a_declared_collection_reads_operators_from_the_vari
     assert grammar["sortable"] == [] and grammar["sort_var"] == "sort"
 
 
+def test_the_filter_form_offers_exactly_the_grammars_operators_and_a_new_one_shows_up(
+    app, client, monkeypatch
+):
+    """app/hal/grammar.py OPERATORS is the one home of the operators: the form, the relation page's
+    grammar table and its hint read it, so an operator added there is offered without touching page.py."""
+    from app.browsable.page import _grammar_rows, form_operators, grammar_form, template_variables
+    from app.hal import grammar
+    from app.resources.accounts.users import users_collection
+
+    assert list(form_operators()) == ["eq", *(o.op for o in grammar.OPERATORS), "between"]
+    like = grammar.Operator("like", "Like", "like", lambda f: f.type == "str", "A LIKE pattern.", "≈")
+    monkeypatch.setattr(grammar, "OPERATORS", (*grammar.OPERATORS, like))
+    assert form_operators()["like"] == ("≈", "Like")
+
+    href = "http://localhost/things/{?page,size,sort,title,title%21,title%7E,titleLike,createdFrom,createdTo}"
+    row = {"rel": "ec:things/options", "href": href, "templated": True, "variables": template_variables(href)}
+    with app.test_request_context("/things/?titleLike=a%25"):
+        grammar_ = grammar_form([row])
+    fields = {f["name"]: f for f in grammar_["fields"]}
+    assert set(fields) == {"title", "created"}  # titleLike counts for title, not as a field of its own
+    assert fields["title"]["ops"] == [("eq", "="), ("ne", "!="), ("contains", "~="), ("like", "≈")]
+    assert fields["title"]["vars"]["like"] == "titleLike"
+    assert (fields["title"]["op"], fields["title"]["value"]) == ("like", "a%")
+
+    rows = {r["name"]: r["ops"] for r in _grammar_rows(users_collection)}
+    assert rows["email"] == [
+        "=",
+        *(o.symbol for o in grammar.OPERATORS if o.applies(users_collection.fields["email"])),
+    ]
+    assert "≈" in rows["email"] and "≈" not in rows["id"]  # the operator's own rule says where it applies
+
+    hint = page(browse(client, "/rels/users")).select_one("section.relation p.hint").get_text(" ", strip=True)
+    assert [f"prop{o.suffix}" in hint for o in grammar.OPERATORS] == [True] * len(grammar.OPERATORS)
+    assert "propLike like" in hint
+
+
 def test_a_top_level_list_of_objects_is_a_table(client):
     soup = page(browse(client, "/rels/"))
     table = soup.select_one("section.resource table.props tr.wide table.items")

@@ -9,12 +9,12 @@ import click
 from flask import Blueprint
 from flask.cli import with_appcontext
 
-from app.extensions import curies, db
+from app.extensions import db
 from app.hal import Template, properties_from_schema
 from app.resources.accounts import schemas
 from app.resources.accounts.models import AuthRequest
 from app.resources.accounts.schemas import auth_token_request_schema, user_token_schema
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entries, register_entry
 
 bp = Blueprint("accounts", __name__)
 
@@ -117,6 +117,31 @@ RELATIONS = {
     "me": ("Current account", ("GET",), "The caller's own user resource."),
 }
 
+# The links of GET /: rel -> (endpoint, title, path variables of a templated link).
+ENTRIES = {
+    "ec:users": ("accounts.list_users", "Users", None),
+    "ec:user/by-id": ("accounts.get_user", "A user by id", {"user_id": "id"}),
+    "ec:groups": ("accounts.list_groups", "Groups", None),
+    "ec:group/by-id": ("accounts.get_group", "A group by id", {"group_id": "id"}),
+    "ec:me": ("accounts.me", "Your own account", None),
+}
+# The links of GET / one only POSTs to: rel -> (endpoint, title, form title, body schema or None).
+POST_ENTRIES = {
+    "ec:auth-requests": ("accounts.create_auth_request", "Start a sign-in (POST)", "Start a sign-in", None),
+    "ec:auth-tokens": (
+        "accounts.create_auth_token",
+        "Exchange a sign-in for a token (POST)",
+        "Exchange an attached sign-in for a token",
+        auth_token_request_schema,
+    ),
+    "ec:user/token": (
+        "accounts.create_user_token",
+        "ADMIN: a token for an email (POST)",
+        "ADMIN: a token for an email (the account is made if needed)",
+        user_token_schema,
+    ),
+}
+
 
 def init_app(app):
     # deferred: the route modules import bp from this package
@@ -142,49 +167,18 @@ def init_app(app):
             raise ValueError(f"HALYARD_SIGNIN_VERIFIER=oidc needs {', '.join(missing)}")
         signin_oidc.init_app(app)
     app.register_blueprint(bp)
-    register_entry(
-        app,
-        "ec:auth-requests",
-        "accounts.create_auth_request",
-        title="Start a sign-in (POST)",
-        template=lambda: Template(method="POST", title="Start a sign-in", properties=[]),
-    )
-    register_entry(
-        app,
-        "ec:auth-tokens",
-        "accounts.create_auth_token",
-        title="Exchange a sign-in for a token (POST)",
-        template=lambda: Template(
-            method="POST",
-            title="Exchange an attached sign-in for a token",
-            properties=properties_from_schema(auth_token_request_schema),
-        ),
-    )
-    register_entry(app, "ec:users", "accounts.list_users", title="Users")
-    register_entry(
-        app, "ec:user/by-id", "accounts.get_user", title="A user by id", path_vars={"user_id": "id"}
-    )
-    register_entry(
-        app,
-        "ec:user/token",
-        "accounts.create_user_token",
-        title="ADMIN: a token for an email (POST)",
-        template=lambda: Template(
-            method="POST",
-            title="ADMIN: a token for an email (the account is made if needed)",
-            properties=properties_from_schema(user_token_schema),
-        ),
-    )
-    register_entry(app, "ec:groups", "accounts.list_groups", title="Groups")
-    register_entry(
-        app, "ec:group/by-id", "accounts.get_group", title="A group by id", path_vars={"group_id": "id"}
-    )
-    register_entry(app, "ec:me", "accounts.me", title="Your own account")
-    for rel, (title, methods, description) in RELATIONS.items():
-        curies.document(
-            rel, title=title, methods=methods, description=description, properties=_body_properties().get(rel)
-        )
+    register_entries(app, ENTRIES)
+    for rel, (endpoint, title, form_title, schema) in POST_ENTRIES.items():
+        register_entry(app, rel, endpoint, title=title, template=_post_form(form_title, schema))
+    document_relations(RELATIONS, _body_properties())
     app.cli.add_command(accounts_cli)
+
+
+def _post_form(title, schema):
+    """The HAL-FORMS template of a link one only POSTs to; ``schema`` (or None: no body) gives its fields."""
+    return lambda: Template(
+        method="POST", title=title, properties=properties_from_schema(schema) if schema else []
+    )
 
 
 def _body_properties():

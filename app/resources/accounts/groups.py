@@ -10,7 +10,7 @@ from app.openapi import api_doc
 from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp, schemas
-from app.resources.accounts.models import Group, account_groups
+from app.resources.accounts.models import Group, membership_filter
 from app.resources.accounts.openapi import GROUP, AccountGroupSchema
 from app.resources.accounts.represent import (
     get_group_or_404,
@@ -21,19 +21,13 @@ from app.resources.accounts.represent import (
 )
 from app.resources.accounts.schemas import group_schema, member_schema
 
-
-def _with_member(op, values):
-    groups = select(account_groups.c.group_id).where(account_groups.c.account_id.in_(values))
-    return Group.id.not_in(groups) if op == "ne" else Group.id.in_(groups)
-
-
 groups_collection = Collection(
     rel="ec:groups",
     item_rel="ec:group",
     fields=[
         Field("id", Group.id, type="int", sortable=True),
         Field("name", Group.name, sortable=True),
-        Field("member", type="int", range=False, filter=_with_member),
+        Field("member", type="int", range=False, filter=membership_filter("group")),
         Field("created", Group.created, type="datetime", sortable=True),
     ],
     id_field="id",

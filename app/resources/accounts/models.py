@@ -118,6 +118,22 @@ class Group(db.Model):
     members: Mapped[list[Account]] = relationship(secondary=account_groups, back_populates="groups")
 
 
+def membership_filter(subject):
+    """A collection filter hook over ``account_groups``: ``subject="account"`` gives the users
+    filter ``group=<ids>`` (accounts in one of those groups), ``subject="group"`` the groups filter
+    ``member=<ids>`` (groups with one of those accounts); ``ne`` keeps the rows with none."""
+    model, own, other = {
+        "account": (Account, account_groups.c.account_id, account_groups.c.group_id),
+        "group": (Group, account_groups.c.group_id, account_groups.c.account_id),
+    }[subject]
+
+    def clause(op, values):
+        ids = select(own).where(other.in_(values))
+        return model.id.not_in(ids) if op == "ne" else model.id.in_(ids)
+
+    return clause
+
+
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
     __table_args__ = IDS_NEVER_REUSED

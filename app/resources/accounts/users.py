@@ -12,7 +12,7 @@ from app.openapi import api_doc
 from app.openapi.helpers import page
 from app.representation import check_preconditions, load_body, no_content, paginate, respond, url
 from app.resources.accounts import bp, schemas
-from app.resources.accounts.models import ACCOUNT_TYPES, Account, account_groups
+from app.resources.accounts.models import ACCOUNT_TYPES, Account, membership_filter
 from app.resources.accounts.openapi import USER, AccountUserSchema, AuthTokenCreatedSchema
 from app.resources.accounts.represent import (
     get_user_or_404,
@@ -25,12 +25,6 @@ from app.resources.accounts.schemas import password_change_schema, user_token_sc
 from app.resources.accounts.verifiers import find_by_email
 from app.throttle import password_sign_in
 
-
-def _in_group(op, values):
-    members = select(account_groups.c.account_id).where(account_groups.c.group_id.in_(values))
-    return Account.id.not_in(members) if op == "ne" else Account.id.in_(members)
-
-
 users_collection = Collection(
     rel="ec:users",
     item_rel="ec:user",
@@ -40,7 +34,7 @@ users_collection = Collection(
         Field("username", Account.username, sortable=True),
         Field("type", Account.type, type="enum", choices=ACCOUNT_TYPES, sortable=True),
         Field("active", Account.active, type="bool"),
-        Field("group", type="int", range=False, filter=_in_group),
+        Field("group", type="int", range=False, filter=membership_filter("account")),
         Field("created", Account.created, type="datetime", sortable=True),
     ],
     id_field="id",

@@ -7,12 +7,11 @@ is the reference; ``tables.table_path(source)`` is how the rest of the server re
 
 from flask import Blueprint
 
-from app.extensions import curies
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entries
 
 bp = Blueprint("datasources", __name__)
 
-RELS = {
+RELATIONS = {
     "projects": (
         "Projects",
         ("GET", "POST"),
@@ -93,6 +92,19 @@ RELS = {
     ),
 }
 
+# The links of GET /: rel -> (endpoint, title, path variables of a templated link).
+ENTRIES = {
+    "ec:projects": ("datasources.projects", "Projects", None),
+    "ec:project/by-id": ("datasources.get_project", "A project by id", {"project_id": "id"}),
+    "ec:project/by-id/datasources": (
+        "datasources.project_sources",
+        "A project's data sources",
+        {"project_id": "id"},
+    ),
+    "ec:datasources": ("datasources.sources", "Your data sources", None),
+    "ec:datasource/by-id": ("datasources.get_source", "A data source by id", {"source_id": "id"}),
+}
+
 
 def init_app(app):
     # deferred: route modules import bp from this package
@@ -103,28 +115,5 @@ def init_app(app):
     )
 
     app.register_blueprint(bp)
-    register_entry(app, "ec:projects", "datasources.projects", title="Projects")
-    register_entry(
-        app,
-        "ec:project/by-id",
-        "datasources.get_project",
-        title="A project by id",
-        path_vars={"project_id": "id"},
-    )
-    register_entry(
-        app,
-        "ec:project/by-id/datasources",
-        "datasources.project_sources",
-        title="A project's data sources",
-        path_vars={"project_id": "id"},
-    )
-    register_entry(app, "ec:datasources", "datasources.sources", title="Your data sources")
-    register_entry(
-        app,
-        "ec:datasource/by-id",
-        "datasources.get_source",
-        title="A data source by id",
-        path_vars={"source_id": "id"},
-    )
-    for rel, (title, methods, description) in RELS.items():
-        curies.document(rel, title=title, methods=methods, description=description)
+    register_entries(app, ENTRIES)
+    document_relations(RELATIONS)

@@ -2,10 +2,30 @@
 
 from flask import Blueprint
 
-from app.extensions import curies
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entries
 
 bp = Blueprint("jobs", __name__)
+
+RELATIONS = {
+    "jobs": (
+        "Jobs",
+        ("GET",),
+        "The background jobs the caller started (ADMINs: all), with the query grammar.",
+    ),
+    "job": (
+        "Job",
+        ("GET",),
+        "One RQ job: status, progress, timestamps, error summary, subject and result links.",
+    ),
+    "job/by-id": ("Job by id", ("GET",), "Templated link to one job."),
+    "job/subject": ("Job subject", ("GET",), "The resource a job works on."),
+    "job/result": ("Job result", ("GET",), "The resource a job produced."),
+}
+# The links of GET /: rel -> (endpoint, title, path variables of a templated link).
+ENTRIES = {
+    "ec:jobs": ("jobs.index", "Background jobs you started", None),
+    "ec:job/by-id": ("jobs.get", "A job by id", {"job_id": "id"}),
+}
 
 
 def init_app(app):
@@ -13,22 +33,5 @@ def init_app(app):
     from app.resources.jobs import views  # noqa: F401  (registers the routes on bp)
 
     app.register_blueprint(bp)
-    register_entry(app, "ec:jobs", "jobs.index", title="Background jobs you started")
-    register_entry(app, "ec:job/by-id", "jobs.get", title="A job by id", path_vars={"job_id": "id"})
-    curies.document(
-        "jobs",
-        title="Jobs",
-        methods=("GET",),
-        description="The background jobs the caller started (ADMINs: all), with the query grammar.",
-    )
-    curies.document(
-        "job",
-        title="Job",
-        methods=("GET",),
-        description="One RQ job: status, progress, timestamps, error summary, subject and result links.",
-    )
-    curies.document(
-        "job/by-id", title="Job by id", methods=("GET",), description="Templated link to one job."
-    )
-    curies.document("job/subject", title="Job subject", description="The resource a job works on.")
-    curies.document("job/result", title="Job result", description="The resource a job produced.")
+    register_entries(app, ENTRIES)
+    document_relations(RELATIONS)

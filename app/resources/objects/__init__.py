@@ -7,12 +7,11 @@ pure modules ``schemas_sampledb`` (schema check) and ``data_sampledb`` (data che
 
 from flask import Blueprint
 
-from app.extensions import curies
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entries
 
 bp = Blueprint("objects", __name__)
 
-RELS = {
+RELATIONS = {
     "actions": (
         "Actions",
         ("GET", "POST"),
@@ -112,6 +111,18 @@ RELS = {
     ),
 }
 
+# The links of GET /: rel -> (endpoint, title, path variables of a templated link).
+ENTRIES = {
+    "ec:actions": ("objects.actions_index", "Actions (the schemas objects follow)", None),
+    "ec:action/by-id": ("objects.action_get", "An action by id", {"action_id": "action_id"}),
+    "ec:objects": ("objects.objects_index", "Objects you may read (current versions)", None),
+    "ec:object/by-id": (
+        "objects.object_get",
+        "An object by id (302 to its current version)",
+        {"object_id": "object_id"},
+    ),
+}
+
 
 def init_app(app):
     # deferred: route modules import bp from this package
@@ -123,23 +134,5 @@ def init_app(app):
     )
 
     app.register_blueprint(bp)
-    register_entry(app, "ec:actions", "objects.actions_index", title="Actions (the schemas objects follow)")
-    register_entry(
-        app,
-        "ec:action/by-id",
-        "objects.action_get",
-        title="An action by id",
-        path_vars={"action_id": "action_id"},
-    )
-    register_entry(
-        app, "ec:objects", "objects.objects_index", title="Objects you may read (current versions)"
-    )
-    register_entry(
-        app,
-        "ec:object/by-id",
-        "objects.object_get",
-        title="An object by id (302 to its current version)",
-        path_vars={"object_id": "object_id"},
-    )
-    for rel, (title, methods, description) in RELS.items():
-        curies.document(rel, title=title, methods=methods, description=description)
+    register_entries(app, ENTRIES)
+    document_relations(RELATIONS)

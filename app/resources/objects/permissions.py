@@ -237,67 +237,50 @@ def _put(kind, object_id, subject_id):
     return _get(kind, object_id, subject_id)
 
 
-@bp.get("/api/v1/objects/<int:object_id>/permissions/users/")
-@login_required
-@api_doc(
-    collection=users_collection,
-    responses={200: page(ObjectUserPermissionSchema, "Users holding a permission on the object")},
+def register_routes(kind, item_schema, item_responses, get_summary):
+    """The index, GET and PUT of one kind's permissions (``users/`` or ``groups/``): one piece of code
+    serves both; the endpoints are ``objects.{kind}s_index``, ``objects.{kind}_get`` and
+    ``objects.{kind}_put``."""
+    base = f"/api/v1/objects/<int:object_id>/permissions/{kind}s/"
+    one = f"{base}<int:{kind}_id>"
+
+    @login_required
+    @api_doc(
+        summary=f"{kind.capitalize()}s with a permission on the object.",
+        collection=KINDS[kind][3],
+        responses={200: page(item_schema, f"{kind.capitalize()}s holding a permission on the object")},
+    )
+    def index(object_id):
+        return _index(kind, object_id)
+
+    @login_required
+    @api_doc(summary=get_summary, responses=item_responses, description=f"404 for an unknown {kind}.")
+    def get(object_id, **subject):
+        return _get(kind, object_id, subject[f"{kind}_id"])
+
+    @login_required
+    @api_doc(
+        summary=f'Set one {kind}\'s permission (GRANT needed); "none" removes it.',
+        request=schemas.permission_schema,
+        responses=item_responses,
+        errors=(409,),
+        description="GRANT needed; `none` removes the permission. The seed's bare JSON string "
+        "level is accepted too. 409 when a concurrent change won.",
+    )
+    def put(object_id, **subject):
+        return _put(kind, object_id, subject[f"{kind}_id"])
+
+    bp.add_url_rule(base, f"{kind}s_index", index, methods=["GET"])
+    bp.add_url_rule(one, f"{kind}_get", get, methods=["GET"])
+    bp.add_url_rule(one, f"{kind}_put", put, methods=["PUT"])
+
+
+register_routes(
+    "user",
+    ObjectUserPermissionSchema,
+    USER_PERMISSION,
+    "One user's permission (and effective permission) on the object.",
 )
-def users_index(object_id):
-    """Users with a permission on the object."""
-    return _index("user", object_id)
-
-
-@bp.get("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
-@login_required
-@api_doc(responses=USER_PERMISSION, description="404 for an unknown user.")
-def user_get(object_id, user_id):
-    """One user's permission (and effective permission) on the object."""
-    return _get("user", object_id, user_id)
-
-
-@bp.put("/api/v1/objects/<int:object_id>/permissions/users/<int:user_id>")
-@login_required
-@api_doc(
-    request=schemas.permission_schema,
-    responses=USER_PERMISSION,
-    errors=(409,),
-    description="GRANT needed; `none` removes the permission. The seed's bare JSON string "
-    "level is accepted too. 409 when a concurrent change won.",
+register_routes(
+    "group", ObjectGroupPermissionSchema, GROUP_PERMISSION, "One group's permission on the object."
 )
-def user_put(object_id, user_id):
-    """Set one user's permission (GRANT needed); "none" removes it."""
-    return _put("user", object_id, user_id)
-
-
-@bp.get("/api/v1/objects/<int:object_id>/permissions/groups/")
-@login_required
-@api_doc(
-    collection=groups_collection,
-    responses={200: page(ObjectGroupPermissionSchema, "Groups holding a permission on the object")},
-)
-def groups_index(object_id):
-    """Groups with a permission on the object."""
-    return _index("group", object_id)
-
-
-@bp.get("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
-@login_required
-@api_doc(responses=GROUP_PERMISSION, description="404 for an unknown group.")
-def group_get(object_id, group_id):
-    """One group's permission on the object."""
-    return _get("group", object_id, group_id)
-
-
-@bp.put("/api/v1/objects/<int:object_id>/permissions/groups/<int:group_id>")
-@login_required
-@api_doc(
-    request=schemas.permission_schema,
-    responses=GROUP_PERMISSION,
-    errors=(409,),
-    description="GRANT needed; `none` removes the permission. The seed's bare JSON string "
-    "level is accepted too. 409 when a concurrent change won.",
-)
-def group_put(object_id, group_id):
-    """Set one group's permission (GRANT needed); "none" removes it."""
-    return _put("group", object_id, group_id)

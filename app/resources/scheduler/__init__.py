@@ -6,14 +6,13 @@ import click
 from flask import Blueprint
 from flask.cli import AppGroup
 
-from app.extensions import curies
 from app.jobs.reconcile import add_pass
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entries
 from app.resources.scheduler.jobs import reconcile
 
 bp = Blueprint("scheduler", __name__)
 
-RELS = {
+RELATIONS = {
     "schedules": (
         "Schedules",
         ("GET", "POST"),
@@ -71,6 +70,14 @@ RELS = {
     ),
 }
 
+# The links of GET /: rel -> (endpoint, title, path variables of a templated link).
+ENTRIES = {
+    "ec:schedules": ("scheduler.index", "Schedules that POST a payload on cron or interval", None),
+    "ec:schedule/by-id": ("scheduler.get", "A schedule by id", {"schedule_id": "id"}),
+    "ec:failed-tasks": ("scheduler.failed_tasks", "Scheduled deliveries that ran out of tries", None),
+    "ec:metrics": ("scheduler.metrics", "Scheduler metrics (ADMIN)", None),
+}
+
 
 def init_app(app):
     # deferred: route modules import bp from this package
@@ -83,18 +90,8 @@ def init_app(app):
     app.register_blueprint(bp)
     add_pass(app, "app.resources.scheduler.jobs:reconcile_pass")  # lost deliveries and ticks, every reconcile
     add_pass(app, "app.resources.scheduler.jobs:reconcile", at_scheduler_start=True)  # the next tick armed
-    register_entry(
-        app, "ec:schedules", "scheduler.index", title="Schedules that POST a payload on cron or interval"
-    )
-    register_entry(
-        app, "ec:schedule/by-id", "scheduler.get", title="A schedule by id", path_vars={"schedule_id": "id"}
-    )
-    register_entry(
-        app, "ec:failed-tasks", "scheduler.failed_tasks", title="Scheduled deliveries that ran out of tries"
-    )
-    register_entry(app, "ec:metrics", "scheduler.metrics", title="Scheduler metrics (ADMIN)")
-    for rel, (title, methods, description) in RELS.items():
-        curies.document(rel, title=title, methods=methods, description=description)
+    register_entries(app, ENTRIES)
+    document_relations(RELATIONS)
     app.cli.add_command(scheduler_cli)
 
 
