@@ -71,6 +71,7 @@ def main():
     from app.extensions import db
     from app.resources.accounts.models import Account
     from app.resources.catalogue.models import CatalogueItem
+    from app.resources.catalogue.profile import spec_type
     from app.resources.datasources.models import DataSource, Project
     from app.resources.datasources.tables import materialise_csv, table_path
     from app.resources.downloader import local
@@ -104,8 +105,7 @@ def main():
             fields=table.fields,
         )
         spec = [
-            {"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": False}
-            for c in table.columns
+            {"name": c["name"], "type": spec_type(c["type"]), "is_nullable": False} for c in table.columns
         ]
         item = CatalogueItem(
             name=f"products-{os.getpid()}", executor_type="LOCAL", spec=spec, datasource=source

@@ -103,6 +103,7 @@ def main():
     from app.jobs import AppJob, get_redis
     from app.resources.accounts.models import Account
     from app.resources.catalogue.models import CatalogueItem
+    from app.resources.catalogue.profile import spec_type
     from app.resources.datasources.models import DataSource, Project
     from app.resources.downloader import local, spark
     from app.resources.downloader.models import DownloadRequest
@@ -135,7 +136,7 @@ def main():
             items=args.rows,
             fields=len(columns),
         )
-        spec = [{"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": True} for c in columns]
+        spec = [{"name": c["name"], "type": spec_type(c["type"]), "is_nullable": True} for c in columns]
         items = {
             engine: CatalogueItem(
                 name=f"products-{engine}-{os.getpid()}", executor_type=kind, spec=spec, datasource=source

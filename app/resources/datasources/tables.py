@@ -15,8 +15,11 @@ memory limit, writes Parquet and keeps the rows it rejects (with their line numb
 import codecs
 import contextlib
 import csv
+import datetime
+import decimal
 import io
 import json
+import math
 import os
 import re
 from contextlib import nullcontext
@@ -87,18 +90,35 @@ def table_columns(source):
     return [{"name": c["name"], "type": c["type"]} for c in (source.columns or [])]
 
 
-def connect(workdir):
-    """A DuckDB connection with bounded memory, spilling to ``workdir``."""
+def connect(workdir=None, *, limits="HALYARD_DATASOURCE_DUCKDB"):
+    """A DuckDB connection within the memory and thread limits ``<limits>_MEMORY`` / ``<limits>_THREADS``
+    (the data sources' by default; the downloader and the catalogue's profiler pass
+    ``"HALYARD_DOWNLOADER_DUCKDB"``), spilling to ``workdir`` when one is given."""
     import duckdb  # imported on use: web workers never need it
 
     config = current_app.config
-    return duckdb.connect(
-        config={
-            "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
-            "threads": config["HALYARD_DATASOURCE_DUCKDB_THREADS"],
-            "temp_directory": os.path.join(workdir, "spill"),
-        }
-    )
+    settings = {"memory_limit": config[f"{limits}_MEMORY"], "threads": config[f"{limits}_THREADS"]}
+    if workdir:
+        settings["temp_directory"] = os.path.join(workdir, "spill")
+    return duckdb.connect(config=settings)
+
+
+def ident(name):
+    """A DuckDB identifier (double-quoted, quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def to_json(value):
+    """A DuckDB value as JSON (datetimes ISO-8601, decimals as floats, non-finite floats as null)."""
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=str))
 
 
 def _literal(text):
@@ -281,7 +301,7 @@ def build_preview(con, relation, columns, items):
     if columns:
         parts = []
         for col in columns:
-            q = '"' + col["name"].replace('"', '""') + '"'
+            q = ident(col["name"])
             distinct = f"count(DISTINCT {q})" if exact else f"approx_count_distinct({q})"
             parts += [f"count(*) - count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR", distinct]
         values = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()

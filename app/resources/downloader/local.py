@@ -22,53 +22,22 @@ single-threaded.
 """
 
 import contextlib
-import json
-import os
 from dataclasses import dataclass
-
-from flask import current_app
 
 from app import storage
 from app.jobs import JobError
 from app.jobs.progress import DuckDBWatcher, enable
 from app.resources.catalogue.spec import normalise_value
-from app.resources.datasources.tables import table_columns
+from app.resources.datasources import tables
+from app.resources.datasources.tables import ident, table_columns
 from app.resources.datasources.tables import table_file as source_table
 from app.resources.downloader.executors import Cancelled
 
 TWO_128 = 2**128
-SPEC_TYPES = {
-    "BOOLEAN": "BOOLEAN",
-    "TINYINT": "INTEGER",
-    "SMALLINT": "INTEGER",
-    "INTEGER": "INTEGER",
-    "BIGINT": "INTEGER",
-    "HUGEINT": "INTEGER",
-    "UTINYINT": "INTEGER",
-    "USMALLINT": "INTEGER",
-    "UINTEGER": "INTEGER",
-    "UBIGINT": "INTEGER",
-    "FLOAT": "FLOAT",
-    "DOUBLE": "FLOAT",
-    "REAL": "FLOAT",
-    "DATE": "DATETIME",
-    "TIMESTAMP": "DATETIME",
-    "TIMESTAMP WITH TIME ZONE": "DATETIME",
-    "TIMESTAMP_S": "DATETIME",
-    "TIMESTAMP_MS": "DATETIME",
-    "TIMESTAMP_NS": "DATETIME",
-}
 
 
 class SourceUnavailable(Exception):
     """The item has no readable table; the message is safe to show."""
-
-
-def spec_type(duckdb_type):
-    """The catalogue column type of a DuckDB type (DECIMAL is FLOAT; anything unknown is STRING)."""
-    if duckdb_type.upper().startswith("DECIMAL"):
-        return "FLOAT"
-    return SPEC_TYPES.get(duckdb_type.upper(), "STRING")
 
 
 def table_of(item):
@@ -102,20 +71,7 @@ def table_file(source):
 
 def connect(workdir=None):
     """A DuckDB connection with the downloader's memory and thread limits, spilling to ``workdir``."""
-    config = current_app.config
-    settings = {
-        "memory_limit": config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"],
-        "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"],
-    }
-    if workdir:
-        settings["temp_directory"] = os.path.join(workdir, "spill")
-    import duckdb  # imported on use: web workers never need it
-
-    return duckdb.connect(config=settings)
-
-
-def ident(name):
-    return '"' + name.replace('"', '""') + '"'
+    return tables.connect(workdir, limits="HALYARD_DOWNLOADER_DUCKDB")
 
 
 def literal(kind, value):
@@ -364,20 +320,3 @@ def _selectivity(column, flt):
     except TypeError:
         return DEFAULT_SELECTIVITY[flt["operator"]]
     return kept / total
-
-
-def to_json(value):
-    """A DuckDB value as JSON (datetimes ISO-8601, decimals as floats, non-finite floats as null)."""
-    import datetime
-    import decimal
-    import math
-
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        value = float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return json.loads(json.dumps(value, default=str))
