@@ -68,21 +68,49 @@ def table_file(source):
     return storage.local_copy(source.table_key)
 
 
+class Rows(str):
+    """What ``relation`` yields: a SQL table expression, and ``path``: the local Parquet file of a stored
+    table (for readers of its metadata, e.g. ``parquet_metadata``), None for an external data set."""
+
+    path = None
+
+
+POSITION = "file_row_number"  # the row's position, carried by ``relation(..., positions=True)``
+
+
 @contextlib.contextmanager
-def relation(con, source):
-    """The rows of any ready source (or step run) as a DuckDB relation in ``con`` (a SQL table expression):
-    its stored Parquet table, or an ``external`` data set read where it lives (app/resources/datasources/
+def relation(con, source, *, positions=False, columns=None):
+    """The rows of any ready source (or step run) as a DuckDB relation in ``con`` (a :class:`Rows`): its
+    stored Parquet table, or an ``external`` data set read where it lives (app/resources/datasources/
     lake.py). LookupError when it has none, FileNotFoundError when storage lost it, TableError when the
-    external location is refused or unreadable now."""
+    external location is refused or unreadable now.
+
+    ``positions``: the relation also carries ``file_row_number`` (BIGINT), the row's 0-based position in
+    the source — in a stored table its row number in the Parquet file; in an external data set its
+    position across the data set's files in name order, counted as they are read, which is the number the
+    same rows stored as one table would have (the key of the download sample, docs/executors.md). Such an
+    external relation is a stream DuckDB reads once; ``columns`` (the ones the reader needs) then limits
+    what is read from the files."""
     if getattr(source, "type", None) == "external":
         try:
-            with lake.register(con, source.url, "lake"):
-                yield "lake"
+            if positions:
+                with lake.register_positions(con, source.url, "lake", columns, POSITION):
+                    yield Rows("lake")
+            else:
+                with lake.register(con, source.url, "lake"):
+                    yield Rows("lake")
         except lake.LocationRefused as error:
             raise TableError(str(error)) from None
         return
     with table_file(source) as path:
-        yield f"read_parquet({_literal(path)})"
+        rows = Rows(parquet_rows(path, positions))
+        rows.path = path
+        yield rows
+
+
+def parquet_rows(path, positions=False):
+    """The relation of a local Parquet file (with ``file_row_number`` when ``positions``)."""
+    return f"read_parquet({_literal(path)}{', file_row_number = true' if positions else ''})"
 
 
 def table_columns(source):
