@@ -71,8 +71,9 @@ def main():
     from app.extensions import db
     from app.resources.accounts.models import Account
     from app.resources.catalogue.models import CatalogueItem
+    from app.resources.catalogue.profile import spec_type
     from app.resources.datasources.models import DataSource, Project
-    from app.resources.datasources.tables import materialise_csv, table_path
+    from app.resources.datasources.tables import materialise_csv, parquet_rows, table_path
     from app.resources.downloader import local
     from app.resources.downloader.models import DownloadRequest
 
@@ -104,8 +105,7 @@ def main():
             fields=table.fields,
         )
         spec = [
-            {"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": False}
-            for c in table.columns
+            {"name": c["name"], "type": spec_type(c["type"]), "is_nullable": False} for c in table.columns
         ]
         item = CatalogueItem(
             name=f"products-{os.getpid()}", executor_type="LOCAL", spec=spec, datasource=source
@@ -152,9 +152,8 @@ def main():
                 f"WHERE category = '{value}') USING SAMPLE {RATIO * 100}% (bernoulli)) TO '{out}' "
                 "(FORMAT csv, HEADER true)"
             )
-            parquet_sql = (
-                f"COPY ({local.query(item, spec, req.seed, parquet)}) TO '{out}' (FORMAT csv, HEADER true)"
-            )
+            select = local.query(item, spec, req.seed, parquet_rows(parquet, True))
+            parquet_sql = f"COPY ({select}) TO '{out}' (FORMAT csv, HEADER true)"
             rounds.append(
                 {
                     "end_to_end_s": round(end_to_end, 3),

@@ -103,7 +103,9 @@ def main():
     from app.jobs import AppJob, get_redis
     from app.resources.accounts.models import Account
     from app.resources.catalogue.models import CatalogueItem
+    from app.resources.catalogue.profile import spec_type
     from app.resources.datasources.models import DataSource, Project
+    from app.resources.datasources.tables import parquet_rows
     from app.resources.downloader import local, spark
     from app.resources.downloader.models import DownloadRequest
 
@@ -135,7 +137,7 @@ def main():
             items=args.rows,
             fields=len(columns),
         )
-        spec = [{"name": c["name"], "type": local.spec_type(c["type"]), "is_nullable": True} for c in columns]
+        spec = [{"name": c["name"], "type": spec_type(c["type"]), "is_nullable": True} for c in columns]
         items = {
             engine: CatalogueItem(
                 name=f"products-{engine}-{os.getpid()}", executor_type=kind, spec=spec, datasource=source
@@ -217,7 +219,7 @@ def main():
                 out = os.path.join(work, "direct.csv")
                 con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
                 started = time.perf_counter()
-                sql = local.query(items[engine], body, req.seed, parquet)
+                sql = local.query(items[engine], body, req.seed, parquet_rows(parquet, True))
                 con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
                 rounds[engine][-1]["direct_duckdb_s"] = round(time.perf_counter() - started, 3)
                 con.close()

@@ -21,8 +21,6 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 DOCS = ROOT / "docs" / "development.md"
@@ -30,14 +28,10 @@ HEADING = "### Which package may import which"
 
 UNIT_OF_MODULE = {"app.auth": "app.resources.accounts"}  # see the module docstring
 
-# Edges that break the picture while issue 14 is merged: each is moved away by another change of that
-# issue, and the lead removes its line here after the merge (test_known_edges_still_exist says when).
-KNOWN_EDGES = {
-    # catalogue ↔ downloader: catalogue/profile.py reads an item's table through downloader/local.py and
-    # catalogue's DELETE counts DownloadRequests; the downloader (which owns those files) is to give
-    # both back (the table reader beside the catalogue, a delete guard the downloader registers)
-    ("app.resources.catalogue", "app.resources.downloader"): "catalogue/profile.py, catalogue/views.py",
-}
+# Edges allowed by name although they break the picture (none left: catalogue -> downloader, the last,
+# went when the DuckDB helpers moved beside the tables and the downloader registered a delete check);
+# test_known_edges_still_exist makes an entry fail once its edge is gone, so the list can only shrink.
+KNOWN_EDGES = {}
 
 
 def module_name(path):
@@ -224,10 +218,10 @@ def test_no_cycle_between_packages():
     assert not cycles, "import cycles between packages:\n" + "\n".join(detail)
 
 
-@pytest.mark.parametrize("edge", sorted(KNOWN_EDGES))
-def test_known_edges_still_exist(edge):
+def test_known_edges_still_exist():
     """An allowance whose edge is gone must go too (otherwise it would hide a new one)."""
-    assert edge in EDGES, f"{edge} is no longer imported: remove it from KNOWN_EDGES"
+    gone = sorted(edge for edge in KNOWN_EDGES if edge not in EDGES)
+    assert not gone, f"{gone} no longer imported: remove them from KNOWN_EDGES"
 
 
 def test_function_local_app_imports_say_why():

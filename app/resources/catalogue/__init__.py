@@ -8,6 +8,18 @@ from app.resources.root import register_entry
 bp = Blueprint("catalogue", __name__)
 
 
+def register_delete_check(app, check):
+    """Let a domain that refers to catalogue items take part in an item's DELETE without the catalogue
+    importing it: ``check(item)`` raises an ApiError to refuse the delete (nothing is deleted), else
+    returns the storage keys to remove once the item is gone (its rows go with it: ON DELETE CASCADE).
+    The downloader registers one (download requests that are not cancelled refuse it)."""
+    app.extensions.setdefault("halyard.catalogue_delete_checks", []).append(check)
+
+
+def delete_checks(app):
+    return app.extensions.get("halyard.catalogue_delete_checks", [])
+
+
 def init_app(app):
     # deferred: the route modules import bp from this package
     from app.resources.catalogue import (

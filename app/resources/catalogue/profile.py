@@ -12,8 +12,36 @@ from app.errors import ApiError
 from app.extensions import db
 from app.jobs import JobError, produced, report_progress
 from app.resources.catalogue.models import CatalogueItem
-from app.resources.datasources.tables import TableError, relation, table_columns
-from app.resources.downloader import local
+from app.resources.datasources.tables import TableError, connect, ident, relation, table_columns, to_json
+
+SPEC_TYPES = {
+    "BOOLEAN": "BOOLEAN",
+    "TINYINT": "INTEGER",
+    "SMALLINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
+    "HUGEINT": "INTEGER",
+    "UTINYINT": "INTEGER",
+    "USMALLINT": "INTEGER",
+    "UINTEGER": "INTEGER",
+    "UBIGINT": "INTEGER",
+    "FLOAT": "FLOAT",
+    "DOUBLE": "FLOAT",
+    "REAL": "FLOAT",
+    "DATE": "DATETIME",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "DATETIME",
+    "TIMESTAMP_S": "DATETIME",
+    "TIMESTAMP_MS": "DATETIME",
+    "TIMESTAMP_NS": "DATETIME",
+}
+
+
+def spec_type(duckdb_type):
+    """The catalogue column type of a DuckDB type (DECIMAL is FLOAT; anything unknown is STRING)."""
+    if duckdb_type.upper().startswith("DECIMAL"):
+        return "FLOAT"
+    return SPEC_TYPES.get(duckdb_type.upper(), "STRING")
 
 
 class CannotProfile(ApiError):
@@ -67,7 +95,7 @@ def profile_item(item):
     """``(spec, sample)`` computed from the item's rows; 409 when the item has no readable rows."""
     source = _source(item)
     types = {c["name"]: c["type"] for c in table_columns(source)}
-    con = local.connect()
+    con = connect(limits="HALYARD_DOWNLOADER_DUCKDB")  # a download job's limits, as estimates have
     try:
         with relation(con, source) as rows:
             return _profile(con, rows, types)
@@ -84,7 +112,7 @@ def profile_item(item):
 
 
 def _duckdb_error():
-    import duckdb  # on use, as local.connect imports it
+    import duckdb  # on use, as connect imports it
 
     return duckdb.Error
 
@@ -93,14 +121,14 @@ def _profile(con, source, types):
     """Spec and sample of the relation ``source`` (its columns ``types``) in ``con``."""
     limit = current_app.config["HALYARD_CATALOGUE_DISTRIBUTION_MAX"]
     names = list(types)
-    aggregates = ", ".join(f"count({local.ident(n)}), approx_count_distinct({local.ident(n)})" for n in names)
+    aggregates = ", ".join(f"count({ident(n)}), approx_count_distinct({ident(n)})" for n in names)
     row = con.execute(f"SELECT count(*), {aggregates} FROM {source}").fetchone()
     total, spec = row[0], []
     for i, name in enumerate(names):
         non_null, distinct = row[1 + 2 * i], row[2 + 2 * i]
         column = {
             "name": name,
-            "type": local.spec_type(types[name]),
+            "type": spec_type(types[name]),
             "is_nullable": non_null < total,
             "is_enum": False,
             "size": non_null,
@@ -108,7 +136,7 @@ def _profile(con, source, types):
         }
         if distinct <= limit * 2:  # approx_count_distinct is an estimate: confirm exactly below
             counts = con.execute(
-                f"SELECT {local.ident(name)} AS v, count(*) FROM {source} WHERE v IS NOT NULL "
+                f"SELECT {ident(name)} AS v, count(*) FROM {source} WHERE v IS NOT NULL "
                 f"GROUP BY v ORDER BY v LIMIT {limit + 1}"
             ).fetchall()
             if len(counts) <= limit:
@@ -116,7 +144,7 @@ def _profile(con, source, types):
                 column["is_enum"] = True
         spec.append(column)
     rows = con.execute(
-        f"SELECT {', '.join(local.ident(n) for n in names)} FROM {source} "
+        f"SELECT {', '.join(ident(n) for n in names)} FROM {source} "
         f"LIMIT {current_app.config['HALYARD_CATALOGUE_SAMPLE_ROWS']}"
     ).fetchall()
     sample = [
@@ -126,7 +154,7 @@ def _profile(con, source, types):
 
 
 def _value(kind, value):
-    value = local.to_json(value)
+    value = to_json(value)
     if kind == "INTEGER" and isinstance(value, float):
         return int(value)
     if kind == "STRING" and value is not None and not isinstance(value, str):

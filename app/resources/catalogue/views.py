@@ -1,7 +1,7 @@
 """/catalogue/items/ (GET, POST), /catalogue/items/{id} (GET, PUT, DELETE), .../compute_spec/ (POST)."""
 
 from flask import current_app, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import storage
 from app.auth import admin_required, current_account, login_required
@@ -14,7 +14,7 @@ from app.openapi.helpers import page
 from app.representation import accepted, check_preconditions, created, paginate, respond, url, wants_templates
 from app.resources import choices
 from app.resources.accounts.models import Account
-from app.resources.catalogue import bp, words
+from app.resources.catalogue import bp, delete_checks, words
 from app.resources.catalogue.accounts import account_embed
 from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
 from app.resources.catalogue.openapi import (
@@ -31,7 +31,6 @@ from app.resources.catalogue.openapi import (
 from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
 from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
 from app.resources.datasources.models import DataSource
-from app.resources.downloader.models import DownloadRequest
 from app.resources.jobs.schemas import JobSchema
 from app.resources.jobs.views import represent as represent_job
 
@@ -56,11 +55,6 @@ items_collection = Collection(
     extra_params=("query",),
     not_found=lambda: NotFound("catalogueitem"),
 )
-
-
-class NotCancelledDownloadRequests(ApiError):
-    event = "NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED"
-    description = "The item has download requests that are not cancelled."
 
 
 def item_properties(item):
@@ -247,19 +241,8 @@ def delete(item_id):
     """CATALOGUEITEM_DELETED (ADMIN), unless a download request of the item is not cancelled."""
     item = get_item_or_404(item_id)
     check_preconditions(represent(item, "CATALOGUEITEM_READ"))
-    live = db.session.scalar(
-        select(func.count())
-        .select_from(DownloadRequest)
-        .where(DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False))
-    )
-    if live:
-        raise NotCancelledDownloadRequests(item_id=item.id, not_cancelled_count=live)
-    files = db.session.scalars(
-        select(DownloadRequest.file_key).where(
-            DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None)
-        )
-    ).all()
-    db.session.delete(item)  # its (cancelled) requests go with it (ON DELETE CASCADE)
+    files = [key for check in delete_checks(current_app) for key in check(item)]  # a check may refuse
+    db.session.delete(item)  # rows that refer to it go with it (ON DELETE CASCADE)
     db.session.commit()
     for key in files:
         storage.delete(key)

@@ -235,3 +235,37 @@ def register(con, url, name="lake"):
         yield described
     finally:
         con.unregister(name)
+
+
+@contextlib.contextmanager
+def register_positions(con, url, name, columns, position):
+    """Register the data set at ``url`` in ``con`` as the view ``name`` with each row's 0-based position in
+    the data set as the column ``position`` (files in name order, rows in file order: the numbers the same
+    rows would have stored as one table). The rows stream through pyarrow in order, only ``columns`` (all
+    when None) read, the positions counted batch by batch; DuckDB reads the stream once. Yields the
+    Described data set."""
+    import pyarrow
+    import pyarrow.compute
+
+    described = describe(url)
+    data = described.dataset
+    names = list(data.schema.names if columns is None else columns)
+    fields = [data.schema.field(n) for n in names] + [pyarrow.field(position, pyarrow.int64())]
+    schema = pyarrow.schema(fields)
+    counting = [pyarrow.array([], pyarrow.int64())]  # 0, 1, 2, … reused for every batch
+
+    def batches():
+        offset = 0
+        for batch in data.to_batches(columns=names):  # in fragment (file) order, each file's rows in order
+            size = batch.num_rows
+            if size > len(counting[0]):
+                counting[0] = pyarrow.array(range(size), pyarrow.int64())
+            numbers = pyarrow.compute.add(counting[0].slice(0, size), offset)
+            yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
+            offset += size
+
+    con.register(name, pyarrow.RecordBatchReader.from_batches(schema, batches()))
+    try:
+        yield described
+    finally:
+        con.unregister(name)

@@ -15,8 +15,11 @@ memory limit, writes Parquet and keeps the rows it rejects (with their line numb
 import codecs
 import contextlib
 import csv
+import datetime
+import decimal
 import io
 import json
+import math
 import os
 import re
 from contextlib import nullcontext
@@ -65,21 +68,49 @@ def table_file(source):
     return storage.local_copy(source.table_key)
 
 
+class Rows(str):
+    """What ``relation`` yields: a SQL table expression, and ``path``: the local Parquet file of a stored
+    table (for readers of its metadata, e.g. ``parquet_metadata``), None for an external data set."""
+
+    path = None
+
+
+POSITION = "file_row_number"  # the row's position, carried by ``relation(..., positions=True)``
+
+
 @contextlib.contextmanager
-def relation(con, source):
-    """The rows of any ready source (or step run) as a DuckDB relation in ``con`` (a SQL table expression):
-    its stored Parquet table, or an ``external`` data set read where it lives (app/resources/datasources/
+def relation(con, source, *, positions=False, columns=None):
+    """The rows of any ready source (or step run) as a DuckDB relation in ``con`` (a :class:`Rows`): its
+    stored Parquet table, or an ``external`` data set read where it lives (app/resources/datasources/
     lake.py). LookupError when it has none, FileNotFoundError when storage lost it, TableError when the
-    external location is refused or unreadable now."""
+    external location is refused or unreadable now.
+
+    ``positions``: the relation also carries ``file_row_number`` (BIGINT), the row's 0-based position in
+    the source — in a stored table its row number in the Parquet file; in an external data set its
+    position across the data set's files in name order, counted as they are read, which is the number the
+    same rows stored as one table would have (the key of the download sample, docs/executors.md). Such an
+    external relation is a stream DuckDB reads once; ``columns`` (the ones the reader needs) then limits
+    what is read from the files."""
     if getattr(source, "type", None) == "external":
         try:
-            with lake.register(con, source.url, "lake"):
-                yield "lake"
+            if positions:
+                with lake.register_positions(con, source.url, "lake", columns, POSITION):
+                    yield Rows("lake")
+            else:
+                with lake.register(con, source.url, "lake"):
+                    yield Rows("lake")
         except lake.LocationRefused as error:
             raise TableError(str(error)) from None
         return
     with table_file(source) as path:
-        yield f"read_parquet({_literal(path)})"
+        rows = Rows(parquet_rows(path, positions))
+        rows.path = path
+        yield rows
+
+
+def parquet_rows(path, positions=False):
+    """The relation of a local Parquet file (with ``file_row_number`` when ``positions``)."""
+    return f"read_parquet({_literal(path)}{', file_row_number = true' if positions else ''})"
 
 
 def table_columns(source):
@@ -87,18 +118,35 @@ def table_columns(source):
     return [{"name": c["name"], "type": c["type"]} for c in (source.columns or [])]
 
 
-def connect(workdir):
-    """A DuckDB connection with bounded memory, spilling to ``workdir``."""
+def connect(workdir=None, *, limits="HALYARD_DATASOURCE_DUCKDB"):
+    """A DuckDB connection within the memory and thread limits ``<limits>_MEMORY`` / ``<limits>_THREADS``
+    (the data sources' by default; the downloader and the catalogue's profiler pass
+    ``"HALYARD_DOWNLOADER_DUCKDB"``), spilling to ``workdir`` when one is given."""
     import duckdb  # imported on use: web workers never need it
 
     config = current_app.config
-    return duckdb.connect(
-        config={
-            "memory_limit": config["HALYARD_DATASOURCE_DUCKDB_MEMORY"],
-            "threads": config["HALYARD_DATASOURCE_DUCKDB_THREADS"],
-            "temp_directory": os.path.join(workdir, "spill"),
-        }
-    )
+    settings = {"memory_limit": config[f"{limits}_MEMORY"], "threads": config[f"{limits}_THREADS"]}
+    if workdir:
+        settings["temp_directory"] = os.path.join(workdir, "spill")
+    return duckdb.connect(config=settings)
+
+
+def ident(name):
+    """A DuckDB identifier (double-quoted, quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def to_json(value):
+    """A DuckDB value as JSON (datetimes ISO-8601, decimals as floats, non-finite floats as null)."""
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=str))
 
 
 def _literal(text):
@@ -281,7 +329,7 @@ def build_preview(con, relation, columns, items):
     if columns:
         parts = []
         for col in columns:
-            q = '"' + col["name"].replace('"', '""') + '"'
+            q = ident(col["name"])
             distinct = f"count(DISTINCT {q})" if exact else f"approx_count_distinct({q})"
             parts += [f"count(*) - count({q})", f"min({q})::VARCHAR", f"max({q})::VARCHAR", distinct]
         values = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()

@@ -6,6 +6,7 @@ from app.extensions import curies
 from app.hal import Template, properties_from_schema
 from app.jobs.reconcile import add_pass
 from app.resources import choices
+from app.resources.catalogue import register_delete_check
 from app.resources.downloader.schemas import download_request_schema, render_ui_data_schema
 from app.resources.root import register_entry
 
@@ -22,6 +23,7 @@ def init_app(app):
         return {"catalogue_item_id": choices.catalogue_items()}
 
     app.register_blueprint(bp)
+    register_delete_check(app, views.item_delete_check)  # an item with live download requests stays
     add_pass(
         app, "app.resources.downloader.jobs:sweep_downloads"
     )  # retention and dead work folders, every reconcile

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.jobs import AppJob, enqueue, get_redis, reconcile
 from app.jobs.models import JobRecord
+from app.resources.datasources import tables
 from app.resources.downloader import executors, local
 from app.resources.downloader.executors import cancel_key
 from app.resources.downloader.jobs import run_download
@@ -91,7 +92,7 @@ def start(req, account):
         )
     elif executors.needs_table(target):
         try:
-            local.table_of(item)
+            local.table_of(item, external=executors.reads_external(target))
         except local.SourceUnavailable as exc:
             reason = str(exc)
     subject = f"/downloader/requests/{req.id}"
@@ -174,14 +175,16 @@ def estimate(item, spec, fmt):
     try:
         source, types, _ = local.table_of(item)
         local.check_columns(spec, types)
-        with local.table_file(source) as path:
-            con = local.connect()
-            try:
-                return local.estimate_from_data(con, item, spec, path, fmt)
-            finally:
-                con.close()
     except local.SourceUnavailable:
         return local.estimate_from_spec(item, spec)
+    con = local.connect()
+    try:
+        with tables.relation(con, source) as rows:
+            return local.estimate_from_data(con, item, spec, rows, fmt)
+    except (LookupError, FileNotFoundError):  # storage lost the table meanwhile
+        return local.estimate_from_spec(item, spec)
+    finally:
+        con.close()
 
 
 def live_progress(req):

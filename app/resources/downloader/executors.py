@@ -10,8 +10,10 @@ An executor is a function ``execute(request, out_path, run) -> int | Result``:
 - ``run``: a :class:`Run`: ``run.progress(fraction, message)`` reports 0–1 of the work into the job
   (``/jobs/{id}``), ``run.cancelled()`` tells whether the request was cancelled (the last waiter left;
   poll it, at most every fraction of a second, and stop), ``run.table()`` is a context manager giving a
-  local path of the table (LOCAL reads it so), ``run.new_result()`` gives ``(key, url)`` of a fresh
-  storage object the executor may write the result into itself (a *remote result*), and
+  local path of a stored table, ``run.relation(con, columns)`` one giving the rows of any ready source
+  (an external data set included) as a DuckDB relation in ``con`` (LOCAL reads them so),
+  ``run.new_result()`` gives ``(key, url)`` of a fresh storage object the executor may write the result
+  into itself (a *remote result*), and
   ``run.workdir`` is the private work folder; the executor may set ``run.estimated_size`` (bytes).
 
 It returns the row count (the result is ``out_path``, which the job moves into storage) or a
@@ -34,7 +36,7 @@ import redis.exceptions
 from flask import current_app
 
 from app import storage
-from app.jobs import get_redis
+from app.jobs import JobError, get_redis
 from app.jobs.progress import Reporter
 
 LOCAL = "app.resources.downloader.local:execute"
@@ -78,6 +80,12 @@ def needs_table(target):
     return target in (LOCAL, SPARK)
 
 
+def reads_external(target):
+    """Whether the executor reads any ready source through ``run.relation``, an ``external`` data set
+    included (LOCAL does; SPARK reads stored tables at ``table_url``)."""
+    return target == LOCAL
+
+
 def load(target):
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -86,8 +94,9 @@ def load(target):
 class Run:
     """The job's side of the contract, handed to the executor (see the module docstring)."""
 
-    def __init__(self, request_id, job, workdir, table=None, recorded=None):
+    def __init__(self, request_id, job, workdir, table=None, recorded=None, relation=None):
         self.request_id, self.workdir, self._table, self._recorded = request_id, workdir, table, recorded
+        self._relation = relation
         self._owner = threading.current_thread()
         self.reporter = Reporter(job, LOW, HIGH, "running")
         self._redis, self._key, self._cancelled = get_redis(), cancel_key(request_id), False
@@ -114,6 +123,14 @@ class Run:
     def table(self):
         """Context manager: a local path of the item's table (a local copy from object storage)."""
         return self._table() if self._table is not None else contextlib.nullcontext(None)
+
+    def relation(self, con, columns=None):
+        """Context manager: the item's rows as a relation of the DuckDB connection ``con``, any ready source
+        (a stored table, or an external data set streamed from where it lives), each row with its position
+        ``file_row_number``; only ``columns`` are needed (LOCAL reads so)."""
+        if self._relation is None:
+            raise JobError("The catalogue item is not bound to a data source.")
+        return self._relation(con, columns)
 
     def new_result(self):
         """``(key, url)``: a fresh storage object the executor may write its result to itself."""

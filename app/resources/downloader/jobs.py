@@ -65,13 +65,17 @@ def _execute(req, workdir):
     source, table_url = None, None
     if executors.needs_table(target) or item.datasource is not None:
         try:
-            source, duckdb_types, version = local.table_of(item)
+            source, duckdb_types, version = local.table_of(item, external=executors.reads_external(target))
             local.check_columns(req.spec, duckdb_types)
         except local.SourceUnavailable as exc:
             if executors.needs_table(target):
                 raise JobError(str(exc)) from None
         else:
-            req.data_version, table_url = version, storage.url(source.table_key)
+            req.data_version = version
+            if source.table_key:
+                table_url = storage.url(source.table_key)
+            else:  # an external data set: estimated from its row count and the spec (no second scan)
+                req.estimated_size = local.estimate_from_spec(item, req.spec, total=source.items).size
     request = {
         "id": req.id,
         "item": item.name,
@@ -85,7 +89,8 @@ def _execute(req, workdir):
         req.id,
         get_current_job(),
         workdir,
-        table=(lambda: local.table_file(source)) if source else None,
+        table=(lambda: local.table_file(source)) if source and source.table_key else None,
+        relation=(lambda con, columns: local.rows(con, source, columns)) if source else None,
         recorded=lambda: _recorded_cancelled(req),
     )
     out_path = os.path.join(workdir, f"result.{req.format}")

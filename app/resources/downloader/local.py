@@ -1,18 +1,20 @@
-"""The LOCAL executor: a download request as one DuckDB query over the item's data-source table.
+"""The LOCAL executor: a download request as one DuckDB query over the item's data-source rows.
 
 ``execute(request, out_path, run)`` follows the executor contract (app/resources/downloader/executors.py,
 docs/executors.md): it estimates, then runs one DuckDB ``COPY``, publishing DuckDB's query progress
 through ``run.progress`` and interrupting the query once ``run.cancelled()``.
 
-The table is read through the data-sources interface only (``table_file``/``table_columns``).
+The rows are read through the data sources' one reader only (``tables.relation``, here ``rows``): a
+stored table, or an ``external`` data set streamed from where it lives (no local copy).
 The query selects the requested columns, applies the filters as SQL literals built from
 validated, typed values, and keeps a Bernoulli sample of ``randomize_ratio`` of the rows:
 
     md5(CAST(file_row_number AS VARCHAR) || ':' || seed) < threshold
 
-The row's key is its position in the Parquet file (0-based); ``threshold`` is ``ratio × 2^128``
-written as 32 lowercase hex digits, so comparing the md5's hex text with it is comparing the
-128-bit numbers. Each row is kept independently with probability ``ratio``, and the decision
+The row's key is its position in the table (0-based: its row number in the stored Parquet file, or
+its position across an external data set's files in name order, the same number); ``threshold`` is
+``ratio × 2^128`` written as 32 lowercase hex digits, so comparing the md5's hex text with it is
+comparing the 128-bit numbers. Each row is kept independently with probability ``ratio``, and the decision
 depends only on (row, seed) — not on threads, scan order or vector boundaries, nor on the engine:
 Spark computes the same text and the same md5 (``sample_column`` in app/resources/downloader/spark.py),
 so LOCAL and SPARK keep exactly the same rows for one table and seed (tests/resources/catalogue/
@@ -22,59 +24,30 @@ single-threaded.
 """
 
 import contextlib
-import json
-import os
 from dataclasses import dataclass
-
-from flask import current_app
 
 from app import storage
 from app.jobs import JobError
 from app.jobs.progress import DuckDBWatcher, enable
 from app.resources.catalogue.spec import normalise_value
-from app.resources.datasources.tables import table_columns
+from app.resources.datasources import tables
+from app.resources.datasources.tables import ident, table_columns
 from app.resources.datasources.tables import table_file as source_table
 from app.resources.downloader.executors import Cancelled
 
 TWO_128 = 2**128
-SPEC_TYPES = {
-    "BOOLEAN": "BOOLEAN",
-    "TINYINT": "INTEGER",
-    "SMALLINT": "INTEGER",
-    "INTEGER": "INTEGER",
-    "BIGINT": "INTEGER",
-    "HUGEINT": "INTEGER",
-    "UTINYINT": "INTEGER",
-    "USMALLINT": "INTEGER",
-    "UINTEGER": "INTEGER",
-    "UBIGINT": "INTEGER",
-    "FLOAT": "FLOAT",
-    "DOUBLE": "FLOAT",
-    "REAL": "FLOAT",
-    "DATE": "DATETIME",
-    "TIMESTAMP": "DATETIME",
-    "TIMESTAMP WITH TIME ZONE": "DATETIME",
-    "TIMESTAMP_S": "DATETIME",
-    "TIMESTAMP_MS": "DATETIME",
-    "TIMESTAMP_NS": "DATETIME",
-}
 
 
 class SourceUnavailable(Exception):
     """The item has no readable table; the message is safe to show."""
 
 
-def spec_type(duckdb_type):
-    """The catalogue column type of a DuckDB type (DECIMAL is FLOAT; anything unknown is STRING)."""
-    if duckdb_type.upper().startswith("DECIMAL"):
-        return "FLOAT"
-    return SPEC_TYPES.get(duckdb_type.upper(), "STRING")
+def table_of(item, external=False):
+    """``(source, {column: duckdb type}, data version)`` of the item's rows, or SourceUnavailable.
 
-
-def table_of(item):
-    """``(source, {column: duckdb type}, data version)`` of the item's table, or SourceUnavailable.
-
-    Read the table with ``table_file(source)``.
+    A stored table's version is its storage key. ``external``: the reader reads any ready source through
+    ``rows`` (LOCAL does), so an ``external`` data set is accepted too (version None: its files change
+    where they live); otherwise only a stored table is, read with ``table_file(source)``.
     """
 
     source = item.datasource
@@ -82,11 +55,30 @@ def table_of(item):
         raise SourceUnavailable(f"The catalogue item {item.name!r} is not bound to a data source.")
     if source.status != "ready":
         raise SourceUnavailable(f"The item's data source is not ready (its status is {source.status!r}).")
+    types = {c["name"]: c["type"] for c in table_columns(source)}
+    if external and source.type == "external":
+        return source, types, None
     if not source.table_key:
         raise SourceUnavailable("The item's data source has no table.")
     if not storage.exists(source.table_key):
         raise SourceUnavailable("The item's data source table is missing from storage.")
-    return source, {c["name"]: c["type"] for c in table_columns(source)}, source.table_key
+    return source, types, source.table_key
+
+
+@contextlib.contextmanager
+def rows(con, source, columns=None):
+    """The rows of ``source`` (a stored table or an external data set) in ``con`` through the data sources'
+    one reader (``tables.relation``), each with its position ``file_row_number`` (the sample's key); only
+    ``columns`` are needed. JobError (its message shown) when they cannot be read now."""
+    try:
+        with tables.relation(con, source, positions=True, columns=columns) as relation:
+            yield relation
+    except LookupError:
+        raise JobError("The item's data source has no table.") from None
+    except FileNotFoundError:
+        raise JobError("The item's data source table is missing from storage.") from None
+    except tables.TableError as exc:
+        raise JobError(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -102,20 +94,7 @@ def table_file(source):
 
 def connect(workdir=None):
     """A DuckDB connection with the downloader's memory and thread limits, spilling to ``workdir``."""
-    config = current_app.config
-    settings = {
-        "memory_limit": config["HALYARD_DOWNLOADER_DUCKDB_MEMORY"],
-        "threads": config["HALYARD_DOWNLOADER_DUCKDB_THREADS"],
-    }
-    if workdir:
-        settings["temp_directory"] = os.path.join(workdir, "spill")
-    import duckdb  # imported on use: web workers never need it
-
-    return duckdb.connect(config=settings)
-
-
-def ident(name):
-    return '"' + name.replace('"', '""') + '"'
+    return tables.connect(workdir, limits="HALYARD_DOWNLOADER_DUCKDB")
 
 
 def literal(kind, value):
@@ -170,17 +149,13 @@ def sample_condition(ratio, seed):
     return f"md5(CAST(file_row_number AS VARCHAR) || '{sample_key_suffix(seed)}') < '{threshold}'"
 
 
-def source_sql(path):
-    return f"read_parquet('{path.replace(chr(39), chr(39) * 2)}', file_row_number = true)"
-
-
-def query(item, spec, seed, path):
-    """The SELECT of a download request."""
+def query(item, spec, seed, rows):
+    """The SELECT of a download request from the relation ``rows`` (it carries ``file_row_number``)."""
     conditions = where(item, spec)
     sample = sample_condition(spec.get("randomize_ratio", 1), seed)
     if sample:
         conditions.append(sample)
-    sql = f"SELECT {', '.join(ident(c) for c in spec['columns'])} FROM {source_sql(path)}"
+    sql = f"SELECT {', '.join(ident(c) for c in spec['columns'])} FROM {rows}"
     return sql + (" WHERE " + " AND ".join(conditions) if conditions else "")
 
 
@@ -197,41 +172,48 @@ def check_columns(spec, table_types):
 COPY_OPTIONS = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true"}
 
 
-def export(con, item, spec, seed, path, fmt, out_path):
+def export(con, item, spec, seed, rows, fmt, out_path):
     """Write the request's rows to ``out_path`` (CSV with header, or Parquet); return the row count."""
     options = COPY_OPTIONS[fmt]
     target = out_path.replace("'", "''")
-    result = con.execute(f"COPY ({query(item, spec, seed, path)}) TO '{target}' ({options})").fetchone()
+    result = con.execute(f"COPY ({query(item, spec, seed, rows)}) TO '{target}' ({options})").fetchone()
     return int(result[0]) if result else None
+
+
+def needed(spec):
+    """The columns a request reads: its columns, then its filters' (each once)."""
+    return list(dict.fromkeys(spec["columns"] + [f["name"] for f in spec.get("filters") or []]))
 
 
 def execute(request, out_path, run):
     """The LOCAL executor (the contract of app/resources/downloader/executors.py): estimate, then one
-    DuckDB COPY of the request's rows to ``out_path``; the row count."""
+    DuckDB COPY of the request's rows to ``out_path``; the row count. The rows come through
+    ``run.relation`` (a stored table, or an external data set streamed from where it lives: no copy)."""
     import duckdb  # imported on use: web workers never need it
 
     item = _Item(request["types"])
     spec, fmt = request["spec"], request["format"]
-    with run.table() as path:
-        con = connect(run.workdir)
-        try:
+    con = connect(run.workdir)
+    try:
+        with run.relation(con, needed(spec)) as rows:
             run.progress(0.0, "estimating")
-            run.estimated_size = estimate_from_data(con, item, spec, path, fmt).size
+            if rows.path:  # a stored table; an external data set was estimated from its metadata by the job
+                run.estimated_size = estimate_from_data(con, item, spec, rows, fmt).size
             if run.cancelled():
                 raise Cancelled()
             run.progress(0.1, "extracting")
             with Watcher(con, run, 0.1) as watcher:
                 try:
-                    rows = export(con, item, spec, request["seed"], path, fmt, out_path)
+                    count = export(con, item, spec, request["seed"], rows, fmt, out_path)
                 except duckdb.InterruptException:
                     raise Cancelled() from None
                 except duckdb.Error as exc:
                     raise JobError(f"DuckDB could not run the download: {type(exc).__name__}.") from None
             if watcher.cancelled:
                 raise Cancelled()
-            return rows
-        finally:
-            con.close()
+            return count
+    finally:
+        con.close()
 
 
 class _Item:
@@ -274,7 +256,7 @@ class Estimate:
     basis: str
 
 
-def estimate_from_data(con, item, spec, path, fmt):
+def estimate_from_data(con, item, spec, rows, fmt):
     """Bytes of the file: the filtered row count × ratio × the average width of the selected columns
     (one scan of the table: in the worker, or in the request for a table of at most
     HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS rows). CSV: header + rows × (Σ average text width of the
@@ -282,11 +264,12 @@ def estimate_from_data(con, item, spec, path, fmt):
     the source, scaled by the share of rows kept.
     """
     columns = spec["columns"]
+    path = rows.path  # a stored table (tables.relation): its Parquet metadata is read too
     (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
     total = int(total or 0)
     conditions = where(item, spec)
     widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
-    sql = f"SELECT count(*), avg({widths}) FROM {source_sql(path)}"
+    sql = f"SELECT count(*), avg({widths}) FROM {rows}"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
     count, width = con.execute(sql).fetchone()
@@ -364,20 +347,3 @@ def _selectivity(column, flt):
     except TypeError:
         return DEFAULT_SELECTIVITY[flt["operator"]]
     return kept / total
-
-
-def to_json(value):
-    """A DuckDB value as JSON (datetimes ISO-8601, decimals as floats, non-finite floats as null)."""
-    import datetime
-    import decimal
-    import math
-
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        value = float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return json.loads(json.dumps(value, default=str))

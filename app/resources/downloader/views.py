@@ -1,11 +1,11 @@
 """/downloader/requests/ (GET, POST), /downloader/requests/{id} (GET, DELETE) and .../file,
 /downloader/requests/estimate/ and /downloader/requests/render_ui_data/ (POST)."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import storage
 from app.auth import current_account, login_required
-from app.errors import BodyDidNotValidate, NotFound
+from app.errors import ApiError, BodyDidNotValidate, NotFound
 from app.extensions import db
 from app.hal import Collection, Document, Field, Template, properties_from_schema
 from app.openapi import api_doc
@@ -55,6 +55,28 @@ requests_collection = Collection(
     not_found=lambda: NotFound("downloadrequest"),
 )
 MIMETYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
+class NotCancelledDownloadRequests(ApiError):
+    event = "NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED"
+    description = "The item has download requests that are not cancelled."
+
+
+def item_delete_check(item):
+    """The catalogue's delete check (registered by init_app): an item with a download request that is not
+    cancelled stays (400); else the storage keys of its requests' files, removed once it is gone."""
+    live = db.session.scalar(
+        select(func.count())
+        .select_from(DownloadRequest)
+        .where(DownloadRequest.catalogue_item_id == item.id, DownloadRequest.is_cancelled.is_(False))
+    )
+    if live:
+        raise NotCancelledDownloadRequests(item_id=item.id, not_cancelled_count=live)
+    return db.session.scalars(
+        select(DownloadRequest.file_key).where(
+            DownloadRequest.catalogue_item_id == item.id, DownloadRequest.file_key.is_not(None)
+        )
+    ).all()
 
 
 def represent(req, event=None):

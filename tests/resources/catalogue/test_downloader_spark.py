@@ -9,6 +9,7 @@ import pytest
 
 from app import storage
 from app.extensions import db
+from app.resources.datasources.tables import parquet_rows
 from app.resources.downloader import executors, local, spark
 from app.resources.downloader.models import DownloadRequest
 
@@ -80,7 +81,8 @@ def test_duckdb_and_spark_keep_exactly_the_same_rows(app, spark_session, bound_i
     for seed in (12345, 67890):
         with local.table_file(item.datasource) as path:
             con = duckdb.connect()
-            by_duckdb = {row[0] for row in con.execute(local.query(item, spec, seed, path)).fetchall()}
+            select = local.query(item, spec, seed, parquet_rows(path, True))
+            by_duckdb = {row[0] for row in con.execute(select).fetchall()}
             total = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
             con.close()
         picked[seed] = by_duckdb
@@ -129,8 +131,8 @@ def test_a_spark_download_is_the_same_file_as_local(
     expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.{fmt}")
     with local.table_file(item.datasource) as path:
         con = duckdb.connect()
-        rows = local.export(con, item, spec, req.seed, path, fmt, expected_path)
-        expected_rows = con.execute(local.query(item, spec, req.seed, path)).fetchall()
+        rows = local.export(con, item, spec, req.seed, parquet_rows(path, True), fmt, expected_path)
+        expected_rows = con.execute(local.query(item, spec, req.seed, parquet_rows(path, True))).fetchall()
         con.close()
     with open(expected_path, "rb") as fh:
         expected = fh.read()

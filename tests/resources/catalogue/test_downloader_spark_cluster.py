@@ -15,6 +15,7 @@ import requests
 
 from app import storage
 from app.extensions import db
+from app.resources.datasources.tables import parquet_rows
 from app.resources.downloader import local
 from app.resources.downloader.models import DownloadRequest
 
@@ -155,7 +156,8 @@ def test_a_download_runs_on_the_cluster_reports_progress_and_is_cancelled(
     # the rows: exactly LOCAL's query for the request's seed
     req = db.session.get(DownloadRequest, body["id"])
     with local.table_file(req.catalogue_item.datasource) as path:
-        expected = duckdb.connect().execute(local.query(req.catalogue_item, spec, req.seed, path)).fetchall()
+        select = local.query(req.catalogue_item, spec, req.seed, parquet_rows(path, True))
+        expected = duckdb.connect().execute(select).fetchall()
     lines = client.get(done["uri"], headers=headers).get_data(as_text=True).splitlines()
     assert lines[0] == "id,category,price" and done["rows"] == len(expected) == len(lines) - 1
     assert [line.split(",")[0] for line in lines[1:]] == [str(row[0]) for row in expected]
