@@ -2,10 +2,66 @@
 
 from flask import Blueprint
 
-from app.extensions import curies
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entry
 
 bp = Blueprint("catalogue", __name__)
+
+
+RELATIONS = {
+    "catalogue-items": (
+        "Catalogue items",
+        ("GET", "POST"),
+        "GET ?query=<words> (required; '' matches all; word = OR, & AND, | OR, ~ AND NOT, left to right) "
+        "and has_samples, paging/sort/filters: CATALOGUEITEMS_BULK_READ with _embedded ec:catalogue-item."
+        " POST (ADMIN) {name, executor_type, spec, sample, maintained_by_id, datasource_id}: 201 "
+        "CATALOGUEITEM_CREATED.",
+    ),
+    "catalogue-items/options": (
+        "Catalogue item query grammar",
+        ("GET",),
+        "Templated link listing every paging, sort and filter variable of the items list.",
+    ),
+    "catalogue-item": (
+        "Catalogue item",
+        ("GET", "PUT", "DELETE"),
+        "@type catalogue_item: id, name, executor_type (DATABRICKS|ATHENA|LOCAL), spec, sample, "
+        "has_samples, datasource_id, created_by/updated_by/maintained_by (accounts). PUT/DELETE: ADMIN. "
+        "DELETE answers 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED while a download request of the item"
+        " is not cancelled.",
+    ),
+    "catalogue-item/by-id": (
+        "Catalogue item by id",
+        ("GET",),
+        "Templated link {id} to one catalogue item.",
+    ),
+    "catalogue-item/created-by": (
+        "Creator of the item",
+        ("GET",),
+        "The account that created it.",
+    ),
+    "catalogue-item/updated-by": (
+        "Last editor of the item",
+        ("GET",),
+        "The account that last changed it.",
+    ),
+    "catalogue-item/maintained-by": (
+        "Maintainer of the item",
+        ("GET",),
+        "The account that maintains the data set.",
+    ),
+    "catalogue-item/datasource": (
+        "Bound data source",
+        ("GET",),
+        "The data source whose table this item describes (shown to callers who may read it).",
+    ),
+    "catalogue-item/compute-spec": (
+        "Compute spec and sample from data",
+        ("POST",),
+        "ADMIN, bound items: recompute spec (types, sizes, nullability, distributions of low-cardinality "
+        "columns) and sample (a few rows) from the data source's table; 200 CATALOGUEITEM_SPEC_COMPUTED "
+        "with the item.",
+    ),
+}
 
 
 def register_delete_check(app, check):
@@ -42,57 +98,4 @@ def init_app(app):
         path_vars={"item_id": "id"},
         values={},
     )
-    curies.document(
-        "catalogue-items",
-        title="Catalogue items",
-        methods=("GET", "POST"),
-        description="GET ?query=<words> (required; '' matches all; word = OR, & AND, | OR, ~ AND NOT, "
-        "left to right) and has_samples, paging/sort/filters: CATALOGUEITEMS_BULK_READ with "
-        "_embedded ec:catalogue-item. POST (ADMIN) {name, executor_type, spec, sample, "
-        "maintained_by_id, datasource_id}: 201 CATALOGUEITEM_CREATED.",
-    )
-    curies.document(
-        "catalogue-items/options",
-        title="Catalogue item query grammar",
-        description="Templated link listing every paging, sort and filter variable of the items list.",
-    )
-    curies.document(
-        "catalogue-item",
-        title="Catalogue item",
-        methods=("GET", "PUT", "DELETE"),
-        description="@type catalogue_item: id, name, executor_type (DATABRICKS|ATHENA|LOCAL), spec, "
-        "sample, has_samples, datasource_id, created_by/updated_by/maintained_by (accounts). "
-        "PUT/DELETE: ADMIN. DELETE answers 400 NOT_CANCELLED_DOWNLOAD_REQEUSTS_DETECTED while a "
-        "download request of the item is not cancelled.",
-    )
-    curies.document(
-        "catalogue-item/by-id",
-        title="Catalogue item by id",
-        description="Templated link {id} to one catalogue item.",
-    )
-    curies.document(
-        "catalogue-item/created-by", title="Creator of the item", description="The account that created it."
-    )
-    curies.document(
-        "catalogue-item/updated-by",
-        title="Last editor of the item",
-        description="The account that last changed it.",
-    )
-    curies.document(
-        "catalogue-item/maintained-by",
-        title="Maintainer of the item",
-        description="The account that maintains the data set.",
-    )
-    curies.document(
-        "catalogue-item/datasource",
-        title="Bound data source",
-        description="The data source whose table this item describes (shown to callers who may read it).",
-    )
-    curies.document(
-        "catalogue-item/compute-spec",
-        title="Compute spec and sample from data",
-        methods=("POST",),
-        description="ADMIN, bound items: recompute spec (types, sizes, nullability, distributions of "
-        "low-cardinality columns) and sample (a few rows) from the data source's table; "
-        "200 CATALOGUEITEM_SPEC_COMPUTED with the item.",
-    )
+    document_relations(RELATIONS)
