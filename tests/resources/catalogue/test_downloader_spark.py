@@ -11,6 +11,7 @@ from app import storage
 from app.extensions import db
 from app.resources.downloader import executors, local, spark
 from app.resources.downloader.models import DownloadRequest
+from tests.resources.catalogue.test_downloader_spark_connect import work_folder  # noqa: F401 — a fixture
 
 pytestmark = pytest.mark.spark
 
@@ -96,13 +97,21 @@ def test_duckdb_and_spark_keep_exactly_the_same_rows(app, spark_session, bound_i
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_a_spark_download_is_the_same_file_as_local(
-    app, client, spark_session, bound_item, people, run_jobs, monkeypatch, fmt
+    app, client, spark_session, bound_item, people, run_jobs, work_folder, monkeypatch, fmt
 ):
     """Through the real job (RQ worker, Redis, database): a DATABRICKS item runs on Spark, the result is
     written into storage by the executor itself (a remote result) and is byte for byte the file LOCAL
     writes for the same request and seed; progress goes from Spark's share to the merge; the parts are
-    gone afterwards."""
+    gone afterwards (they were written into HALYARD_SPARK_WORK_URL, several of them)."""
     item = databricks(bound_item(rows=200_000))
+    parts = []
+    real_merge = spark._merge
+
+    def merge(parts_url, *args):
+        parts.extend(n for n in os.listdir(spark._local(parts_url)) if n.startswith("part-"))
+        return real_merge(parts_url, *args)
+
+    monkeypatch.setattr(spark, "_merge", merge)
     _, headers = people
     seen = []
     real_progress = executors.Run.progress
@@ -154,9 +163,12 @@ def test_a_spark_download_is_the_same_file_as_local(
     job = client.get(done["_links"]["ec:download-request/job"]["href"], headers=headers).get_json()
     assert job["status"] == "finished" and job["progress"]["fraction"] == 1.0
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
+    assert len(parts) > 1 and os.listdir(work_folder) == []
 
 
-def test_a_cancelled_request_stops_its_spark_job(app, client, spark_session, bound_item, people, monkeypatch):
+def test_a_cancelled_request_stops_its_spark_job(
+    app, client, spark_session, bound_item, people, work_folder, monkeypatch
+):
     """In-process: the flag set as Spark starts is seen by the watcher, which cancels the Spark job group;
     the write ends with Spark's cancellation (not by finishing), the request stores nothing."""
     from app.jobs import JobError, get_redis
@@ -186,3 +198,71 @@ def test_a_cancelled_request_stops_its_spark_job(app, client, spark_session, bou
     req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.error is None
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
+    assert os.listdir(work_folder) == []  # what the cancelled tasks had written is gone too
+
+
+@pytest.mark.parametrize("where", ["spark", "merge"])
+def test_a_failed_download_leaves_no_part_behind(
+    app, client, spark_session, bound_item, people, work_folder, monkeypatch, where
+):
+    """The request fails after Spark wrote its parts (the write raising once done, or the merge
+    failing): the request is failed with the reason, nothing stored, and the work folder is empty."""
+    from app.jobs import JobError
+    from app.resources.downloader.jobs import run_download
+
+    item = databricks(bound_item(rows=200_000))
+    spec = {"columns": ["id", "price"], "randomize_ratio": 0.5}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people[1]
+    ).get_json()
+    written, real_write = [], spark._write
+
+    def write(session, request, parts_url):
+        real_write(session, request, parts_url)
+        written.extend(n for n in os.listdir(spark._local(parts_url)) if n.startswith("part-"))
+        if where == "spark":
+            raise RuntimeError("the cluster went away")
+
+    def merge(parts_url, *args):
+        raise JobError("The merge could not write the result.")
+
+    monkeypatch.setattr(spark, "_write", write)
+    if where == "merge":
+        monkeypatch.setattr(spark, "_merge", merge)
+    keys = set(storage.all_keys())
+    with pytest.raises(JobError):
+        run_download(body["id"])
+    db.session.expire_all()
+    req = db.session.get(DownloadRequest, body["id"])
+    reason = "Spark could not run the download: RuntimeError." if where == "spark" else "The merge could not"
+    assert req.status == "failed" and req.error.startswith(reason) and req.file_key is None, req.error
+    assert len(written) > 1 and os.listdir(work_folder) == []
+    assert set(storage.all_keys()) == keys
+
+
+def test_parts_of_killed_jobs_are_swept(app, client, spark_session, bound_item, people, work_folder):
+    """A work horse killed mid-job (DELETE stops a running job so) cannot remove its parts: the next
+    Spark download removes those of requests no longer running, and leaves a running one's alone."""
+    item = databricks(bound_item(rows=20_000))
+    ids = [
+        client.post(
+            "/downloader/requests/",
+            json={"catalogue_item_id": item.id, "spec": {"columns": ["id"], "randomize_ratio": ratio}},
+            headers=people[1],
+        ).get_json()["id"]
+        for ratio in (0.3, 0.4, 0.5)
+    ]
+    killed, running, current = (db.session.get(DownloadRequest, i) for i in ids)
+    killed.cancel()
+    running.status = "running"
+    db.session.commit()
+    for req in (killed, running):
+        folder = work_folder / f"spark-{req.id}-0123abcd"
+        folder.mkdir()
+        (folder / "part-00000-x.parquet").write_bytes(b"PAR1")
+    from app.resources.downloader.jobs import run_download
+
+    run_download(current.id)  # in-process: only this request's job runs
+    db.session.expire_all()
+    assert db.session.get(DownloadRequest, current.id).status == "finished"
+    assert os.listdir(work_folder) == [f"spark-{running.id}-0123abcd"]
