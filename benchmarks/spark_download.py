@@ -103,7 +103,6 @@ def main():
     os.environ.update(
         HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
         HALYARD_RATE_LIMIT_ENABLED="false",
-        HALYARD_SPARK_CONF=json.dumps(SPARK_CONF),
     )
     os.environ.setdefault("HALYARD_QUEUE_PREFIX", f"bench{os.getpid()}")
     server = server_peak = None
@@ -112,8 +111,8 @@ def main():
         os.environ["HALYARD_SPARK_REMOTE"] = remote
         server_peak = PeakMemory(server.pid)
         server_peak.start()
-    else:
-        os.environ["HALYARD_SPARK_MASTER"] = "local[2]"
+    else:  # the driver's settings: on the server's command line with Connect, on the session here
+        os.environ.update(HALYARD_SPARK_MASTER="local[2]", HALYARD_SPARK_CONF=json.dumps(SPARK_CONF))
     try:
         run_benchmark(args, engines, work, server_peak)
     finally:

@@ -6,6 +6,7 @@ and nothing left in the work folder."""
 
 import os
 import subprocess
+import time
 
 import duckdb
 import psutil
@@ -15,6 +16,7 @@ from app import storage
 from app.extensions import db
 from app.resources.downloader import executors, local, spark
 from app.resources.downloader.models import DownloadRequest
+from tests.conftest import stop
 from tests.resources.catalogue.test_downloader_spark_cluster import _stop, _wait_for, free_port
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -200,3 +202,37 @@ def test_a_cancelled_request_interrupts_its_connect_operation(
     req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.error is None
     assert os.listdir(work_folder) == []
+
+
+def test_a_real_worker_runs_downloads_through_connect(
+    app, client, connect_server, bound_item, people, worker_process, work_folder
+):
+    """``halyard worker`` (a forked work horse per job) with HALYARD_SPARK_REMOTE: the Connect client is
+    imported once in the worker, each work horse opens its own session on the long-lived server; two
+    downloads in a row finish with exactly LOCAL's rows, and no part is left."""
+    item = databricks(bound_item(rows=200_000))
+    item_id = item.id
+    worker = worker_process()
+    for ratio in (0.1, 0.3):
+        spec = {"columns": ["id", "price"], "randomize_ratio": ratio}
+        body = client.post(
+            "/downloader/requests/", json={"catalogue_item_id": item_id, "spec": spec}, headers=people
+        ).get_json()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
+            if done["status"] in ("finished", "failed"):
+                break
+            time.sleep(0.3)
+        assert done["status"] == "finished", done
+        req = db.session.get(DownloadRequest, body["id"])
+        with local.table_file(req.catalogue_item.datasource) as path:
+            con = duckdb.connect()
+            expected = con.execute(local.query(req.catalogue_item, spec, req.seed, path)).fetchall()
+            con.close()
+        lines = client.get(done["uri"], headers=people).get_data(as_text=True).splitlines()
+        assert lines[0] == "id,price" and done["rows"] == len(expected) == len(lines) - 1 > 1000
+        assert [line.split(",")[0] for line in lines[1:]] == [str(row[0]) for row in expected]
+        assert os.listdir(work_folder) == []
+    stop(worker)
+    assert "the Spark Connect client is preloaded" in worker.stdout.read().decode(errors="replace")
