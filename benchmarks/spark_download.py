@@ -125,22 +125,12 @@ def main():
 
 def start_connect_server(work):
     """A Spark Connect server (local[2]) from the pyspark package on a free 127.0.0.1 port."""
-    from app.resources.downloader import spark
+    from app.resources.downloader import spark  # deferred: app modules after the HALYARD_* environment
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = os.path.join(work, "connect-server.log")
-    env = {**os.environ, "SPARK_HOME": spark.spark_home(), "SPARK_LOCAL_IP": "127.0.0.1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            spark.connect_server_command(port, master="local[2]", conf=SPARK_CONF),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-            start_new_session=True,
-        )
+    proc, log = spark.start_connect_server(port, work, master="local[2]", conf=SPARK_CONF)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         with open(log, errors="replace") as fh:
@@ -156,6 +146,7 @@ def start_connect_server(work):
 def run_benchmark(args, engines, work, server_peak):
     import flask_migrate
 
+    # deferred: the app's modules are imported once the HALYARD_* environment above is set
     from app import create_app, storage
     from app.extensions import db
     from app.jobs import AppJob, get_redis

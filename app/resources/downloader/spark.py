@@ -76,6 +76,8 @@ def session():
                 return builder.create()  # not getOrCreate: a forked work horse must not reuse a channel
             except ImportError as exc:
                 raise JobError(f"This worker has no Spark Connect client: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 — the URL may carry a token: only the error's type
+                raise JobError(f"The Spark Connect server did not answer: {type(exc).__name__}.") from None
         spark = _sessions[wanted] = builder.getOrCreate()
     return spark
 
@@ -103,6 +105,26 @@ def connect_server_command(port, master="local[*]", host="127.0.0.1", conf=None)
     for key, value in settings.items():
         command += ["--conf", f"{key}={value}"]
     return [*command, "--class", CONNECT_SERVER, "--name", "halyard-spark-connect"]
+
+
+def start_connect_server(port, folder, master="local[*]", conf=None):
+    """Start :func:`connect_server_command` on 127.0.0.1:``port`` in a process group of its own, its output
+    in ``folder``/connect-server.log; ``(process, log path)`` (the log says :data:`CONNECT_READY` once it
+    listens). What the tests and the benchmark run; operators use ``sbin/start-connect-server.sh``."""
+    import subprocess
+
+    log = os.path.join(folder, "connect-server.log")
+    env = {**os.environ, "SPARK_HOME": spark_home(), "SPARK_LOCAL_IP": "127.0.0.1"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            connect_server_command(port, master=master, conf=conf),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            start_new_session=True,
+        )
+    return proc, log
 
 
 def spark_home():

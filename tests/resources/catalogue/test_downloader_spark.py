@@ -1,5 +1,6 @@
 """The SPARK executor on a real Spark (pyspark, local[2], one session for the module): the same sample
-as DuckDB, the same file as LOCAL through the real job, its progress and its cancellation."""
+as DuckDB, the same file as LOCAL through the real job, its progress and its cancellation, and the parts
+in the work folder removed after success, failure and cancel."""
 
 import logging
 import os
@@ -9,18 +10,21 @@ import pytest
 
 from app import storage
 from app.extensions import db
-from app.resources.downloader import executors, local, spark
+from app.jobs import JobError
+from app.resources.downloader import local, spark
+from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
-from tests.resources.catalogue.test_downloader_spark_connect import work_folder  # noqa: F401 — a fixture
+from tests.resources.catalogue.test_downloader_spark_connect import (  # noqa: F401 — work_folder: a fixture
+    SERVER_CONF,
+    cancel_as_spark_starts,
+    download_through_job,
+    record_progress,
+    work_folder,
+)
 
 pytestmark = pytest.mark.spark
 
-SPARK_CONF = {
-    "spark.sql.files.maxPartitionBytes": "262144",  # several tasks (and part files) even for small tables
-    "spark.sql.shuffle.partitions": "2",
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
-}
+SPARK_CONF = SERVER_CONF  # the Connect tests' server runs with the same settings
 
 
 @pytest.fixture(scope="module")
@@ -113,42 +117,16 @@ def test_a_spark_download_is_the_same_file_as_local(
 
     monkeypatch.setattr(spark, "_merge", merge)
     _, headers = people
-    seen = []
-    real_progress = executors.Run.progress
-
-    def progress(run, fraction, message=None):
-        seen.append((fraction, message or run.reporter.message))
-        return real_progress(run, fraction, message)
-
-    monkeypatch.setattr(executors.Run, "progress", progress)
+    seen = record_progress(monkeypatch)
     spec = {"columns": ["id", "category", "price", "created"], "filters": FILTERS[:3], "randomize_ratio": 0.2}
-    response = client.post(
-        "/downloader/requests/",
-        json={"catalogue_item_id": item.id, "spec": spec, "format": fmt},
-        headers=headers,
+    done, produced, expected, expected_rows, req = download_through_job(
+        app, client, item, spec, headers, run_jobs, fmt
     )
-    assert response.status_code == 201, response.get_data(as_text=True)
-    body = response.get_json()
-    run_jobs()
-    done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
-    assert done["status"] == "finished", done
-    produced = client.get(done["uri"], headers=headers).get_data()
-    # LOCAL's file for the same request and seed
-    req = db.session.get(DownloadRequest, body["id"])
-    expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.{fmt}")
-    with local.table_file(item.datasource) as path:
-        con = duckdb.connect()
-        rows = local.export(con, item, spec, req.seed, path, fmt, expected_path)
-        expected_rows = con.execute(local.query(item, spec, req.seed, path)).fetchall()
-        con.close()
-    with open(expected_path, "rb") as fh:
-        expected = fh.read()
-    os.unlink(expected_path)
-    assert done["rows"] == rows and rows > 1000
+    assert done["rows"] == len(expected_rows) > 1000
     if fmt == "csv":
         assert produced == expected
     else:  # Parquet files differ in their metadata (writer, row groups): compare their rows in order
-        got_path = expected_path + ".got"
+        got_path = os.path.join(str(app.instance_path), f"got-{req.id}.parquet")
         with open(got_path, "wb") as fh:
             fh.write(produced)
         got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{got_path}')").fetchall()
@@ -171,31 +149,10 @@ def test_a_cancelled_request_stops_its_spark_job(
 ):
     """In-process: the flag set as Spark starts is seen by the watcher, which cancels the Spark job group;
     the write ends with Spark's cancellation (not by finishing), the request stores nothing."""
-    from app.jobs import JobError, get_redis
-    from app.resources.downloader.jobs import run_download
 
     item = databricks(bound_item(rows=1_000_000))
-    _, headers = people
-    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
-    body = client.post(
-        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=headers
-    ).get_json()
-    ended, real_write = [], spark._write
-
-    def write(session, request, parts_url):
-        get_redis().set(executors.cancel_key(request["id"]), 1, ex=600)  # cancelled as Spark starts
-        try:
-            return real_write(session, request, parts_url)
-        except BaseException as exc:
-            ended.append(exc)
-            raise
-
-    monkeypatch.setattr(spark, "_write", write)
-    with pytest.raises(JobError, match="cancelled"):
-        run_download(body["id"])
+    ended, req = cancel_as_spark_starts(client, item, people[1], monkeypatch)
     assert len(ended) == 1 and "cancel" in str(ended[0]).lower(), ended
-    db.session.expire_all()
-    req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.error is None
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
     assert os.listdir(work_folder) == []  # what the cancelled tasks had written is gone too
@@ -207,9 +164,6 @@ def test_a_failed_download_leaves_no_part_behind(
 ):
     """The request fails after Spark wrote its parts (the write raising once done, or the merge
     failing): the request is failed with the reason, nothing stored, and the work folder is empty."""
-    from app.jobs import JobError
-    from app.resources.downloader.jobs import run_download
-
     item = databricks(bound_item(rows=200_000))
     spec = {"columns": ["id", "price"], "randomize_ratio": 0.5}
     body = client.post(
@@ -260,8 +214,6 @@ def test_parts_of_killed_jobs_are_swept(app, client, spark_session, bound_item, 
         folder = work_folder / f"spark-{req.id}-0123abcd"
         folder.mkdir()
         (folder / "part-00000-x.parquet").write_bytes(b"PAR1")
-    from app.resources.downloader.jobs import run_download
-
     run_download(current.id)  # in-process: only this request's job runs
     db.session.expire_all()
     assert db.session.get(DownloadRequest, current.id).status == "finished"

@@ -5,7 +5,6 @@ job's process. The same sample as DuckDB, the same file as LOCAL through the rea
 and nothing left in the work folder."""
 
 import os
-import subprocess
 import time
 
 import duckdb
@@ -14,7 +13,9 @@ import pytest
 
 from app import storage
 from app.extensions import db
+from app.jobs import JobError, get_redis
 from app.resources.downloader import executors, local, spark
+from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
 from tests.conftest import stop
 from tests.resources.catalogue.test_downloader_spark_cluster import _stop, _wait_for, free_port
@@ -33,19 +34,10 @@ SERVER_CONF = {
 def connect_server(tmp_path_factory):
     """``(sc://127.0.0.1:PORT, its process)``: a Spark Connect server started for the module (in a
     process group of its own), stopped at the end."""
-    folder = tmp_path_factory.mktemp("spark-connect")
     port = free_port()
-    log = folder / "server.log"
-    env = {**os.environ, "SPARK_HOME": spark.spark_home(), "SPARK_LOCAL_IP": "127.0.0.1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            spark.connect_server_command(port, master="local[2]", conf=SERVER_CONF),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-            start_new_session=True,
-        )
+    proc, log = spark.start_connect_server(
+        port, str(tmp_path_factory.mktemp("spark-connect")), master="local[2]", conf=SERVER_CONF
+    )
     try:
         _wait_for(log, spark.CONNECT_READY, proc)
         yield f"sc://127.0.0.1:{port}", proc
@@ -76,6 +68,69 @@ def databricks(item):
     item.executor_type = "DATABRICKS"
     db.session.commit()
     return item
+
+
+def record_progress(monkeypatch):
+    """The ``(fraction, message)`` of every ``run.progress`` call, in order (the real calls go on)."""
+    seen, real_progress = [], executors.Run.progress
+
+    def progress(run, fraction, message=None):
+        seen.append((fraction, message or run.reporter.message))
+        return real_progress(run, fraction, message)
+
+    monkeypatch.setattr(executors.Run, "progress", progress)
+    return seen
+
+
+def download_through_job(app, client, item, spec, headers, run_jobs, fmt="csv"):
+    """POST a request for ``item``, run the queued job (a real RQ worker), and return ``(the request's
+    body once finished, its file, LOCAL's file for the same seed, LOCAL's rows in order, the row)``."""
+    response = client.post(
+        "/downloader/requests/",
+        json={"catalogue_item_id": item.id, "spec": spec, "format": fmt},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    run_jobs()
+    done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
+    assert done["status"] == "finished", done
+    produced = client.get(done["uri"], headers=headers).get_data()
+    req = db.session.get(DownloadRequest, body["id"])
+    expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.{fmt}")
+    with local.table_file(item.datasource) as path:
+        con = duckdb.connect()
+        local.export(con, item, spec, req.seed, path, fmt, expected_path)
+        expected_rows = con.execute(local.query(item, spec, req.seed, path)).fetchall()
+        con.close()
+    with open(expected_path, "rb") as fh:
+        expected = fh.read()
+    os.unlink(expected_path)
+    return done, produced, expected, expected_rows, req
+
+
+def cancel_as_spark_starts(client, item, headers, monkeypatch):
+    """Run a large request in-process whose cancel flag is set as Spark's write starts; it must end
+    cancelled. ``(what the write raised, the request's row afterwards)``."""
+    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=headers
+    ).get_json()
+    ended, real_write = [], spark._write
+
+    def write(session, request, parts_url):
+        get_redis().set(executors.cancel_key(request["id"]), 1, ex=600)  # cancelled as Spark starts
+        try:
+            return real_write(session, request, parts_url)
+        except BaseException as exc:
+            ended.append(exc)
+            raise
+
+    monkeypatch.setattr(spark, "_write", write)
+    with pytest.raises(JobError, match="cancelled"):
+        run_download(body["id"])
+    db.session.expire_all()
+    return ended, db.session.get(DownloadRequest, body["id"])
 
 
 def no_jvm_here(server):
@@ -129,14 +184,7 @@ def test_downloads_through_connect_are_the_files_local_writes(
     session on the long-lived server: each CSV is byte for byte LOCAL's for its seed, progress came from
     the server's progress handler, and no part is left in the work folder."""
     item = databricks(bound_item(rows=200_000))
-    seen = []
-    real_progress = executors.Run.progress
-
-    def progress(run, fraction, message=None):
-        seen.append((fraction, message or run.reporter.message))
-        return real_progress(run, fraction, message)
-
-    monkeypatch.setattr(executors.Run, "progress", progress)
+    seen = record_progress(monkeypatch)
     for ratio in (0.2, 0.05):
         seen.clear()
         spec = {
@@ -144,25 +192,8 @@ def test_downloads_through_connect_are_the_files_local_writes(
             "filters": [{"name": "category", "operator": "!=", "value": "cat_3"}],
             "randomize_ratio": ratio,
         }
-        response = client.post(
-            "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
-        )
-        assert response.status_code == 201, response.get_data(as_text=True)
-        body = response.get_json()
-        run_jobs()
-        done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
-        assert done["status"] == "finished", done
-        produced = client.get(done["uri"], headers=people).get_data()
-        req = db.session.get(DownloadRequest, body["id"])
-        expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.csv")
-        with local.table_file(item.datasource) as path:
-            con = duckdb.connect()
-            rows = local.export(con, item, spec, req.seed, path, "csv", expected_path)
-            con.close()
-        with open(expected_path, "rb") as fh:
-            expected = fh.read()
-        os.unlink(expected_path)
-        assert produced == expected and done["rows"] == rows > 1000
+        done, produced, expected, rows, _ = download_through_job(app, client, item, spec, people, run_jobs)
+        assert produced == expected and done["rows"] == len(rows) > 1000
         messages = [m for _, m in seen]
         assert messages[0] == "starting Spark" and "merging the parts" in messages
         assert all(0 <= f <= spark.SPARK_SHARE for f, _ in seen)
@@ -176,30 +207,10 @@ def test_a_cancelled_request_interrupts_its_connect_operation(
     """In-process: the flag set as the write starts is seen by the watcher, which interrupts the
     operation's tag on the server; the write ends by that interruption, nothing is stored and no part
     is left in the work folder."""
-    from app.jobs import JobError, get_redis
-    from app.resources.downloader.jobs import run_download
 
     item = databricks(bound_item(rows=1_000_000))
-    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
-    body = client.post(
-        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
-    ).get_json()
-    ended, real_write = [], spark._write
-
-    def write(session, request, parts_url):
-        get_redis().set(executors.cancel_key(request["id"]), 1, ex=600)
-        try:
-            return real_write(session, request, parts_url)
-        except BaseException as exc:
-            ended.append(exc)
-            raise
-
-    monkeypatch.setattr(spark, "_write", write)
-    with pytest.raises(JobError, match="cancelled"):
-        run_download(body["id"])
+    ended, req = cancel_as_spark_starts(client, item, people, monkeypatch)
     assert len(ended) == 1 and any(w in str(ended[0]).lower() for w in ("interrupt", "cancel")), ended
-    db.session.expire_all()
-    req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.error is None
     assert os.listdir(work_folder) == []
 
