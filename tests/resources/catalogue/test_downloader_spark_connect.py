@@ -133,18 +133,23 @@ def cancel_as_spark_starts(client, item, headers, monkeypatch):
     return ended, db.session.get(DownloadRequest, body["id"])
 
 
-def no_jvm_here(server):
-    """No classic SparkContext and no JVM among this process's children but the server's own group:
-    the jobs' Spark client is only gRPC."""
+def jvms(server):
+    """The JVMs among this process's children outside the server's own group (another test module's
+    classic gateway may still run: what matters is that the Connect jobs start none)."""
+    others = [p for p in psutil.Process().children(recursive=True) if os.getpgid(p.pid) != server.pid]
+    return {p.pid for p in others if "java" in p.name()}
+
+
+def no_classic_context():
     from pyspark import SparkContext
 
-    others = [p for p in psutil.Process().children(recursive=True) if os.getpgid(p.pid) != server.pid]
-    return SparkContext._active_spark_context is None and not [p for p in others if "java" in p.name()]
+    return SparkContext._active_spark_context is None
 
 
 def test_connect_keeps_exactly_the_rows_duckdb_keeps(app, connect_server, bound_item):
     """A Connect session from ``spark.session()``: its frame (filters, the md5 sample) returns the ids
     DuckDB's query returns for the same seed, computed on the server (several tasks)."""
+    before = jvms(connect_server[1])
     item = bound_item(rows=200_000)
     spec = {
         "columns": ["id", "price"],
@@ -174,7 +179,7 @@ def test_connect_keeps_exactly_the_rows_duckdb_keeps(app, connect_server, bound_
         spark.release(session)
     assert by_spark == by_duckdb and 1000 < len(by_duckdb) < 20_000, len(by_duckdb)
     assert partitions > 1
-    assert no_jvm_here(connect_server[1])
+    assert no_classic_context() and jvms(connect_server[1]) == before
 
 
 def test_downloads_through_connect_are_the_files_local_writes(
@@ -183,6 +188,7 @@ def test_downloads_through_connect_are_the_files_local_writes(
     """Two requests in a row through the real job (RQ worker, Redis, database), each a new thin client
     session on the long-lived server: each CSV is byte for byte LOCAL's for its seed, progress came from
     the server's progress handler, and no part is left in the work folder."""
+    before = jvms(connect_server[1])
     item = databricks(bound_item(rows=200_000))
     seen = record_progress(monkeypatch)
     for ratio in (0.2, 0.05):
@@ -198,7 +204,7 @@ def test_downloads_through_connect_are_the_files_local_writes(
         assert messages[0] == "starting Spark" and "merging the parts" in messages
         assert all(0 <= f <= spark.SPARK_SHARE for f, _ in seen)
         assert os.listdir(work_folder) == []
-    assert no_jvm_here(connect_server[1])
+    assert no_classic_context() and jvms(connect_server[1]) == before
 
 
 def test_a_cancelled_request_interrupts_its_connect_operation(
