@@ -1,20 +1,27 @@
 """Benchmark: one download request on the LOCAL (DuckDB) and SPARK executors, against the same query run
 directly by DuckDB and by Spark in the same run (docs/executors.md).
 
-    .venv/bin/python benchmarks/spark_download.py [--rows 2000000] [--runs 3] [--keep DIR]
+    .venv/bin/python benchmarks/spark_download.py [--rows 2000000] [--runs 3] [--warmup 1]
+        [--spark connect|local] [--engines local,spark] [--keep DIR]
 
 1. DuckDB writes a Parquet data set of ``--rows`` rows (id, category, price, available, created, note)
    into storage (a folder store: Spark reads it by file://, as on NFS) and binds it to a data source;
-   a LOCAL item and a DATABRICKS item (run by the SPARK executor, HALYARD_SPARK_MASTER=local[2]) share it.
-2. End to end, per executor (with the time each progress message of the job was first seen, so the
-   Spark driver's start-up shows apart from the query): POST /downloader/requests/ (3 columns, one
-   filter, randomize_ratio 0.1) → a real ``halyard worker`` (started beforehand: its start-up is not
-   counted; Spark's is, since every job's work horse starts its own driver) runs the job → the request
-   is ``finished``.
-3. Direct: the same query by DuckDB (``local.query``, the worker's thread and memory limits, COPY to
-   CSV) and by Spark (``spark.frame`` on a local[2] session started beforehand, written as CSV parts).
-4. Worker peak memory: the largest sum of RSS over the worker's process tree (worker, work horse and
-   the Spark driver JVM it starts), sampled every 50 ms while the requests run.
+   a LOCAL item and a DATABRICKS item (run by the SPARK executor) share it.
+2. ``--spark connect`` (default): one Spark Connect server (local[2], from the pyspark package) is
+   started beforehand and serves both sides: the worker's jobs (HALYARD_SPARK_REMOTE) and the direct
+   runs (a Connect client session in this process). ``--spark local``: every job's work horse starts
+   its own local[2] driver (HALYARD_SPARK_MASTER), the direct runs use a local[2] session of this
+   process.
+3. End to end, per executor (with the time each progress message of the job was first seen): POST
+   /downloader/requests/ (3 columns, one filter, randomize_ratio 0.1) → a real ``halyard worker``
+   (started beforehand: its start-up is not counted) runs the job → the request is ``finished``.
+4. Direct: the same query by DuckDB (``local.query``, the worker's thread and memory limits, COPY to
+   CSV) or by Spark (``spark.frame`` written as CSV parts), right after each end-to-end run.
+   ``--warmup`` untimed rounds of both sides come first, so both sides are warm (Spark's JIT, the
+   server's caches; the page cache of the table).
+5. Peak memory: the largest sum of RSS over the worker's process tree (worker, work horse and, with
+   ``--spark local``, the driver JVM it starts), sampled every 50 ms while the requests run; with
+   ``--spark connect`` the Connect server's peak RSS apart (the cluster's memory, not the worker's).
 
 Prints medians and the ratios end-to-end / direct as one JSON object. The issue's 50-million-row run
 (``--rows 50000000``) is by hand: about 25 times this default's time.
@@ -24,6 +31,8 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -83,21 +92,61 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds of both sides first")
+    parser.add_argument("--spark", choices=["connect", "local"], default="connect")
+    parser.add_argument("--engines", default="local,spark")
     parser.add_argument("--keep", help="work directory to use (kept afterwards)")
     args = parser.parse_args()
+    engines = args.engines.split(",")
     work = args.keep or tempfile.mkdtemp(prefix="halyard-spark-bench-")
     os.makedirs(work, exist_ok=True)
     os.environ.update(
         HALYARD_INSTANCE_PATH=os.path.join(work, "instance"),
         HALYARD_RATE_LIMIT_ENABLED="false",
-        HALYARD_SPARK_MASTER="local[2]",
-        HALYARD_SPARK_CONF=json.dumps(SPARK_CONF),
     )
     os.environ.setdefault("HALYARD_QUEUE_PREFIX", f"bench{os.getpid()}")
+    server = server_peak = None
+    if args.spark == "connect" and "spark" in engines:
+        server, remote = start_connect_server(work)
+        os.environ["HALYARD_SPARK_REMOTE"] = remote
+        server_peak = PeakMemory(server.pid)
+        server_peak.start()
+    else:  # the driver's settings: on the server's command line with Connect, on the session here
+        os.environ.update(HALYARD_SPARK_MASTER="local[2]", HALYARD_SPARK_CONF=json.dumps(SPARK_CONF))
+    try:
+        run_benchmark(args, engines, work, server_peak)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(60)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
+
+def start_connect_server(work):
+    """A Spark Connect server (local[2]) from the pyspark package on a free 127.0.0.1 port."""
+    from app.resources.downloader import spark  # deferred: app modules after the HALYARD_* environment
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc, log = spark.start_connect_server(port, work, master="local[2]", conf=SPARK_CONF)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with open(log, errors="replace") as fh:
+            if spark.CONNECT_READY in fh.read():
+                return proc, f"sc://127.0.0.1:{port}"
+        if proc.poll() is not None:
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise SystemExit(f"the Spark Connect server did not start: see {log}")
+
+
+def run_benchmark(args, engines, work, server_peak):
     import flask_migrate
-    from pyspark.sql import SparkSession
 
+    # deferred: the app's modules are imported once the HALYARD_* environment above is set
     from app import create_app, storage
     from app.extensions import db
     from app.jobs import AppJob, get_redis
@@ -159,11 +208,11 @@ def main():
             except Exception:  # noqa: BLE001 — not queued yet, or ended
                 return None
 
-        session = spark.session()  # this process's local[2] session for the direct Spark runs
-        assert isinstance(session, SparkSession)
-        rounds = {"local": [], "spark": []}
+        # the direct Spark runs: a Connect client of the same server, or this process's local[2] session
+        session = spark.session() if "spark" in engines else None
+        rounds = {engine: [] for engine in engines}
         values = [f"cat_{i}" for i in range(10)]
-        for engine in ("local", "spark"):
+        for engine in engines:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "app", "worker", "--no-scheduler"],
                 cwd=ROOT,
@@ -174,7 +223,7 @@ def main():
             time.sleep(3)  # the worker's start-up (imports, Redis) is not part of a download
             peak = PeakMemory(worker.pid)
             peak.start()
-            for run in range(args.runs):
+            for run in range(args.warmup + args.runs):
                 value = values[run % len(values)]
                 body = {
                     "columns": COLUMNS,
@@ -201,14 +250,8 @@ def main():
                     time.sleep(0.05)
                 end_to_end = time.perf_counter() - started
                 assert req.status == "finished", req.error
-                rounds[engine].append(
-                    {
-                        "end_to_end_s": round(end_to_end, 3),
-                        "rows": req.rows,
-                        "seed": req.seed,
-                        "phases_s": phases,
-                    }
-                )
+                figure = {"end_to_end_s": round(end_to_end, 3), "rows": req.rows, "seed": req.seed}
+                figure["phases_s"] = phases
                 # the same query, directly
                 request = {
                     "spec": body,
@@ -216,38 +259,49 @@ def main():
                     "seed": req.seed,
                     "table_url": storage.url(stored.key),
                 }
-                out = os.path.join(work, "direct.csv")
-                con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
-                started = time.perf_counter()
-                sql = local.query(items[engine], body, req.seed, parquet_rows(parquet, True))
-                con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
-                rounds[engine][-1]["direct_duckdb_s"] = round(time.perf_counter() - started, 3)
-                con.close()
-                folder = os.path.join(work, "direct-spark")
-                started = time.perf_counter()
-                spark.frame(session, request).write.mode("overwrite").option("header", True).csv(folder)
-                rounds[engine][-1]["direct_spark_s"] = round(time.perf_counter() - started, 3)
-                shutil.rmtree(folder, ignore_errors=True)
-                assert rounds[engine][-1]["rows"] == len(open(out).readlines())  # noqa: SIM115
+                if engine == "local":
+                    out = os.path.join(work, "direct.csv")
+                    con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
+                    started = time.perf_counter()
+                    sql = local.query(items[engine], body, req.seed, parquet_rows(parquet, True))
+                    con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
+                    figure["direct_s"] = round(time.perf_counter() - started, 3)
+                    con.close()
+                    direct_rows = len(open(out).readlines())  # noqa: SIM115
+                else:
+                    folder = os.path.join(work, "direct-spark")
+                    started = time.perf_counter()
+                    spark.frame(session, request).write.mode("overwrite").option("header", True).csv(folder)
+                    figure["direct_s"] = round(time.perf_counter() - started, 3)
+                    direct_rows = sum(
+                        len(open(os.path.join(folder, n)).readlines()) - 1  # noqa: SIM115
+                        for n in os.listdir(folder)
+                        if n.startswith("part-")
+                    )
+                    shutil.rmtree(folder, ignore_errors=True)
+                assert figure["rows"] == direct_rows, (figure, direct_rows)
+                figure["warmup"] = run < args.warmup
+                rounds[engine].append(figure)
             figures[f"{engine}_worker_peak_rss_mb"] = peak.stop()
             worker.terminate()
             worker.wait(60)
-        session.stop()
+        if session is not None:
+            spark.release(session)
+            if args.spark == "local":
+                session.stop()
+        if server_peak is not None:
+            figures["spark_connect_server_peak_rss_mb"] = server_peak.stop()
         figures["rounds"] = rounds
-        for engine in ("local", "spark"):
-            for key in ("end_to_end_s", "direct_duckdb_s", "direct_spark_s"):
-                figures[f"{engine}_median_{key}"] = statistics.median(r[key] for r in rounds[engine])
-        direct_duckdb = statistics.median(r["direct_duckdb_s"] for r in rounds["local"] + rounds["spark"])
-        direct_spark = statistics.median(r["direct_spark_s"] for r in rounds["local"] + rounds["spark"])
-        figures["median_direct_duckdb_s"], figures["median_direct_spark_s"] = direct_duckdb, direct_spark
-        figures["ratio_local_vs_direct_duckdb"] = round(
-            figures["local_median_end_to_end_s"] / direct_duckdb, 2
-        )
-        figures["ratio_spark_vs_direct_spark"] = round(figures["spark_median_end_to_end_s"] / direct_spark, 2)
+        for engine in engines:
+            timed = [r for r in rounds[engine] if not r["warmup"]]
+            for key in ("end_to_end_s", "direct_s"):
+                figures[f"{engine}_median_{key}"] = statistics.median(r[key] for r in timed)
+            figures[f"{engine}_ratio_end_to_end_vs_direct"] = round(
+                figures[f"{engine}_median_end_to_end_s"] / figures[f"{engine}_median_direct_s"], 2
+            )
+        figures["spark_mode"], figures["warmup_rounds"] = args.spark, args.warmup
         figures["duckdb_threads"], figures["duckdb_memory_limit"] = threads, memory
     print(json.dumps(figures, indent=2))
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -21,25 +21,36 @@ Spark Connect server) or ``HALYARD_SPARK_MASTER`` (``local[*]``, ``spark://…``
 import glob
 import json
 import os
+import re
+import shutil
 import threading
+import time
 import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app
 
+from app.extensions import db
 from app.jobs import JobError
 from app.resources.catalogue.spec import normalise_value
 from app.resources.downloader import local
 from app.resources.downloader.executors import Cancelled, Result
+from app.resources.downloader.models import DownloadRequest
 
 POLL = 0.25  # how often the watcher reads Spark's progress and the cancel flag
 SPARK_SHARE = 0.85  # the executor's progress spent in Spark; the rest merges the parts
+SETTLE_SECONDS = 30  # at most this long for a cancelled job's tasks to end before its parts go
 ROW_INDEX = "_metadata.row_index"
+CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
+CONNECT_READY = "Spark Connect server started at"  # the server's log line once it listens
 _sessions = {}
 
 
 def session():
-    """This process's SparkSession for the configured cluster (created on first use, then reused)."""
+    """The SparkSession for the configured cluster. Spark Connect (``HALYARD_SPARK_REMOTE``): a new thin
+    client session for each job (no JVM here; ``release`` ends it on the server), never one inherited
+    through a fork. Otherwise this process's classic session, created on first use (a JVM driver) and
+    reused by later jobs of the same process."""
     config = current_app.config
     remote, master = config["HALYARD_SPARK_REMOTE"], config["HALYARD_SPARK_MASTER"]
     conf = {
@@ -48,7 +59,7 @@ def session():
         **{k: str(v) for k, v in (config["HALYARD_SPARK_CONF"] or {}).items()},
     }
     wanted = (remote, master, json.dumps(conf, sort_keys=True), os.getpid())
-    spark = _sessions.get(wanted)
+    spark = None if remote else _sessions.get(wanted)
     if spark is None:
         try:
             from pyspark.sql import SparkSession  # imported on use: only workers running Spark need pyspark
@@ -60,8 +71,67 @@ def session():
         for key, value in conf.items():
             if not (remote and key.startswith("spark.ui")):
                 builder = builder.config(key, value)
+        if remote:
+            try:
+                return builder.create()  # not getOrCreate: a forked work horse must not reuse a channel
+            except ImportError as exc:
+                raise JobError(f"This worker has no Spark Connect client: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 — the URL may carry a token: only the error's type
+                raise JobError(f"The Spark Connect server did not answer: {type(exc).__name__}.") from None
         spark = _sessions[wanted] = builder.getOrCreate()
     return spark
+
+
+def release(spark):
+    """End a Spark Connect session on the server (its state, cached plans); a classic one is kept."""
+    if _is_connect(spark):
+        try:
+            spark.stop()
+        except Exception:  # noqa: BLE001 — the server may be gone; its session then ends by its timeout
+            pass
+
+
+def connect_server_command(port, master="local[*]", host="127.0.0.1", conf=None):
+    """The command that runs a Spark Connect server from the installed pyspark package in the foreground
+    (``spark-submit --class …SparkConnectServer``: what ``sbin/start-connect-server.sh`` daemonises),
+    listening on ``host:port``; ``SPARK_HOME`` must be :func:`spark_home` (docs/executors.md)."""
+    settings = {
+        "spark.connect.grpc.binding.address": host,
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.ui.enabled": "false",
+        **(conf or {}),
+    }
+    command = [os.path.join(spark_home(), "bin", "spark-submit"), "--master", master]
+    for key, value in settings.items():
+        command += ["--conf", f"{key}={value}"]
+    return [*command, "--class", CONNECT_SERVER, "--name", "halyard-spark-connect"]
+
+
+def start_connect_server(port, folder, master="local[*]", conf=None):
+    """Start :func:`connect_server_command` on 127.0.0.1:``port`` in a process group of its own, its output
+    in ``folder``/connect-server.log; ``(process, log path)`` (the log says :data:`CONNECT_READY` once it
+    listens). What the tests and the benchmark run; operators use ``sbin/start-connect-server.sh``."""
+    import subprocess
+
+    log = os.path.join(folder, "connect-server.log")
+    env = {**os.environ, "SPARK_HOME": spark_home(), "SPARK_LOCAL_IP": "127.0.0.1"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            connect_server_command(port, master=master, conf=conf),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            start_new_session=True,
+        )
+    return proc, log
+
+
+def spark_home():
+    """The Spark installation that the pyspark package carries (its jars include spark-connect)."""
+    import pyspark
+
+    return os.path.dirname(pyspark.__file__)
 
 
 def spark_url(url):
@@ -139,28 +209,33 @@ def execute(request, out_path, run):
     if run.cancelled():
         raise Cancelled()
     run.progress(0.0, "starting Spark")
+    configured = current_app.config["HALYARD_SPARK_WORK_URL"]
+    work = configured or "file://" + os.path.abspath(run.workdir)
+    if configured:
+        sweep(configured)
     spark = session()
-    work = current_app.config["HALYARD_SPARK_WORK_URL"] or "file://" + os.path.abspath(run.workdir)
     parts_url = f"{work.rstrip('/')}/spark-{request['id']}-{uuid.uuid4().hex[:8]}"
     tag = f"halyard-download-{request['id']}-{uuid.uuid4().hex[:8]}"
     watcher = Watcher(spark, tag, run)
-    run.progress(0.0, "running on Spark")
-    watcher.start()
     try:
-        watcher.tagged(lambda: _write(spark, request, parts_url))
-    except Exception as exc:
+        run.progress(0.0, "running on Spark")
+        watcher.start()
+        try:
+            watcher.tagged(lambda: _write(spark, request, parts_url))
+        except Exception as exc:
+            if watcher.cancelled or run.cancelled():
+                raise Cancelled() from None
+            raise JobError(f"Spark could not run the download: {type(exc).__name__}.") from None
+        finally:
+            watcher.stop()
         if watcher.cancelled or run.cancelled():
-            raise Cancelled() from None
-        raise JobError(f"Spark could not run the download: {type(exc).__name__}.") from None
-    finally:
-        watcher.stop()
-    if watcher.cancelled or run.cancelled():
-        raise Cancelled()
-    run.progress(SPARK_SHARE, "merging the parts")
-    try:
+            raise Cancelled()
+        run.progress(SPARK_SHARE, "merging the parts")
         return _merge(parts_url, request, out_path, run)
-    finally:
+    finally:  # success, failure or cancel: the parts go (after Spark's tasks of the request ended)
+        watcher.settle()
         _remove_parts(parts_url)
+        release(spark)
 
 
 def _write(spark, request, parts_url):
@@ -213,12 +288,26 @@ def _merge(parts_url, request, out_path, run):
 
 
 def _remove_parts(parts_url):
-    import shutil
-
     try:
         shutil.rmtree(_local(parts_url), ignore_errors=True)
     except JobError:
         pass
+
+
+def sweep(work_url):
+    """Remove the parts folders in ``HALYARD_SPARK_WORK_URL`` of requests no longer running: those of
+    work horses killed mid-job (``DELETE`` stops a running job so), which could not clean up."""
+    try:
+        folder = _local(work_url)
+        names = os.listdir(folder)
+    except (JobError, OSError):
+        return
+    for name in names:
+        match = re.fullmatch(r"spark-(\d+)-[0-9a-f]{8}", name)
+        if match:
+            req = db.session.get(DownloadRequest, int(match.group(1)))
+            if req is None or req.status != "running" or req.is_cancelled:
+                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 class Watcher(threading.Thread):
@@ -289,7 +378,30 @@ class Watcher(threading.Thread):
 
     def stop(self):
         self.done.set()
-        self.join()
+        if self.is_alive():
+            self.join()
+
+    def settle(self, timeout=SETTLE_SECONDS):
+        """Wait until no task of the request's jobs runs any more (a cancelled or failed job's tasks are
+        killed asynchronously and could still write a part after the folder is removed). Spark Connect
+        shows no tasks of other operations: there the interrupt has been answered, nothing to wait for."""
+        if self.remote:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                tracker = self.spark.sparkContext.statusTracker()
+                running = 0
+                for job_id in tracker.getJobIdsForGroup(self.tag):
+                    job = tracker.getJobInfo(job_id)
+                    for stage_id in job.stageIds if job else ():
+                        stage = tracker.getStageInfo(stage_id)
+                        running += stage.numActiveTasks if stage else 0
+            except Exception:  # noqa: BLE001 — the session is closing: its tasks end with it
+                return
+            if not running:
+                return
+            time.sleep(POLL)
 
 
 def _is_connect(spark):

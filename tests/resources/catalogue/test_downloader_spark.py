@@ -1,5 +1,6 @@
 """The SPARK executor on a real Spark (pyspark, local[2], one session for the module): the same sample
-as DuckDB, the same file as LOCAL through the real job, its progress and its cancellation."""
+as DuckDB, the same file as LOCAL through the real job, its progress and its cancellation, and the parts
+in the work folder removed after success, failure and cancel."""
 
 import logging
 import os
@@ -9,18 +10,22 @@ import pytest
 
 from app import storage
 from app.extensions import db
+from app.jobs import JobError
 from app.resources.datasources.tables import parquet_rows
-from app.resources.downloader import executors, local, spark
+from app.resources.downloader import local, spark
+from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
+from tests.resources.catalogue.test_downloader_spark_connect import (  # noqa: F401 — work_folder: a fixture
+    SERVER_CONF,
+    cancel_as_spark_starts,
+    download_through_job,
+    record_progress,
+    work_folder,
+)
 
 pytestmark = pytest.mark.spark
 
-SPARK_CONF = {
-    "spark.sql.files.maxPartitionBytes": "262144",  # several tasks (and part files) even for small tables
-    "spark.sql.shuffle.partitions": "2",
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
-}
+SPARK_CONF = SERVER_CONF  # the Connect tests' server runs with the same settings
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +86,10 @@ def test_duckdb_and_spark_keep_exactly_the_same_rows(app, spark_session, bound_i
     for seed in (12345, 67890):
         with local.table_file(item.datasource) as path:
             con = duckdb.connect()
-            select = local.query(item, spec, seed, parquet_rows(path, True))
-            by_duckdb = {row[0] for row in con.execute(select).fetchall()}
+            by_duckdb = {
+                row[0]
+                for row in con.execute(local.query(item, spec, seed, parquet_rows(path, True))).fetchall()
+            }
             total = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
             con.close()
         picked[seed] = by_duckdb
@@ -98,50 +105,32 @@ def test_duckdb_and_spark_keep_exactly_the_same_rows(app, spark_session, bound_i
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_a_spark_download_is_the_same_file_as_local(
-    app, client, spark_session, bound_item, people, run_jobs, monkeypatch, fmt
+    app, client, spark_session, bound_item, people, run_jobs, work_folder, monkeypatch, fmt
 ):
     """Through the real job (RQ worker, Redis, database): a DATABRICKS item runs on Spark, the result is
     written into storage by the executor itself (a remote result) and is byte for byte the file LOCAL
     writes for the same request and seed; progress goes from Spark's share to the merge; the parts are
-    gone afterwards."""
+    gone afterwards (they were written into HALYARD_SPARK_WORK_URL, several of them)."""
     item = databricks(bound_item(rows=200_000))
+    parts = []
+    real_merge = spark._merge
+
+    def merge(parts_url, *args):
+        parts.extend(n for n in os.listdir(spark._local(parts_url)) if n.startswith("part-"))
+        return real_merge(parts_url, *args)
+
+    monkeypatch.setattr(spark, "_merge", merge)
     _, headers = people
-    seen = []
-    real_progress = executors.Run.progress
-
-    def progress(run, fraction, message=None):
-        seen.append((fraction, message or run.reporter.message))
-        return real_progress(run, fraction, message)
-
-    monkeypatch.setattr(executors.Run, "progress", progress)
+    seen = record_progress(monkeypatch)
     spec = {"columns": ["id", "category", "price", "created"], "filters": FILTERS[:3], "randomize_ratio": 0.2}
-    response = client.post(
-        "/downloader/requests/",
-        json={"catalogue_item_id": item.id, "spec": spec, "format": fmt},
-        headers=headers,
+    done, produced, expected, expected_rows, req = download_through_job(
+        app, client, item, spec, headers, run_jobs, fmt
     )
-    assert response.status_code == 201, response.get_data(as_text=True)
-    body = response.get_json()
-    run_jobs()
-    done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
-    assert done["status"] == "finished", done
-    produced = client.get(done["uri"], headers=headers).get_data()
-    # LOCAL's file for the same request and seed
-    req = db.session.get(DownloadRequest, body["id"])
-    expected_path = os.path.join(str(app.instance_path), f"expected-{req.id}.{fmt}")
-    with local.table_file(item.datasource) as path:
-        con = duckdb.connect()
-        rows = local.export(con, item, spec, req.seed, parquet_rows(path, True), fmt, expected_path)
-        expected_rows = con.execute(local.query(item, spec, req.seed, parquet_rows(path, True))).fetchall()
-        con.close()
-    with open(expected_path, "rb") as fh:
-        expected = fh.read()
-    os.unlink(expected_path)
-    assert done["rows"] == rows and rows > 1000
+    assert done["rows"] == len(expected_rows) > 1000
     if fmt == "csv":
         assert produced == expected
     else:  # Parquet files differ in their metadata (writer, row groups): compare their rows in order
-        got_path = expected_path + ".got"
+        got_path = os.path.join(str(app.instance_path), f"got-{req.id}.parquet")
         with open(got_path, "wb") as fh:
             fh.write(produced)
         got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{got_path}')").fetchall()
@@ -156,35 +145,80 @@ def test_a_spark_download_is_the_same_file_as_local(
     job = client.get(done["_links"]["ec:download-request/job"]["href"], headers=headers).get_json()
     assert job["status"] == "finished" and job["progress"]["fraction"] == 1.0
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
+    assert len(parts) > 1 and os.listdir(work_folder) == []
 
 
-def test_a_cancelled_request_stops_its_spark_job(app, client, spark_session, bound_item, people, monkeypatch):
+def test_a_cancelled_request_stops_its_spark_job(
+    app, client, spark_session, bound_item, people, work_folder, monkeypatch
+):
     """In-process: the flag set as Spark starts is seen by the watcher, which cancels the Spark job group;
     the write ends with Spark's cancellation (not by finishing), the request stores nothing."""
-    from app.jobs import JobError, get_redis
-    from app.resources.downloader.jobs import run_download
 
     item = databricks(bound_item(rows=1_000_000))
-    _, headers = people
-    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
-    body = client.post(
-        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=headers
-    ).get_json()
-    ended, real_write = [], spark._write
-
-    def write(session, request, parts_url):
-        get_redis().set(executors.cancel_key(request["id"]), 1, ex=600)  # cancelled as Spark starts
-        try:
-            return real_write(session, request, parts_url)
-        except BaseException as exc:
-            ended.append(exc)
-            raise
-
-    monkeypatch.setattr(spark, "_write", write)
-    with pytest.raises(JobError, match="cancelled"):
-        run_download(body["id"])
+    ended, req = cancel_as_spark_starts(client, item, people[1], monkeypatch)
     assert len(ended) == 1 and "cancel" in str(ended[0]).lower(), ended
-    db.session.expire_all()
-    req = db.session.get(DownloadRequest, body["id"])
     assert req.file_key is None and req.error is None
     assert not [n for n in os.listdir(storage.scratch_root()) if n.startswith(f".download-{req.id}-")]
+    assert os.listdir(work_folder) == []  # what the cancelled tasks had written is gone too
+
+
+@pytest.mark.parametrize("where", ["spark", "merge"])
+def test_a_failed_download_leaves_no_part_behind(
+    app, client, spark_session, bound_item, people, work_folder, monkeypatch, where
+):
+    """The request fails after Spark wrote its parts (the write raising once done, or the merge
+    failing): the request is failed with the reason, nothing stored, and the work folder is empty."""
+    item = databricks(bound_item(rows=200_000))
+    spec = {"columns": ["id", "price"], "randomize_ratio": 0.5}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people[1]
+    ).get_json()
+    written, real_write = [], spark._write
+
+    def write(session, request, parts_url):
+        real_write(session, request, parts_url)
+        written.extend(n for n in os.listdir(spark._local(parts_url)) if n.startswith("part-"))
+        if where == "spark":
+            raise RuntimeError("the cluster went away")
+
+    def merge(parts_url, *args):
+        raise JobError("The merge could not write the result.")
+
+    monkeypatch.setattr(spark, "_write", write)
+    if where == "merge":
+        monkeypatch.setattr(spark, "_merge", merge)
+    keys = set(storage.all_keys())
+    with pytest.raises(JobError):
+        run_download(body["id"])
+    db.session.expire_all()
+    req = db.session.get(DownloadRequest, body["id"])
+    reason = "Spark could not run the download: RuntimeError." if where == "spark" else "The merge could not"
+    assert req.status == "failed" and req.error.startswith(reason) and req.file_key is None, req.error
+    assert len(written) > 1 and os.listdir(work_folder) == []
+    assert set(storage.all_keys()) == keys
+
+
+def test_parts_of_killed_jobs_are_swept(app, client, spark_session, bound_item, people, work_folder):
+    """A work horse killed mid-job (DELETE stops a running job so) cannot remove its parts: the next
+    Spark download removes those of requests no longer running, and leaves a running one's alone."""
+    item = databricks(bound_item(rows=20_000))
+    ids = [
+        client.post(
+            "/downloader/requests/",
+            json={"catalogue_item_id": item.id, "spec": {"columns": ["id"], "randomize_ratio": ratio}},
+            headers=people[1],
+        ).get_json()["id"]
+        for ratio in (0.3, 0.4, 0.5)
+    ]
+    killed, running, current = (db.session.get(DownloadRequest, i) for i in ids)
+    killed.cancel()
+    running.status = "running"
+    db.session.commit()
+    for req in (killed, running):
+        folder = work_folder / f"spark-{req.id}-0123abcd"
+        folder.mkdir()
+        (folder / "part-00000-x.parquet").write_bytes(b"PAR1")
+    run_download(current.id)  # in-process: only this request's job runs
+    db.session.expire_all()
+    assert db.session.get(DownloadRequest, current.id).status == "finished"
+    assert os.listdir(work_folder) == [f"spark-{running.id}-0123abcd"]
