@@ -169,13 +169,16 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
     rights, generation = access
     urls = AssetUrls(dm_id)
     by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+
+    def items(rows):
+        with_templates = wants_templates()  # asked once per page, not per item
+        return [represent(a, rights, urls, templates=with_templates) for a in asset_rows(rows, dm_id)]
+
     return paginate(
         collection,
         assets_select(dm_id, deleted=deleted),
         urls.deleted if deleted else urls.assets,
-        lambda rows: [
-            represent(a, rights, urls, templates=wants_templates()) for a in asset_rows(rows, dm_id)
-        ],
+        items,
         single=lambda row: represent(asset_rows([row], dm_id)[0], rights, urls),
         links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
         templates=templates,
