@@ -155,9 +155,9 @@ def token_has_scope(scope):
 
 def required_scope():
     """The scope this request needs: the view's own (``requires_scope``), else read or write by method."""
-    view = current_app.view_functions.get(request.endpoint)
-    marked = getattr(view, "required_scope", None)
-    return marked or ("read" if request.method in READ_METHODS else "write")
+    req = request._get_current_object()  # one context lookup for endpoint and method
+    marked = getattr(current_app.view_functions.get(req.endpoint), "required_scope", None)
+    return marked or ("read" if req.method in READ_METHODS else "write")
 
 
 def check_scope():

@@ -51,13 +51,14 @@ class FastRead:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.stmt.selected_columns
         ]
-        entry = (compiled.string, compiled.positiontup, binds, results if any(results) else None)
+        processed = tuple((i, process) for i, process in enumerate(results) if process is not None)
+        entry = (compiled.string, compiled.positiontup, binds, processed)
         self._compiled[dialect] = entry
         return entry
 
     def rows(self, connection, params):
         dialect = connection.dialect
-        sql, positional, binds, results = self._compiled.get(dialect) or self._compile(dialect)
+        sql, positional, binds, processed = self._compiled.get(dialect) or self._compile(dialect)
         values = {}
         for name, key, process, fixed in binds:
             value = params[name] if fixed is _GIVEN else params.get(name, fixed)
@@ -85,17 +86,17 @@ class FastRead:
         finally:
             cursor.close()
         make = self.row._make
-        if results is None:
+        if not processed:
             return [make(row) for row in fetched]
-        return [
-            make(
-                [
-                    value if process is None or value is None else process(value)  # NULL stays None
-                    for process, value in zip(results, row, strict=False)
-                ]
-            )
-            for row in fetched
-        ]
+        out = []
+        for row in fetched:  # only the columns whose type converts (ids, datetimes) are touched
+            row = list(row)
+            for i, process in processed:
+                value = row[i]
+                if value is not None:  # NULL stays None
+                    row[i] = process(value)
+            out.append(make(row))
+        return out
 
     def first(self, connection, params):
         """The first row of ``rows()``, or None."""

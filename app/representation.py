@@ -165,15 +165,16 @@ def respond(doc, status=200, headers=None, *, etag=True):
     On a seed 000–003 path, JSON (also ``*/*`` and no ``Accept``) is the seed's own body, with its
     own ETag (the hash of that body): app/native.py, docs/seed-native.md.
     """
-    seed = seed_of(request.path)
-    media_type = negotiate(request.environ.get("HTTP_ACCEPT"), **(NEGOTIATION if seed else {}))
+    req = request._get_current_object()  # one context lookup for path, environ and method
+    seed = seed_of(req.path)
+    media_type = negotiate(req.environ.get("HTTP_ACCEPT"), **(NEGOTIATION if seed else {}))
     if seed and media_type == JSON:
         return _respond_native(doc, seed, status, headers, etag)
     body = to_dict(doc, media_type)
     response = render(body, media_type, status=status, headers=headers)
     if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
         _vary_authorization(response)
-    if request.method not in SAFE_METHODS:
+    if req.method not in SAFE_METHODS:
         cache_headers_of_write(response, doc)
     if etag and status in (200, 201):
         # Without _templates the body sent is the canonical encoding itself: hash the bytes sent.

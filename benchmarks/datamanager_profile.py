@@ -1,6 +1,7 @@
 """In-process CPU profile of the data manager benchmark's requests (run by hand, not in CI).
 
-    python benchmarks/datamanager_profile.py [--n 2000] [--cprofile R1] [--keep DIR] [--no-totals-cache]
+    python benchmarks/datamanager_profile.py [--n 2000] [--cprofile R1] [--sample R2] [--keep DIR]
+                                             [--no-totals-cache]
 
 Seeds the benchmark's 100,000 assets (benchmarks/datamanager_http.py, or reuses ``--keep DIR``), then
 calls Halyard's WSGI callable and the baseline's directly, without a server or sockets, and prints the
@@ -8,17 +9,22 @@ median CPU time (``time.process_time``, so other processes' load does not count)
 R1b and R5 for both, and their ratio, each server sent the same ``Authorization`` header (the baseline
 does the same auth work, benchmarks/datamanager_baseline.py). Both servers cache totals, or with
 ``--no-totals-cache`` neither.
-``--cprofile R1`` prints the top functions of one request kind.
+``--cprofile R1`` prints the top functions of one request kind; ``--sample R2`` samples its stack every 50 µs
+of CPU instead (``ITIMER_PROF``) and prints each function's share of the samples, with and without what it
+calls: cProfile's cost per Python call inflates call-heavy code (rendering, LocalProxy lookups) against C
+(SQLite, JSON), a sample does not.
 This is where the HTTP benchmark's ratios come from, minus gunicorn's and the kernel's share.
 """
 
 import argparse
+import collections
 import cProfile
 import functools
 import io
 import json
 import os
 import pstats
+import signal
 import sys
 import time
 from statistics import median
@@ -63,6 +69,35 @@ def cpu_per_call(app, path, headers, n):
     return median(samples) * 1000
 
 
+def sample(app, path, headers, n):
+    """Each function's share of the stack samples of ``n`` calls: inclusive (it or what it calls) and self."""
+    inclusive, own, total = collections.Counter(), collections.Counter(), [0]
+
+    def record(signum, frame):
+        total[0] += 1
+        own[_where(frame.f_code)] += 1
+        seen = set()
+        while frame is not None:
+            seen.add(_where(frame.f_code))
+            frame = frame.f_back
+        inclusive.update(seen)
+
+    signal.signal(signal.SIGPROF, record)
+    signal.setitimer(signal.ITIMER_PROF, 0.00005, 0.00005)
+    for _ in range(n):
+        call(app, path, headers)
+    signal.setitimer(signal.ITIMER_PROF, 0, 0)
+    print(f"{total[0]} samples\n| inclusive % | self % | function |\n|---|---|---|")
+    for where, count in inclusive.most_common(60):
+        print(f"| {100 * count / total[0]:.1f} | {100 * own[where] / total[0]:.1f} | {where} |")
+
+
+def _where(code):
+    path = code.co_filename
+    short = path.split("site-packages/")[-1] if "site-packages/" in path else os.path.relpath(path)
+    return f"{short}:{code.co_firstlineno}({code.co_name})"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="calls per request kind (default 2000)")
@@ -72,6 +107,7 @@ def main():
         help="run --n calls of this request kind on one server (halyard or baseline: "
         "R1:halyard) and nothing else, for an instruction count under valgrind",
     )
+    parser.add_argument("--sample", help="print a sampling profile of this request kind (R1, R2, ...)")
     parser.add_argument("--keep", help="seed into this directory once and reuse it on later runs")
     parser.add_argument("--no-totals-cache", action="store_true", help="a COUNT per page in both servers")
     options = parser.parse_args()
@@ -131,6 +167,10 @@ def main():
         t0 = time.process_time()
         functools.reduce(lambda _, __: call(app, path, headers), range(options.n), None)
         print(f"{options.only}: {(time.process_time() - t0) / max(options.n, 1) * 1000:.3f} ms CPU per call")
+        return
+    if options.sample:
+        h, _, headers = kinds[options.sample]
+        sample(halyard, h, headers, options.n)
         return
     if options.cprofile:
         h, _, headers = kinds[options.cprofile]

@@ -71,9 +71,10 @@ def make_conditional(response: Response, etag: str, *, suffix: str = "") -> Resp
     """Set the strong ``ETag`` and answer 304 when ``If-None-Match`` matches on GET/HEAD."""
     tag = f"{etag}{suffix}"
     response.set_etag(tag)
-    if request.method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:
+    req = request._get_current_object()  # one context lookup for method and environ
+    if req.method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:
         return response
-    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(tag):
+    if "HTTP_IF_NONE_MATCH" in req.environ and req.if_none_match.contains_weak(tag):
         response.status_code = 304
         response.set_data(b"")
         for header in _DROP_ON_304:

@@ -134,7 +134,11 @@ def set_html_renderer(fn: Callable[[dict, int], str] | None) -> None:
 
 def encode_json(doc: dict) -> bytes:
     """The bytes of ``doc`` as every JSON media type sends it (compact, UTF-8, keys in their order)."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+    return _ENCODER.encode(doc).encode("utf-8")
+
+
+# Built once: json.dumps with options builds an encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -> Response:

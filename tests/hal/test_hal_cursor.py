@@ -221,3 +221,27 @@ def test_openapi_documents_the_cursor_variable(client):
 
     params = query_parameters(spec["paths"]["/api/v1/user/"]["get"])
     assert "cursor" in params and "next" in params["cursor"]["description"]
+
+
+def test_cursors_are_signed_as_itsdangerous_signs_them():
+    """The fast signer (key derived once, OpenSSL's one-shot HMAC) writes the stock Signer's signature,
+    so cursors issued before it still read and a stock serializer reads its cursors."""
+    from datetime import datetime
+    from uuid import UUID
+
+    from itsdangerous import URLSafeSerializer
+
+    values = (datetime(2024, 1, 2, 3, 4, 5, 600000), UUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"))
+    stock = URLSafeSerializer("test-secret", salt="halyard.hal.cursor")
+    for scope in ("ec:assets -created", "ec:assets title"):
+        raw = CODEC.dumps(scope, "n", values)
+        payload, signature = raw.rsplit(".", 1)
+        assert stock.make_signer(scope).get_signature(payload).decode() == signature
+        assert stock.loads(raw, salt=scope) == ["n", [{"t": values[0].isoformat()}, {"u": values[1].hex}]]
+        assert (
+            CODEC.loads(
+                stock.dumps(["n", [{"t": values[0].isoformat()}, {"u": values[1].hex}]], salt=scope), scope, 2
+            ).values
+            == values
+        )
+        assert CODEC.loads(raw, scope, 2).values == values

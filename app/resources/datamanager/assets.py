@@ -123,16 +123,17 @@ def represent(asset, rights, urls=None, *, templates=True):
     if deleted:
         props["deleted"] = rfc3339(asset.deleted)
     props["tags"] = list(asset.tag_names)
-    hrefs = [urls.file(asset_id, f.id) for f in asset.files]
-    props["files"] = [file_properties(f, href) for f, href in zip(asset.files, hrefs, strict=False)]
+    props["files"], file_links = [], []  # one loop (most assets of a page have none or one file)
+    for f in asset.files:
+        href = urls.file(asset_id, f.id)
+        props["files"].append(file_properties(f, href))
+        file_links.append(Link(href, type=f.mimetype))
     if deleted:  # seed 004 names a deleted asset's files `file`; `files` too, as on a live asset
         props["file"] = props["files"]
     doc = Document(props, self_href=urls.asset(asset_id, deleted=deleted))
     doc.link("collection", urls.deleted if deleted else urls.assets)
     doc.link("ec:datamanager", urls.datamanager)
-    doc.links(
-        "ec:asset/file", [Link(href, type=f.mimetype) for f, href in zip(asset.files, hrefs, strict=False)]
-    )
+    doc.links("ec:asset/file", file_links)
     if not templates or "editAssets" not in rights:
         return doc
     if deleted:
@@ -169,13 +170,16 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
     rights, generation = access
     urls = AssetUrls(dm_id)
     by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+
+    def items(rows):
+        with_templates = wants_templates()  # asked once per page, not per item
+        return [represent(a, rights, urls, templates=with_templates) for a in asset_rows(rows, dm_id)]
+
     return paginate(
         collection,
         assets_select(dm_id, deleted=deleted),
         urls.deleted if deleted else urls.assets,
-        lambda rows: [
-            represent(a, rights, urls, templates=wants_templates()) for a in asset_rows(rows, dm_id)
-        ],
+        items,
         single=lambda row: represent(asset_rows([row], dm_id)[0], rights, urls),
         links={"ec:datamanager": urls.datamanager, f"{collection.rel}/by-id": Link(by_id, templated=True)},
         templates=templates,
