@@ -80,6 +80,24 @@ def after_more_sends(client, headers, receiver, witness=None, more=2):
     return witness
 
 
+def settled_runs(cutoffs):
+    """Each schedule's runs up to its cutoff slot ({schedule id: slot}), in slot order, once none of them
+    is pending, sending or retrying; else None."""
+    db.session.expire_all()
+    found = []
+    for schedule_id, cutoff in cutoffs.items():
+        runs = (
+            db.session.query(ScheduleRun)
+            .filter(ScheduleRun.schedule_id == schedule_id, ScheduleRun.slot <= cutoff)
+            .order_by(ScheduleRun.slot)
+            .all()
+        )
+        if any(run.status in ("pending", "sending", "retrying") for run in runs):
+            return None
+        found.append(runs)
+    return found
+
+
 def posts_recorded(schedule_id):
     """Attempts that went on the wire (every POST is recorded once it is answered; canceled ones never
     left)."""
@@ -238,13 +256,19 @@ def test_two_workers_send_each_run_once(client, user_headers, receiver, worker_p
         lambda: len(receiver.of(capped["id"])) >= 3 and all(len(receiver.of(s["id"])) >= 3 for s in free)
     )
     after_more_sends(client, user_headers, receiver, witness=free[0])  # time for a duplicate to show up
+    # every run claimed up to the last slot received so far settles (a slow try may still be retrying)
+    cutoffs = {uuid.UUID(s["id"]): max(slot_of(h) for h in receiver.of(s["id"])) for s in free}
+    wait_for(lambda: settled_runs(cutoffs))
     keys = Counter(h["headers"]["Idempotency-Key"] for h in receiver.received)
     assert max(keys.values()) == 1, "a run was delivered twice"
     assert len(receiver.of(capped["id"])) == 3  # frequency cap
-    for s in free:
-        slots = sorted(slot_of(h) for h in receiver.of(s["id"]))
-        gaps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)}
-        assert gaps == {1.0}, slots  # every slot sent once: none lost, none doubled
+    for s, runs in zip(free, settled_runs(cutoffs), strict=True):
+        claimed = [run.slot for run in runs]
+        gaps = {(b - a).total_seconds() for a, b in zip(claimed, claimed[1:], strict=False)}
+        assert gaps == {1.0}, claimed  # every slot claimed once: none skipped, none doubled
+        assert {run.status for run in runs} == {"sent"}, [(r.slot, r.status) for r in runs]
+        received = sorted(slot_of(h) for h in receiver.of(s["id"]) if slot_of(h) <= claimed[-1])
+        assert received == claimed  # each sent run arrived once
     db.session.expire_all()
     assert db.session.get(Schedule, uuid.UUID(capped["id"])).enabled is False
 
