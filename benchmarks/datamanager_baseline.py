@@ -93,7 +93,7 @@ def caller():
     abort(401)
 
 
-def member_or_404(dm, account_id):
+def get_member_or_404(dm, account_id):
     row = conn().execute(
         "SELECT 1 FROM datamanager_members WHERE datamanager_id = ? AND account_id = ?", (dm, account_id)
     )
@@ -159,7 +159,7 @@ def one(dm, asset_id):
 
 @app.get("/dm/<dm>/assets/")
 def page(dm):
-    member_or_404(dm, caller())
+    get_member_or_404(dm, caller())
     page_no, size = int(request.args.get("page", 1)), int(request.args.get("size", 10))
     where, params = "datamanager_id = ? AND deleted IS NULL", [dm]
     if "title~" in request.args:

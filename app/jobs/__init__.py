@@ -44,6 +44,7 @@ MOVED_FUNCTIONS = {
     "app.jobs.datasources.run_steps": "app.resources.datasources.jobs.run_steps",
     "app.resources.datasources.processing.process_source": "app.resources.datasources.jobs.process_source",
     "app.resources.datasources.processing.run_steps": "app.resources.datasources.jobs.run_steps",
+    "app.resources.catalogue.profile.compute_spec_job": "app.resources.catalogue.jobs.compute_spec_job",
 }
 log = logging.getLogger("halyard.jobs")
 _worker_app = None

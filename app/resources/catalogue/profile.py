@@ -9,9 +9,6 @@ values — ``distribution`` (every value with its count, nulls left out) and ``i
 from flask import current_app
 
 from app.errors import ApiError
-from app.extensions import db
-from app.jobs import JobError, produced, report_progress
-from app.resources.catalogue.models import CatalogueItem
 from app.resources.datasources.tables import TableError, connect, ident, relation, table_columns, to_json
 
 SPEC_TYPES = {
@@ -71,24 +68,6 @@ def inline(item):
         return True
     limit = current_app.config["HALYARD_CATALOGUE_PROFILE_INLINE_ROWS"]
     return source.type != "external" and (source.items or 0) <= limit
-
-
-def compute_spec_job(item_id, account_id):
-    """RQ job: profile a large table; the item gets its spec and sample (the job's result links it)."""
-    item = db.session.get(CatalogueItem, item_id)
-    if item is None:
-        raise JobError("The catalogue item was deleted.")
-    report_progress(0.1, "profiling the table")
-    try:
-        spec, sample = profile_item(item)
-    except CannotProfile as exc:
-        raise JobError(exc.description) from None
-    item.spec = spec
-    item.set_sample(sample)
-    item.updated_by_id = account_id
-    db.session.commit()
-    produced(f"/catalogue/items/{item_id}")
-    return {"columns": len(spec)}
 
 
 def profile_item(item):

@@ -16,6 +16,7 @@ from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.catalogue import bp, delete_checks, words
 from app.resources.catalogue.accounts import account_embed
+from app.resources.catalogue.jobs import compute_spec_job
 from app.resources.catalogue.models import EXECUTOR_TYPES, CatalogueItem
 from app.resources.catalogue.openapi import (
     PAGE_MEMBERS,
@@ -28,7 +29,7 @@ from app.resources.catalogue.openapi import (
     CatalogueItemViewSchema,
     empty_response,
 )
-from app.resources.catalogue.profile import compute_spec_job, inline, profile_item
+from app.resources.catalogue.profile import inline, profile_item
 from app.resources.catalogue.schemas import catalogue_item_schema, load_seed_body
 from app.resources.datasources.models import DataSource
 from app.resources.jobs.schemas import JobSchema

@@ -2,8 +2,7 @@
 
 from flask import Blueprint
 
-from app.extensions import curies
-from app.resources.root import register_entry
+from app.resources.root import document_relations, register_entry
 
 bp = Blueprint("datamanager", __name__)
 
@@ -97,5 +96,4 @@ def init_app(app):
         title="A Data Manager space by id",
         path_vars={"dm_id": "dataManagerID"},
     )
-    for rel, (title, methods, description) in RELATIONS.items():
-        curies.document(rel, title=title, methods=methods, description=description)
+    document_relations(RELATIONS)

@@ -3,9 +3,9 @@
 A space the caller is not a member of is a 404 (``COULD_NOT_FIND_DATAMANAGER``), exactly
 like one that does not exist; a member lacking a right gets 403. ADMIN accounts hold every
 right in every space without a membership row. ``rights_or_404`` is that rule, the one door every
-check goes through: reads ask ``access_or_404`` (one indexed Core statement, no ORM objects), one asset
+check goes through: reads ask ``get_access_or_404`` (one indexed Core statement, no ORM objects), one asset
 asks ``reads.asset_or_404`` (the membership joined to the asset's own statement), writes ask
-``space_or_404`` for the ``DataManager`` they change.
+``get_space_or_404`` for the ``DataManager`` they change.
 """
 
 from sqlalchemy import and_, bindparam, func, select
@@ -40,9 +40,9 @@ def rights_or_404(member_id, values, principal):
     return [right for right, held in zip(RIGHTS, values, strict=False) if held]
 
 
-def access_or_404(dm_id):
+def get_access_or_404(dm_id):
     """The caller's rights in space ``dm_id`` (a list) and the space's ``assets_generation``, in one
-    indexed query; 404 like ``space_or_404``."""
+    indexed query; 404 like ``get_space_or_404``."""
     principal = current_principal()
     row = _SPACE_RIGHTS.first(core_connection(), {"dm_id": dm_id, "account_id": principal.id})
     if row is None:
@@ -50,7 +50,7 @@ def access_or_404(dm_id):
     return rights_or_404(row.account_id, row[-len(RIGHT_COLUMNS) :], principal), row.assets_generation
 
 
-def space_or_404(dm_id):
+def get_space_or_404(dm_id):
     """The space ``dm_id`` (the ORM object a write changes) and the caller's rights there (a list), or
     404, in one query."""
     principal = current_principal()

@@ -20,7 +20,7 @@ from app.openapi import api_doc
 from app.openapi.helpers import page
 from app.representation import check_preconditions, load_body, no_content, respond
 from app.resources.datamanager import bp, schemas
-from app.resources.datamanager.access import access_or_404, require, space_or_404
+from app.resources.datamanager.access import get_access_or_404, get_space_or_404, require
 from app.resources.datamanager.assets import deleted_collection, list_assets, new_file, represent
 from app.resources.datamanager.models import Asset
 from app.resources.datamanager.openapi import (
@@ -29,7 +29,7 @@ from app.resources.datamanager.openapi import (
     DataManagerAssetSchema,
     DataManagerDeletedAssetSchema,
 )
-from app.resources.datamanager.reads import AssetUrls, asset_or_404
+from app.resources.datamanager.reads import AssetUrls, get_asset_or_404
 from app.resources.datamanager.schemas import asset_update_schema, link_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive, remove_keys
 from app.timeutil import utcnow
@@ -38,7 +38,7 @@ from app.timeutil import utcnow
 def editable_asset(dm_id, asset_id, *, deleted=False):
     """The space, the asset (the ORM object to change) and the caller's rights, after the editAssets
     and If-Match checks."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     stmt = select(Asset).where(Asset.datamanager_id == dm.id, Asset.id == asset_id)
     stmt = stmt.where(Asset.deleted.is_not(None) if deleted else Asset.deleted.is_(None))
     asset = db.session.scalars(stmt.options(selectinload(Asset.tags), selectinload(Asset.files))).first()
@@ -183,7 +183,7 @@ def delete_asset(dm_id, asset_id):
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
     return list_assets(
-        dm_id, access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
+        dm_id, get_access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
     )
 
 
@@ -192,7 +192,7 @@ def deleted_assets(dm_id):
 @api_doc(responses={200: DataManagerDeletedAssetSchema})
 def deleted_asset(dm_id, asset_id):
     """One soft-deleted asset."""
-    return respond(represent(*asset_or_404(dm_id, asset_id, deleted=True)))
+    return respond(represent(*get_asset_or_404(dm_id, asset_id, deleted=True)))
 
 
 @bp.delete("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

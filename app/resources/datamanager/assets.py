@@ -12,7 +12,7 @@ from app.openapi import api_doc
 from app.openapi.helpers import page, stored_file
 from app.representation import paginate, respond, wants_templates
 from app.resources.datamanager import bp
-from app.resources.datamanager.access import access_or_404, require, space_or_404
+from app.resources.datamanager.access import get_access_or_404, get_space_or_404, require
 from app.resources.datamanager.models import ASSET_TYPES, Asset, AssetFile
 from app.resources.datamanager.openapi import (
     ASSET,
@@ -22,10 +22,10 @@ from app.resources.datamanager.openapi import (
 )
 from app.resources.datamanager.reads import (
     AssetUrls,
-    asset_or_404,
     asset_rows,
     assets_select,
     assets_table,
+    get_asset_or_404,
     tags_table,
     totals_scope,
 )
@@ -166,7 +166,7 @@ def represent(asset, rights, urls=None, *, templates=True):
 
 def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates=None):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
-    of the space's assets), the page, its tags, its files. ``access``: ``access_or_404(dm_id)``."""
+    of the space's assets), the page, its tags, its files. ``access``: ``get_access_or_404(dm_id)``."""
     rights, generation = access
     urls = AssetUrls(dm_id)
     by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
@@ -198,7 +198,7 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
 )
 def assets(dm_id):
     """The assets of a space, with the query grammar."""
-    access = access_or_404(dm_id)
+    access = get_access_or_404(dm_id)
     upload = Template(
         method="POST",
         title="Upload files, one asset per file",
@@ -223,7 +223,7 @@ def assets(dm_id):
 )
 def upload(dm_id):
     """One asset per uploaded ``file`` part; 201 linking every new asset, Location of the first."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     require(rights, "editAssets")
     uploads, _ = receive()
     try:
@@ -266,7 +266,7 @@ def new_file(upload, now, locale=None):
 @api_doc(responses=ASSET)
 def asset(dm_id, asset_id):
     """One asset with its tags and files."""
-    return respond(represent(*asset_or_404(dm_id, asset_id)))
+    return respond(represent(*get_asset_or_404(dm_id, asset_id)))
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/<uuid:asset_id>/files/<uuid:file_id>")
@@ -278,7 +278,7 @@ def asset(dm_id, asset_id):
 )
 def file(dm_id, asset_id, file_id):
     """The bytes of one asset file: stored MIME type, ETag, Range, Content-Disposition."""
-    dm, _ = space_or_404(dm_id)
+    dm, _ = get_space_or_404(dm_id)
     f = db.session.scalars(
         select(AssetFile)
         .join(Asset)

@@ -16,7 +16,7 @@ from app.representation import check_preconditions, created, load_body, no_conte
 from app.resources import choices
 from app.resources.accounts.models import Account
 from app.resources.datamanager import bp, schemas
-from app.resources.datamanager.access import keep_a_manager, require, space_or_404
+from app.resources.datamanager.access import get_space_or_404, keep_a_manager, require
 from app.resources.datamanager.models import Member, member_of
 from app.resources.datamanager.openapi import MEMBER, DataManagerMemberSchema
 from app.resources.datamanager.reads import AssetUrls
@@ -59,7 +59,7 @@ def represent(member, can_manage):
     return doc
 
 
-def member_or_404(dm_id, account_id):
+def get_member_or_404(dm_id, account_id):
     member = member_of(dm_id, account_id)
     if member is None:
         raise NotFound("member")
@@ -74,7 +74,7 @@ def member_or_404(dm_id, account_id):
 )
 def members(dm_id):
     """The members of a space and their rights."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     can_manage = "manageRights" in rights
     grant = Template(
         method="POST",
@@ -102,7 +102,7 @@ def members(dm_id):
 )
 def add_member(dm_id):
     """Make another account a member with the given rights (needs manageRights)."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     require(rights, "manageRights")
     data = load_body(member_create_schema)
     if db.session.get(Account, data["accountID"]) is None:
@@ -124,8 +124,8 @@ def add_member(dm_id):
 @api_doc(responses=MEMBER)
 def member(dm_id, account_id):
     """One member's rights."""
-    dm, rights = space_or_404(dm_id)
-    return respond(represent(member_or_404(dm.id, account_id), "manageRights" in rights))
+    dm, rights = get_space_or_404(dm_id)
+    return respond(represent(get_member_or_404(dm.id, account_id), "manageRights" in rights))
 
 
 @bp.put("/datamanager/<uuid:dm_id>/members/<int:account_id>")
@@ -138,9 +138,9 @@ def member(dm_id, account_id):
 )
 def update_member(dm_id, account_id):
     """Replace a member's rights (needs manageRights)."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     require(rights, "manageRights")
-    member = member_or_404(dm.id, account_id)
+    member = get_member_or_404(dm.id, account_id)
     check_preconditions(represent(member, True))
     data = load_body(member_update_schema)
     keep_a_manager(dm.id, member, data["rights"])
@@ -154,9 +154,9 @@ def update_member(dm_id, account_id):
 @api_doc(responses={204: None}, errors=(409,), description="Needs manageRights; 409 LAST_RIGHTS_MANAGER.")
 def delete_member(dm_id, account_id):
     """Revoke a membership (needs manageRights)."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     require(rights, "manageRights")
-    member = member_or_404(dm.id, account_id)
+    member = get_member_or_404(dm.id, account_id)
     check_preconditions(represent(member, True))
     keep_a_manager(dm.id, member, [])
     db.session.delete(member)

@@ -21,7 +21,7 @@ from app.extensions import core_connection
 from app.fastread import FastRead
 from app.hal import TotalsCache
 from app.representation import base_url, url
-from app.resources.datamanager.access import RIGHT_COLUMNS, access_or_404, rights_or_404
+from app.resources.datamanager.access import RIGHT_COLUMNS, get_access_or_404, rights_or_404
 from app.resources.datamanager.models import Asset, AssetFile, AssetTag, Member
 
 assets_table, tags_table, files_table = Asset.__table__, AssetTag.__table__, AssetFile.__table__
@@ -174,16 +174,16 @@ def assets_select(dm_id, *, deleted=False):
     return select(*ASSET_COLUMNS).where(assets_table.c.datamanager_id == dm_id, where)
 
 
-def asset_or_404(dm_id, asset_id, *, deleted=False):
+def get_asset_or_404(dm_id, asset_id, *, deleted=False):
     """One ``AssetRow`` and the caller's rights in its space, in one query (the asset joined with its
     tags, its files and the caller's membership). 404 ``datamanager`` for a space the caller may
-    not read, else 404 ``asset`` — the same answers, in the same order, as ``access_or_404`` first."""
+    not read, else 404 ``asset`` — the same answers, in the same order, as ``get_access_or_404`` first."""
     principal = current_principal()
     rows = _ONE_ASSET[deleted].rows(
         core_connection(), {"dm_id": dm_id, "asset_id": asset_id, "account_id": principal.id}
     )
     if not rows:
-        access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
+        get_access_or_404(dm_id)  # which 404: no such (readable) space, or no such asset in it
         raise NotFound("asset")
     first = rows[0]
     rights = rights_or_404(first.member_id, first[_FIRST_RIGHT_COLUMN:_FIRST_FILE_COLUMN], principal)

@@ -9,10 +9,10 @@ from app.openapi.helpers import page
 from app.representation import check_preconditions, created, load_body, paginate, respond, url
 from app.resources.datamanager import bp, schemas
 from app.resources.datamanager.access import (
+    get_space_or_404,
     keep_a_manager,
     require,
     rights_by_space,
-    space_or_404,
     visible_spaces,
 )
 from app.resources.datamanager.models import RIGHTS, DataManager, Member, member_of
@@ -136,7 +136,7 @@ def create():
 )
 def get(dm_id):
     """One space with the caller's rights."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     return respond(represent(dm, rights))
 
 
@@ -151,7 +151,7 @@ def get(dm_id):
 )
 def update(dm_id):
     """Change title, description and the caller's own rights (needs manageRights)."""
-    dm, rights = space_or_404(dm_id)
+    dm, rights = get_space_or_404(dm_id)
     require(rights, "manageRights")
     check_preconditions(represent(dm, rights))
     data = load_body(datamanager_update_schema)
