@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import os
+import tempfile
 import time
 
 import duckdb
@@ -182,7 +183,7 @@ def test_parquet_output_of_an_external_item(app, client, external_item, people, 
 
 
 def test_the_worker_keeps_no_local_copy_of_the_input(
-    app, client, external_item, bound_item, people, run_jobs, monkeypatch
+    app, client, external_item, bound_item, people, run_jobs, monkeypatch, tmp_path
 ):
     """While the COPY runs, nothing on this machine holds the input: storage made no local copy, and no
     Parquet file exists under the storage folder, the instance folder or the temporary folder. The same
@@ -204,6 +205,10 @@ def test_the_worker_keeps_no_local_copy_of_the_input(
 
     monkeypatch.setattr(storage, "local_copy", counted_copy)
     monkeypatch.setattr(local, "export", export_and_look)
+    # a temporary folder of this test's own: other test processes write Parquet into the shared one
+    os.makedirs(tmp_path / "tmp")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     lake_body = create(client, external_item(), headers, ["id", "category"]).get_json()
     run_jobs()
     finished(client, lake_body, headers)
@@ -215,8 +220,6 @@ def test_the_worker_keeps_no_local_copy_of_the_input(
 
 
 def parquet_files_since(started, app):
-    import tempfile
-
     seen = set()
     for root in {storage.scratch_root(), app.instance_path, tempfile.gettempdir()}:
         for folder, _, names in os.walk(root):
