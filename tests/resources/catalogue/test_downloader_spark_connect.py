@@ -4,8 +4,12 @@ jobs connecting to it as thin gRPC clients (HALYARD_SPARK_REMOTE=sc://127.0.0.1:
 job's process. The same sample as DuckDB, the same file as LOCAL through the real job, a cancellation,
 and nothing left in the work folder."""
 
+import json
 import os
+import socket
+import threading
 import time
+import urllib.request
 
 import duckdb
 import psutil
@@ -23,7 +27,10 @@ from tests.resources.catalogue.test_downloader_spark_cluster import _stop, _wait
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
+UI_PORT = free_port()  # the server's UI, whose REST API lists its running jobs and their tags
 SERVER_CONF = {
+    "spark.ui.enabled": "true",
+    "spark.ui.port": str(UI_PORT),
     "spark.sql.files.maxPartitionBytes": "262144",  # several tasks (and part files) even for small tables
     "spark.sql.shuffle.partitions": "2",
     "spark.driver.host": "127.0.0.1",
@@ -258,3 +265,126 @@ def test_a_real_worker_runs_downloads_through_connect(
         assert os.listdir(work_folder) == []
     stop(worker)
     assert "the Spark Connect client is preloaded" in worker.stdout.read().decode(errors="replace")
+
+
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (no gRPC, no HTTP/2);
+    ``(its port, stop)``."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    accepted, done = [], threading.Event()
+
+    def serve():
+        sock.settimeout(0.2)
+        while not done.is_set():
+            try:
+                accepted.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def stop():
+        done.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        sock.close()
+        return len(accepted)
+
+    return sock.getsockname()[1], stop
+
+
+def test_a_connect_server_that_does_not_answer_fails_the_job_within_the_bound(
+    app, client, bound_item, people, run_jobs, work_folder
+):
+    """HALYARD_SPARK_REMOTE at a closed 127.0.0.1 port, then at one that accepts TCP and stays silent: each
+    download fails with "The Spark Connect server did not answer" (no URL in it) after about
+    HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS, not after the client's minutes of retries."""
+    bound = 3
+    app.config["HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS"] = bound
+    item = databricks(bound_item(rows=1000))
+    silent_port, stop_silent = silent_server()
+    try:
+        for port in (free_port(), silent_port):
+            app.config["HALYARD_SPARK_REMOTE"] = f"sc://127.0.0.1:{port}/;token=secret-token"
+            spec = {"columns": ["id"], "randomize_ratio": 0.5 if port == silent_port else 0.25}
+            body = client.post(
+                "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
+            ).get_json()
+            started = time.monotonic()
+            run_jobs()
+            took = time.monotonic() - started
+            done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
+            print(f"port {port} ({'silent' if port == silent_port else 'closed'}): failed after {took:.1f} s")
+            assert done["status"] == "failed", done
+            assert done["error"].startswith("The Spark Connect server did not answer: "), done
+            assert str(port) not in done["error"] and "secret-token" not in done["error"]
+            assert took < bound + 30, took  # bounded: the client alone retries for minutes
+    finally:
+        accepted = stop_silent()
+    assert accepted >= 1  # the silent server was really reached
+    assert os.listdir(work_folder) == []
+
+
+def jobs_tagged(tag, status=None):
+    """The server's Spark jobs carrying ``tag`` (Connect turns an operation's tags into job tags that end
+    with the user's tag), from its UI's REST API: ``{job id: status}``."""
+    base = f"http://127.0.0.1:{UI_PORT}/api/v1/applications"
+    with urllib.request.urlopen(base, timeout=30) as response:
+        (application,) = json.load(response)
+    url = f"{base}/{application['id']}/jobs" + (f"?status={status}" if status else "")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        jobs = json.load(response)
+    return {j["jobId"]: j["status"] for j in jobs if any(t.endswith(tag) for t in j.get("jobTags") or [])}
+
+
+def test_delete_of_a_running_connect_download_interrupts_its_server_operation(
+    app, client, connect_server, bound_item, people, worker_process, work_folder
+):
+    """A real worker runs a long download through Connect. Once the server runs a job with the request's
+    tag, the work horse is paused (SIGSTOP: its watcher can no longer see the cancel flag, the case of a
+    kill that comes first), then the last waiter's DELETE stops the job (the worker kills the horse):
+    the DELETE interrupts the operation on the server itself, so within a bound no job with the tag runs
+    there and the jobs that ran ended cancelled (not finished), the DELETE answered within its bound, and
+    no part is left in the work folder."""
+    item = databricks(bound_item(rows=1_000_000))
+    worker = worker_process()
+    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
+    ).get_json()
+    key, running, deadline = spark.connect_key(body["id"]), {}, time.monotonic() + 120
+    while not running and time.monotonic() < deadline:
+        handle = get_redis().get(key)
+        running = jobs_tagged(json.loads(handle)["tag"], "running") if handle else {}
+        time.sleep(0.1)
+    assert running, client.get(body["_links"]["self"]["href"], headers=people).get_json()
+    tag = json.loads(handle)["tag"]
+    parent = psutil.Process(worker.pid)
+    children = parent.children()
+    horses = [p for p in children if os.getpgid(p.pid) == p.pid and p.cmdline() == parent.cmdline()]
+    assert len(horses) == 1, [
+        (p.pid, p.cmdline()) for p in children
+    ]  # RQ's horse: forked, a group of its own
+    horse = horses[0]
+    horse.suspend()
+    started = time.monotonic()
+    response = client.delete(body["_links"]["self"]["href"], headers=people)
+    took = time.monotonic() - started
+    assert response.status_code == 200, response.get_data(as_text=True)
+    deadline = time.monotonic() + 30
+    while jobs_tagged(tag, "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ended = jobs_tagged(tag)
+    print(f"DELETE answered in {took:.2f} s; the tag's jobs afterwards: {ended}")
+    assert all(status == "FAILED" for status in ended.values()) and set(running) <= set(ended), ended
+    assert took < 2 * spark.INTERRUPT_SECONDS + 5, took
+    assert not horse.is_running() or horse.status() == psutil.STATUS_ZOMBIE
+    req = db.session.get(DownloadRequest, body["id"])
+    db.session.refresh(req)
+    assert req.status == "cancelled" and req.file_key is None
+    assert os.listdir(work_folder) == []
+    stop(worker)
