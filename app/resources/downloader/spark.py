@@ -20,6 +20,7 @@ Spark Connect server) or ``HALYARD_SPARK_MASTER`` (``local[*]``, ``spark://…``
    count comes from the parts' Parquet metadata.
 """
 
+import atexit
 import glob
 import json
 import os
@@ -133,6 +134,7 @@ def interrupt(request_id, timeout=INTERRUPT_SECONDS):
         return False
     finally:
         client.close()
+        atexit.unregister(client._on_exit)  # the client registers it; closed, it has nothing to do
     if current_app.config["HALYARD_SPARK_WORK_URL"]:
         sweep(current_app.config["HALYARD_SPARK_WORK_URL"])  # the parts the killed work horse leaves
     return True
