@@ -352,16 +352,21 @@ def test_delete_of_a_running_connect_download_interrupts_its_server_operation(
     bound, and no part is left in the work folder."""
     item = databricks(bound_item(rows=1_000_000))
     worker = worker_process()
+    jobs_tagged("warm-up")  # the UI's REST API answers its first call slowly
     spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
     body = client.post(
         "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
     ).get_json()
-    key, running, deadline = spark.connect_key(body["id"]), {}, time.monotonic() + 120
+    key, running, deadline = spark.connect_key(body["id"]), {}, time.monotonic() + 180
     while not running and time.monotonic() < deadline:
-        handle = get_redis().get(key)
+        handle = get_redis().get(key)  # set once the job's session exists, just before its write
         running = jobs_tagged(json.loads(handle)["tag"], "running") if handle else {}
-        time.sleep(0.1)
-    assert running, client.get(body["_links"]["self"]["href"], headers=people).get_json()
+        if not running and db.session.get(DownloadRequest, body["id"]).status not in ("queued", "running"):
+            break
+        db.session.expire_all()
+        time.sleep(0.05)
+    done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
+    assert running, (done["status"], done.get("error"), done.get("progress"))
     tag = json.loads(handle)["tag"]
     parent = psutil.Process(worker.pid)
     children = parent.children()
