@@ -11,8 +11,7 @@
   executor reads the table) the request and its job record fail at once with the reason.
 - ``leave``: the caller stops waiting; without waiters the request is cancelled and its RQ job
   cancelled (queued) or stopped (running) — the job also checks a cancel flag between stages and
-  interrupts DuckDB when it is set; a running Spark Connect job's server operation is interrupted here
-  first (``spark.interrupt``, bounded), as the work horse's kill cannot reach it.
+  interrupts DuckDB when it is set.
 """
 
 import logging
@@ -29,7 +28,7 @@ from app.extensions import db
 from app.jobs import AppJob, enqueue, get_redis, reconcile
 from app.jobs.models import JobRecord
 from app.resources.datasources import tables
-from app.resources.downloader import executors, local, spark
+from app.resources.downloader import executors, local
 from app.resources.downloader.executors import cancel_key
 from app.resources.downloader.jobs import run_download
 from app.resources.downloader.models import DownloadRequest
@@ -148,7 +147,6 @@ def stop_job(req):
     status = str(getattr(job.get_status(), "value", job.get_status()))
     try:
         if status == "started":
-            spark.interrupt(req.id)  # a Connect job's server operation (bounded): the kill cannot reach it
             send_stop_job_command(redis, job.id)
         elif status in ("queued", "deferred", "scheduled"):
             job.cancel()

@@ -12,15 +12,13 @@ Spark Connect server) or ``HALYARD_SPARK_MASTER`` (``local[*]``, ``spark://…``
 2. It writes the rows as partitioned Parquet files into the work folder (``HALYARD_SPARK_WORK_URL``,
    else the job's own work folder), reporting the finished share of its tasks through
    ``run.progress``; a watcher thread cancels the Spark job group (Connect: interrupts the tag) as
-   soon as ``run.cancelled()``, and on Connect ``DELETE`` interrupts the tag itself (:func:`interrupt`)
-   before the work horse is killed. A Connect server that does not answer within
+   soon as ``run.cancelled()``. A Connect server that does not answer within
    ``HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS`` fails the job.
 3. The parts become one object in the requested format, written by DuckDB straight into storage
    when storage is a folder (a remote result: ``run.new_result()``), else to ``out_path``; the row
    count comes from the parts' Parquet metadata.
 """
 
-import atexit
 import glob
 import json
 import os
@@ -34,7 +32,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from app.extensions import db
-from app.jobs import JobError, get_redis
+from app.jobs import JobError
 from app.resources.catalogue.spec import normalise_value
 from app.resources.downloader import local
 from app.resources.downloader.executors import Cancelled, Result
@@ -42,7 +40,6 @@ from app.resources.downloader.models import DownloadRequest
 
 POLL = 0.25  # how often the watcher reads Spark's progress and the cancel flag
 SPARK_SHARE = 0.85  # the executor's progress spent in Spark; the rest merges the parts
-INTERRUPT_SECONDS = 5  # at most this long for each call of a DELETE's interrupt on the Connect server
 SETTLE_SECONDS = 30  # at most this long for a cancelled job's tasks to end before its parts go
 ROW_INDEX = "_metadata.row_index"
 CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -99,45 +96,6 @@ def _wait_until_ready(remote, timeout):
         grpc.channel_ready_future(channel).result(timeout=timeout)
     finally:
         channel.close()
-
-
-def connect_key(request_id):
-    """The Redis key holding the Connect session and tag of a running request (read by :func:`interrupt`)."""
-    return f"{current_app.config['HALYARD_QUEUE_PREFIX']}:download-connect:{request_id}"
-
-
-def interrupt(request_id, timeout=INTERRUPT_SECONDS):
-    """Interrupt, on the Spark Connect server, the operations of a running request (its tag, in its work
-    horse's session: tags are per session, so a client joins that session by its id) and release that
-    session; one try of each call, ``timeout`` seconds at most each. For ``DELETE``, before the work horse
-    is killed: the server's operation does not outlive the job; then the parts of cancelled requests go
-    (:func:`sweep`). True when the server answered."""
-    try:
-        handle = get_redis().get(connect_key(request_id))
-        if not handle:
-            return False
-        handle = json.loads(handle)
-        from pyspark.sql.connect.client import DefaultChannelBuilder
-        from pyspark.sql.connect.client.core import RpcDeadlines, SparkConnectClient
-    except Exception:  # noqa: BLE001 — Redis away or no Connect client here: the watcher and the sweep remain
-        return False
-    builder = DefaultChannelBuilder(handle["remote"])
-    builder.set(DefaultChannelBuilder.PARAM_SESSION_ID, handle["session"])
-    deadlines = RpcDeadlines(interrupt=timeout, release_session=timeout)
-    client = SparkConnectClient(
-        builder, user_id=handle["user"], retry_policy={"max_retries": 0}, rpc_deadlines=deadlines
-    )
-    try:
-        client.interrupt_tag(handle["tag"])
-        client.release_session()
-    except Exception:  # noqa: BLE001 — the server is gone or the session ended: nothing runs there any more
-        return False
-    finally:
-        client.close()
-        atexit.unregister(client._on_exit)  # the client registers it; closed, it has nothing to do
-    if current_app.config["HALYARD_SPARK_WORK_URL"]:
-        sweep(current_app.config["HALYARD_SPARK_WORK_URL"])  # the parts the killed work horse leaves
-    return True
 
 
 def release(spark):
@@ -275,14 +233,6 @@ def execute(request, out_path, run):
     parts_url = f"{work.rstrip('/')}/spark-{request['id']}-{uuid.uuid4().hex[:8]}"
     tag = f"halyard-download-{request['id']}-{uuid.uuid4().hex[:8]}"
     watcher = Watcher(spark, tag, run)
-    if watcher.remote:  # what DELETE's interrupt() needs: the server, this session and the tag
-        handle = {
-            "remote": current_app.config["HALYARD_SPARK_REMOTE"],
-            "session": spark.session_id,
-            "user": spark.client._user_id,
-            "tag": tag,
-        }
-        get_redis().set(connect_key(request["id"]), json.dumps(handle), ex=24 * 3600)
     try:
         run.progress(0.0, "running on Spark")
         watcher.start()
@@ -301,8 +251,6 @@ def execute(request, out_path, run):
     finally:  # success, failure or cancel: the parts go (after Spark's tasks of the request ended)
         watcher.settle()
         _remove_parts(parts_url)
-        if watcher.remote:
-            get_redis().delete(connect_key(request["id"]))
         release(spark)
 
 

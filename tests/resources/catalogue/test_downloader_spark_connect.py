@@ -4,12 +4,10 @@ jobs connecting to it as thin gRPC clients (HALYARD_SPARK_REMOTE=sc://127.0.0.1:
 job's process. The same sample as DuckDB, the same file as LOCAL through the real job, a cancellation,
 and nothing left in the work folder."""
 
-import json
 import os
 import socket
 import threading
 import time
-import urllib.request
 
 import duckdb
 import psutil
@@ -27,10 +25,7 @@ from tests.resources.catalogue.test_downloader_spark_cluster import _stop, _wait
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
-UI_PORT = free_port()  # the server's UI, whose REST API lists its running jobs and their tags
 SERVER_CONF = {
-    "spark.ui.enabled": "true",
-    "spark.ui.port": str(UI_PORT),
     "spark.sql.files.maxPartitionBytes": "262144",  # several tasks (and part files) even for small tables
     "spark.sql.shuffle.partitions": "2",
     "spark.driver.host": "127.0.0.1",
@@ -327,71 +322,3 @@ def test_a_connect_server_that_does_not_answer_fails_the_job_within_the_bound(
         accepted = stop_silent()
     assert accepted >= 1  # the silent server was really reached
     assert os.listdir(work_folder) == []
-
-
-def jobs_tagged(tag, status=None):
-    """The server's Spark jobs carrying ``tag`` (Connect turns an operation's tags into job tags that end
-    with the user's tag), from its UI's REST API: ``{job id: status}``."""
-    base = f"http://127.0.0.1:{UI_PORT}/api/v1/applications"
-    with urllib.request.urlopen(base, timeout=30) as response:
-        (application,) = json.load(response)
-    url = f"{base}/{application['id']}/jobs" + (f"?status={status}" if status else "")
-    with urllib.request.urlopen(url, timeout=30) as response:
-        jobs = json.load(response)
-    return {j["jobId"]: j["status"] for j in jobs if any(t.endswith(tag) for t in j.get("jobTags") or [])}
-
-
-def test_delete_of_a_running_connect_download_interrupts_its_server_operation(
-    app, client, connect_server, bound_item, people, worker_process, work_folder
-):
-    """A real worker runs a long download through Connect. Once the server runs a job with the request's
-    tag, the work horse is paused (SIGSTOP: its watcher can no longer see the cancel flag, the case of a
-    kill that comes first), then the last waiter's DELETE stops the job (the worker kills the horse):
-    the DELETE interrupts the operation on the server itself, so within a bound no job with the tag runs
-    there and the operation's last job ended cancelled (not finished), the DELETE answered within its
-    bound, and no part is left in the work folder."""
-    item = databricks(bound_item(rows=1_000_000))
-    worker = worker_process()
-    jobs_tagged("warm-up")  # the UI's REST API answers its first call slowly
-    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
-    body = client.post(
-        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
-    ).get_json()
-    key, running, deadline = spark.connect_key(body["id"]), {}, time.monotonic() + 180
-    while not running and time.monotonic() < deadline:
-        handle = get_redis().get(key)  # set once the job's session exists, just before its write
-        running = jobs_tagged(json.loads(handle)["tag"], "running") if handle else {}
-        if not running and db.session.get(DownloadRequest, body["id"]).status not in ("queued", "running"):
-            break
-        db.session.expire_all()
-        time.sleep(0.05)
-    done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
-    assert running, (done["status"], done.get("error"), done.get("progress"))
-    tag = json.loads(handle)["tag"]
-    parent = psutil.Process(worker.pid)
-    children = parent.children()
-    horses = [p for p in children if os.getpgid(p.pid) == p.pid and p.cmdline() == parent.cmdline()]
-    assert len(horses) == 1, [
-        (p.pid, p.cmdline()) for p in children
-    ]  # RQ's horse: forked, a group of its own
-    horse = horses[0]
-    horse.suspend()
-    started = time.monotonic()
-    response = client.delete(body["_links"]["self"]["href"], headers=people)
-    took = time.monotonic() - started
-    assert response.status_code == 200, response.get_data(as_text=True)
-    deadline = time.monotonic() + 30
-    while jobs_tagged(tag, "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    ended = jobs_tagged(tag)
-    print(f"DELETE answered in {took:.2f} s; the tag's jobs afterwards: {ended}")
-    # none runs any more, and the operation's last job was cancelled (it would have succeeded uninterrupted;
-    # an earlier job of the write may have finished before the DELETE)
-    assert "RUNNING" not in ended.values() and ended[max(ended)] == "FAILED", ended
-    assert took < 2 * spark.INTERRUPT_SECONDS + 5, took
-    assert not horse.is_running() or horse.status() == psutil.STATUS_ZOMBIE
-    req = db.session.get(DownloadRequest, body["id"])
-    db.session.refresh(req)
-    assert req.status == "cancelled" and req.file_key is None
-    assert os.listdir(work_folder) == []
-    stop(worker)
