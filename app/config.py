@@ -365,6 +365,11 @@ SETTINGS = {
         "Spark Connect URL (sc://host:15002, or a Databricks workspace's sc://…;token=…;"
         "x-databricks-cluster-id=…); wins over HALYARD_SPARK_MASTER.",
     ),
+    "HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS": (
+        30,
+        "A download job whose Spark Connect server (HALYARD_SPARK_REMOTE) does not answer within this many"
+        " seconds fails with 'The Spark Connect server did not answer'.",
+    ),
     "HALYARD_SPARK_CONF": (
         {},
         "JSON object of extra Spark settings (the s3a settings of a cluster, executor memory...).",

@@ -12,7 +12,8 @@ Spark Connect server) or ``HALYARD_SPARK_MASTER`` (``local[*]``, ``spark://…``
 2. It writes the rows as partitioned Parquet files into the work folder (``HALYARD_SPARK_WORK_URL``,
    else the job's own work folder), reporting the finished share of its tasks through
    ``run.progress``; a watcher thread cancels the Spark job group (Connect: interrupts the tag) as
-   soon as ``run.cancelled()``.
+   soon as ``run.cancelled()``. A Connect server that does not answer within
+   ``HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS`` fails the job.
 3. The parts become one object in the requested format, written by DuckDB straight into storage
    when storage is a folder (a remote result: ``run.new_result()``), else to ``out_path``; the row
    count comes from the parts' Parquet metadata.
@@ -73,6 +74,7 @@ def session():
                 builder = builder.config(key, value)
         if remote:
             try:
+                _wait_until_ready(remote, config["HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS"])
                 return builder.create()  # not getOrCreate: a forked work horse must not reuse a channel
             except ImportError as exc:
                 raise JobError(f"This worker has no Spark Connect client: {exc}") from None
@@ -80,6 +82,20 @@ def session():
                 raise JobError(f"The Spark Connect server did not answer: {type(exc).__name__}.") from None
         spark = _sessions[wanted] = builder.getOrCreate()
     return spark
+
+
+def _wait_until_ready(remote, timeout):
+    """Wait at most ``timeout`` seconds for a gRPC channel to the Connect server (the client's own channel
+    builder: TLS and token as the session's) to become ready (``grpc.channel_ready_future``), so that a
+    server that is down or never answers fails the job at once instead of the client's retries (minutes)."""
+    import grpc
+    from pyspark.sql.connect.client import DefaultChannelBuilder
+
+    channel = DefaultChannelBuilder(remote).toChannel()
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    finally:
+        channel.close()
 
 
 def release(spark):

@@ -5,6 +5,8 @@ job's process. The same sample as DuckDB, the same file as LOCAL through the rea
 and nothing left in the work folder."""
 
 import os
+import socket
+import threading
 import time
 
 import duckdb
@@ -258,3 +260,65 @@ def test_a_real_worker_runs_downloads_through_connect(
         assert os.listdir(work_folder) == []
     stop(worker)
     assert "the Spark Connect client is preloaded" in worker.stdout.read().decode(errors="replace")
+
+
+def silent_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (no gRPC, no HTTP/2);
+    ``(its port, stop)``."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    accepted, done = [], threading.Event()
+
+    def serve():
+        sock.settimeout(0.2)
+        while not done.is_set():
+            try:
+                accepted.append(sock.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def stop():
+        done.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        sock.close()
+        return len(accepted)
+
+    return sock.getsockname()[1], stop
+
+
+def test_a_connect_server_that_does_not_answer_fails_the_job_within_the_bound(
+    app, client, bound_item, people, run_jobs, work_folder
+):
+    """HALYARD_SPARK_REMOTE at a closed 127.0.0.1 port, then at one that accepts TCP and stays silent: each
+    download fails with "The Spark Connect server did not answer" (no URL in it) after about
+    HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS, not after the client's minutes of retries."""
+    bound = 3
+    app.config["HALYARD_SPARK_CONNECT_TIMEOUT_SECONDS"] = bound
+    item = databricks(bound_item(rows=1000))
+    silent_port, stop_silent = silent_server()
+    try:
+        for port in (free_port(), silent_port):
+            app.config["HALYARD_SPARK_REMOTE"] = f"sc://127.0.0.1:{port}/;token=secret-token"
+            spec = {"columns": ["id"], "randomize_ratio": 0.5 if port == silent_port else 0.25}
+            body = client.post(
+                "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
+            ).get_json()
+            started = time.monotonic()
+            run_jobs()
+            took = time.monotonic() - started
+            done = client.get(body["_links"]["self"]["href"], headers=people).get_json()
+            print(f"port {port} ({'silent' if port == silent_port else 'closed'}): failed after {took:.1f} s")
+            assert done["status"] == "failed", done
+            assert done["error"].startswith("The Spark Connect server did not answer: "), done
+            assert str(port) not in done["error"] and "secret-token" not in done["error"]
+            assert took < bound + 30, took  # bounded: the client alone retries for minutes
+    finally:
+        accepted = stop_silent()
+    assert accepted >= 1  # the silent server was really reached
+    assert os.listdir(work_folder) == []
