@@ -144,8 +144,16 @@ def test_interval_schedule_fires_then_disable_and_delete_stop_it(
     assert latest["response_excerpt"] == "answered 200" and latest["duration_ms"] >= 0
     item = client.get(a["_links"]["self"]["href"], headers=user_headers).get_json()
     assert item["triggered"] >= 2 and item["last_run"] is not None
-    metrics = client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"]
-    assert metrics["scheduler.deliver_task.success.sum"] >= 3 and metrics["scheduler.fire.sum"] >= 3
+    # three POSTs were seen (two of a, one of b); b's attempt may be recorded just after its POST
+    wait_for(
+        lambda: (
+            (m := client.get("/api/metrics/", headers=admin_headers).get_json()["metrics"])[
+                "scheduler.deliver_task.success.sum"
+            ]
+            >= 3
+            and m["scheduler.fire.sum"] >= 3
+        )
+    )
 
     assert (
         client.put(a["_links"]["self"]["href"], json={"enabled": False}, headers=user_headers).status_code

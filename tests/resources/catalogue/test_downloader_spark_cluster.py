@@ -152,7 +152,7 @@ def test_a_download_runs_on_the_cluster_reports_progress_and_is_cancelled(
 
     job = poll(finished)
     done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
-    assert job["status"] == "finished" and done["status"] == "finished", (job, done)
+    assert job["status"] == "finished" and done["status"] == "finished", (job.get("error"), done.get("error"))
     # the rows: exactly LOCAL's query for the request's seed
     req = db.session.get(DownloadRequest, body["id"])
     with local.table_file(req.catalogue_item.datasource) as path:
