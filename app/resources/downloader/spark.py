@@ -80,6 +80,11 @@ def session():
                 raise JobError(f"This worker has no Spark Connect client: {exc}") from None
             except Exception as exc:  # noqa: BLE001 — the URL may carry a token: only the error's type
                 raise JobError(f"The Spark Connect server did not answer: {type(exc).__name__}.") from None
+        # Halyard's settings choose the mode: a Connect session made earlier in this process (or its
+        # parent's environment) leaves SPARK_CONNECT_MODE_ENABLED/SPARK_REMOTE set, which would turn this
+        # classic builder into a Connect one
+        for name in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE", "SPARK_LOCAL_REMOTE"):
+            os.environ.pop(name, None)
         spark = _sessions[wanted] = builder.getOrCreate()
     return spark
 

@@ -41,11 +41,18 @@ def connect_server(tmp_path_factory):
     proc, log = spark.start_connect_server(
         port, str(tmp_path_factory.mktemp("spark-connect")), master="local[2]", conf=SERVER_CONF
     )
+    before = {k: v for k, v in os.environ.items() if k.startswith(("SPARK_", "PYSPARK_"))}
     try:
         _wait_for(log, spark.CONNECT_READY, proc)
         yield f"sc://127.0.0.1:{port}", proc
     finally:
         _stop(proc)
+        # pyspark marks this process as a Connect client (SPARK_CONNECT_MODE_ENABLED, SPARK_REMOTE): leave
+        # the environment as it was for the next test file of this process and its subprocesses
+        for name in [k for k in os.environ if k.startswith(("SPARK_", "PYSPARK_"))]:
+            if name not in before:
+                del os.environ[name]
+        os.environ.update(before)
 
 
 @pytest.fixture(scope="module")
