@@ -348,7 +348,8 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
         1_000_000,
         "POST …/estimate/ counts a stored table of at most this many rows exactly in the request; a larger"
-        " one (or an external data set) is estimated from its row count (metadata) and the item's spec.",
+        " one (or an external data set) is estimated from its row count (metadata) and the item's spec. A"
+        " download job's estimated_size follows the same rule (no scan of a larger table).",
     ),
     "HALYARD_DOWNLOADER_ADAPTERS": (
         {},

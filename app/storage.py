@@ -112,6 +112,11 @@ def new_key():
     return uuid.uuid4().hex
 
 
+def is_object_storage():
+    """Whether files are kept in an S3-compatible object store (else a local folder)."""
+    return store().kind == "s3"
+
+
 def url(key):
     """Where ``key`` lives, for an engine that reads or writes storage itself (Spark):
     ``file:///folder/ab/key`` or ``s3://bucket/prefix/ab/key``."""
@@ -233,7 +238,7 @@ def send(key, *, mimetype, download_name=None, etag=None):
     content_type, inline = serving_type(mimetype)
     how = disposition(download_name, inline)
     backend = store()
-    if backend.kind == "s3":
+    if is_object_storage():
         if config["HALYARD_STORAGE_DOWNLOADS"] == "stream":
             return _stream(backend, key, content_type, how, tag)
         return _elsewhere(tag, lambda: _presigned(backend, key, content_type, how))

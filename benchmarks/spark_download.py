@@ -48,6 +48,7 @@ sys.path.insert(0, ROOT)
 
 COLUMNS = ["id", "price", "created"]
 RATIO = 0.1
+S3_CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench", "region_name": "us-east-1"}
 SPARK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
@@ -96,8 +97,16 @@ def main():
     parser.add_argument("--spark", choices=["connect", "local"], default="connect")
     parser.add_argument("--engines", default="local,spark")
     parser.add_argument("--keep", help="work directory to use (kept afterwards)")
+    parser.add_argument(
+        "--storage",
+        choices=["file", "s3"],
+        default="file",
+        help="s3: the table in an S3 server (moto's, on 127.0.0.1) started here; LOCAL only",
+    )
     args = parser.parse_args()
     engines = args.engines.split(",")
+    if args.storage == "s3" and engines != ["local"]:
+        parser.error("--storage s3 runs --engines local only: Spark reads s3a://, which this package lacks")
     work = args.keep or tempfile.mkdtemp(prefix="halyard-spark-bench-")
     os.makedirs(work, exist_ok=True)
     os.environ.update(
@@ -105,7 +114,9 @@ def main():
         HALYARD_RATE_LIMIT_ENABLED="false",
     )
     os.environ.setdefault("HALYARD_QUEUE_PREFIX", f"bench{os.getpid()}")
-    server = server_peak = None
+    server = server_peak = moto = None
+    if args.storage == "s3":
+        moto = start_s3_server()
     if args.spark == "connect" and "spark" in engines:
         server, remote = start_connect_server(work)
         os.environ["HALYARD_SPARK_REMOTE"] = remote
@@ -119,8 +130,76 @@ def main():
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(60)
+        if moto is not None:
+            moto.terminate()
+            moto.wait(60)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def start_s3_server():
+    """moto's S3 server on a free 127.0.0.1 port, with a bucket; sets the HALYARD_* storage settings to it."""
+    import boto3
+    import requests
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            requests.get(endpoint + "/moto-api/", timeout=5)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("the S3 server did not start") from None
+            time.sleep(0.2)
+    boto3.client("s3", endpoint_url=endpoint, **S3_CREDENTIALS).create_bucket(Bucket="bench")
+    os.environ.update(
+        HALYARD_STORAGE_URL="s3://bench/files",
+        HALYARD_S3_ENDPOINT_URL=endpoint,
+        HALYARD_S3_REGION="us-east-1",
+        HALYARD_S3_ADDRESSING_STYLE="path",
+        HALYARD_S3_ACCESS_KEY_ID=S3_CREDENTIALS["aws_access_key_id"],
+        HALYARD_S3_SECRET_ACCESS_KEY=S3_CREDENTIALS["aws_secret_access_key"],
+    )
+    return proc
+
+
+def s3_stream(con, endpoint, object_path, columns):
+    """The direct run's reader of an object in the S3 server, written by hand: a pyarrow dataset on its S3
+    filesystem (DuckDB has no S3 reader here: httpfs is downloaded at run time), streamed in order with each
+    row's position as ``file_row_number`` (the sample's key), registered in ``con`` as ``lake``."""
+    import pyarrow
+    from pyarrow import dataset, fs
+
+    host = endpoint.split("://", 1)[1]
+    filesystem = fs.S3FileSystem(
+        access_key=S3_CREDENTIALS["aws_access_key_id"],
+        secret_key=S3_CREDENTIALS["aws_secret_access_key"],
+        endpoint_override=host,
+        scheme="http",
+        region="us-east-1",
+    )
+    data = dataset.dataset(object_path, filesystem=filesystem, format="parquet")
+    fields = [data.schema.field(c) for c in columns] + [pyarrow.field("file_row_number", "int64")]
+    schema = pyarrow.schema(fields)
+
+    def batches():
+        offset = 0
+        for batch in data.to_batches(columns=columns):
+            numbers = pyarrow.array(range(offset, offset + batch.num_rows), pyarrow.int64())
+            yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
+            offset += batch.num_rows
+
+    con.register("lake", pyarrow.RecordBatchReader.from_batches(schema, batches()))
+    return "lake"
 
 
 def start_connect_server(work):
@@ -263,10 +342,26 @@ def run_benchmark(args, engines, work, server_peak):
                     out = os.path.join(work, "direct.csv")
                     con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
                     started = time.perf_counter()
-                    sql = local.query(items[engine], body, req.seed, parquet_rows(parquet, True))
+                    if args.storage == "s3":  # read where it lives, as Halyard must (no local copy)
+                        endpoint, url = os.environ["HALYARD_S3_ENDPOINT_URL"], storage.url(stored.key)
+                        rows_sql = s3_stream(con, endpoint, url[len("s3://") :], local.needed(body))
+                    else:
+                        rows_sql = parquet_rows(parquet, True)
+                    sql = local.query(items[engine], body, req.seed, rows_sql)
                     con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
                     figure["direct_s"] = round(time.perf_counter() - started, 3)
                     con.close()
+                    if args.storage == "s3":  # for reference: fetch the object whole, then DuckDB on the copy
+                        con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
+                        copy = os.path.join(work, "copy.parquet")
+                        started = time.perf_counter()
+                        with storage.open_file(stored.key) as src, open(copy, "wb") as dst:
+                            shutil.copyfileobj(src, dst, 8 << 20)
+                        sql = local.query(items[engine], body, req.seed, parquet_rows(copy, True))
+                        con.execute(f"COPY ({sql}) TO '{out}' (FORMAT csv, HEADER false)")
+                        figure["direct_copy_then_query_s"] = round(time.perf_counter() - started, 3)
+                        con.close()
+                        os.unlink(copy)
                     direct_rows = len(open(out).readlines())  # noqa: SIM115
                 else:
                     folder = os.path.join(work, "direct-spark")
@@ -299,6 +394,12 @@ def run_benchmark(args, engines, work, server_peak):
             figures[f"{engine}_ratio_end_to_end_vs_direct"] = round(
                 figures[f"{engine}_median_end_to_end_s"] / figures[f"{engine}_median_direct_s"], 2
             )
+        if args.storage == "s3":
+            timed = [r for r in rounds["local"] if not r["warmup"]]
+            figures["local_median_direct_copy_then_query_s"] = statistics.median(
+                r["direct_copy_then_query_s"] for r in timed
+            )
+        figures["storage"] = args.storage
         figures["spark_mode"], figures["warmup_rounds"] = args.spark, args.warmup
         figures["duckdb_threads"], figures["duckdb_memory_limit"] = threads, memory
     print(json.dumps(figures, indent=2))

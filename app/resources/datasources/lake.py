@@ -110,6 +110,14 @@ def check_location(url):
     return Location(scheme, path, root, folder)
 
 
+def stored(url):
+    """The Location of an object of Halyard's own storage (``storage.url(key)``, ``s3://…``), read with
+    this module's reader: not checked against HALYARD_DATASOURCE_EXTERNAL_LOCATIONS or the outbound policy,
+    because no client chose it — the operator configured the store (HALYARD_STORAGE_URL)."""
+    scheme, path, _ = _split(url)
+    return Location(scheme, path, path, False)
+
+
 def _endpoint():
     config = current_app.config
     endpoint = config["HALYARD_S3_ENDPOINT_URL"]
@@ -200,15 +208,16 @@ class Described:
     files: int
 
 
-def describe(url):
-    """The data set at ``url`` (checked again now) with its row count from the Parquet footers only.
+def describe(url, location=None):
+    """The data set at ``url`` (checked again now, unless ``location`` is given: ``stored(url)``) with its
+    row count from the Parquet footers only.
 
     LocationRefused for a refused location or data that is not Parquet (the message is safe to show).
     """
     import pyarrow
     from pyarrow import dataset
 
-    location = check_location(url)
+    location = location or check_location(url)
     try:
         filesystem_ = filesystem(location)
         base, paths = files(location, filesystem_)
@@ -226,10 +235,11 @@ def _first_line(exc):
 
 
 @contextlib.contextmanager
-def register(con, url, name="lake"):
+def register(con, url, name="lake", location=None):
     """Register the data set at ``url`` in the DuckDB connection ``con`` as the view ``name``; yields the
-    Described data set. DuckDB scans it through pyarrow: only the columns and row groups a query needs."""
-    described = describe(url)
+    Described data set. DuckDB scans it through pyarrow: only the columns and row groups a query needs.
+    ``location``: as for ``describe``."""
+    described = describe(url, location)
     con.register(name, described.dataset)
     try:
         yield described
@@ -238,16 +248,16 @@ def register(con, url, name="lake"):
 
 
 @contextlib.contextmanager
-def register_positions(con, url, name, columns, position):
+def register_positions(con, url, name, columns, position, location=None):
     """Register the data set at ``url`` in ``con`` as the view ``name`` with each row's 0-based position in
     the data set as the column ``position`` (files in name order, rows in file order: the numbers the same
     rows would have stored as one table). The rows stream through pyarrow in order, only ``columns`` (all
     when None) read, the positions counted batch by batch; DuckDB reads the stream once. Yields the
-    Described data set."""
+    Described data set. ``location``: as for ``describe``."""
     import pyarrow
     import pyarrow.compute
 
-    described = describe(url)
+    described = describe(url, location)
     data = described.dataset
     names = list(data.schema.names if columns is None else columns)
     fields = [data.schema.field(n) for n in names] + [pyarrow.field(position, pyarrow.int64())]

@@ -69,10 +69,20 @@ def table_file(source):
 
 
 class Rows(str):
-    """What ``relation`` yields: a SQL table expression, and ``path``: the local Parquet file of a stored
-    table (for readers of its metadata, e.g. ``parquet_metadata``), None for an external data set."""
+    """What ``relation`` yields: a SQL table expression; ``path``: the local Parquet file of a stored
+    table on local storage (None otherwise); ``footers``: the Parquet metadata of each of its files
+    (``pyarrow.parquet.FileMetaData``: row counts, column chunk sizes), read on first use."""
 
     path = None
+    once = False  # a stream DuckDB can read only once (``positions`` on a table read where it lives)
+    _footers = None
+
+    def footers(self):
+        if self._footers is None:
+            import pyarrow.parquet
+
+            self._footers = [pyarrow.parquet.read_metadata(self.path)]
+        return self._footers
 
 
 POSITION = "file_row_number"  # the row's position, carried by ``relation(..., positions=True)``
@@ -85,6 +95,9 @@ def relation(con, source, *, positions=False, columns=None):
     lake.py). LookupError when it has none, FileNotFoundError when storage lost it, TableError when the
     external location is refused or unreadable now.
 
+    A stored table is read from the local store's file, or where it lives in object storage (through
+    lake.py's pyarrow reader, like an external data set: no copy on the worker's disk).
+
     ``positions``: the relation also carries ``file_row_number`` (BIGINT), the row's 0-based position in
     the source — in a stored table its row number in the Parquet file; in an external data set its
     position across the data set's files in name order, counted as they are read, which is the number the
@@ -92,13 +105,27 @@ def relation(con, source, *, positions=False, columns=None):
     external relation is a stream DuckDB reads once; ``columns`` (the ones the reader needs) then limits
     what is read from the files."""
     if getattr(source, "type", None) == "external":
+        url, location = source.url, None
+    elif storage.is_object_storage():  # a stored table in object storage: read where it lives, no copy
+        if not getattr(source, "table_key", None):
+            raise LookupError("this source has no table (it is not ready)")
+        if not storage.exists(source.table_key):
+            raise FileNotFoundError(source.table_key)
+        url = storage.url(source.table_key)
+        location = lake.stored(url)
+    else:
+        url = None
+    if url is not None:
         try:
             if positions:
-                with lake.register_positions(con, source.url, "lake", columns, POSITION):
-                    yield Rows("lake")
+                registered = lake.register_positions(con, url, "lake", columns, POSITION, location)
             else:
-                with lake.register(con, source.url, "lake"):
-                    yield Rows("lake")
+                registered = lake.register(con, url, "lake", location)
+            with registered as described:
+                rows = Rows("lake")
+                rows.once = positions
+                rows._footers = [fragment.metadata for fragment in described.dataset.get_fragments()]
+                yield rows
         except lake.LocationRefused as error:
             raise TableError(str(error)) from None
         return

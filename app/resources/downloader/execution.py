@@ -169,8 +169,7 @@ def estimate(item, spec, fmt):
     item's spec (``metadata``, no row read); an unreadable one from the spec alone."""
     source = item.datasource
     if source is not None and source.status == "ready" and source.items is not None:
-        limit = current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
-        if source.type == "external" or source.items > limit:
+        if local.estimated_by_metadata(source):
             return local.estimate_from_spec(item, spec, total=source.items)
     try:
         source, types, _ = local.table_of(item)

@@ -14,7 +14,9 @@ An executor is a function ``execute(request, out_path, run) -> int | Result``:
   (an external data set included) as a DuckDB relation in ``con`` (LOCAL reads them so),
   ``run.new_result()`` gives ``(key, url)`` of a fresh storage object the executor may write the result
   into itself (a *remote result*), and
-  ``run.workdir`` is the private work folder; the executor may set ``run.estimated_size`` (bytes).
+  ``run.workdir`` is the private work folder; the executor may set ``run.estimated_size`` (bytes) when
+  the job has not (it sets it from the metadata for an external data set or a table past
+  HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS, so no executor scans a large table only to estimate it).
 
 It returns the row count (the result is ``out_path``, which the job moves into storage) or a
 ``Result(rows, key)`` naming the storage object it wrote itself; raising :class:`Cancelled` (or

@@ -62,7 +62,7 @@ def _execute(req, workdir):
     target = executors.executor_for(item.executor_type)
     if not target:
         raise JobError(f"No executor adapter is configured for {item.executor_type} items.")
-    source, table_url = None, None
+    source, table_url, estimate = None, None, None
     if executors.needs_table(target) or item.datasource is not None:
         try:
             source, duckdb_types, version = local.table_of(item, external=executors.reads_external(target))
@@ -74,8 +74,10 @@ def _execute(req, workdir):
             req.data_version = version
             if source.table_key:
                 table_url = storage.url(source.table_key)
-            else:  # an external data set: estimated from its row count and the spec (no second scan)
-                req.estimated_size = local.estimate_from_spec(item, req.spec, total=source.items).size
+            if local.estimated_by_metadata(source):  # from its row count and the spec: no second scan
+                estimate = req.estimated_size = local.estimate_from_spec(
+                    item, req.spec, total=source.items
+                ).size
     request = {
         "id": req.id,
         "item": item.name,
@@ -93,6 +95,7 @@ def _execute(req, workdir):
         relation=(lambda con, columns: local.rows(con, source, columns)) if source else None,
         recorded=lambda: _recorded_cancelled(req),
     )
+    run.estimated_size = estimate  # when set, the executor does not estimate again
     out_path = os.path.join(workdir, f"result.{req.format}")
     _stage(req, "running", executors.LOW, f"running on {item.executor_type}")
     outcome = executors.load(target)(request, out_path, run)

@@ -26,6 +26,8 @@ single-threaded.
 import contextlib
 from dataclasses import dataclass
 
+from flask import current_app
+
 from app import storage
 from app.jobs import JobError
 from app.jobs.progress import DuckDBWatcher, enable
@@ -90,6 +92,19 @@ def table_file(source):
             yield path
     except FileNotFoundError:
         raise SourceUnavailable("The item's data source table is missing from storage.") from None
+
+
+def estimated_by_metadata(source):
+    """Whether ``source``'s rows are estimated from its row count (the Parquet metadata) and the item's
+    spec rather than counted: an ``external`` data set, a table in object storage (read where it lives,
+    as a stream a download reads once), or a stored table of more than HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS
+    rows. The one rule of ``POST …/estimate/`` and of a download job's ``estimated_size``: neither scans a
+    large or remote table only to estimate it."""
+    if source.type == "external" or storage.is_object_storage():
+        return True
+    return (
+        source.items is not None and source.items > current_app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"]
+    )
 
 
 def connect(workdir=None):
@@ -197,7 +212,7 @@ def execute(request, out_path, run):
     try:
         with run.relation(con, needed(spec)) as rows:
             run.progress(0.0, "estimating")
-            if rows.path:  # a stored table; an external data set was estimated from its metadata by the job
+            if run.estimated_size is None and not rows.once:  # else the job estimated it from metadata
                 run.estimated_size = estimate_from_data(con, item, spec, rows, fmt).size
             if run.cancelled():
                 raise Cancelled()
@@ -264,9 +279,8 @@ def estimate_from_data(con, item, spec, rows, fmt):
     the source, scaled by the share of rows kept.
     """
     columns = spec["columns"]
-    path = rows.path  # a stored table (tables.relation): its Parquet metadata is read too
-    (total,) = con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [path]).fetchone()
-    total = int(total or 0)
+    footers = rows.footers()  # the Parquet metadata of the table's files (tables.relation)
+    total = sum(footer.num_rows for footer in footers)
     conditions = where(item, spec)
     widths = " + ".join(f"coalesce(length(CAST({ident(c)} AS VARCHAR)), 0)" for c in columns)
     sql = f"SELECT count(*), avg({widths}) FROM {rows}"
@@ -276,11 +290,14 @@ def estimate_from_data(con, item, spec, rows, fmt):
     rows = count * float(spec.get("randomize_ratio", 1))
     basis = "data"
     if fmt == "parquet":
-        (compressed,) = con.execute(
-            "SELECT sum(total_compressed_size) FROM parquet_metadata(?) WHERE path_in_schema IN "
-            f"({', '.join(literal('STRING', c) for c in columns)})",
-            [path],
-        ).fetchone()
+        wanted = set(columns)
+        compressed = sum(
+            group.column(i).total_compressed_size
+            for footer in footers
+            for group in (footer.row_group(g) for g in range(footer.num_row_groups))
+            for i in range(group.num_columns)
+            if group.column(i).path_in_schema in wanted
+        )
         share = rows / total if total else 0
         return Estimate(int(round((compressed or 0) * share)) + 512, rows, basis)
     header = sum(len(c) for c in columns) + len(columns)

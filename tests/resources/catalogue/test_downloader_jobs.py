@@ -125,6 +125,33 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
     assert job["status"] == "finished" and job["_links"]["ec:job/result"]["href"] == done["uri"]
 
 
+@pytest.mark.parametrize("max_rows, basis", [(20000, "data"), (19999, "metadata")])
+def test_one_rule_decides_whether_the_estimate_and_the_job_scan_the_table(
+    app, client, bound_item, people, run_jobs, max_rows, basis
+):
+    """HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS is the one door: past it, neither ``…/estimate/`` nor the
+    download job scans the table to estimate it (the job stores the metadata estimate, to the byte)."""
+    app.config["HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS"] = max_rows
+    item = bound_item(rows=20000)
+    item.datasource.items = 20000
+    db.session.commit()
+    _, headers = people[0]
+    filters = [{"name": "category", "operator": "!=", "value": "cat_3"}]
+    body = create(client, item, headers, ["id", "price"], filters, ratio=0.5)
+    estimate = client.post(
+        "/downloader/requests/estimate/",
+        json={"catalogue_item_id": item.id, "spec": body["spec"]},
+        headers=headers,
+    ).get_json()
+    run_jobs()
+    done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
+    assert done["status"] == "finished", done["error"]
+    assert estimate["basis"] == basis
+    assert done["estimated_size"] == estimate["estimated_size"]  # the same estimate, by the same rule
+    if basis == "data":  # counted: close; from metadata, the spec's default widths (docs/executors.md)
+        assert abs(done["estimated_size"] - done["real_size"]) <= 0.25 * done["real_size"]
+
+
 def test_the_sample_is_reproducible_from_the_recorded_seed(app, client, bound_item, people, run_jobs):
     from app.resources.downloader.jobs import run_download
 
