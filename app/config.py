@@ -345,6 +345,11 @@ SETTINGS = {
     ),
     "HALYARD_DOWNLOADER_DUCKDB_THREADS": (2, "DuckDB threads of a download job and of estimates."),
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
+    "HALYARD_DOWNLOADER_STOP_GRACE_SECONDS": (
+        5,
+        "A cancelled running download may stop itself for this long (its executor interrupts its engine:"
+        " DuckDB's query, Spark's jobs) before its work horse is killed; 0 kills it at once.",
+    ),
     "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
         1_000_000,
         "POST …/estimate/ counts a stored table of at most this many rows exactly in the request; a larger"

@@ -6,7 +6,10 @@ directly by DuckDB and by Spark in the same run (docs/executors.md).
 
 1. DuckDB writes a Parquet data set of ``--rows`` rows (id, category, price, available, created, note)
    into storage (a folder store: Spark reads it by file://, as on NFS) and binds it to a data source;
-   a LOCAL item and a DATABRICKS item (run by the SPARK executor) share it.
+   a LOCAL item and a DATABRICKS item (run by the SPARK executor) share it. ``--storage s3``: storage is
+   a bucket of moto's S3 server started here (LOCAL only), the direct run reads the object where it
+   lives too (a pyarrow S3 stream with positions, written out in this file), and the reference figure
+   ``direct_copy_then_query_s`` fetches the object whole, then queries the copy.
 2. ``--spark connect`` (default): one Spark Connect server (local[2], from the pyspark package) is
    started beforehand and serves both sides: the worker's jobs (HALYARD_SPARK_REMOTE) and the direct
    runs (a Connect client session in this process). ``--spark local``: every job's work horse starts
@@ -52,13 +55,15 @@ S3_CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"
 SPARK_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
 
-def generate(path, rows):
+def generate(path, rows, row_group_rows=None):
+    """The benchmark's Parquet data set; ``row_group_rows`` rows per row group (None: DuckDB's default)."""
     con = duckdb.connect()
+    groups = f", ROW_GROUP_SIZE {int(row_group_rows)}" if row_group_rows else ""
     con.execute(f"""COPY (SELECT range AS id, 'cat_' || (range % 10) AS category,
                           round((hash(range) % 100000) / 100.0, 2) AS price, range % 3 = 0 AS available,
                           TIMESTAMP '2024-01-01' + to_seconds(range) AS created,
                           CASE WHEN range % 10 = 0 THEN NULL ELSE 'note ' || range END AS note
-                        FROM range({rows})) TO '{path}' (FORMAT parquet)""")
+                        FROM range({rows})) TO '{path}' (FORMAT parquet{groups})""")
     con.close()
 
 
@@ -103,7 +108,15 @@ def main():
         default="file",
         help="s3: the table in an S3 server (moto's, on 127.0.0.1) started here; LOCAL only",
     )
+    parser.add_argument(
+        "--row-group-rows",
+        type=int,
+        help="rows per Parquet row group (default: DuckDB's 122,880; with --storage s3 4,000,000, about the"
+        " 128 MB row groups Spark writes: moto's server reads a whole object for every ranged GET)",
+    )
     args = parser.parse_args()
+    if args.row_group_rows is None and args.storage == "s3":
+        args.row_group_rows = 4_000_000
     engines = args.engines.split(",")
     if args.storage == "s3" and engines != ["local"]:
         parser.error("--storage s3 runs --engines local only: Spark reads s3a://, which this package lacks")
@@ -186,6 +199,8 @@ def s3_stream(con, endpoint, object_path, columns):
         endpoint_override=host,
         scheme="http",
         region="us-east-1",
+        connect_timeout=10,
+        request_timeout=60,  # as Halyard's reader (app/resources/datasources/lake.py)
     )
     data = dataset.dataset(object_path, filesystem=filesystem, format="parquet")
     fields = [data.schema.field(c) for c in columns] + [pyarrow.field("file_row_number", "int64")]
@@ -239,8 +254,8 @@ def run_benchmark(args, engines, work, server_peak):
 
     figures = {"rows": args.rows, "runs": args.runs}
     parquet = os.path.join(work, "products.parquet")
-    generate(parquet, args.rows)
-    figures["parquet_bytes"] = os.path.getsize(parquet)
+    generate(parquet, args.rows, args.row_group_rows)
+    figures["parquet_bytes"], figures["row_group_rows"] = os.path.getsize(parquet), args.row_group_rows
     app = create_app()
     with app.app_context():
         flask_migrate.upgrade(revision="heads")

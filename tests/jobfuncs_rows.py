@@ -48,3 +48,20 @@ def held_adapter(request, out_path, run):
             reports.flush()
             time.sleep(0.2)
     return rows
+
+
+def cooperative_adapter(request, out_path, run):
+    """A download adapter that works until its request is cancelled, then stops itself as the built-in
+    executors do (having interrupted its engine) and leaves the mark ``<instance>/stopped-<request id>``."""
+    import os
+
+    from app.resources.downloader.executors import Cancelled
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if run.cancelled():
+            open(os.path.join(os.environ["HALYARD_INSTANCE_PATH"], f"stopped-{request['id']}"), "w").close()
+            raise Cancelled()
+        run.progress(0.5, "working")
+        time.sleep(0.1)
+    return 0

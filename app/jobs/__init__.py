@@ -54,6 +54,10 @@ class JobError(Exception):
     """A job failure whose message is shown to clients (no secrets, no traceback)."""
 
 
+class JobCancelled(JobError):
+    """The job stopped itself because its work was cancelled: its record ends ``canceled``."""
+
+
 def get_redis(app=None):
     """The app's Redis connection (created once per app and process)."""
     app = app or current_app
@@ -229,7 +233,8 @@ class AppJob(Job):
             except BaseException as exc:
                 self.meta["error"] = safe_summary(exc)
                 if recorded:  # first: the database is the record, Redis may be what failed
-                    reconcile.fail(self.id, self.meta["error"], cancel=False)
+                    status = "canceled" if isinstance(exc, JobCancelled) else "failed"
+                    reconcile.fail(self.id, self.meta["error"], status=status, cancel=False)
                 save_meta(self)
                 raise
             if recorded:

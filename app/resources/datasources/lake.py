@@ -44,6 +44,7 @@ class Location:
     path: str  # s3: "bucket/key"; file: an absolute local path (symbolic links resolved)
     root: str  # the allowed location it lies under, in the same form
     folder: bool  # written with a trailing "/": a folder, never a name prefix
+    own: bool = False  # an object of Halyard's own storage (``stored``), not a client's location
 
 
 def _segments(path):
@@ -115,7 +116,7 @@ def stored(url):
     this module's reader: not checked against HALYARD_DATASOURCE_EXTERNAL_LOCATIONS or the outbound policy,
     because no client chose it — the operator configured the store (HALYARD_STORAGE_URL)."""
     scheme, path, _ = _split(url)
-    return Location(scheme, path, path, False)
+    return Location(scheme, path, path, False, own=True)
 
 
 def _endpoint():
@@ -204,13 +205,14 @@ def files(location, filesystem):
 @dataclass
 class Described:
     dataset: object  # pyarrow.dataset.Dataset
-    items: int
+    items: int | None  # None for a stored table (``stored``)
     files: int
 
 
 def describe(url, location=None):
     """The data set at ``url`` (checked again now, unless ``location`` is given: ``stored(url)``) with its
-    row count from the Parquet footers only.
+    row count from the Parquet footers only (not counted for a ``stored`` table: its source knows it, and
+    each footer is one more ranged read; ``items`` is then None).
 
     LocationRefused for a refused location or data that is not Parquet (the message is safe to show).
     """
@@ -223,7 +225,7 @@ def describe(url, location=None):
         base, paths = files(location, filesystem_)
         options = {"partitioning": "hive", "partition_base_dir": base} if base else {}
         data = dataset.dataset(paths, filesystem=filesystem_, format="parquet", **options)
-        items = sum(fragment.metadata.num_rows for fragment in data.get_fragments())
+        items = None if location.own else sum(fragment.metadata.num_rows for fragment in data.get_fragments())
     except (OSError, pyarrow.ArrowException) as exc:
         raise LocationRefused("The data set could not be read as Parquet: " + _first_line(exc)) from None
     return Described(data, items, len(paths))

@@ -75,14 +75,14 @@ class Rows(str):
 
     path = None
     once = False  # a stream DuckDB can read only once (``positions`` on a table read where it lives)
-    _footers = None
+    dataset = None  # the pyarrow dataset of a table read where it lives
 
     def footers(self):
-        if self._footers is None:
-            import pyarrow.parquet
+        import pyarrow.parquet
 
-            self._footers = [pyarrow.parquet.read_metadata(self.path)]
-        return self._footers
+        if self.dataset is not None:
+            return [fragment.metadata for fragment in self.dataset.get_fragments()]
+        return [pyarrow.parquet.read_metadata(self.path)]
 
 
 POSITION = "file_row_number"  # the row's position, carried by ``relation(..., positions=True)``
@@ -123,8 +123,7 @@ def relation(con, source, *, positions=False, columns=None):
                 registered = lake.register(con, url, "lake", location)
             with registered as described:
                 rows = Rows("lake")
-                rows.once = positions
-                rows._footers = [fragment.metadata for fragment in described.dataset.get_fragments()]
+                rows.once, rows.dataset = positions, described.dataset
                 yield rows
         except lake.LocationRefused as error:
             raise TableError(str(error)) from None

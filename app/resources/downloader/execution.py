@@ -16,6 +16,7 @@
 
 import logging
 import secrets
+import time
 import uuid
 
 from flask import current_app
@@ -137,14 +138,21 @@ def leave(req, account):
 
 
 def stop_job(req):
-    """Flag the cancellation for the job, then cancel (queued) or stop (running) its RQ job."""
+    """Flag the cancellation for the job, then cancel its RQ job (queued) or stop it (running).
+
+    A running job gets HALYARD_DOWNLOADER_STOP_GRACE_SECONDS to stop itself: its executor polls the flag
+    (``run.cancelled()``) and interrupts its engine — DuckDB's query, or the request's Spark jobs, which on
+    a cluster or a Spark Connect server would go on running if only the work horse were killed. A job
+    still running after the grace (an adapter that never polls the flag) has its work horse killed."""
     redis = get_redis()
     redis.set(cancel_key(req.id), 1, ex=24 * 3600)
     try:
         job = AppJob.fetch(req.executor_job_id, connection=redis)
     except NoSuchJobError:
         return
-    status = str(getattr(job.get_status(), "value", job.get_status()))
+    status = _status(job)
+    if status == "started":
+        status = _stopped_within(job, current_app.config["HALYARD_DOWNLOADER_STOP_GRACE_SECONDS"])
     try:
         if status == "started":
             send_stop_job_command(redis, job.id)
@@ -160,6 +168,21 @@ def stop_job(req):
             utcnow(),
         )
         db.session.commit()
+
+
+def _status(job):
+    status = job.get_status()
+    return str(getattr(status, "value", status))
+
+
+def _stopped_within(job, seconds):
+    """The job's status once it is no longer ``started``, or ``started`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    status = "started"
+    while status == "started" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = _status(job)
+    return status
 
 
 def estimate(item, spec, fmt):

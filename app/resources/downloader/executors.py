@@ -9,7 +9,8 @@ An executor is a function ``execute(request, out_path, run) -> int | Result``:
 - ``out_path``: a local path in the job's private work folder where the executor may write the result.
 - ``run``: a :class:`Run`: ``run.progress(fraction, message)`` reports 0–1 of the work into the job
   (``/jobs/{id}``), ``run.cancelled()`` tells whether the request was cancelled (the last waiter left;
-  poll it, at most every fraction of a second, and stop), ``run.table()`` is a context manager giving a
+  poll it, at most every fraction of a second, and stop: a cancelled job's work horse is killed
+  after HALYARD_DOWNLOADER_STOP_GRACE_SECONDS), ``run.table()`` is a context manager giving a
   local path of a stored table, ``run.relation(con, columns)`` one giving the rows of any ready source
   (an external data set included) as a DuckDB relation in ``con`` (LOCAL reads them so),
   ``run.new_result()`` gives ``(key, url)`` of a fresh storage object the executor may write the result

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app import storage
 from app.extensions import db
-from app.jobs import JobError, produced, report_progress
+from app.jobs import JobCancelled, JobError, produced, report_progress
 from app.resources.downloader import executors, local
 from app.resources.downloader.executors import Cancelled, Result, Run
 from app.resources.downloader.models import DownloadRequest
@@ -47,7 +47,7 @@ def run_download(request_id):
         produced(f"/downloader/requests/{req.id}/file")
         return req.real_size
     except Cancelled:
-        raise JobError("The download request was cancelled.") from None
+        raise JobCancelled("The download request was cancelled.") from None
     except JobError as exc:
         _fail(req, str(exc))
         raise
