@@ -249,12 +249,41 @@ def register(con, url, name="lake", location=None):
         con.unregister(name)
 
 
+PART_BYTES = 32 * 1024 * 1024  # compressed bytes of the needed columns one scan reads (and holds) at most
+
+
+def _parts(data, names):
+    """The data set's files in order, each cut into runs of whole row groups whose needed columns hold at
+    most PART_BYTES compressed (a larger row group alone). pyarrow pre-buffers every byte range a scan
+    will read, coalesced into few requests (what object storage wants), and holds them until the scan
+    ends: one scan of a whole file held all its needed columns (1.3 GB of RSS for a 840 MB file); a scan
+    per run holds one run, and still reads each run in few requests."""
+    wanted = set(names)
+    for fragment in data.get_fragments():
+        footer, run, size = fragment.metadata, [], 0
+        for index in range(footer.num_row_groups):
+            group = footer.row_group(index)
+            needed = sum(
+                group.column(c).total_compressed_size
+                for c in range(group.num_columns)
+                if group.column(c).path_in_schema in wanted
+            )
+            if run and size + needed > PART_BYTES:
+                yield fragment.subset(row_group_ids=run)
+                run, size = [], 0
+            run.append(index)
+            size += needed
+        if run:
+            yield fragment.subset(row_group_ids=run)
+
+
 @contextlib.contextmanager
 def register_positions(con, url, name, columns, position, location=None):
     """Register the data set at ``url`` in ``con`` as the view ``name`` with each row's 0-based position in
     the data set as the column ``position`` (files in name order, rows in file order: the numbers the same
     rows would have stored as one table). The rows stream through pyarrow in order, only ``columns`` (all
-    when None) read, the positions counted batch by batch; DuckDB reads the stream once. Yields the
+    when None) read, a bounded run of row groups at a time (``_parts``), the positions counted batch by
+    batch; DuckDB reads the stream once. Yields the
     Described data set. ``location``: as for ``describe``."""
     import pyarrow
     import pyarrow.compute
@@ -268,13 +297,14 @@ def register_positions(con, url, name, columns, position, location=None):
 
     def batches():
         offset = 0
-        for batch in data.to_batches(columns=names):  # in fragment (file) order, each file's rows in order
-            size = batch.num_rows
-            if size > len(counting[0]):
-                counting[0] = pyarrow.array(range(size), pyarrow.int64())
-            numbers = pyarrow.compute.add(counting[0].slice(0, size), offset)
-            yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
-            offset += size
+        for part in _parts(data, names):  # files in name order, each file's row groups in order
+            for batch in part.to_batches(schema=data.schema, columns=names):
+                size = batch.num_rows
+                if size > len(counting[0]):
+                    counting[0] = pyarrow.array(range(size), pyarrow.int64())
+                numbers = pyarrow.compute.add(counting[0].slice(0, size), offset)
+                yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
+                offset += size
 
     con.register(name, pyarrow.RecordBatchReader.from_batches(schema, batches()))
     try:

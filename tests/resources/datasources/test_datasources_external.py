@@ -148,6 +148,26 @@ def test_row_count_comes_from_the_footers_alone(app, lake_places):
         described.dataset.to_table()  # reading the rows does fail
 
 
+@pytest.mark.parametrize("part_bytes", [1, 32 * 1024 * 1024])
+def test_positions_stream_in_bounded_runs_of_row_groups(app, lake_places, monkeypatch, part_bytes):
+    """Each scan reads at most PART_BYTES of row groups (so pyarrow holds no whole file): with 1 byte every
+    row group is a scan of its own, with the default a file is one; the rows and their positions are the
+    same either way — files in name order, rows in file order."""
+    import duckdb
+
+    monkeypatch.setattr(lake, "PART_BYTES", part_bytes)
+    url = f"s3://{lake_places['bucket']}/lake/events/"  # two files of 7 rows in row groups of 3
+    described = lake.describe(url)
+    parts = list(lake._parts(described.dataset, ["id", "amount"]))
+    assert len(parts) == (6 if part_bytes == 1 else 2)  # 3 row groups per file, or one run per file
+    con = duckdb.connect()
+    with lake.register_positions(con, url, "lake", ["id", "amount"], "position"):
+        rows = con.execute("SELECT id, amount, position FROM lake").fetchall()
+    con.close()
+    expected = [(2020 * 10 + n, 1.5 * n, i) for i, n in enumerate(list(range(7)) * 2)]
+    assert rows == expected
+
+
 HOSTILE = [
     ("s3://{other}/lake/secret.parquet", "not under a location"),  # another bucket
     ("s3://{bucket}/private/secret.parquet", "not under a location"),  # the bucket, outside lake/
