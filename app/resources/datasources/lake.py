@@ -21,7 +21,9 @@ pyarrow dataset (``register``), which reads only the columns and row groups a qu
 
 import contextlib
 import os
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -277,6 +279,50 @@ def _parts(data, names):
             yield fragment.subset(row_group_ids=run)
 
 
+AHEAD_BATCHES = 8  # batches the reading thread may be ahead of DuckDB
+
+
+def _ahead(batches, depth=AHEAD_BATCHES):
+    """Iterate ``batches`` in a thread of its own, at most ``depth`` batches ahead of the consumer, in
+    order: the next run of row groups is requested while DuckDB still works on the current one (one scan
+    per run would otherwise wait for each run's first read). An error of the reading thread is raised
+    to the consumer; a consumer that stops early stops the thread (after the batch it is reading)."""
+    pipe, stop, end = queue.Queue(depth), threading.Event(), object()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as exc:  # noqa: BLE001 — handed to the consumer, which raises it
+            put(exc)
+            return
+        put(end)
+
+    thread = threading.Thread(target=produce, name="lake-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = pipe.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 @contextlib.contextmanager
 def register_positions(con, url, name, columns, position, location=None):
     """Register the data set at ``url`` in ``con`` as the view ``name`` with each row's 0-based position in
@@ -295,16 +341,19 @@ def register_positions(con, url, name, columns, position, location=None):
     schema = pyarrow.schema(fields)
     counting = [pyarrow.array([], pyarrow.int64())]  # 0, 1, 2, … reused for every batch
 
+    def scan():  # files in name order, each file's row groups in order
+        for part in _parts(data, names):
+            yield from part.to_batches(schema=data.schema, columns=names)
+
     def batches():
         offset = 0
-        for part in _parts(data, names):  # files in name order, each file's row groups in order
-            for batch in part.to_batches(schema=data.schema, columns=names):
-                size = batch.num_rows
-                if size > len(counting[0]):
-                    counting[0] = pyarrow.array(range(size), pyarrow.int64())
-                numbers = pyarrow.compute.add(counting[0].slice(0, size), offset)
-                yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
-                offset += size
+        for batch in _ahead(scan()):
+            size = batch.num_rows
+            if size > len(counting[0]):
+                counting[0] = pyarrow.array(range(size), pyarrow.int64())
+            numbers = pyarrow.compute.add(counting[0].slice(0, size), offset)
+            yield pyarrow.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
+            offset += size
 
     con.register(name, pyarrow.RecordBatchReader.from_batches(schema, batches()))
     try:

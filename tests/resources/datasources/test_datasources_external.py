@@ -168,6 +168,33 @@ def test_positions_stream_in_bounded_runs_of_row_groups(app, lake_places, monkey
     assert rows == expected
 
 
+def test_the_reading_thread_keeps_order_hands_over_errors_and_stops_with_its_reader():
+    import threading
+
+    assert list(lake._ahead(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise OSError("the store went away")
+
+    reader = lake._ahead(failing())
+    assert next(reader) == 1
+    with pytest.raises(OSError, match="went away"):
+        next(reader)
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(len(produced))
+            yield produced[-1]
+
+    reader = lake._ahead(endless(), depth=2)
+    assert [next(reader) for _ in range(5)] == [0, 1, 2, 3, 4]
+    reader.close()  # DuckDB stopped reading (an interrupt): the thread ends, no more is read
+    assert not any(t.name == "lake-ahead" for t in threading.enumerate())
+    assert len(produced) <= 5 + 2 + 2
+
+
 HOSTILE = [
     ("s3://{other}/lake/secret.parquet", "not under a location"),  # another bucket
     ("s3://{bucket}/private/secret.parquet", "not under a location"),  # the bucket, outside lake/
