@@ -329,3 +329,38 @@ def test_a_connect_server_that_does_not_answer_fails_the_job_within_the_bound(
         accepted = stop_silent()
     assert accepted >= 1  # the silent server was really reached
     assert os.listdir(work_folder) == []
+
+
+def test_delete_lets_a_real_worker_interrupt_its_connect_operation(
+    app, client, connect_server, bound_item, people, worker_process, work_folder
+):
+    """``DELETE`` of a download running on a real ``halyard worker`` through Connect: within the stop grace
+    the job's watcher interrupts its own operation on the server and the job ends by itself (RQ ``failed``,
+    its record ``canceled``) instead of its work horse being killed with the operation left running; the
+    parts are gone."""
+    from rq.job import Job
+
+    from app.jobs.models import JobRecord
+
+    app.config["HALYARD_DOWNLOADER_STOP_GRACE_SECONDS"] = 60
+    item = databricks(bound_item(rows=2_000_000))
+    worker_process()
+    spec = {"columns": ["id", "category", "price", "created", "note"], "randomize_ratio": 0.9}
+    body = client.post(
+        "/downloader/requests/", json={"catalogue_item_id": item.id, "spec": spec}, headers=people
+    ).get_json()
+    job_id = body["_links"]["ec:download-request/job"]["href"].rstrip("/").rsplit("/", 1)[1]
+    job = Job.fetch(job_id, connection=get_redis())
+    deadline = time.monotonic() + 300
+    while job.get_meta(refresh=True).get("message") != "running on Spark":
+        assert time.monotonic() < deadline, job.get_meta(refresh=True)
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert client.delete(f"/downloader/requests/{body['id']}", headers=people).status_code == 200
+    took = time.monotonic() - started
+    db.session.expire_all()
+    status = str(getattr(job.get_status(refresh=True), "value", job.get_status(refresh=True)))
+    assert status == "failed", status  # it stopped itself; "stopped" would be a killed work horse
+    assert took < 60 and db.session.get(JobRecord, job_id).status == "canceled"
+    assert db.session.get(DownloadRequest, body["id"]).file_key is None
+    assert os.listdir(work_folder) == []
