@@ -1,6 +1,8 @@
 """Extension objects, created unbound and bound to the app in create_app()."""
 
 import functools
+import os
+import threading
 
 from flask import g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
@@ -93,12 +95,46 @@ def core_connection():
             return connection
     connection = g.get("_halyard_core_connection")
     if connection is None:
-        connection = g._halyard_core_connection = db.engine.connect()
+        connection = g._halyard_core_connection = _engine_connection()
+    return connection
+
+
+_kept = threading.local()  # SQLite: ``(pid, engine, connection)`` of this thread, kept between contexts
+
+
+def _engine_connection():
+    """A plain engine connection for one application context. On SQLite it is this thread's, kept from
+    one context to the next: a file connection cannot go stale (pre-ping is off there for that reason),
+    so the pool's checkout and checkin around every request were pure cost (6 % of the instructions of
+    a one-asset read, docs/datamanager.md "Seventh round"). A network database's connection is checked out of the pool, pre-pinged, each time."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return engine.connect()
+    kept = getattr(_kept, "entry", None)
+    if kept is not None:
+        pid, owner, connection = kept
+        if pid == os.getpid() and owner is engine and not connection.closed and not connection.invalidated:
+            return connection
+        if pid == os.getpid():
+            connection.close()  # another app's engine (tests), or invalidated: back to its pool
+    connection = engine.connect()
+    _kept.entry = (os.getpid(), engine, connection)
     return connection
 
 
 def close_core_connection(exc=None):
-    """teardown_appcontext: return the context's Core connection (if one was opened) to the pool."""
+    """teardown_appcontext: end the context's Core connection (if one was opened): what its request began
+    is rolled back, as the pool does on checkin; a kept SQLite connection stays with its thread, any
+    other goes back to the pool."""
     connection = g.pop("_halyard_core_connection", None)
-    if connection is not None:
+    if connection is None:
+        return
+    kept = getattr(_kept, "entry", None)
+    if kept is None or kept[2] is not connection or connection.invalidated:
         connection.close()
+        return
+    if connection.in_transaction():
+        connection.rollback()
+    driver = connection.connection.driver_connection
+    if driver.in_transaction:  # a DML the request ran on the raw cursor and did not commit
+        driver.rollback()
