@@ -106,7 +106,8 @@ def _engine_connection():
     """A plain engine connection for one application context. On SQLite it is this thread's, kept from
     one context to the next: a file connection cannot go stale (pre-ping is off there for that reason),
     so the pool's checkout and checkin around every request were pure cost (6 % of the instructions of
-    a one-asset read, docs/datamanager.md "Seventh round"). A network database's connection is checked out of the pool, pre-pinged, each time."""
+    a one-asset read, docs/datamanager.md "Seventh round"). A network database's connection is checked
+    out of the pool, pre-pinged, each time."""
     engine = db.engine
     if engine.dialect.name != "sqlite":
         return engine.connect()
