@@ -327,6 +327,20 @@ def stop(proc, grace=15):
         proc.wait()
 
 
+def wait_for(predicate, timeout=90, interval=0.1, what="condition"):
+    """``predicate()``'s first true value, polled every ``interval`` seconds (the session's snapshot
+    dropped first, so rows other processes wrote are seen); AssertionError naming ``what`` after
+    ``timeout`` seconds (90: a loaded shared machine starts a worker in ~15 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
 def free_port():
     """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:

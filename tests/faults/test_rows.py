@@ -32,9 +32,8 @@ from app.resources.datamanager.models import AssetFile
 from app.resources.datasources.models import DataSource, Project, Script, StepRun
 from app.resources.downloader.models import DownloadRequest
 from app.resources.scheduler.models import FailedTask, ScheduleRun
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import ROOT, subprocess_env, wait_for
 
-BOUND = 90  # seconds: a loaded shared machine starts a worker in ~15 s; the reconciler runs every second
 SPEC = [{"name": "id", "type": "INTEGER", "is_nullable": False, "size": 10, "distribution": None}]
 SLOW_SCRIPT = b"import time\n\ndef transform(rows, params):\n    time.sleep(60)\n    return rows\n"
 
@@ -52,17 +51,6 @@ def config_overrides():
         "HALYARD_LOG_LEVEL": "WARNING",
         "HALYARD_DOWNLOADER_ADAPTERS": {"DATABRICKS": "jobfuncs_rows:blocking_adapter"},
     }
-
-
-def wait_for(predicate, timeout=BOUND, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 class Worker:

@@ -61,6 +61,17 @@ def create(client, item, headers, columns, filters=(), ratio=1.0, **extra):
     return response.get_json()
 
 
+def estimate_then_run(client, item, body, headers, run_jobs):
+    """``…/estimate/`` of a created request's spec (before its job runs); then the job runs."""
+    estimate = client.post(
+        "/downloader/requests/estimate/",
+        json={"catalogue_item_id": item.id, "spec": body["spec"]},
+        headers=headers,
+    ).get_json()
+    run_jobs()
+    return estimate
+
+
 def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item, people, run_jobs):
     rows = 20000
     item = bound_item(rows=rows)
@@ -71,12 +82,7 @@ def test_local_download_filters_exactly_and_samples_bernoulli(client, bound_item
         {"name": "created", "operator": "<", "value": "2024-01-10T12:00:00Z"},
     ]
     body = create(client, item, headers, ["id", "price", "note"], filters, ratio=0.3)
-    estimate = client.post(
-        "/downloader/requests/estimate/",
-        json={"catalogue_item_id": item.id, "spec": body["spec"]},
-        headers=headers,
-    ).get_json()
-    run_jobs()
+    estimate = estimate_then_run(client, item, body, headers, run_jobs)
     done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
     assert done["status"] == "finished" and done["progress"] == 1.0 and done["error"] is None
     assert done["uri"] == f"http://localhost/downloader/requests/{body['id']}/file"
@@ -138,12 +144,7 @@ def test_one_rule_decides_whether_the_estimate_and_the_job_scan_the_table(
     _, headers = people[0]
     filters = [{"name": "category", "operator": "!=", "value": "cat_3"}]
     body = create(client, item, headers, ["id", "price"], filters, ratio=0.5)
-    estimate = client.post(
-        "/downloader/requests/estimate/",
-        json={"catalogue_item_id": item.id, "spec": body["spec"]},
-        headers=headers,
-    ).get_json()
-    run_jobs()
+    estimate = estimate_then_run(client, item, body, headers, run_jobs)
     done = client.get(body["_links"]["self"]["href"], headers=headers).get_json()
     assert done["status"] == "finished", done["error"]
     assert estimate["basis"] == basis
