@@ -347,8 +347,9 @@ SETTINGS = {
     "HALYARD_DOWNLOADER_JOB_TIMEOUT_SECONDS": (3600, "RQ timeout of one download job."),
     "HALYARD_DOWNLOADER_STOP_GRACE_SECONDS": (
         5,
-        "A cancelled running download may stop itself for this long (its executor interrupts its engine:"
-        " DuckDB's query, Spark's jobs) before its work horse is killed; 0 kills it at once.",
+        "A cancelled running download (its last waiter left, or halyard jobs cancel) may stop itself for"
+        " this long (its executor interrupts its engine: DuckDB's query, Spark's jobs) before its work horse"
+        " is killed; 0 kills it at once.",
     ),
     "HALYARD_DOWNLOADER_ESTIMATE_MAX_ROWS": (
         1_000_000,

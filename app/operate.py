@@ -25,7 +25,9 @@ from app.keyring import InvalidToken, rotate_all
 from app.resources.accounts.models import SCOPES, Account
 from app.resources.datasources import connectors
 from app.resources.datasources.models import DataSource
+from app.resources.downloader.execution import stop_download_job
 from app.resources.downloader.jobs import sweep_downloads
+from app.resources.downloader.models import DownloadRequest
 from app.resources.scheduler import models as scheduler
 
 PASSWORD_ENV = "HALYARD_USER_PASSWORD"
@@ -250,15 +252,19 @@ def jobs_requeue(job_id):
 @click.argument("job_id")
 @with_appcontext
 def jobs_cancel(job_id):
-    """Cancel a queued job, or stop a running one (its work horse is stopped); the row says canceled."""
+    """Cancel a queued job, or stop a running one (its work horse is stopped; a download first gets
+    HALYARD_DOWNLOADER_STOP_GRACE_SECONDS to stop itself); the row says canceled."""
     from rq.command import send_stop_job_command
 
     record = _job(job_id)
     if record.status not in ("queued", "started", "scheduled"):
         raise click.ClickException(f"Job {job_id} is {record.status} already.")
     job = _rq_job(job_id)
+    download = db.session.scalar(select(DownloadRequest.id).where(DownloadRequest.executor_job_id == job_id))
     reconcile.fail(job_id, "Cancelled by an operator (halyard jobs cancel).", status="canceled")
-    if job is not None and _rq_status(job) == "started":
+    if download is not None:  # a download stops as when its last waiter leaves: first by itself
+        stop_download_job(download, job_id)
+    elif job is not None and _rq_status(job) == "started":
         try:
             send_stop_job_command(get_redis(), job_id)
         except Exception as exc:  # noqa: BLE001 — finished meanwhile; the row is settled either way

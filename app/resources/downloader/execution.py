@@ -138,16 +138,31 @@ def leave(req, account):
 
 
 def stop_job(req):
-    """Flag the cancellation for the job, then cancel its RQ job (queued) or stop it (running).
+    """Stop the request's job (``stop_download_job``), then settle its record as canceled."""
+    stop_download_job(req.id, req.executor_job_id)
+    record = db.session.get(JobRecord, req.executor_job_id)
+    if record is not None and record.status in ("queued", "started"):
+        record.status, record.error, record.ended = (
+            "canceled",
+            "The download request was cancelled.",
+            utcnow(),
+        )
+        db.session.commit()
+
+
+def stop_download_job(request_id, job_id):
+    """Flag the cancellation of download ``request_id`` for its job ``job_id``, then cancel the RQ job
+    (queued) or stop it (running). Every way a download is stopped comes here: its last waiter leaving
+    (``leave``) and an operator's ``halyard jobs cancel``.
 
     A running job gets HALYARD_DOWNLOADER_STOP_GRACE_SECONDS to stop itself: its executor polls the flag
     (``run.cancelled()``) and interrupts its engine — DuckDB's query, or the request's Spark jobs, which on
     a cluster or a Spark Connect server would go on running if only the work horse were killed. A job
     still running after the grace (an adapter that never polls the flag) has its work horse killed."""
     redis = get_redis()
-    redis.set(cancel_key(req.id), 1, ex=24 * 3600)
+    redis.set(cancel_key(request_id), 1, ex=24 * 3600)
     try:
-        job = AppJob.fetch(req.executor_job_id, connection=redis)
+        job = AppJob.fetch(job_id, connection=redis)
     except NoSuchJobError:
         return
     status = _status(job)
@@ -160,14 +175,6 @@ def stop_job(req):
             job.cancel()
     except InvalidJobOperation:
         pass  # it ended meanwhile
-    record = db.session.get(JobRecord, req.executor_job_id)
-    if record is not None and record.status in ("queued", "started"):
-        record.status, record.error, record.ended = (
-            "canceled",
-            "The download request was cancelled.",
-            utcnow(),
-        )
-        db.session.commit()
 
 
 def _status(job):

@@ -13,8 +13,8 @@ from app.extensions import db
 from app.jobs import get_redis
 from app.jobs.models import JobRecord
 from app.resources.downloader.models import DownloadRequest
-
-BOUND = 60
+from tests.conftest import subprocess_env, wait_for
+from tests.test_operate import halyard
 
 
 @pytest.fixture
@@ -22,21 +22,14 @@ def config_overrides():
     return {"HALYARD_DOWNLOADER_ADAPTERS": {"DATABRICKS": "jobfuncs_rows:cooperative_adapter"}}
 
 
-def wait_for(predicate, what):
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {BOUND} s")
-
-
-@pytest.mark.parametrize("grace, stops_itself", [(20, True), (0, False)])
+@pytest.mark.parametrize(
+    "grace, stops_itself, way",
+    [(20, True, "DELETE"), (0, False, "DELETE"), (20, True, "halyard jobs cancel")],
+)
 def test_a_cancelled_download_may_stop_itself_before_its_horse_is_killed(
-    app, client, make_item, make_account, token_for, worker_process, grace, stops_itself
+    app, client, make_item, make_account, token_for, worker_process, grace, stops_itself, way
 ):
+    """``way``: the last waiter leaves (DELETE), or an operator cancels the job: the same door."""
     app.config["HALYARD_DOWNLOADER_STOP_GRACE_SECONDS"] = grace
     item = make_item(executor_type="DATABRICKS")
     headers = token_for(make_account())
@@ -53,18 +46,25 @@ def test_a_cancelled_download_may_stop_itself_before_its_horse_is_killed(
         os.unlink(mark)
     job_id = body["_links"]["ec:download-request/job"]["href"].rstrip("/").rsplit("/", 1)[1]
     job = Job.fetch(job_id, connection=get_redis())
-    wait_for(lambda: job.get_meta(refresh=True).get("message") == "working", "the adapter at work")
+    wait_for(lambda: job.get_meta(refresh=True).get("message") == "working", what="the adapter at work")
 
     started = time.monotonic()
-    assert client.delete(f"/downloader/requests/{body['id']}", headers=headers).status_code == 200
+    if way == "DELETE":
+        assert client.delete(f"/downloader/requests/{body['id']}", headers=headers).status_code == 200
+    else:
+        cancelled = halyard(subprocess_env(app), "jobs", "cancel", job_id)
+        assert cancelled.returncode == 0, cancelled.stderr
     took = time.monotonic() - started
 
-    final = wait_for(lambda: status(job) if status(job) in ("failed", "stopped") else None, "the job's end")
-    record = wait_for(lambda: db.session.get(JobRecord, job_id), "the job's record")
-    wait_for(lambda: db.session.get(JobRecord, job_id).status == "canceled", "a canceled record")
-    assert db.session.get(JobRecord, job_id).error.startswith("The download")  # says why
+    ended = ("failed", "stopped")
+    final = wait_for(lambda: status(job) if status(job) in ended else None, what="the job's end")
+    wait_for(lambda: db.session.get(JobRecord, job_id).status == "canceled", what="a canceled record")
+    reason = db.session.get(JobRecord, job_id).error  # says why
     req = db.session.get(DownloadRequest, body["id"])
-    assert req.status == "cancelled" and req.file_key is None and record is not None
+    if way == "DELETE":
+        assert reason.startswith("The download") and req.status == "cancelled" and req.file_key is None
+    else:
+        assert "operator" in reason and req.status == "failed" and req.file_key is None
     if stops_itself:  # the adapter saw the flag and stopped; the DELETE answered once it had
         assert os.path.exists(mark) and final == "failed" and took < grace
     else:  # killed at once: the adapter never saw the flag
