@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 import uritemplate
 from flask import Response
 from werkzeug.datastructures import MIMEAccept
@@ -133,10 +134,20 @@ def set_html_renderer(fn: Callable[[dict, int], str] | None) -> None:
 
 
 def encode_json(doc: dict) -> bytes:
-    """The bytes of ``doc`` as every JSON media type sends it (compact, UTF-8, keys in their order)."""
-    return _ENCODER.encode(doc).encode("utf-8")
+    """The bytes of ``doc`` as every JSON media type sends it (compact, UTF-8, keys in their order).
+
+    orjson writes them (a page of 20 assets: a tenth of the request's CPU with the standard library's
+    encoder, docs/datamanager.md "Eighth round"); the standard library's encoder takes what orjson
+    refuses (an integer past 64 bits), with the same output otherwise: compact separators, UTF-8, and
+    non-string keys written as strings."""
+    try:
+        return orjson.dumps(doc, default=_json_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(doc).encode("utf-8")
 
 
+# Datetimes and dataclasses go to _json_default as with the standard library's encoder (isoformat; refused).
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # Built once: json.dumps with options builds an encoder on every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
 

@@ -102,6 +102,45 @@ def test_render_serialises_stray_types(flask_app):
     assert json.loads(response.get_data()) == {"at": "2026-01-01T00:00:00", "id": str(uuid.UUID(int=1))}
 
 
+def test_encode_json_writes_what_the_standard_library_writes_and_takes_what_orjson_refuses():
+    """orjson encodes; the bytes are the standard library's compact UTF-8 (the ETag hashes them), and what
+    orjson refuses (an integer past 64 bits) still encodes, through the standard library's encoder."""
+    import uuid
+    from dataclasses import dataclass
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from app.hal.negotiation import encode_json
+
+    doc = {
+        "text": "Café </script> \u2028 \U0001f600",
+        "n": [0, -1, 2**63 - 1, 1.5, 0.1, 2e16, None, True, False],
+        "when": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        "naive": datetime(2026, 1, 2),
+        "day": date(2026, 1, 2),
+        "id": uuid.UUID(int=7),
+        "price": Decimal("1.10"),
+        1: "a non-string key",
+        "nested": {"list": [{"a": []}], "empty": {}},
+    }
+
+    def stray(value):  # what the standard library is given for the types JSON lacks
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    assert (
+        encode_json(doc) == json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=stray).encode()
+    )
+    big = {"big": 2**70, "small": -(2**64)}
+    assert encode_json(big) == b'{"big":1180591620717411303424,"small":-18446744073709551616}'
+
+    @dataclass
+    class NotJson:
+        x: int
+
+    with pytest.raises(TypeError):  # as before: a stray object is a bug, not silently serialised
+        encode_json({"x": NotJson(1)})
+
+
 def test_render_default_html(flask_app):
     with flask_app.app_context():
         response = render(DOC, HTML)
