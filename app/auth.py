@@ -32,10 +32,10 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
+from app.ctx import current_app, g, g_object, request_object
 from app.errors import Forbidden, Unauthorized, problem_response
 from app.extensions import auth, basic_auth, bearer_auth, core_connection, db, token_auth
 from app.fastread import FastRead
@@ -130,7 +130,7 @@ def _authenticated(row, *, model=None, token_id=None):
     """Record the caller: ``g.account`` the Principal (errors.py reads its ``id`` for ``user_id``),
     ``g.account_model`` the ORM Account when already loaded (or ``g.account_row`` to build it from),
     ``g.token`` the token used (its ``id``)."""
-    context = g._get_current_object()  # one context lookup for the three attributes
+    context = g_object()  # one context lookup for the three attributes
     principal = context.account = Principal(row.id, row.type)
     if model is not None:
         context.account_model = model
@@ -155,7 +155,7 @@ def token_has_scope(scope):
 
 def required_scope():
     """The scope this request needs: the view's own (``requires_scope``), else read or write by method."""
-    req = request._get_current_object()  # one context lookup for endpoint and method
+    req = request_object()  # one context lookup for endpoint and method
     marked = getattr(current_app.view_functions.get(req.endpoint), "required_scope", None)
     return marked or ("read" if req.method in READ_METHODS else "write")
 

@@ -17,10 +17,11 @@ import time
 import traceback
 
 import redis
-from flask import current_app, g, request, url_for
+from flask import url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.ctx import current_app, g, request
 from app.hal import HTML, PROBLEM_JSON, NotAcceptable, negotiate, render
 
 log = logging.getLogger("halyard")

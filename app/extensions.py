@@ -4,12 +4,12 @@ import functools
 import os
 import threading
 
-from flask import g, request
 from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth, MultiAuth
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from app.ctx import app_context_id, g, request
 from app.hal import CurieRegistry
 
 
@@ -26,7 +26,7 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"scopefunc": app_context_id})  # the scope Flask-SQLAlchemy uses
 
 # ``__table_args__`` of every table with an integer surrogate key: an id, once handed out, is never handed
 # out again, even after its row (the newest one included) is deleted, so a client holding an old id never

@@ -19,10 +19,10 @@ import re
 import tempfile
 
 import flask
-from flask import current_app, g, request
 from marshmallow import validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.ctx import current_app, g, request
 from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, NotFound, QueryDidNotValidate
 from app.hal.grammar import INT32_MAX
 

@@ -11,9 +11,10 @@ stores in a job's meta, so the job's log lines and its ``/jobs/{id}`` carry the 
 import logging
 import time
 
-from flask import current_app, g, has_request_context, request
+from flask import has_request_context
 
 from app import metrics
+from app.ctx import current_app, g, request
 
 access_log = logging.getLogger("halyard.access")
 

@@ -17,9 +17,9 @@ import hashlib
 import math
 import time
 
-from flask import current_app, request
 from flask_limiter import Limiter
 
+from app.ctx import current_app, request
 from app.jobs import embedded
 
 

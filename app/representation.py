@@ -8,10 +8,11 @@ Writes call ``check_preconditions(represent(thing))`` before changing anything.
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request, url_for
+from flask import url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from app.ctx import current_app, g, request, request_object
 from app.errors import BodyDidNotValidate, UnsupportedMediaType
 from app.extensions import curies, db
 from app.hal import (
@@ -41,7 +42,7 @@ def url(endpoint, **values):
 def base_url():
     """The request's scheme, host and path prefix (``X-Forwarded-Prefix`` behind a proxy), as ``url()``
     writes them before every app path."""
-    req = request._get_current_object()  # one context lookup for the three attributes
+    req = request_object()  # one context lookup for the three attributes
     return f"{req.scheme}://{req.host}{req.script_root}"
 
 
@@ -165,7 +166,7 @@ def respond(doc, status=200, headers=None, *, etag=True):
     On a seed 000–003 path, JSON (also ``*/*`` and no ``Accept``) is the seed's own body, with its
     own ETag (the hash of that body): app/native.py, docs/seed-native.md.
     """
-    req = request._get_current_object()  # one context lookup for path, environ and method
+    req = request_object()  # one context lookup for path, environ and method
     seed = seed_of(req.path)
     media_type = negotiate(req.environ.get("HTTP_ACCEPT"), **(NEGOTIATION if seed else {}))
     if seed and media_type == JSON:

@@ -11,10 +11,10 @@ cache of verified Basic credentials.
 import hashlib
 import secrets
 
-from flask import current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import metrics
+from app.ctx import current_app, request
 from app.errors import TooManyRequests
 from app.jobs import get_redis
 

@@ -8,7 +8,7 @@ the document as HTML (docs/security.md, "User files are never active in Halyard'
 
 import html
 
-from flask import g, request
+from app.ctx import g, request
 
 PANEL_MARKER = "<!--halyard:response-panel-->"
 PAGE_HEADER = "X-Halyard-Page"

@@ -11,9 +11,9 @@ in the query only for a view whose grammar has a ``format`` of its own (the down
 ``format`` (``format=parquet&format=html``).
 """
 
-from flask import current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
 
+from app.ctx import current_app, request
 from app.errors import QueryDidNotValidate
 from app.hal import HAL_FORMS, HAL_JSON, HTML, JSON
 from app.openapi.registry import metadata

@@ -12,10 +12,10 @@ ETag of a read equals the ETag a write compares against.
 import functools
 import uuid
 
-from flask import current_app
 from sqlalchemy import String, and_, bindparam, null, select, type_coerce, union_all
 
 from app.auth import current_principal
+from app.ctx import current_app
 from app.errors import NotFound
 from app.extensions import core_connection
 from app.fastread import FastRead
