@@ -26,7 +26,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base, session_options={"scopefunc": app_context_id})  # the scope Flask-SQLAlchemy uses
+# The session's scope is the application context, as by default, read without a werkzeug proxy (app/ctx.py).
+db = SQLAlchemy(model_class=Base, session_options={"scopefunc": app_context_id})
 
 # ``__table_args__`` of every table with an integer surrogate key: an id, once handed out, is never handed
 # out again, even after its row (the newest one included) is deleted, so a client holding an old id never
