@@ -52,20 +52,29 @@ def app_context_id():
     return id(ctx)
 
 
+def _unbound(proxy, name, message):
+    """Outside a context: what werkzeug's proxies answer there for ``__class__`` (the proxy's own
+    class, so ``isinstance`` and introspection work), else the RuntimeError."""
+    if name == "__class__":
+        return type(proxy)
+    raise RuntimeError(message)
+
+
 class _RequestProxy:
     __slots__ = ()
 
     def __getattribute__(self, name):
         ctx = _cv_request.get(None)
         if ctx is None:
-            raise RuntimeError(_NO_REQUEST)
+            return _unbound(self, name, _NO_REQUEST)
         return getattr(ctx.request, name)
 
     def __setattr__(self, name, value):
         setattr(request_object(), name, value)
 
     def __repr__(self):
-        return f"<fast proxy of {request_object()!r}>"
+        ctx = _cv_request.get(None)
+        return f"<fast proxy of {ctx.request!r}>" if ctx is not None else "<fast proxy of request, unbound>"
 
 
 class _GProxy:
@@ -74,7 +83,7 @@ class _GProxy:
     def __getattribute__(self, name):
         ctx = _cv_app.get(None)
         if ctx is None:
-            raise RuntimeError(_NO_APP)
+            return _unbound(self, name, _NO_APP)
         return getattr(ctx.g, name)
 
     def __setattr__(self, name, value):
@@ -90,7 +99,8 @@ class _GProxy:
         return iter(g_object())
 
     def __repr__(self):
-        return f"<fast proxy of {g_object()!r}>"
+        ctx = _cv_app.get(None)
+        return f"<fast proxy of {ctx.g!r}>" if ctx is not None else "<fast proxy of g, unbound>"
 
 
 class _AppProxy:
@@ -99,11 +109,12 @@ class _AppProxy:
     def __getattribute__(self, name):
         ctx = _cv_app.get(None)
         if ctx is None:
-            raise RuntimeError(_NO_APP)
+            return _unbound(self, name, _NO_APP)
         return getattr(ctx.app, name)
 
     def __repr__(self):
-        return f"<fast proxy of {app_object()!r}>"
+        ctx = _cv_app.get(None)
+        return f"<fast proxy of {ctx.app!r}>" if ctx is not None else "<fast proxy of current_app, unbound>"
 
 
 request = _RequestProxy()

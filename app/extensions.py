@@ -9,7 +9,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.ctx import app_context_id, g, request
+from app.ctx import app_context_id, g, request, request_object
 from app.hal import CurieRegistry
 
 
@@ -43,20 +43,30 @@ token_auth = HTTPTokenAuth(scheme="Token", realm="Halyard")
 class PrebuiltMultiAuth(MultiAuth):
     """flask-httpauth's ``MultiAuth`` with the same choice of scheme (the first auth whose scheme the
     ``Authorization`` header names, else the first auth), but each scheme's wrapper of a view is built
-    once, when the view is decorated: ``MultiAuth`` builds it (two ``functools.wraps``) on every request."""
+    once, when the view is decorated: ``MultiAuth`` builds it (two ``functools.wraps``) on every request.
+    The header's scheme is read once and looked up, where ``MultiAuth`` asks each auth to parse it."""
 
     def login_required(self, f=None, role=None, optional=None):
         def login_required_internal(f):
             auths = (self.main_auth, *self.additional_auths)
             views = [(a, a.login_required(role=role, optional=optional)(f)) for a in auths]
+            by_scheme = {}  # is_compatible_auth of an Authorization-header auth: scheme == its scheme
+            for a, view in reversed(views):  # the first auth of a scheme wins, as in the loop
+                by_scheme[a.scheme] = view
+            if any(a.header not in (None, "Authorization") for a in auths):
+                by_scheme = None  # an auth reads another header: ask each in turn
 
             @functools.wraps(f)
             def decorated(*args, **kwargs):
-                headers = request.headers
-                for a, view in views:
-                    if a.is_compatible_auth(headers):
-                        return view(*args, **kwargs)
-                return views[0][1](*args, **kwargs)
+                if by_scheme is None:
+                    headers = request.headers
+                    for a, view in views:
+                        if a.is_compatible_auth(headers):
+                            return view(*args, **kwargs)
+                    return views[0][1](*args, **kwargs)
+                parts = request_object().environ.get("HTTP_AUTHORIZATION", "").split(None, 1)
+                view = by_scheme.get(parts[0]) if len(parts) == 2 else None
+                return (view or views[0][1])(*args, **kwargs)
 
             return decorated
 

@@ -172,9 +172,10 @@ def respond(doc, status=200, headers=None, *, etag=True):
     if seed and media_type == JSON:
         return _respond_native(doc, seed, status, headers, etag)
     body = to_dict(doc, media_type)
-    response = render(body, media_type, status=status, headers=headers)
-    if "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML):  # set by every auth decorator
-        _vary_authorization(response)
+    by_caller = "flask_httpauth_user" in g or media_type in (HAL_FORMS, HTML)  # set by every auth decorator
+    response = render(
+        body, media_type, status=status, headers=headers, vary=_BY_CALLER if by_caller else "Accept"
+    )
     if req.method not in SAFE_METHODS:
         cache_headers_of_write(response, doc)
     if etag and status in (200, 201):
@@ -188,11 +189,7 @@ def respond(doc, status=200, headers=None, *, etag=True):
     return response
 
 
-def _vary_authorization(response):
-    if response.headers.get("Vary") == "Accept":  # the usual case, without parsing a HeaderSet
-        response.headers["Vary"] = "Accept, Authorization"
-    else:
-        response.vary.add("Authorization")
+_BY_CALLER = "Accept, Authorization"  # the Vary of a body that depends on who asks
 
 
 def _respond_native(doc, seed, status, headers, etag):
@@ -200,9 +197,8 @@ def _respond_native(doc, seed, status, headers, etag):
     body = native_body(doc, seed, request.endpoint)
     if not envelope_for(seed, request.endpoint).paging and (link := next_link_header(doc)):
         headers = {**dict(headers or {}), "Link": link}
-    response = render(body, JSON, status=status, headers=headers)
-    if "flask_httpauth_user" in g:
-        _vary_authorization(response)
+    by_caller = "flask_httpauth_user" in g
+    response = render(body, JSON, status=status, headers=headers, vary=_BY_CALLER if by_caller else "Accept")
     if request.method not in SAFE_METHODS:
         cache_headers_of_write(response, doc)
     if etag and status in (200, 201):

@@ -55,3 +55,7 @@ def test_outside_a_context_they_raise_what_flasks_raise():
             read()
     with pytest.raises(RuntimeError, match="outside of"):
         flask.request.path  # noqa: B018 — Flask's own proxy, for comparison
+    # as werkzeug's proxies: introspection (isinstance, repr) works unbound
+    for proxy in (ctx.request, ctx.g, ctx.current_app):
+        assert not isinstance(proxy, flask.Request) and "unbound" in repr(proxy)
+    assert not isinstance(flask.request, flask.Request)

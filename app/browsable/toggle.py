@@ -13,7 +13,7 @@ in the query only for a view whose grammar has a ``format`` of its own (the down
 
 from werkzeug.datastructures import ImmutableMultiDict
 
-from app.ctx import current_app, request
+from app.ctx import current_app, request, request_object
 from app.errors import QueryDidNotValidate
 from app.hal import HAL_FORMS, HAL_JSON, HTML, JSON
 from app.openapi.registry import metadata
@@ -23,7 +23,11 @@ FORMATS = {"json": JSON, "hal": HAL_JSON, "hal-forms": HAL_FORMS, "html": HTML}
 
 def apply_format():
     """before_request: consume a representation ``format`` and set ``Accept`` accordingly."""
-    if request.method not in ("GET", "HEAD") or "format" not in request.args:
+    req = request_object()
+    query = req.environ.get("QUERY_STRING", "")
+    if "format" not in query and "%" not in query:  # no ``format`` key can be in it: args not parsed
+        return
+    if req.method not in ("GET", "HEAD") or "format" not in req.args:
         return
     given = request.args.getlist("format")
     chosen = [v for v in given if v in FORMATS]

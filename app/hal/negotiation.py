@@ -152,8 +152,11 @@ _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | or
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
-def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -> Response:
-    """Serialise ``doc`` as ``media_type`` into a response that varies on Accept."""
+def render(
+    doc: dict, media_type: str, status: int = 200, headers: Any = None, vary: str = "Accept"
+) -> Response:
+    """Serialise ``doc`` as ``media_type`` into a response that varies on Accept (``vary``: the whole
+    ``Vary`` value when the caller knows more, e.g. ``"Accept, Authorization"``; it must name Accept)."""
     if media_type == HTML:
         body = _html_renderer(doc, status).encode("utf-8")
         content_type = "text/html; charset=utf-8"
@@ -163,7 +166,7 @@ def render(doc: dict, media_type: str, status: int = 200, headers: Any = None) -
     if (
         headers and "Vary" in response.headers
     ):  # (a missing header costs Headers an exception: ask only when it may be there)
-        response.vary.add("Accept")
+        response.vary.update(v.strip() for v in vary.split(","))
     else:  # the usual case: set the header without parsing it into a HeaderSet first
-        response.headers["Vary"] = "Accept"
+        response.headers["Vary"] = vary
     return response
