@@ -10,7 +10,8 @@ curied relation is used anywhere in it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .links import Link
@@ -28,6 +29,9 @@ def _as_link(value: str | Link, **kwargs: Any) -> str | Link:
     return Link(value, **kwargs) if kwargs else value
 
 
+_NONE: Mapping[str, Any] = MappingProxyType({})  # the read-only empty _embedded/_templates
+
+
 def _rel_group(rel: str) -> int:
     """Ordering key: self, then registered names (no colon), then curied/URI rels."""
     if rel == "self":
@@ -40,26 +44,43 @@ class Document:
 
     def __init__(self, properties: dict[str, Any] | None = None, self_href: str | None = None) -> None:
         """Start a document with JSON-ready ``properties`` and an optional self href."""
-        self.properties: dict[str, Any] = dict(properties or {})
-        self._links: dict[str, str | Link | list[str | Link]] = {}
-        self._embedded: dict[str, Document | list[Document]] = {}
-        self._templates: dict[str, Template] = {}
+        self.properties: dict[str, Any] = dict(properties) if properties else {}
+        # The first link is self (when given), so the rels start in the order _links renders them.
+        self._links: dict[str, str | Link | list[str | Link]] = (
+            {} if self_href is None else {"self": self_href}
+        )
+        # Most documents (every item of a page) embed nothing and carry no template: these two stay
+        # the shared empty mapping until the first embed()/template() gives the document its own.
+        self._embedded: Mapping[str, Document | list[Document]] = _NONE
+        self._templates: Mapping[str, Template] = _NONE
+        self._group = 0  # the group (_rel_group) of the last rel added, while rels are in group order
         self.native: Any = None  # the seed-native body, see with_native()
-        if self_href is not None:
-            self.link("self", self_href)
+        if self_href is not None and self_href.__class__ is not str:
+            self._links["self"] = _as_link(self_href)
 
     def link(self, rel: str, href: str | Link, **link_kwargs: Any) -> Document:
         """Add a single-valued link; a rel can be set only once."""
-        if rel in self._links:
+        links = self._links
+        if rel in links:
             raise ValueError(f"link relation {rel!r} is already set")
         plain = href.__class__ is str and not link_kwargs  # most links: only an href
-        self._links[rel] = href if plain else _as_link(href, **link_kwargs)
+        links[rel] = href if plain else _as_link(href, **link_kwargs)
+        self._added(rel)
         return self
+
+    def _added(self, rel: str) -> None:
+        """Keep track of whether the rels are still in the order _links renders them (_rel_group)."""
+        if self._group is not None:
+            group = 0 if rel == "self" else 2 if ":" in rel else 1
+            self._group = group if group >= self._group else None  # None: sort when rendering
 
     def links(self, rel: str, hrefs: Iterable[str | Link]) -> Document:
         """Add an array-valued link rel (an array even when empty); repeated calls extend it."""
-        current = self._links.setdefault(rel, [])
-        if not isinstance(current, list):
+        current = self._links.get(rel)
+        if current is None:
+            current = self._links[rel] = []
+            self._added(rel)
+        elif current.__class__ is not list:
             raise ValueError(f"link relation {rel!r} is already a single link")
         current.extend(hrefs)  # _as_link without overrides keeps each href as given
         return self
@@ -68,11 +89,15 @@ class Document:
         """Embed a single resource under ``rel``; a rel can be set only once."""
         if rel in self._embedded:
             raise ValueError(f"embedded relation {rel!r} is already set")
+        if self._embedded is _NONE:
+            self._embedded = {}
         self._embedded[rel] = doc
         return self
 
     def embed_many(self, rel: str, docs: Iterable[Document]) -> Document:
         """Embed an array of resources under ``rel`` (an array even when empty)."""
+        if self._embedded is _NONE:
+            self._embedded = {}
         current = self._embedded.setdefault(rel, [])
         if not isinstance(current, list):
             raise ValueError(f"embedded relation {rel!r} is already a single resource")
@@ -83,6 +108,8 @@ class Document:
         """Add a HAL-FORMS template; the main one should be called ``default``."""
         if name in self._templates:
             raise ValueError(f"template {name!r} is already set")
+        if self._templates is _NONE:
+            self._templates = {}
         self._templates[name] = tpl
         return self
 
@@ -178,17 +205,17 @@ class Document:
     def _render_links(self, curie: dict[str, Any] | None) -> dict[str, Any]:
         """``_links`` ordered self, registered rels, curies, curied rels."""
         links = self._links
-        groups = [0 if rel == "self" else 2 if ":" in rel else 1 for rel in links]  # _rel_group, inline
-        ordered = links if groups == sorted(groups) else sorted(links, key=_rel_group)  # stable
+        ordered = links if self._group is not None else sorted(links, key=_rel_group)  # stable
         out: dict[str, Any] = {}
         for rel in ordered:
             if curie is not None and ":" in rel and "curies" not in out:  # the first curied rel
                 out["curies"] = [curie]
             value = links[rel]
-            if isinstance(value, str):  # most links: only an href (inline, not a call per link)
+            kind = value.__class__
+            if kind is str:  # most links: only an href (inline, not a call per link)
                 out[rel] = {"href": value}
-            elif isinstance(value, list):
-                out[rel] = [{"href": link} if isinstance(link, str) else link.to_dict() for link in value]
+            elif kind is list:
+                out[rel] = [{"href": link} if link.__class__ is str else link.to_dict() for link in value]
             else:
                 out[rel] = value.to_dict()
         if curie is not None and "curies" not in out:
