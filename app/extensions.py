@@ -92,7 +92,7 @@ def core_connection():
     READ COMMITTED SELECT takes no row locks), and a Core read after the first ORM statement goes to the
     Session's connection again."""
     registry = db.session.registry
-    if registry.has():
+    if registry.registry and registry.has():  # (no session in any context yet: nothing to look up)
         session = registry()
         cached = session.info.get("halyard.connection")
         if cached is not None and cached[0] is session._transaction:
