@@ -39,6 +39,31 @@ def test_token_schemes(client, make_account, token_for, scheme):
     assert client.get(PROTECTED, headers=headers).status_code == 200
 
 
+def test_the_scheme_picks_the_auth_as_flask_httpauth_would(client, make_account, token_for):
+    """PrebuiltMultiAuth looks the header's scheme up (case-sensitive, as is_compatible_auth compares it);
+    anything else goes to the first auth (Basic): a 401, never a 5xx."""
+    secret = token_for(make_account())["Authorization"].split()[1]
+    for header in (f"bearer {secret}", "Bearer", f"Negotiate {secret}", "", "   "):
+        r = client.get(PROTECTED, headers={"Authorization": header})
+        assert r.status_code == 401 and r.mimetype == "application/problem+json", header
+        assert r.get_json()["@event"] == "COULD_NOT_FIND_AUTH_TOKEN", header
+
+
+def test_an_auth_on_another_header_is_asked_in_turn():
+    from flask import Flask
+    from flask_httpauth import HTTPTokenAuth
+
+    from app.extensions import PrebuiltMultiAuth, basic_auth
+
+    keyed = HTTPTokenAuth(header="X-Api-Key")
+    keyed.verify_token(lambda token: token == "k1" and "keyed-user")
+    app = Flask(__name__)
+    app.get("/p")(PrebuiltMultiAuth(basic_auth, keyed).login_required(lambda: "ok"))
+    with app.test_client() as c:
+        assert c.get("/p", headers={"X-Api-Key": "k1"}).data == b"ok"
+        assert c.get("/p", headers={"X-Api-Key": "nope"}).status_code == 401
+
+
 def test_tokens_are_stored_only_as_hashes(make_account, token_for):
     account = make_account()
     headers = token_for(account)

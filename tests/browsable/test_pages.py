@@ -223,6 +223,14 @@ def test_format_toggle_leaves_other_values_to_the_view_and_the_grammar_stays_str
     assert both.status_code == 400 and list(both.get_json()["errors"]) == ["format"]
 
 
+def test_format_toggle_sees_a_percent_encoded_key(client, admin_headers):
+    # toggle.py skips parsing the query when no "format" can be in it; "%66ormat" decodes to "format"
+    response = client.get("/jobs/?size=2&%66ormat=json", headers={**HTML, **admin_headers})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    bad = client.get("/jobs/?%66ormat=xml", headers=admin_headers)
+    assert bad.status_code == 400 and list(bad.get_json()["errors"]) == ["format"]
+
+
 def test_html_pages_are_conditional(client):
     tag = browse(client, "/").headers["ETag"]
     again = client.get("/", headers={**HTML, "If-None-Match": tag})

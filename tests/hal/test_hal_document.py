@@ -23,6 +23,15 @@ def test_self_first_then_iana_then_curied():
     assert list(doc.to_dict()["_links"]) == ["self", "up", "collection", "ec:owner"]
 
 
+def test_array_rels_and_a_late_self_are_put_in_order_too():
+    doc = (
+        Document({}).links("ec:items", ["http://x/a"]).link("next", "http://x/?p=2").link("self", "http://x/")
+    )
+    assert list(doc.to_dict()["_links"]) == ["self", "next", "ec:items"]
+    in_order = Document({}, "http://x/").link("next", "http://x/?p=2").links("ec:items", [])
+    assert list(in_order.to_dict()["_links"]) == ["self", "next", "ec:items"]
+
+
 def test_link_kwargs_and_link_objects():
     doc = Document({}, "http://x/1").link("search", "http://x/{?q}", templated=True, title="Search")
     doc.link("help", Link("http://x/help"), title="Help")
