@@ -12,8 +12,14 @@ raised as SQLAlchemy's ``DBAPIError`` subclass, and a disconnect invalidates the
 ``Connection.execute`` would do. Not supported (refused at compile time): expanding (``IN``) and
 literal-rendered parameters, and result types whose processor turns a NULL into something else (no
 column read here has one: SQLAlchemy's own types keep None).
+
+``stored`` names columns read, and parameters sent, as the driver holds them (no type conversion): an
+id that a page only echoes or matches again need not become a ``uuid.UUID`` and back (32 hex digits on
+SQLite; PostgreSQL's driver gives its own ``uuid.UUID``). ``typed()`` converts such values when a
+caller needs them typed after all (a paging cursor's key).
 """
 
+import functools
 from collections import namedtuple
 
 from sqlalchemy import exc
@@ -25,45 +31,68 @@ class FastRead:
     """One constant SELECT, compiled per dialect on first use.
 
     ``rows(connection, params)`` returns a list of named tuples (fields named as the statement's
-    columns), holding the values ``Connection.execute(stmt, params).all()`` would hold."""
+    columns), holding the values ``Connection.execute(stmt, params).all()`` would hold (the ``stored``
+    columns as the driver gives them). ``compile(dialect)`` raises ValueError for a statement it does
+    not support; ``rows`` compiles on first use."""
 
-    def __init__(self, stmt):
+    def __init__(self, stmt, *, stored=()):
         self.stmt = stmt
-        self.row = namedtuple("Row", [column.key for column in stmt.selected_columns])
+        self.row = namedtuple("Row", [column.key for column in stmt.selected_columns], rename=True)
+        self.stored = frozenset(stored)
         self._compiled = {}
 
-    def _compile(self, dialect):
+    def compile(self, dialect):
+        """Compile for ``dialect`` (once); ValueError for IN lists and literal-rendered parameters."""
+        entry = self._compiled.get(dialect)
+        if entry is not None:
+            return entry
         compiled = self.stmt.compile(dialect=dialect)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("FastRead supports plain bound parameters only (no IN lists, no literal binds)")
         escaped = compiled.escaped_bind_names
-        binds = []  # (parameter name, name in the SQL, bind processor or None, value of a literal's bind)
-        for name, bind in compiled.binds.items():
-            binds.append(
-                (
-                    name,
-                    escaped.get(name, name),
-                    bind.type.dialect_impl(dialect).bind_processor(dialect),
-                    _GIVEN if bind.required else bind.effective_value,
-                )
+        by_name = {}  # name in the SQL: (parameter key, bind processor or None, value of a literal's bind)
+        for bind, name in compiled.bind_names.items():
+            stored = bind.key in self.stored
+            by_name[escaped.get(name, name)] = (
+                bind.key,
+                None if stored else bind.type.dialect_impl(dialect).bind_processor(dialect),
+                _GIVEN if bind.required else bind.effective_value,
             )
+        # In the order the SQL takes them (a positional paramstyle lists a name once per occurrence).
+        names = [escaped.get(n, n) for n in compiled.positiontup] if compiled.positiontup else list(by_name)
+        binds = [by_name[name] for name in names]
         results = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.stmt.selected_columns
         ]
-        processed = tuple((i, process) for i, process in enumerate(results) if process is not None)
-        entry = (compiled.string, compiled.positiontup, binds, processed)
+        converted = [
+            None if column.key in self.stored else process
+            for column, process in zip(self.stmt.selected_columns, results, strict=True)
+        ]
+        processed = tuple((i, process) for i, process in enumerate(converted) if process is not None)
+        deferred = [  # what ``typed()`` applies: the processors skipped for stored columns
+            process if column.key in self.stored else None
+            for column, process in zip(self.stmt.selected_columns, results, strict=True)
+        ]
+        named = None if compiled.positiontup is not None else names
+        entry = (compiled.string, named, binds, processed, deferred)
         self._compiled[dialect] = entry
         return entry
 
+    def typed(self, dialect, index, value):
+        """The value of column ``index`` of a row of ``rows()`` as ``Connection.execute`` returns it
+        (converted if the column is ``stored``)."""
+        process = self.compile(dialect)[4][index]
+        return value if process is None or value is None else process(value)
+
     def rows(self, connection, params):
         dialect = connection.dialect
-        sql, positional, binds, processed = self._compiled.get(dialect) or self._compile(dialect)
-        values = {}
-        for name, key, process, fixed in binds:
-            value = params[name] if fixed is _GIVEN else params.get(name, fixed)
-            values[key] = value if process is None else process(value)
-        args = tuple(values[key] for key in positional) if positional is not None else values
+        sql, named, binds, processed, _ = self._compiled.get(dialect) or self.compile(dialect)
+        args = []
+        for key, process, fixed in binds:
+            value = params[key] if fixed is _GIVEN else params.get(key, fixed)
+            args.append(value if process is None else process(value))
+        args = dict(zip(named, args, strict=True)) if named is not None else tuple(args)
         driver = connection.connection.driver_connection
         cursor = driver.cursor()
         try:
@@ -85,9 +114,9 @@ class FastRead:
             ) from error
         finally:
             cursor.close()
-        make = self.row._make
+        make = functools.partial(tuple.__new__, self.row)  # the named tuple, without _make's checks
         if not processed:
-            return [make(row) for row in fetched]
+            return list(map(make, fetched))
         out = []
         for row in fetched:  # only the columns whose type converts (ids, datetimes) are touched
             row = list(row)

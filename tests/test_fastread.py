@@ -16,11 +16,18 @@ from tests.resources.datamanager_support import create_space, make_asset, png, u
 
 
 def same_rows(read, params):
-    """FastRead's rows next to SQLAlchemy's for the same statement and parameters, on one connection."""
+    """FastRead's rows next to SQLAlchemy's for the same statement and parameters, on one connection
+    (the ``stored`` columns once ``typed()``: as the driver holds them, they are not SQLAlchemy's)."""
     with db.engine.connect() as connection:
         fast = read.rows(connection, params)
         reference = connection.execute(read.stmt, params).all()
-    assert [tuple(row) for row in fast] == [tuple(row) for row in reference]
+        stored = [i for i, name in enumerate(read.row._fields) if name in read.stored]
+        typed = [
+            tuple(read.typed(connection.dialect, i, v) if i in stored else v for i, v in enumerate(row))
+            for row in fast
+        ]
+    assert typed == [tuple(row) for row in reference]
+    fast = [read.row._make(row) for row in typed]
     assert all(
         type(a) is type(b) for f, r in zip(fast, reference, strict=False) for a, b in zip(f, r, strict=False)
     )  # uuid.UUID, datetime, bool
@@ -97,3 +104,27 @@ def test_a_write_then_a_read_in_one_request_sees_its_own_rows(app, make_account)
         rows = _ACCOUNT_BY_ID.rows(core_connection(), {"account_id": account.id})
         assert [row.email for row in rows] == ["pending@example.org"]
         db.session.rollback()
+
+
+def test_stored_columns_and_parameters_pass_as_the_driver_holds_them(app, client, make_account, token_for):
+    """``stored``: an id read as stored (SQLite: SQLAlchemy's 32 hex digits; PostgreSQL: its driver's
+    ``uuid.UUID``) and bound as 32 hex digits on either database; ``typed()`` gives SQLAlchemy's value."""
+    from app.resources.datamanager.models import Asset
+
+    owner = make_account()
+    headers = token_for(owner)
+    asset_id = uuid.UUID(make_asset(client, create_space(client, headers), headers)["assetID"])
+    read = FastRead(
+        select(Asset.id, Asset.title).where(Asset.id == bindparam("asset_id")), stored=("id", "asset_id")
+    )
+    with db.engine.connect() as connection:
+        (row,) = read.rows(connection, {"asset_id": asset_id.hex})
+        sqlite = connection.dialect.name == "sqlite"
+        assert row.id == (asset_id.hex if sqlite else asset_id) and type(row.id) is (
+            str if sqlite else uuid.UUID
+        )
+        assert (
+            read.typed(connection.dialect, 0, row.id) == asset_id
+            and read.typed(connection.dialect, 1, "x") == "x"
+        )
+        assert read.rows(connection, {"asset_id": uuid.uuid4().hex}) == []

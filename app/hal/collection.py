@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
+
+from app.fastread import FastRead
 
 from .cursor import NEXT, PREV, CursorCodec, beyond
 from .document import Document
@@ -41,6 +45,9 @@ from .links import Link, query_template
 __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 
 _PAGING = ("page", "size", "limit", "offset", "cursor")
+# A numbered page's LIMIT and OFFSET are parameters of its SELECT, not part of it: one statement (and
+# one compiled SQL) serves every page of a filter and sort.
+_LIMIT, _OFFSET = bindparam("halyard_limit", type_=Integer), bindparam("halyard_offset", type_=Integer)
 _MAX_OFFSET = 2**62
 _DECLARED: weakref.WeakSet = weakref.WeakSet()  # every Collection alive (some are built per request)
 
@@ -258,6 +265,7 @@ class Collection:
         key: Any = None,
         cursors: CursorCodec | None = None,
         reuse: bool = False,
+        stored: tuple[str, ...] = (),
         **limits: int | None,
     ) -> Page:
         """Run the query: one COUNT and one LIMIT/OFFSET select, a keyset page, or the id-lookup item.
@@ -274,13 +282,18 @@ class Collection:
         a tiebreak): a ``cursor=`` page is one keyset SELECT with no COUNT, and a numbered page links
         its ``next``/``prev`` by cursor too. ``reuse``: ``stmt`` lives across requests (module-level or
         cached), so the SELECTs built over it are kept (bounded) and reused by later requests with the
-        same filters, sort and page (``_Statements``).
+        same filters and sort (``_Statements``); on a Core connection, such a SELECT's second use on
+        compiles it for the DB-API cursor (``FastRead``): its rows are named tuples, with the
+        ``stored`` columns as the driver holds them (e.g. ids a page only echoes; a cursor gets them typed).
         """
         query = self.parse(args, cursors=cursors, **limits)
-        dialect = session.dialect if hasattr(session, "dialect") else session.get_bind().dialect
+        core = hasattr(session, "dialect")  # a Core Connection, not an ORM Session
+        dialect = session.dialect if core else session.get_bind().dialect
         # What the SQL of this page depends on besides ``stmt``: a filter's clause may differ by dialect.
         shape = (dialect.name, scalars, tuple(query.sort), tuple((f.param, f.raw) for f in query.filters))
         memo = functools.partial(self._statements.get, stmt, reuse=reuse)
+        # Core SELECTs kept across requests run on the DB-API cursor from their second use on.
+        fast = functools.partial(self._statements.fast, stmt, dialect, stored) if reuse and core else None
         filtered = memo(("where", shape), lambda: self._where(stmt, query))
         if query.id_lookup:
             fetch = session.scalars if scalars else session.execute
@@ -301,22 +314,26 @@ class Collection:
             count = memo(
                 ("count", shape), lambda: select(func.count()).select_from(filtered.order_by(None).subquery())
             )
-            total = session.scalar(count) or 0
+            counting = fast and fast(("count", shape), count)
+            total = (counting.rows(session, {})[0][0] if counting else session.scalar(count)) or 0
             if totals is not None:
                 totals.put(filters, total)
 
+        late = key is not None and query.offset > 0
+
         def page_select() -> Any:
-            if key is not None and query.offset:
-                keys = self._order(filtered.with_only_columns(key), query).limit(query.size)
-                rows = filtered.where(key.in_(keys.offset(query.offset).scalar_subquery()))
+            if late:
+                keys = self._order(filtered.with_only_columns(key), query).limit(_LIMIT)
+                rows = filtered.where(key.in_(keys.offset(_OFFSET).scalar_subquery()))
             else:
-                rows = filtered.limit(query.size).offset(query.offset)
+                rows = filtered.limit(_LIMIT).offset(_OFFSET)
             return keyed.select(self._order(rows, query), scalars)
 
-        late = key is not None and query.offset > 0
-        page_stmt = memo(("page", shape, query.size, query.offset, late), page_select)
-        items, item_keys = keyed.run(session, page_stmt, scalars)
-        return Page(items, total, query, collection=self, keys=item_keys, cursors=cursors)
+        page_stmt = memo(("page", shape, late), page_select)
+        bounds = {_LIMIT.key: query.size, _OFFSET.key: query.offset}
+        reader = fast and fast(("page", shape, late), page_stmt)
+        items, item_keys, retype = keyed.run(session, page_stmt, scalars, bounds, reader)
+        return Page(items, total, query, collection=self, keys=item_keys, cursors=cursors, retype=retype)
 
     def _keyset_page(
         self,
@@ -339,7 +356,7 @@ class Collection:
             return keyed.select(self._order(rows, query, reverse=not forward), scalars)
 
         where = (shape, query.size, cursor.direction, cursor.values)
-        items, item_keys = keyed.run(session, memo(("keyset", where), keyset_select), scalars)
+        items, item_keys, _ = keyed.run(session, memo(("keyset", where), keyset_select), scalars)
         more = len(items) > query.size
         items, item_keys = items[: query.size], item_keys[: query.size]
         if not forward:
@@ -476,6 +493,35 @@ class _Statements:
                 self._built.popitem(last=False)
         return made
 
+    def fast(self, base: Any, dialect: Any, stored: tuple[str, ...], key: Hashable, stmt: Any) -> Any:
+        """``stmt`` (built over ``base`` as ``key``) as a ``FastRead`` compiled for ``dialect``, from its
+        second use on; None at its first use (a SELECT with a filter value seen once may never come
+        back: compiling it costs twice SQLAlchemy's cached execution) or when FastRead refuses it
+        (an IN list)."""
+        entry = (base, "fast", key)
+        with self._lock:
+            made = self._built.get(entry)
+            if made is not None:
+                self._built.move_to_end(entry)
+        if made is None:
+            made = _SEEN_ONCE
+        elif made is _SEEN_ONCE:
+            try:
+                made = FastRead(stmt, stored=stored)
+                made.compile(dialect)
+            except ValueError:
+                made = _REFUSED
+        else:
+            return made if made is not _REFUSED else None
+        with self._lock:
+            self._built[entry] = made
+            while len(self._built) > self.SIZE:
+                self._built.popitem(last=False)
+        return made if isinstance(made, FastRead) else None
+
+
+_SEEN_ONCE, _REFUSED = object(), object()  # ``_Statements.fast`` entries that are not a FastRead
+
 
 class _Keyed:
     """A page's SELECT that also reads each item's order-key values (what a cursor holds)."""
@@ -493,22 +539,46 @@ class _Keyed:
             return stmt
         return stmt.add_columns(*(column for column, _ in self.order))
 
-    def run(self, session: Any, stmt: Any, scalars: bool) -> tuple[list, list | None]:
-        """(items, their key tuples or None without cursor paging) of ``stmt`` (made by ``select``)."""
+    def run(
+        self, session: Any, stmt: Any, scalars: bool, params: dict | None = None, fast: FastRead | None = None
+    ) -> tuple[list, list | None, Callable[[tuple], tuple] | None]:
+        """(items, their key tuples or None without cursor paging, what types the keys or None) of
+        ``stmt`` (made by ``select``) with ``params``; run by ``fast`` (``stmt``'s FastRead) if given."""
+        if fast is not None:
+            rows = fast.rows(session, params)
+        elif not self.order:
+            return list((session.scalars if scalars else session.execute)(stmt, params).all()), None, None
+        else:
+            rows = session.execute(stmt, params).all()
         if not self.order:
-            return list((session.scalars if scalars else session.execute)(stmt).all()), None
+            return rows, None, None
         if not scalars and self.positions is not None:
-            rows = session.execute(stmt).all()
-            return list(rows), [tuple(row[i] for i in self.positions) for row in rows]
-        rows = session.execute(stmt).all()
-        width = len(rows[0]) - len(self.order) if rows else 0  # an entity is one column of the row
-        items = [row[0] for row in rows] if scalars else [row[:width] for row in rows]
-        return items, [tuple(row[width:]) for row in rows]
+            indexes = self.positions
+            items = rows if fast is not None else list(rows)
+        else:
+            width = len(rows[0]) - len(self.order) if rows else 0  # an entity is one column of the row
+            indexes = list(range(width, width + len(self.order)))
+            items = [row[0] for row in rows] if scalars else [row[:width] for row in rows]
+        pick = itemgetter(*indexes)
+        keys = list(map(pick, rows)) if len(indexes) > 1 else [(pick(row),) for row in rows]
+        if fast is None or not fast.stored:
+            return items, keys, None
+        dialect = session.dialect
+        return items, keys, lambda values: tuple(map(functools.partial(fast.typed, dialect), indexes, values))
 
 
-def _url(base: str, pairs: Iterable[tuple[str, str]]) -> str:
-    """``base`` plus an encoded query string that keeps ``,``, ``!`` and ``:`` readable."""
-    query = urlencode(list(pairs), quote_via=quote, safe=",!:")
+_PLAIN = re.compile(r"[\w.~,!:-]*", re.ASCII).fullmatch  # what ``quote(text, safe=",!:")`` leaves as is
+
+
+def _quote(text: Any) -> str:
+    text = str(text)
+    return text if _PLAIN(text) else quote(text, safe=",!:")
+
+
+def _url(base: str, pairs: Iterable[tuple[str, Any]]) -> str:
+    """``base`` plus an encoded query string that keeps ``,``, ``!`` and ``:`` readable (what
+    ``urlencode(pairs, quote_via=quote, safe=",!:")`` writes, without quoting what needs none)."""
+    query = "&".join(f"{_quote(key)}={_quote(value)}" for key, value in pairs)
     return f"{base}?{query}" if query else base
 
 
@@ -524,6 +594,7 @@ class Page:
     keys: list[tuple] | None = None  # each item's order-key values, with cursor paging
     cursors: CursorCodec | None = None
     around: tuple[bool, bool] = (False, False)  # a cursor page: (items before it, items after it)
+    retype: Callable[[tuple], tuple] | None = None  # ``keys`` as a cursor holds them, when stored values
 
     @property
     def count(self) -> int:
@@ -567,7 +638,8 @@ class Page:
     def _cursor(self, direction: str, index: int) -> str:
         """The cursor before (PREV) or after (NEXT) item ``index`` of this page."""
         scope = self.collection.cursor_scope(self.query)
-        return self.cursors.dumps(scope, direction, self.keys[index])
+        values = self.keys[index]
+        return self.cursors.dumps(scope, direction, self.retype(values) if self.retype else values)
 
     def document(
         self, self_url: str, item_docs: list[Document], *, options_url: str | None = None

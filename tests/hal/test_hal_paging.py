@@ -219,3 +219,23 @@ def test_late_row_lookup_pages_equal_plain_offset_pages(coll, session, models, q
         plain = coll.page(session, stmt, args(q))
         late = coll.page(session, stmt, args(q), key=models.Asset.id)
         assert ids(late) == ids(plain) and late.total == plain.total
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [],
+        [("page", "2"), ("size", 20)],
+        [("sort", "-created,title"), ("title~", "a b"), ("cursor", "eyJ.abc_-~")],
+        [("q", "100% ça & co=1?#/+"), ("é", "€"), ("tag!", "a:b,c"), ("x", ""), ("", "y")],
+        [("title", "\x00\n\t\"'<>[]{}|\\^`")],
+    ],
+)
+def test_paging_links_quote_as_urlencode_does(pairs):
+    """``_url`` skips ``quote`` for what needs no quoting: the query strings are urlencode's bytes."""
+    from urllib.parse import quote, urlencode
+
+    from app.hal.collection import _url
+
+    query = urlencode(pairs, quote_via=quote, safe=",!:")
+    assert _url("http://h/x/", pairs) == (f"http://h/x/?{query}" if query else "http://h/x/")

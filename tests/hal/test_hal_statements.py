@@ -2,6 +2,7 @@
 built ones answer, per filter, sort, page and cursor; and cursors read whether or not they are compressed."""
 
 import json
+import uuid
 import zlib
 
 import pytest
@@ -9,6 +10,7 @@ from itsdangerous.encoding import base64_encode
 from sqlalchemy import select
 from werkzeug.wrappers import Request
 
+from app.fastread import FastRead
 from app.hal import CursorCodec, QueryError
 from app.hal.collection import _Statements
 
@@ -110,3 +112,58 @@ def test_a_compressed_cursor_still_reads():
     assert CODEC.loads(plain, "scope", 1).values == (3,)
     with pytest.raises(QueryError):
         CODEC.loads(plain, "another scope", 1)
+
+
+CORE = None  # a long-lived Core SELECT of every column, as reads.assets_select keeps one per space
+# IN lists (the kinds; the tag filter's subquery): FastRead refuses them.
+REFUSED = ("kind=video,audio&sort=-bytes&page=2&size=4", "tag=red", "tag=blue")
+
+
+def core_base(models):
+    global CORE
+    if CORE is None:
+        CORE = select(*models.Asset.__table__.c)
+    return CORE
+
+
+def typed_uid(row):
+    """A row with its ``uid`` as a ``uuid.UUID`` whether it came stored (32 hex digits) or typed."""
+    values = list(row)
+    values[-2] = uuid.UUID(str(values[-2]))
+    return tuple(values)
+
+
+@pytest.mark.parametrize("tiebreak", ["id", "uid"])
+@pytest.mark.parametrize("query", [q for q in QUERIES if q != "id=7"])
+def test_a_core_page_on_the_cursor_answers_what_sqlalchemy_answers(engine, models, query, tiebreak):
+    """A reused Core page runs on the DB-API cursor from its second request on (FastRead, ``uid`` read
+    as stored): the same rows, totals and keys (typed again for a cursor), the same paging links and
+    cursors as SQLAlchemy's execution of the same SELECT; IN lists stay on SQLAlchemy."""
+    column = getattr(models.Asset, tiebreak)
+    fresh, reusing = models.make_collection(tiebreak=column), models.make_collection(tiebreak=column)
+    with engine.connect() as connection:
+        for _ in range(3):
+            options = {"scalars": False, "cursors": CODEC}
+            want = fresh.page(connection, core_base(models), args(query), **options)
+            got = reusing.page(
+                connection, core_base(models), args(query), reuse=True, stored=("uid",), **options
+            )
+            assert [typed_uid(row) for row in got.items] == [tuple(row) for row in want.items]
+            assert got.total == want.total
+            assert [got.retype(k) if got.retype else k for k in got.keys] == want.keys
+            assert got.navigation() == want.navigation()
+    fast = [made for made in reusing._statements._built.values() if isinstance(made, FastRead)]
+    assert (len(fast) == 0) == (query in REFUSED)
+    if fast and tiebreak == "uid":
+        stored = fast[-1].rows(engine.connect(), {"halyard_limit": 1, "halyard_offset": 0})[0].uid
+        assert isinstance(stored, str) and len(stored) == 32  # as SQLite holds it
+
+
+def test_a_page_built_once_is_never_compiled_for_the_cursor(engine, models):
+    """A SELECT used once (a filter value a client typed) stays on SQLAlchemy: compiling it for the
+    cursor costs more than SQLAlchemy's cached execution, and it may never come back."""
+    coll = models.make_collection()
+    with engine.connect() as connection:
+        for n in range(5):
+            coll.page(connection, core_base(models), args(f"title~=asset {n}"), scalars=False, reuse=True)
+    assert not [made for made in coll._statements._built.values() if isinstance(made, FastRead)]

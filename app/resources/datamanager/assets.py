@@ -188,6 +188,7 @@ def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
         reuse=True,  # assets_select() is cached per space: its page SELECTs are built once
+        stored=("id",),  # echoed as text and matched again (reads.AssetRow), never needed typed
     )
 
 

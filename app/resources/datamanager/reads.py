@@ -74,7 +74,8 @@ _ONE_ASSET = {
             assets_table.c.id == bindparam("asset_id"),
             assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None),
         )
-        .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id)
+        .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id),
+        stored=("id", "file_id"),  # rendered as text only (``_text``)
     )
     for deleted in (False, True)
 }
@@ -93,14 +94,28 @@ def totals_scope(dm_id, deleted, generation):
     return cache.scope(dm_id, deleted, generation) if cache.max_entries else None
 
 
+def _hex(stored):
+    """An id's 32 hex digits, from the value the driver holds (SQLite: those digits, as SQLAlchemy's
+    ``Uuid`` type stores them) or a ``uuid.UUID`` (PostgreSQL's driver, or SQLAlchemy's typed rows)."""
+    return stored if stored.__class__ is str else stored.hex
+
+
+def _text(stored):
+    """An id as rendered (``str()`` of its ``uuid.UUID``), from the value the driver holds or a
+    ``uuid.UUID``: a page echoes its ids and never needs them typed (docs/datamanager.md)."""
+    if stored.__class__ is str:
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    return str(stored)
+
+
 class FileRow:
-    """An asset file as read for rendering (the attributes ``file_properties`` uses)."""
+    """An asset file as read for rendering (the attributes ``file_properties`` uses; ``id`` as text)."""
 
     __slots__ = ("id", "mimetype", "size", "width", "height", "locale", "created", "modified")
 
     def __init__(self, values):
         (
-            self.id,
+            file_id,
             self.mimetype,
             self.size,
             self.width,
@@ -109,6 +124,7 @@ class FileRow:
             self.created,
             self.modified,
         ) = values
+        self.id = _text(file_id)
 
     @property
     def resolution(self):
@@ -116,12 +132,14 @@ class FileRow:
 
 
 class AssetRow:
-    """An asset as read for rendering: ``Asset``'s columns plus ``tag_names`` and ``files``."""
+    """An asset as read for rendering: ``Asset``'s columns (``id`` as text, ``key`` its 32 hex digits)
+    plus ``tag_names`` and ``files``. ``row`` holds the id stored or typed (``uuid.UUID``)."""
 
-    __slots__ = ("id", "datamanager_id", "title", "type", "created", "deleted", "tag_names", "files")
+    __slots__ = ("id", "key", "datamanager_id", "title", "type", "created", "deleted", "tag_names", "files")
 
     def __init__(self, row, datamanager_id):
-        self.id, self.title, self.type, self.created, self.deleted = row
+        stored, self.title, self.type, self.created, self.deleted = row
+        self.id, self.key = _text(stored), _hex(stored)
         self.datamanager_id = datamanager_id
         self.tag_names, self.files = [], []
 
@@ -131,38 +149,38 @@ def _tags_and_files(n):
     """The tags and the files of ``n`` assets (parameters ``id0``…): two statements, tags by (asset,
     name) and files by (asset, created, id), each in the order of its index on ``asset_id``, so SQLite
     sorts nothing (one UNION of both, ordered as a whole, cost it a temporary B-tree: 40 % more per
-    page, docs/datamanager.md "Eighth round"). The asset id is only matched, never rendered, so it is
-    read as the stored value (no ``uuid.UUID`` per row)."""
+    page, docs/datamanager.md "Eighth round"). Ids are bound and read as stored (no ``uuid.UUID`` per
+    row): the parameters are 32 hex digits (``AssetRow.key``), what SQLite holds and what PostgreSQL
+    casts to its ``uuid`` (the SQL carries ``::UUID``)."""
     ids = [bindparam(f"id{i}", type_=assets_table.c.id.type) for i in range(n)]
     stored_id = type_coerce(tags_table.c.asset_id, String).label("asset_id")
     tags = select(stored_id, tags_table.c.tag).where(tags_table.c.asset_id.in_(ids))
     files = select(type_coerce(files_table.c.asset_id, String).label("asset_id"), *_FILE_VALUES)
     files = files.where(files_table.c.asset_id.in_(ids))
+    stored = [f"id{i}" for i in range(n)]
     return (
-        FastRead(tags.order_by(tags_table.c.asset_id, tags_table.c.tag)),
-        FastRead(files.order_by(files_table.c.asset_id, files_table.c.created, files_table.c.id)),
+        FastRead(tags.order_by(tags_table.c.asset_id, tags_table.c.tag), stored=stored),
+        FastRead(
+            files.order_by(files_table.c.asset_id, files_table.c.created, files_table.c.id),
+            stored=[*stored, "id"],
+        ),
     )
 
 
-def _hex(stored):
-    """An asset id as stored: 32 hex digits on SQLite; PostgreSQL's driver gives a ``uuid.UUID``."""
-    return stored if stored.__class__ is str else stored.hex
-
-
 def asset_rows(rows, datamanager_id):
-    """``AssetRow``s for asset rows (``ASSET_COLUMNS``) of one space, with their tags and files in
-    two more round trips."""
+    """``AssetRow``s for asset rows (``ASSET_COLUMNS``, the id stored or typed) of one space, with
+    their tags and files in two more round trips."""
     assets = [AssetRow(row, datamanager_id) for row in rows]
     if not assets:
         return assets
-    by_hex = {a.id.hex: a for a in assets}
-    params = {f"id{i}": a.id for i, a in enumerate(assets)}
+    by_key = {a.key: a for a in assets}
+    params = {f"id{i}": a.key for i, a in enumerate(assets)}
     tags, files = _tags_and_files(len(assets))
     connection = core_connection()
     for asset_id, tag in tags.rows(connection, params):
-        by_hex[_hex(asset_id)].tag_names.append(tag)
+        by_key[_hex(asset_id)].tag_names.append(tag)
     for row in files.rows(connection, params):
-        by_hex[_hex(row[0])].files.append(FileRow(row[1:]))
+        by_key[_hex(row[0])].files.append(FileRow(row[1:]))
     return assets
 
 
