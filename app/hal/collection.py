@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import BigInteger, bindparam, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
@@ -47,7 +47,7 @@ __all__ = ["Collection", "Page", "Field", "QueryError", "TotalsCache"]
 _PAGING = ("page", "size", "limit", "offset", "cursor")
 # A numbered page's LIMIT and OFFSET are parameters of its SELECT, not part of it: one statement (and
 # one compiled SQL) serves every page of a filter and sort.
-_LIMIT, _OFFSET = bindparam("halyard_limit", type_=Integer), bindparam("halyard_offset", type_=Integer)
+_LIMIT, _OFFSET = bindparam("halyard_limit", type_=BigInteger), bindparam("halyard_offset", type_=BigInteger)
 _MAX_OFFSET = 2**62
 _DECLARED: weakref.WeakSet = weakref.WeakSet()  # every Collection alive (some are built per request)
 

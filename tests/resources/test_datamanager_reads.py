@@ -84,7 +84,13 @@ def test_asset_urls_equal_url_for(app, client, user_headers, space):
 
 
 def check_asset_urls(AssetUrls, dm_id, asset_id, file_id):
+    from app.resources.root import url_template
+
     urls = AssetUrls(dm_id)
+    # The by-id templates of the two asset lists
+    for endpoint, deleted in (("datamanager.asset", False), ("datamanager.deleted_asset", True)):
+        template = url_template(endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+        assert urls.asset("{assetID}", deleted=deleted) == template
     assert urls.assets == url_for("datamanager.assets", dm_id=dm_id, _external=True)
     assert urls.deleted == url_for("datamanager.deleted_assets", dm_id=dm_id, _external=True)
     assert urls.datamanager == url_for("datamanager.get", dm_id=dm_id, _external=True)

@@ -182,9 +182,7 @@ def delete_asset(dm_id, asset_id):
 )
 def deleted_assets(dm_id):
     """The soft-deleted assets of a space, with the query grammar."""
-    return list_assets(
-        dm_id, get_access_or_404(dm_id), deleted_collection, "datamanager.deleted_asset", deleted=True
-    )
+    return list_assets(dm_id, get_access_or_404(dm_id), deleted_collection, deleted=True)
 
 
 @bp.get("/datamanager/<uuid:dm_id>/assets/deleted/<uuid:asset_id>")

@@ -31,7 +31,6 @@ from app.resources.datamanager.reads import (
 )
 from app.resources.datamanager.schemas import asset_update_schema
 from app.resources.datamanager.uploads import LOCALE, discard, receive
-from app.resources.root import url_template
 from app.timeutil import rfc3339, utcnow
 
 
@@ -164,12 +163,12 @@ def represent(asset, rights, urls=None, *, templates=True):
     return doc
 
 
-def list_assets(dm_id, access, collection, by_id_endpoint, *, deleted, templates=None):
+def list_assets(dm_id, access, collection, *, deleted, templates=None):
     """A page of a space's (live or deleted) assets in Core: COUNT (unless cached for this generation
     of the space's assets), the page, its tags, its files. ``access``: ``get_access_or_404(dm_id)``."""
     rights, generation = access
     urls = AssetUrls(dm_id)
-    by_id = url_template(by_id_endpoint, {"asset_id": "assetID"}, dm_id=dm_id)
+    by_id = urls.asset("{assetID}", deleted=deleted)  # the RFC 6570 template of an asset's URL
 
     def items(rows):
         with_templates = wants_templates()  # asked once per page, not per item
@@ -207,9 +206,7 @@ def assets(dm_id):
         properties=UPLOAD_TEMPLATE_PROPERTIES,
     )
     templates = {"default": upload} if "editAssets" in access[0] else None
-    return list_assets(
-        dm_id, access, assets_collection, "datamanager.asset", deleted=False, templates=templates
-    )
+    return list_assets(dm_id, access, assets_collection, deleted=False, templates=templates)
 
 
 @bp.post("/datamanager/<uuid:dm_id>/assets/")
