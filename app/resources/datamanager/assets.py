@@ -187,7 +187,8 @@ def list_assets(dm_id, access, collection, *, deleted, templates=None):
         totals=totals_scope(dm_id, deleted, generation),
         key=assets_table.c.id,
         reuse=True,  # assets_select() is cached per space: its page SELECTs are built once
-        stored=("id",),  # echoed as text and matched again (reads.AssetRow), never needed typed
+        # Echoed as text (reads.AssetRow, rfc3339) and matched again; typed only for a cursor.
+        stored=("id", "created", "deleted"),
     )
 
 

@@ -75,7 +75,8 @@ _ONE_ASSET = {
             assets_table.c.deleted.is_not(None) if deleted else assets_table.c.deleted.is_(None),
         )
         .order_by(tags_table.c.tag, files_table.c.created, files_table.c.id),
-        stored=("id", "file_id"),  # rendered as text only (``_text``)
+        # Rendered as text only: ids (``_text``), timestamps (``rfc3339`` reads SQLite's text as is).
+        stored=("id", "created", "deleted", "file_id", "file_created", "file_modified"),
     )
     for deleted in (False, True)
 }
@@ -162,7 +163,7 @@ def _tags_and_files(n):
         FastRead(tags.order_by(tags_table.c.asset_id, tags_table.c.tag), stored=stored),
         FastRead(
             files.order_by(files_table.c.asset_id, files_table.c.created, files_table.c.id),
-            stored=[*stored, "id"],
+            stored=[*stored, "id", "created", "modified"],
         ),
     )
 
