@@ -65,15 +65,14 @@ class FastRead:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.stmt.selected_columns
         ]
-        converted = [
-            None if column.key in self.stored else process
-            for column, process in zip(self.stmt.selected_columns, results, strict=True)
-        ]
-        processed = tuple((i, process) for i, process in enumerate(converted) if process is not None)
-        deferred = [  # what ``typed()`` applies: the processors skipped for stored columns
-            process if column.key in self.stored else None
-            for column, process in zip(self.stmt.selected_columns, results, strict=True)
-        ]
+        stored = [column.key in self.stored for column in self.stmt.selected_columns]
+        processed = tuple(
+            (i, process)
+            for i, (process, as_stored) in enumerate(zip(results, stored, strict=True))
+            if process is not None and not as_stored
+        )
+        # What ``typed()`` applies: the processors skipped for the stored columns.
+        deferred = [p if as_stored else None for p, as_stored in zip(results, stored, strict=True)]
         named = None if compiled.positiontup is not None else names
         entry = (compiled.string, named, binds, processed, deferred)
         self._compiled[dialect] = entry
