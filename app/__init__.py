@@ -1,9 +1,12 @@
 """Halyard: five HTTP APIs served as one HAL hypermedia graph, with RQ workers for slow work."""
 
 import os
+import sys
 
 from flask import Flask
+from flask.globals import _cv_request
 from flask.sessions import SessionInterface
+from flask.signals import request_tearing_down
 from werkzeug.routing import IntegerConverter
 
 from app.config import defaults, finalize, from_environment
@@ -75,10 +78,21 @@ class NoCookieSessions(SessionInterface):
         return None
 
 
+_UNSET = object()  # do_teardown_request called without ``exc``: the exception being handled, as Flask's
+
+
 class Halyard(Flask):
-    """Flask with two per-request costs removed: the cookie session (``NoCookieSessions``) and the
+    """Flask with per-request costs removed: the cookie session (``NoCookieSessions``), the
     ``inspect.iscoroutinefunction`` check Flask repeats on every view and hook of every request
-    (Halyard has no async views; the answer per function never changes, so it is cached)."""
+    (Halyard has no async views; the answer per function never changes, so it is cached), and the
+    werkzeug ``LocalProxy`` lookups of the request in the four request-cycle steps below.
+
+    ``preprocess_request``, ``dispatch_request``, ``process_response`` and ``do_teardown_request`` do
+    what Flask 3.1's do (same hooks, same order, same signals), reading the request context once from
+    Flask's own context variable instead of through ``flask.request``/``request_ctx`` (≈ 2 µs per read,
+    docs/datamanager.md "Tenth round"). tests/test_ctx.py runs each against Flask's own on blueprint
+    hooks, URL value preprocessors, a hook that answers early, automatic OPTIONS, a routing error and
+    the request's own after-request callbacks."""
 
     session_interface = NoCookieSessions()
 
@@ -94,6 +108,47 @@ class Halyard(Flask):
             return wrapped
         except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
+
+    def preprocess_request(self):
+        req = _cv_request.get().request
+        names = (None, *reversed(req.blueprints))
+        for name in names:
+            for url_func in self.url_value_preprocessors.get(name, ()):
+                url_func(req.endpoint, req.view_args)
+        for name in names:
+            for before_func in self.before_request_funcs.get(name, ()):
+                rv = self.ensure_sync(before_func)()
+                if rv is not None:
+                    return rv
+        return None
+
+    def dispatch_request(self):
+        req = _cv_request.get().request
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = req.url_rule
+        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
+            return self.make_default_options_response()
+        return self.ensure_sync(self.view_functions[rule.endpoint])(**req.view_args)
+
+    def process_response(self, response):
+        ctx = _cv_request.get()
+        for func in ctx._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        for name in (*ctx.request.blueprints, None):
+            for func in reversed(self.after_request_funcs.get(name, ())):
+                response = self.ensure_sync(func)(response)
+        if not self.session_interface.is_null_session(ctx._session):
+            self.session_interface.save_session(self, ctx._session, response)
+        return response
+
+    def do_teardown_request(self, exc=_UNSET):
+        if exc is _UNSET:
+            exc = sys.exc_info()[1]
+        for name in (*_cv_request.get().request.blueprints, None):
+            for func in reversed(self.teardown_request_funcs.get(name, ())):
+                self.ensure_sync(func)(exc)
+        request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
 
 class Int32Converter(IntegerConverter):
