@@ -12,7 +12,6 @@ Redis is a 503 with ``Retry-After``, not a 500.
 import json
 import logging
 import re
-import secrets
 import time
 import traceback
 
@@ -50,7 +49,6 @@ STATUS_EVENTS = {
 
 REDIS_RETRY_AFTER = 5  # seconds: the supervisor restarts a crashed Redis within about that (docs/security.md)
 _redis_quiet_until = 0.0
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class ApiError(HTTPException):
@@ -273,16 +271,6 @@ def handle_unexpected(exc):
     return problem_response(InternalServerError())
 
 
-def assign_request_id():
-    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = incoming if incoming and REQUEST_ID.match(incoming) else secrets.token_hex(16)
-
-
-def add_request_id(response):
-    response.headers["X-Request-ID"] = getattr(g, "request_id", None) or secrets.token_hex(16)
-    return response
-
-
 def no_content_type_without_content(response):
     """A 204 or 304 has no body, so it names no media type (Flask would default to text/html)."""
     if response.status_code in (204, 304):
@@ -291,8 +279,6 @@ def no_content_type_without_content(response):
 
 
 def init_app(app):
-    app.before_request(assign_request_id)
-    app.after_request(add_request_id)
     app.after_request(no_content_type_without_content)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)

@@ -1,14 +1,15 @@
 """Request inputs: the size cap (chunked bodies too), JSON parsing with its limits, text no column stores,
 integer ranges. docs/security.md "Input limits" lists every limit and its tests.
 
-- ``limit_size`` runs before every view: a body past ``MAX_CONTENT_LENGTH`` (HALYARD_MAX_UPLOAD_BYTES)
-  is a 413 on every route, before authentication. A chunked body (no Content-Length) is read into a
-  spooled temporary file first, so it is refused past the cap instead of being cut at it, and the view
-  then sees an ordinary body of known length.
+- ``check_request`` runs before every view (one hook: ``limit_size``, then ``check_text``): a body
+  past ``MAX_CONTENT_LENGTH`` (HALYARD_MAX_UPLOAD_BYTES) is a 413 on every route, before
+  authentication. A chunked body (no Content-Length) is read into a spooled temporary file first, so it
+  is refused past the cap instead of being cut at it, and the view then sees an ordinary body of known
+  length.
 - ``parse_json`` is the one JSON parser of request bodies (``app.representation.json_body`` calls it):
   400 BODY_JSON_DID_NOT_PARSE for broken JSON, nesting past ``MAX_JSON_DEPTH``, NaN/Infinity and numbers
   past a 64-bit float; 400 BODY_DID_NOT_VALIDATE naming the field for text no database column stores.
-- The same text is refused in the path (404), the query (``check_query``, before every view) and form
+- The same text is refused in the path (404), the query (``check_text``, before every view) and form
   fields (``Request``, when a view first reads the form): PostgreSQL text cannot hold U+0000.
 - ``INT32``/``int32()``: the marshmallow range of an integer body field stored in an SQL INTEGER column.
 """
@@ -22,7 +23,7 @@ import flask
 from marshmallow import validate
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.ctx import current_app, g, request
+from app.ctx import current_app, g, request, request_object
 from app.errors import BodyDidNotValidate, BodyJsonDidNotParse, NotFound, QueryDidNotValidate
 from app.hal.grammar import INT32_MAX
 
@@ -48,10 +49,17 @@ def too_large(cap):
     return RequestEntityTooLarge(f"The request body is larger than {cap} bytes (HALYARD_MAX_UPLOAD_BYTES).")
 
 
-def limit_size():
-    """``before_request``: 413 for any body past the cap; a chunked body is read (up to the cap) first."""
+def check_request():
+    """``before_request``, before authentication: the body's size, then the text of the path and query."""
+    req = request_object()
+    limit_size(req)
+    check_text(req)
+
+
+def limit_size(req):
+    """413 for any body past the cap; a chunked body is read (up to the cap) first."""
     cap = current_app.config.get("MAX_CONTENT_LENGTH")
-    environ = request.environ
+    environ = req.environ
     if not cap:
         return
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
@@ -60,7 +68,7 @@ def limit_size():
         if environ.get("wsgi.input_terminated"):
             _spool(environ, cap)
         return
-    if environ.get("CONTENT_LENGTH") and request.content_length is not None and request.content_length > cap:
+    if environ.get("CONTENT_LENGTH") and req.content_length is not None and req.content_length > cap:
         raise too_large(cap)  # (no Content-Length, as on most reads: no length to parse)
 
 
@@ -79,16 +87,16 @@ def _spool(environ, cap):
     request.__dict__.pop("content_length", None)  # a cached_property: read again from the new environ
 
 
-def check_text():
-    """``before_request``: no NUL in the path (no resource has one: 404); in a query parameter no NUL and
-    at most MAX_QUERY_VALUE characters (400 naming it; the OpenAPI description says both)."""
-    environ = request.environ
+def check_text(req):
+    """No NUL in the path (no resource has one: 404); in a query parameter no NUL and at most
+    MAX_QUERY_VALUE characters (400 naming it; the OpenAPI description says both)."""
+    environ = req.environ
     if "\0" in environ.get("PATH_INFO", ""):  # request.path, before werkzeug decodes it to str
         raise NotFound(description="No resource has a NUL character (%00) in its path.")
     query = environ.get("QUERY_STRING", "")
     if len(query) <= MAX_QUERY_VALUE and "%00" not in query and "\0" not in query:
         return  # no value in request.args can hold a NUL or be longer (decoding never lengthens)
-    for key, value in request.args.items(multi=True):
+    for key, value in req.args.items(multi=True):
         if "\0" in key or "\0" in value:
             raise QueryDidNotValidate(
                 f"Query parameter {key!r}: the NUL character (%00) is not accepted.",
@@ -188,6 +196,5 @@ def _unstorable(chain):
 
 def init_app(app):
     app.request_class = Request
-    app.before_request(limit_size)
-    app.before_request(check_text)
+    app.before_request(check_request)
     app.teardown_request(close_spool)
