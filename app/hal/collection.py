@@ -275,16 +275,17 @@ class Collection:
         Items are the first column of each row (ORM entities for ``select(Model)``), or with
         ``scalars=False`` whole rows (for Core selects of several columns). ``totals`` (a
         ``TotalsCache.scope(...)``) reuses the COUNT of an earlier request with the same filters.
-        ``key`` (the primary-key column of ``stmt``'s table) makes a page past the first a *late
-        row lookup*: the OFFSET skips keys only (an index-only walk when an index covers the filters,
-        the sort and the key), then the page's rows are read by key — for page 4,000 of 100,000
-        assets on SQLite that halves the query. ``cursors`` turns on cursor paging (a collection with
-        a tiebreak): a ``cursor=`` page is one keyset SELECT with no COUNT, and a numbered page links
-        its ``next``/``prev`` by cursor too. ``reuse``: ``stmt`` lives across requests (module-level or
-        cached), so the SELECTs built over it are kept (bounded) and reused by later requests with the
-        same filters and sort (``_Statements``); on a Core connection, such a SELECT's second use on
-        compiles it for the DB-API cursor (``FastRead``): its rows are named tuples, with the
-        ``stored`` columns as the driver holds them (e.g. ids a page only echoes; a cursor gets them typed).
+        ``key`` (the primary-key column of ``stmt``'s table) makes an unfiltered page past the first a *late
+        row lookup*: the OFFSET skips keys only (an index-only walk when an index covers ``stmt``'s
+        conditions, the sort and the key), then the page's rows are read by key — for page 4,000 of 100,000
+        assets on SQLite that takes a quarter off the query. A page with filters reads rows while it skips (a
+        filter is checked on the row), so it selects them directly. ``cursors`` turns on cursor paging (a
+        collection with a tiebreak): a ``cursor=`` page is one keyset SELECT with no COUNT, and a numbered
+        page links its ``next``/``prev`` by cursor too. ``reuse``: ``stmt`` lives across requests
+        (module-level or cached), so the SELECTs built over it are kept (bounded) and reused by later requests
+        with the same filters and sort (``_Statements``); on a Core connection, such a SELECT's second use on
+        compiles it for the DB-API cursor (``FastRead``): its rows are named tuples, with the ``stored``
+        columns as the driver holds them (e.g. ids a page only echoes; a cursor gets them typed).
         """
         query = self.parse(args, cursors=cursors, **limits)
         core = hasattr(session, "dialect")  # a Core Connection, not an ORM Session
@@ -319,7 +320,11 @@ class Collection:
             if totals is not None:
                 totals.put(filters, total)
 
-        late = key is not None and query.offset > 0
+        # A filter is read from the row (no index holds a title substring, or a type together with the
+        # sort), so a filtered page reads its rows while skipping anyway: a late lookup would only add
+        # the second read (measured on 100,000 assets: 0.13 against 0.09 ms at OFFSET 20, 31 against
+        # 24 ms at OFFSET 20,000). Unfiltered, the skip walks the sort's index alone.
+        late = key is not None and query.offset > 0 and not query.filters
 
         def page_select() -> Any:
             if late:

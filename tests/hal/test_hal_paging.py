@@ -222,6 +222,32 @@ def test_late_row_lookup_pages_equal_plain_offset_pages(coll, session, models, q
 
 
 @pytest.mark.parametrize(
+    ("query", "late"),
+    [("page=2&size=5", True), ("sort=-bytes&page=3&size=4", True), ("page=1&size=5", False)]
+    + [("title~=asset&page=2&size=3", False), ("kind=video&page=2&size=2", False)],
+)
+def test_only_an_unfiltered_page_past_the_first_is_a_late_row_lookup(
+    coll, session, engine, models, query, late
+):
+    """A filter is checked on the row, so a filtered page reads rows while it skips: it selects them
+    directly (one read), where an unfiltered page skips over keys and then reads its rows by key."""
+    from sqlalchemy import event
+
+    statements = []
+    listener = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = coll.page(session, select(models.Asset), args(query), key=models.Asset.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert page.items and len(page.items) <= page.query.size
+    selects = [sql for sql in statements if "count(" not in sql.lower()]
+    assert len(selects) == 1
+    assert (" IN (SELECT" in selects[0]) is late, selects[0]
+    assert ids(page) == ids(coll.page(session, select(models.Asset), args(query)))
+
+
+@pytest.mark.parametrize(
     "pairs",
     [
         [],
