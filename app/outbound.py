@@ -449,6 +449,9 @@ def _kept_pool(scheme, host, port, size, allowlist):
         return pool
 
 
+_UNCHECKED = object()  # a Batch's host not resolved yet
+
+
 class Batch:
     """Many requests under the policy, sent concurrently with kept-alive connections (scheduled POSTs).
 
@@ -506,22 +509,23 @@ class Batch:
             return pool
 
     def _check(self, host, port):
-        """Resolve and check a host once per batch; re-raise its refusal for every later request."""
+        """Resolve and check a host once per batch; re-raise its refusal for every later request.
+
+        Concurrent first requests to one host wait for the one check (a lock per host): without it,
+        each thread that arrived before the first result was stored resolved the host again."""
         with self.lock:
-            if (host, port) in self.checked:
-                error = self.checked[(host, port)]
-                if error:
-                    raise error
-                return
-        try:
-            _resolve(host, port, self.allowlist)
-            error = None
-        except OutboundError as exc:
-            error = exc
-        with self.lock:
-            self.checked[(host, port)] = error
-        if error:
-            raise error
+            entry = self.checked.get((host, port))
+            if entry is None:
+                entry = self.checked[(host, port)] = [threading.Lock(), _UNCHECKED]
+        with entry[0]:
+            if entry[1] is _UNCHECKED:
+                try:
+                    _resolve(host, port, self.allowlist)
+                    entry[1] = None
+                except OutboundError as exc:
+                    entry[1] = exc
+        if entry[1] is not None:
+            raise entry[1]
 
     def send(self, method, url, *, data=None, headers=None):
         """One request: an ``OutboundResponse`` whatever its status, else OutboundError."""

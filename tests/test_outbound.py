@@ -510,3 +510,18 @@ def test_send_many_deadlines_sizes_and_errors_per_request(app, server):
         "connection",
     ]
     assert results[3].status_code == 200 and results[3].content == b"hello"
+
+
+def test_send_many_resolves_a_host_once_when_its_first_requests_arrive_together(app, server, monkeypatch):
+    """A slow lookup: three threads ask for the same host at once; one resolves, the others wait for it."""
+    looked_up, real = [], socket.getaddrinfo
+
+    def slow(host, *args, **kwargs):
+        looked_up.append(host)
+        time.sleep(0.2)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    results = send_many([("POST", f"{server.url}/echo", b"{}", {})] * 6, config=EMPTY, concurrency=3)
+    assert [r.kind for r in results] == ["refused"] * 6  # 127.0.0.1 is not allowlisted under EMPTY
+    assert looked_up == ["127.0.0.1"]
