@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import pwd
 import secrets
 import signal
 import subprocess
@@ -52,6 +53,15 @@ def host_processes():
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         found[int(name)] = (tuple(int(v) for v in fields["Uid"].split()), int(fields["PPid"]), status)
     return found
+
+
+def _named(uid):
+    """Whether ``uid`` belongs to an account of this host."""
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
 
 
 def of_uid(uid):
@@ -303,7 +313,11 @@ def test_sweep_kills_what_a_step_uid_left_running(app):
     """The second line behind the PID namespace: what runs as a step's uid after the step is killed."""
     from app.resources.datasources import sandbox_processes
 
-    uid = app.config["HALYARD_SANDBOX_UID_BASE"] - 7  # outside the range real steps use
+    # Below the range real steps use, and this run's own: two suites on one host (CI and a by-hand run)
+    # must not sweep each other's sleeper. A uid some account or process already has is never used.
+    uid = app.config["HALYARD_SANDBOX_UID_BASE"] - 7 - os.getpid() % 4096
+    while of_uid(uid) or _named(uid):
+        uid -= 4096
     left = subprocess.Popen(["/bin/sleep", "600"], user=uid, group=uid, extra_groups=[])
     try:
         assert sandbox_processes.sweep(uid) == 1
