@@ -5,8 +5,8 @@ and echoed on every response; problem responses (app/errors.py) carry it too. Ea
 ``halyard.access`` line (``HALYARD_ACCESS_LOG``) carrying method, path (no query string), status,
 duration_ms, request_id and account_id, and is counted in the request metrics by its route template
 (app/metrics.py). One ``before_request`` hook (``start``, the first) and one ``after_request`` hook
-(``finish``) do all of it. ``job_meta()`` is what ``enqueue()``
-stores in a job's meta, so the job's log lines and its ``/jobs/{id}`` carry the request id.
+(``finish``) do all of it. ``job_meta()`` is what ``enqueue()`` stores in a job's meta, so the job's log
+lines and its ``/jobs/{id}`` carry the request id.
 """
 
 import logging
